@@ -1,0 +1,77 @@
+"""Scoring speed: judge + observe per item on one core, against a same-run baseline.
+
+    python benchmarks/bench_scoring.py
+
+Uses the dev items (../shared/eval/dev.jsonl) when present, else synthetic items built from
+the seed sentences. The baseline is the bare minimum any scorer does to the same items:
+lower-casing and a regex tokenisation of title and summary. "cold" is the first pass (the
+stem cache is empty, as after a restart); "warm" passes run a fresh tracker once the stem
+cache has seen the vocabulary, as in a running daemon.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import sys
+import time
+from pathlib import Path
+
+from monitor._relevance import Tracker, read_seeds
+
+ROOT = Path(__file__).resolve().parents[1]
+DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
+WORD = re.compile(r"[a-z0-9]+")
+
+
+def load_items(seeds: list[str]) -> tuple[list[tuple[str, str]], str]:
+    if DEV.exists():
+        rows = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line]
+        return [(str(r["title"]), str(r["summary"])) for r in rows], "dev items"
+    sentences = [s.strip() for seed in seeds for s in re.split(r"(?<=[.!?])\s+", seed)]
+    sentences = [s for s in sentences if len(s.split()) >= 5]
+    rng = random.Random(7)
+    items = []
+    for _ in range(2000):
+        a, b, c = rng.sample(sentences, 3)
+        words = a.split()
+        rng.shuffle(words)
+        items.append((" ".join(words[:12]), f"{b} {c}"))
+    return items, "synthetic items from the seeds"
+
+
+def run_tracker(seeds: list[str], items: list[tuple[str, str]]) -> float:
+    tracker = Tracker("bench", seeds)
+    started = time.perf_counter()
+    for title, summary in items:
+        tracker.observe(title, summary, tracker.judge(title, summary))
+    return time.perf_counter() - started
+
+
+def run_baseline(items: list[tuple[str, str]]) -> float:
+    started = time.perf_counter()
+    for title, summary in items:
+        WORD.findall(title.lower())
+        WORD.findall(summary.lower())
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    seeds = read_seeds(ROOT / "seeds")
+    items, source = load_items(seeds)
+    n = len(items)
+    cold = run_tracker(seeds, items)
+    warm = min(run_tracker(seeds, items) for _ in range(5))
+    base = min(run_baseline(items) for _ in range(5))
+    print(f"{n} {source}, one tracker, judge + observe per item, one core")
+    rows = [("baseline (regex tokenise)", base), ("tracker, cold stem cache", cold)]
+    rows.append(("tracker, warm", warm))
+    for label, seconds in rows:
+        ratio = seconds / base
+        print(f"  {label:<27}{n / seconds:>10,.0f} items/s  ({ratio:5.1f}x the baseline's time)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

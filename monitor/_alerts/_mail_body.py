@@ -1,0 +1,87 @@
+"""The two bodies of the alert email: plain text, and HTML with every value escaped."""
+
+from __future__ import annotations
+
+import math
+from html import escape
+from urllib.parse import urlsplit
+
+from monitor._models import Alert
+from monitor._times import iso
+
+from ._safe import (
+    FIELD_LIMIT,
+    LINK_LIMIT,
+    MATCHED_LIMIT,
+    SUMMARY_LIMIT,
+    TITLE_LIMIT,
+    one_line,
+    text_block,
+)
+
+
+def _number(value: float, digits: int = 2) -> str:
+    return f"{value:.{digits}f}" if math.isfinite(value) else "n/a"
+
+
+def _facts(alert: Alert) -> list[tuple[str, str]]:
+    """Label/value pairs shown in both bodies, already cleaned to one line each."""
+    return [
+        ("Topic", one_line(alert.topic, FIELD_LIMIT)),
+        ("Score", _number(alert.score)),
+        ("Feed", one_line(alert.feed, FIELD_LIMIT)),
+        ("Feed URL", one_line(alert.feed_url, LINK_LIMIT)),
+        ("Published", iso(alert.published) or "unknown"),
+        ("Detected", iso(alert.detected_at) or "unknown"),
+    ]
+
+
+def _reasons(alert: Alert) -> list[str]:
+    return [
+        f"{one_line(feature, FIELD_LIMIT)} (weight {_number(weight, 3)})"
+        for feature, weight in alert.matched[:MATCHED_LIMIT]
+    ]
+
+
+def text_body(alert: Alert) -> str:
+    """Title, link, the facts, why it matched, then the summary."""
+    lines = [one_line(alert.title, TITLE_LIMIT), one_line(alert.link, LINK_LIMIT), ""]
+    lines += [f"{label + ':':<11}{value}" for label, value in _facts(alert)]
+    lines += ["", "Why it matched:"]
+    lines += [f"  - {reason}" for reason in _reasons(alert)] or ["  (no features recorded)"]
+    summary = text_block(alert.summary, SUMMARY_LIMIT)
+    if summary:
+        lines += ["", summary]
+    return "\n".join(lines) + "\n"
+
+
+def _href(link: str) -> str | None:
+    """The link if it is safe to put in ``href`` (http or https only — no ``javascript:``)."""
+    try:
+        scheme = urlsplit(link).scheme.lower()
+    except ValueError:
+        return None
+    return link if scheme in ("http", "https") else None
+
+
+def html_body(alert: Alert) -> str:
+    """The same content as :func:`text_body`; every interpolated value is ``html.escape``'d."""
+    title = escape(one_line(alert.title, TITLE_LIMIT))
+    link = one_line(alert.link, LINK_LIMIT)
+    href = _href(link)
+    heading = f'<a href="{escape(href)}">{title}</a>' if href else title
+    facts = "".join(
+        f'<tr><th align="left">{escape(label)}</th><td>{escape(value)}</td></tr>'
+        for label, value in _facts(alert)
+    )
+    reasons = "".join(f"<li>{escape(reason)}</li>" for reason in _reasons(alert))
+    summary = escape(text_block(alert.summary, SUMMARY_LIMIT)).replace("\n", "<br>\n")
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body>\n'
+        f"<h2>{heading}</h2>\n"
+        f"<p>{escape(link)}</p>\n"
+        f"<table>{facts}</table>\n"
+        f"<h3>Why it matched</h3>\n<ul>{reasons or '<li>(no features recorded)</li>'}</ul>\n"
+        f"<p>{summary}</p>\n"
+        "</body></html>\n"
+    )

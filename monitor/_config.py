@@ -1,0 +1,410 @@
+"""Configuration: a TOML file → validated, frozen values.
+
+Every key is checked; unknown keys are refused. Errors name the file, the key and what was
+expected, e.g. ``config.toml: [[feeds]][2].interval: expected a duration such as '10m',
+got 'soon'``.
+Secrets (webhook secret, SMTP password) are read from the environment or a file the config
+names and never appear in messages or reprs.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+from urllib.parse import urlsplit
+
+from ._durations import parse_duration
+from ._errors import ConfigError
+
+T = TypeVar("T")
+
+# Standard Webhooks: retries after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+DEFAULT_RETRY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookConfig:
+    url: str
+    secret: str | None = field(default=None, repr=False)  # "whsec_<base64>" or raw; never logged
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class EmailConfig:
+    host: str
+    port: int
+    tls: str  # "starttls" | "ssl" | "none"
+    sender: str
+    recipients: tuple[str, ...]
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class TopicConfig:
+    name: str
+    seeds: Path
+    threshold: float | None = None
+    phrases: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FeedConfig:
+    url: str
+    name: str
+    interval: float
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The ``[monitor]`` table."""
+
+    database: Path
+    interval: float = 600.0
+    jitter: float = 0.1  # fraction of the interval, capped at 5 minutes
+    concurrency: int = 32
+    per_host: int = 2
+    timeout: float = 20.0
+    deadline: float = 30.0
+    max_bytes: int = 15 * 2**20
+    max_redirects: int = 5
+    parse_timeout: float = 30.0
+    parse_workers: int = 0  # 0 = one per core
+    story_window: float = 3 * 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: Path
+    settings: Settings
+    topics: tuple[TopicConfig, ...]
+    feeds: tuple[FeedConfig, ...]
+    webhook: WebhookConfig | None = None
+    email: EmailConfig | None = None
+    retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate ``path``; raise :class:`ConfigError` naming file, key and expectation."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return _Loader(path).config(raw)
+
+
+class _Table:
+    """A TOML table being read: typed getters that name the key, then a check for leftovers."""
+
+    def __init__(self, loader: _Loader, where: str, data: Any) -> None:
+        if not isinstance(data, dict):
+            loader.fail(where, "expected a table", data)
+        self.loader, self.where, self.data = loader, where, data
+        self.used: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.where}.{name}" if self.where else name
+
+    def get(
+        self,
+        name: str,
+        kind: type[T] | tuple[type, ...],
+        default: Any = None,
+        *,
+        required: bool = False,
+        expected: str = "",
+    ) -> Any:
+        self.used.add(name)
+        if name not in self.data:
+            if required:
+                self.loader.fail(self.key(name), f"missing; expected {expected or _kind(kind)}")
+            return default
+        value = self.data[name]
+        if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
+            self.loader.fail(self.key(name), f"expected {expected or _kind(kind)}", value)
+        return value
+
+    def convert(self, name: str, func: Callable[[Any], T], default: T, expected: str) -> T:
+        self.used.add(name)
+        if name not in self.data:
+            return default
+        try:
+            return func(self.data[name])
+        except (ValueError, TypeError):
+            self.loader.fail(self.key(name), f"expected {expected}", self.data[name])
+
+    def strings(self, name: str) -> tuple[str, ...]:
+        value = self.get(name, list, [], expected="a list of strings")
+        if not all(isinstance(v, str) and v.strip() for v in value):
+            self.loader.fail(self.key(name), "expected a list of non-empty strings", value)
+        return tuple(v.strip() for v in value)
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            known = ", ".join(sorted(self.used))
+            self.loader.fail(self.key(unknown[0]), f"unknown key (known keys here: {known})")
+
+
+def _kind(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        list: "a list",
+        dict: "a table",
+    }
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+class _Loader:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.base = path.parent
+
+    def fail(self, key: str, message: str, value: Any = ...) -> NoReturn:
+        got = "" if value is ... else f", got {_show(value)}"
+        raise ConfigError(f"{self.path}: {key}: {message}{got}")
+
+    @contextmanager
+    def table(self, where: str, data: Any) -> Iterator[_Table]:
+        table = _Table(self, where, data)
+        yield table
+        table.done()
+
+    def config(self, raw: dict[str, Any]) -> Config:
+        with self.table("", raw) as top:
+            settings = self.settings(top.get("monitor", dict, {}))
+            topics = self.topics(top.get("topics", list, None, expected="an array of tables"))
+            feeds = self.feeds(
+                top.get("feeds", list, [], expected="an array of [[feeds]] tables"),
+                settings.interval,
+            )
+            webhook, email, schedule = self.alerts(top.get("alerts", dict, {}))
+        return Config(self.path, settings, topics, feeds, webhook, email, schedule)
+
+    def duration(self, table: _Table, name: str, default: float, *, minimum: float = 0) -> float:
+        value = table.convert(
+            name, parse_duration, default, "a duration such as '30s', '10m', '2h' or '1d'"
+        )
+        if value < minimum:
+            self.fail(table.key(name), f"must be at least {minimum:g} seconds", value)
+        return value
+
+    def positive_int(self, table: _Table, name: str, default: int) -> int:
+        value: int = table.get(name, int, default, expected="a positive integer")
+        if value < 1:
+            self.fail(table.key(name), "expected a positive integer", value)
+        return value
+
+    def settings(self, raw: Any) -> Settings:
+        with self.table("monitor", raw) as t:
+            database = t.get("database", str, "monitor.db", expected="a file path")
+            jitter = t.convert("jitter", float, 0.1, "a fraction between 0 and 1")
+            if not 0 <= jitter <= 1:
+                self.fail(t.key("jitter"), "expected a fraction between 0 and 1", jitter)
+            max_mib = t.get("max_size_mib", (int, float), 15, expected="a size in MiB")
+            if max_mib <= 0:
+                self.fail(t.key("max_size_mib"), "expected a positive size in MiB", max_mib)
+            workers = t.get("parse_workers", int, 0, expected="an integer (0 = one per core)")
+            if workers < 0:
+                self.fail(t.key("parse_workers"), "expected 0 (one per core) or more", workers)
+            return Settings(
+                database=(self.base / database).resolve(),
+                interval=self.duration(t, "interval", 600.0, minimum=1),
+                jitter=jitter,
+                concurrency=self.positive_int(t, "concurrency", 32),
+                per_host=self.positive_int(t, "per_host", 2),
+                timeout=self.duration(t, "timeout", 20.0, minimum=0.1),
+                deadline=self.duration(t, "deadline", 30.0, minimum=0.1),
+                max_bytes=int(max_mib * 2**20),
+                max_redirects=self.positive_int(t, "max_redirects", 5),
+                parse_timeout=self.duration(t, "parse_timeout", 30.0, minimum=0.1),
+                parse_workers=workers,
+                story_window=self.duration(t, "story_window", 3 * 86400.0),
+            )
+
+    def topics(self, raw: list[Any] | None) -> tuple[TopicConfig, ...]:
+        if raw is None:  # no [[topics]]: one topic built from ./seeds
+            return (TopicConfig(name="default", seeds=(self.base / "seeds").resolve()),)
+        if not raw:
+            self.fail("topics", "expected at least one [[topics]] table")
+        topics = []
+        for i, item in enumerate(raw):
+            with self.table(f"[[topics]][{i}]", item) as t:
+                name = t.get("name", str, required=True, expected="a topic name")
+                if not name.strip():
+                    self.fail(t.key("name"), "expected a non-empty topic name", name)
+                threshold = t.get("threshold", (int, float), None, expected="a number in 0..1")
+                if threshold is not None and not 0 < threshold < 1:
+                    self.fail(t.key("threshold"), "expected a number between 0 and 1", threshold)
+                seeds = self.base / t.get("seeds", str, "seeds", expected="a folder path")
+                if not seeds.is_dir():
+                    self.fail(
+                        t.key("seeds"),
+                        f"expected a folder of seed documents; {seeds} is not a folder",
+                    )
+                topics.append(
+                    TopicConfig(
+                        name=name.strip(),
+                        seeds=seeds.resolve(),
+                        threshold=None if threshold is None else float(threshold),
+                        phrases=t.strings("phrases"),
+                        exclude=t.strings("exclude"),
+                    )
+                )
+        names = [topic.name for topic in topics]
+        for name in names:
+            if names.count(name) > 1:
+                self.fail("topics", f"topic name {name!r} is used twice")
+        return tuple(topics)
+
+    def feeds(self, raw: list[Any], interval: float) -> tuple[FeedConfig, ...]:
+        feeds: list[FeedConfig] = []
+        seen: set[str] = set()
+        for i, item in enumerate(raw):
+            with self.table(f"[[feeds]][{i}]", item) as t:
+                url = self.http_url(t, "url")
+                if url in seen:
+                    self.fail(t.key("url"), "this feed is listed twice", url)
+                seen.add(url)
+                name = t.get("name", str, None, expected="a display name") or _default_name(url)
+                feeds.append(
+                    FeedConfig(url, name, self.duration(t, "interval", interval, minimum=1))
+                )
+        return tuple(feeds)
+
+    def http_url(self, t: _Table, name: str) -> str:
+        url: str = t.get(name, str, required=True, expected="an http(s) URL")
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            self.fail(t.key(name), "expected an http(s) URL", url)
+        return url.strip()
+
+    def alerts(
+        self, raw: Any
+    ) -> tuple[WebhookConfig | None, EmailConfig | None, tuple[float, ...]]:
+        with self.table("alerts", raw) as t:
+            schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
+            if "retry_schedule" in t.data:
+                values = t.get("retry_schedule", list, expected="a list of durations")
+                try:
+                    schedule = tuple(parse_duration(v) for v in values)
+                except (ValueError, TypeError):
+                    self.fail(
+                        t.key("retry_schedule"),
+                        "expected a list of durations such as ['5s', '5m', '2h']",
+                        values,
+                    )
+            webhook_raw = t.get("webhook", dict, None)
+            email_raw = t.get("email", dict, None)
+        webhook = None if webhook_raw is None else self.webhook(webhook_raw)
+        email = None if email_raw is None else self.email(email_raw)
+        return webhook, email, schedule
+
+    def secret(self, t: _Table, name: str, *, inline: bool) -> str | None:
+        """A secret from ``name`` (inline, if allowed), ``name_env`` or ``name_file``."""
+        sources = [k for k in (name, f"{name}_env", f"{name}_file") if k in t.data]
+        t.used.update((name, f"{name}_env", f"{name}_file"))
+        if len(sources) > 1:
+            self.fail(t.key(sources[1]), f"give only one of {', '.join(sources)}")
+        if not sources:
+            return None
+        key = sources[0]
+        value = t.data[key]
+        if not isinstance(value, str) or not value:
+            self.fail(t.key(key), "expected a non-empty string")
+        if key == name:
+            if not inline:
+                self.fail(
+                    t.key(key),
+                    f"put the secret in the environment ({name}_env) "
+                    f"or a file ({name}_file), not in the config",
+                )
+            return value
+        if key.endswith("_env"):
+            secret = os.environ.get(value)
+            if not secret:
+                self.fail(t.key(key), f"the environment variable {value} is not set")
+            return secret
+        path = self.base / value
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            self.fail(t.key(key), f"cannot read {path}: {exc.strerror}")
+
+    def webhook(self, raw: Any) -> WebhookConfig:
+        with self.table("alerts.webhook", raw) as t:
+            url = self.http_url(t, "url")
+            secret = self.secret(t, "secret", inline=True)
+            if secret is not None:
+                from ._alerts._signing import secret_key  # here: _alerts imports this module
+
+                try:
+                    secret_key(secret)
+                except ValueError as exc:
+                    self.fail(t.key("secret"), f"expected 'whsec_<base64>' or a string: {exc}")
+            timeout = self.duration(t, "timeout", 10.0, minimum=0.1)
+        return WebhookConfig(url=url, secret=secret, timeout=timeout)
+
+    def email(self, raw: Any) -> EmailConfig:
+        with self.table("alerts.email", raw) as t:
+            host = t.get("host", str, required=True, expected="an SMTP host name")
+            tls = t.get("tls", str, "starttls", expected='"starttls", "ssl" or "none"')
+            if tls not in ("starttls", "ssl", "none"):
+                self.fail(t.key("tls"), 'expected "starttls", "ssl" or "none"', tls)
+            port = t.get(
+                "port",
+                int,
+                {"ssl": 465, "starttls": 587, "none": 25}[tls],
+                expected="a port number",
+            )
+            if not 0 < port < 65536:
+                self.fail(t.key("port"), "expected a port number 1–65535", port)
+            sender = t.get("sender", str, required=True, expected="an email address")
+            recipients = t.strings("recipients")
+            if not recipients:
+                self.fail(t.key("recipients"), "expected at least one email address")
+            for address in (sender, *recipients):
+                if "@" not in address or any(c in address for c in "\r\n,;<> "):
+                    self.fail(
+                        t.key("recipients" if address != sender else "sender"),
+                        "expected a plain email address",
+                        address,
+                    )
+            username = t.get("username", str, None, expected="a user name")
+            password = self.secret(t, "password", inline=False)
+            timeout = self.duration(t, "timeout", 30.0, minimum=0.1)
+        return EmailConfig(
+            host=host,
+            port=port,
+            tls=tls,
+            sender=sender,
+            recipients=recipients,
+            username=username,
+            password=password,
+            timeout=timeout,
+        )
+
+
+def _default_name(url: str) -> str:
+    parts = urlsplit(url)
+    return (parts.netloc.removeprefix("www.") + parts.path.rstrip("/")) or url
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,139 @@
+"""The two drivers: ``monitor once`` (one cycle, then exit) and ``monitor run`` (the daemon).
+
+The daemon schedules each feed with APScheduler 3 at its interval (with jitter); feeds that
+are due at start-up are polled at once, spread over a few seconds. SIGINT/SIGTERM stop it:
+polls in flight are cancelled (a poll stores nothing until its single transaction, so a
+cancelled poll loses nothing and is simply done again), the learned state is saved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from ._config import Config, FeedConfig
+from ._decide import is_due
+from ._errors import StorageError
+from ._poll import PollReport
+from ._runtime import Runtime, open_runtime
+from ._times import utcnow
+
+log = logging.getLogger(__name__)
+
+STARTUP_SPREAD = 5.0  # seconds over which due feeds are started
+STATE_SAVE_INTERVAL = 300.0
+SHUTDOWN_GRACE = 3.0
+
+
+async def run_once(config: Config) -> list[PollReport]:
+    """Poll every feed now (honouring Retry-After and backoff), deliver what is due, exit."""
+    async with open_runtime(config) as rt:
+        reports = await asyncio.gather(*(_poll_safely(rt, feed) for feed in config.feeds))
+        rt.save_state()
+        await rt.deliverer.deliver_due()
+    return list(reports)
+
+
+async def _poll_safely(rt: Runtime, feed: FeedConfig) -> PollReport:
+    """A poll whose database write failed (locked, disk full) is reported, not raised: the
+    feed's state was not advanced, so the next cycle fetches the same items again."""
+    try:
+        return await rt.poller.poll(feed)
+    except StorageError as exc:
+        log.error("poll feed=%r not stored: %s", feed.name, exc)
+        return PollReport(feed.name, "error", error=str(exc))
+
+
+async def run_daemon(config: Config, stop: asyncio.Event | None = None) -> None:
+    """Run until ``stop`` is set or SIGINT/SIGTERM arrives."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        async with open_runtime(config) as rt:
+            await _serve(rt, stop)
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
+    running: set[asyncio.Task[PollReport]] = set()
+
+    async def poll_job(feed: FeedConfig) -> None:
+        task = asyncio.create_task(_poll_safely(rt, feed))
+        running.add(task)
+        try:
+            await asyncio.shield(task)
+        finally:
+            running.discard(task)
+
+    scheduler = AsyncIOScheduler(timezone="UTC", event_loop=asyncio.get_running_loop())
+    now = utcnow()
+    plan = schedule_plan(rt, now)
+    for feed, first_run in plan:
+        jitter = min(feed.interval * rt.config.settings.jitter, 300.0)
+        scheduler.add_job(
+            poll_job,
+            IntervalTrigger(seconds=feed.interval, jitter=int(jitter) or None),
+            args=[feed],
+            id=feed.url,
+            name=feed.name,
+            next_run_time=first_run,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=int(feed.interval),
+        )
+    scheduler.add_job(
+        rt.save_state, IntervalTrigger(seconds=STATE_SAVE_INTERVAL), id="save-state", coalesce=True
+    )
+    deliverer = asyncio.create_task(rt.deliverer.run(), name="deliverer")
+    scheduler.start()
+    due = sum(1 for _, when in plan if when <= now + timedelta(seconds=STARTUP_SPREAD))
+    log.info(
+        "daemon started: %d feeds (%d due now), %d topics, channels=%s",
+        len(plan),
+        due,
+        len(rt.trackers),
+        ",".join(rt.deliverer.senders) or "none",
+    )
+    try:
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait({stopped, deliverer}, return_when=asyncio.FIRST_COMPLETED)
+        if deliverer.done() and not deliverer.cancelled():
+            deliverer.result()  # the deliverer died: raise its error
+    finally:
+        log.info("stopping: %d polls in flight", len(running))
+        scheduler.shutdown(wait=False)
+        for task in (*running, deliverer):
+            task.cancel()
+        await asyncio.wait({*running, deliverer}, timeout=SHUTDOWN_GRACE)
+        try:
+            rt.save_state()
+        except StorageError as exc:
+            log.error("could not save the learned state: %s", exc)
+        log.info("stopped")
+
+
+def schedule_plan(rt: Runtime, now: datetime) -> list[tuple[FeedConfig, datetime]]:
+    """When each feed first runs: due feeds now (spread), the others when their interval ends.
+    Gone feeds are not scheduled at all."""
+    states = rt.storage.feed_states()
+    feeds = [f for f in rt.config.feeds if not states[f.url].gone]
+    due = [f for f in feeds if is_due(states[f.url], now, f.interval)]
+    step = STARTUP_SPREAD / max(len(due), 1)
+    plan = [(feed, now + timedelta(seconds=i * step)) for i, feed in enumerate(due)]
+    for feed in feeds:
+        if feed not in due:
+            state = states[feed.url]
+            later = [t for t in (state.retry_until,) if t is not None]
+            if state.last_polled is not None:
+                later.append(state.last_polled + timedelta(seconds=feed.interval))
+            plan.append((feed, max(later, default=now)))
+    return plan

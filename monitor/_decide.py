@@ -1,0 +1,46 @@
+"""Pure decisions about when a feed may be polled and when an alert is retried.
+
+They take values and ``now`` and return values; the poller and the deliverer do the I/O.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from ._storage import FeedState
+
+BACKOFF_FIRST = 60.0  # seconds after the first failure
+BACKOFF_MAX = 6 * 3600.0
+
+
+def backoff(error_count: int) -> float:
+    """Seconds to wait after ``error_count`` consecutive failures: 1 min, 2 min, 4 min … 6 h."""
+    if error_count < 1:
+        return 0.0
+    return min(BACKOFF_FIRST * 2.0 ** min(error_count - 1, 30), BACKOFF_MAX)
+
+
+def retry_until(now: datetime, error_count: int, retry_after: float | None) -> datetime:
+    """No request before this moment: the larger of the backoff and the server's Retry-After."""
+    return now + timedelta(seconds=max(backoff(error_count), retry_after or 0.0))
+
+
+def may_poll(feed: FeedState, now: datetime) -> bool:
+    """Whether a feed may be asked now: never when gone, never before its server-imposed wait."""
+    if feed.gone:
+        return False
+    return feed.retry_until is None or now >= feed.retry_until
+
+
+def is_due(feed: FeedState, now: datetime, interval: float) -> bool:
+    """Whether a feed is due at start-up: never polled, or its interval has passed."""
+    if not may_poll(feed, now):
+        return False
+    return feed.last_polled is None or now >= feed.last_polled + timedelta(seconds=interval)
+
+
+def next_retry(now: datetime, attempts: int, schedule: tuple[float, ...]) -> datetime | None:
+    """When to retry a delivery after its ``attempts``-th failed attempt; None = give up."""
+    if attempts > len(schedule):
+        return None
+    return now + timedelta(seconds=schedule[attempts - 1])

@@ -1,0 +1,67 @@
+"""The one exception tree of the project.
+
+Every error that the monitor raises on purpose is a :class:`MonitorError`::
+
+    MonitorError
+    ├── ConfigError          a config file that cannot be read or is invalid (names file and key)
+    ├── StorageError         the database cannot be opened, is corrupt, locked or full
+    │   └── LockedError      another daemon holds the database
+    ├── FetchError           one feed could not be fetched (recorded on the feed, never fatal)
+    ├── ParseError           one feed body could not be parsed (recorded on the feed, never fatal)
+    └── DeliveryError        one alert could not be delivered (retried per the schedule)
+        └── EndpointGoneError   the receiver answered 410 Gone: stop sending to it
+
+Errors from libraries (httpx, sqlite3, smtplib, feedparser) are translated into this tree once,
+at the boundary where they occur (the fetcher, the storage layer, the senders).
+"""
+
+from __future__ import annotations
+
+
+class MonitorError(Exception):
+    """Root of every error the monitor raises on purpose."""
+
+
+class ConfigError(MonitorError):
+    """The configuration is unreadable or invalid.
+
+    The message names the file, the key and what was expected.
+    """
+
+
+class StorageError(MonitorError):
+    """The database cannot be used (corrupt, unreadable, locked, disk full)."""
+
+
+class LockedError(StorageError):
+    """Another daemon already runs on this database."""
+
+
+class FetchError(MonitorError):
+    """A feed could not be fetched. ``retry_after`` is a server-imposed wait in seconds."""
+
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class ParseError(MonitorError):
+    """A feed body could not be parsed at all (nothing recoverable)."""
+
+
+class DeliveryError(MonitorError):
+    """An alert could not be delivered; ``retryable`` says whether trying again can help."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class EndpointGoneError(DeliveryError):
+    """The receiver answered 410 Gone: the endpoint is disabled."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)

@@ -1,0 +1,73 @@
+"""Plain values that flow through the pipeline.
+
+feeds → fetch → parse → dedup → score → store → alert.
+
+Every stage takes and returns these frozen values; none of them does I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One feed entry, normalised by the parser.
+
+    ``key`` is stable across polls: ``id:<guid>``, else ``link:<canonical link>``, else
+    ``hash:<sha1 of title and summary>``. ``fingerprint`` identifies the story's text
+    (normalised title) so that the same story re-published under another link is recognised.
+    """
+
+    key: str
+    title: str
+    summary: str
+    link: str
+    published: datetime | None  # timezone-aware UTC, or None when the feed gave no usable date
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """What the parser recovered from one body; ``warning`` is set for malformed feeds."""
+
+    title: str
+    entries: tuple[Entry, ...]
+    warning: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """The scorer's decision on one item for one topic.
+
+    ``score`` is calibrated to 0–1; ``matched`` lists the features that carried the score,
+    heaviest first, as ``(feature, contribution)`` pairs.
+    """
+
+    topic: str
+    score: float
+    hit: bool
+    matched: tuple[tuple[str, float], ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """Everything an alert sender needs to announce one hit. Built from the database row.
+
+    ``id`` is the hit's stable id: it is the webhook's ``webhook-id`` and the email's
+    Message-ID stem, so a repeated delivery carries the same id and receivers can drop it.
+    """
+
+    id: str
+    topic: str
+    score: float
+    title: str
+    summary: str
+    link: str
+    feed: str  # the feed's display name
+    feed_url: str
+    published: datetime | None
+    detected_at: datetime
+    matched: tuple[tuple[str, float], ...]
+    story_id: str | None = None

@@ -1,0 +1,297 @@
+"""Feed bodies → :class:`ParsedFeed`. Pure: no I/O, no clock except to reject absurd dates.
+
+feedparser is only ever given an in-memory stream (never a str/bytes it could take for a path or
+URL), so it never opens a file or the network. It strips DOCTYPEs, keeps only internal entities
+whose value is a plain string, and turns off external general entities in the SAX parser, so
+external entities (XXE) are not resolved; ``tests/test_parse.py`` checks this with a DTD that
+points at a local file.
+
+Entries are normalised as documented on :class:`~monitor._models.Entry`. Field sizes are capped
+before any text processing, and HTML is reduced to text with :mod:`html.parser` (no regexes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+import unicodedata
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from xml.sax import SAXParseException
+
+import feedparser
+
+from ._errors import ParseError
+from ._models import Entry, ParsedFeed
+
+__all__ = ["canonical_link", "parse_feed", "plain_text"]
+
+MAX_TITLE = 1_000
+MAX_SUMMARY = 20_000
+MAX_LINK = 4_000
+MAX_KEY = 1_000
+MAX_WARNING = 200
+# Dates before this, or more than this far in the future, are treated as absent.
+EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=2)
+
+# Bozo exceptions that mean "the HTTP charset and the XML disagree": feedparser copes, and so
+# many healthy feeds trigger them that a warning would be noise (lemon24/reader does the same).
+_BENIGN = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+
+# fmt: off
+_TRACKING_PARAMS = frozenset({
+    "fbclid", "gclid", "gclsrc", "dclid", "msclkid", "yclid", "twclid", "igshid",
+    "mc_cid", "mc_eid", "ocid", "cmpid", "at_medium", "at_campaign", "_hsenc", "_hsmi",
+    "mkt_tok", "ns_mchannel", "ns_source", "ns_campaign", "ns_linkname", "ns_fee",
+    "s_cid", "wt.mc_id", "wt_mc", "guccounter", "ref_src", "sr_share", "smid",
+})
+# fmt: on
+_TRACKING_PREFIXES = ("utm_", "pk_", "mtm_")
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str]) -> ParsedFeed:
+    """Parse one feed body fetched from ``url`` with response ``headers``.
+
+    Raises :class:`ParseError` when nothing is recoverable (empty body, HTML page, garbage).
+    A malformed feed that still yields entries gives ``ParsedFeed.warning``.
+    """
+    if not body.strip():
+        raise ParseError("empty body")
+    response_headers = {key.lower(): value for key, value in headers.items()}
+    # feedparser resolves relative links against Content-Location only (it never sees the URL
+    # of a stream), so make that the absolute base.
+    base = url
+    if response_headers.get("content-location"):
+        base = urljoin(url, response_headers["content-location"].strip())
+    if urlsplit(base).scheme in ("http", "https"):
+        response_headers["content-location"] = base
+    else:
+        response_headers.pop("content-location", None)
+
+    result = feedparser.parse(
+        io.BytesIO(body),
+        response_headers=response_headers,
+        resolve_relative_uris=False,  # content is reduced to plain text: links in it are dropped
+        sanitize_html=True,  # drops <script>/<style> and their text before we strip tags
+    )
+    raw_entries: list[Any] = list(result.get("entries") or [])
+    if not result.get("version") and not raw_entries:
+        raise ParseError(_failure_reason(body, result))
+
+    now = datetime.now(UTC)
+    entries = tuple(
+        entry for entry in (_entry(raw, base, now) for raw in raw_entries) if entry is not None
+    )
+    feed = result.get("feed") or {}
+    title = plain_text(str(feed.get("title") or ""), MAX_TITLE)
+    return ParsedFeed(title=title, entries=entries, warning=_warning(result))
+
+
+def canonical_link(url: str) -> str:
+    """A canonical form of ``url`` for comparing links.
+
+    Lower-cases scheme and host, drops the default port, the fragment, an empty query and the
+    usual tracking parameters (``utm_*``, ``fbclid``, ``gclid``, …), and sorts what is left of
+    the query. An empty path becomes ``/``. Strings that are not absolute URLs are returned
+    stripped but otherwise unchanged.
+    """
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url
+    scheme = parts.scheme.lower()
+    if not scheme or not parts.hostname:
+        return url
+    host = parts.hostname.lower()
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    if port is not None and str(port) != _DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{port}"
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = f"{userinfo}@{host}" if userinfo else host
+    query = [
+        (name, value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        if not _is_tracking(name)
+    ]
+    path = parts.path or "/"
+    return urlunsplit((scheme, netloc, path, urlencode(sorted(query)), ""))
+
+
+def plain_text(value: str, limit: int) -> str:
+    """``value`` (HTML or text) as one line of plain text: tags stripped, entities unescaped,
+    whitespace collapsed. At most ``limit`` characters of input are looked at."""
+    value = value[:limit]
+    if "<" in value:
+        # Do not let a tag cut by the limit show up as text.
+        cut = value.rfind("<")
+        if value.find(">", cut) < 0:
+            value = value[:cut]
+    extractor = _TextExtractor()
+    extractor.feed(value)
+    extractor.close()
+    return " ".join("".join(extractor.parts).split())[:limit]
+
+
+def fingerprint(text: str) -> str:
+    """sha1 of ``text`` normalised: NFKC, casefolded, punctuation removed ("U.S." → "us",
+    "don't" → "dont"; dashes, symbols and controls become spaces), whitespace collapsed."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    kept = []
+    for char in folded:
+        category = unicodedata.category(char)
+        if category in ("Pd", "Pc") or category[0] in "SZC":
+            kept.append(" ")
+        elif category[0] != "P":
+            kept.append(char)
+    return _sha1(" ".join("".join(kept).split()))
+
+
+# -- internals ----------------------------------------------------------------------------
+
+
+def _entry(raw: Mapping[str, Any], base: str, now: datetime) -> Entry | None:
+    title = plain_text(str(raw.get("title") or ""), MAX_TITLE)
+    summary = plain_text(_raw_summary(raw), MAX_SUMMARY)
+    link = _link(raw, base)
+    if not (title or summary or link):
+        return None
+    guid = " ".join(str(raw.get("id") or "").split())
+    if guid:
+        key = f"id:{guid}" if len(guid) <= MAX_KEY else f"id:sha1:{_sha1(guid)}"
+    elif link:
+        key = f"link:{canonical_link(link)}"
+    else:
+        key = f"hash:{_sha1(title + chr(10) + summary)}"
+    if title or summary:
+        print_ = fingerprint(title or summary)
+    else:  # a link-only entry: never let all of them look like the same story
+        print_ = fingerprint(canonical_link(link))
+    return Entry(
+        key=key,
+        title=title,
+        summary=summary,
+        link=link,
+        published=_published(raw, now),
+        fingerprint=print_,
+    )
+
+
+def _raw_summary(raw: Mapping[str, Any]) -> str:
+    summary = raw.get("summary")
+    if summary:
+        return str(summary)[:MAX_SUMMARY]
+    for content in raw.get("content") or ():
+        value = content.get("value") if isinstance(content, Mapping) else None
+        if value:
+            return str(value)[:MAX_SUMMARY]
+    return ""
+
+
+def _link(raw: Mapping[str, Any], base: str) -> str:
+    link = str(raw.get("link") or "").strip()[:MAX_LINK]
+    if not link:
+        return ""
+    try:
+        absolute = urljoin(base, link)
+        scheme = urlsplit(absolute).scheme.lower()
+    except ValueError:
+        return ""
+    return absolute if scheme in ("http", "https") else ""
+
+
+def _published(raw: Mapping[str, Any], now: datetime) -> datetime | None:
+    for name in ("published_parsed", "updated_parsed"):
+        # ``in`` first: FeedParserDict.get("updated_parsed") falls back to published_parsed
+        # with a DeprecationWarning.
+        value = raw[name] if name in raw else None  # noqa: SIM401
+        if isinstance(value, time.struct_time):
+            try:
+                when = datetime(*value[:6], tzinfo=UTC)
+            except (TypeError, ValueError, OverflowError):
+                continue
+            if EARLIEST <= when <= now + FUTURE_SLACK:
+                return when
+    return None
+
+
+def _warning(result: Mapping[str, Any]) -> str | None:
+    if not result.get("bozo"):
+        return None
+    exc = result.get("bozo_exception")
+    if exc is None or isinstance(exc, _BENIGN):
+        return None
+    return _short(exc)
+
+
+def _failure_reason(body: bytes, result: Mapping[str, Any]) -> str:
+    head = body[:1024].lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
+        return "not a feed: an HTML page"
+    exc = result.get("bozo_exception")
+    if exc is not None and not isinstance(exc, _BENIGN):
+        return f"not a feed: {_short(exc)}"
+    return "not a feed: no RSS/Atom/RDF document found"
+
+
+def _short(exc: object) -> str:
+    if isinstance(exc, SAXParseException):  # str() would start with "<unknown>:2:0:"
+        where = f"line {exc.getLineNumber()}, column {exc.getColumnNumber()}"
+        text = f"XML error at {where}: {exc.getMessage()}"
+    else:
+        text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:MAX_WARNING]
+
+
+def _is_tracking(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in _TRACKING_PARAMS or lowered.startswith(_TRACKING_PREFIXES)
+
+
+def _sha1(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+class _TextExtractor(HTMLParser):
+    """Collects text, skipping script/style; block-level tags separate words, inline ones
+    (``<b>``, ``<a>``, …) do not."""
+
+    _SKIP = frozenset({"script", "style", "template", "noscript", "head", "title", "svg"})
+    _INLINE = frozenset({
+        "a", "abbr", "b", "bdi", "bdo", "big", "cite", "code", "data", "del", "dfn", "em",
+        "font", "i", "ins", "kbd", "mark", "q", "s", "samp", "small", "span", "strike",
+        "strong", "sub", "sup", "time", "tt", "u", "var", "wbr",
+    })  # fmt: skip
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP:
+            self._skipping += 1
+        elif tag not in self._INLINE:
+            self.parts.append(" ")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in self._INLINE:  # <br/>, <hr/>, <img/>
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP:
+            self._skipping = max(0, self._skipping - 1)
+        elif tag not in self._INLINE:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)

@@ -1,0 +1,189 @@
+"""One feed, one poll: fetch → parse → dedup → score → store, then wake the deliverer.
+
+The I/O is here and only here (fetcher, parser pool, storage are passed in); every decision
+is delegated to the pure modules (``_decide``, ``_dedup``, the trackers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ._config import FeedConfig
+from ._decide import may_poll, retry_until
+from ._dedup import sort_entries
+from ._errors import FetchError, ParseError
+from ._fetch import Fetcher, FetchResult
+from ._models import Entry, Judgement
+from ._parsepool import ParserPool
+from ._relevance import StoryGrouper, Tracker
+from ._storage import FeedState, NewItem, Storage
+from ._times import utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PollReport:
+    """The outcome of one poll, for the log line and for callers."""
+
+    feed: str
+    status: str  # ok | not-modified | unchanged | error | gone | skipped
+    new: int = 0
+    hits: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+
+def story_id(first_key: str) -> str:
+    """The id of a story: derived from the key of its first item."""
+    return "story_" + hashlib.sha256(first_key.encode()).hexdigest()[:16]
+
+
+class Poller:
+    def __init__(
+        self,
+        storage: Storage,
+        fetcher: Fetcher,
+        parser: ParserPool,
+        trackers: Sequence[Tracker],
+        grouper: StoryGrouper,
+        *,
+        channels: Sequence[str],
+        on_hits: Callable[[], None] = lambda: None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.storage = storage
+        self.fetcher = fetcher
+        self.parser = parser
+        self.trackers = trackers
+        self.grouper = grouper
+        self.channels = tuple(channels)
+        self.on_hits = on_hits
+        self.clock = clock
+
+    async def poll(self, feed: FeedConfig) -> PollReport:
+        """Poll one feed if it may be asked now; record the outcome on the feed. Never raises
+        for a feed's own failure (only for an unusable database)."""
+        started = time.monotonic()
+        state = self.storage.feed_states()[feed.url]
+        if not may_poll(state, self.clock()):
+            return PollReport(feed.name, "skipped")
+        report = await self._poll(feed, state)
+        report = PollReport(
+            report.feed,
+            report.status,
+            report.new,
+            report.hits,
+            time.monotonic() - started,
+            report.error,
+        )
+        log.info(
+            "poll feed=%r status=%s new=%d hits=%d seconds=%.2f%s",
+            feed.name,
+            report.status,
+            report.new,
+            report.hits,
+            report.seconds,
+            f" error={report.error!r}" if report.error else "",
+        )
+        if report.hits:
+            self.on_hits()
+        return report
+
+    async def _poll(self, feed: FeedConfig, state: FeedState) -> PollReport:
+        try:
+            result = await self.fetcher.fetch(
+                state.fetch_url, etag=state.etag, last_modified=state.last_modified
+            )
+        except FetchError as exc:
+            return self._failed(
+                feed, state, str(exc), retry_after=exc.retry_after, gone=exc.status == 410
+            )
+        fetch_url = result.permanent_url or state.fetch_url
+        if result.status == 304 or result.body is None:
+            self.storage.record_not_modified(state, self.clock(), fetch_url=fetch_url)
+            return PollReport(feed.name, "not-modified")
+        body_hash = hashlib.sha1(result.body).hexdigest()
+        if body_hash == state.body_hash:  # same bytes as last time: nothing to parse
+            self.storage.record_not_modified(state, self.clock(), fetch_url=fetch_url)
+            return PollReport(feed.name, "unchanged")
+        try:
+            parsed = await self.parser.parse(result.body, url=result.url, headers=result.headers)
+        except ParseError as exc:
+            return self._failed(feed, state, str(exc))
+        return self._store(
+            feed, state, result, fetch_url, body_hash, parsed.title, parsed.entries, parsed.warning
+        )
+
+    def _store(
+        self,
+        feed: FeedConfig,
+        state: FeedState,
+        result: FetchResult,
+        fetch_url: str,
+        body_hash: str,
+        title: str,
+        entries: Sequence[Entry],
+        warning: str | None,
+    ) -> PollReport:
+        known, prints = self.storage.known_entries(state, entries)
+        sorted_ = sort_entries(entries, known, prints)
+        now = self.clock()
+        items = [self._judge(entry, now) for entry in sorted_.new]
+        items += [NewItem(entry, (), duplicate=True) for entry in sorted_.duplicates]
+        hits = self.storage.store_poll(
+            state,
+            now,
+            title=title or None,
+            fetch_url=fetch_url,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            body_hash=body_hash,
+            warning=warning,
+            items=items,
+            edited=sorted_.edited,
+            channels=self.channels,
+        )
+        if warning:
+            log.warning("feed=%r is malformed, kept what could be read: %s", feed.name, warning)
+        return PollReport(feed.name, "ok", new=len(sorted_.new), hits=len(hits))
+
+    def _judge(self, entry: Entry, now: datetime) -> NewItem:
+        """Score an entry against every topic, let the trackers learn, group hits into stories."""
+        judgements: list[Judgement] = []
+        for tracker in self.trackers:
+            judgement = tracker.judge(entry.title, entry.summary)
+            tracker.observe(entry.title, entry.summary, judgement)
+            judgements.append(judgement)
+        if not any(j.hit for j in judgements):
+            return NewItem(entry, tuple(judgements))
+        first_key, first = self.grouper.assign(
+            entry.key, entry.title, entry.summary, entry.published or now
+        )
+        return NewItem(
+            entry,
+            tuple(judgements),
+            story_id=story_id(first_key),
+            alert=first or first_key == entry.key,
+        )
+
+    def _failed(
+        self,
+        feed: FeedConfig,
+        state: FeedState,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        gone: bool = False,
+    ) -> PollReport:
+        now = self.clock()
+        until = None if gone else retry_until(now, state.error_count + 1, retry_after)
+        self.storage.record_failure(state, now, message, retry_until=until, gone=gone)
+        if until is not None and until > now + timedelta(minutes=1):
+            message += f" (next try after {until:%Y-%m-%d %H:%M:%S} UTC)"
+        return PollReport(feed.name, "gone" if gone else "error", error=message)

@@ -1,0 +1,21 @@
+"""Relevance tracking: is a feed item about a topic described by seed articles?
+
+Public API (the rest of the package is private)::
+
+    DEFAULT_THRESHOLD            calibrated default threshold for Tracker scores (0..1)
+    read_seeds(folder)           seed texts from .txt/.md/.html files, sorted by name
+    Tracker(name, seeds, ...)    judge / observe / state / restore / set_feedback
+    StoryGrouper(...)            near-duplicate story grouping across feeds
+
+The tracker learns only from its seeds, from the unlabelled stream it observes and from
+explicit feedback; no topic words are built in.
+"""
+
+from __future__ import annotations
+
+from monitor._models import Judgement
+from monitor._relevance._seeds import read_seeds
+from monitor._relevance._stories import StoryGrouper
+from monitor._relevance._tracker import DEFAULT_THRESHOLD, Params, Tracker
+
+__all__ = ["DEFAULT_THRESHOLD", "Judgement", "Params", "StoryGrouper", "Tracker", "read_seeds"]

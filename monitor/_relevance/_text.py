@@ -1,0 +1,133 @@
+"""Text analysis: tokenise, drop stopwords, stem (with a cache), strip markup.
+
+Only generic linguistic resources live here: an English stopword list and the Porter2
+stemmer (``_stem``). Nothing here knows about any topic.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+from monitor._relevance._stem import stem_english
+
+__all__ = [
+    "STOPWORDS",
+    "Analysis",
+    "analyse",
+    "is_stop",
+    "sequence",
+    "stem",
+    "strip_markup",
+    "surface",
+    "tokens",
+]
+
+STOPWORDS: frozenset[str] = frozenset(
+    """
+    a about above after again against ago all also am an and any are aren as at be been before
+    being below between both but by can cannot could couldn did didn do does doesn doing don down
+    during each either even ever every few for from further had hadn has hasn have haven having he
+    her here hers herself him himself his how however i if in into is isn it its itself just last
+    least less let like ll made make many may me might more most much must mustn my myself near
+    need needs new no nor not now of off on once one only or other others our ours ourselves out
+    over own per re s same say says said shan she should shouldn since so some still such t than
+    that the their theirs them themselves then there these they this those though through to too
+    under until up upon us ve very via was wasn we were weren what when where whether which while
+    who whom whose why will with within without won would wouldn yet you your yours yourself
+    yourselves mr mrs ms dr amid among across along around back get gets got two three four five
+    first next according told tell tells week weeks day days today yesterday tomorrow monday
+    tuesday wednesday thursday friday saturday sunday year years time times way well
+    """.split()
+)
+
+_TAG = re.compile(r"<[^>]*>")
+_SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_SPACE = re.compile(r"\s+")
+# Words of ASCII letters and digits; a trailing possessive "'s" is dropped, hyphens split.
+_WORDS = re.compile(r"([a-z0-9]+)(?:['’‘`]s\b)?")
+_STOP_MARK = "\x00"
+_CACHE_LIMIT = 200_000
+_TOKEN_CACHE: dict[str, str] = {}
+
+
+def stem(word: str) -> str:
+    """The Porter2 stem of one lower-case word."""
+    return stem_english(word)
+
+
+def strip_markup(text: str) -> str:
+    """Remove HTML tags, scripts and entities; collapse whitespace."""
+    text = _SCRIPT.sub(" ", text)
+    text = _TAG.sub(" ", text)
+    return _SPACE.sub(" ", html.unescape(text)).strip()
+
+
+def _fold(text: str) -> str:
+    """Lower-case, with accents removed from Latin letters ("Türkiye" -> "turkiye")."""
+    text = text.lower()
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-case word tokens, accents folded, possessives dropped, hyphenated words split."""
+    return _WORDS.findall(_fold(text))
+
+
+def _token(word: str) -> str:
+    """A word's sequence token: its stem, or the word marked as a stopword (cached)."""
+    tok = _TOKEN_CACHE.get(word)
+    if tok is None:
+        if word in STOPWORDS or len(word) < 2 or word.isdigit():
+            tok = _STOP_MARK + word
+        else:
+            tok = stem_english(word)
+        if len(_TOKEN_CACHE) >= _CACHE_LIMIT:
+            _TOKEN_CACHE.clear()
+        _TOKEN_CACHE[word] = tok
+    return tok
+
+
+class Analysis:
+    """One text analysed.
+
+    ``words`` are its tokens, ``seq`` the matching sequence tokens (a stem, or a stopword
+    kept as the word marked with a leading NUL so that phrases such as "coalition of the
+    willing" can still be matched), and ``content`` the stems alone, in order.
+    """
+
+    __slots__ = ("content", "seq", "words")
+
+    def __init__(self, seq: list[str], content: list[str], words: list[str]) -> None:
+        self.seq = seq
+        self.content = content
+        self.words = words
+
+
+def analyse(text: str) -> Analysis:
+    """Tokenise and stem ``text``."""
+    words = tokens(text)
+    get = _TOKEN_CACHE.get
+    seq = [get(w) or _token(w) for w in words]
+    content = [t for t in seq if t[0] != _STOP_MARK]
+    return Analysis(seq, content, words)
+
+
+def sequence(text: str) -> list[str]:
+    """Only the sequence tokens of ``text`` (the fast path used when scoring items)."""
+    get = _TOKEN_CACHE.get
+    return [get(w) or _token(w) for w in _WORDS.findall(_fold(text))]
+
+
+def is_stop(token: str) -> bool:
+    """True for a stopword token of a sequence."""
+    return token.startswith(_STOP_MARK)
+
+
+def surface(token: str) -> str:
+    """The printable form of a sequence token (stopwords lose their marker)."""
+    return token[1:] if token.startswith(_STOP_MARK) else token

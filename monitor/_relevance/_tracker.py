@@ -1,0 +1,530 @@
+"""The topic tracker: seed profile + stream IDF + bounded adaptation + bounded feedback.
+
+Scoring has two channels. Each is a cosine between the item's TF-IDF vector (title words
+weigh more than summary words; IDF is counted incrementally over the stream) and a profile
+vector, and each is normalised against the stream's own score distribution: an exponentially
+weighted mean and deviation over all observed items, which are nearly all off topic
+(score normalisation as in TREC filtering).
+
+* The *seed* channel: terms and phrases learnt from the seeds, weighted by the share of seeds
+  that use them times IDF (``_profile``). It never drifts.
+* The *stream* channel (TDT-style adaptation): the centroid of a bounded pool of stream items
+  the tracker was confident about. A feature counts only when several pool items share it,
+  the channel's weight ramps up with the pool's size, and an item enters the pool only when
+  the combined score *and* the seed channel alone are both confident, so one false hit cannot
+  pull the profile to another story by itself.
+
+The channels' z-scores are combined as ``(z_seed + w z_stream) / sqrt(1 + w^2)`` and mapped
+through a logistic centred on ``z_mid`` deviations above the stream; hence
+``DEFAULT_THRESHOLD`` = 0.5 means "this far above what the stream usually scores", which is
+what lets one default serve different topics.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from monitor._models import Judgement
+from monitor._relevance._profile import PHRASE_MAX, build_profile
+from monitor._relevance._text import Analysis, analyse, sequence, surface
+
+__all__ = ["DEFAULT_THRESHOLD", "Params", "Tracker"]
+
+DEFAULT_THRESHOLD = 0.5
+_STATE_VERSION = 1
+_MATCHED_MAX = 10
+_STOP = "\x00"
+_DF_LIMIT = 400_000
+
+Vector = dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """Hyper-parameters (the defaults were chosen by leave-one-day-out on the dev stream)."""
+
+    title_weight: float = 2.0  # a title word counts this many times a summary word (>= 1)
+    core_power: float = 1.0  # seed term weight = (share of seeds using it) ** core_power
+    min_share: float = 0.4  # with 3+ seeds, terms in fewer than this share are context
+    phrase_share: float = 0.4  # phrases must recur in this share of the seeds (and 2+)
+    phrase_weight: float = 1.0  # a seed phrase's weight relative to a term's
+    idf_prior: float = 100.0  # pseudo-documents for the cold start of IDF
+    z_mid: float = 3.6  # the combined z-score that maps to 0.5
+    steep: float = 1.0  # logistic slope per deviation
+    norm_window: float = 2000.0  # items in the score normalisation's memory
+    norm_prior: float = 20.0  # pseudo-items behind the prior normalisation
+    prior_mean: float = 0.03  # the normalisation's prior: a raw cosine's mean ...
+    prior_sd: float = 0.04  # ... and deviation over off-topic news
+    adapt_weight: float = 1.75  # full weight of the stream channel
+    adapt_z: float = 4.15  # combined z needed to enter the pool ...
+    adapt_seed_z: float = 1.5  # ... and seed-channel z needed as well
+    adapt_pool: int = 60  # pool size (oldest leave first)
+    adapt_floor: int = 6  # the stream channel reaches full weight with this many items
+    adapt_support: int = 2  # pool items that must share a feature for it to count
+    feedback_weight: float = 0.5  # Rocchio weight of the whole feedback set
+    feedback_near: float = 0.6  # cosine at which a judged item overrides the score
+    refresh_every: int = 100  # observations between IDF refreshes of the seed channel
+
+
+class _Norm:
+    """Exponentially weighted mean and variance of one channel's raw scores."""
+
+    __slots__ = ("mean", "prior", "sd", "seen", "var", "window")
+
+    def __init__(self, mean: float, sd: float, prior: float, window: float) -> None:
+        self.mean = mean
+        self.var = sd * sd
+        self.sd = sd
+        self.prior = prior
+        self.window = window
+        self.seen = 0.0
+
+    def add(self, raw: float) -> None:
+        # Winsorised at 3 sd so that the (rare) relevant items do not inflate the spread.
+        if raw > self.mean + 3.0 * self.sd:
+            raw = self.mean + 3.0 * self.sd
+        if self.seen < self.window:
+            self.seen += 1.0
+        rate = 1.0 / (self.seen + self.prior)
+        delta = raw - self.mean
+        self.mean += rate * delta
+        self.var = max(1e-10, (1.0 - rate) * (self.var + rate * delta * delta))
+        self.sd = math.sqrt(self.var)
+
+    def state(self) -> list[float]:
+        return [self.mean, self.var, self.seen]
+
+    def restore(self, values: Any) -> None:
+        if isinstance(values, list) and len(values) == 3:
+            mean, var, seen = (float(v) for v in values)
+            if var > 0 and math.isfinite(mean) and math.isfinite(var):
+                self.mean, self.var, self.seen = mean, var, seen
+                self.sd = math.sqrt(var)
+
+
+class _Channel:
+    """A profile vector, its norm, and the stream normalisation of its scores."""
+
+    __slots__ = ("norm", "q", "qnorm")
+
+    def __init__(self, norm: _Norm) -> None:
+        self.q: Vector = {}
+        self.qnorm = 1.0
+        self.norm = norm
+
+    def set(self, q: Vector) -> None:
+        self.q = {f: w for f, w in q.items() if w > 1e-12}
+        self.qnorm = math.sqrt(sum(w * w for w in self.q.values())) or 1.0
+
+
+class _Scored:
+    """What ``judge`` computed for one item, reused by ``observe``."""
+
+    __slots__ = ("key", "raw_a", "raw_s", "x", "z")
+
+    def __init__(
+        self, key: tuple[str, str], x: Vector, z: float, raw_s: float, raw_a: float
+    ) -> None:
+        self.key = key
+        self.x = x
+        self.z = z
+        self.raw_s = raw_s
+        self.raw_a = raw_a
+
+
+class Tracker:
+    """Tracks one topic over a stream of (title, summary) items.
+
+    ``judge`` scores an item (0..1) without changing state; ``observe`` then lets the tracker
+    learn from the stream (IDF counts, score normalisation, bounded adaptation).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        seeds: Sequence[str],
+        *,
+        threshold: float | None = None,
+        phrases: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        params: Params | None = None,
+    ) -> None:
+        self.name = name
+        self.threshold = DEFAULT_THRESHOLD if threshold is None else float(threshold)
+        self.params = p = params or Params()
+        if p.title_weight < 1.0:
+            raise ValueError("title_weight must be at least 1")
+        analysed = [analyse(s) for s in seeds if s.strip()]
+        users = [a for a in (analyse(ph) for ph in phrases) if a.content]
+        profile = build_profile(
+            analysed, core_power=p.core_power, phrase_share=p.phrase_share, user_phrases=users
+        )
+        floor = p.min_share**p.core_power if profile.seeds >= 3 else 0.0
+        self._seed_terms = {t: w for t, w in profile.terms.items() if w >= floor}
+        for user in users:  # a user phrase's words are evidence too
+            for term in user.content:
+                self._seed_terms[term] = max(self._seed_terms.get(term, 0.0), 1.0)
+        self._phrases = {" ".join(g): w for g, w in profile.phrases.items()}
+        self._labels: dict[str, str] = {}
+        self._record_labels([*analysed, *users])
+        self._heads: dict[str, tuple[int, ...]] = {}
+        for key in self._phrases:
+            size = key.count(" ") + 1
+            if size > 2:  # two-word phrases are found as bigrams
+                head = key.split(" ", 1)[0]
+                self._heads[head] = tuple(sorted({*self._heads.get(head, ()), size}))
+        self._exclude = [(tuple(a.seq), x) for x in exclude if (a := analyse(x)).content]
+        self._n = 0
+        self._df: dict[str, int] = {}
+        self._seed = _Channel(_Norm(p.prior_mean, p.prior_sd, p.norm_prior, p.norm_window))
+        self._stream = _Channel(_Norm(p.prior_mean, p.prior_sd, p.norm_prior, p.norm_window))
+        self._pool: deque[tuple[Vector, Vector]] = deque()  # (features, unit tf-idf vector)
+        self._pool_sum: Vector = {}
+        self._pool_support: dict[str, int] = {}
+        self._feedback: list[tuple[Vector, bool]] = []
+        self._fb_postings: dict[str, list[tuple[int, float]]] = {}
+        self._since_refresh = 0
+        self._seed_idf: dict[str, float] = {}
+        self._last: _Scored | None = None
+        self._refresh_seed()
+
+    # -- analysis ------------------------------------------------------------------------
+
+    def _record_labels(self, texts: Iterable[Analysis]) -> None:
+        keys = self._phrases
+        for a in texts:
+            seq, words = a.seq, a.words
+            for i in range(len(seq)):
+                for n in range(2, PHRASE_MAX + 1):
+                    key = " ".join(seq[i : i + n])
+                    if key in keys and key not in self._labels:
+                        self._labels[key] = " ".join(words[i : i + n])
+
+    def _features(self, title: str, summary: str) -> Vector:
+        """Stems, adjacent stem pairs and seed phrases of an item, title weighted.
+
+        The summary is read first; the title then overwrites with its (larger) weight.
+        """
+        x: Vector = {}
+        heads = self._heads
+        phrases = self._phrases
+        for text, weight in ((summary, 1.0), (title, self.params.title_weight)):
+            seq = sequence(text)
+            prev = ""
+            for i, tok in enumerate(seq):
+                if tok[0] == _STOP:
+                    prev = ""
+                    continue
+                x[tok] = weight
+                if prev:
+                    x[prev + " " + tok] = weight
+                prev = tok
+                sizes = heads.get(tok)
+                if sizes:
+                    for n in sizes:
+                        key = " ".join(seq[i : i + n])
+                        if key in phrases:
+                            x[key] = weight
+        return x
+
+    def _idf(self, feature: str) -> float:
+        return math.log((self._n + self.params.idf_prior) / (self._df.get(feature, 0) + 1.0))
+
+    def _unit(self, x: Vector, *, unigrams: bool = False) -> Vector:
+        idf = self._idf
+        v = {f: w * idf(f) for f, w in x.items() if not (unigrams and " " in f)}
+        norm = math.sqrt(sum(w * w for w in v.values()))
+        return {f: w / norm for f, w in v.items()} if norm else v
+
+    # -- profile -------------------------------------------------------------------------
+
+    def _refresh_seed(self, *, reweigh: bool = True) -> None:
+        """Re-weight the seed channel with the current IDF (unless ``reweigh`` is false) and
+        apply explicit feedback."""
+        p = self.params
+        if reweigh or not self._seed_idf:
+            idf = self._idf
+            self._seed_idf = {f: idf(f) for f in (*self._seed_terms, *self._phrases)}
+            self._since_refresh = 0
+        weights = self._seed_idf
+        base = {t: w * weights[t] for t, w in self._seed_terms.items()}
+        for key, w in self._phrases.items():
+            base[key] = p.phrase_weight * w * weights[key]
+        norm = math.sqrt(sum(w * w for w in base.values())) or 1.0
+        q = {f: w / norm for f, w in base.items()}
+        pos = [self._unit(x) for x, relevant in self._feedback if relevant]
+        neg = [self._unit(x) for x, relevant in self._feedback if not relevant]
+        # Bounded Rocchio: the whole feedback set moves the profile by ``feedback_weight``
+        # at most, and no feature loses more than half its weight.
+        for f, w in _mean(pos).items():
+            q[f] = q.get(f, 0.0) + p.feedback_weight * w
+        for f, w in _mean(neg).items():
+            if f in q:
+                q[f] = max(0.5 * q[f], q[f] - p.feedback_weight * w)
+        self._seed.set(q)
+
+    def _refresh_stream(self) -> None:
+        """The stream channel: pool centroid over features that several pool items share."""
+        size = len(self._pool)
+        if size < 2:
+            self._stream.set({})
+            return
+        need = min(self.params.adapt_support, size)
+        support = self._pool_support
+        self._stream.set({f: s / size for f, s in self._pool_sum.items() if support[f] >= need})
+
+    def _admit(self, x: Vector, u: Vector | None = None) -> None:
+        p = self.params
+        if u is None:
+            u = self._unit(x)
+        self._pool.append((x, u))
+        for f, w in u.items():
+            self._pool_sum[f] = self._pool_sum.get(f, 0.0) + w
+            self._pool_support[f] = self._pool_support.get(f, 0) + 1
+        while len(self._pool) > p.adapt_pool:
+            _, old = self._pool.popleft()
+            for f, w in old.items():
+                left = self._pool_support[f] - 1
+                if left:
+                    self._pool_support[f] = left
+                    self._pool_sum[f] -= w
+                else:
+                    del self._pool_support[f]
+                    del self._pool_sum[f]
+        self._refresh_stream()
+
+    # -- scoring -------------------------------------------------------------------------
+
+    def _score(self, x: Vector) -> tuple[float, float, float, list[tuple[str, float]]]:
+        """(combined z, seed raw cosine, stream raw cosine, per-feature contributions)."""
+        p = self.params
+        lognum = math.log(self._n + p.idf_prior)
+        log = math.log
+        dfget = self._df.get
+        qs = self._seed.q
+        qa = self._stream.q
+        sget = qs.get
+        aget = qa.get
+        norm2 = 0.0
+        dot_s = 0.0
+        dot_a = 0.0
+        hits: list[tuple[str, float, float]] = []
+        for f, xw in x.items():
+            ws = sget(f)
+            wa = aget(f) if qa else None
+            if ws is None and wa is None:
+                if " " in f:
+                    continue  # word pairs count only where a profile has them
+                v = xw * (lognum - log(dfget(f, 0) + 1.0))
+                norm2 += v * v
+                continue
+            v = xw * (lognum - log(dfget(f, 0) + 1.0))
+            norm2 += v * v
+            cs = v * ws if ws is not None else 0.0
+            ca = v * wa if wa is not None else 0.0
+            dot_s += cs
+            dot_a += ca
+            hits.append((f, cs, ca))
+        if not hits:
+            return -math.inf, 0.0, 0.0, []
+        length = math.sqrt(norm2)
+        seed = self._seed
+        ks = 1.0 / (length * seed.qnorm)
+        raw_s = dot_s * ks
+        z = (raw_s - seed.norm.mean) / seed.norm.sd
+        ks /= seed.norm.sd
+        ka = 0.0
+        raw_a = 0.0
+        size = len(self._pool)
+        if qa:
+            stream = self._stream
+            w = p.adapt_weight * min(1.0, size / p.adapt_floor)
+            ka = 1.0 / (length * stream.qnorm)
+            raw_a = dot_a * ka
+            z_a = (raw_a - stream.norm.mean) / stream.norm.sd
+            scale = 1.0 / math.sqrt(1.0 + w * w)
+            z = (z + w * z_a) * scale
+            ks *= scale
+            ka *= w * scale / stream.norm.sd
+        parts = [(f, cs * ks + ca * ka) for f, cs, ca in hits]
+        return z, raw_s, raw_a, parts
+
+    def judge(self, title: str, summary: str) -> Judgement:
+        """Score one item; does not change what the tracker has learnt."""
+        p = self.params
+        x = self._features(title, summary)
+        z, raw_s, raw_a, parts = self._score(x)
+        if self._feedback:
+            z += self._exemplar_shift(x)
+        score = 0.0 if z == -math.inf else 1.0 / (1.0 + math.exp(-p.steep * (z - p.z_mid)))
+        self._last = _Scored((title, summary), x, z, raw_s, raw_a)
+        hit = score >= self.threshold
+        matched = self._explain(parts, score)
+        if self._exclude:
+            vetoed = self._excluded(title, summary)
+            if vetoed is not None:
+                hit = False
+                matched = (("excluded:" + vetoed, 0.0), *matched[: _MATCHED_MAX - 1])
+        return Judgement(self.name, round(score, 6), hit, matched)
+
+    def _explain(
+        self, parts: list[tuple[str, float]], score: float
+    ) -> tuple[tuple[str, float], ...]:
+        """The heaviest features, each with its share of the score."""
+        positive = [(f, c) for f, c in parts if c > 0.0]
+        total = sum(c for _, c in positive)
+        if total <= 0.0:
+            return ()
+        positive.sort(key=lambda fc: fc[1], reverse=True)
+        return tuple(
+            (self._label(f), round(score * c / total, 4)) for f, c in positive[:_MATCHED_MAX]
+        )
+
+    def _label(self, feature: str) -> str:
+        if " " in feature:
+            label = self._labels.get(feature)
+            if label is None:
+                label = " ".join(surface(t) for t in feature.split(" "))
+            return "phrase:" + label
+        return "term:" + feature
+
+    def _exemplar_shift(self, x: Vector) -> float:
+        """An explicit judgement decides its near-duplicates (nearest judged item wins)."""
+        u = self._unit(x, unigrams=True)
+        acc: dict[int, float] = {}
+        postings = self._fb_postings
+        for f, w in u.items():
+            for i, fw in postings.get(f, ()):
+                acc[i] = acc.get(i, 0.0) + w * fw
+        if not acc:
+            return 0.0
+        best = max(acc, key=acc.__getitem__)
+        if acc[best] < self.params.feedback_near:
+            return 0.0
+        return (2.0 if self._feedback[best][1] else -2.0) * self.params.z_mid
+
+    def _excluded(self, title: str, summary: str) -> str | None:
+        seq = [*sequence(title), _STOP + "|", *sequence(summary)]
+        for gram, text in self._exclude:
+            n = len(gram)
+            first = gram[0]
+            for i, tok in enumerate(seq):
+                if tok == first and tuple(seq[i : i + n]) == gram:
+                    return text
+        return None
+
+    # -- learning ------------------------------------------------------------------------
+
+    def observe(self, title: str, summary: str, judgement: Judgement) -> None:
+        """Learn from one stream item: IDF counts, score normalisation, bounded adaptation."""
+        p = self.params
+        last = self._last
+        self._last = None
+        if last is not None and last.key == (title, summary):
+            x, z, raw_s, raw_a = last.x, last.z, last.raw_s, last.raw_a
+        else:
+            x = self._features(title, summary)
+            z, raw_s, raw_a, _ = self._score(x)
+        seed = self._seed.norm
+        z_s = (raw_s - seed.mean) / seed.sd
+        seed.add(raw_s)
+        if self._stream.q:
+            self._stream.norm.add(raw_a)
+        df = self._df
+        for f in x:
+            df[f] = df.get(f, 0) + 1
+        self._n += 1
+        if len(df) > _DF_LIMIT:  # forget features seen once: they tell nothing about rarity
+            self._df = {f: c for f, c in df.items() if c > 1}
+        excluded = bool(judgement.matched) and judgement.matched[0][0].startswith("excluded:")
+        if (
+            p.adapt_weight > 0
+            and z >= p.adapt_z
+            and z_s >= p.adapt_seed_z
+            and not excluded
+            and judgement.topic == self.name
+        ):
+            self._admit(x)
+        self._since_refresh += 1
+        if self._since_refresh >= p.refresh_every or (self._n < 200 and self._since_refresh >= 10):
+            self._refresh_seed()
+
+    def set_feedback(self, judged: Sequence[tuple[str, str, bool]]) -> None:
+        """Replace the explicit feedback set with ``judged`` = (title, summary, relevant).
+
+        The set moves the seed profile by bounded Rocchio and decides the score of the judged
+        items' near-duplicates; passing a smaller set undoes the judgements left out.
+        """
+        self._feedback = [(self._features(t, s), bool(rel)) for t, s, rel in judged]
+        postings: dict[str, list[tuple[int, float]]] = {}
+        for i, (x, _) in enumerate(self._feedback):
+            for f, w in self._unit(x, unigrams=True).items():
+                postings.setdefault(f, []).append((i, w))
+        self._fb_postings = postings
+        self._last = None
+        self._refresh_seed(reweigh=False)
+
+    # -- persistence ---------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """JSON-serialisable stream state: IDF counts, score normalisation, the seed channel's
+        IDF snapshot and the adaptation pool (explicit feedback is not part of it)."""
+        return {
+            "version": _STATE_VERSION,
+            "n": self._n,
+            "df": dict(self._df),
+            "norm": [self._seed.norm.state(), self._stream.norm.state()],
+            "seed_idf": dict(self._seed_idf),
+            "since_refresh": self._since_refresh,
+            "pool": [[dict(x), dict(u)] for x, u in self._pool],
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state` output; an empty or unknown-version dict is ignored."""
+        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
+            return
+        n, df, norm, pool = state.get("n"), state.get("df"), state.get("norm"), state.get("pool")
+        if not (isinstance(n, int) and isinstance(df, dict)):
+            return
+        self._n = n
+        self._df = {str(k): int(v) for k, v in df.items() if isinstance(v, int | float)}
+        if isinstance(norm, list) and len(norm) == 2:
+            self._seed.norm.restore(norm[0])
+            self._stream.norm.restore(norm[1])
+        self._pool.clear()
+        self._pool_sum = {}
+        self._pool_support = {}
+        self._last = None
+        seed_idf = state.get("seed_idf")
+        wanted = (*self._seed_terms, *self._phrases)
+        if isinstance(seed_idf, dict) and all(f in seed_idf for f in wanted):
+            self._seed_idf = {f: float(seed_idf[f]) for f in wanted}
+            self._refresh_seed(reweigh=False)
+        else:  # another seed set or an older state: weigh with the restored counts
+            self._refresh_seed()
+        since = state.get("since_refresh")
+        self._since_refresh = since if isinstance(since, int) else 0
+        if isinstance(pool, list):
+            for entry in pool:
+                if (
+                    isinstance(entry, list)
+                    and len(entry) == 2
+                    and all(isinstance(v, dict) for v in entry)
+                ):
+                    x = {str(k): float(w) for k, w in entry[0].items()}
+                    u = {str(k): float(w) for k, w in entry[1].items()}
+                    self._admit(x, u)
+        self._refresh_stream()
+
+
+def _mean(vectors: Sequence[Vector]) -> Vector:
+    out: Vector = {}
+    for v in vectors:
+        for f, w in v.items():
+            out[f] = out.get(f, 0.0) + w
+    k = len(vectors)
+    return {f: w / k for f, w in out.items()} if k else out

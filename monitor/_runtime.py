@@ -1,0 +1,126 @@
+"""Assembly: builds the pipeline's parts from the config and hands them to a driver.
+
+``open_runtime`` is shared by ``monitor once`` and ``monitor run``; ``build_trackers`` is
+also used by ``monitor classify``, which needs no database.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+
+from ._alerts import build_senders
+from ._config import Config, TopicConfig
+from ._deliver import Deliverer
+from ._fetch import Fetcher
+from ._lock import DatabaseLock
+from ._parsepool import ParserPool
+from ._poll import Poller
+from ._relevance import StoryGrouper, Tracker, read_seeds
+from ._storage import Storage
+from ._times import parse_iso, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Runtime:
+    config: Config
+    storage: Storage
+    trackers: list[Tracker]
+    poller: Poller
+    deliverer: Deliverer
+
+    def save_state(self) -> None:
+        """Persist what the trackers learned from the stream (IDF, adaptation)."""
+        self.storage.save_topic_states({t.name: t.state() for t in self.trackers}, utcnow())
+
+
+def build_trackers(topics: Sequence[TopicConfig], storage: Storage | None = None) -> list[Tracker]:
+    trackers = []
+    for topic in topics:
+        tracker = Tracker(
+            topic.name,
+            read_seeds(topic.seeds),
+            threshold=topic.threshold,
+            phrases=topic.phrases,
+            exclude=topic.exclude,
+        )
+        if storage is not None and (state := storage.topic_state(topic.name)):
+            tracker.restore(state)
+        trackers.append(tracker)
+    return trackers
+
+
+def build_grouper(config: Config, storage: Storage | None = None) -> StoryGrouper:
+    """A story grouper, primed with the hits of the last window so a restart forgets nothing."""
+    grouper = StoryGrouper(window_seconds=config.settings.story_window)
+    if storage is not None:
+        since = utcnow() - timedelta(seconds=config.settings.story_window)
+        for row in storage.recent_hit_items(since):
+            moment = parse_iso(row["moment"]) or since
+            grouper.assign(row["key"], row["title"], row["summary"], moment)
+    return grouper
+
+
+def channel_targets(config: Config) -> dict[str, str]:
+    targets = {}
+    if config.webhook:
+        targets["webhook"] = config.webhook.url
+    if config.email:
+        targets["email"] = f"{config.email.host}:{config.email.port}"
+    return targets
+
+
+@asynccontextmanager
+async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
+    """Lock the database, open it and build every part; close all of it on the way out."""
+    settings = config.settings
+    with DatabaseLock(settings.database):
+        storage = Storage(settings.database)
+        try:
+            storage.sync_feeds(config.feeds)
+            targets = channel_targets(config)
+            storage.enable_changed_channels(targets)
+            for name, reason in storage.disabled_channels().items():
+                log.error(
+                    "channel=%s is disabled after a 410 Gone (%s); point it at another "
+                    "endpoint in the config to enable it",
+                    name,
+                    reason,
+                )
+            trackers = build_trackers(config.topics, storage)
+            grouper = build_grouper(config, storage)
+            workers = settings.parse_workers or os.cpu_count() or 1
+            async with (
+                httpx.AsyncClient(follow_redirects=False) as client,
+                Fetcher(
+                    timeout=settings.timeout,
+                    deadline=settings.deadline,
+                    max_bytes=settings.max_bytes,
+                    max_redirects=settings.max_redirects,
+                    concurrency=settings.concurrency,
+                    per_host=settings.per_host,
+                ) as fetcher,
+            ):
+                senders = {s.kind: s for s in build_senders(config.webhook, config.email, client)}
+                deliverer = Deliverer(storage, senders, config.retry_schedule, targets=targets)
+                async with ParserPool(workers=workers, timeout=settings.parse_timeout) as parser:
+                    poller = Poller(
+                        storage,
+                        fetcher,
+                        parser,
+                        trackers,
+                        grouper,
+                        channels=list(senders),
+                        on_hits=deliverer.wake,
+                    )
+                    yield Runtime(config, storage, trackers, poller, deliverer)
+        finally:
+            storage.close()

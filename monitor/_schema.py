@@ -1,0 +1,118 @@
+"""The database schema. Documented for users in README.md ("The database").
+
+``PRAGMA user_version`` holds the schema version; :func:`migrate` brings older files forward.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+SCHEMA_VERSION = 1
+
+_V1 = """
+CREATE TABLE feeds (
+    id            INTEGER PRIMARY KEY,
+    url           TEXT NOT NULL UNIQUE,      -- as configured: the feed's identity
+    fetch_url     TEXT NOT NULL,             -- where it is fetched now (after permanent redirects)
+    name          TEXT NOT NULL,
+    title         TEXT,                      -- the feed's own title
+    etag          TEXT,
+    last_modified TEXT,
+    body_hash     TEXT,                      -- sha1 of the last body parsed: same bytes, no parse
+    last_polled   TEXT,                      -- every attempt
+    last_success  TEXT,
+    last_status   TEXT,                      -- ok | not-modified | error | gone
+    last_error    TEXT,
+    warning       TEXT,                      -- last parser warning for a malformed feed
+    error_count   INTEGER NOT NULL DEFAULT 0, -- consecutive failures, drives the backoff
+    retry_until   TEXT,                      -- no request before this time (Retry-After, backoff)
+    items_seen    INTEGER NOT NULL DEFAULT 0,
+    hits          INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE items (
+    id           INTEGER PRIMARY KEY,
+    feed_id      INTEGER NOT NULL REFERENCES feeds(id),
+    key          TEXT NOT NULL,              -- id:<guid> | link:<canonical link> | hash:<sha1>
+    fingerprint  TEXT NOT NULL,              -- the story's text: same story, other link
+    title        TEXT NOT NULL,
+    summary      TEXT NOT NULL,
+    link         TEXT NOT NULL,
+    published    TEXT,
+    first_seen   TEXT NOT NULL,
+    updated      TEXT,                       -- last time the feed changed its text
+    score        REAL,                       -- best score over the topics
+    topic        TEXT,                       -- the topic that gave it
+    duplicate_of INTEGER REFERENCES items(id), -- same story re-published in the same feed
+    UNIQUE (feed_id, key)
+);
+CREATE INDEX items_feed_fingerprint ON items (feed_id, fingerprint);
+CREATE INDEX items_first_seen ON items (first_seen);
+
+CREATE TABLE hits (
+    id          TEXT PRIMARY KEY,            -- stable: the webhook-id of its alerts
+    item_id     INTEGER NOT NULL REFERENCES items(id),
+    topic       TEXT NOT NULL,
+    score       REAL NOT NULL,
+    matched     TEXT NOT NULL,               -- JSON [[feature, weight], ...]
+    detected_at TEXT NOT NULL,
+    story_id    TEXT,                        -- the first hit of the same story
+    alerted     INTEGER NOT NULL,            -- 1 when alerts were queued for it
+    UNIQUE (item_id, topic)
+);
+CREATE INDEX hits_detected_at ON hits (detected_at);
+CREATE INDEX hits_topic ON hits (topic, detected_at);
+CREATE INDEX hits_story ON hits (story_id);
+
+CREATE TABLE deliveries (                   -- the outbox
+    id           INTEGER PRIMARY KEY,
+    hit_id       TEXT NOT NULL REFERENCES hits(id),
+    channel      TEXT NOT NULL,              -- webhook | email
+    status       TEXT NOT NULL,              -- pending | delivered | failed
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    next_attempt TEXT,
+    last_attempt TEXT,
+    last_error   TEXT,
+    delivered_at TEXT,
+    UNIQUE (hit_id, channel)
+);
+CREATE INDEX deliveries_due ON deliveries (status, next_attempt);
+
+CREATE TABLE channels (                     -- alert endpoints disabled by a 410 Gone
+    name        TEXT PRIMARY KEY,
+    target      TEXT NOT NULL,               -- the URL / server it was disabled for
+    disabled_at TEXT,
+    reason      TEXT
+);
+
+CREATE TABLE topic_state (                  -- what each topic's tracker learned from the stream
+    topic   TEXT PRIMARY KEY,
+    state   TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+"""
+
+_MIGRATIONS = {1: _V1}
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Create or upgrade the schema in one transaction. Refuses files from a newer version."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise ValueError(
+            f"schema version {version} is newer than this monitor "
+            f"understands ({SCHEMA_VERSION}); upgrade monitor"
+        )
+    if version == SCHEMA_VERSION:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in _MIGRATIONS[step].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

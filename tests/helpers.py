@@ -1,0 +1,61 @@
+"""Helpers for the end-to-end tests: configs that point at the loopback servers, feeds built
+from item files, running the real CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from monitor._cli import main
+from tests.feedserver import FeedServer, rss
+from tests.receivers import SmtpServer, WebhookReceiver
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+DATA = Path(__file__).resolve().parent / "data"
+START = datetime(2025, 3, 11, 8, 0, tzinfo=UTC)
+
+
+def load_items(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def serve_items(server: FeedServer, items: list[dict[str, Any]]) -> dict[str, str]:
+    """Serve ``items`` as one RSS feed per distinct ``feed`` value; return {feed: url}."""
+    by_feed: dict[str, list[dict[str, Any]]] = {}
+    for i, item in enumerate(items):
+        link = item.get("link") or f"https://news.example/{item['feed']}/{i}"
+        by_feed.setdefault(item["feed"], []).append({
+            "title": item["title"], "summary": item["summary"], "link": link,
+            "guid": item.get("guid", link),
+            "published": item.get("when", START + timedelta(minutes=i))})
+    urls = {}
+    for n, (feed, entries) in enumerate(sorted(by_feed.items())):
+        path = f"/feed{n}.xml"
+        server.add(path, rss(list(reversed(entries)), title=feed))
+        urls[feed] = server.url(path)
+    return urls
+
+
+def write_config(tmp_path: Path, feed_urls: list[str], *,
+                 webhook: WebhookReceiver | None = None, smtp: SmtpServer | None = None,
+                 extra: str = "", monitor: str = "") -> Path:
+    lines = ["[monitor]", 'database = "monitor.db"', 'interval = "10m"', monitor,
+             "[[topics]]", 'name = "paris-coalition"', f'seeds = "{SEEDS}"']
+    for url in feed_urls:
+        lines += ["[[feeds]]", f'url = "{url}"']
+    lines += [extra]
+    if webhook is not None:
+        lines += ["[alerts.webhook]", f'url = "{webhook.url}"', f'secret = "{webhook.secret}"']
+    if smtp is not None:
+        lines += ["[alerts.email]", 'host = "127.0.0.1"', f"port = {smtp.port}", 'tls = "none"',
+                  'sender = "monitor@example.org"', 'recipients = ["desk@example.org"]']
+    path = tmp_path / "config.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def cli(config: Path, *args: str) -> int:
+    return main(["--config", str(config), *args])

@@ -1,0 +1,140 @@
+"""Config loading: valid files load; every mistake names the file, the key and the expectation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor._config import DEFAULT_RETRY_SCHEDULE, load_config
+from monitor._errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "seeds").mkdir(exist_ok=True)
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def error_of(tmp_path: Path, text: str) -> str:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert message.startswith(str(path)), message
+    return message
+
+
+def test_shipped_config_loads() -> None:
+    config = load_config(ROOT / "config.toml")
+    assert 10 <= len(config.feeds) <= 20
+    assert all(f.url.startswith("https://") for f in config.feeds)
+    assert config.topics[0].seeds == (ROOT / "seeds").resolve()
+    assert config.settings.database == (ROOT / "monitor.db").resolve()
+
+
+def test_defaults_and_relative_paths(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, '[[feeds]]\nurl = "http://127.0.0.1:1/a.xml"\n'))
+    assert config.settings.database == (tmp_path / "monitor.db").resolve()
+    assert config.settings.interval == 600
+    assert config.feeds[0].interval == 600
+    assert config.feeds[0].name == "127.0.0.1:1/a.xml"
+    assert [t.name for t in config.topics] == ["default"]
+    assert config.retry_schedule == DEFAULT_RETRY_SCHEDULE
+    assert config.webhook is None and config.email is None
+
+
+def test_full_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", "hunter2")
+    (tmp_path / "hook.secret").write_text("whsec_c2VjcmV0\n")
+    config = load_config(write(tmp_path, """
+[monitor]
+database = "data/m.db"
+interval = "5m"
+max_size_mib = 2
+[[topics]]
+name = "t"
+seeds = "seeds"
+threshold = 0.3
+phrases = ["a b"]
+exclude = ["c"]
+[[feeds]]
+url = "https://example.org/feed"
+name = "Example"
+interval = "1h"
+[alerts]
+retry_schedule = ["1s", "2m"]
+[alerts.webhook]
+url = "https://hooks.example.org/x"
+secret_file = "hook.secret"
+[alerts.email]
+host = "localhost"
+tls = "none"
+sender = "m@example.org"
+recipients = ["a@example.org"]
+username = "u"
+password_env = "TEST_SMTP_PASSWORD"
+"""))
+    assert config.settings.max_bytes == 2 * 2**20
+    assert config.feeds[0].interval == 3600
+    assert config.topics[0].threshold == 0.3
+    assert config.topics[0].phrases == ("a b",)
+    assert config.retry_schedule == (1.0, 120.0)
+    assert config.webhook is not None and config.webhook.secret == "whsec_c2VjcmV0"
+    assert config.email is not None and config.email.port == 25
+    assert config.email.password == "hunter2"
+    assert "hunter2" not in repr(config) and "c2VjcmV0" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[monitor]\nintervl = '5m'\n", "monitor.intervl: unknown key"),
+        ("[monitor]\ninterval = 'soon'\n", "monitor.interval: expected a duration"),
+        ("[monitor]\ninterval = 5\nconcurrency = 0\n", "monitor.concurrency: expected a positive"),
+        ("[[feeds]]\nurl = 'ftp://x/y'\n", "[[feeds]][0].url: expected an http(s) URL"),
+        ("[[feeds]]\nname = 'x'\n", "[[feeds]][0].url: missing"),
+        ("[[feeds]]\nurl = 'http://a/b'\n[[feeds]]\nurl = 'http://a/b'\n", "listed twice"),
+        ("[[topics]]\nname = 't'\nseeds = 'nope'\n", "[[topics]][0].seeds: expected a folder"),
+        ("[[topics]]\nname = 't'\nthreshold = 2\n", "[[topics]][0].threshold: expected a number"),
+        ("[[topics]]\nname = 't'\nphrases = 'x'\n", "[[topics]][0].phrases: expected a list"),
+        ("[alerts]\nretry_schedule = ['5s', 'x']\n", "alerts.retry_schedule: expected a list"),
+        ("[alerts.webhook]\nurl = 'http://h/x'\nsecret_env = 'NO_SUCH_VAR_FOR_TEST'\n",
+         "alerts.webhook.secret_env: the environment variable NO_SUCH_VAR_FOR_TEST is not set"),
+        ("[alerts.email]\nhost = 'h'\nsender = 'a@b'\nrecipients = ['x@y']\ntls = 'yes'\n",
+         "alerts.email.tls: expected"),
+        ("[alerts.email]\nhost = 'h'\nsender = 'a@b'\nrecipients = ['x@y']\npassword = 'p'\n",
+         "alerts.email.password: put the secret in the environment"),
+        ("[alerts.email]\nhost = 'h'\nsender = 'a@b'\nrecipients = ['x@y\\nBcc: z@q']\n",
+         "alerts.email.recipients: expected a plain email address"),
+        ("[monitor\n", "not valid TOML"),
+        ("feeds = 3\n", "feeds: expected an array"),
+    ],
+)
+def test_errors_name_file_key_and_expectation(tmp_path: Path, text: str, expected: str) -> None:
+    assert expected in error_of(tmp_path, text)
+
+
+def test_missing_and_unreadable_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "absent.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ConfigError, match=r"bad\.toml: cannot read config"):
+        load_config(bad)
+
+
+def test_secret_value_never_in_error(tmp_path: Path) -> None:
+    message = error_of(
+        tmp_path, "[alerts.email]\nhost = 'h'\nsender = 'a@b'\nrecipients = ['x@y']\n"
+        "password = 'topsecret-value'\n")
+    assert "topsecret-value" not in message
+
+
+def test_malformed_webhook_secret_is_a_config_error(tmp_path: Path) -> None:
+    message = error_of(tmp_path, "[alerts.webhook]\nurl = 'http://h/x'\nsecret = 'whsec_%%%'\n")
+    assert "alerts.webhook.secret: expected 'whsec_<base64>'" in message
+    assert "%%%" not in message

@@ -1,0 +1,240 @@
+"""The whole path, for real: loopback feeds → `monitor once` → SQLite → signed webhook + email."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.feedserver import FeedServer, rss
+from tests.helpers import DATA, START, cli, load_items, serve_items, write_config
+from tests.receivers import SmtpServer, WebhookReceiver
+
+ITEMS = load_items(DATA / "clear_items.jsonl")
+ON_TOPIC = {i["title"] for i in ITEMS if i["label"] == 2}
+
+
+def hits_json(config: Path, capsys: pytest.CaptureFixture[str], *args: str) -> list[dict]:
+    capsys.readouterr()
+    assert cli(config, "hits", "--format", "json", *args) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_one_cycle_alerts_each_on_topic_item_once(
+    tmp_path: Path, feed_server: FeedServer, webhook_receiver: WebhookReceiver,
+    smtp_server: SmtpServer, capsys: pytest.CaptureFixture[str],
+) -> None:
+    urls = serve_items(feed_server, ITEMS)
+    config = write_config(tmp_path, list(urls.values()), webhook=webhook_receiver,
+                          smtp=smtp_server)
+    assert cli(config, "once") == 0
+
+    hooks = webhook_receiver.received
+    assert {r.json["title"] for r in hooks} == ON_TOPIC
+    assert len(hooks) == len(ON_TOPIC)  # exactly once each
+    assert all(r.signature_ok for r in hooks)
+    assert all(r.headers["webhook-id"] == r.json["id"] for r in hooks)
+    for field in ("id", "topic", "score", "title", "link", "feed", "published", "detected_at",
+                  "matched"):
+        assert all(field in r.json for r in hooks), field
+    assert all(r.json["matched"] for r in hooks)  # every alert says why
+    mails = smtp_server.wait_for(len(ON_TOPIC))
+    assert {m.message["Subject"].split("] ", 1)[1] for m in mails} == ON_TOPIC
+
+    hits = hits_json(config, capsys)
+    assert {h["title"] for h in hits} == ON_TOPIC
+    for field in ("title", "link", "score", "topic", "feed", "published", "detected_at"):
+        assert all(h[field] is not None for h in hits), field
+
+    # a second cycle sends conditional requests and alerts nothing
+    before = len(feed_server.requests)
+    assert cli(config, "once") == 0
+    again = feed_server.requests[before:]
+    assert again and all("if-none-match" in {k.lower() for k in h} for _, h in again)
+    assert len(webhook_receiver.received) == len(ON_TOPIC)
+    assert len(smtp_server.messages) == len(ON_TOPIC)
+
+    capsys.readouterr()
+    assert cli(config, "feeds", "--format", "json") == 0
+    feeds = json.loads(capsys.readouterr().out)
+    assert {f["last_status"] for f in feeds} == {"not-modified"}
+    assert sum(f["items_seen"] for f in feeds) == len(ITEMS)
+
+
+def test_new_edited_and_republished_items(
+    tmp_path: Path, feed_server: FeedServer, webhook_receiver: WebhookReceiver,
+) -> None:
+    story = [i for i in ITEMS if i["label"] == 2][0]
+    first = {"title": story["title"], "summary": story["summary"], "link": "https://n.example/1",
+             "guid": "g1", "published": START}
+    feed_server.add("/f.xml", rss([first]))
+    config = write_config(tmp_path, [feed_server.url("/f.xml")], webhook=webhook_receiver)
+    assert cli(config, "once") == 0
+    assert len(webhook_receiver.received) == 1
+    edited = dict(first, summary=first["summary"] + " Updated with more detail.")
+    republished = dict(first, link="https://n.example/2?utm_source=x", guid="g2")
+    feed_server.add("/f.xml", rss([republished, edited]))
+    assert cli(config, "once") == 0
+    assert len(webhook_receiver.received) == 1  # neither the edit nor the copy alerts again
+    db = sqlite3.connect(tmp_path / "monitor.db")
+    assert db.execute("select count(*) from items").fetchone()[0] == 2
+    assert db.execute("select count(*) from items where duplicate_of is not null"
+                      ).fetchone()[0] == 1
+    assert db.execute("select summary from items where key = 'id:g1'").fetchone()[0].endswith(
+        "more detail.")
+
+
+def test_receiver_fails_then_recovers_nothing_lost_nothing_doubled(
+    tmp_path: Path, feed_server: FeedServer, webhook_receiver: WebhookReceiver,
+    smtp_server: SmtpServer, capsys: pytest.CaptureFixture[str],
+) -> None:
+    urls = serve_items(feed_server, ITEMS)
+    config = write_config(tmp_path, list(urls.values()), webhook=webhook_receiver,
+                          smtp=smtp_server, extra='[alerts]\nretry_schedule = ["1s", "1s"]')
+    webhook_receiver.refuse()
+    smtp_server.reject_next(100, code=451)
+    assert cli(config, "once") == 0
+    assert webhook_receiver.received == [] and smtp_server.messages == []
+    capsys.readouterr()
+    assert cli(config, "deliveries", "--status", "pending", "--format", "json") == 0
+    pending = json.loads(capsys.readouterr().out)
+    assert len(pending) == 2 * len(ON_TOPIC)
+    assert all(p["attempts"] == 1 and p["last_error"] for p in pending)
+
+    webhook_receiver.accept()
+    webhook_receiver.fail_next(2, status=500)
+    smtp_server.reject_next(0)
+    time.sleep(1.1)
+    assert cli(config, "once") == 0  # two webhooks fail with 500 and wait for their retry
+    time.sleep(1.1)
+    assert cli(config, "once") == 0
+    received = webhook_receiver.received  # each once, plus the two answered with a 500
+    assert len(received) == len(ON_TOPIC) + 2
+    assert {r.json["title"] for r in received} == ON_TOPIC
+    assert len({r.headers["webhook-id"] for r in received}) == len(ON_TOPIC)
+    assert len(smtp_server.wait_for(len(ON_TOPIC))) == len(ON_TOPIC)
+    capsys.readouterr()
+    assert cli(config, "deliveries", "--status", "delivered", "--format", "json") == 0
+    assert len(json.loads(capsys.readouterr().out)) == 2 * len(ON_TOPIC)
+
+
+def test_webhook_gives_up_after_the_schedule_and_redeliver_sends_again(
+    tmp_path: Path, feed_server: FeedServer, webhook_receiver: WebhookReceiver,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    story = [i for i in ITEMS if i["label"] == 2][:1]
+    urls = serve_items(feed_server, story)
+    config = write_config(tmp_path, list(urls.values()), webhook=webhook_receiver,
+                          extra='[alerts]\nretry_schedule = ["0s"]')
+    webhook_receiver.respond_with(500)
+    assert cli(config, "once") == 0  # first attempt fails, retry due at once
+    assert cli(config, "once") == 0  # the retry fails: no retries left
+    capsys.readouterr()
+    assert cli(config, "deliveries", "--status", "failed", "--format", "json") == 0
+    (failed,) = json.loads(capsys.readouterr().out)
+    assert failed["attempts"] == 2
+    webhook_receiver.respond_with(200)
+    assert cli(config, "redeliver", failed["hit_id"]) == 0
+    assert cli(config, "once") == 0
+    received = webhook_receiver.received
+    assert len(received) == 3 and len({r.headers["webhook-id"] for r in received}) == 1
+    assert cli(config, "once") == 0
+    assert len(webhook_receiver.received) == 3  # delivered now: not sent again
+
+
+def test_webhook_410_disables_the_endpoint(
+    tmp_path: Path, feed_server: FeedServer, webhook_receiver: WebhookReceiver,
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str],
+) -> None:
+    urls = serve_items(feed_server, [i for i in ITEMS if i["label"] == 2])
+    config = write_config(tmp_path, list(urls.values()), webhook=webhook_receiver)
+    webhook_receiver.respond_with(410)
+    assert cli(config, "once") == 0
+    sent = len(webhook_receiver.received)  # at most the requests already in flight
+    assert 1 <= sent <= len(ON_TOPIC)
+    assert caplog.text.count("410 Gone") == 1 and "disabled" in caplog.text
+    webhook_receiver.respond_with(204)
+    assert cli(config, "once") == 0
+    assert len(webhook_receiver.received) == sent  # the channel stays disabled
+    capsys.readouterr()
+    assert cli(config, "deliveries", "--status", "pending", "--format", "json") == 0
+    assert len(json.loads(capsys.readouterr().out)) == len(ON_TOPIC)  # kept, not dropped
+    receiver2 = WebhookReceiver(secret=webhook_receiver.secret)
+    try:
+        config = write_config(tmp_path, list(urls.values()), webhook=receiver2)
+        assert cli(config, "once") == 0  # pointed elsewhere: the channel works again
+        assert {r.json["title"] for r in receiver2.received} == ON_TOPIC
+    finally:
+        receiver2.close()
+
+
+def test_bad_feeds_beside_good_ones(
+    tmp_path: Path, feed_server: FeedServer, webhook_receiver: WebhookReceiver,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    urls = serve_items(feed_server, ITEMS)
+    feed_server.add("/html", b"<html><body><p>Not a feed</p></body></html>",
+                    content_type="text/html")
+    feed_server.add("/garbage", bytes(range(256)) * 8, content_type="application/xml")
+    feed_server.add("/broken", rss([{"title": "Kept", "summary": "s", "link": "http://k/1"}])
+                    [:-30] + b"<item><title>&bogus;</titl")
+    feed_server.add_behaviour("/500", "status", status=500)
+    feed_server.add_behaviour("/gone", "status", status=410)
+    feed_server.add_behaviour("/busy", "status", status=503, headers={"Retry-After": "3600"})
+    bad = {p: feed_server.url(p) for p in ("/html", "/garbage", "/broken", "/500", "/gone",
+                                           "/busy")}
+    config = write_config(tmp_path, [*bad.values(), *urls.values()], webhook=webhook_receiver)
+    assert cli(config, "once") == 0
+    assert {r.json["title"] for r in webhook_receiver.received} == ON_TOPIC
+    capsys.readouterr()
+    assert cli(config, "feeds", "--format", "json") == 0
+    feeds = {f["url"]: f for f in json.loads(capsys.readouterr().out)}
+    for path in ("/html", "/garbage", "/500", "/busy"):
+        assert feeds[bad[path]]["last_status"] == "error", path
+        assert feeds[bad[path]]["last_error"], path
+        assert feeds[bad[path]]["error_count"] == 1
+    assert feeds[bad["/gone"]]["last_status"] == "gone"
+    assert feeds[bad["/broken"]]["items_seen"] >= 1  # what could be read was kept
+    assert feeds[bad["/busy"]]["retry_until"] > "2026"  # Retry-After honoured
+
+    counts = {p: feed_server.count(p) for p in ("/gone", "/busy", "/500")}
+    assert cli(config, "once") == 0  # Retry-After, backoff and 410 are honoured by `once`
+    assert {p: feed_server.count(p) for p in counts} == counts
+
+
+def test_header_injection_in_a_title_adds_no_header(
+    tmp_path: Path, feed_server: FeedServer, smtp_server: SmtpServer,
+) -> None:
+    story = [i for i in ITEMS if i["label"] == 2][0]
+    evil = story["title"] + "\r\nBcc: victim@example.org\r\nX-Evil: 1"
+    feed_server.add("/f.xml", rss([{"title": evil, "summary": story["summary"] + " <script>x"
+                                    "</script>", "link": "https://n.example/1"}]))
+    config = write_config(tmp_path, [feed_server.url("/f.xml")], smtp=smtp_server)
+    assert cli(config, "once") == 0
+    (mail,) = smtp_server.wait_for(1)
+    assert mail.message["Bcc"] is None and mail.message["X-Evil"] is None
+    assert mail.rcpt_tos == ["desk@example.org"]
+    assert story["title"] in mail.message["Subject"]
+
+
+def test_classify_prints_one_line_per_item(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = write_config(tmp_path, [])
+    items = tmp_path / "items.jsonl"
+    items.write_text("\n".join(json.dumps({k: i[k] for k in ("title", "summary", "feed")}
+                                          | {"link": f"https://x/{n}"})
+                               for n, i in enumerate(ITEMS)) + "\nnot json\n")
+    capsys.readouterr()
+    assert cli(config, "classify", str(items)) == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(out) == len(ITEMS) + 1
+    for item, result in zip(ITEMS, out, strict=False):
+        assert result["hit"] is (item["label"] == 2), item["title"]
+        assert isinstance(result["score"], float) and 0 <= result["score"] <= 1
+        assert result["topic"] == ("paris-coalition" if result["hit"] else None)
+    assert out[-1]["error"] and out[-1]["hit"] is False
+    assert not (tmp_path / "monitor.db").exists()  # classify touches no database

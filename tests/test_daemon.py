@@ -1,0 +1,67 @@
+"""`monitor run` as a real process: polls at start, alerts, refuses a second daemon, stops
+cleanly on SIGTERM/SIGINT within seconds, and resumes pending alerts on the next start."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.feedserver import FeedServer
+from tests.helpers import DATA, load_items, serve_items, write_config
+from tests.receivers import WebhookReceiver
+
+ITEMS = load_items(DATA / "clear_items.jsonl")
+ON_TOPIC = {i["title"] for i in ITEMS if i["label"] == 2}
+
+
+def start(config: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "run"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def stop(proc: subprocess.Popen[str], signum: int = signal.SIGTERM) -> tuple[int, str, float]:
+    began = time.monotonic()
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=15)
+    return proc.returncode, err, time.monotonic() - began
+
+
+def test_daemon_polls_alerts_and_stops_cleanly(
+    tmp_path: Path, feed_server: FeedServer, webhook_receiver: WebhookReceiver,
+) -> None:
+    urls = serve_items(feed_server, ITEMS)
+    config = write_config(tmp_path, list(urls.values()), webhook=webhook_receiver,
+                          extra='[alerts]\nretry_schedule = ["1s", "1s", "1s"]')
+    webhook_receiver.refuse()  # alerts wait in the outbox
+    proc = start(config)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(feed_server.count(u.rsplit("/", 1)[1]
+                                                                    and "/" + u.rsplit("/", 1)[1])
+                                                  == 0 for u in urls.values()):
+            time.sleep(0.1)
+        assert all(feed_server.count("/" + u.rsplit("/", 1)[1]) == 1 for u in urls.values())
+        second = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config),
+                                 "once"], capture_output=True, text=True, timeout=60)
+        assert second.returncode == 1
+        assert "already running" in second.stderr and "Traceback" not in second.stderr
+    finally:
+        code, err, took = stop(proc)
+    assert code == 0, err
+    assert took < 5
+    assert "Traceback" not in err
+    assert "status=ok" in err  # one structured line per feed per poll
+    assert webhook_receiver.received == []
+
+    webhook_receiver.accept()
+    proc = start(config)  # feeds are not due again; pending alerts resume
+    try:
+        received = webhook_receiver.wait_for(len(ON_TOPIC), timeout=20)
+    finally:
+        code, err, took = stop(proc, signal.SIGINT)
+    assert code == 0 and took < 5, err
+    assert {r.json["title"] for r in received} == ON_TOPIC
+    assert all(feed_server.count("/" + u.rsplit("/", 1)[1]) == 1 for u in urls.values())

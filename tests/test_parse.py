@@ -1,0 +1,342 @@
+"""parse_feed, canonical_link and the ParserPool.
+
+Golden files: each ``tests/data/feeds/<name>.{xml,rdf}`` has its expected normalised output in
+``<name>.json``. After an intended change, regenerate them with
+``MONITOR_UPDATE_GOLDEN=1 pytest tests/test_parse.py`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor._errors import ParseError
+from monitor._models import Entry, ParsedFeed
+from monitor._parse import canonical_link, fingerprint, parse_feed, plain_text
+from monitor._parsepool import ParserPool
+from tests.feedserver import rss
+
+FEEDS = Path(__file__).parent / "data" / "feeds"
+URL = "https://news.example.com/feeds/main.xml"
+HEADERS = {"Content-Type": "application/xml"}
+GOLDEN = sorted(p for p in FEEDS.iterdir() if p.suffix in (".xml", ".rdf"))
+
+
+def as_json(feed: ParsedFeed) -> dict[str, Any]:
+    def entry(e: Entry) -> dict[str, Any]:
+        published = e.published.isoformat() if e.published else None
+        return {
+            "key": e.key,
+            "title": e.title,
+            "summary": e.summary,
+            "link": e.link,
+            "published": published,
+            "fingerprint": e.fingerprint,
+        }
+
+    return {
+        "title": feed.title,
+        "warning": feed.warning,
+        "entries": [entry(e) for e in feed.entries],
+    }
+
+
+@pytest.mark.parametrize("source", GOLDEN, ids=[p.name for p in GOLDEN])
+def test_golden(source: Path) -> None:
+    actual = as_json(parse_feed(source.read_bytes(), url=URL, headers=HEADERS))
+    expected_file = source.with_suffix(".json")
+    if os.environ.get("MONITOR_UPDATE_GOLDEN"):
+        text = json.dumps(actual, indent=2, ensure_ascii=False) + "\n"
+        expected_file.write_text(text, encoding="utf-8")
+    assert actual == json.loads(expected_file.read_text(encoding="utf-8"))
+
+
+def test_golden_files_exist() -> None:
+    assert len(GOLDEN) >= 4
+    assert all(p.with_suffix(".json").exists() for p in GOLDEN)
+
+
+def parse(body: bytes, url: str = URL, **headers: str) -> ParsedFeed:
+    return parse_feed(body, url=url, headers=headers or HEADERS)
+
+
+def one(item: dict[str, Any], url: str = URL) -> Entry:
+    (entry,) = parse(rss([item]), url=url).entries
+    return entry
+
+
+# -- keys ---------------------------------------------------------------------------------
+
+
+def test_key_prefers_the_guid_stripped() -> None:
+    entry = one({"title": "t", "link": "https://e.test/a", "guid": "  g-1 \n"})
+    assert entry.key == "id:g-1"
+
+
+def test_key_falls_back_to_the_canonical_link() -> None:
+    entry = one({"title": "t", "link": "HTTPS://E.test:443/a?utm_source=x&b=2&a=1#top"})
+    assert entry.key == "link:https://e.test/a?a=1&b=2"
+    assert entry.link == "https://E.test:443/a?utm_source=x&b=2&a=1#top"  # as given, absolute
+
+
+def test_key_falls_back_to_a_hash_of_title_and_summary() -> None:
+    a = one({"title": "Same", "summary": "one"})
+    b = one({"title": "Same", "summary": "two"})
+    assert a.key.startswith("hash:") and len(a.key) == len("hash:") + 40
+    assert a.key != b.key
+    assert a.key == one({"title": "Same", "summary": "one"}).key
+
+
+def test_entries_without_title_summary_or_link_are_skipped() -> None:
+    published = datetime(2026, 11, 1, tzinfo=UTC)
+    feed = parse(rss([{"guid": "x", "published": published}, {"title": "kept"}]))
+    assert [e.title for e in feed.entries] == ["kept"]
+
+
+def test_relative_link_is_absolutised_against_the_feed_url() -> None:
+    entry = one({"title": "t", "link": "../story/1"}, url="https://e.test/feeds/x/rss")
+    assert entry.link == "https://e.test/feeds/story/1"
+
+
+def test_relative_link_uses_content_location() -> None:
+    body = rss([{"title": "t", "link": "story"}])
+    feed = parse_feed(body, url="https://e.test/feed", headers={"Content-Location": "/v2/"})
+    assert feed.entries[0].link == "https://e.test/v2/story"
+
+
+# -- text ---------------------------------------------------------------------------------
+
+
+def test_summary_is_plain_text() -> None:
+    html = "<p>A&nbsp;<b>bold</b>\n\n move &amp; <script>evil()</script>more</p><p>Next</p>"
+    entry = one({"title": "<i>It&#8217;s</i>   here", "summary": html})
+    assert entry.title == "It’s here"
+    assert entry.summary == "A bold move & more Next"
+
+
+def test_summary_falls_back_to_content() -> None:
+    body = (FEEDS / "atom.xml").read_bytes()
+    second = parse(body).entries[1]
+    assert second.summary == "Only content, no summary & a link."
+
+
+def test_plain_text_caps_before_work_and_drops_a_cut_tag() -> None:
+    assert plain_text("x" * 50_000, 1_000) == "x" * 1_000
+    assert plain_text("abc <a href='https://e.test/very/long", 30) == "abc"
+
+
+def test_long_fields_are_capped() -> None:
+    entry = one({"title": "t" * 5_000, "summary": "s " * 30_000})
+    assert len(entry.title) == 1_000
+    assert len(entry.summary) <= 20_000
+
+
+def test_fingerprint_ignores_case_punctuation_and_spacing() -> None:
+    a = one({"title": "Breaking: U.S. Senate passes   the bill!", "link": "https://a.test/1"})
+    b = one({"title": "breaking — US senate passes the BILL", "link": "https://b.test/2?x=1"})
+    c = one({"title": "Senate rejects the bill", "link": "https://c.test/3"})
+    assert a.fingerprint == b.fingerprint != c.fingerprint
+    assert a.fingerprint == fingerprint("breaking us senate passes the bill")
+
+
+def test_fingerprint_uses_summary_without_title() -> None:
+    entry = one({"summary": "Only <b>a</b> summary", "link": "https://e.test/1"})
+    assert entry.fingerprint == fingerprint("only a summary")
+
+
+def test_link_only_entries_get_distinct_fingerprints() -> None:
+    feed = parse(rss([{"link": "https://e.test/1"}, {"link": "https://e.test/2"}]))
+    assert feed.entries[0].fingerprint != feed.entries[1].fingerprint
+
+
+# -- dates --------------------------------------------------------------------------------
+
+
+def test_published_is_aware_utc() -> None:
+    entry = one({"title": "t", "published": datetime(2026, 11, 17, 18, 30, tzinfo=UTC)})
+    assert entry.published == datetime(2026, 11, 17, 18, 30, tzinfo=UTC)
+    assert entry.published.tzinfo is UTC
+
+
+def test_absurd_or_missing_dates_are_none() -> None:
+    assert one({"title": "t"}).published is None
+    assert one({"title": "t", "published": datetime(1900, 1, 1, tzinfo=UTC)}).published is None
+    assert one({"title": "t", "published": datetime(2999, 1, 1, tzinfo=UTC)}).published is None
+
+
+# -- canonical_link -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("HTTPS://News.Example.COM:443/a/B?x=1#frag", "https://news.example.com/a/B?x=1"),
+        ("http://e.test:80", "http://e.test/"),
+        ("http://e.test:8080/p", "http://e.test:8080/p"),
+        (
+            "https://e.test/p?utm_source=rss&utm_medium=x&id=3&fbclid=a&gclid=b&a=1",
+            "https://e.test/p?a=1&id=3",
+        ),
+        (
+            "https://e.test/p?mc_cid=1&mc_eid=2&ocid=3&cmpid=4&at_medium=5&at_campaign=6",
+            "https://e.test/p",
+        ),
+        ("https://e.test/p?b=2&a=&a=1", "https://e.test/p?a=&a=1&b=2"),
+        ("  https://e.test/p  ", "https://e.test/p"),
+        ("not a url", "not a url"),
+        ("https://[::1]:443/x", "https://[::1]/x"),
+    ],
+)
+def test_canonical_link(url: str, expected: str) -> None:
+    assert canonical_link(url) == expected
+
+
+# -- failures and warnings ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"<!DOCTYPE html><html><head><title>Hi</title></head><body>x</body></html>", "HTML"),
+        (b"<html><body><p>Moved</p></body></html>", "HTML"),
+        (b"", "empty body"),
+        (b"   \n", "empty body"),
+        (b"\x00\x01\x02 garbage \xff\xfe", "not a feed"),
+        (b'{"json": true}', "not a feed"),
+    ],
+)
+def test_nothing_recoverable_is_a_parse_error(body: bytes, reason: str) -> None:
+    with pytest.raises(ParseError, match=reason) as info:
+        parse(body)
+    assert "\n" not in str(info.value) and len(str(info.value)) <= 220
+
+
+def test_empty_but_valid_feed_is_not_an_error() -> None:
+    feed = parse(rss([], title="Quiet"))
+    assert feed == ParsedFeed(title="Quiet", entries=(), warning=None)
+
+
+def test_malformed_but_recoverable_gives_a_warning() -> None:
+    feed = parse((FEEDS / "malformed.xml").read_bytes())
+    assert [e.title for e in feed.entries] == ["Fish & chips", "Unclosed item"]
+    assert feed.warning is not None
+    assert feed.warning.startswith("XML error at line 4")
+
+
+def test_charset_mismatch_is_not_a_warning() -> None:
+    body = rss([{"title": "Crème brûlée"}])
+    feed = parse_feed(body, url=URL, headers={"Content-Type": "text/plain"})
+    assert feed.entries[0].title == "Crème brûlée"
+    assert feed.warning is None
+
+
+def test_external_entities_are_not_resolved(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-42")
+    dtd = tmp_path / "evil.dtd"
+    dtd.write_text(f'<!ENTITY leak SYSTEM "{secret.as_uri()}">')
+    for doctype in (
+        f'<!DOCTYPE rss [\n<!ENTITY leak SYSTEM "{secret.as_uri()}">\n]>',
+        f'<!DOCTYPE rss SYSTEM "{dtd.as_uri()}">',
+        f'<!DOCTYPE rss [\n<!ENTITY % ext SYSTEM "{dtd.as_uri()}">\n%ext;\n]>',
+    ):
+        body = (
+            f'<?xml version="1.0"?>\n{doctype}\n<rss version="2.0"><channel><title>T</title>'
+            "<item><title>A &leak; B</title><description>&leak;</description>"
+            "<link>https://e.test/1</link></item></channel></rss>"
+        ).encode()
+        with _audit() as events:
+            try:
+                feed: ParsedFeed | None = parse(body)
+            except ParseError:
+                feed = None
+        assert "TOP-SECRET" not in repr(feed)
+        opened = [
+            args for name, args in events if name in ("open", "socket.connect", "urllib.Request")
+        ]
+        assert not [a for a in opened if "secret" in str(a) or "evil" in str(a)], opened
+
+
+_AUDIT: list[list[tuple[str, tuple[Any, ...]]]] = []
+
+
+def _hook(event: str, args: tuple[Any, ...]) -> None:
+    if _AUDIT and (event == "open" or event.startswith(("socket.", "urllib."))):
+        _AUDIT[-1].append((event, args))
+
+
+@contextlib.contextmanager
+def _audit() -> Iterator[list[tuple[str, tuple[Any, ...]]]]:
+    """Records file opens and network events (audit hooks cannot be removed: this one is
+    installed once and is idle outside this context)."""
+    if not getattr(_hook, "installed", False):
+        sys.addaudithook(_hook)
+        _hook.installed = True  # type: ignore[attr-defined]
+    events: list[tuple[str, tuple[Any, ...]]] = []
+    _AUDIT.append(events)
+    try:
+        yield events
+    finally:
+        _AUDIT.remove(events)
+
+
+def test_parse_feed_never_opens_a_path_or_url(tmp_path: Path) -> None:
+    feed_file = tmp_path / "feed.xml"
+    feed_file.write_bytes(rss([{"title": "from disk"}]))
+    for body in (str(feed_file).encode(), feed_file.as_uri().encode()):
+        with _audit() as events, pytest.raises(ParseError):
+            parse(body)
+        assert not [args for _, args in events if "feed.xml" in str(args)]
+
+
+# -- ParserPool ---------------------------------------------------------------------------
+
+
+def test_pool_parses_and_survives_a_timeout() -> None:
+    # feedparser's e-mail regex is quadratic in a long <author>: ~seconds for 50 KB.
+    evil = rss([{"title": "t", "author": "a@" + "a." * 25_000}])
+    good = rss([{"title": "fine", "link": "https://e.test/1"}])
+
+    async def main() -> None:
+        with ParserPool(workers=1, timeout=0.5) as pool:
+            assert (await pool.parse(good, url=URL, headers=HEADERS)).entries[0].title == "fine"
+            started = time.monotonic()
+            with pytest.raises(ParseError, match=r"longer than 0\.5 s"):
+                await pool.parse(evil, url=URL, headers=HEADERS)
+            assert time.monotonic() - started < 2
+            assert (await pool.parse(good, url=URL, headers=HEADERS)).entries[0].title == "fine"
+            with pytest.raises(ParseError, match="HTML page"):
+                await pool.parse(b"<html><body>x</body></html>", url=URL, headers={})
+
+    asyncio.run(main())
+
+
+def test_pool_survives_a_crashed_worker() -> None:
+    evil = rss([{"title": "t", "author": "a@" + "a." * 25_000}])
+
+    async def main() -> None:
+        with ParserPool(workers=2, timeout=10) as pool:
+            task = asyncio.create_task(pool.parse(evil, url=URL, headers=HEADERS))
+            while not pool._busy:
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.1)
+            next(iter(pool._busy)).process.kill()
+            with pytest.raises(ParseError, match="crashed"):
+                await task
+            feeds = await asyncio.gather(
+                *(pool.parse(rss([{"title": str(i)}]), url=URL, headers={}) for i in range(4))
+            )
+            assert [f.entries[0].title for f in feeds] == ["0", "1", "2", "3"]
+            assert len(pool._idle) <= 2
+
+    asyncio.run(main())

@@ -1,0 +1,148 @@
+"""Storage on real SQLite files: schema, one-transaction polls, the outbox, locks, bad files."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor._config import FeedConfig
+from monitor._errors import LockedError, StorageError
+from monitor._lock import DatabaseLock
+from monitor._models import Entry, Judgement
+from monitor._schema import SCHEMA_VERSION
+from monitor._storage import NewItem, Storage
+
+NOW = datetime(2025, 3, 11, 12, 0, tzinfo=UTC)
+FEED = FeedConfig("http://127.0.0.1:1/feed.xml", "Test feed", 600)
+
+
+def entry(key: str, title: str = "Title") -> Entry:
+    return Entry(f"id:{key}", title, "Summary", f"http://x/{key}", NOW, f"fp-{key}")
+
+
+def hit(topic: str = "t", score: float = 0.9) -> Judgement:
+    return Judgement(topic, score, True, (("phrase:coalition of the willing", 0.5),))
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> Storage:
+    s = Storage(tmp_path / "m.db")
+    s.sync_feeds([FEED])
+    return s
+
+
+def store(storage: Storage, items: list[NewItem], **kw: object) -> list[str]:
+    feed = storage.feed_states()[FEED.url]
+    args: dict[str, object] = dict(title="T", fetch_url=FEED.url, etag='"e1"',
+                                   last_modified=None, body_hash="h", warning=None,
+                                   items=items, edited=[], channels=["webhook", "email"])
+    args.update(kw)
+    return storage.store_poll(feed, NOW, **args)  # type: ignore[arg-type]
+
+
+def test_new_file_is_private_with_schema(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "m.db"
+    Storage(path).close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"feeds", "items", "hits", "deliveries", "topic_state"} <= tables
+
+
+def test_corrupt_and_foreign_files_give_one_line_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StorageError, match=r"bad\.db: cannot use the database: the file is not"):
+        Storage(bad)
+    newer = tmp_path / "newer.db"
+    conn = sqlite3.connect(newer)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(StorageError, match="newer than this monitor"):
+        Storage(newer)
+
+
+def test_poll_stores_items_hits_and_outbox_together(storage: Storage) -> None:
+    hits = store(storage, [NewItem(entry("a"), (hit(),)),
+                           NewItem(entry("b"), (Judgement("t", 0.1, False),)),
+                           NewItem(entry("c"), (), duplicate=True)])
+    assert len(hits) == 1
+    feed = storage.feed_states()[FEED.url]
+    assert feed.etag == '"e1"' and feed.last_status == "ok" and feed.error_count == 0
+    due = storage.due_deliveries(NOW, ["webhook", "email"])
+    assert sorted(d.channel for d in due) == ["email", "webhook"]
+    assert due[0].alert.id == hits[0] and due[0].alert.feed == "Test feed"
+    assert due[0].alert.matched == (("phrase:coalition of the willing", 0.5),)
+    rows = storage.hits()
+    assert rows[0]["title"] == "Title" and rows[0]["story_id"] == hits[0]
+    # the same poll again (e.g. after a crash before the ETag was known) adds nothing
+    assert store(storage, [NewItem(entry("a"), (hit(),))]) == []
+    assert len(storage.due_deliveries(NOW, ["webhook", "email"])) == 2
+
+
+def test_later_copy_of_a_story_is_a_hit_without_alert(storage: Storage) -> None:
+    store(storage, [NewItem(entry("a"), (hit(),), story_id="story_1", alert=False)])
+    assert storage.hits()[0]["story_id"] == "story_1"
+    assert storage.hits()[0]["alerted"] is False
+    assert storage.due_deliveries(NOW, ["webhook"]) == []
+
+
+def test_delivery_attempts_are_recorded(storage: Storage) -> None:
+    store(storage, [NewItem(entry("a"), (hit(),))], channels=["webhook"])
+    (d,) = storage.due_deliveries(NOW, ["webhook"])
+    later = NOW + timedelta(seconds=5)
+    storage.record_delivery(d.id, NOW, error="HTTP 500", retry_at=later)
+    assert storage.due_deliveries(NOW, ["webhook"]) == []
+    assert storage.next_attempt(["webhook"]) == later
+    (d,) = storage.due_deliveries(later, ["webhook"])
+    assert d.attempts == 1
+    storage.record_delivery(d.id, later, error="HTTP 500")  # no retry left: failed
+    assert storage.deliveries_report("failed")[0]["attempts"] == 2
+    assert storage.requeue(d.alert.id, later) == 1
+    (d,) = storage.due_deliveries(later, ["webhook"])
+    storage.record_delivery(d.id, later)
+    assert storage.deliveries_report("delivered")[0]["delivered_at"]
+
+
+def test_disabled_channel_is_skipped_until_its_target_changes(storage: Storage) -> None:
+    store(storage, [NewItem(entry("a"), (hit(),))], channels=["webhook"])
+    storage.disable_channel("webhook", "http://old", NOW, "410 Gone")
+    assert storage.due_deliveries(NOW, ["webhook"]) == []
+    storage.enable_changed_channels({"webhook": "http://old"})
+    assert storage.due_deliveries(NOW, ["webhook"]) == []
+    storage.enable_changed_channels({"webhook": "http://new"})
+    assert len(storage.due_deliveries(NOW, ["webhook"])) == 1
+
+
+def test_locked_database_fails_cleanly_and_stores_nothing(storage: Storage, tmp_path: Path
+                                                          ) -> None:
+    other = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        storage.conn.execute("PRAGMA busy_timeout = 100")
+        with pytest.raises(StorageError, match="locked"):
+            store(storage, [NewItem(entry("a"), (hit(),))])
+    finally:
+        other.execute("ROLLBACK")
+    assert storage.hits() == []
+    assert storage.feed_states()[FEED.url].etag is None  # nothing marked seen
+    assert len(store(storage, [NewItem(entry("a"), (hit(),))])) == 1  # the next cycle catches up
+
+
+def test_second_daemon_is_refused(tmp_path: Path) -> None:
+    with DatabaseLock(tmp_path / "m.db"), pytest.raises(LockedError, match="already running"):
+        DatabaseLock(tmp_path / "m.db").__enter__()
+    with DatabaseLock(tmp_path / "m.db"):  # released on exit
+        pass
+
+
+def test_topic_state_round_trip(storage: Storage) -> None:
+    assert storage.topic_state("t") is None
+    storage.save_topic_states({"t": {"n": 3, "df": {"a": 1}}}, NOW)
+    assert storage.topic_state("t") == {"n": 3, "df": {"a": 1}}
