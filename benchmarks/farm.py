@@ -35,7 +35,6 @@ import argparse
 import asyncio
 import contextlib
 import email.utils
-import hashlib
 import http.client
 import json
 import os

@@ -23,8 +23,8 @@ def sort_entries(
 ) -> Sorted:
     """Split a feed's entries against what the feed already has.
 
-    ``known`` maps stored keys to their stored ``(title, summary)``; ``known_prints`` are the fingerprints
-    the feed already has under any key. Within one body the first entry of a key wins.
+    ``known`` maps stored keys to their stored ``(title, summary)``; ``known_prints`` are the
+    fingerprints the feed already has under any key. Within one body the first entry of a key wins.
     """
     new: list[Entry] = []
     duplicates: list[Entry] = []

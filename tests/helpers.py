@@ -27,10 +27,15 @@ def serve_items(server: FeedServer, items: list[dict[str, Any]]) -> dict[str, st
     by_feed: dict[str, list[dict[str, Any]]] = {}
     for i, item in enumerate(items):
         link = item.get("link") or f"https://news.example/{item['feed']}/{i}"
-        by_feed.setdefault(item["feed"], []).append({
-            "title": item["title"], "summary": item["summary"], "link": link,
-            "guid": item.get("guid", link),
-            "published": item.get("when", START + timedelta(minutes=i))})
+        by_feed.setdefault(item["feed"], []).append(
+            {
+                "title": item["title"],
+                "summary": item["summary"],
+                "link": link,
+                "guid": item.get("guid", link),
+                "published": item.get("when", START + timedelta(minutes=i)),
+            }
+        )
     urls = {}
     for n, (feed, entries) in enumerate(sorted(by_feed.items())):
         path = f"/feed{n}.xml"
@@ -39,19 +44,38 @@ def serve_items(server: FeedServer, items: list[dict[str, Any]]) -> dict[str, st
     return urls
 
 
-def write_config(tmp_path: Path, feed_urls: list[str], *,
-                 webhook: WebhookReceiver | None = None, smtp: SmtpServer | None = None,
-                 extra: str = "", monitor: str = "") -> Path:
-    lines = ["[monitor]", 'database = "monitor.db"', 'interval = "10m"', monitor,
-             "[[topics]]", 'name = "paris-coalition"', f'seeds = "{SEEDS}"']
+def write_config(
+    tmp_path: Path,
+    feed_urls: list[str],
+    *,
+    webhook: WebhookReceiver | None = None,
+    smtp: SmtpServer | None = None,
+    extra: str = "",
+    monitor: str = "",
+) -> Path:
+    lines = [
+        "[monitor]",
+        'database = "monitor.db"',
+        'interval = "10m"',
+        monitor,
+        "[[topics]]",
+        'name = "paris-coalition"',
+        f'seeds = "{SEEDS}"',
+    ]
     for url in feed_urls:
         lines += ["[[feeds]]", f'url = "{url}"']
     lines += [extra]
     if webhook is not None:
         lines += ["[alerts.webhook]", f'url = "{webhook.url}"', f'secret = "{webhook.secret}"']
     if smtp is not None:
-        lines += ["[alerts.email]", 'host = "127.0.0.1"', f"port = {smtp.port}", 'tls = "none"',
-                  'sender = "monitor@example.org"', 'recipients = ["desk@example.org"]']
+        lines += [
+            "[alerts.email]",
+            'host = "127.0.0.1"',
+            f"port = {smtp.port}",
+            'tls = "none"',
+            'sender = "monitor@example.org"',
+            'recipients = ["desk@example.org"]',
+        ]
     path = tmp_path / "config.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

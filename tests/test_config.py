@@ -50,7 +50,10 @@ def test_defaults_and_relative_paths(tmp_path: Path) -> None:
 def test_full_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TEST_SMTP_PASSWORD", "hunter2")
     (tmp_path / "hook.secret").write_text("whsec_c2VjcmV0\n")
-    config = load_config(write(tmp_path, """
+    config = load_config(
+        write(
+            tmp_path,
+            """
 [monitor]
 database = "data/m.db"
 interval = "5m"
@@ -77,7 +80,9 @@ sender = "m@example.org"
 recipients = ["a@example.org"]
 username = "u"
 password_env = "TEST_SMTP_PASSWORD"
-"""))
+""",
+        )
+    )
     assert config.settings.max_bytes == 2 * 2**20
     assert config.feeds[0].interval == 3600
     assert config.topics[0].threshold == 0.3
@@ -102,14 +107,22 @@ password_env = "TEST_SMTP_PASSWORD"
         ("[[topics]]\nname = 't'\nthreshold = 2\n", "[[topics]][0].threshold: expected a number"),
         ("[[topics]]\nname = 't'\nphrases = 'x'\n", "[[topics]][0].phrases: expected a list"),
         ("[alerts]\nretry_schedule = ['5s', 'x']\n", "alerts.retry_schedule: expected a list"),
-        ("[alerts.webhook]\nurl = 'http://h/x'\nsecret_env = 'NO_SUCH_VAR_FOR_TEST'\n",
-         "alerts.webhook.secret_env: the environment variable NO_SUCH_VAR_FOR_TEST is not set"),
-        ("[alerts.email]\nhost = 'h'\nsender = 'a@b'\nrecipients = ['x@y']\ntls = 'yes'\n",
-         "alerts.email.tls: expected"),
-        ("[alerts.email]\nhost = 'h'\nsender = 'a@b'\nrecipients = ['x@y']\npassword = 'p'\n",
-         "alerts.email.password: put the secret in the environment"),
-        ("[alerts.email]\nhost = 'h'\nsender = 'a@b'\nrecipients = ['x@y\\nBcc: z@q']\n",
-         "alerts.email.recipients: expected a plain email address"),
+        (
+            "[alerts.webhook]\nurl = 'http://h/x'\nsecret_env = 'NO_SUCH_VAR_FOR_TEST'\n",
+            "alerts.webhook.secret_env: the environment variable NO_SUCH_VAR_FOR_TEST is not set",
+        ),
+        (
+            "[alerts.email]\nhost = 'h'\nsender = 'a@b'\nrecipients = ['x@y']\ntls = 'yes'\n",
+            "alerts.email.tls: expected",
+        ),
+        (
+            "[alerts.email]\nhost = 'h'\nsender = 'a@b'\nrecipients = ['x@y']\npassword = 'p'\n",
+            "alerts.email.password: put the secret in the environment",
+        ),
+        (
+            "[alerts.email]\nhost = 'h'\nsender = 'a@b'\nrecipients = ['x@y\\nBcc: z@q']\n",
+            "alerts.email.recipients: expected a plain email address",
+        ),
         ("[monitor\n", "not valid TOML"),
         ("feeds = 3\n", "feeds: expected an array"),
     ],
@@ -129,8 +142,10 @@ def test_missing_and_unreadable_files(tmp_path: Path) -> None:
 
 def test_secret_value_never_in_error(tmp_path: Path) -> None:
     message = error_of(
-        tmp_path, "[alerts.email]\nhost = 'h'\nsender = 'a@b'\nrecipients = ['x@y']\n"
-        "password = 'topsecret-value'\n")
+        tmp_path,
+        "[alerts.email]\nhost = 'h'\nsender = 'a@b'\nrecipients = ['x@y']\n"
+        "password = 'topsecret-value'\n",
+    )
     assert "topsecret-value" not in message
 
 

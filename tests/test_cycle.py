@@ -24,12 +24,14 @@ def hits_json(config: Path, capsys: pytest.CaptureFixture[str], *args: str) -> l
 
 
 def test_one_cycle_alerts_each_on_topic_item_once(
-    tmp_path: Path, feed_server: FeedServer, webhook_receiver: WebhookReceiver,
-    smtp_server: SmtpServer, capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
+    smtp_server: SmtpServer,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     urls = serve_items(feed_server, ITEMS)
-    config = write_config(tmp_path, list(urls.values()), webhook=webhook_receiver,
-                          smtp=smtp_server)
+    config = write_config(tmp_path, list(urls.values()), webhook=webhook_receiver, smtp=smtp_server)
     assert cli(config, "once") == 0
 
     hooks = webhook_receiver.received
@@ -37,8 +39,17 @@ def test_one_cycle_alerts_each_on_topic_item_once(
     assert len(hooks) == len(ON_TOPIC)  # exactly once each
     assert all(r.signature_ok for r in hooks)
     assert all(r.headers["webhook-id"] == r.json["id"] for r in hooks)
-    for field in ("id", "topic", "score", "title", "link", "feed", "published", "detected_at",
-                  "matched"):
+    for field in (
+        "id",
+        "topic",
+        "score",
+        "title",
+        "link",
+        "feed",
+        "published",
+        "detected_at",
+        "matched",
+    ):
         assert all(field in r.json for r in hooks), field
     assert all(r.json["matched"] for r in hooks)  # every alert says why
     mails = smtp_server.wait_for(len(ON_TOPIC))
@@ -65,11 +76,18 @@ def test_one_cycle_alerts_each_on_topic_item_once(
 
 
 def test_new_edited_and_republished_items(
-    tmp_path: Path, feed_server: FeedServer, webhook_receiver: WebhookReceiver,
+    tmp_path: Path,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
 ) -> None:
-    story = [i for i in ITEMS if i["label"] == 2][0]
-    first = {"title": story["title"], "summary": story["summary"], "link": "https://n.example/1",
-             "guid": "g1", "published": START}
+    story = next(i for i in ITEMS if i["label"] == 2)
+    first = {
+        "title": story["title"],
+        "summary": story["summary"],
+        "link": "https://n.example/1",
+        "guid": "g1",
+        "published": START,
+    }
     feed_server.add("/f.xml", rss([first]))
     config = write_config(tmp_path, [feed_server.url("/f.xml")], webhook=webhook_receiver)
     assert cli(config, "once") == 0
@@ -81,19 +99,31 @@ def test_new_edited_and_republished_items(
     assert len(webhook_receiver.received) == 1  # neither the edit nor the copy alerts again
     db = sqlite3.connect(tmp_path / "monitor.db")
     assert db.execute("select count(*) from items").fetchone()[0] == 2
-    assert db.execute("select count(*) from items where duplicate_of is not null"
-                      ).fetchone()[0] == 1
-    assert db.execute("select summary from items where key = 'id:g1'").fetchone()[0].endswith(
-        "more detail.")
+    assert (
+        db.execute("select count(*) from items where duplicate_of is not null").fetchone()[0] == 1
+    )
+    assert (
+        db.execute("select summary from items where key = 'id:g1'")
+        .fetchone()[0]
+        .endswith("more detail.")
+    )
 
 
 def test_receiver_fails_then_recovers_nothing_lost_nothing_doubled(
-    tmp_path: Path, feed_server: FeedServer, webhook_receiver: WebhookReceiver,
-    smtp_server: SmtpServer, capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
+    smtp_server: SmtpServer,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     urls = serve_items(feed_server, ITEMS)
-    config = write_config(tmp_path, list(urls.values()), webhook=webhook_receiver,
-                          smtp=smtp_server, extra='[alerts]\nretry_schedule = ["1s", "1s"]')
+    config = write_config(
+        tmp_path,
+        list(urls.values()),
+        webhook=webhook_receiver,
+        smtp=smtp_server,
+        extra='[alerts]\nretry_schedule = ["1s", "1s"]',
+    )
     webhook_receiver.refuse()
     smtp_server.reject_next(100, code=451)
     assert cli(config, "once") == 0
@@ -122,13 +152,19 @@ def test_receiver_fails_then_recovers_nothing_lost_nothing_doubled(
 
 
 def test_webhook_gives_up_after_the_schedule_and_redeliver_sends_again(
-    tmp_path: Path, feed_server: FeedServer, webhook_receiver: WebhookReceiver,
+    tmp_path: Path,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     story = [i for i in ITEMS if i["label"] == 2][:1]
     urls = serve_items(feed_server, story)
-    config = write_config(tmp_path, list(urls.values()), webhook=webhook_receiver,
-                          extra='[alerts]\nretry_schedule = ["0s"]')
+    config = write_config(
+        tmp_path,
+        list(urls.values()),
+        webhook=webhook_receiver,
+        extra='[alerts]\nretry_schedule = ["0s"]',
+    )
     webhook_receiver.respond_with(500)
     assert cli(config, "once") == 0  # first attempt fails, retry due at once
     assert cli(config, "once") == 0  # the retry fails: no retries left
@@ -146,8 +182,11 @@ def test_webhook_gives_up_after_the_schedule_and_redeliver_sends_again(
 
 
 def test_webhook_410_disables_the_endpoint(
-    tmp_path: Path, feed_server: FeedServer, webhook_receiver: WebhookReceiver,
-    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     urls = serve_items(feed_server, [i for i in ITEMS if i["label"] == 2])
     config = write_config(tmp_path, list(urls.values()), webhook=webhook_receiver)
@@ -172,20 +211,27 @@ def test_webhook_410_disables_the_endpoint(
 
 
 def test_bad_feeds_beside_good_ones(
-    tmp_path: Path, feed_server: FeedServer, webhook_receiver: WebhookReceiver,
+    tmp_path: Path,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     urls = serve_items(feed_server, ITEMS)
-    feed_server.add("/html", b"<html><body><p>Not a feed</p></body></html>",
-                    content_type="text/html")
+    feed_server.add(
+        "/html", b"<html><body><p>Not a feed</p></body></html>", content_type="text/html"
+    )
     feed_server.add("/garbage", bytes(range(256)) * 8, content_type="application/xml")
-    feed_server.add("/broken", rss([{"title": "Kept", "summary": "s", "link": "http://k/1"}])
-                    [:-30] + b"<item><title>&bogus;</titl")
+    feed_server.add(
+        "/broken",
+        rss([{"title": "Kept", "summary": "s", "link": "http://k/1"}])[:-30]
+        + b"<item><title>&bogus;</titl",
+    )
     feed_server.add_behaviour("/500", "status", status=500)
     feed_server.add_behaviour("/gone", "status", status=410)
     feed_server.add_behaviour("/busy", "status", status=503, headers={"Retry-After": "3600"})
-    bad = {p: feed_server.url(p) for p in ("/html", "/garbage", "/broken", "/500", "/gone",
-                                           "/busy")}
+    bad = {
+        p: feed_server.url(p) for p in ("/html", "/garbage", "/broken", "/500", "/gone", "/busy")
+    }
     config = write_config(tmp_path, [*bad.values(), *urls.values()], webhook=webhook_receiver)
     assert cli(config, "once") == 0
     assert {r.json["title"] for r in webhook_receiver.received} == ON_TOPIC
@@ -206,12 +252,24 @@ def test_bad_feeds_beside_good_ones(
 
 
 def test_header_injection_in_a_title_adds_no_header(
-    tmp_path: Path, feed_server: FeedServer, smtp_server: SmtpServer,
+    tmp_path: Path,
+    feed_server: FeedServer,
+    smtp_server: SmtpServer,
 ) -> None:
-    story = [i for i in ITEMS if i["label"] == 2][0]
+    story = next(i for i in ITEMS if i["label"] == 2)
     evil = story["title"] + "\r\nBcc: victim@example.org\r\nX-Evil: 1"
-    feed_server.add("/f.xml", rss([{"title": evil, "summary": story["summary"] + " <script>x"
-                                    "</script>", "link": "https://n.example/1"}]))
+    feed_server.add(
+        "/f.xml",
+        rss(
+            [
+                {
+                    "title": evil,
+                    "summary": story["summary"] + " <script>x</script>",
+                    "link": "https://n.example/1",
+                }
+            ]
+        ),
+    )
     config = write_config(tmp_path, [feed_server.url("/f.xml")], smtp=smtp_server)
     assert cli(config, "once") == 0
     (mail,) = smtp_server.wait_for(1)
@@ -221,13 +279,18 @@ def test_header_injection_in_a_title_adds_no_header(
 
 
 def test_classify_prints_one_line_per_item(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     config = write_config(tmp_path, [])
     items = tmp_path / "items.jsonl"
-    items.write_text("\n".join(json.dumps({k: i[k] for k in ("title", "summary", "feed")}
-                                          | {"link": f"https://x/{n}"})
-                               for n, i in enumerate(ITEMS)) + "\nnot json\n")
+    items.write_text(
+        "\n".join(
+            json.dumps({k: i[k] for k in ("title", "summary", "feed")} | {"link": f"https://x/{n}"})
+            for n, i in enumerate(ITEMS)
+        )
+        + "\nnot json\n"
+    )
     capsys.readouterr()
     assert cli(config, "classify", str(items)) == 0
     out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

@@ -18,8 +18,12 @@ ON_TOPIC = {i["title"] for i in ITEMS if i["label"] == 2}
 
 
 def start(config: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "run"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), "run"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def stop(proc: subprocess.Popen[str], signum: int = signal.SIGTERM) -> tuple[int, str, float]:
@@ -30,22 +34,33 @@ def stop(proc: subprocess.Popen[str], signum: int = signal.SIGTERM) -> tuple[int
 
 
 def test_daemon_polls_alerts_and_stops_cleanly(
-    tmp_path: Path, feed_server: FeedServer, webhook_receiver: WebhookReceiver,
+    tmp_path: Path,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
 ) -> None:
     urls = serve_items(feed_server, ITEMS)
-    config = write_config(tmp_path, list(urls.values()), webhook=webhook_receiver,
-                          extra='[alerts]\nretry_schedule = ["1s", "1s", "1s"]')
+    config = write_config(
+        tmp_path,
+        list(urls.values()),
+        webhook=webhook_receiver,
+        extra='[alerts]\nretry_schedule = ["1s", "1s", "1s"]',
+    )
     webhook_receiver.refuse()  # alerts wait in the outbox
     proc = start(config)
     try:
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and any(feed_server.count(u.rsplit("/", 1)[1]
-                                                                    and "/" + u.rsplit("/", 1)[1])
-                                                  == 0 for u in urls.values()):
+        while time.monotonic() < deadline and any(
+            feed_server.count(u.rsplit("/", 1)[1] and "/" + u.rsplit("/", 1)[1]) == 0
+            for u in urls.values()
+        ):
             time.sleep(0.1)
         assert all(feed_server.count("/" + u.rsplit("/", 1)[1]) == 1 for u in urls.values())
-        second = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config),
-                                 "once"], capture_output=True, text=True, timeout=60)
+        second = subprocess.run(
+            [sys.executable, "-m", "monitor", "--config", str(config), "once"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert second.returncode == 1
         assert "already running" in second.stderr and "Traceback" not in second.stderr
     finally:

@@ -14,8 +14,18 @@ NOW = datetime(2025, 3, 11, 12, 0, tzinfo=UTC)
 
 def state(**kw: object) -> FeedState:
     base: dict[str, object] = dict(
-        id=1, url="u", fetch_url="u", name="n", etag=None, last_modified=None, body_hash=None,
-        last_polled=None, last_status=None, error_count=0, retry_until=None)
+        id=1,
+        url="u",
+        fetch_url="u",
+        name="n",
+        etag=None,
+        last_modified=None,
+        body_hash=None,
+        last_polled=None,
+        last_status=None,
+        error_count=0,
+        retry_until=None,
+    )
     base.update(kw)
     return FeedState(**base)  # type: ignore[arg-type]
 
@@ -56,8 +66,15 @@ def entry(key: str, fp: str, minute: int = 0) -> Entry:
 
 
 def test_sort_entries() -> None:
-    entries = [entry("a", "A", 3), entry("b", "B2", 2), entry("c", "C", 1), entry("d", "A"),
-               entry("a", "A"), entry("e", "E", 0), entry("f", "E")]
+    entries = [
+        entry("a", "A", 3),
+        entry("b", "B2", 2),
+        entry("c", "C", 1),
+        entry("d", "A"),
+        entry("a", "A"),
+        entry("e", "E", 0),
+        entry("f", "E"),
+    ]
     known = {"b": ("old title", "s"), "c": ("t", "s")}
     result = sort_entries(entries, known=known, known_prints={"B", "C"})
     assert [e.key for e in result.new] == ["e", "a"]  # oldest first

@@ -37,9 +37,17 @@ def storage(tmp_path: Path) -> Storage:
 
 def store(storage: Storage, items: list[NewItem], **kw: object) -> list[str]:
     feed = storage.feed_states()[FEED.url]
-    args: dict[str, object] = dict(title="T", fetch_url=FEED.url, etag='"e1"',
-                                   last_modified=None, body_hash="h", warning=None,
-                                   items=items, edited=[], channels=["webhook", "email"])
+    args: dict[str, object] = dict(
+        title="T",
+        fetch_url=FEED.url,
+        etag='"e1"',
+        last_modified=None,
+        body_hash="h",
+        warning=None,
+        items=items,
+        edited=[],
+        channels=["webhook", "email"],
+    )
     args.update(kw)
     return storage.store_poll(feed, NOW, **args)  # type: ignore[arg-type]
 
@@ -69,9 +77,14 @@ def test_corrupt_and_foreign_files_give_one_line_errors(tmp_path: Path) -> None:
 
 
 def test_poll_stores_items_hits_and_outbox_together(storage: Storage) -> None:
-    hits = store(storage, [NewItem(entry("a"), (hit(),)),
-                           NewItem(entry("b"), (Judgement("t", 0.1, False),)),
-                           NewItem(entry("c"), (), duplicate=True)])
+    hits = store(
+        storage,
+        [
+            NewItem(entry("a"), (hit(),)),
+            NewItem(entry("b"), (Judgement("t", 0.1, False),)),
+            NewItem(entry("c"), (), duplicate=True),
+        ],
+    )
     assert len(hits) == 1
     feed = storage.feed_states()[FEED.url]
     assert feed.etag == '"e1"' and feed.last_status == "ok" and feed.error_count == 0
@@ -120,8 +133,7 @@ def test_disabled_channel_is_skipped_until_its_target_changes(storage: Storage) 
     assert len(storage.due_deliveries(NOW, ["webhook"])) == 1
 
 
-def test_locked_database_fails_cleanly_and_stores_nothing(storage: Storage, tmp_path: Path
-                                                          ) -> None:
+def test_locked_database_fails_cleanly_and_stores_nothing(storage: Storage, tmp_path: Path) -> None:
     other = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     try:
