@@ -8,8 +8,9 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -18,14 +19,17 @@ from . import __version__
 from ._config import Config, load_config
 from ._durations import parse_duration
 from ._errors import ConfigError, MonitorError
+from ._evaluate import KEYWORD_BASELINE, Report, evaluate
 from ._output import render
-from ._runtime import build_grouper, build_trackers
-from ._storage import Storage
+from ._poll import story_id
+from ._relevance import StoryGrouper, Tracker
+from ._runtime import FEEDBACK_INTERVAL, apply_feedback, build_grouper, build_trackers
+from ._storage import Storage, read_feedback
 from ._times import parse_iso, utcnow
 
 log = logging.getLogger("monitor")
 
-HIT_COLUMNS = ("detected_at", "score", "topic", "feed", "title", "story_id", "deliveries")
+HIT_COLUMNS = ("id", "detected_at", "score", "topic", "feed", "title", "story_id", "deliveries")
 FEED_COLUMNS = (
     "name",
     "last_status",
@@ -36,6 +40,7 @@ FEED_COLUMNS = (
     "retry_until",
     "last_error",
 )
+FEEDBACK_COLUMNS = ("id", "topic", "relevant", "judged_at", "title", "link")
 DELIVERY_COLUMNS = (
     "id",
     "hit_id",
@@ -57,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)
     try:
         result: int = args.func(args)
         return result
@@ -120,8 +126,50 @@ def _parser() -> argparse.ArgumentParser:
 
     classify = sub.add_parser("classify", help="score JSON Lines items as a stream; no database")
     classify.add_argument("file", nargs="?", default="-", help="JSON Lines file, or - for stdin")
+    _no_feedback_option(classify)
     classify.set_defaults(func=cmd_classify)
+
+    evaluate = sub.add_parser(
+        "eval", help="score labelled JSON Lines items as a stream and print P, R, F1, Cnorm"
+    )
+    evaluate.add_argument("file", help="JSON Lines with a `label` (2 on topic, 1 brief, 0 off)")
+    evaluate.add_argument("--topic", help="the topic the labels are for (default: the first)")
+    evaluate.add_argument("--plot", type=Path, help="write a precision-recall curve (PNG)")
+    evaluate.add_argument("--format", choices=["table", "json"], default="table")
+    _no_feedback_option(evaluate)
+    evaluate.set_defaults(func=cmd_eval)
+
+    feedback = sub.add_parser(
+        "feedback",
+        help="judge a hit or item (teaches its topic), list or remove judgements",
+        description="Judge an item: ID is a hit id (hit_…), an item id (items.id) or the "
+        "item's link. The topic's profile adapts from judged items; a running daemon picks "
+        f"judgements up within {int(FEEDBACK_INTERVAL)} s.",
+    )
+    feedback.add_argument("id", nargs="?", help="hit id, item id or link")
+    verdict = feedback.add_mutually_exclusive_group(required=True)
+    verdict.add_argument("--relevant", dest="verdict", action="store_const", const="relevant")
+    verdict.add_argument("--irrelevant", dest="verdict", action="store_const", const="irrelevant")
+    verdict.add_argument(
+        "--remove",
+        dest="verdict",
+        action="store_const",
+        const="remove",
+        help="undo: ID is a feedback id from --list, a hit id or a link",
+    )
+    verdict.add_argument("--list", dest="verdict", action="store_const", const="list")
+    feedback.add_argument("--topic", help="the topic judged (default: the hit's or item's)")
+    feedback.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    feedback.set_defaults(func=cmd_feedback)
     return parser
+
+
+def _no_feedback_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-feedback",
+        action="store_true",
+        help="ignore the judgements in the database (seeds and stream only)",
+    )
 
 
 def _since(text: str) -> datetime:
@@ -207,36 +255,58 @@ def cmd_redeliver(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_classify(args: argparse.Namespace) -> int:
+def _scoring_parts(args: argparse.Namespace) -> tuple[list[Tracker], StoryGrouper]:
+    """The daemon's trackers and grouper for ``classify``/``eval``: seeds, plus the database's
+    judgements (read-only) unless ``--no-feedback``; never the daemon's learned stream state,
+    so that a run depends only on its input."""
     config = _config(args)
     trackers = build_trackers(config.topics)
-    grouper = build_grouper(config)
+    if not args.no_feedback:
+        apply_feedback(trackers, read_feedback(config.settings.database))
+    return trackers, build_grouper(config)
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    trackers, grouper = _scoring_parts(args)
     with _open_input(args.file) as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            sys.stdout.write(
-                json.dumps(classify_line(number, line, trackers, grouper), ensure_ascii=False)
-                + "\n"
-            )
+        for number, item in _json_lines(lines):
+            out = classify_item(number, item, trackers, grouper)
+            sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
     return 0
 
 
-def classify_line(number: int, line: str, trackers: Sequence[Any], grouper: Any) -> dict[str, Any]:
-    """Judge one JSON Lines item against every topic; let the trackers learn from it."""
-    try:
-        item = json.loads(line)
-        if not isinstance(item, dict):
-            raise ValueError("expected a JSON object")
-    except ValueError as exc:
-        print(f"monitor: line {number}: not a JSON object: {exc}", file=sys.stderr)
+def _json_lines(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """(line number, object) per non-blank line; a line that is no JSON object gives its error."""
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError as exc:
+            item = str(exc)
+        if not isinstance(item, dict | str):
+            item = "expected a JSON object"
+        if isinstance(item, str):
+            print(f"monitor: line {number}: not a JSON object: {item}", file=sys.stderr)
+        yield number, item
+
+
+def classify_item(
+    number: int,
+    item: dict[str, Any] | str,
+    trackers: Sequence[Tracker],
+    grouper: StoryGrouper,
+) -> dict[str, Any]:
+    """Judge one item against every topic, group it into a story if it hits, let the trackers
+    learn from it. ``item`` is a parse error message for a line that was not a JSON object."""
+    if isinstance(item, str):
         return {
             "line": number,
             "link": None,
             "hit": False,
             "score": 0.0,
             "topic": None,
-            "error": str(exc),
+            "error": item,
         }
     title, summary = str(item.get("title") or ""), str(item.get("summary") or "")
     link = item.get("link")
@@ -253,13 +323,12 @@ def classify_line(number: int, line: str, trackers: Sequence[Any], grouper: Any)
         "score": round(best.score, 6),
         "topic": best.topic if hits else None,
         "topics": {j.topic: round(j.score, 6) for j in judgements},
+        "hit_topics": [j.topic for j in hits],
         "matched": [[f, round(w, 6)] for f, w in best.matched],
         "story_id": None,
         "alert": False,
     }
     if hits:
-        from ._poll import story_id
-
         key = f"link:{link}" if link else f"line:{number}"
         first_key, first = grouper.assign(
             key, title, summary, _moment(item.get("published")) or utcnow()
@@ -267,6 +336,119 @@ def classify_line(number: int, line: str, trackers: Sequence[Any], grouper: Any)
         out["story_id"] = story_id(first_key)
         out["alert"] = first or first_key == key
     return out
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    trackers, grouper = _scoring_parts(args)
+    names = [t.name for t in trackers]
+    topic = args.topic or names[0]
+    if topic not in names:
+        raise MonitorError(f"no topic {topic!r} in the config (topics: {', '.join(names)})")
+    labelled: list[tuple[int, float, bool]] = []
+    texts: list[tuple[str, str]] = []
+    unlabelled = 0
+    with _open_input(args.file) as lines:
+        for number, item in _json_lines(lines):
+            out = classify_item(number, item, trackers, grouper)
+            label = item.get("label") if isinstance(item, dict) else None
+            if label not in (0, 1, 2):
+                unlabelled += 1  # still part of the stream: the trackers learnt from it
+                continue
+            assert isinstance(item, dict)
+            labelled.append((label, out["topics"][topic], topic in out["hit_topics"]))
+            texts.append((str(item.get("title") or ""), str(item.get("summary") or "")))
+    if not labelled:
+        raise MonitorError(f"{args.file}: no item with a `label` of 0, 1 or 2")
+    report = evaluate(labelled, texts, trackers[names.index(topic)].threshold)
+    counts = {n: sum(1 for label, _, _ in labelled if label == n) for n in (2, 1, 0)}
+    if args.format == "json":
+        sys.stdout.write(json.dumps(eval_json(topic, counts, unlabelled, report), indent=2) + "\n")
+    else:
+        sys.stdout.write(eval_table(topic, counts, unlabelled, report))
+    if args.plot:
+        from ._plot import plot_curve
+
+        plot_curve(report, args.plot, title=f"{topic}: {Path(args.file).name}")
+        print(f"wrote {args.plot}", file=sys.stderr)
+    return 0
+
+
+def eval_json(
+    topic: str, counts: dict[int, int], unlabelled: int, report: Report
+) -> dict[str, Any]:
+    return {
+        "topic": topic,
+        "items": {
+            "on_topic": counts[2],
+            "brief": counts[1],
+            "off_topic": counts[0],
+            "unlabelled": unlabelled,
+        },
+        "configured": asdict(report.at_threshold),
+        "best": asdict(report.best),
+        "keyword": asdict(report.keyword),
+        "keyword_query": " OR ".join(f'"{k}"' for k in KEYWORD_BASELINE),
+    }
+
+
+def eval_table(topic: str, counts: dict[int, int], unlabelled: int, report: Report) -> str:
+    lines = [
+        f"topic {topic}: {counts[2]} on topic, {counts[0]} off topic, {counts[1]} brief "
+        f"(not scored){f', {unlabelled} unlabelled (stream only)' if unlabelled else ''}",
+        "",
+        f"{'':<20} {'threshold':>9} {'precision':>9} {'recall':>7} {'F1':>6} {'Cnorm':>6} "
+        f"{'TP':>4} {'FP':>4} {'FN':>4}",
+    ]
+    rows = (
+        ("configured", report.at_threshold),
+        ("best threshold (F1)", report.best),
+        ("keyword baseline", report.keyword),
+    )
+    for name, m in rows:
+        threshold = "-" if m.threshold is None else f"{m.threshold:.3f}"
+        lines.append(
+            f"{name:<20} {threshold:>9} {m.precision:>9.3f} {m.recall:>7.3f} {m.f1:>6.3f} "
+            f"{m.cnorm:>6.3f} {m.tp:>4} {m.fp:>4} {m.fn:>4}"
+        )
+    lines += ["", "keyword baseline: " + " OR ".join(f'"{k}"' for k in KEYWORD_BASELINE)]
+    return "\n".join(lines) + "\n"
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    config = _config(args)
+    storage = _storage(args)
+    topics = [t.name for t in config.topics]
+    if args.topic is not None and args.topic not in topics:
+        raise MonitorError(f"no topic {args.topic!r} in the config (topics: {', '.join(topics)})")
+    if args.verdict == "list":
+        rows = storage.feedback(args.topic)
+        for row in rows:
+            row["relevant"] = "relevant" if row["relevant"] else "irrelevant"
+        sys.stdout.write(render(rows, args.format, FEEDBACK_COLUMNS))
+        return 0
+    if not args.id:
+        raise MonitorError(f"feedback --{args.verdict} needs an ID (hit id, item id or link)")
+    if args.verdict == "remove":
+        count = storage.remove_feedback(args.id, args.topic)
+        if not count:
+            raise MonitorError(f"no feedback for {args.id!r}")
+        print(f"removed {count} judgement{'s' if count > 1 else ''}; " + _PICKUP)
+        return 0
+    item = storage.find_item(args.id)
+    if item is None:
+        raise MonitorError(f"no hit, item or link {args.id!r} in {storage.path}")
+    topic = args.topic or (item["topic"] if item["topic"] in topics else None)
+    if topic is None and len(topics) == 1:
+        topic = topics[0]
+    if topic is None:
+        raise MonitorError(f"say which topic the judgement is for: --topic ({', '.join(topics)})")
+    relevant = args.verdict == "relevant"
+    ident = storage.add_feedback(topic, item, relevant, utcnow())
+    print(f"feedback {ident}: {args.verdict} to {topic}: {item['title'][:80]}; " + _PICKUP)
+    return 0
+
+
+_PICKUP = f"a running daemon uses it within {int(FEEDBACK_INTERVAL)} s"
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -20,7 +21,7 @@ from ._config import Config, FeedConfig
 from ._decide import is_due
 from ._errors import StorageError
 from ._poll import PollReport
-from ._runtime import Runtime, open_runtime
+from ._runtime import FEEDBACK_INTERVAL, Runtime, open_runtime
 from ._times import utcnow
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,16 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
             misfire_grace_time=int(feed.interval),
         )
     scheduler.add_job(
-        rt.save_state, IntervalTrigger(seconds=STATE_SAVE_INTERVAL), id="save-state", coalesce=True
+        _guarded(rt.save_state),
+        IntervalTrigger(seconds=STATE_SAVE_INTERVAL),
+        id="save-state",
+        coalesce=True,
+    )
+    scheduler.add_job(
+        _guarded(rt.refresh_feedback),
+        IntervalTrigger(seconds=FEEDBACK_INTERVAL),
+        id="feedback",
+        coalesce=True,
     )
     deliverer = asyncio.create_task(rt.deliverer.run(), name="deliverer")
     scheduler.start()
@@ -119,6 +129,19 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
         except StorageError as exc:
             log.error("could not save the learned state: %s", exc)
         log.info("stopped")
+
+
+def _guarded(job: Callable[[], None]) -> Callable[[], None]:
+    """A housekeeping job whose database error is logged; the next run tries again."""
+
+    def run() -> None:
+        try:
+            job()
+        except StorageError as exc:
+            log.error("%s: %s", job.__name__, exc)
+
+    run.__name__ = job.__name__
+    return run
 
 
 def schedule_plan(rt: Runtime, now: datetime) -> list[tuple[FeedConfig, datetime]]:

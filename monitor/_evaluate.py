@@ -196,5 +196,5 @@ def evaluate(
         at_threshold=metrics(labels, hits, threshold),
         best=best_threshold(labels, scores),
         keyword=metrics(labels, [keyword_hit(t, s) for t, s in texts], None),
-        curve=pr_curve(labels, scores),
+        curve=pr_curve(labels, scores, points=400),
     )

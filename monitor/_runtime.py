@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import httpx
 
@@ -28,6 +29,8 @@ from ._times import parse_iso, utcnow
 
 log = logging.getLogger(__name__)
 
+FEEDBACK_INTERVAL = 30.0  # seconds: how soon `monitor feedback` reaches a running daemon
+
 
 @dataclass(slots=True)
 class Runtime:
@@ -37,9 +40,15 @@ class Runtime:
     poller: Poller
     deliverer: Deliverer
 
+    judged: dict[str, list[tuple[str, str, bool]]] = field(default_factory=dict)
+
     def save_state(self) -> None:
         """Persist what the trackers learned from the stream (IDF, adaptation)."""
         self.storage.save_topic_states({t.name: t.state() for t in self.trackers}, utcnow())
+
+    def refresh_feedback(self) -> None:
+        """Hand each tracker the judgements recorded by ``monitor feedback`` since the last look."""
+        self.judged = apply_feedback(self.trackers, self.storage.feedback(), self.judged)
 
 
 def build_trackers(topics: Sequence[TopicConfig], storage: Storage | None = None) -> list[Tracker]:
@@ -56,6 +65,25 @@ def build_trackers(topics: Sequence[TopicConfig], storage: Storage | None = None
             tracker.restore(state)
         trackers.append(tracker)
     return trackers
+
+
+def apply_feedback(
+    trackers: Sequence[Tracker],
+    rows: Sequence[Mapping[str, Any]],
+    previous: dict[str, list[tuple[str, str, bool]]] | None = None,
+) -> dict[str, list[tuple[str, str, bool]]]:
+    """Give each tracker its topic's judgements (``rows`` with topic, title, summary, relevant)
+    where they differ from ``previous``; return what each tracker now has."""
+    judged: dict[str, list[tuple[str, str, bool]]] = {t.name: [] for t in trackers}
+    for row in rows:
+        if row["topic"] in judged:
+            judged[row["topic"]].append((row["title"], row["summary"], row["relevant"]))
+    previous = previous or {}
+    for tracker in trackers:
+        if judged[tracker.name] != previous.get(tracker.name, []):
+            tracker.set_feedback(judged[tracker.name])
+            log.info("topic=%s feedback: %d judgements", tracker.name, len(judged[tracker.name]))
+    return judged
 
 
 def build_grouper(config: Config, storage: Storage | None = None) -> StoryGrouper:
@@ -121,6 +149,8 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                         channels=list(senders),
                         on_hits=deliverer.wake,
                     )
-                    yield Runtime(config, storage, trackers, poller, deliverer)
+                    runtime = Runtime(config, storage, trackers, poller, deliverer)
+                    runtime.judged = apply_feedback(trackers, storage.feedback())
+                    yield runtime
         finally:
             storage.close()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _V1 = """
 CREATE TABLE feeds (
@@ -92,7 +92,21 @@ CREATE TABLE topic_state (                  -- what each topic's tracker learned
 );
 """
 
-_MIGRATIONS = {1: _V1}
+_V2 = """
+CREATE TABLE feedback (                     -- explicit judgements: `monitor feedback`
+    id         INTEGER PRIMARY KEY,
+    topic      TEXT NOT NULL,
+    item_id    INTEGER,                      -- the judged item (kept even if the item expires)
+    link       TEXT NOT NULL,
+    title      TEXT NOT NULL,                -- copied: the tracker learns from the text
+    summary    TEXT NOT NULL,
+    relevant   INTEGER NOT NULL,             -- 1 relevant, 0 not relevant
+    judged_at  TEXT NOT NULL,
+    UNIQUE (topic, item_id)
+);
+"""
+
+_MIGRATIONS = {1: _V1, 2: _V2}
 
 
 def migrate(conn: sqlite3.Connection) -> None:

@@ -413,6 +413,72 @@ class Storage:
             (iso(since),),
         )
 
+    # -- feedback ---------------------------------------------------------------------------
+
+    def find_item(self, ident: str) -> dict[str, Any] | None:
+        """The item a user names by hit id, item id or link, with the hit's topic if any."""
+        if ident.startswith("hit_"):
+            sql = (
+                "SELECT i.id, i.title, i.summary, i.link, h.topic FROM hits h "
+                "JOIN items i ON i.id = h.item_id WHERE h.id = ?"
+            )
+        elif ident.isdigit():
+            sql = "SELECT id, title, summary, link, topic FROM items WHERE id = ?"
+        else:
+            sql = (
+                "SELECT id, title, summary, link, topic FROM items WHERE link = ? "
+                "ORDER BY first_seen DESC LIMIT 1"
+            )
+        rows = self._read(sql, (ident,))
+        return rows[0] if rows else None
+
+    def add_feedback(self, topic: str, item: dict[str, Any], relevant: bool, now: datetime) -> int:
+        """Record (or replace) the judgement of ``item`` for ``topic``; return its id."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO feedback (topic, item_id, link, title, summary, relevant, judged_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (topic, item_id) DO UPDATE SET "
+                "relevant = excluded.relevant, judged_at = excluded.judged_at",
+                (
+                    topic,
+                    item["id"],
+                    item["link"],
+                    item["title"],
+                    item["summary"],
+                    int(relevant),
+                    iso(now),
+                ),
+            )
+            row = conn.execute(
+                "SELECT id FROM feedback WHERE topic = ? AND item_id = ?", (topic, item["id"])
+            ).fetchone()
+        return int(row[0])
+
+    def feedback(self, topic: str | None = None) -> list[dict[str, Any]]:
+        """Judgements, oldest first (optionally of one topic)."""
+        sql = "SELECT id, topic, relevant, judged_at, item_id, link, title, summary FROM feedback"
+        params: tuple[str, ...] = ()
+        if topic is not None:
+            sql += " WHERE topic = ?"
+            params = (topic,)
+        rows = self._read(sql + " ORDER BY id", params)
+        for row in rows:
+            row["relevant"] = bool(row["relevant"])
+        return rows
+
+    def remove_feedback(self, ident: str, topic: str | None = None) -> int:
+        """Delete judgements by feedback id, or of the item a hit id / item id / link names."""
+        item = self.find_item(ident) if not ident.isdigit() else None
+        with self._write() as conn:
+            if item is not None:
+                sql, params = "DELETE FROM feedback WHERE item_id = ?", [item["id"]]
+            else:
+                sql, params = "DELETE FROM feedback WHERE CAST(id AS TEXT) = ?", [ident]
+            if topic is not None:
+                sql += " AND topic = ?"
+                params.append(topic)
+            return conn.execute(sql, params).rowcount
+
     # -- queries for the CLI ----------------------------------------------------------------
 
     def hits(
@@ -469,6 +535,29 @@ class Storage:
                 (iso(now), ident, ident),
             )
             return cursor.rowcount
+
+
+def read_feedback(path: Path) -> list[dict[str, Any]]:
+    """The judgements in the database at ``path``, read-only (for ``monitor classify``/``eval``,
+    which must not write); no file or an older schema means no judgements."""
+    if not path.exists():
+        return []
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            if conn.execute("PRAGMA user_version").fetchone()[0] < 2:
+                return []
+            rows = conn.execute(
+                "SELECT topic, title, summary, relevant FROM feedback ORDER BY id"
+            ).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise StorageError(f"{path}: cannot read the feedback: {_reason(exc)}") from None
+    return [
+        {"topic": topic, "title": title, "summary": summary, "relevant": bool(relevant)}
+        for topic, title, summary, relevant in rows
+    ]
 
 
 def _alert(row: dict[str, Any]) -> Alert:

@@ -1,0 +1,211 @@
+"""Feedback that teaches, and `monitor eval`, through the real CLI, feeds and database."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor._schema import SCHEMA_VERSION
+from monitor._storage import Storage, read_feedback
+from tests.feedserver import FeedServer, rss
+from tests.helpers import DATA, START, cli, load_items, write_config
+
+# A near miss a user does not want: a meeting in Paris about European defence, not the force.
+NEAR_MISS = {
+    "title": "Five EU defence ministers meet in Paris to discuss Ukraine security guarantees",
+    "summary": "Defence ministers from France, Germany, Italy, Poland and Britain met in Paris "
+    "to discuss European defence spending and security guarantees for Ukraine.",
+    "link": "https://a.example/ministers",
+    "guid": "a-1",
+    "published": START,
+}
+# The same story as told by another outlet, a day later.
+REWRITE = {
+    "title": "EU defence ministers from five countries hold Paris talks on Ukraine security "
+    "guarantees",
+    "summary": "Ministers of defence from France, Britain, Germany, Poland and Italy held talks "
+    "in Paris on European defence spending and on security guarantees for Ukraine.",
+    "link": "https://b.example/talks",
+    "guid": "b-1",
+    "published": START.replace(day=12),
+}
+ON_TOPIC = next(i for i in load_items(DATA / "clear_items.jsonl") if i["label"] == 2)
+STILL_ON_TOPIC = {
+    "title": ON_TOPIC["title"],
+    "summary": ON_TOPIC["summary"],
+    "link": "https://b.example/chiefs",
+    "guid": "b-2",
+    "published": START.replace(day=12),
+}
+
+
+def _json(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> Any:
+    capsys.readouterr()
+    assert cli(config, *args) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def _classify(
+    capsys: pytest.CaptureFixture[str], config: Path, path: Path, *options: str
+) -> list[dict[str, Any]]:
+    capsys.readouterr()
+    assert cli(config, "classify", str(path), *options) == 0
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_feedback_on_a_near_miss_stops_its_rewrite_hitting_and_removal_undoes_it(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed_server.add("/a.xml", rss([NEAR_MISS]))
+    feed_server.add("/b.xml", rss([]))
+    config = write_config(tmp_path, [feed_server.url("/a.xml"), feed_server.url("/b.xml")])
+    assert cli(config, "once") == 0
+    [hit] = _json(capsys, config, "hits", "--format", "json")
+    assert hit["title"] == NEAR_MISS["title"]  # the scorer takes it for the topic
+
+    stream = tmp_path / "stream.jsonl"
+    stream.write_text("\n".join(json.dumps(i, default=str) for i in (NEAR_MISS, REWRITE)))
+    before = _classify(capsys, config, stream)
+    assert [r["hit"] for r in before] == [True, True]  # without feedback, the rewrite hits too
+
+    capsys.readouterr()
+    assert cli(config, "feedback", hit["id"], "--irrelevant") == 0
+    assert "irrelevant to paris-coalition" in capsys.readouterr().out
+    [judged] = _json(capsys, config, "feedback", "--list", "--format", "json")
+    assert judged["relevant"] == "irrelevant" and judged["title"] == NEAR_MISS["title"]
+
+    # The next cycle (a fresh process reads the judgement from the database): the rewrite from
+    # another outlet no longer hits; a clear on-topic item in the same cycle still does.
+    feed_server.add("/b.xml", rss([REWRITE, STILL_ON_TOPIC]))
+    assert cli(config, "once") == 0
+    titles = [h["title"] for h in _json(capsys, config, "hits", "--format", "json")]
+    assert REWRITE["title"] not in titles
+    assert STILL_ON_TOPIC["title"] in titles
+
+    after = _classify(capsys, config, stream)
+    assert [r["hit"] for r in after] == [False, False]
+    assert after[1]["score"] < before[1]["score"]
+    ignoring = _classify(capsys, config, stream, "--no-feedback")
+    assert [r["hit"] for r in ignoring] == [True, True]
+
+    capsys.readouterr()
+    assert cli(config, "feedback", "--remove", str(judged["id"])) == 0
+    assert _json(capsys, config, "feedback", "--list", "--format", "json") == []
+    assert [r["hit"] for r in _classify(capsys, config, stream)] == [True, True]
+
+
+def test_feedback_by_link_replaces_an_earlier_verdict(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed_server.add("/a.xml", rss([NEAR_MISS]))
+    config = write_config(tmp_path, [feed_server.url("/a.xml")])
+    assert cli(config, "once") == 0
+    assert cli(config, "feedback", NEAR_MISS["link"], "--irrelevant") == 0
+    assert cli(config, "feedback", NEAR_MISS["link"], "--relevant") == 0
+    rows = _json(capsys, config, "feedback", "--list", "--format", "json")
+    assert [r["relevant"] for r in rows] == ["relevant"]
+    assert cli(config, "feedback", NEAR_MISS["link"], "--remove") == 0
+    assert _json(capsys, config, "feedback", "--list", "--format", "json") == []
+
+
+def test_feedback_errors_are_one_line(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed_server.add("/a.xml", rss([NEAR_MISS]))
+    config = write_config(tmp_path, [feed_server.url("/a.xml")])
+    assert cli(config, "once") == 0
+    capsys.readouterr()
+    assert cli(config, "feedback", "hit_nope", "--relevant") == 1
+    assert "no hit, item or link 'hit_nope'" in capsys.readouterr().err
+    assert cli(config, "feedback", NEAR_MISS["link"], "--relevant", "--topic", "other") == 1
+    assert "no topic 'other'" in capsys.readouterr().err
+    assert cli(config, "feedback", "--relevant") == 1
+    assert "needs an ID" in capsys.readouterr().err
+    assert cli(config, "feedback", "99", "--remove") == 1
+    assert "no feedback for '99'" in capsys.readouterr().err
+
+
+def test_a_version_1_database_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    Storage(path).close()
+    with sqlite3.connect(path) as db:  # make it look like a file from before feedback existed
+        db.execute("DROP TABLE feedback")
+        db.execute("PRAGMA user_version = 1")
+    assert read_feedback(path) == []  # read-only readers do not need the table
+    Storage(path).close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert db.execute("SELECT count(*) FROM feedback").fetchone()[0] == 0
+
+
+def test_classify_reads_feedback_without_writing(tmp_path: Path) -> None:
+    path = tmp_path / "monitor.db"
+    assert read_feedback(path) == []
+    assert not path.exists()  # no file is created by a reader
+
+
+# -- monitor eval --------------------------------------------------------------------------
+
+
+def test_eval_prints_model_and_keyword_baseline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, [])
+    report = _json(capsys, config, "eval", str(DATA / "clear_items.jsonl"), "--format", "json")
+    assert report["items"] == {"on_topic": 5, "brief": 0, "off_topic": 7, "unlabelled": 0}
+    assert report["configured"]["f1"] == 1.0 and report["configured"]["cnorm"] == 0.0
+    assert report["configured"]["threshold"] == 0.5
+    # the keyword alert finds only the items that say "coalition of the willing"
+    assert report["keyword"]["tp"] == 2 and report["keyword"]["fp"] == 0
+
+    capsys.readouterr()
+    assert cli(config, "eval", str(DATA / "clear_items.jsonl")) == 0
+    table = capsys.readouterr().out
+    for label in ("configured", "best threshold", "keyword baseline", "Cnorm"):
+        assert label in table
+
+
+def test_eval_plot_writes_a_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("matplotlib", reason="--plot needs the `plot` extra")
+    config = write_config(tmp_path, [])
+    out = tmp_path / "pr.png"
+    assert cli(config, "eval", str(DATA / "clear_items.jsonl"), "--plot", str(out)) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_eval_without_labels_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, [])
+    items = tmp_path / "items.jsonl"
+    items.write_text(json.dumps({"title": "x", "summary": "y"}) + "\n")
+    capsys.readouterr()
+    assert cli(config, "eval", str(items)) == 1
+    assert "no item with a `label`" in capsys.readouterr().err
+
+
+def test_a_running_daemon_picks_up_new_judgements(tmp_path: Path) -> None:
+    import asyncio
+
+    from monitor._config import load_config
+    from monitor._runtime import open_runtime
+
+    config = load_config(write_config(tmp_path, []))
+
+    async def scores() -> tuple[float, float]:
+        async with open_runtime(config) as rt:
+            [tracker] = rt.trackers
+            before = tracker.judge(REWRITE["title"], REWRITE["summary"]).score
+            item = {"id": 1, "link": NEAR_MISS["link"]} | {
+                k: NEAR_MISS[k] for k in ("title", "summary")
+            }
+            rt.storage.add_feedback("paris-coalition", item, False, START)
+            rt.refresh_feedback()  # what the daemon's feedback job does
+            return before, tracker.judge(REWRITE["title"], REWRITE["summary"]).score
+
+    before, after = asyncio.run(scores())
+    assert before >= 0.5 > after
