@@ -124,7 +124,7 @@ def _parser() -> argparse.ArgumentParser:
     redeliver.add_argument("id", help="a hit id (hit_…) or a delivery id")
     redeliver.set_defaults(func=cmd_redeliver)
 
-    classify = sub.add_parser("classify", help="score JSON Lines items as a stream; no database")
+    classify = sub.add_parser("classify", help="score JSON Lines items as a stream; writes nothing")
     classify.add_argument("file", nargs="?", default="-", help="JSON Lines file, or - for stdin")
     _no_feedback_option(classify)
     classify.set_defaults(func=cmd_classify)
