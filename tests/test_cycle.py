@@ -301,3 +301,65 @@ def test_classify_prints_one_line_per_item(
         assert result["topic"] == ("paris-coalition" if result["hit"] else None)
     assert out[-1]["error"] and out[-1]["hit"] is False
     assert not (tmp_path / "monitor.db").exists()  # classify touches no database
+
+
+# One agency report as three outlets rewrite it.
+WIRE_COPIES = [
+    (
+        "Military chiefs from 30 countries meet in Paris to plan Ukraine security force",
+        "Army chiefs from some 30 countries gathered in Paris to work on a European-led force "
+        "that would help guarantee a ceasefire in Ukraine, without US participation.",
+    ),
+    (
+        "Army chiefs of 30 nations gather in Paris to plan a security force for Ukraine",
+        "Military chiefs from around 30 countries met in Paris on Tuesday to discuss a "
+        "European-led force to guarantee a future ceasefire in Ukraine; the US did not take part.",
+    ),
+    (
+        "Around 30 countries' military chiefs meet in Paris on Ukraine security force",
+        "Chiefs of staff from about 30 countries met in Paris to plan a force, led by Europeans, "
+        "that would guarantee a ceasefire in Ukraine. The United States was not represented.",
+    ),
+]
+
+
+def test_wire_copies_across_feeds_alert_once(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    background = [i for i in ITEMS if i["label"] == 0]
+    urls = []
+    for n, (title, summary) in enumerate(WIRE_COPIES):
+        entries = [
+            {
+                "title": title,
+                "summary": summary,
+                "link": f"https://outlet{n}.example/norway",
+                "guid": f"o{n}",
+                "published": START.replace(hour=9 + n),
+            }
+        ]
+        entries += [
+            {
+                "title": b["title"],
+                "summary": b["summary"],
+                "link": f"https://outlet{n}.example/{k}",
+                "guid": f"o{n}-{k}",
+                "published": START,
+            }
+            for k, b in enumerate(background)
+        ]
+        path = f"/outlet{n}.xml"
+        feed_server.add(path, rss(entries))
+        urls.append(feed_server.url(path))
+    config = write_config(tmp_path, urls, webhook=webhook_receiver)
+    assert cli(config, "once") == 0
+
+    hits = hits_json(config, capsys)
+    assert sorted(h["title"] for h in hits) == sorted(t for t, _ in WIRE_COPIES)
+    assert len({h["story_id"] for h in hits}) == 1  # one story
+    assert sum(h["alerted"] for h in hits) == 1
+    [hook] = webhook_receiver.received  # one alert, carrying the story id
+    assert hook.json["story_id"] == hits[0]["story_id"]
