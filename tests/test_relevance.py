@@ -382,7 +382,10 @@ def test_state_round_trips_through_json(seeds: list[str]) -> None:
     assert json.dumps(b.state(), sort_keys=True) == json.dumps(a.state(), sort_keys=True)
 
 
-@pytest.mark.parametrize("state", [{}, {"version": 999, "n": 5}, {"version": 1, "n": "x"}])
+@pytest.mark.parametrize(
+    "state",
+    [{}, {"version": 999, "n": 5}, {"version": 1, "n": 5, "df": {}}, {"version": 2, "n": "x"}],
+)
 def test_restore_ignores_empty_or_unknown_state(seeds: list[str], state: dict[str, object]) -> None:
     fresh = Tracker("t", seeds)
     before = fresh.judge(*ON_TOPIC[0])
@@ -400,15 +403,53 @@ def test_adaptation_learns_the_story_from_the_stream(seeds: list[str]) -> None:
     before = cold.judge(*probe).score
     stories = [
         (
-            f"Lithuania to join coalition of the willing peacekeeping force for Ukraine ({i})",
-            "Lithuania said it would send troops to the European peacekeeping force the "
-            "coalition of the willing plans to deploy in Ukraine after a ceasefire.",
-        )
-        for i in range(6)
+            "Lithuania to join coalition of the willing security force for Ukraine",
+            "Lithuania said it would send troops to the international security force France "
+            "and the UK propose as security guarantees for Ukraine after a ceasefire.",
+        ),
+        (
+            "Military chiefs meet in Paris; Lithuania offers soldiers",
+            "At the Paris meeting of military chiefs on security guarantees for Ukraine, "
+            "Lithuania's representative said its troops could deploy after any truce.",
+        ),
+        (
+            "Baltic states weigh troops for European force in Ukraine",
+            "Estonia and Lithuania are ready to contribute to the security force for Ukraine "
+            "that European military officials discussed in Paris.",
+        ),
+        (
+            "Lithuania pledges troops to Ukraine force, Macron says",
+            "French President Emmanuel Macron said Lithuania joined the countries ready to "
+            "send forces to guarantee a ceasefire in Ukraine.",
+        ),
+        (
+            "Lithuanian parliament backs sending troops to Ukraine security force",
+            "Lawmakers approved soldiers for the international force that would deter a new "
+            "Russian offensive if a ceasefire with Russia is agreed.",
+        ),
+        (
+            "Security guarantees for Ukraine: Lithuania signs up",
+            "Lithuania joined France and Britain in planning a force with heavy weaponry "
+            "that could deploy rapidly to Ukraine if Russia violates a ceasefire.",
+        ),
     ]
     for title, summary in stories:
         cold.observe(title, summary, cold.judge(title, summary))
     assert cold.judge(*probe).score > before
+
+
+def test_wire_copies_count_once_in_the_adaptation_pool(seeds: list[str]) -> None:
+    """Copies of one report are one piece of evidence: they cannot vote a word in."""
+    tracker = _warm(Tracker("t", seeds))
+    copy = (
+        "Lithuania to join coalition of the willing peacekeeping force for Ukraine",
+        "Lithuania said it would send troops to the European peacekeeping force the "
+        "coalition of the willing plans to deploy in Ukraine after a ceasefire.",
+    )
+    for _ in range(6):
+        tracker.observe(*copy, tracker.judge(*copy))
+    state = tracker.state()
+    assert len(state["pool"]) <= 1
 
 
 # -- explicit feedback -----------------------------------------------------------------------

@@ -12,7 +12,10 @@ weighted mean and deviation over all observed items, which are nearly all off to
   the tracker was confident about. A feature counts only when several pool items share it,
   the channel's weight ramps up with the pool's size, and an item enters the pool only when
   the combined score *and* the seed channel alone are both confident, so one false hit cannot
-  pull the profile to another story by itself.
+  pull the profile to another story by itself. A near-copy of a pooled item adds nothing (wire
+  copies are one piece of evidence), recent near misses (close to the seeds, not admitted) are
+  subtracted Rocchio-style so that the seeds' context cancels, and no feature may carry more
+  than ``adapt_cap`` of the profile.
 
 The channels' z-scores are combined as ``(z_seed + w z_stream) / sqrt(1 + w^2)`` and mapped
 through a logistic centred on ``z_mid`` deviations above the stream; hence
@@ -35,10 +38,11 @@ from monitor._relevance._text import Analysis, analyse, sequence, surface
 __all__ = ["DEFAULT_THRESHOLD", "Params", "Tracker"]
 
 DEFAULT_THRESHOLD = 0.5
-_STATE_VERSION = 1
+_STATE_VERSION = 2
 _MATCHED_MAX = 10
 _STOP = "\x00"
 _DF_LIMIT = 400_000
+_NEAR_EVERY = 25  # near misses collected between refreshes of the stream profile
 
 Vector = dict[str, float]
 
@@ -65,6 +69,11 @@ class Params:
     adapt_pool: int = 60  # pool size (oldest leave first)
     adapt_floor: int = 6  # the stream channel reaches full weight with this many items
     adapt_support: int = 2  # pool items that must share a feature for it to count
+    adapt_dup: float = 0.5  # an item this close (cosine) to a pool item adds no evidence
+    adapt_cap: float = 0.3  # no feature carries more than this share of the stream profile
+    near_z: float = 0.5  # seed-channel z from which an item not admitted is a near miss ...
+    near_pool: int = 200  # ... kept in a bounded pool of this size (oldest leave first)
+    near_weight: float = 0.5  # Rocchio weight of the near-miss centroid in the stream profile
     feedback_weight: float = 0.5  # Rocchio weight of the whole feedback set
     feedback_near: float = 0.6  # cosine at which a judged item overrides the score
     refresh_every: int = 100  # observations between IDF refreshes of the seed channel
@@ -185,6 +194,9 @@ class Tracker:
         self._pool: deque[tuple[Vector, Vector]] = deque()  # (features, unit tf-idf vector)
         self._pool_sum: Vector = {}
         self._pool_support: dict[str, int] = {}
+        self._near: deque[Vector] = deque()  # unit tf-idf vectors of recent near misses
+        self._near_sum: Vector = {}
+        self._near_stale = 0
         self._feedback: list[tuple[Vector, bool]] = []
         self._fb_postings: dict[str, list[tuple[int, float]]] = {}
         self._since_refresh = 0
@@ -268,14 +280,53 @@ class Tracker:
         self._seed.set(q)
 
     def _refresh_stream(self) -> None:
-        """The stream channel: pool centroid over features that several pool items share."""
+        """The stream channel: Rocchio over the stream's own evidence.
+
+        The centroid of the pool (over features that several pool items share) minus
+        ``near_weight`` times the centroid of recent near misses (items close to the seeds
+        that were not admitted), so that what the pool shares with the surrounding news (the
+        seeds' context) cancels and what sets the story apart stays; then no feature may carry
+        more than ``adapt_cap`` of the profile's length, so no single word can steer it.
+        """
+        p = self.params
+        self._near_stale = 0
         size = len(self._pool)
         if size < 2:
             self._stream.set({})
             return
-        need = min(self.params.adapt_support, size)
+        need = min(p.adapt_support, size)
         support = self._pool_support
-        self._stream.set({f: s / size for f, s in self._pool_sum.items() if support[f] >= need})
+        q = {f: s / size for f, s in self._pool_sum.items() if support[f] >= need}
+        if self._near and p.near_weight > 0:
+            k = p.near_weight / len(self._near)
+            near = self._near_sum
+            q = {f: w - k * near.get(f, 0.0) for f, w in q.items()}
+            q = {f: w for f, w in q.items() if w > 0.0}
+        if p.adapt_cap > 0 and q:
+            cap = p.adapt_cap * math.sqrt(sum(w * w for w in q.values()))
+            q = {f: min(w, cap) for f, w in q.items()}
+        self._stream.set(q)
+
+    def _duplicate(self, u: Vector) -> bool:
+        """True when ``u`` is a near-copy of a pool item (wire copies are one piece of evidence)."""
+        limit = self.params.adapt_dup
+        return any(sum(w * u.get(f, 0.0) for f, w in v.items()) >= limit for _, v in self._pool)
+
+    def _add_near(self, u: Vector, *, refresh: bool = True) -> None:
+        self._near.append(u)
+        near = self._near_sum
+        for f, w in u.items():
+            near[f] = near.get(f, 0.0) + w
+        while len(self._near) > self.params.near_pool:
+            for f, w in self._near.popleft().items():
+                left = near[f] - w
+                if left > 1e-9:
+                    near[f] = left
+                else:
+                    del near[f]
+        self._near_stale += 1
+        if refresh and self._near_stale >= _NEAR_EVERY and len(self._pool) >= 2:
+            self._refresh_stream()
 
     def _admit(self, x: Vector, u: Vector | None = None) -> None:
         p = self.params
@@ -441,14 +492,13 @@ class Tracker:
         if len(df) > _DF_LIMIT:  # forget features seen once: they tell nothing about rarity
             self._df = {f: c for f, c in df.items() if c > 1}
         excluded = bool(judgement.matched) and judgement.matched[0][0].startswith("excluded:")
-        if (
-            p.adapt_weight > 0
-            and z >= p.adapt_z
-            and z_s >= p.adapt_seed_z
-            and not excluded
-            and judgement.topic == self.name
-        ):
-            self._admit(x)
+        if p.adapt_weight > 0 and not excluded and judgement.topic == self.name:
+            if z >= p.adapt_z and z_s >= p.adapt_seed_z:
+                u = self._unit(x)
+                if not self._duplicate(u):
+                    self._admit(x, u)
+            elif z_s >= p.near_z and p.near_weight > 0:
+                self._add_near(self._unit(x))
         self._since_refresh += 1
         if self._since_refresh >= p.refresh_every or (self._n < 200 and self._since_refresh >= 10):
             self._refresh_seed()
@@ -481,6 +531,7 @@ class Tracker:
             "seed_idf": dict(self._seed_idf),
             "since_refresh": self._since_refresh,
             "pool": [[dict(x), dict(u)] for x, u in self._pool],
+            "near": [dict(u) for u in self._near],
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -498,6 +549,13 @@ class Tracker:
         self._pool.clear()
         self._pool_sum = {}
         self._pool_support = {}
+        self._near.clear()
+        self._near_sum = {}
+        near = state.get("near")
+        if isinstance(near, list):
+            for entry in near:
+                if isinstance(entry, dict):
+                    self._add_near({str(k): float(w) for k, w in entry.items()}, refresh=False)
         self._last = None
         seed_idf = state.get("seed_idf")
         wanted = (*self._seed_terms, *self._phrases)
