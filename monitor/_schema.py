@@ -94,6 +94,14 @@ CREATE TABLE topic_state (                  -- what each topic's tracker learned
 
 _MIGRATIONS = {1: _V1}
 
+# Indexes that change no table and so need no schema version: created when missing, on open.
+_INDEXES = {
+    # Retention deletes old items; SQLite then looks for re-publications that point at each one
+    # (the duplicate_of foreign key). Without an index that is a scan of every item per row.
+    "items_duplicate_of": "CREATE INDEX IF NOT EXISTS items_duplicate_of ON items (duplicate_of) "
+    "WHERE duplicate_of IS NOT NULL",
+}
+
 
 def migrate(conn: sqlite3.Connection) -> None:
     """Create or upgrade the schema in one transaction. Refuses files from a newer version."""
@@ -104,6 +112,7 @@ def migrate(conn: sqlite3.Connection) -> None:
             f"understands ({SCHEMA_VERSION}); upgrade monitor"
         )
     if version == SCHEMA_VERSION:
+        _ensure_indexes(conn)
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -116,3 +125,13 @@ def migrate(conn: sqlite3.Connection) -> None:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    _ensure_indexes(conn)
+
+
+def _ensure_indexes(conn: sqlite3.Connection) -> None:
+    """Create the missing ones (a read-only look first: readers such as ``monitor hits`` must
+    not need the write lock)."""
+    have = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    for name, statement in _INDEXES.items():
+        if name not in have:
+            conn.execute(statement)
