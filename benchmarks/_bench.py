@@ -163,7 +163,10 @@ READER = textwrap.dedent(
 def reader_available() -> str | None:
     """None when lemon24/reader can run, else why not."""
     if not READER_PYTHON.exists():
-        return f"{READER_PYTHON} not found (python -m venv /tmp/readerenv && /tmp/readerenv/bin/pip install reader sgmllib3k)"
+        return (
+            f"{READER_PYTHON} not found (python -m venv /tmp/readerenv && "
+            "/tmp/readerenv/bin/pip install reader sgmllib3k)"
+        )
     probe = subprocess.run(
         [str(READER_PYTHON), "-c", "import reader; print(reader.__version__)"],
         capture_output=True,
