@@ -116,7 +116,7 @@ def main() -> int:
         "reader steady s",
         "reader/monitor first",
         "reader/monitor steady",
-        "hits → hooks",
+        "hits; alerts queued → received",
     ]
     out = []
     for r in rows:
@@ -134,7 +134,7 @@ def main() -> int:
                 f"{rs:.2f}" if rs else "-",
                 f"{rf / r['first']:.2f}x" if rf else "-",
                 f"{rs / r['steady']:.2f}x" if rs else "-",
-                f"{c['hits']} → {r['hooks']}",
+                f"{c['hits']}; {c['deliveries']} → {r['hooks']}",
             ]
         )
     print()
