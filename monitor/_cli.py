@@ -275,7 +275,11 @@ def cmd_classify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _json_lines(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | str]]:
+class _BadLine(str):
+    """The error message standing in for a line that is not a JSON object."""
+
+
+def _json_lines(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | _BadLine]]:
     """(line number, object) per non-blank line; a line that is no JSON object gives its error."""
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -283,30 +287,30 @@ def _json_lines(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | st
         try:
             item = json.loads(line)
         except ValueError as exc:
-            item = str(exc)
-        if not isinstance(item, dict | str):
-            item = "expected a JSON object"
-        if isinstance(item, str):
+            item = _BadLine(exc)
+        if not isinstance(item, dict | _BadLine):
+            item = _BadLine("expected a JSON object")
+        if isinstance(item, _BadLine):
             print(f"monitor: line {number}: not a JSON object: {item}", file=sys.stderr)
         yield number, item
 
 
 def classify_item(
     number: int,
-    item: dict[str, Any] | str,
+    item: dict[str, Any] | _BadLine,
     trackers: Sequence[Tracker],
     grouper: StoryGrouper,
 ) -> dict[str, Any]:
     """Judge one item against every topic, group it into a story if it hits, let the trackers
-    learn from it. ``item`` is a parse error message for a line that was not a JSON object."""
-    if isinstance(item, str):
+    learn from it. ``item`` is the error of a line that was not a JSON object."""
+    if isinstance(item, _BadLine):
         return {
             "line": number,
             "link": None,
             "hit": False,
             "score": 0.0,
             "topic": None,
-            "error": item,
+            "error": str(item),
         }
     title, summary = str(item.get("title") or ""), str(item.get("summary") or "")
     link = item.get("link")
@@ -350,11 +354,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     with _open_input(args.file) as lines:
         for number, item in _json_lines(lines):
             out = classify_item(number, item, trackers, grouper)
-            label = item.get("label") if isinstance(item, dict) else None
-            if label not in (0, 1, 2):
+            label = None if isinstance(item, _BadLine) else item.get("label")
+            if isinstance(item, _BadLine) or label not in (0, 1, 2):
                 unlabelled += 1  # still part of the stream: the trackers learnt from it
                 continue
-            assert isinstance(item, dict)
             labelled.append((label, out["topics"][topic], topic in out["hit_topics"]))
             texts.append((str(item.get("title") or ""), str(item.get("summary") or "")))
     if not labelled:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlsplit
 
-from ._durations import parse_duration
+from ._durations import format_duration, parse_duration
 from ._errors import ConfigError
 
 T = TypeVar("T")
@@ -78,6 +78,8 @@ class Settings:
     parse_timeout: float = 30.0
     parse_workers: int = 0  # 0 = one per core
     story_window: float = 3 * 86400.0
+    keep_items: float | None = None  # items first seen longer ago are deleted; None = keep all
+    keep_hits: float | None = None  # the same for hits (and their alerts); None = forever
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,8 +203,15 @@ class _Loader:
             name, parse_duration, default, "a duration such as '30s', '10m', '2h' or '1d'"
         )
         if value < minimum:
-            self.fail(table.key(name), f"must be at least {minimum:g} seconds", value)
+            self.fail(table.key(name), f"must be at least {format_duration(minimum)}", value)
         return value
+
+    def retention(self, table: _Table, name: str) -> float | None:
+        """A retention period of at least a day; absent means keep for ever."""
+        if name not in table.data:
+            table.used.add(name)
+            return None
+        return self.duration(table, name, 0.0, minimum=86400)
 
     def positive_int(self, table: _Table, name: str, default: int) -> int:
         value: int = table.get(name, int, default, expected="a positive integer")
@@ -235,6 +244,8 @@ class _Loader:
                 parse_timeout=self.duration(t, "parse_timeout", 30.0, minimum=0.1),
                 parse_workers=workers,
                 story_window=self.duration(t, "story_window", 3 * 86400.0),
+                keep_items=self.retention(t, "keep_items"),
+                keep_hits=self.retention(t, "keep_hits"),
             )
 
     def topics(self, raw: list[Any] | None) -> tuple[TopicConfig, ...]:

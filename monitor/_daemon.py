@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 STARTUP_SPREAD = 5.0  # seconds over which due feeds are started
 STATE_SAVE_INTERVAL = 300.0
+RETENTION_INTERVAL = 3600.0  # keep_items / keep_hits applied hourly, first a minute after start
+RETENTION_DELAY = 60.0
 SHUTDOWN_GRACE = 3.0
 
 
@@ -37,7 +39,16 @@ async def run_once(config: Config) -> list[PollReport]:
         reports = await asyncio.gather(*(_poll_safely(rt, feed) for feed in config.feeds))
         rt.save_state()
         await rt.deliverer.deliver_due()
+        await _expire_safely(rt)
     return list(reports)
+
+
+async def _expire_safely(rt: Runtime) -> None:
+    """Retention that fails (locked, disk full) is logged and tried again next time."""
+    try:
+        await rt.expire()
+    except StorageError as exc:
+        log.error("retention not applied: %s", exc)
 
 
 async def _poll_safely(rt: Runtime, feed: FeedConfig) -> PollReport:
@@ -101,6 +112,15 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
         _guarded(rt.refresh_feedback),
         IntervalTrigger(seconds=FEEDBACK_INTERVAL),
         id="feedback",
+        coalesce=True,
+    )
+    scheduler.add_job(
+        _expire_safely,
+        IntervalTrigger(seconds=RETENTION_INTERVAL),
+        args=[rt],
+        id="retention",
+        next_run_time=now + timedelta(seconds=RETENTION_DELAY),
+        max_instances=1,
         coalesce=True,
     )
     deliverer = asyncio.create_task(rt.deliverer.run(), name="deliverer")

@@ -44,3 +44,15 @@ def next_retry(now: datetime, attempts: int, schedule: tuple[float, ...]) -> dat
     if attempts > len(schedule):
         return None
     return now + timedelta(seconds=schedule[attempts - 1])
+
+
+def retention_cutoff(now: datetime, keep: float | None) -> datetime | None:
+    """Rows older than this moment are expired; None when kept for ever."""
+    return None if keep is None else now - timedelta(seconds=keep)
+
+
+def expired(published: datetime | None, cutoff: datetime | None) -> bool:
+    """Whether a new entry is older than the retention period: it is not taken in, so an item
+    that retention deleted cannot come back as new (and alert again) while its feed still
+    lists it. Entries without a date cannot be told apart and are taken in."""
+    return cutoff is not None and published is not None and published < cutoff

@@ -12,15 +12,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from ._config import FeedConfig
-from ._decide import may_poll, retry_until
+from ._decide import expired, may_poll, retention_cutoff, retry_until
 from ._dedup import sort_entries
 from ._errors import FetchError, ParseError
 from ._fetch import Fetcher, FetchResult
 from ._models import Entry, Judgement
 from ._parsepool import ParserPool
-from ._relevance import StoryGrouper, Tracker
+from ._relevance import Tracker
 from ._storage import FeedState, NewItem, Storage
 from ._times import utcnow
 
@@ -39,6 +40,12 @@ class PollReport:
     error: str | None = None
 
 
+class Grouper(Protocol):
+    """What the poller needs of the story grouper (``StoryGrouper`` or a lazily primed one)."""
+
+    def assign(self, key: str, title: str, summary: str, when: datetime) -> tuple[str, bool]: ...
+
+
 def story_id(first_key: str) -> str:
     """The id of a story: derived from the key of its first item."""
     return "story_" + hashlib.sha256(first_key.encode()).hexdigest()[:16]
@@ -51,11 +58,12 @@ class Poller:
         fetcher: Fetcher,
         parser: ParserPool,
         trackers: Sequence[Tracker],
-        grouper: StoryGrouper,
+        grouper: Grouper,
         *,
         channels: Sequence[str],
         on_hits: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] = utcnow,
+        keep_items: float | None = None,
     ) -> None:
         self.storage = storage
         self.fetcher = fetcher
@@ -65,12 +73,13 @@ class Poller:
         self.channels = tuple(channels)
         self.on_hits = on_hits
         self.clock = clock
+        self.keep_items = keep_items  # entries published before the retention period: skipped
 
     async def poll(self, feed: FeedConfig) -> PollReport:
         """Poll one feed if it may be asked now; record the outcome on the feed. Never raises
         for a feed's own failure (only for an unusable database)."""
         started = time.monotonic()
-        state = self.storage.feed_states()[feed.url]
+        state = self.storage.feed_state(feed.url)
         if not may_poll(state, self.clock()):
             return PollReport(feed.name, "skipped")
         report = await self._poll(feed, state)
@@ -134,8 +143,14 @@ class Poller:
         known, prints = self.storage.known_entries(state, entries)
         sorted_ = sort_entries(entries, known, prints)
         now = self.clock()
-        items = [self._judge(entry, now) for entry in sorted_.new]
-        items += [NewItem(entry, (), duplicate=True) for entry in sorted_.duplicates]
+        cutoff = retention_cutoff(now, self.keep_items)
+        new = [e for e in sorted_.new if not expired(e.published, cutoff)]
+        items = [self._judge(entry, now) for entry in new]
+        items += [
+            NewItem(entry, (), duplicate=True)
+            for entry in sorted_.duplicates
+            if not expired(entry.published, cutoff)
+        ]
         hits = self.storage.store_poll(
             state,
             now,
@@ -151,7 +166,7 @@ class Poller:
         )
         if warning:
             log.warning("feed=%r is malformed, kept what could be read: %s", feed.name, warning)
-        return PollReport(feed.name, "ok", new=len(sorted_.new), hits=len(hits))
+        return PollReport(feed.name, "ok", new=len(new), hits=len(hits))
 
     def _judge(self, entry: Entry, now: datetime) -> NewItem:
         """Score an entry against every topic, let the trackers learn, group hits into stories."""

@@ -6,18 +6,20 @@ also used by ``monitor classify``, which needs no database.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
 from ._alerts import build_senders
 from ._config import Config, TopicConfig
+from ._decide import retention_cutoff
 from ._deliver import Deliverer
 from ._fetch import Fetcher
 from ._lock import DatabaseLock
@@ -41,6 +43,27 @@ class Runtime:
     deliverer: Deliverer
 
     judged: dict[str, list[tuple[str, str, bool]]] = field(default_factory=dict)
+
+    async def expire(self) -> tuple[int, int]:
+        """Apply ``keep_items`` / ``keep_hits``: delete expired rows a batch at a time, letting
+        the event loop run (polls, alerts) between batches. Returns ``(items, hits)``."""
+        settings = self.config.settings
+        if settings.keep_items is None and settings.keep_hits is None:
+            return 0, 0
+        now = utcnow()
+        items_before = retention_cutoff(now, settings.keep_items)
+        hits_before = retention_cutoff(now, settings.keep_hits)
+        total_items = total_hits = 0
+        while True:
+            items, hits = self.storage.expire(items_before=items_before, hits_before=hits_before)
+            total_items += items
+            total_hits += hits
+            if not (items or hits):
+                break
+            await asyncio.sleep(0)
+        if total_items or total_hits:
+            log.info("retention: deleted %d items and %d hits", total_items, total_hits)
+        return total_items, total_hits
 
     def save_state(self) -> None:
         """Persist what the trackers learned from the stream (IDF, adaptation)."""
@@ -97,6 +120,21 @@ def build_grouper(config: Config, storage: Storage | None = None) -> StoryGroupe
     return grouper
 
 
+class PrimedGrouper:
+    """The story grouper of a running monitor, primed from the database on its first use: a
+    cycle that stores no hit (every feed 304 or unchanged) never replays the window."""
+
+    def __init__(self, config: Config, storage: Storage) -> None:
+        self._config = config
+        self._storage = storage
+        self._grouper: StoryGrouper | None = None
+
+    def assign(self, key: str, title: str, summary: str, when: datetime) -> tuple[str, bool]:
+        if self._grouper is None:
+            self._grouper = build_grouper(self._config, self._storage)
+        return self._grouper.assign(key, title, summary, when)
+
+
 def channel_targets(config: Config) -> dict[str, str]:
     targets = {}
     if config.webhook:
@@ -124,7 +162,7 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                     reason,
                 )
             trackers = build_trackers(config.topics, storage)
-            grouper = build_grouper(config, storage)
+            grouper = PrimedGrouper(config, storage)
             workers = settings.parse_workers or os.cpu_count() or 1
             async with (
                 httpx.AsyncClient(follow_redirects=False) as client,
@@ -148,6 +186,7 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                         grouper,
                         channels=list(senders),
                         on_hits=deliverer.wake,
+                        keep_items=settings.keep_items,
                     )
                     runtime = Runtime(config, storage, trackers, poller, deliverer)
                     runtime.judged = apply_feedback(trackers, storage.feedback())

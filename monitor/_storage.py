@@ -137,26 +137,15 @@ class Storage:
                 )
 
     def feed_states(self) -> dict[str, FeedState]:
-        rows = self._read(
-            "SELECT id, url, fetch_url, name, etag, last_modified, body_hash, "
-            "last_polled, last_status, error_count, retry_until FROM feeds"
-        )
-        return {
-            row["url"]: FeedState(
-                id=row["id"],
-                url=row["url"],
-                fetch_url=row["fetch_url"],
-                name=row["name"],
-                etag=row["etag"],
-                last_modified=row["last_modified"],
-                body_hash=row["body_hash"],
-                last_polled=parse_iso(row["last_polled"]),
-                last_status=row["last_status"],
-                error_count=row["error_count"],
-                retry_until=parse_iso(row["retry_until"]),
-            )
-            for row in rows
-        }
+        rows = self._read(f"SELECT {_FEED_STATE} FROM feeds")
+        return {row["url"]: _feed_state(row) for row in rows}
+
+    def feed_state(self, url: str) -> FeedState:
+        """One configured feed's state (a poll reads only its own row, not every feed's)."""
+        rows = self._read(f"SELECT {_FEED_STATE} FROM feeds WHERE url = ?", (url,))
+        if not rows:
+            raise StorageError(f"{self.path}: feed {url!r} is not in the database")
+        return _feed_state(rows[0])
 
     def record_failure(
         self,
@@ -307,6 +296,45 @@ class Storage:
                 ),
             )
         return new_hits
+
+    # -- retention ---------------------------------------------------------------------------
+
+    def expire(
+        self,
+        *,
+        items_before: datetime | None,
+        hits_before: datetime | None = None,
+        limit: int = 5000,
+    ) -> tuple[int, int]:
+        """Delete one batch (at most ``limit`` of each) of expired rows in one transaction;
+        return ``(items, hits)`` deleted. Call again until it returns ``(0, 0)``.
+
+        Hits detected before ``hits_before`` go with their alerts, unless an alert is still
+        pending. Items first seen before ``items_before`` go unless they are hits (kept as long
+        as their hits). A re-publication whose original is deleted loses its ``duplicate_of``.
+        """
+        hits: list[tuple[str]] = []
+        items: list[tuple[int]] = []
+        with self._write() as conn:
+            if hits_before is not None:
+                hits = conn.execute(
+                    "SELECT id FROM hits h WHERE detected_at < ? AND NOT EXISTS (SELECT 1 FROM "
+                    "deliveries d WHERE d.hit_id = h.id AND d.status = 'pending') LIMIT ?",
+                    (iso(hits_before), limit),
+                ).fetchall()
+                conn.executemany("DELETE FROM deliveries WHERE hit_id = ?", hits)
+                conn.executemany("DELETE FROM hits WHERE id = ?", hits)
+            if items_before is not None:
+                items = conn.execute(
+                    "SELECT id FROM items i WHERE first_seen < ? AND NOT EXISTS "
+                    "(SELECT 1 FROM hits h WHERE h.item_id = i.id) LIMIT ?",
+                    (iso(items_before), limit),
+                ).fetchall()
+                conn.executemany(
+                    "UPDATE items SET duplicate_of = NULL WHERE duplicate_of = ?", items
+                )
+                conn.executemany("DELETE FROM items WHERE id = ?", items)
+        return len(items), len(hits)
 
     # -- the outbox --------------------------------------------------------------------------
 
@@ -558,6 +586,28 @@ def read_feedback(path: Path) -> list[dict[str, Any]]:
         {"topic": topic, "title": title, "summary": summary, "relevant": bool(relevant)}
         for topic, title, summary, relevant in rows
     ]
+
+
+_FEED_STATE = (
+    "id, url, fetch_url, name, etag, last_modified, body_hash, last_polled, last_status, "
+    "error_count, retry_until"
+)
+
+
+def _feed_state(row: dict[str, Any]) -> FeedState:
+    return FeedState(
+        id=row["id"],
+        url=row["url"],
+        fetch_url=row["fetch_url"],
+        name=row["name"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        body_hash=row["body_hash"],
+        last_polled=parse_iso(row["last_polled"]),
+        last_status=row["last_status"],
+        error_count=row["error_count"],
+        retry_until=parse_iso(row["retry_until"]),
+    )
 
 
 def _alert(row: dict[str, Any]) -> Alert:

@@ -289,17 +289,17 @@ def test_classify_prints_one_line_per_item(
             json.dumps({k: i[k] for k in ("title", "summary", "feed")} | {"link": f"https://x/{n}"})
             for n, i in enumerate(ITEMS)
         )
-        + "\nnot json\n"
+        + '\nnot json\n"a string"\n'
     )
     capsys.readouterr()
     assert cli(config, "classify", str(items)) == 0
     out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert len(out) == len(ITEMS) + 1
+    assert len(out) == len(ITEMS) + 2
     for item, result in zip(ITEMS, out, strict=False):
         assert result["hit"] is (item["label"] == 2), item["title"]
         assert isinstance(result["score"], float) and 0 <= result["score"] <= 1
         assert result["topic"] == ("paris-coalition" if result["hit"] else None)
-    assert out[-1]["error"] and out[-1]["hit"] is False
+    assert all(o["error"] and o["hit"] is False for o in out[-2:])  # not JSON, not an object
     assert not (tmp_path / "monitor.db").exists()  # classify touches no database
 
 
