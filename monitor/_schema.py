@@ -104,7 +104,7 @@ CREATE TABLE feedback (                     -- explicit judgements: `monitor fee
     judged_at  TEXT NOT NULL,
     UNIQUE (topic, item_id)
 );
--- Retention deletes old items; SQLite then looks for re-publications pointing at each one
+-- Retention deletes old items, and SQLite then looks for re-publications pointing at each one
 -- (the duplicate_of foreign key): without this index, a scan of every item per deleted row.
 CREATE INDEX items_duplicate_of ON items (duplicate_of) WHERE duplicate_of IS NOT NULL;
 """

@@ -12,7 +12,7 @@ import pytest
 from monitor._schema import SCHEMA_VERSION
 from monitor._storage import Storage, read_feedback
 from tests.feedserver import FeedServer, rss
-from tests.helpers import DATA, START, cli, load_items, write_config
+from tests.helpers import DATA, START, cli, load_items, make_v1_database, write_config
 
 # A near miss a user does not want: a meeting in Paris about European defence, not the force.
 NEAR_MISS = {
@@ -131,10 +131,7 @@ def test_feedback_errors_are_one_line(
 
 def test_a_version_1_database_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    Storage(path).close()
-    with sqlite3.connect(path) as db:  # make it look like a file from before feedback existed
-        db.execute("DROP TABLE feedback")
-        db.execute("PRAGMA user_version = 1")
+    make_v1_database(path)
     assert read_feedback(path) == []  # read-only readers do not need the table
     Storage(path).close()
     with sqlite3.connect(path) as db:

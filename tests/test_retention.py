@@ -14,7 +14,7 @@ from monitor._errors import ConfigError
 from monitor._models import Entry, Judgement
 from monitor._storage import NewItem, Storage
 from tests.feedserver import FeedServer
-from tests.helpers import cli, serve_items, write_config
+from tests.helpers import cli, make_v1_database, serve_items, write_config
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 OLD = NOW - timedelta(days=120)
@@ -165,12 +165,8 @@ def test_keep_hits_expires_hits_and_their_alerts_unless_pending(storage: Storage
     assert storage.conn.execute("SELECT count(*) FROM deliveries").fetchone()[0] == 2
 
 
-def test_the_duplicate_of_index_is_created_on_open(tmp_path: Path) -> None:
-    Storage(tmp_path / "m.db").close()
-    conn = sqlite3.connect(tmp_path / "m.db")
-    conn.execute("DROP INDEX items_duplicate_of")  # as in a file made before the index
-    conn.commit()
-    conn.close()
+def test_a_version_1_file_gets_the_duplicate_of_index(tmp_path: Path) -> None:
+    make_v1_database(tmp_path / "m.db")
     Storage(tmp_path / "m.db").close()
     conn = sqlite3.connect(tmp_path / "m.db")
     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
