@@ -14,7 +14,7 @@ import pytest
 
 from monitor._errors import ConfigError
 from monitor._evaluate import metrics
-from monitor._relevance import DEFAULT_THRESHOLD, StoryGrouper, Tracker, read_seeds
+from monitor._relevance import DEFAULT_THRESHOLD, Params, StoryGrouper, Tracker, read_seeds
 from monitor._relevance._stem import stem_english
 from monitor._relevance._text import tokens
 
@@ -349,6 +349,22 @@ def test_user_phrases_add_evidence(seeds: list[str]) -> None:
     boosted = _warm(Tracker("t", seeds, phrases=["lighthouse keepers"])).judge(title, summary)
     assert boosted.score > plain.score
     assert any(f == "phrase:lighthouse keepers" for f, _ in boosted.matched)
+
+
+def test_seed_context_is_weak_evidence_below_the_core() -> None:
+    """A term only one seed of several uses counts, but far less than what the seeds share."""
+    seeds = [
+        "Harbour authority plans new ferry terminal. The ferry terminal opens next spring.",
+        "Ferry terminal plans approved by the harbour authority after a long inquiry.",
+        "The harbour authority will fund the ferry terminal; lighthouse repairs wait.",
+    ]
+    cold = Tracker("t", seeds, params=Params(context_weight=0.0))
+    weak = Tracker("t", seeds)
+    item = ("Lighthouse keepers honoured", "An award for the lighthouse keepers.")
+    assert cold.judge(*item).score == 0.0
+    assert weak.judge(*item).score > 0.0
+    core = ("Ferry terminal news", "The harbour authority met on Tuesday.")
+    assert weak.judge(*core).score > weak.judge(*item).score
 
 
 def test_exclude_vetoes_a_hit_but_keeps_the_score(seeds: list[str]) -> None:

@@ -7,7 +7,8 @@ weighted mean and deviation over all observed items, which are nearly all off to
 (score normalisation as in TREC filtering).
 
 * The *seed* channel: terms and phrases learnt from the seeds, weighted by the share of seeds
-  that use them times IDF (``_profile``). It never drifts.
+  that use them times IDF (``_profile``); terms that few seeds use (their context) keep only a
+  small fraction (``context_weight``) of that weight. It never drifts.
 * The *stream* channel (TDT-style adaptation): the centroid of a bounded pool of stream items
   the tracker was confident about. A feature counts only when several pool items share it,
   the channel's weight ramps up with the pool's size, and an item enters the pool only when
@@ -53,7 +54,8 @@ class Params:
 
     title_weight: float = 2.0  # a title word counts this many times a summary word (>= 1)
     core_power: float = 1.0  # seed term weight = (share of seeds using it) ** core_power
-    min_share: float = 0.4  # with 3+ seeds, terms in fewer than this share are context
+    min_share: float = 0.4  # with 3+ seeds, terms in fewer than this share are context ...
+    context_weight: float = 0.25  # ... and keep only this factor of their (small) weight
     phrase_share: float = 0.4  # phrases must recur in this share of the seeds (and 2+)
     phrase_weight: float = 1.0  # a seed phrase's weight relative to a term's
     idf_prior: float = 100.0  # pseudo-documents for the cold start of IDF
@@ -173,7 +175,15 @@ class Tracker:
             analysed, core_power=p.core_power, phrase_share=p.phrase_share, user_phrases=users
         )
         floor = p.min_share**p.core_power if profile.seeds >= 3 else 0.0
-        self._seed_terms = {t: w for t, w in profile.terms.items() if w >= floor}
+        # The seeds' context (terms few seeds use) is weak evidence, not none: it lets an item
+        # that shares little of the core but names the story's surroundings rank above news
+        # that shares nothing, while the core still dominates the profile.
+        context = p.context_weight
+        self._seed_terms = {
+            t: w if w >= floor else context * w
+            for t, w in profile.terms.items()
+            if w >= floor or context > 0
+        }
         for user in users:  # a user phrase's words are evidence too
             for term in user.content:
                 self._seed_terms[term] = max(self._seed_terms.get(term, 0.0), 1.0)
@@ -259,8 +269,12 @@ class Tracker:
         apply explicit feedback."""
         p = self.params
         if reweigh or not self._seed_idf:
-            idf = self._idf
-            self._seed_idf = {f: idf(f) for f in (*self._seed_terms, *self._phrases)}
+            lognum = math.log(self._n + p.idf_prior)
+            log = math.log
+            dfget = self._df.get
+            self._seed_idf = {
+                f: lognum - log(dfget(f, 0) + 1.0) for f in (*self._seed_terms, *self._phrases)
+            }
             self._since_refresh = 0
         weights = self._seed_idf
         base = {t: w * weights[t] for t, w in self._seed_terms.items()}
