@@ -8,24 +8,23 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
 from . import __version__
+from ._classify import BadLine, classify_item, json_lines
 from ._config import Config, load_config
 from ._durations import parse_duration
 from ._errors import ConfigError, MonitorError
-from ._evaluate import KEYWORD_BASELINE, Report, evaluate
+from ._evaluate import evaluate, report_json, report_table
 from ._output import render
-from ._poll import story_id
 from ._relevance import StoryGrouper, Tracker
 from ._runtime import FEEDBACK_INTERVAL, apply_feedback, build_grouper, build_trackers
 from ._storage import Storage, read_feedback
-from ._times import parse_iso, utcnow
+from ._times import utcnow
 
 log = logging.getLogger("monitor")
 
@@ -269,77 +268,16 @@ def _scoring_parts(args: argparse.Namespace) -> tuple[list[Tracker], StoryGroupe
 def cmd_classify(args: argparse.Namespace) -> int:
     trackers, grouper = _scoring_parts(args)
     with _open_input(args.file) as lines:
-        for number, item in _json_lines(lines):
+        for number, item in json_lines(lines):
+            _warn_bad(number, item)
             out = classify_item(number, item, trackers, grouper)
             sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
     return 0
 
 
-class _BadLine(str):
-    """The error message standing in for a line that is not a JSON object."""
-
-
-def _json_lines(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | _BadLine]]:
-    """(line number, object) per non-blank line; a line that is no JSON object gives its error."""
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except ValueError as exc:
-            item = _BadLine(exc)
-        if not isinstance(item, dict | _BadLine):
-            item = _BadLine("expected a JSON object")
-        if isinstance(item, _BadLine):
-            print(f"monitor: line {number}: not a JSON object: {item}", file=sys.stderr)
-        yield number, item
-
-
-def classify_item(
-    number: int,
-    item: dict[str, Any] | _BadLine,
-    trackers: Sequence[Tracker],
-    grouper: StoryGrouper,
-) -> dict[str, Any]:
-    """Judge one item against every topic, group it into a story if it hits, let the trackers
-    learn from it. ``item`` is the error of a line that was not a JSON object."""
-    if isinstance(item, _BadLine):
-        return {
-            "line": number,
-            "link": None,
-            "hit": False,
-            "score": 0.0,
-            "topic": None,
-            "error": str(item),
-        }
-    title, summary = str(item.get("title") or ""), str(item.get("summary") or "")
-    link = item.get("link")
-    judgements = []
-    for tracker in trackers:
-        judgement = tracker.judge(title, summary)
-        tracker.observe(title, summary, judgement)
-        judgements.append(judgement)
-    hits = [j for j in judgements if j.hit]
-    best = max(hits or judgements, key=lambda j: j.score)
-    out: dict[str, Any] = {
-        "link": link,
-        "hit": bool(hits),
-        "score": round(best.score, 6),
-        "topic": best.topic if hits else None,
-        "topics": {j.topic: round(j.score, 6) for j in judgements},
-        "hit_topics": [j.topic for j in hits],
-        "matched": [[f, round(w, 6)] for f, w in best.matched],
-        "story_id": None,
-        "alert": False,
-    }
-    if hits:
-        key = f"link:{link}" if link else f"line:{number}"
-        first_key, first = grouper.assign(
-            key, title, summary, _moment(item.get("published")) or utcnow()
-        )
-        out["story_id"] = story_id(first_key)
-        out["alert"] = first or first_key == key
-    return out
+def _warn_bad(number: int, item: dict[str, Any] | BadLine) -> None:
+    if isinstance(item, BadLine):
+        print(f"monitor: line {number}: not a JSON object: {item}", file=sys.stderr)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -352,10 +290,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     texts: list[tuple[str, str]] = []
     unlabelled = 0
     with _open_input(args.file) as lines:
-        for number, item in _json_lines(lines):
+        for number, item in json_lines(lines):
+            _warn_bad(number, item)
             out = classify_item(number, item, trackers, grouper)
-            label = None if isinstance(item, _BadLine) else item.get("label")
-            if isinstance(item, _BadLine) or label not in (0, 1, 2):
+            label = None if isinstance(item, BadLine) else item.get("label")
+            if isinstance(item, BadLine) or label not in (0, 1, 2):
                 unlabelled += 1  # still part of the stream: the trackers learnt from it
                 continue
             labelled.append((label, out["topics"][topic], topic in out["hit_topics"]))
@@ -365,56 +304,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     report = evaluate(labelled, texts, trackers[names.index(topic)].threshold)
     counts = {n: sum(1 for label, _, _ in labelled if label == n) for n in (2, 1, 0)}
     if args.format == "json":
-        sys.stdout.write(json.dumps(eval_json(topic, counts, unlabelled, report), indent=2) + "\n")
+        sys.stdout.write(
+            json.dumps(report_json(report, topic, counts, unlabelled), indent=2) + "\n"
+        )
     else:
-        sys.stdout.write(eval_table(topic, counts, unlabelled, report))
+        sys.stdout.write(report_table(report, topic, counts, unlabelled))
     if args.plot:
         from ._plot import plot_curve
 
         plot_curve(report, args.plot, title=f"{topic}: {Path(args.file).name}")
         print(f"wrote {args.plot}", file=sys.stderr)
     return 0
-
-
-def eval_json(
-    topic: str, counts: dict[int, int], unlabelled: int, report: Report
-) -> dict[str, Any]:
-    return {
-        "topic": topic,
-        "items": {
-            "on_topic": counts[2],
-            "brief": counts[1],
-            "off_topic": counts[0],
-            "unlabelled": unlabelled,
-        },
-        "configured": asdict(report.at_threshold),
-        "best": asdict(report.best),
-        "keyword": asdict(report.keyword),
-        "keyword_query": " OR ".join(f'"{k}"' for k in KEYWORD_BASELINE),
-    }
-
-
-def eval_table(topic: str, counts: dict[int, int], unlabelled: int, report: Report) -> str:
-    lines = [
-        f"topic {topic}: {counts[2]} on topic, {counts[0]} off topic, {counts[1]} brief "
-        f"(not scored){f', {unlabelled} unlabelled (stream only)' if unlabelled else ''}",
-        "",
-        f"{'':<20} {'threshold':>9} {'precision':>9} {'recall':>7} {'F1':>6} {'Cnorm':>6} "
-        f"{'TP':>4} {'FP':>4} {'FN':>4}",
-    ]
-    rows = (
-        ("configured", report.at_threshold),
-        ("best threshold (F1)", report.best),
-        ("keyword baseline", report.keyword),
-    )
-    for name, m in rows:
-        threshold = "-" if m.threshold is None else f"{m.threshold:.3f}"
-        lines.append(
-            f"{name:<20} {threshold:>9} {m.precision:>9.3f} {m.recall:>7.3f} {m.f1:>6.3f} "
-            f"{m.cnorm:>6.3f} {m.tp:>4} {m.fp:>4} {m.fn:>4}"
-        )
-    lines += ["", "keyword baseline: " + " OR ".join(f'"{k}"' for k in KEYWORD_BASELINE)]
-    return "\n".join(lines) + "\n"
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
@@ -465,10 +365,3 @@ def _open_input(name: str) -> Iterator[IO[str]]:
         raise MonitorError(f"{name}: cannot read: {exc.strerror}") from None
     with handle:
         yield handle
-
-
-def _moment(value: Any) -> datetime | None:
-    try:
-        return parse_iso(str(value)) if value else None
-    except ValueError:
-        return None

@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 __all__ = [
     "C_FA",
@@ -26,6 +27,8 @@ __all__ = [
     "metrics",
     "metrics_at",
     "pr_curve",
+    "report_json",
+    "report_table",
 ]
 
 C_MISS = 1.0
@@ -198,3 +201,46 @@ def evaluate(
         keyword=metrics(labels, [keyword_hit(t, s) for t, s in texts], None),
         curve=pr_curve(labels, scores, points=400),
     )
+
+
+def report_json(
+    report: Report, topic: str, counts: dict[int, int], unlabelled: int
+) -> dict[str, Any]:
+    """``monitor eval --format json``: the report with the item counts by label."""
+    return {
+        "topic": topic,
+        "items": {
+            "on_topic": counts[2],
+            "brief": counts[1],
+            "off_topic": counts[0],
+            "unlabelled": unlabelled,
+        },
+        "configured": asdict(report.at_threshold),
+        "best": asdict(report.best),
+        "keyword": asdict(report.keyword),
+        "keyword_query": " OR ".join(f'"{k}"' for k in KEYWORD_BASELINE),
+    }
+
+
+def report_table(report: Report, topic: str, counts: dict[int, int], unlabelled: int) -> str:
+    """``monitor eval``'s table: configured threshold, best threshold, keyword baseline."""
+    lines = [
+        f"topic {topic}: {counts[2]} on topic, {counts[0]} off topic, {counts[1]} brief "
+        f"(not scored){f', {unlabelled} unlabelled (stream only)' if unlabelled else ''}",
+        "",
+        f"{'':<20} {'threshold':>9} {'precision':>9} {'recall':>7} {'F1':>6} {'Cnorm':>6} "
+        f"{'TP':>4} {'FP':>4} {'FN':>4}",
+    ]
+    rows = (
+        ("configured", report.at_threshold),
+        ("best threshold (F1)", report.best),
+        ("keyword baseline", report.keyword),
+    )
+    for name, m in rows:
+        threshold = "-" if m.threshold is None else f"{m.threshold:.3f}"
+        lines.append(
+            f"{name:<20} {threshold:>9} {m.precision:>9.3f} {m.recall:>7.3f} {m.f1:>6.3f} "
+            f"{m.cnorm:>6.3f} {m.tp:>4} {m.fp:>4} {m.fn:>4}"
+        )
+    lines += ["", "keyword baseline: " + " OR ".join(f'"{k}"' for k in KEYWORD_BASELINE)]
+    return "\n".join(lines) + "\n"
