@@ -70,7 +70,7 @@ class Poller:
         """Poll one feed if it may be asked now; record the outcome on the feed. Never raises
         for a feed's own failure (only for an unusable database)."""
         started = time.monotonic()
-        state = self.storage.feed_states()[feed.url]
+        state = self.storage.feed_state(feed.url)
         if not may_poll(state, self.clock()):
             return PollReport(feed.name, "skipped")
         report = await self._poll(feed, state)

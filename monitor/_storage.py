@@ -136,27 +136,21 @@ class Storage:
                     (feed.url, feed.url, feed.name),
                 )
 
+    _FEED_COLUMNS = (
+        "id, url, fetch_url, name, etag, last_modified, body_hash, "
+        "last_polled, last_status, error_count, retry_until"
+    )
+
     def feed_states(self) -> dict[str, FeedState]:
-        rows = self._read(
-            "SELECT id, url, fetch_url, name, etag, last_modified, body_hash, "
-            "last_polled, last_status, error_count, retry_until FROM feeds"
-        )
-        return {
-            row["url"]: FeedState(
-                id=row["id"],
-                url=row["url"],
-                fetch_url=row["fetch_url"],
-                name=row["name"],
-                etag=row["etag"],
-                last_modified=row["last_modified"],
-                body_hash=row["body_hash"],
-                last_polled=parse_iso(row["last_polled"]),
-                last_status=row["last_status"],
-                error_count=row["error_count"],
-                retry_until=parse_iso(row["retry_until"]),
-            )
-            for row in rows
-        }
+        rows = self._read(f"SELECT {self._FEED_COLUMNS} FROM feeds")
+        return {row["url"]: _feed_state(row) for row in rows}
+
+    def feed_state(self, url: str) -> FeedState:
+        """One feed's state (a poll reads only its own row: constant cost however many feeds)."""
+        rows = self._read(f"SELECT {self._FEED_COLUMNS} FROM feeds WHERE url = ?", (url,))
+        if not rows:
+            raise StorageError(f"{self.path}: no feed {url!r} in the database")
+        return _feed_state(rows[0])
 
     def record_failure(
         self,
@@ -469,6 +463,22 @@ class Storage:
                 (iso(now), ident, ident),
             )
             return cursor.rowcount
+
+
+def _feed_state(row: dict[str, Any]) -> FeedState:
+    return FeedState(
+        id=row["id"],
+        url=row["url"],
+        fetch_url=row["fetch_url"],
+        name=row["name"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        body_hash=row["body_hash"],
+        last_polled=parse_iso(row["last_polled"]),
+        last_status=row["last_status"],
+        error_count=row["error_count"],
+        retry_until=parse_iso(row["retry_until"]),
+    )
 
 
 def _alert(row: dict[str, Any]) -> Alert:
