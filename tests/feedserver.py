@@ -163,6 +163,7 @@ class FeedServer:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 256  # many feeds polled at once: never drop a SYN (1 s+ retransmits)
 
     def __init__(self, address: tuple[str, int], handler: type[_Handler], owner: FeedServer):
         self.owner = owner
