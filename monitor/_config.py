@@ -243,7 +243,7 @@ class _Loader:
                 max_redirects=self.positive_int(t, "max_redirects", 5),
                 parse_timeout=self.duration(t, "parse_timeout", 30.0, minimum=0.1),
                 parse_workers=workers,
-                story_window=self.duration(t, "story_window", 3 * 86400.0),
+                story_window=self.duration(t, "story_window", 3 * 86400.0, minimum=1),
                 keep_items=self.retention(t, "keep_items"),
                 keep_hits=self.retention(t, "keep_hits"),
             )

@@ -20,6 +20,8 @@ Behaviours (``add_behaviour(path, kind, **kw)``):
 * ``"slow_headers"``: waits ``delay`` seconds before the status line, then serves ``body``
 * ``"hold"``: like a normal 200 after ``delay`` seconds; the server records the peak number of
   requests in progress at once in ``server.peak``
+* ``"stream"``: a 200 without Content-Length, ``body`` repeated until ``size`` bytes are sent
+  (64 KiB writes), then the connection closes; bytes written are counted in ``server.sent``
 
 Stopping the server is prompt: sleeping handlers wake up and open connections are shut down.
 """
@@ -32,6 +34,7 @@ import hashlib
 import socket
 import struct
 import threading
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -42,7 +45,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-__all__ = ["FeedServer", "feed_server", "rss"]
+__all__ = ["FeedServer", "feed_server", "gzip_bomb", "rss"]
 
 _AUTO: Any = object()
 FIXED_LAST_MODIFIED = "Mon, 02 Nov 2026 10:00:00 GMT"
@@ -67,6 +70,7 @@ class FeedServer:
         self._connections: set[socket.socket] = set()
         self._in_flight = 0
         self.peak = 0
+        self.sent: dict[str, int] = {}  # "stream" behaviour: bytes written per path
         self.requests: list[tuple[str, dict[str, str]]] = []
         self._httpd = _Server(("127.0.0.1", 0), _Handler, self)
         self._thread = threading.Thread(
@@ -159,6 +163,7 @@ class FeedServer:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 256  # many feeds polled at once: never drop a SYN (1 s+ retransmits)
 
     def __init__(self, address: tuple[str, int], handler: type[_Handler], owner: FeedServer):
         self.owner = owner
@@ -288,6 +293,27 @@ def _serve_slow_headers(h: _Handler, route: _Route) -> None:
 
 _serve_hold = _serve_slow_headers
 
+
+def _serve_stream(h: _Handler, route: _Route) -> None:
+    size = int(route.options["size"])
+    chunk = (route.body or b"x") * max(1, 65536 // max(1, len(route.body or b"x")))
+    owner = h.server.owner
+    h.send_response(200)
+    h.send_header("Content-Type", "application/rss+xml")
+    h.send_header("Connection", "close")
+    h.end_headers()
+    h.close_connection = True
+    sent = 0
+    try:
+        while sent < size and not owner._stopping.is_set():
+            piece = chunk[: size - sent]
+            h.wfile.write(piece)
+            sent += len(piece)
+    finally:
+        with owner._lock:
+            owner.sent[h.path] = owner.sent.get(h.path, 0) + sent
+
+
 _BEHAVIOURS = {
     "feed": _serve_feed,
     "redirect": _serve_redirect,
@@ -297,6 +323,7 @@ _BEHAVIOURS = {
     "reset": _serve_reset,
     "slow_headers": _serve_slow_headers,
     "hold": _serve_hold,
+    "stream": _serve_stream,
 }
 
 
@@ -339,3 +366,23 @@ def feed_server() -> Iterator[FeedServer]:
         yield server
     finally:
         server.stop()
+
+
+def gzip_bomb(mib: int) -> bytes:
+    """A gzip stream of ``mib`` MiB of zeros, about 1 KB per MiB, built in a fraction of a second.
+
+    Each 1 MiB block is compressed after a full flush (no back-references across blocks), so
+    every block after the first compresses to the same bytes and can simply be repeated; the
+    trailer carries the real CRC-32 and length, so a decoder sees a valid stream.
+    """
+    block = bytes(2**20)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    first = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
+    repeat = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
+    end = compressor.flush()
+    crc = 0
+    for _ in range(mib):
+        crc = zlib.crc32(block, crc)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+    trailer = struct.pack("<II", crc, (mib * 2**20) & 0xFFFFFFFF)
+    return header + first + repeat * (mib - 1) + end + trailer

@@ -24,24 +24,25 @@ def load_items(path: Path) -> list[dict[str, Any]]:
 
 
 def serve_items(server: FeedServer, items: list[dict[str, Any]]) -> dict[str, str]:
-    """Serve ``items`` as one RSS feed, newest first; return {feed title: url}.
-
-    One feed, so that the tracker sees the items in one fixed order: on a cold stream of a
-    dozen items, which are nearly half on topic, the score of an item depends on the items
-    before it, and feeds polled concurrently would make that order (and a test) a matter of
-    chance."""
-    entries = [
-        {
-            "title": item["title"],
-            "summary": item["summary"],
-            "link": item.get("link") or f"https://news.example/{item['feed']}/{i}",
-            "guid": item.get("guid") or item.get("link") or f"https://news.example/{i}",
-            "published": item.get("when", START + timedelta(minutes=i)),
-        }
-        for i, item in enumerate(items)
-    ]
-    server.add("/feed.xml", rss(list(reversed(entries)), title="news"))
-    return {"news": server.url("/feed.xml")}
+    """Serve ``items`` as one RSS feed per distinct ``feed`` value; return {feed: url}."""
+    by_feed: dict[str, list[dict[str, Any]]] = {}
+    for i, item in enumerate(items):
+        link = item.get("link") or f"https://news.example/{item['feed']}/{i}"
+        by_feed.setdefault(item["feed"], []).append(
+            {
+                "title": item["title"],
+                "summary": item["summary"],
+                "link": link,
+                "guid": item.get("guid", link),
+                "published": item.get("when", START + timedelta(minutes=i)),
+            }
+        )
+    urls = {}
+    for n, (feed, entries) in enumerate(sorted(by_feed.items())):
+        path = f"/feed{n}.xml"
+        server.add(path, rss(list(reversed(entries)), title=feed))
+        urls[feed] = server.url(path)
+    return urls
 
 
 def write_config(

@@ -100,6 +100,7 @@ password_env = "TEST_SMTP_PASSWORD"
         ("[monitor]\nintervl = '5m'\n", "monitor.intervl: unknown key"),
         ("[monitor]\ninterval = 'soon'\n", "monitor.interval: expected a duration"),
         ("[monitor]\ninterval = 5\nconcurrency = 0\n", "monitor.concurrency: expected a positive"),
+        ("[monitor]\nstory_window = '0s'\n", "monitor.story_window: must be at least 1s"),
         ("[[feeds]]\nurl = 'ftp://x/y'\n", "[[feeds]][0].url: expected an http(s) URL"),
         ("[[feeds]]\nname = 'x'\n", "[[feeds]][0].url: missing"),
         ("[[feeds]]\nurl = 'http://a/b'\n[[feeds]]\nurl = 'http://a/b'\n", "listed twice"),
