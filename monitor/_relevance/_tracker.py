@@ -62,7 +62,7 @@ class Params:
     z_mid: float = 3.6  # the combined z-score that maps to 0.5
     steep: float = 1.0  # logistic slope per deviation
     norm_window: float = 2000.0  # items in the score normalisation's memory
-    norm_prior: float = 20.0  # pseudo-items behind the prior normalisation
+    norm_prior: float = 400.0  # pseudo-items behind the prior normalisation (~ a first cycle)
     prior_mean: float = 0.03  # the normalisation's prior: a raw cosine's mean ...
     prior_sd: float = 0.04  # ... and deviation over off-topic news
     adapt_weight: float = 1.75  # full weight of the stream channel
