@@ -12,6 +12,19 @@ from datetime import datetime
 
 
 @dataclass(frozen=True, slots=True)
+class Tokens:
+    """An item's title and summary as the relevance analyser's sequence tokens.
+
+    Stems, and stopwords kept as the word behind a NUL mark (``_relevance._text.sequence``).
+    Pure and topic-free, so the parser workers compute them next to the parse and the main
+    process's trackers and story grouper start from them instead of tokenising again.
+    """
+
+    title: tuple[str, ...]
+    summary: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One feed entry, normalised by the parser.
 
@@ -26,6 +39,8 @@ class Entry:
     link: str
     published: datetime | None  # timezone-aware UTC, or None when the feed gave no usable date
     fingerprint: str
+    # Derived from title and summary by the parser workers; None when not (yet) computed.
+    tokens: Tokens | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

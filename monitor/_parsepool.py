@@ -28,6 +28,7 @@ from typing import Any, Self
 from ._errors import ParseError
 from ._models import ParsedFeed
 from ._parse import parse_feed
+from ._relevance import tokenise_feed
 
 __all__ = ["ParserPool"]
 
@@ -38,7 +39,7 @@ def _context() -> BaseContext:
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         # Workers fork from a server that has feedparser imported already: a cheap restart.
-        context.set_forkserver_preload(["monitor._parse"])
+        context.set_forkserver_preload(["monitor._parse", "monitor._relevance"])
         return context
     return multiprocessing.get_context("spawn")
 
@@ -53,7 +54,9 @@ def _serve(conn: Connection) -> None:
             return
         reply: tuple[str, Any]
         try:
-            reply = ("ok", parse_feed(body, url=url, headers=headers))
+            # The entries' tokens too: pure text analysis that would otherwise cost the main
+            # process (which scores, groups and stores) as much again.
+            reply = ("ok", tokenise_feed(parse_feed(body, url=url, headers=headers)))
         except ParseError as exc:
             reply = ("parse-error", str(exc))
         except Exception as exc:  # a bug in the parser must not kill the worker

@@ -19,9 +19,9 @@ from ._decide import expired, may_poll, retention_cutoff, retry_until
 from ._dedup import sort_entries
 from ._errors import FetchError, ParseError
 from ._fetch import Fetcher, FetchResult
-from ._models import Entry, Judgement
+from ._models import Entry, Judgement, Tokens
 from ._parsepool import ParserPool
-from ._relevance import Tracker
+from ._relevance import Tracker, tokenise
 from ._storage import FeedState, NewItem, Storage
 from ._times import utcnow
 
@@ -43,7 +43,7 @@ class PollReport:
 class Grouper(Protocol):
     """What the poller needs of the story grouper (``StoryGrouper`` or a lazily primed one)."""
 
-    def assign(self, key: str, title: str, summary: str, when: datetime) -> tuple[str, bool]: ...
+    def assign_tokens(self, key: str, tokens: Tokens, when: datetime) -> tuple[str, bool]: ...
 
 
 def story_id(first_key: str) -> str:
@@ -170,16 +170,16 @@ class Poller:
 
     def _judge(self, entry: Entry, now: datetime) -> NewItem:
         """Score an entry against every topic, let the trackers learn, group hits into stories."""
+        # The parser workers tokenised the entry; the trackers keep only the stateful part.
+        tokens = entry.tokens or tokenise(entry.title, entry.summary)
         judgements: list[Judgement] = []
         for tracker in self.trackers:
-            judgement = tracker.judge(entry.title, entry.summary)
-            tracker.observe(entry.title, entry.summary, judgement)
+            judgement = tracker.judge_tokens(tokens)
+            tracker.observe_tokens(tokens, judgement)
             judgements.append(judgement)
         if not any(j.hit for j in judgements):
             return NewItem(entry, tuple(judgements))
-        first_key, first = self.grouper.assign(
-            entry.key, entry.title, entry.summary, entry.published or now
-        )
+        first_key, first = self.grouper.assign_tokens(entry.key, tokens, entry.published or now)
         return NewItem(
             entry,
             tuple(judgements),

@@ -23,6 +23,7 @@ from ._decide import retention_cutoff
 from ._deliver import Deliverer
 from ._fetch import Fetcher
 from ._lock import DatabaseLock
+from ._models import Tokens
 from ._parsepool import ParserPool
 from ._poll import Poller
 from ._relevance import StoryGrouper, Tracker, read_seeds
@@ -129,10 +130,10 @@ class PrimedGrouper:
         self._storage = storage
         self._grouper: StoryGrouper | None = None
 
-    def assign(self, key: str, title: str, summary: str, when: datetime) -> tuple[str, bool]:
+    def assign_tokens(self, key: str, tokens: Tokens, when: datetime) -> tuple[str, bool]:
         if self._grouper is None:
             self._grouper = build_grouper(self._config, self._storage)
-        return self._grouper.assign(key, title, summary, when)
+        return self._grouper.assign_tokens(key, tokens, when)
 
 
 def channel_targets(config: Config) -> dict[str, str]:

@@ -24,6 +24,7 @@ from monitor._errors import ParseError
 from monitor._models import Entry, ParsedFeed
 from monitor._parse import canonical_link, fingerprint, parse_feed, plain_text
 from monitor._parsepool import ParserPool
+from monitor._relevance import tokenise
 from tests.feedserver import rss
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
@@ -317,6 +318,31 @@ def test_pool_parses_and_survives_a_timeout() -> None:
             assert (await pool.parse(good, url=URL, headers=HEADERS)).entries[0].title == "fine"
             with pytest.raises(ParseError, match="HTML page"):
                 await pool.parse(b"<html><body>x</body></html>", url=URL, headers={})
+
+    asyncio.run(main())
+
+
+def test_pool_workers_tokenise_the_entries() -> None:
+    """The workers hand back each entry's tokens: what the trackers and the story grouper
+    start from, exactly what the main process would compute from the same text."""
+    body = rss(
+        [
+            {
+                "title": "Coalition of the willing meets in Paris",
+                "summary": "<p>Troops &amp; guarantees for Ukraine’s ceasefire.</p>",
+            },
+            {"title": "Türkiye's offer", "summary": ""},
+        ]
+    )
+
+    async def main() -> None:
+        with ParserPool(workers=1, timeout=10) as pool:
+            parsed = await pool.parse(body, url=URL, headers=HEADERS)
+        assert parsed.entries == parse_feed(body, url=URL, headers=HEADERS).entries
+        for entry in parsed.entries:
+            assert entry.tokens == tokenise(entry.title, entry.summary)
+        assert parsed.entries[1].tokens is not None
+        assert parsed.entries[1].tokens.title == ("turkiy", "offer")
 
     asyncio.run(main())
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from monitor._errors import ConfigError
 from monitor._evaluate import metrics
 from monitor._relevance import DEFAULT_THRESHOLD, Params, StoryGrouper, Tracker, read_seeds
 from monitor._relevance._stem import stem_english
-from monitor._relevance._text import tokens
+from monitor._relevance._text import tokenise, tokens
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS_DIR = ROOT / "seeds"
@@ -629,6 +630,58 @@ def test_dev_stream_reaches_the_floor(seeds: list[str]) -> None:
     result = metrics(labels, hits, DEFAULT_THRESHOLD)
     assert result.f1 >= 0.80, result
     assert result.cnorm <= 0.22, result
+
+
+def test_the_tokens_path_scores_and_groups_exactly_as_the_text_path(seeds: list[str]) -> None:
+    """The parser workers tokenise; the main process scores from their tokens. Over the dev
+    stream (three passes, so adaptation, IDF refreshes and the story window all move) both
+    paths must give the same scores, hits, explanations, stories and learnt state."""
+    path = EVAL_DIR / "dev.jsonl"
+    if not path.exists():
+        pytest.skip(f"evaluation data not found at {path} (needs ../shared/eval beside the repo)")
+    items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+    def run(tokenised: bool) -> tuple[list[Any], list[Any]]:
+        trackers = [
+            Tracker("a", seeds, phrases=["coalition of the willing"], exclude=["football"]),
+            Tracker("b", seeds),
+        ]
+        grouper = StoryGrouper(window_seconds=6 * 3600)
+        out: list[Any] = []
+        for n in range(3 * len(items)):
+            item = items[n % len(items)]
+            title, summary = item["title"], item["summary"]
+            toks = tokenise(title, summary)
+            judgements = []
+            for tracker in trackers:
+                if tokenised:
+                    judgement = tracker.judge_tokens(toks)
+                    tracker.observe_tokens(toks, judgement)
+                else:
+                    judgement = tracker.judge(title, summary)
+                    tracker.observe(title, summary, judgement)
+                judgements.append(judgement)
+            when = T0 + timedelta(minutes=(7 * n) % 5000)
+            story = None
+            if judgements[0].hit or n % 3 == 0:
+                key = f"k{n % 1000}"
+                story = (
+                    grouper.assign_tokens(key, toks, when)
+                    if tokenised
+                    else grouper.assign(key, title, summary, when)
+                )
+            out.append((judgements, story))
+        return out, [*(t.state() for t in trackers), grouper.state()]
+
+    text, text_state = run(False)
+    toks, toks_state = run(True)
+    assert sum(j[0].hit for j, _ in text) > 50  # the comparison covers hits
+    for (ja, sa), (jb, sb) in zip(text, toks, strict=True):
+        assert sa == sb
+        for a, b in zip(ja, jb, strict=True):
+            assert abs(a.score - b.score) <= 1e-12
+            assert (a.hit, a.matched) == (b.hit, b.matched)
+    assert text_state == toks_state
 
 
 def test_a_cold_stream_decides_the_same_whatever_the_order(seeds: list[str]) -> None:

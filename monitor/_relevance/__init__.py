@@ -6,6 +6,8 @@ Public API (the rest of the package is private)::
     read_seeds(folder)           seed texts from .txt/.md/.html files, sorted by name
     Tracker(name, seeds, ...)    judge / observe / state / restore / set_feedback
     StoryGrouper(...)            near-duplicate story grouping across feeds
+    tokenise / tokenise_feed     the text analysis scoring and grouping start from (the
+                                 parser workers run it; judge_tokens / assign_tokens take it)
 
 The tracker learns only from its seeds, from the unlabelled stream it observes and from
 explicit feedback; no topic words are built in.
@@ -16,6 +18,16 @@ from __future__ import annotations
 from monitor._models import Judgement
 from monitor._relevance._seeds import read_seeds
 from monitor._relevance._stories import StoryGrouper
+from monitor._relevance._text import tokenise, tokenise_feed
 from monitor._relevance._tracker import DEFAULT_THRESHOLD, Params, Tracker
 
-__all__ = ["DEFAULT_THRESHOLD", "Judgement", "Params", "StoryGrouper", "Tracker", "read_seeds"]
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "Judgement",
+    "Params",
+    "StoryGrouper",
+    "Tracker",
+    "read_seeds",
+    "tokenise",
+    "tokenise_feed",
+]

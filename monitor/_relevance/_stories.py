@@ -16,7 +16,8 @@ from collections import deque
 from datetime import datetime
 from typing import Any
 
-from monitor._relevance._text import sequence
+from monitor._models import Tokens
+from monitor._relevance._text import tokenise
 
 __all__ = ["DEFAULT_STORY_THRESHOLD", "StoryGrouper"]
 
@@ -64,8 +65,11 @@ class StoryGrouper:
         self._n = 0
         self._df: dict[str, int] = {}
         self._recent: deque[_Seen] = deque()
-        self._postings: dict[str, list[_Seen]] = {}
+        # feature -> [(item, its weight, its headline weight, its time)], oldest first
+        self._postings: dict[str, list[tuple[_Seen, float, float, float]]] = {}
         self._stories: dict[str, str] = {}  # key -> story id, for keys already assigned
+        self._posted_min = math.inf  # the earliest and latest times of the posted items
+        self._posted_max = -math.inf
         self._dropped = 0
 
     # -- public --------------------------------------------------------------------------
@@ -73,53 +77,65 @@ class StoryGrouper:
     def assign(self, key: str, title: str, summary: str, when: datetime) -> tuple[str, bool]:
         """Return ``(story_id, is_first)`` for the item; the same key always gets the same
         story, reported as first only the first time."""
+        if key in self._stories:
+            return self._stories[key], False
+        return self.assign_tokens(key, tokenise(title, summary), when)
+
+    def assign_tokens(self, key: str, tokens: Tokens, when: datetime) -> tuple[str, bool]:
+        """:meth:`assign` for an item already tokenised (same result)."""
         known = self._stories.get(key)
         if known is not None:
             return known, False
         ts = when.timestamp()
         self._forget_before(ts - self.window)
-        counts = self._terms(title, summary)
-        heads = {f: 1.0 for f in self._terms(title, "")}
+        counts = self._terms(tokens.title, tokens.summary)
+        heads = {f: 1.0 for f in self._terms(tokens.title, ())}
         vector = self._vector(counts)
         headline = self._vector(heads)
         # Similarity = the larger of the full-text and the headline cosines: wire copies
         # rewrite summaries more than they rewrite what the headline is about.
         # Headlines count only when they share at least _HEAD_SHARED words (two short titles
         # sharing two words, "Trump" and "card", are not one story).
-        acc: dict[int, float] = {}
-        acc_head: dict[int, float] = {}
-        shared: dict[int, int] = {}
-        found: dict[int, _Seen] = {}
+        # Postings hold (item, its weight of the feature, its headline weight, its time): this
+        # loop is the grouper's whole cost, so it touches no attribute and no other dict.
+        acc: dict[_Seen, float] = {}
+        acc_head: dict[_Seen, float] = {}
+        shared: dict[_Seen, int] = {}
+        window = self.window
+        postings = self._postings
+        get = acc.get
+        # When every posted item is inside the window (the usual case), skip the per-posting
+        # check: |when - ts| is monotonic in ``when``, so the extremes decide for all.
+        check = not (abs(self._posted_min - ts) <= window and abs(self._posted_max - ts) <= window)
         for f, w in vector.items():
+            posted = postings.get(f)
+            if not posted:
+                continue
             hw = headline.get(f, 0.0)
-            for seen in self._postings.get(f, ()):
-                if abs(seen.when - ts) > self.window:
-                    continue
-                ident = id(seen)
-                acc[ident] = acc.get(ident, 0.0) + w * seen.vector[f]
-                if hw:
-                    other = seen.headline.get(f, 0.0)
-                    if other:
-                        acc_head[ident] = acc_head.get(ident, 0.0) + hw * other
-                        shared[ident] = shared.get(ident, 0) + 1
-                found[ident] = seen
+            if check or hw:
+                for seen, sw, sh, moment in posted:
+                    if check and abs(moment - ts) > window:
+                        continue
+                    acc[seen] = get(seen, 0.0) + w * sw
+                    if hw and sh:
+                        acc_head[seen] = acc_head.get(seen, 0.0) + hw * sh
+                        shared[seen] = shared.get(seen, 0) + 1
+            else:
+                for seen, sw, _, _ in posted:
+                    acc[seen] = get(seen, 0.0) + w * sw
         best: _Seen | None = None
         best_sim = 0.0
-        for ident, sim in acc.items():
-            if shared.get(ident, 0) >= _HEAD_SHARED:
-                sim = max(sim, acc_head[ident])
+        for seen, sim in acc.items():
+            if shared.get(seen, 0) >= _HEAD_SHARED:
+                sim = max(sim, acc_head[seen])
             if sim > best_sim:
-                best_sim, best = sim, found[ident]
+                best_sim, best = sim, seen
         if best is not None and best_sim >= self._threshold_now():
             story, first = best.story, False
         else:
             story, first = key, True
         self._learn(counts)
-        seen = _Seen(key, story, ts, vector, headline)
-        self._recent.append(seen)
-        for f in vector:
-            self._postings.setdefault(f, []).append(seen)
-        self._stories[key] = story
+        self._remember(_Seen(key, story, ts, vector, headline))
         return story, first
 
     def state(self) -> dict[str, Any]:
@@ -143,6 +159,7 @@ class StoryGrouper:
         self._recent.clear()
         self._postings = {}
         self._stories = {}
+        self._posted_min, self._posted_max = math.inf, -math.inf
         for row in recent:
             if not (isinstance(row, list) and len(row) == 5):
                 continue
@@ -156,12 +173,24 @@ class StoryGrouper:
                 {str(f): float(w) for f, w in vector.items()},
                 {str(f): float(w) for f, w in headline.items()},
             )
-            self._recent.append(seen)
-            for f in seen.vector:
-                self._postings.setdefault(f, []).append(seen)
-            self._stories[seen.key] = seen.story
+            self._remember(seen)
 
     # -- internals -----------------------------------------------------------------------
+
+    def _remember(self, seen: _Seen) -> None:
+        self._recent.append(seen)
+        postings = self._postings
+        headline = seen.headline
+        for f, w in seen.vector.items():
+            posting = (seen, w, headline.get(f, 0.0), seen.when)
+            posted = postings.get(f)
+            if posted is None:
+                postings[f] = [posting]
+            else:
+                posted.append(posting)
+        self._stories[seen.key] = seen.story
+        self._posted_min = min(self._posted_min, seen.when)
+        self._posted_max = max(self._posted_max, seen.when)
 
     def _threshold_now(self) -> float:
         """Stricter while IDF is still uninformed: with few items seen, common words
@@ -169,10 +198,10 @@ class StoryGrouper:
         cold = max(0.0, 1.0 - self._n / _WARM_ITEMS)
         return min(1.0, self.threshold + _COLD_MARGIN * cold)
 
-    def _terms(self, title: str, summary: str) -> dict[str, float]:
+    def _terms(self, title: tuple[str, ...], summary: tuple[str, ...]) -> dict[str, float]:
         counts: dict[str, float] = {}
-        for text, weight in ((summary, 1.0), (title, _TITLE_WEIGHT)):
-            for tok in sequence(text):
+        for seq, weight in ((summary, 1.0), (title, _TITLE_WEIGHT)):
+            for tok in seq:
                 if tok[0] != _STOP:
                     counts[tok] = max(counts.get(tok, 0.0), weight)
         return counts
@@ -201,10 +230,12 @@ class StoryGrouper:
             self._dropped += 1
         # Postings skip items outside the window anyway; compact them now and then.
         if self._dropped > 100 + len(recent) // 4:
-            keep = {id(s) for s in recent}
+            keep = set(recent)
             self._postings = {
                 f: kept
                 for f, items in self._postings.items()
-                if (kept := [s for s in items if id(s) in keep])
+                if (kept := [posting for posting in items if posting[0] in keep])
             }
+            self._posted_min = min((s.when for s in recent), default=math.inf)
+            self._posted_max = max((s.when for s in recent), default=-math.inf)
             self._dropped = 0

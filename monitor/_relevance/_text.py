@@ -6,10 +6,12 @@ stemmer (``_stem``). Nothing here knows about any topic.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 import unicodedata
 
+from monitor._models import ParsedFeed, Tokens
 from monitor._relevance._stem import stem_english
 
 __all__ = [
@@ -21,6 +23,8 @@ __all__ = [
     "stem",
     "strip_markup",
     "surface",
+    "tokenise",
+    "tokenise_feed",
     "tokens",
 ]
 
@@ -138,3 +142,18 @@ def is_stop(token: str) -> bool:
 def surface(token: str) -> str:
     """The printable form of a sequence token (stopwords lose their marker)."""
     return token[1:] if token.startswith(_STOP_MARK) else token
+
+
+def tokenise(title: str, summary: str) -> Tokens:
+    """The sequence tokens of an item's title and summary: all the text analysis scoring and
+    story grouping need, computed once."""
+    return Tokens(tuple(sequence(title)), tuple(sequence(summary)))
+
+
+def tokenise_feed(parsed: ParsedFeed) -> ParsedFeed:
+    """``parsed`` with every entry's :attr:`~monitor._models.Entry.tokens` filled in (run in
+    the parser workers, so that the main process does not tokenise)."""
+    entries = tuple(
+        dataclasses.replace(e, tokens=tokenise(e.title, e.summary)) for e in parsed.entries
+    )
+    return dataclasses.replace(parsed, entries=entries)

@@ -32,9 +32,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from monitor._models import Judgement
+from monitor._models import Judgement, Tokens
 from monitor._relevance._profile import PHRASE_MAX, build_profile
-from monitor._relevance._text import Analysis, analyse, sequence, surface
+from monitor._relevance._text import Analysis, analyse, surface, tokenise
 
 __all__ = ["DEFAULT_THRESHOLD", "Params", "Tracker"]
 
@@ -137,9 +137,7 @@ class _Scored:
 
     __slots__ = ("key", "raw_a", "raw_s", "x", "z")
 
-    def __init__(
-        self, key: tuple[str, str], x: Vector, z: float, raw_s: float, raw_a: float
-    ) -> None:
+    def __init__(self, key: object, x: Vector, z: float, raw_s: float, raw_a: float) -> None:
         self.key = key
         self.x = x
         self.z = z
@@ -152,6 +150,9 @@ class Tracker:
 
     ``judge`` scores an item (0..1) without changing state; ``observe`` then lets the tracker
     learn from the stream (IDF counts, score normalisation, bounded adaptation).
+    ``judge_tokens`` / ``observe_tokens`` do the same for an item already tokenised
+    (:func:`~monitor._relevance._text.tokenise`, done by the parser workers), with identical
+    results.
     """
 
     def __init__(
@@ -226,7 +227,7 @@ class Tracker:
                     if key in keys and key not in self._labels:
                         self._labels[key] = " ".join(words[i : i + n])
 
-    def _features(self, title: str, summary: str) -> Vector:
+    def _features(self, tokens: Tokens) -> Vector:
         """Stems, adjacent stem pairs and seed phrases of an item, title weighted.
 
         The summary is read first; the title then overwrites with its (larger) weight.
@@ -234,8 +235,7 @@ class Tracker:
         x: Vector = {}
         heads = self._heads
         phrases = self._phrases
-        for text, weight in ((summary, 1.0), (title, self.params.title_weight)):
-            seq = sequence(text)
+        for seq, weight in ((tokens.summary, 1.0), (tokens.title, self.params.title_weight)):
             prev = ""
             for i, tok in enumerate(seq):
                 if tok[0] == _STOP:
@@ -420,17 +420,24 @@ class Tracker:
 
     def judge(self, title: str, summary: str) -> Judgement:
         """Score one item; does not change what the tracker has learnt."""
+        return self._judge(tokenise(title, summary), (title, summary))
+
+    def judge_tokens(self, tokens: Tokens) -> Judgement:
+        """:meth:`judge` for an item already tokenised (same result)."""
+        return self._judge(tokens, tokens)
+
+    def _judge(self, tokens: Tokens, key: object) -> Judgement:
         p = self.params
-        x = self._features(title, summary)
+        x = self._features(tokens)
         z, raw_s, raw_a, parts = self._score(x)
         if self._feedback:
             z += self._exemplar_shift(x)
         score = 0.0 if z == -math.inf else 1.0 / (1.0 + math.exp(-p.steep * (z - p.z_mid)))
-        self._last = _Scored((title, summary), x, z, raw_s, raw_a)
+        self._last = _Scored(key, x, z, raw_s, raw_a)
         hit = score >= self.threshold
         matched = self._explain(parts, score)
         if self._exclude:
-            vetoed = self._excluded(title, summary)
+            vetoed = self._excluded(tokens)
             if vetoed is not None:
                 hit = False
                 matched = (("excluded:" + vetoed, 0.0), *matched[: _MATCHED_MAX - 1])
@@ -472,8 +479,8 @@ class Tracker:
             return 0.0
         return (2.0 if self._feedback[best][1] else -2.0) * self.params.z_mid
 
-    def _excluded(self, title: str, summary: str) -> str | None:
-        seq = [*sequence(title), _STOP + "|", *sequence(summary)]
+    def _excluded(self, tokens: Tokens) -> str | None:
+        seq = [*tokens.title, _STOP + "|", *tokens.summary]
         for gram, text in self._exclude:
             n = len(gram)
             first = gram[0]
@@ -486,14 +493,29 @@ class Tracker:
 
     def observe(self, title: str, summary: str, judgement: Judgement) -> None:
         """Learn from one stream item: IDF counts, score normalisation, bounded adaptation."""
-        p = self.params
         last = self._last
-        self._last = None
         if last is not None and last.key == (title, summary):
-            x, z, raw_s, raw_a = last.x, last.z, last.raw_s, last.raw_a
+            self._observe(last, judgement)
         else:
-            x = self._features(title, summary)
-            z, raw_s, raw_a, _ = self._score(x)
+            self._observe(self._scored(tokenise(title, summary)), judgement)
+
+    def observe_tokens(self, tokens: Tokens, judgement: Judgement) -> None:
+        """:meth:`observe` for an item already tokenised (same result)."""
+        last = self._last
+        if last is not None and (last.key is tokens or last.key == tokens):
+            self._observe(last, judgement)
+        else:
+            self._observe(self._scored(tokens), judgement)
+
+    def _scored(self, tokens: Tokens) -> _Scored:
+        x = self._features(tokens)
+        z, raw_s, raw_a, _ = self._score(x)
+        return _Scored(tokens, x, z, raw_s, raw_a)
+
+    def _observe(self, scored: _Scored, judgement: Judgement) -> None:
+        p = self.params
+        self._last = None
+        x, z, raw_s, raw_a = scored.x, scored.z, scored.raw_s, scored.raw_a
         seed = self._seed.norm
         z_s = (raw_s - seed.mean) / seed.sd
         seed.add(raw_s)
@@ -523,7 +545,7 @@ class Tracker:
         The set moves the seed profile by bounded Rocchio and decides the score of the judged
         items' near-duplicates; passing a smaller set undoes the judgements left out.
         """
-        self._feedback = [(self._features(t, s), bool(rel)) for t, s, rel in judged]
+        self._feedback = [(self._features(tokenise(t, s)), bool(rel)) for t, s, rel in judged]
         postings: dict[str, list[tuple[int, float]]] = {}
         for i, (x, _) in enumerate(self._feedback):
             for f, w in self._unit(x, unigrams=True).items():
