@@ -11,6 +11,7 @@ rare ones. Grouping decides which hits are alerted, not what is relevant.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
 from datetime import datetime
@@ -33,7 +34,7 @@ _COLD_MARGIN = 0.25
 
 
 class _Seen:
-    __slots__ = ("headline", "key", "story", "vector", "when")
+    __slots__ = ("headline", "key", "order", "story", "vector", "when")
 
     def __init__(
         self,
@@ -46,6 +47,7 @@ class _Seen:
         self.key = key
         self.story = story
         self.when = when
+        self.order = 0  # arrival number, set when remembered
         self.vector = vector
         self.headline = headline
 
@@ -65,11 +67,10 @@ class StoryGrouper:
         self._n = 0
         self._df: dict[str, int] = {}
         self._recent: deque[_Seen] = deque()
-        # feature -> [(item, its weight, its headline weight, its time)], oldest first
-        self._postings: dict[str, list[tuple[_Seen, float, float, float]]] = {}
+        # feature -> (times, [(item, its weight, its headline weight)]), sorted by time
+        self._postings: dict[str, tuple[list[float], list[tuple[_Seen, float, float]]]] = {}
+        self._arrivals = 0
         self._stories: dict[str, str] = {}  # key -> story id, for keys already assigned
-        self._posted_min = math.inf  # the earliest and latest times of the posted items
-        self._posted_max = -math.inf
         self._dropped = 0
 
     # -- public --------------------------------------------------------------------------
@@ -96,39 +97,40 @@ class StoryGrouper:
         # rewrite summaries more than they rewrite what the headline is about.
         # Headlines count only when they share at least _HEAD_SHARED words (two short titles
         # sharing two words, "Trump" and "card", are not one story).
-        # Postings hold (item, its weight of the feature, its headline weight, its time): this
-        # loop is the grouper's whole cost, so it touches no attribute and no other dict.
+        # Each feature's postings are kept sorted by time, so only the items inside the window
+        # are visited (feeds publish out of order and the window is short). The result is the
+        # one of a scan in arrival order: ties go to the item met first in that order, i.e.
+        # at the earliest feature of ``vector``, then the earliest to arrive.
         acc: dict[_Seen, float] = {}
         acc_head: dict[_Seen, float] = {}
         shared: dict[_Seen, int] = {}
+        rank: dict[_Seen, tuple[int, int]] = {}
         window = self.window
         postings = self._postings
-        get = acc.get
-        # When every posted item is inside the window (the usual case), skip the per-posting
-        # check: |when - ts| is monotonic in ``when``, so the extremes decide for all.
-        check = not (abs(self._posted_min - ts) <= window and abs(self._posted_max - ts) <= window)
-        for f, w in vector.items():
+        for index, (f, w) in enumerate(vector.items()):
             posted = postings.get(f)
-            if not posted:
+            if posted is None:
+                continue
+            times, entries = posted
+            lo, hi = _inside(times, ts, window)
+            if lo >= hi:
                 continue
             hw = headline.get(f, 0.0)
-            if check or hw:
-                for seen, sw, sh, moment in posted:
-                    if check and abs(moment - ts) > window:
-                        continue
-                    acc[seen] = get(seen, 0.0) + w * sw
-                    if hw and sh:
-                        acc_head[seen] = acc_head.get(seen, 0.0) + hw * sh
-                        shared[seen] = shared.get(seen, 0) + 1
-            else:
-                for seen, sw, _, _ in posted:
-                    acc[seen] = get(seen, 0.0) + w * sw
+            for seen, sw, sh in entries[lo:hi]:
+                if seen in acc:
+                    acc[seen] += w * sw
+                else:
+                    rank[seen] = (index, seen.order)
+                    acc[seen] = 0.0 + w * sw
+                if hw and sh:
+                    acc_head[seen] = acc_head.get(seen, 0.0) + hw * sh
+                    shared[seen] = shared.get(seen, 0) + 1
         best: _Seen | None = None
         best_sim = 0.0
         for seen, sim in acc.items():
             if shared.get(seen, 0) >= _HEAD_SHARED:
                 sim = max(sim, acc_head[seen])
-            if sim > best_sim:
+            if sim > best_sim or (sim == best_sim and best is not None and rank[seen] < rank[best]):
                 best_sim, best = sim, seen
         if best is not None and best_sim >= self._threshold_now():
             story, first = best.story, False
@@ -159,7 +161,6 @@ class StoryGrouper:
         self._recent.clear()
         self._postings = {}
         self._stories = {}
-        self._posted_min, self._posted_max = math.inf, -math.inf
         for row in recent:
             if not (isinstance(row, list) and len(row) == 5):
                 continue
@@ -179,18 +180,21 @@ class StoryGrouper:
 
     def _remember(self, seen: _Seen) -> None:
         self._recent.append(seen)
+        self._arrivals += 1
+        seen.order = self._arrivals
         postings = self._postings
         headline = seen.headline
+        when = seen.when
         for f, w in seen.vector.items():
-            posting = (seen, w, headline.get(f, 0.0), seen.when)
             posted = postings.get(f)
             if posted is None:
-                postings[f] = [posting]
-            else:
-                posted.append(posting)
+                postings[f] = ([when], [(seen, w, headline.get(f, 0.0))])
+                continue
+            times, entries = posted
+            at = bisect.bisect_right(times, when)  # after equal times: arrival order
+            times.insert(at, when)
+            entries.insert(at, (seen, w, headline.get(f, 0.0)))
         self._stories[seen.key] = seen.story
-        self._posted_min = min(self._posted_min, seen.when)
-        self._posted_max = max(self._posted_max, seen.when)
 
     def _threshold_now(self) -> float:
         """Stricter while IDF is still uninformed: with few items seen, common words
@@ -231,11 +235,27 @@ class StoryGrouper:
         # Postings skip items outside the window anyway; compact them now and then.
         if self._dropped > 100 + len(recent) // 4:
             keep = set(recent)
-            self._postings = {
-                f: kept
-                for f, items in self._postings.items()
-                if (kept := [posting for posting in items if posting[0] in keep])
-            }
-            self._posted_min = min((s.when for s in recent), default=math.inf)
-            self._posted_max = max((s.when for s in recent), default=-math.inf)
+            postings: dict[str, tuple[list[float], list[tuple[_Seen, float, float]]]] = {}
+            for f, (_, entries) in self._postings.items():
+                kept = [posting for posting in entries if posting[0] in keep]
+                if kept:
+                    postings[f] = ([posting[0].when for posting in kept], kept)
+            self._postings = postings
             self._dropped = 0
+
+
+def _inside(times: list[float], ts: float, window: float) -> tuple[int, int]:
+    """The slice of the sorted ``times`` with ``|t - ts| <= window`` (as computed in floating
+    point, which is monotonic in ``t``, so the slice is contiguous)."""
+    lo = bisect.bisect_left(times, ts - window)
+    while lo > 0 and abs(times[lo - 1] - ts) <= window:
+        lo -= 1
+    n = len(times)
+    while lo < n and times[lo] < ts and abs(times[lo] - ts) > window:
+        lo += 1
+    hi = bisect.bisect_right(times, ts + window, lo)
+    while hi < n and abs(times[hi] - ts) <= window:
+        hi += 1
+    while hi > lo and times[hi - 1] > ts and abs(times[hi - 1] - ts) > window:
+        hi -= 1
+    return lo, hi
