@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from monitor._models import Judgement, Tokens
+from monitor._relevance._channels import Channel, Norm, Vector
 from monitor._relevance._profile import PHRASE_MAX, build_profile
 from monitor._relevance._text import Analysis, analyse, surface, tokenise
 
@@ -44,8 +45,6 @@ _MATCHED_MAX = 10
 _STOP = "\x00"
 _DF_LIMIT = 400_000
 _NEAR_EVERY = 25  # near misses collected between refreshes of the stream profile
-
-Vector = dict[str, float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,57 +78,6 @@ class Params:
     feedback_weight: float = 0.5  # Rocchio weight of the whole feedback set
     feedback_near: float = 0.6  # cosine at which a judged item overrides the score
     refresh_every: int = 100  # observations between IDF refreshes of the seed channel
-
-
-class _Norm:
-    """Exponentially weighted mean and variance of one channel's raw scores."""
-
-    __slots__ = ("mean", "prior", "sd", "seen", "var", "window")
-
-    def __init__(self, mean: float, sd: float, prior: float, window: float) -> None:
-        self.mean = mean
-        self.var = sd * sd
-        self.sd = sd
-        self.prior = prior
-        self.window = window
-        self.seen = 0.0
-
-    def add(self, raw: float) -> None:
-        # Winsorised at 3 sd so that the (rare) relevant items do not inflate the spread.
-        if raw > self.mean + 3.0 * self.sd:
-            raw = self.mean + 3.0 * self.sd
-        if self.seen < self.window:
-            self.seen += 1.0
-        rate = 1.0 / (self.seen + self.prior)
-        delta = raw - self.mean
-        self.mean += rate * delta
-        self.var = max(1e-10, (1.0 - rate) * (self.var + rate * delta * delta))
-        self.sd = math.sqrt(self.var)
-
-    def state(self) -> list[float]:
-        return [self.mean, self.var, self.seen]
-
-    def restore(self, values: Any) -> None:
-        if isinstance(values, list) and len(values) == 3:
-            mean, var, seen = (float(v) for v in values)
-            if var > 0 and math.isfinite(mean) and math.isfinite(var):
-                self.mean, self.var, self.seen = mean, var, seen
-                self.sd = math.sqrt(var)
-
-
-class _Channel:
-    """A profile vector, its norm, and the stream normalisation of its scores."""
-
-    __slots__ = ("norm", "q", "qnorm")
-
-    def __init__(self, norm: _Norm) -> None:
-        self.q: Vector = {}
-        self.qnorm = 1.0
-        self.norm = norm
-
-    def set(self, q: Vector) -> None:
-        self.q = {f: w for f, w in q.items() if w > 1e-12}
-        self.qnorm = math.sqrt(sum(w * w for w in self.q.values())) or 1.0
 
 
 class _Scored:
@@ -200,8 +148,8 @@ class Tracker:
         self._exclude = [(tuple(a.seq), x) for x in exclude if (a := analyse(x)).content]
         self._n = 0
         self._df: dict[str, int] = {}
-        self._seed = _Channel(_Norm(p.prior_mean, p.prior_sd, p.norm_prior, p.norm_window))
-        self._stream = _Channel(_Norm(p.prior_mean, p.prior_sd, p.norm_prior, p.norm_window))
+        self._seed = Channel(Norm(p.prior_mean, p.prior_sd, p.norm_prior, p.norm_window))
+        self._stream = Channel(Norm(p.prior_mean, p.prior_sd, p.norm_prior, p.norm_window))
         self._pool: deque[tuple[Vector, Vector]] = deque()  # (features, unit tf-idf vector)
         self._pool_sum: Vector = {}
         self._pool_support: dict[str, int] = {}
