@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -123,6 +124,18 @@ BASELINE = textwrap.dedent(
         print(n)
     """
 )
+
+
+def stop_daemon(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM a `monitor run`, wait for it (kill after 30 s), raise if it did not stop cleanly."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    if proc.returncode not in (0, -signal.SIGTERM):
+        raise RuntimeError(f"monitor run failed: {err.decode()[-2000:]}")
 
 
 def run_baseline(bodies: list[bytes], workers: int = WORKERS) -> Run:

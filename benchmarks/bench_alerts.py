@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -30,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _bench import REPO, clean_env, monitor_cmd, table, write_config
+from _bench import REPO, clean_env, monitor_cmd, stop_daemon, table, write_config
 from farm import FarmProcess
 
 sys.path.insert(0, str(REPO))
@@ -51,14 +50,7 @@ def daemon(config: Path, until: Any, limit: float = 300) -> float:
             if until():
                 break
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            _, err = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            _, err = proc.communicate()
-    if proc.returncode not in (0, -signal.SIGTERM):
-        raise RuntimeError(f"monitor run failed: {err.decode()[-2000:]}")
+        stop_daemon(proc)
     return time.perf_counter() - started
 
 

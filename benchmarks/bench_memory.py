@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -31,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _bench import REPO, clean_env, monitor_cmd, run_monitor, table, write_config
+from _bench import REPO, clean_env, monitor_cmd, run_monitor, stop_daemon, table, write_config
 from farm import FarmProcess, load_texts
 
 sys.path.insert(0, str(REPO))
@@ -184,14 +183,7 @@ def run_daemon(config: Path, farm: FarmProcess, feeds: int, limit: float) -> dic
         if settled_at is not None and time.perf_counter() - settled_at > 5:
             break
     hwm = max(hwm, _status(proc.pid).get("VmHWM", 0))
-    proc.send_signal(signal.SIGTERM)
-    try:
-        _, err = proc.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        _, err = proc.communicate()
-    if proc.returncode not in (0, -signal.SIGTERM):
-        raise RuntimeError(f"monitor run failed: {err.decode()[-2000:]}")
+    stop_daemon(proc)
     return {
         "rss_mb": hwm / 1024,
         "worker_mb": worker / 1024,
