@@ -155,6 +155,9 @@ class ParserPool:
                     self._idle.append(worker)
                 else:  # stuck, dead, cancelled mid-parse or pool closed: replace lazily
                     worker.kill()
+        # Let a parse waiting for the slot hand its body to the idle worker before the caller
+        # spends milliseconds scoring and storing this one: the workers stay busy.
+        await asyncio.sleep(0)
         if status == "ok":
             assert isinstance(value, ParsedFeed)
             return value

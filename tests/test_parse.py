@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import sys
 import time
+import unicodedata
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,6 +86,18 @@ def test_key_prefers_the_guid_stripped() -> None:
     assert entry.key == "id:g-1"
 
 
+def test_atom_id_is_kept_as_written_not_resolved() -> None:
+    # An id is an opaque identifier: resolving a relative one against the feed URL (as
+    # feedparser does when given a base) would change every key when the feed moves.
+    body = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>f</title>'
+        b"<entry><id>story/1</id><title>t</title><link href='story/1'/></entry></feed>"
+    )
+    feed = parse_feed(body, url="https://e.test/feed/", headers={"Content-Location": "/v2/"})
+    assert feed.entries[0].key == "id:story/1"
+    assert feed.entries[0].link == "https://e.test/v2/story/1"
+
+
 def test_key_falls_back_to_the_canonical_link() -> None:
     entry = one({"title": "t", "link": "HTTPS://E.test:443/a?utm_source=x&b=2&a=1#top"})
     assert entry.key == "link:https://e.test/a?a=1&b=2"
@@ -148,6 +162,31 @@ def test_fingerprint_ignores_case_punctuation_and_spacing() -> None:
     c = one({"title": "Senate rejects the bill", "link": "https://c.test/3"})
     assert a.fingerprint == b.fingerprint != c.fingerprint
     assert a.fingerprint == fingerprint("breaking us senate passes the bill")
+
+
+def test_fingerprint_is_stable_across_versions() -> None:
+    # Stored fingerprints decide whether a re-published story alerts again: an upgrade that
+    # changed them would re-alert. The value was computed by the first release's code.
+    text = (
+        'Ukraine\u2019s allies \u2014 "coalition of the willing" meets in PARIS (11 March)'
+        " \u00a0#peace \u2116 5"
+    )
+    assert fingerprint(text) == "169073ab2db44cf4963688a1bd4a5e4439af427f"
+
+
+def test_fingerprint_folds_every_character_by_its_unicode_category() -> None:
+    def reference(char: str) -> str:
+        category = unicodedata.category(char)
+        if category in ("Pd", "Pc") or category[0] in "SZC":
+            return " "
+        return "" if category[0] == "P" else char
+
+    for start in range(0, 0x3000, 0x100):  # Latin, Greek, Cyrillic, punctuation, symbols, CJK
+        chars = [chr(c) for c in range(start, start + 0x100) if not 0xD800 <= c < 0xE000]
+        text = "a".join(chars)
+        folded = unicodedata.normalize("NFKC", text).casefold()
+        expected = " ".join("".join(map(reference, folded)).split())
+        assert fingerprint(text) == hashlib.sha1(expected.encode()).hexdigest(), hex(start)
 
 
 def test_fingerprint_uses_summary_without_title() -> None:
