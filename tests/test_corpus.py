@@ -5,21 +5,16 @@ odd, broken and hostile feeds collected over twenty years. Each becomes a feed o
 server, beside two good feeds; one cycle must poll them all without an unhandled exception,
 record a status for every one, and still deliver the good feeds' hits.
 
-The sdist is downloaded once with ``pip download`` into ``$MONITOR_TEST_CACHE`` (default
-``~/.cache/monitor-tests``); without it (offline, no pip) the test is skipped with the reason.
+The corpus comes from the ``feedparser_corpus`` fixture (``conftest.py``): downloaded once,
+cached, skipped with the reason when it cannot be had.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
-import tarfile
 import time
 from collections import Counter
-from importlib import metadata
 from pathlib import Path
 from urllib.parse import quote
 
@@ -35,54 +30,15 @@ ON_TOPIC = {i["title"] for i in ITEMS if i["label"] == 2}
 ENCODINGS = {".gz": "gzip", ".z": "deflate"}
 
 
-def corpus_sdist() -> Path:
-    version = metadata.version("feedparser")
-    cache = Path(os.environ.get("MONITOR_TEST_CACHE", Path.home() / ".cache" / "monitor-tests"))
-    sdist = cache / f"feedparser-{version}.tar.gz"
-    if sdist.is_file():
-        return sdist
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps",
-             "--disable-pip-version-check", f"feedparser=={version}", "-d", str(cache)],
-            capture_output=True, text=True, timeout=180,
-        )  # fmt: skip
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.skip(f"cannot download the feedparser {version} sdist for its test corpus: {exc}")
-    if proc.returncode != 0 or not sdist.is_file():
-        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        pytest.skip(f"cannot download the feedparser {version} sdist for its test corpus: {last}")
-    return sdist
-
-
-@pytest.fixture(scope="module")
-def corpus() -> dict[str, bytes]:
-    """{path inside tests/: bytes} for every file of the sdist's tests/ folder but the runner."""
-    sdist = corpus_sdist()
-    files: dict[str, bytes] = {}
-    with tarfile.open(sdist) as tar:
-        for member in tar.getmembers():
-            parts = member.name.split("/", 2)
-            if member.isfile() and len(parts) == 3 and parts[1] == "tests":
-                if parts[2].endswith(".py"):  # the runner, not a feed
-                    continue
-                handle = tar.extractfile(member)
-                assert handle is not None
-                files[parts[2]] = handle.read()
-    if len(files) < 2000:
-        pytest.skip(f"{sdist} holds only {len(files)} test files; expected ~2,250")
-    return files
-
-
 def test_feedparser_corpus_in_one_cycle(
     tmp_path: Path,
     feed_server: FeedServer,
     webhook_receiver: WebhookReceiver,
-    corpus: dict[str, bytes],
+    feedparser_corpus: dict[str, bytes],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     urls: dict[str, str] = {}
+    corpus = feedparser_corpus
     for name, body in corpus.items():
         path = "/corpus/" + quote(name)
         encoding = ENCODINGS.get(Path(name).suffix)
