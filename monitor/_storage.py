@@ -19,8 +19,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from ._config import FeedConfig
 from ._errors import StorageError
 from ._models import Alert, Entry, Judgement
@@ -70,6 +68,13 @@ class Delivery:
     alert: Alert
 
 
+_INSERT_ITEM = (
+    "INSERT INTO items (feed_id, key, fingerprint, title, summary, link, published, first_seen, "
+    "score, topic, duplicate_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (feed_id, key) DO NOTHING"
+)
+
+
 def hit_id(feed_url: str, key: str, topic: str) -> str:
     """A stable id for a hit: the same item and topic always give the same id."""
     digest = hashlib.sha256(f"{feed_url}\n{key}\n{topic}".encode()).hexdigest()
@@ -92,7 +97,6 @@ class Storage:
         except (sqlite3.Error, OSError, ValueError) as exc:
             raise StorageError(f"{path}: cannot use the database: {_reason(exc)}") from None
         self.conn = conn
-        self.db = sqlite_utils.Database(conn)
 
     def close(self) -> None:
         self.conn.close()
@@ -120,7 +124,9 @@ class Storage:
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         try:
-            return list(self.db.query(sql, params))
+            cursor = self.conn.execute(sql, params)
+            names = [column[0] for column in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor]
         except sqlite3.Error as exc:
             raise StorageError(f"{self.path}: {_reason(exc)}") from None
 
@@ -212,36 +218,33 @@ class Storage:
     ) -> list[str]:
         """Store one successful poll in one transaction; return the ids of the new hits."""
         new_hits: list[str] = []
+        stamp = iso(now)
+
+        def row(item: NewItem, duplicate_of: int | None = None) -> tuple[Any, ...]:
+            e = item.entry
+            best = max(item.judgements, key=lambda j: j.score, default=None)
+            score, topic = (best.score, best.topic) if best else (None, None)
+            return (feed.id, e.key, e.fingerprint, e.title, e.summary, e.link,
+                    iso(e.published), stamp, score, topic, duplicate_of)  # fmt: skip
+
+        # Most new items are no hit: one executemany for them (an item id is needed only
+        # for a hit); hits and re-publications (which point at an earlier id) one by one.
+        plain: list[NewItem] = []
+        rest: list[NewItem] = []
+        for item in items:
+            one_by_one = item.duplicate or any(j.hit for j in item.judgements)
+            (rest if one_by_one else plain).append(item)
         with self._write() as conn:
-            for item in items:
+            conn.executemany(_INSERT_ITEM, [row(item) for item in plain])
+            for item in rest:
                 e = item.entry
-                best = max(item.judgements, key=lambda j: j.score, default=None)
                 duplicate_of = None
                 if item.duplicate:
-                    row = conn.execute(
+                    duplicate_of = conn.execute(
                         "SELECT min(id) FROM items WHERE feed_id = ? AND fingerprint = ?",
                         (feed.id, e.fingerprint),
-                    ).fetchone()
-                    duplicate_of = row[0]
-                cursor = conn.execute(
-                    "INSERT INTO items (feed_id, key, fingerprint, title, summary, link, "
-                    "published, first_seen, score, topic, duplicate_of) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (feed_id, key) DO NOTHING",
-                    (
-                        feed.id,
-                        e.key,
-                        e.fingerprint,
-                        e.title,
-                        e.summary,
-                        e.link,
-                        iso(e.published),
-                        iso(now),
-                        best.score if best else None,
-                        best.topic if best else None,
-                        duplicate_of,
-                    ),
-                )
+                    ).fetchone()[0]
+                cursor = conn.execute(_INSERT_ITEM, row(item, duplicate_of))
                 if cursor.rowcount == 0 or item.duplicate:
                     continue
                 item_id = cursor.lastrowid
@@ -258,7 +261,7 @@ class Storage:
                             j.topic,
                             j.score,
                             json.dumps(j.matched),
-                            iso(now),
+                            stamp,
                             item.story_id or hid,
                             int(item.alert),
                         ),
@@ -268,13 +271,13 @@ class Storage:
                         conn.executemany(
                             "INSERT INTO deliveries (hit_id, channel, status, next_attempt) "
                             "VALUES (?, ?, 'pending', ?)",
-                            [(hid, channel, iso(now)) for channel in channels],
+                            [(hid, channel, stamp) for channel in channels],
                         )
             for e in edited:
                 conn.execute(
                     "UPDATE items SET title = ?, summary = ?, link = ?, updated = ? "
                     "WHERE feed_id = ? AND key = ?",
-                    (e.title, e.summary, e.link, iso(now), feed.id, e.key),
+                    (e.title, e.summary, e.link, stamp, feed.id, e.key),
                 )
             conn.execute(
                 "UPDATE feeds SET title = coalesce(?, title), fetch_url = ?, etag = ?, "
@@ -287,8 +290,8 @@ class Storage:
                     etag,
                     last_modified,
                     body_hash,
-                    iso(now),
-                    iso(now),
+                    stamp,
+                    stamp,
                     warning,
                     sum(1 for i in items if not i.duplicate),
                     len(new_hits),

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import stat
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -97,6 +100,39 @@ def test_poll_stores_items_hits_and_outbox_together(storage: Storage) -> None:
     # the same poll again (e.g. after a crash before the ETag was known) adds nothing
     assert store(storage, [NewItem(entry("a"), (hit(),))]) == []
     assert len(storage.due_deliveries(NOW, ["webhook", "email"])) == 2
+
+
+def test_republication_points_at_an_original_stored_in_the_same_poll(storage: Storage) -> None:
+    # Items without a hit are written in one batch, hits and re-publications one by one:
+    # the re-publication must still find its original, whichever way that was written.
+    copy_of_b = Entry("id:b2", "Title", "Summary", "http://x/b2", NOW, "fp-b")
+    copy_of_a = Entry("id:a2", "Title", "Summary", "http://x/a2", NOW, "fp-a")
+    store(
+        storage,
+        [
+            NewItem(entry("a"), (hit(),)),
+            NewItem(entry("b"), (Judgement("t", 0.1, False),)),
+            NewItem(copy_of_b, (), duplicate=True),
+            NewItem(copy_of_a, (), duplicate=True),
+        ],
+    )
+    rows = storage.conn.execute("SELECT key, id, duplicate_of FROM items").fetchall()
+    ids = {key: (id_, duplicate_of) for key, id_, duplicate_of in rows}
+    assert ids["id:b2"][1] == ids["id:b"][0] and ids["id:a2"][1] == ids["id:a"][0]
+    assert ids["id:a"][1] is None and ids["id:b"][1] is None
+    seen = storage.conn.execute("SELECT items_seen FROM feeds").fetchone()[0]
+    assert seen == 2  # re-publications are not new items
+
+
+def test_the_readme_query_tool_reads_the_database(storage: Storage) -> None:
+    store(storage, [NewItem(entry("a"), (hit(),))])
+    storage.close()
+    out = subprocess.run(
+        [sys.executable, "-m", "sqlite_utils", str(storage.path),
+         "select i.title, h.score from hits h join items i on i.id = h.item_id"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert json.loads(out) == [{"title": "Title", "score": 0.9}]
 
 
 def test_later_copy_of_a_story_is_a_hit_without_alert(storage: Storage) -> None:

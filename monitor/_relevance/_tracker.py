@@ -27,7 +27,7 @@ what lets one default serve different topics.
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -147,7 +147,7 @@ class Tracker:
                 self._heads[head] = tuple(sorted({*self._heads.get(head, ()), size}))
         self._exclude = [(tuple(a.seq), x) for x in exclude if (a := analyse(x)).content]
         self._n = 0
-        self._df: dict[str, int] = {}
+        self._df: Counter[str] = Counter()
         self._seed = Channel(Norm(p.prior_mean, p.prior_sd, p.norm_prior, p.norm_window))
         self._stream = Channel(Norm(p.prior_mean, p.prior_sd, p.norm_prior, p.norm_window))
         self._pool: deque[tuple[Vector, Vector]] = deque()  # (features, unit tf-idf vector)
@@ -272,7 +272,9 @@ class Tracker:
     def _duplicate(self, u: Vector) -> bool:
         """True when ``u`` is a near-copy of a pool item (wire copies are one piece of evidence)."""
         limit = self.params.adapt_dup
-        return any(sum(w * u.get(f, 0.0) for f, w in v.items()) >= limit for _, v in self._pool)
+        keys = u.keys()
+        # Only the shared features count; fsum makes the sum independent of the set's order.
+        return any(math.fsum(v[f] * u[f] for f in keys & v.keys()) >= limit for _, v in self._pool)
 
     def _add_near(self, u: Vector, *, refresh: bool = True) -> None:
         self._near.append(u)
@@ -470,11 +472,10 @@ class Tracker:
         if self._stream.q:
             self._stream.norm.add(raw_a)
         df = self._df
-        for f in x:
-            df[f] = df.get(f, 0) + 1
+        df.update(x.keys())  # a Counter counts an iterable of keys in C
         self._n += 1
         if len(df) > _DF_LIMIT:  # forget features seen once: they tell nothing about rarity
-            self._df = {f: c for f, c in df.items() if c > 1}
+            self._df = Counter({f: c for f, c in df.items() if c > 1})
         excluded = bool(judgement.matched) and judgement.matched[0][0].startswith("excluded:")
         if p.adapt_weight > 0 and not excluded and judgement.topic == self.name:
             if z >= p.adapt_z and z_s >= p.adapt_seed_z:
@@ -526,7 +527,7 @@ class Tracker:
         if not (isinstance(n, int) and isinstance(df, dict)):
             return
         self._n = n
-        self._df = {str(k): int(v) for k, v in df.items() if isinstance(v, int | float)}
+        self._df = Counter({str(k): int(v) for k, v in df.items() if isinstance(v, int | float)})
         if isinstance(norm, list) and len(norm) == 2:
             self._seed.norm.restore(norm[0])
             self._stream.norm.restore(norm[1])
