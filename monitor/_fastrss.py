@@ -116,8 +116,8 @@ class _Reader:
         depth = self._depth = self._depth + 1
         uri, _, local = name.rpartition(" ")
         local = local.lower()
-        if local in ("item", "entry") and depth != 3:
-            raise _Decline
+        if local == "entry" or (local == "item" and (depth != 3 or not self._in_channel)):
+            raise _Decline  # feedparser takes these for entries wherever they are
         if depth == 1:
             if uri or local != "rss":
                 raise _Decline

@@ -293,6 +293,13 @@ def test_plain_rss_is_taken() -> None:
         ),
         pytest.param(rss(channel="<title>c</title><dc:title>d</dc:title>"), {}, id="dc-title"),
         pytest.param(rss("<item><summary>s</summary></item>"), {}, id="unknown-field"),
+        pytest.param(rss("<entry><title>t</title></entry>"), {}, id="entry-in-channel"),
+        pytest.param(
+            b"<rss><channel><title>c</title></channel><extra><item><title>t</title></item>"
+            b"</extra></rss>",
+            {},
+            id="item-outside-channel",
+        ),
     ],
 )
 def test_leaves_the_rest_to_feedparser(body: bytes, headers: dict[str, str]) -> None:
