@@ -1,0 +1,34 @@
+"""SQLite storage: the only package that talks to the database.
+
+WAL journal, ``BEGIN IMMEDIATE`` for every write, a busy timeout. A poll's items, hits and
+outbox rows are written with the feed's new state in ONE transaction, so nothing is marked
+seen that was not stored, and no hit exists without its queued alerts. sqlite3 errors are
+translated into :class:`StorageError` here, once (``_base``).
+
+One :class:`Storage` object, assembled from one mixin per concern over a shared connection
+(lemon24/reader's layout): ``_feeds`` (feeds, polls, retention, tracker state), ``_outbox``
+(deliveries), ``_queries`` (the CLI's reports and explicit feedback); ``_rows`` holds the
+values handed out and their row readers.
+"""
+
+from __future__ import annotations
+
+from ._base import BUSY_TIMEOUT_MS
+from ._feeds import FeedsMixin
+from ._outbox import OutboxMixin
+from ._queries import QueriesMixin, read_feedback
+from ._rows import Delivery, FeedState, NewItem, hit_id
+
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "Delivery",
+    "FeedState",
+    "NewItem",
+    "Storage",
+    "hit_id",
+    "read_feedback",
+]
+
+
+class Storage(FeedsMixin, OutboxMixin, QueriesMixin):
+    """The database at ``path`` (created 0600 with the current schema, or migrated)."""

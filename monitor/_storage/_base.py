@@ -1,0 +1,85 @@
+"""The connection, its transactions and the translation of sqlite3 errors (once, here)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+from .._errors import StorageError
+from .._schema import migrate
+
+BUSY_TIMEOUT_MS = 5000
+
+
+class StorageBase:
+    """One SQLite connection (WAL, busy timeout); ``_write`` and ``_read`` for the mixins."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            create_private(path)
+            conn = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+            )
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            migrate(conn)
+        except (sqlite3.Error, OSError, ValueError) as exc:
+            raise StorageError(f"{path}: cannot use the database: {reason(exc)}") from None
+        self.conn = conn
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken at once (``BEGIN IMMEDIATE``)."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StorageError(f"{self.path}: {reason(exc)}") from None
+        try:
+            yield self.conn
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise StorageError(f"{self.path}: {reason(exc)}") from None
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        try:
+            cursor = self.conn.execute(sql, params)
+            names = [column[0] for column in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor]
+        except sqlite3.Error as exc:
+            raise StorageError(f"{self.path}: {reason(exc)}") from None
+
+
+def create_private(path: Path) -> None:
+    """Create the database file readable by its owner only (0600), if it does not exist."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
+def reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, sqlite3.DatabaseError) and "not a database" in text:
+        return "the file is not a SQLite database or is corrupt"
+    if "database is locked" in text:
+        return "the database is locked by another process (tried for 5 s)"
+    if "disk is full" in text or "database or disk is full" in text:
+        return "the disk is full"
+    return text

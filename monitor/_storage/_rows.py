@@ -1,0 +1,100 @@
+"""The values storage hands out and takes in, and how they are read from rows."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .._models import Alert, Entry, Judgement
+from .._times import parse_iso
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What the database knows about one configured feed."""
+
+    id: int
+    url: str
+    fetch_url: str
+    name: str
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    last_polled: datetime | None
+    last_status: str | None
+    error_count: int
+    retry_until: datetime | None
+
+    @property
+    def gone(self) -> bool:
+        return self.last_status == "gone"
+
+
+@dataclass(frozen=True, slots=True)
+class NewItem:
+    """A new entry with its judgements, ready to be stored."""
+
+    entry: Entry
+    judgements: tuple[Judgement, ...]
+    duplicate: bool = False  # the same story already stored for this feed: never a hit
+    story_id: str | None = None
+    alert: bool = True  # False for a later copy of a story that already alerted
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    channel: str
+    attempts: int
+    alert: Alert
+
+
+def hit_id(feed_url: str, key: str, topic: str) -> str:
+    """A stable id for a hit: the same item and topic always give the same id."""
+    digest = hashlib.sha256(f"{feed_url}\n{key}\n{topic}".encode()).hexdigest()
+    return f"hit_{digest[:24]}"
+
+
+FEED_STATE_COLUMNS = (
+    "id, url, fetch_url, name, etag, last_modified, body_hash, last_polled, last_status, "
+    "error_count, retry_until"
+)
+
+
+def feed_state_from(row: dict[str, Any]) -> FeedState:
+    return FeedState(
+        id=row["id"],
+        url=row["url"],
+        fetch_url=row["fetch_url"],
+        name=row["name"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        body_hash=row["body_hash"],
+        last_polled=parse_iso(row["last_polled"]),
+        last_status=row["last_status"],
+        error_count=row["error_count"],
+        retry_until=parse_iso(row["retry_until"]),
+    )
+
+
+def alert_from(row: dict[str, Any]) -> Alert:
+    published = parse_iso(row["published"])
+    detected = parse_iso(row["detected_at"])
+    assert detected is not None
+    return Alert(
+        id=row["id"],
+        topic=row["topic"],
+        score=row["score"],
+        title=row["title"],
+        summary=row["summary"],
+        link=row["link"],
+        feed=row["feed"],
+        feed_url=row["feed_url"],
+        published=published,
+        detected_at=detected,
+        matched=tuple((str(f), float(w)) for f, w in json.loads(row["matched"])),
+        story_id=row["story_id"],
+    )
