@@ -9,7 +9,7 @@ summary, link, date, fingerprint), the channel title and the warning, for
 * on generated RSS that piles up what tends to differ between parsers: entities, markup and
   CDATA in fields, mojibake and cp1252 characters, relative and odd links, guid-as-link rules,
   date formats, element order and case, ignored extension elements;
-* on the benchmark farm's feeds built from the real dev items (skipped without ../shared).
+* on the real dev items, as their feeds carried them (skipped without ../shared).
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def test_identical_to_feedparser_on_its_own_corpus(feedparser_corpus: dict[str, 
             if reference != fast:
                 different.append((name, headers, reference, fast))
     assert not different, different[:3]
-    # The fast path must actually be exercised: a third of the corpus's RSS files are plain.
+    # The fast path must really be exercised: with feedparser 6.0.14, 355 files x 3 headers.
     assert taken >= 900, taken
 
 
