@@ -16,6 +16,7 @@ import pytest
 from monitor._errors import ConfigError
 from monitor._evaluate import metrics
 from monitor._relevance import DEFAULT_THRESHOLD, Params, StoryGrouper, Tracker, read_seeds
+from monitor._relevance._evidence import Evidence
 from monitor._relevance._stem import stem_english
 from monitor._relevance._text import tokenise, tokens
 
@@ -467,6 +468,34 @@ def test_wire_copies_count_once_in_the_adaptation_pool(seeds: list[str]) -> None
         tracker.observe(*copy, tracker.judge(*copy))
     state = tracker.state()
     assert len(state["pool"]) <= 1
+
+
+def test_evidence_is_bounded_shared_and_capped() -> None:
+    def fresh() -> Evidence:
+        return Evidence(
+            pool_size=3, near_size=2, support=2, near_weight=0.5, cap=0.6, duplicate=0.6
+        )
+
+    ev = fresh()
+    for i in range(5):  # "force" in every item, "troop" in items 2 and 3, "own<i>" in one
+        u = {"force": 0.6, f"own{i}": 0.5, **({"troop": 0.6} if i in (2, 3) else {})}
+        ev.admit({}, u)
+    assert len(ev) == 3  # items 0 and 1 left
+    q = ev.profile()
+    assert set(q) == {"force", "troop"}  # a feature counts only when 2+ pool items share it
+    assert q["troop"] == pytest.approx(0.4)  # the centroid: 1.2 / 3
+    assert q["force"] == pytest.approx(0.6 * (0.6**2 + 0.4**2) ** 0.5)  # capped from 0.6
+    assert ev.is_copy({"force": 0.6, "own4": 0.5}) is True  # cosine 0.61 with item 4
+    assert ev.is_copy({"force": 0.6, "other": 0.8}) is False
+    for near in ({"force": 0.9}, {"troop": 1.0}, {"troop": 1.0}):
+        ev.add_near(near)
+    state = ev.state()
+    assert state["near"] == [{"troop": 1.0}, {"troop": 1.0}]  # the last 2 near misses
+    # Near misses are subtracted: 0.4 - 0.5 * 2.0 / 2 < 0 drops "troop"; "force" is capped.
+    assert ev.profile() == {"force": pytest.approx(0.36)}
+    again = fresh()
+    again.restore(state["pool"], state["near"])
+    assert again.profile() == ev.profile() and len(again) == 3
 
 
 # -- explicit feedback -----------------------------------------------------------------------

@@ -16,7 +16,7 @@ weighted mean and deviation over all observed items, which are nearly all off to
   pull the profile to another story by itself. A near-copy of a pooled item adds nothing (wire
   copies are one piece of evidence), recent near misses (close to the seeds, not admitted) are
   subtracted Rocchio-style so that the seeds' context cancels, and no feature may carry more
-  than ``adapt_cap`` of the profile.
+  than ``adapt_cap`` of the profile. The pools and that arithmetic live in ``_evidence``.
 
 The channels' z-scores are combined as ``(z_seed + w z_stream) / sqrt(1 + w^2)`` and mapped
 through a logistic centred on ``z_mid`` deviations above the stream; hence
@@ -27,13 +27,14 @@ what lets one default serve different topics.
 from __future__ import annotations
 
 import math
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from monitor._models import Judgement, Tokens
 from monitor._relevance._channels import Channel, Norm, Vector
+from monitor._relevance._evidence import Evidence
 from monitor._relevance._profile import PHRASE_MAX, build_profile
 from monitor._relevance._text import Analysis, analyse, surface, tokenise
 
@@ -44,7 +45,6 @@ _STATE_VERSION = 2
 _MATCHED_MAX = 10
 _STOP = "\x00"
 _DF_LIMIT = 400_000
-_NEAR_EVERY = 25  # near misses collected between refreshes of the stream profile
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,12 +150,14 @@ class Tracker:
         self._df: Counter[str] = Counter()
         self._seed = Channel(Norm(p.prior_mean, p.prior_sd, p.norm_prior, p.norm_window))
         self._stream = Channel(Norm(p.prior_mean, p.prior_sd, p.norm_prior, p.norm_window))
-        self._pool: deque[tuple[Vector, Vector]] = deque()  # (features, unit tf-idf vector)
-        self._pool_sum: Vector = {}
-        self._pool_support: dict[str, int] = {}
-        self._near: deque[Vector] = deque()  # unit tf-idf vectors of recent near misses
-        self._near_sum: Vector = {}
-        self._near_stale = 0
+        self._evidence = Evidence(
+            pool_size=p.adapt_pool,
+            near_size=p.near_pool,
+            support=p.adapt_support,
+            near_weight=p.near_weight,
+            cap=p.adapt_cap,
+            duplicate=p.adapt_dup,
+        )
         self._feedback: list[tuple[Vector, bool]] = []
         self._fb_postings: dict[str, list[tuple[int, float]]] = {}
         self._since_refresh = 0
@@ -242,75 +244,8 @@ class Tracker:
         self._seed.set(q)
 
     def _refresh_stream(self) -> None:
-        """The stream channel: Rocchio over the stream's own evidence.
-
-        The centroid of the pool (over features that several pool items share) minus
-        ``near_weight`` times the centroid of recent near misses (items close to the seeds
-        that were not admitted), so that what the pool shares with the surrounding news (the
-        seeds' context) cancels and what sets the story apart stays; then no feature may carry
-        more than ``adapt_cap`` of the profile's length, so no single word can steer it.
-        """
-        p = self.params
-        self._near_stale = 0
-        size = len(self._pool)
-        if size < 2:
-            self._stream.set({})
-            return
-        need = min(p.adapt_support, size)
-        support = self._pool_support
-        q = {f: s / size for f, s in self._pool_sum.items() if support[f] >= need}
-        if self._near and p.near_weight > 0:
-            k = p.near_weight / len(self._near)
-            near = self._near_sum
-            q = {f: w - k * near.get(f, 0.0) for f, w in q.items()}
-            q = {f: w for f, w in q.items() if w > 0.0}
-        if p.adapt_cap > 0 and q:
-            cap = p.adapt_cap * math.sqrt(sum(w * w for w in q.values()))
-            q = {f: min(w, cap) for f, w in q.items()}
-        self._stream.set(q)
-
-    def _duplicate(self, u: Vector) -> bool:
-        """True when ``u`` is a near-copy of a pool item (wire copies are one piece of evidence)."""
-        limit = self.params.adapt_dup
-        keys = u.keys()
-        # Only the shared features count; fsum makes the sum independent of the set's order.
-        return any(math.fsum(v[f] * u[f] for f in keys & v.keys()) >= limit for _, v in self._pool)
-
-    def _add_near(self, u: Vector, *, refresh: bool = True) -> None:
-        self._near.append(u)
-        near = self._near_sum
-        for f, w in u.items():
-            near[f] = near.get(f, 0.0) + w
-        while len(self._near) > self.params.near_pool:
-            for f, w in self._near.popleft().items():
-                left = near[f] - w
-                if left > 1e-9:
-                    near[f] = left
-                else:
-                    del near[f]
-        self._near_stale += 1
-        if refresh and self._near_stale >= _NEAR_EVERY and len(self._pool) >= 2:
-            self._refresh_stream()
-
-    def _admit(self, x: Vector, u: Vector | None = None) -> None:
-        p = self.params
-        if u is None:
-            u = self._unit(x)
-        self._pool.append((x, u))
-        for f, w in u.items():
-            self._pool_sum[f] = self._pool_sum.get(f, 0.0) + w
-            self._pool_support[f] = self._pool_support.get(f, 0) + 1
-        while len(self._pool) > p.adapt_pool:
-            _, old = self._pool.popleft()
-            for f, w in old.items():
-                left = self._pool_support[f] - 1
-                if left:
-                    self._pool_support[f] = left
-                    self._pool_sum[f] -= w
-                else:
-                    del self._pool_support[f]
-                    del self._pool_sum[f]
-        self._refresh_stream()
+        """The stream channel: Rocchio over the stream's own evidence (see ``_evidence``)."""
+        self._stream.set(self._evidence.profile())
 
     # -- scoring -------------------------------------------------------------------------
 
@@ -354,7 +289,7 @@ class Tracker:
         ks /= seed.norm.sd
         ka = 0.0
         raw_a = 0.0
-        size = len(self._pool)
+        size = len(self._evidence)
         if qa:
             stream = self._stream
             w = p.adapt_weight * min(1.0, size / p.adapt_floor)
@@ -480,10 +415,11 @@ class Tracker:
         if p.adapt_weight > 0 and not excluded and judgement.topic == self.name:
             if z >= p.adapt_z and z_s >= p.adapt_seed_z:
                 u = self._unit(x)
-                if not self._duplicate(u):
-                    self._admit(x, u)
-            elif z_s >= p.near_z and p.near_weight > 0:
-                self._add_near(self._unit(x))
+                if not self._evidence.is_copy(u):
+                    self._evidence.admit(x, u)
+                    self._refresh_stream()
+            elif z_s >= p.near_z and p.near_weight > 0 and self._evidence.add_near(self._unit(x)):
+                self._refresh_stream()
         self._since_refresh += 1
         if self._since_refresh >= p.refresh_every or (self._n < 200 and self._since_refresh >= 10):
             self._refresh_seed()
@@ -515,15 +451,14 @@ class Tracker:
             "norm": [self._seed.norm.state(), self._stream.norm.state()],
             "seed_idf": dict(self._seed_idf),
             "since_refresh": self._since_refresh,
-            "pool": [[dict(x), dict(u)] for x, u in self._pool],
-            "near": [dict(u) for u in self._near],
+            **self._evidence.state(),  # "pool" and "near"
         }
 
     def restore(self, state: dict[str, Any]) -> None:
         """Restore :meth:`state` output; an empty or unknown-version dict is ignored."""
         if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
             return
-        n, df, norm, pool = state.get("n"), state.get("df"), state.get("norm"), state.get("pool")
+        n, df, norm = state.get("n"), state.get("df"), state.get("norm")
         if not (isinstance(n, int) and isinstance(df, dict)):
             return
         self._n = n
@@ -531,16 +466,7 @@ class Tracker:
         if isinstance(norm, list) and len(norm) == 2:
             self._seed.norm.restore(norm[0])
             self._stream.norm.restore(norm[1])
-        self._pool.clear()
-        self._pool_sum = {}
-        self._pool_support = {}
-        self._near.clear()
-        self._near_sum = {}
-        near = state.get("near")
-        if isinstance(near, list):
-            for entry in near:
-                if isinstance(entry, dict):
-                    self._add_near({str(k): float(w) for k, w in entry.items()}, refresh=False)
+        self._evidence.restore(state.get("pool"), state.get("near"))
         self._last = None
         seed_idf = state.get("seed_idf")
         wanted = (*self._seed_terms, *self._phrases)
@@ -551,16 +477,6 @@ class Tracker:
             self._refresh_seed()
         since = state.get("since_refresh")
         self._since_refresh = since if isinstance(since, int) else 0
-        if isinstance(pool, list):
-            for entry in pool:
-                if (
-                    isinstance(entry, list)
-                    and len(entry) == 2
-                    and all(isinstance(v, dict) for v in entry)
-                ):
-                    x = {str(k): float(w) for k, w in entry[0].items()}
-                    u = {str(k): float(w) for k, w in entry[1].items()}
-                    self._admit(x, u)
         self._refresh_stream()
 
 

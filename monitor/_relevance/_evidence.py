@@ -1,0 +1,141 @@
+"""The stream channel's evidence: what the tracker learns from the stream, bounded.
+
+Two bounded pools of unit TF-IDF vectors (oldest leave first): items the tracker was confident
+about, and recent near misses (close to the seeds, not admitted). :meth:`Evidence.profile` is
+Rocchio over them: the centroid of the pool (over features that several pool items share)
+minus ``near_weight`` times the centroid of the near misses, so that what the pool shares with
+the surrounding news (the seeds' context) cancels and what sets the story apart stays; then
+no feature may carry more than ``cap`` of the profile's length, so no single word steers it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import Any
+
+from monitor._relevance._channels import Vector
+
+__all__ = ["Evidence"]
+
+_NEAR_EVERY = 25  # near misses collected between refreshes of the stream profile
+
+
+class Evidence:
+    """The adaptation pool and the near-miss pool, with running sums for their centroids."""
+
+    def __init__(
+        self,
+        *,
+        pool_size: int,
+        near_size: int,
+        support: int,
+        near_weight: float,
+        cap: float,
+        duplicate: float,
+    ) -> None:
+        self.pool_size = pool_size
+        self.near_size = near_size
+        self.support = support
+        self.near_weight = near_weight
+        self.cap = cap
+        self.duplicate = duplicate
+        self._pool: deque[tuple[Vector, Vector]] = deque()  # (features, unit tf-idf vector)
+        self._pool_sum: Vector = {}
+        self._pool_support: dict[str, int] = {}
+        self._near: deque[Vector] = deque()
+        self._near_sum: Vector = {}
+        self._near_stale = 0
+
+    def __len__(self) -> int:
+        """Items in the adaptation pool."""
+        return len(self._pool)
+
+    def is_copy(self, u: Vector) -> bool:
+        """True when ``u`` is a near-copy of a pool item (wire copies are one piece of evidence)."""
+        keys = u.keys()
+        # Only the shared features count; fsum makes the sum independent of the set's order.
+        return any(
+            math.fsum(v[f] * u[f] for f in keys & v.keys()) >= self.duplicate for _, v in self._pool
+        )
+
+    def admit(self, x: Vector, u: Vector) -> None:
+        """Add a confident item (its features ``x`` and unit vector ``u``) to the pool."""
+        self._pool.append((x, u))
+        total, support = self._pool_sum, self._pool_support
+        for f, w in u.items():
+            total[f] = total.get(f, 0.0) + w
+            support[f] = support.get(f, 0) + 1
+        while len(self._pool) > self.pool_size:
+            _, old = self._pool.popleft()
+            for f, w in old.items():
+                left = support[f] - 1
+                if left:
+                    support[f] = left
+                    total[f] -= w
+                else:
+                    del support[f]
+                    del total[f]
+
+    def add_near(self, u: Vector) -> bool:
+        """Add a near miss; True when enough have come in for the profile to be refreshed."""
+        self._near.append(u)
+        near = self._near_sum
+        for f, w in u.items():
+            near[f] = near.get(f, 0.0) + w
+        while len(self._near) > self.near_size:
+            for f, w in self._near.popleft().items():
+                left = near[f] - w
+                if left > 1e-9:
+                    near[f] = left
+                else:
+                    del near[f]
+        self._near_stale += 1
+        return self._near_stale >= _NEAR_EVERY and len(self._pool) >= 2
+
+    def profile(self) -> Vector:
+        """The stream channel's profile vector (empty while the pool has fewer than 2 items)."""
+        self._near_stale = 0
+        size = len(self._pool)
+        if size < 2:
+            return {}
+        need = min(self.support, size)
+        support = self._pool_support
+        q = {f: s / size for f, s in self._pool_sum.items() if support[f] >= need}
+        if self._near and self.near_weight > 0:
+            k = self.near_weight / len(self._near)
+            near = self._near_sum
+            q = {f: w - k * near.get(f, 0.0) for f, w in q.items()}
+            q = {f: w for f, w in q.items() if w > 0.0}
+        if self.cap > 0 and q:
+            cap = self.cap * math.sqrt(sum(w * w for w in q.values()))
+            q = {f: min(w, cap) for f, w in q.items()}
+        return q
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "pool": [[dict(x), dict(u)] for x, u in self._pool],
+            "near": [dict(u) for u in self._near],
+        }
+
+    def restore(self, pool: Any, near: Any) -> None:
+        """Replace both pools with :meth:`state`'s ``pool`` and ``near`` (bad entries skipped)."""
+        self._pool.clear()
+        self._pool_sum = {}
+        self._pool_support = {}
+        self._near.clear()
+        self._near_sum = {}
+        if isinstance(near, list):
+            for entry in near:
+                if isinstance(entry, dict):
+                    self.add_near({str(k): float(w) for k, w in entry.items()})
+        if isinstance(pool, list):
+            for entry in pool:
+                if (
+                    isinstance(entry, list)
+                    and len(entry) == 2
+                    and all(isinstance(v, dict) for v in entry)
+                ):
+                    x = {str(k): float(w) for k, w in entry[0].items()}
+                    u = {str(k): float(w) for k, w in entry[1].items()}
+                    self.admit(x, u)
