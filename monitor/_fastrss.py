@@ -66,8 +66,8 @@ def parse_plain_rss(
     ``headers`` are the response headers with lower-case names. Each raw entry holds the keys
     feedparser would set among ``title``, ``summary``, ``link``, ``id``, ``published_parsed``.
     """
-    if not AVAILABLE:
-        return None
+    if not AVAILABLE or b"<rss" not in body[:4096].lower():
+        return None  # Atom, RDF, UTF-16, …: feedparser's, without converting the body twice
     result: dict[str, Any] = {"bozo": False}
     data = convert_to_utf8(dict(headers), body, result)  # checked after: UTF-16, UTF-32, …
     if not result.get("encoding") or b"<!DOCTYPE" in data or b"<!ENTITY" in data:
