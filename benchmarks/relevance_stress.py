@@ -33,23 +33,15 @@ from dataclasses import fields, replace
 from pathlib import Path
 
 from monitor._evaluate import Metrics, best_threshold, metrics_at
-from monitor._relevance import DEFAULT_THRESHOLD, Params, Tracker, read_seeds
+from monitor._relevance import DEFAULT_THRESHOLD, Params, read_seeds
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from relevance_lodo import scores_for  # the same stream scoring as the LODO run
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 
 Item = dict[str, object]
-
-
-def run(params: Params, seeds: list[str], stream: list[Item]) -> list[float]:
-    tracker = Tracker("topic", seeds, params=params)
-    out = []
-    for item in stream:
-        title, summary = str(item["title"]), str(item["summary"])
-        judgement = tracker.judge(title, summary)
-        tracker.observe(title, summary, judgement)
-        out.append(judgement.score)
-    return out
 
 
 def score(stream: list[Item], scores: list[float], *, best: bool = False) -> Metrics:
@@ -134,7 +126,7 @@ def stress(params: Params, seeds: list[str], items: list[Item]) -> dict[str, tup
     for name, make in TESTS.items():
         runs = []
         for stream in make(items):
-            scores = run(params, seeds, stream)
+            scores = scores_for(params, seeds, stream)
             runs.append((score(stream, scores), score(stream, scores, best=True)))
         f1 = [m.f1 for m, _ in runs]
         cn = [m.cnorm for m, _ in runs]
@@ -173,7 +165,7 @@ def main() -> int:
     ]
     seeds = read_seeds(ROOT / "seeds")
     started = time.perf_counter()
-    base = run(params, seeds, items)
+    base = scores_for(params, seeds, items)
     m, b = score(items, base), score(items, base, best=True)
     print(f"{'dev @ default':<16} F1 {m.f1:.3f}  Cnorm {m.cnorm:.3f}  (best-thr F1 {b.f1:.3f})")
     results = stress(params, seeds, items)
