@@ -8,11 +8,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
+from ._models import Judgement, Tokens
 from ._poll import story_id
-from ._relevance import StoryGrouper, Tracker
+from ._relevance import StoryGrouper, Tracker, tokenise
 from ._times import parse_iso, utcnow
 
-__all__ = ["BadLine", "classify_item", "json_lines"]
+__all__ = ["BadLine", "batches", "classify_batch", "json_lines"]
 
 
 class BadLine(str):
@@ -33,30 +34,70 @@ def json_lines(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | Bad
         yield number, item
 
 
-def classify_item(
-    number: int,
-    item: dict[str, Any] | BadLine,
+def batches(
+    numbered: Iterable[tuple[int, dict[str, Any] | BadLine]],
+) -> Iterator[list[tuple[int, dict[str, Any] | BadLine]]]:
+    """Runs of consecutive items from one ``feed``: what one poll of one feed brings the
+    daemon, judged together. Items without a feed (and bad lines) stand alone."""
+    run: list[tuple[int, dict[str, Any] | BadLine]] = []
+    for number, item in numbered:
+        feed = None if isinstance(item, BadLine) else item.get("feed")
+        if run and (feed is None or feed != _feed(run[-1][1])):
+            yield run
+            run = []
+        run.append((number, item))
+    if run:
+        yield run
+
+
+def _feed(item: dict[str, Any] | BadLine) -> Any:
+    return None if isinstance(item, BadLine) else item.get("feed")
+
+
+def classify_batch(
+    batch: Sequence[tuple[int, dict[str, Any] | BadLine]],
     trackers: Sequence[Tracker],
     grouper: StoryGrouper,
+) -> list[dict[str, Any]]:
+    """Judge one batch as the daemon judges a poll: every item against every topic with the
+    same state, then group the hits into stories, then let the trackers learn from the
+    batch in its order. A line that was not a JSON object gives its error."""
+    good = [(n, i) for n, i in batch if not isinstance(i, BadLine)]
+    texts = [(str(i.get("title") or ""), str(i.get("summary") or "")) for _, i in good]
+    tokens = [tokenise(title, summary) for title, summary in texts]
+    per_topic = [tracker.judge_batch(tokens) for tracker in trackers]
+    results: dict[int, dict[str, Any]] = {}
+    for k, (number, item) in enumerate(good):
+        judgements = [js[k] for js in per_topic]
+        results[number] = _outcome(number, item, judgements, tokens[k], grouper)
+    for tracker, judged in zip(trackers, per_topic, strict=True):
+        tracker.observe_batch(tokens, judged)
+    out = []
+    for number, line in batch:
+        if isinstance(line, BadLine):
+            out.append(
+                {
+                    "line": number,
+                    "link": None,
+                    "hit": False,
+                    "score": 0.0,
+                    "topic": None,
+                    "error": str(line),
+                }
+            )
+        else:
+            out.append(results[number])
+    return out
+
+
+def _outcome(
+    number: int,
+    item: dict[str, Any],
+    judgements: Sequence[Judgement],
+    tokens: Tokens,
+    grouper: StoryGrouper,
 ) -> dict[str, Any]:
-    """Judge one item against every topic, group it into a story if it hits, let the trackers
-    learn from it. ``item`` is the error of a line that was not a JSON object."""
-    if isinstance(item, BadLine):
-        return {
-            "line": number,
-            "link": None,
-            "hit": False,
-            "score": 0.0,
-            "topic": None,
-            "error": str(item),
-        }
-    title, summary = str(item.get("title") or ""), str(item.get("summary") or "")
     link = item.get("link")
-    judgements = []
-    for tracker in trackers:
-        judgement = tracker.judge(title, summary)
-        tracker.observe(title, summary, judgement)
-        judgements.append(judgement)
     hits = [j for j in judgements if j.hit]
     best = max(hits or judgements, key=lambda j: j.score)
     out: dict[str, Any] = {
@@ -72,8 +113,8 @@ def classify_item(
     }
     if hits:
         key = f"link:{link}" if link else f"line:{number}"
-        first_key, first = grouper.assign(
-            key, title, summary, _moment(item.get("published")) or utcnow()
+        first_key, first = grouper.assign_tokens(
+            key, tokens, _moment(item.get("published")) or utcnow()
         )
         out["story_id"] = story_id(first_key)
         out["alert"] = first or first_key == key

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import __version__
-from ._classify import BadLine, classify_item, json_lines
+from ._classify import BadLine, batches, classify_batch, json_lines
+from ._cli_topic import register as register_topic_commands
 from ._config import Config, load_config
 from ._durations import parse_duration
 from ._errors import ConfigError, MonitorError
@@ -133,6 +134,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("file", help="JSON Lines with a `label` (2 on topic, 1 brief, 0 off)")
     evaluate.add_argument("--topic", help="the topic the labels are for (default: the first)")
+    evaluate.add_argument(
+        "--labels",
+        type=Path,
+        help="JSON Lines of `id` and `label` (a topic folder's labels.jsonl) instead of the "
+        "items' own `label`; items marked `seed: true` are stream only",
+    )
     evaluate.add_argument("--plot", type=Path, help="write a precision-recall curve (PNG)")
     evaluate.add_argument("--format", choices=["table", "json"], default="table")
     _no_feedback_option(evaluate)
@@ -160,6 +167,7 @@ def _parser() -> argparse.ArgumentParser:
     feedback.add_argument("--topic", help="the topic judged (default: the hit's or item's)")
     feedback.add_argument("--format", choices=["table", "json", "csv"], default="table")
     feedback.set_defaults(func=cmd_feedback)
+    register_topic_commands(sub, _storage)
     return parser
 
 
@@ -268,10 +276,12 @@ def _scoring_parts(args: argparse.Namespace) -> tuple[list[Tracker], StoryGroupe
 def cmd_classify(args: argparse.Namespace) -> int:
     trackers, grouper = _scoring_parts(args)
     with _open_input(args.file) as lines:
-        for number, item in json_lines(lines):
-            _warn_bad(number, item)
-            out = classify_item(number, item, trackers, grouper)
-            sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        for batch in batches(json_lines(lines)):
+            for (number, item), out in zip(
+                batch, classify_batch(batch, trackers, grouper), strict=True
+            ):
+                _warn_bad(number, item)
+                sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
     return 0
 
 
@@ -286,14 +296,24 @@ def cmd_eval(args: argparse.Namespace) -> int:
     topic = args.topic or names[0]
     if topic not in names:
         raise MonitorError(f"no topic {topic!r} in the config (topics: {', '.join(names)})")
+    labels = _read_labels(args.labels) if args.labels else None
     labelled: list[tuple[int, float, bool]] = []
     texts: list[tuple[str, str]] = []
     unlabelled = 0
     with _open_input(args.file) as lines:
-        for number, item in json_lines(lines):
+        judged = (
+            pair
+            for batch in batches(json_lines(lines))
+            for pair in zip(batch, classify_batch(batch, trackers, grouper), strict=True)
+        )
+        for (number, item), out in judged:
             _warn_bad(number, item)
-            out = classify_item(number, item, trackers, grouper)
-            label = None if isinstance(item, BadLine) else item.get("label")
+            if isinstance(item, BadLine):
+                label = None
+            elif labels is not None:
+                label = labels.get(str(item.get("id")))
+            else:
+                label = item.get("label")
             if isinstance(item, BadLine) or label not in (0, 1, 2):
                 unlabelled += 1  # still part of the stream: the trackers learnt from it
                 continue
@@ -301,7 +321,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             texts.append((str(item.get("title") or ""), str(item.get("summary") or "")))
     if not labelled:
         raise MonitorError(f"{args.file}: no item with a `label` of 0, 1 or 2")
-    report = evaluate(labelled, texts, trackers[names.index(topic)].threshold)
+    tracker = trackers[names.index(topic)]
+    report = evaluate(labelled, texts, tracker.threshold, tracker.keywords())
     counts = {n: sum(1 for label, _, _ in labelled if label == n) for n in (2, 1, 0)}
     if args.format == "json":
         sys.stdout.write(
@@ -315,6 +336,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
         plot_curve(report, args.plot, title=f"{topic}: {Path(args.file).name}")
         print(f"wrote {args.plot}", file=sys.stderr)
     return 0
+
+
+def _read_labels(path: Path) -> dict[str, int | None]:
+    """``id`` -> label from a labels file; seed items map to None (stream only)."""
+    out: dict[str, int | None] = {}
+    with _open_input(str(path)) as lines:
+        for number, row in json_lines(lines):
+            if isinstance(row, BadLine) or "id" not in row or row.get("label") not in (0, 1, 2):
+                raise MonitorError(f'{path}: line {number}: expected {{"id": …, "label": 0|1|2}}')
+            out[str(row["id"])] = None if row.get("seed") else int(row["label"])
+    return out
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:

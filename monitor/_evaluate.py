@@ -17,13 +17,13 @@ from typing import Any
 __all__ = [
     "C_FA",
     "C_MISS",
-    "KEYWORD_BASELINE",
     "P_TARGET",
     "Metrics",
     "Report",
     "best_threshold",
     "evaluate",
     "keyword_hit",
+    "keyword_query",
     "metrics",
     "metrics_at",
     "pr_curve",
@@ -40,8 +40,6 @@ ON_TOPIC = 2
 BRIEF = 1
 OFF_TOPIC = 0
 
-KEYWORD_BASELINE: tuple[str, ...] = ("coalition of the willing", "paris talks")
-_KEYWORD_RE = re.compile("|".join(re.escape(k) for k in KEYWORD_BASELINE), re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
 
 
@@ -75,6 +73,7 @@ class Report:
     best: Metrics
     keyword: Metrics
     curve: tuple[tuple[float, float, float], ...]
+    keywords: tuple[str, ...] = ()
 
 
 def metrics(labels: Sequence[int], hits: Sequence[bool], threshold: float | None = None) -> Metrics:
@@ -178,18 +177,29 @@ def pr_curve(
     return tuple(out)
 
 
-def keyword_hit(title: str, summary: str) -> bool:
-    """The keyword baseline: "coalition of the willing" OR "paris talks" (case-insensitive)."""
+def keyword_hit(title: str, summary: str, keywords: Sequence[str]) -> bool:
+    """The keyword baseline: any of ``keywords`` in the text (case-insensitive, whitespace
+    runs as one space)."""
+    if not keywords:
+        return False
+    pattern = "|".join(re.escape(_SPACES.sub(" ", k.strip())) for k in keywords)
     text = _SPACES.sub(" ", f"{title} {summary}".replace("\u00a0", " "))
-    return _KEYWORD_RE.search(text) is not None
+    return re.search(pattern, text, re.IGNORECASE) is not None
+
+
+def keyword_query(keywords: Sequence[str]) -> str:
+    """The keyword baseline as a user would type it: ``"a" OR "b"``."""
+    return " OR ".join(f'"{k}"' for k in keywords) or "(none)"
 
 
 def evaluate(
     items: Sequence[tuple[int, float, bool]],
     texts: Sequence[tuple[str, str]],
     threshold: float,
+    keywords: Sequence[str] = (),
 ) -> Report:
-    """Full report for ``items`` = (label, score, hit) with their (title, summary) ``texts``."""
+    """Full report for ``items`` = (label, score, hit) with their (title, summary) ``texts``;
+    the keyword baseline alerts on any of ``keywords``."""
     if len(items) != len(texts):
         raise ValueError("items and texts differ in length")
     labels = [label for label, _, _ in items]
@@ -198,7 +208,8 @@ def evaluate(
     return Report(
         at_threshold=metrics(labels, hits, threshold),
         best=best_threshold(labels, scores),
-        keyword=metrics(labels, [keyword_hit(t, s) for t, s in texts], None),
+        keyword=metrics(labels, [keyword_hit(t, s, keywords) for t, s in texts], None),
+        keywords=tuple(keywords),
         curve=pr_curve(labels, scores, points=400),
     )
 
@@ -218,7 +229,7 @@ def report_json(
         "configured": asdict(report.at_threshold),
         "best": asdict(report.best),
         "keyword": asdict(report.keyword),
-        "keyword_query": " OR ".join(f'"{k}"' for k in KEYWORD_BASELINE),
+        "keyword_query": keyword_query(report.keywords),
     }
 
 
@@ -242,5 +253,5 @@ def report_table(report: Report, topic: str, counts: dict[int, int], unlabelled:
             f"{name:<20} {threshold:>9} {m.precision:>9.3f} {m.recall:>7.3f} {m.f1:>6.3f} "
             f"{m.cnorm:>6.3f} {m.tp:>4} {m.fp:>4} {m.fn:>4}"
         )
-    lines += ["", "keyword baseline: " + " OR ".join(f'"{k}"' for k in KEYWORD_BASELINE)]
+    lines += ["", "keyword baseline: " + keyword_query(report.keywords)]
     return "\n".join(lines) + "\n"

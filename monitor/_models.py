@@ -22,6 +22,9 @@ class Tokens:
 
     title: tuple[str, ...]
     summary: tuple[str, ...]
+    # The words behind title + summary tokens, as written (case kept, accents folded): what
+    # an explanation shows ("France", not the stem "franc").
+    words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,7 +112,9 @@ def test_pr_curve_runs_from_high_to_low_threshold() -> None:
     ],
 )
 def test_keyword_baseline(title: str, summary: str, expected: bool) -> None:
-    assert keyword_hit(title, summary) is expected
+    keywords = ("coalition of the willing", "paris  talks")
+    assert keyword_hit(title, summary, keywords) is expected
+    assert keyword_hit(title, summary, ()) is False  # no keywords, no alert
 
 
 def test_evaluate_puts_model_and_baseline_side_by_side() -> None:
@@ -124,7 +126,7 @@ def test_evaluate_puts_model_and_baseline_side_by_side() -> None:
         ("Brief mention", ""),
         ("Weather", ""),
     ]
-    report = evaluate(items, texts, 0.5)
+    report = evaluate(items, texts, 0.5, ("coalition of the willing", "paris talks"))
     assert (report.at_threshold.tp, report.at_threshold.fp, report.at_threshold.fn) == (1, 1, 1)
     assert report.best.f1 >= report.at_threshold.f1
     assert (report.keyword.tp, report.keyword.fp, report.keyword.fn) == (1, 1, 1)
@@ -132,4 +134,4 @@ def test_evaluate_puts_model_and_baseline_side_by_side() -> None:
     assert all(0.0 <= p <= 1.0 and 0.0 <= r <= 1.0 for _, p, r in report.curve)
     assert not math.isnan(report.best.cnorm)
     with pytest.raises(ValueError, match="length"):
-        evaluate(items, texts[:2], 0.5)
+        evaluate(items, texts[:2], 0.5, ())

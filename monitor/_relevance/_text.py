@@ -52,6 +52,7 @@ _SPACE = re.compile(r"\s+")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 # Words of ASCII letters and digits; a trailing possessive "'s" is dropped, hyphens split.
 _WORDS = re.compile(r"([a-z0-9]+)(?:['’‘`]s\b)?")
+_CASED_WORDS = re.compile(r"([A-Za-z0-9]+)(?:['’‘`][sS]\b)?")
 _STOP_MARK = "\x00"
 _CACHE_LIMIT = 200_000
 _TOKEN_CACHE: dict[str, str] = {}
@@ -69,9 +70,10 @@ def strip_markup(text: str) -> str:
     return _SPACE.sub(" ", html.unescape(text)).strip()
 
 
-def _fold(text: str) -> str:
+def _fold(text: str, *, lower: bool = True) -> str:
     """Lower-case, with accents removed from Latin letters ("Türkiye" -> "turkiye")."""
-    text = text.lower()
+    if lower:
+        text = text.lower()
     if text.isascii():
         return text
     decomposed = unicodedata.normalize("NFKD", text)
@@ -144,10 +146,23 @@ def surface(token: str) -> str:
     return token[1:] if token.startswith(_STOP_MARK) else token
 
 
+def _cased(text: str) -> tuple[list[str], list[str]]:
+    """(sequence tokens, the words as written) of ``text``."""
+    words = _CASED_WORDS.findall(_fold(text, lower=False))
+    get = _TOKEN_CACHE.get
+    seq = []
+    for w in words:
+        low = w.lower()
+        seq.append(get(low) or _token(low))
+    return seq, words
+
+
 def tokenise(title: str, summary: str) -> Tokens:
-    """The sequence tokens of an item's title and summary: all the text analysis scoring and
-    story grouping need, computed once."""
-    return Tokens(tuple(sequence(title)), tuple(sequence(summary)))
+    """The sequence tokens of an item's title and summary, and the words behind them: all the
+    text analysis scoring, explaining and story grouping need, computed once."""
+    t_seq, t_words = _cased(title)
+    s_seq, s_words = _cased(summary)
+    return Tokens(tuple(t_seq), tuple(s_seq), (*t_words, *s_words))
 
 
 def tokenise_feed(parsed: ParsedFeed) -> ParsedFeed:

@@ -139,6 +139,8 @@ class Tracker:
         self._phrases = {" ".join(g): w for g, w in profile.phrases.items()}
         self._labels: dict[str, str] = {}
         self._record_labels([*analysed, *users])
+        self._seed_texts = [s for s in seeds if s.strip()]
+        self._user_phrases = [ph.strip() for ph in phrases if ph.strip()]
         self._heads: dict[str, tuple[int, ...]] = {}
         for key in self._phrases:
             size = key.count(" ") + 1
@@ -311,6 +313,16 @@ class Tracker:
         """:meth:`judge` for an item already tokenised (same result)."""
         return self._judge(tokens, tokens)
 
+    def judge_batch(self, batch: Sequence[Tokens]) -> list[Judgement]:
+        """Judge one poll's items (one feed's answer) against the same state: the order a
+        feed lists its items in changes nothing."""
+        return [self._judge(tokens, tokens) for tokens in batch]
+
+    def observe_batch(self, batch: Sequence[Tokens], judgements: Sequence[Judgement]) -> None:
+        """Learn from a judged batch, in its order (after it was stored)."""
+        for tokens, judgement in zip(batch, judgements, strict=True):
+            self._observe(self._scored(tokens), judgement)
+
     def _judge(self, tokens: Tokens, key: object) -> Judgement:
         p = self.params
         x = self._features(tokens)
@@ -320,7 +332,7 @@ class Tracker:
         score = 0.0 if z == -math.inf else 1.0 / (1.0 + math.exp(-p.steep * (z - p.z_mid)))
         self._last = _Scored(key, x, z, raw_s, raw_a)
         hit = score >= self.threshold
-        matched = self._explain(parts, score)
+        matched = self._explain(parts, score, tokens)
         if self._exclude:
             vetoed = self._excluded(tokens)
             if vetoed is not None:
@@ -329,25 +341,22 @@ class Tracker:
         return Judgement(self.name, round(score, 6), hit, matched)
 
     def _explain(
-        self, parts: list[tuple[str, float]], score: float
+        self, parts: list[tuple[str, float]], score: float, tokens: Tokens
     ) -> tuple[tuple[str, float], ...]:
-        """The heaviest features, each with its share of the score."""
+        """The heaviest features, each with its share of the score, as the item writes them."""
         positive = [(f, c) for f, c in parts if c > 0.0]
         total = sum(c for _, c in positive)
         if total <= 0.0:
             return ()
         positive.sort(key=lambda fc: fc[1], reverse=True)
-        return tuple(
-            (self._label(f), round(score * c / total, 4)) for f, c in positive[:_MATCHED_MAX]
-        )
-
-    def _label(self, feature: str) -> str:
-        if " " in feature:
-            label = self._labels.get(feature)
-            if label is None:
-                label = " ".join(surface(t) for t in feature.split(" "))
-            return "phrase:" + label
-        return "term:" + feature
+        readable = _Readable(tokens, self._labels)
+        out: dict[str, float] = {}
+        for f, c in positive:
+            label = readable(f)
+            out[label] = out.get(label, 0.0) + score * c / total
+            if len(out) == _MATCHED_MAX:
+                break
+        return tuple((label, round(w, 4)) for label, w in out.items())
 
     def _exemplar_shift(self, x: Vector) -> float:
         """An explicit judgement decides its near-duplicates (nearest judged item wins)."""
@@ -439,6 +448,64 @@ class Tracker:
         self._last = None
         self._refresh_seed(reweigh=False)
 
+    # -- introspection -------------------------------------------------------------------
+
+    def describe(self, limit: int = 15) -> dict[str, Any]:
+        """What the seed profile rests on, for ``monitor topic check``: its heaviest terms and
+        phrases (as the seeds write them, with their share of the profile's weight), and how
+        much the seeds agree (the share of each seed's words that another seed also uses)."""
+        q = self._seed.q
+        total = sum(q.values()) or 1.0
+        words: dict[str, Counter[str]] = {}
+        sets: list[set[str]] = []
+        for text in self._seed_texts:
+            tokens = tokenise(text, "")
+            sets.append({t for t in tokens.title if t[0] != _STOP})
+            for tok, word in zip(tokens.title, tokens.words, strict=False):
+                words.setdefault(tok, Counter())[word] += 1
+
+        def label(feature: str) -> str:
+            if " " in feature:
+                return self._labels.get(feature) or " ".join(surface(t) for t in feature.split())
+            forms = words.get(feature)
+            return forms.most_common(1)[0][0] if forms else feature
+
+        ranked = sorted(q.items(), key=lambda fw: (-fw[1], fw[0]))
+        terms = [(label(f), round(w / total, 4)) for f, w in ranked if " " not in f][:limit]
+        phrases = [(label(f), round(w / total, 4)) for f, w in ranked if " " in f][:limit]
+        shared = []
+        for i, own in enumerate(sets):
+            others = (
+                set().union(*(o for j, o in enumerate(sets) if j != i)) if len(sets) > 1 else set()
+            )
+            shared.append(round(len(own & others) / len(own), 3) if own else 0.0)
+        return {
+            "seeds": len(self._seed_texts),
+            "words": [len(t) for t in sets],
+            "shared": shared,
+            "terms": terms,
+            "phrases": phrases,
+            "threshold": self.threshold,
+        }
+
+    def keywords(self, limit: int = 2) -> list[str]:
+        """The keyword alert a user would write for this topic (``monitor eval``'s baseline):
+        the configured phrases, else the ``limit`` phrases that most seeds use (the stream's
+        rarer first), none inside another; else the seeds' heaviest term."""
+        if self._user_phrases:
+            return list(self._user_phrases)
+        idf = self._seed_idf
+        ranked = sorted(self._phrases, key=lambda k: (-self._phrases[k], -idf.get(k, 0.0), k))
+        chosen: list[str] = []
+        for key in ranked:
+            if len(chosen) == limit:
+                break
+            if not any(key in c or c in key for c in chosen):
+                chosen.append(key)
+        if chosen:
+            return [self._labels.get(k) or k for k in chosen]
+        return [label for label, _ in self.describe(1)["terms"]]
+
     # -- persistence ---------------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:
@@ -478,6 +545,32 @@ class Tracker:
         since = state.get("since_refresh")
         self._since_refresh = since if isinstance(since, int) else 0
         self._refresh_stream()
+
+
+class _Readable:
+    """Features as the item writes them: the stem ``franc`` as "France", a phrase as its
+    words in the item; the seeds' wording, or the stems, where the item's words are unknown."""
+
+    def __init__(self, tokens: Tokens, labels: dict[str, str]) -> None:
+        self.seq = (*tokens.title, *tokens.summary)
+        self.words = tokens.words if len(tokens.words) == len(self.seq) else ()
+        self.labels = labels
+        self._first: dict[str, int] | None = None
+
+    def __call__(self, feature: str) -> str:
+        parts = feature.split(" ")
+        if self.words:
+            if self._first is None:
+                self._first = {}
+                for i, tok in enumerate(self.seq):
+                    self._first.setdefault(tok, i)
+            at = self._first.get(parts[0])
+            if at is not None:
+                n = len(parts)
+                for i in range(at, len(self.seq) - n + 1):
+                    if list(self.seq[i : i + n]) == parts:
+                        return " ".join(self.words[i : i + n])
+        return self.labels.get(feature) or " ".join(surface(t) for t in parts)
 
 
 def _mean(vectors: Sequence[Vector]) -> Vector:

@@ -107,6 +107,28 @@ class QueriesMixin(StorageBase):
             row["alerted"] = bool(row["alerted"])
         return rows
 
+    def item_hits(self, item_id: int) -> list[dict[str, Any]]:
+        """The hits stored for one item (one per topic it hit), for ``monitor explain``."""
+        rows = self._read(
+            "SELECT id, topic, score, matched, detected_at, story_id, alerted FROM hits "
+            "WHERE item_id = ? ORDER BY topic",
+            (item_id,),
+        )
+        for row in rows:
+            row["matched"] = json.loads(row["matched"])
+        return rows
+
+    def recent_items(self, limit: int) -> list[dict[str, Any]]:
+        """The last ``limit`` items first seen (oldest first, as they arrived), with their
+        feed: the stream ``monitor topic check`` replays."""
+        return self._read(
+            "SELECT * FROM (SELECT i.id, i.feed_id, i.title, i.summary, i.link, i.first_seen, "
+            "f.name AS feed FROM items i JOIN feeds f ON f.id = i.feed_id "
+            "WHERE i.duplicate_of IS NULL ORDER BY i.first_seen DESC, i.id DESC LIMIT ?) "
+            "ORDER BY first_seen, id",
+            (limit,),
+        )
+
     def feeds_report(self) -> list[dict[str, Any]]:
         return self._read(
             "SELECT name, url, fetch_url, last_status, last_polled, last_success, error_count, "

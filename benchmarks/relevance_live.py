@@ -1,0 +1,141 @@
+"""Relevance in live arrival order and across topics: the number relevance is tuned on.
+
+    python benchmarks/relevance_live.py [--set name=value ...] [--topics a,b] [--loto]
+
+Needs ../shared/eval beside the repository (skips with a message otherwise).
+
+For every topic of ``_reldata`` the seeds-only tracker is run over the dev stream the way
+``monitor classify`` runs it (batch by batch: every item of a batch judged, then learnt from),
+once in publication order and in eight simulated live orders (a daemon starting on 1, 6, 11
+or 16 March with a 48-hour backlog, hourly polls, feeds in a random order, two orders each;
+see ``_reldata``). Decisions are taken at the tracker's default threshold; labels are used
+only to count. Printed per topic: publication-order F1 and Cnorm, the live runs' mean F1,
+worst F1 and mean Cnorm; then the means over topics.
+
+``--loto`` runs leave-one-topic-out over a small grid of settings: for each topic, the
+setting with the best mean live F1 on the *other* topics is chosen and reported on it.
+``--set`` overrides a ``Params`` field for the whole run (experiments).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from dataclasses import fields, replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _reldata
+from _reldata import Batch, Topic
+
+from monitor._evaluate import Metrics, best_threshold, metrics
+from monitor._models import Tokens
+from monitor._relevance import Params, Tracker, tokenise
+
+
+def stream_scores(
+    topic: Topic, batches: list[Batch], params: Params, tokens: dict[str, Tokens]
+) -> dict[str, tuple[float, bool]]:
+    """(score, hit) per item id, the stream run as ``monitor classify`` runs it."""
+    tracker = Tracker(topic.name, topic.seeds, params=params)
+    out: dict[str, tuple[float, bool]] = {}
+    for batch in batches:
+        toks = [tokens[str(item["id"])] for item in batch]
+        judgements = tracker.judge_batch(toks)
+        tracker.observe_batch(toks, judgements)
+        for item, j in zip(batch, judgements, strict=True):
+            out[str(item["id"])] = (j.score, j.hit)
+    return out
+
+
+def figures(topic: Topic, decided: dict[str, tuple[float, bool]]) -> tuple[Metrics, Metrics]:
+    """(at the default threshold, at the best threshold) over the scored items seen."""
+    ids = [i for i in decided if topic.scored(i)]
+    labels = [topic.labels[i] for i in ids]
+    at = metrics(labels, [decided[i][1] for i in ids])
+    best = best_threshold(labels, [decided[i][0] for i in ids])
+    return at, best
+
+
+class Row:
+    def __init__(self, pub: Metrics, pub_best: Metrics, live: list[Metrics]) -> None:
+        self.pub = pub
+        self.pub_best = pub_best
+        self.live = live
+        self.live_f1 = statistics.fmean(m.f1 for m in live)
+        self.live_worst = min(m.f1 for m in live)
+        self.live_cnorm = statistics.fmean(m.cnorm for m in live)
+
+
+def evaluate_topic(
+    topic: Topic,
+    params: Params,
+    orders: list[tuple[str, list[Batch]]],
+    tokens: dict[str, Tokens],
+) -> Row:
+    pub, pub_best = figures(topic, stream_scores(topic, orders[0][1], params, tokens))
+    live = [figures(topic, stream_scores(topic, b, params, tokens))[0] for _, b in orders[1:]]
+    return Row(pub, pub_best, live)
+
+
+def table(rows: dict[str, Row]) -> None:
+    print(
+        f"{'topic':<22} {'pub F1':>7} {'Cnorm':>6} {'bestF1':>7} {'P':>5} {'R':>5}  "
+        f"{'live F1':>7} {'worst':>6} {'Cnorm':>6}"
+    )
+    for name, r in rows.items():
+        print(
+            f"{name:<22} {r.pub.f1:>7.3f} {r.pub.cnorm:>6.3f} {r.pub_best.f1:>7.3f} "
+            f"{r.pub.precision:>5.2f} {r.pub.recall:>5.2f}  "
+            f"{r.live_f1:>7.3f} {r.live_worst:>6.3f} {r.live_cnorm:>6.3f}"
+        )
+    vals = list(rows.values())
+    print(
+        f"{'mean':<22} {statistics.fmean(r.pub.f1 for r in vals):>7.3f} "
+        f"{statistics.fmean(r.pub.cnorm for r in vals):>6.3f} "
+        f"{statistics.fmean(r.pub_best.f1 for r in vals):>7.3f} {'':>5} {'':>5}  "
+        f"{statistics.fmean(r.live_f1 for r in vals):>7.3f} "
+        f"{min(r.live_worst for r in vals):>6.3f} "
+        f"{statistics.fmean(r.live_cnorm for r in vals):>6.3f}"
+    )
+
+
+def parse_sets(pairs: list[str]) -> Params:
+    kinds = {f.name: f.type for f in fields(Params)}
+    changes: dict[str, object] = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        if name not in kinds:
+            raise SystemExit(f"--set: no parameter {name!r}")
+        changes[name] = int(value) if kinds[name] in (int, "int") else float(value)
+    return replace(Params(), **changes)  # type: ignore[arg-type]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--topics", help="comma-separated topic names (default: all)")
+    args = parser.parse_args()
+    if not _reldata.available():
+        print(f"skipped: {_reldata.DEV} not found (the evaluation data lives in ../shared/eval)")
+        return 0
+    started = time.perf_counter()
+    items = _reldata.load_items()
+    topics = _reldata.load_topics(items)
+    if args.topics:
+        wanted = args.topics.split(",")
+        topics = [t for t in topics if t.name in wanted]
+    tokens = {str(i["id"]): tokenise(str(i["title"]), str(i["summary"])) for i in items}
+    orders = [("publication", _reldata.publication_batches(items)), *_reldata.runs(items)]
+    params = parse_sets(args.set)
+    rows = {t.name: evaluate_topic(t, params, orders, tokens) for t in topics}
+    table(rows)
+    print(f"({time.perf_counter() - started:.1f}s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

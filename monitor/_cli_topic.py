@@ -1,0 +1,231 @@
+"""``monitor topic check NAME`` and ``monitor explain ID``: what a topic rests on, and why an
+item was or was not a hit. Reads only; the I/O is here, the judging is the trackers'."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from ._classify import batches, classify_batch
+from ._config import Config, load_config
+from ._errors import MonitorError
+from ._relevance import Tracker
+from ._runtime import apply_feedback, build_grouper, build_trackers
+from ._storage import Storage
+
+__all__ = ["register"]
+
+_BACKTEST_ITEMS = 5000
+
+
+def register(sub: Any, storage: Callable[[argparse.Namespace], Storage]) -> None:
+    """Add ``topic`` and ``explain`` to the CLI's subcommands."""
+    topic = sub.add_parser("topic", help="inspect a topic: what its seeds rest on, a backtest")
+    verbs = topic.add_subparsers(dest="verb", required=True)
+    check = verbs.add_parser(
+        "check",
+        help="how distinctive the seeds are, the terms and phrases the profile rests on, and "
+        "what would have hit over the stored items",
+    )
+    check.add_argument("name", help="the topic's name in the config")
+    check.add_argument(
+        "--items",
+        type=_positive,
+        default=_BACKTEST_ITEMS,
+        help=f"replay this many of the latest stored items (default {_BACKTEST_ITEMS})",
+    )
+    check.add_argument("--format", choices=["table", "json"], default="table")
+    check.set_defaults(func=lambda args: cmd_topic_check(args, storage))
+
+    explain = sub.add_parser("explain", help="why a stored item was or was not a hit")
+    explain.add_argument("id", help="hit id (hit_…), item id or link")
+    explain.add_argument("--format", choices=["table", "json"], default="table")
+    explain.set_defaults(func=lambda args: cmd_explain(args, storage))
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number of at least 1")
+    return value
+
+
+def _topic(config: Config, name: str) -> int:
+    names = [t.name for t in config.topics]
+    if name not in names:
+        raise MonitorError(f"no topic {name!r} in the config (topics: {', '.join(names)})")
+    return names.index(name)
+
+
+def _warnings(described: dict[str, Any]) -> list[str]:
+    out = []
+    if described["seeds"] < 2:
+        out.append("one seed: the profile is that text's words; add 3-5 items about the same story")
+    shared = described["shared"]
+    if described["seeds"] >= 2 and shared and max(shared) < 0.2:
+        out.append(
+            "the seeds share almost no words: the profile is their union, so it matches each "
+            "seed's own surroundings; give seeds about one story"
+        )
+    if not described["phrases"]:
+        out.append("no phrase recurs across the seeds: matching rests on single words")
+    return out
+
+
+def cmd_topic_check(
+    args: argparse.Namespace, open_storage: Callable[[argparse.Namespace], Storage]
+) -> int:
+    config = load_config(args.config)
+    index = _topic(config, args.name)
+    tracker = build_trackers([config.topics[index]])[0]
+    described = tracker.describe()
+    report: dict[str, Any] = {"topic": args.name, **described, "warnings": _warnings(described)}
+    report["keyword_baseline"] = tracker.keywords()
+    report["backtest"] = None
+    if config.settings.database.exists():
+        storage = open_storage(args)
+        apply_feedback([tracker], storage.feedback(args.name))
+        report["backtest"] = _backtest(tracker, storage, config, args.items)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stdout.write(_check_table(report))
+    return 0
+
+
+def _backtest(tracker: Tracker, storage: Storage, config: Config, limit: int) -> dict[str, Any]:
+    """Replay the latest stored items through a fresh tracker, feed batch by feed batch."""
+    rows = storage.recent_items(limit)
+    numbered = [
+        (
+            row["id"],
+            {
+                "title": row["title"],
+                "summary": row["summary"],
+                "link": row["link"],
+                "feed": (row["feed_id"], row["first_seen"]),
+            },
+        )
+        for row in rows
+    ]
+    grouper = build_grouper(config)
+    scored: list[tuple[float, bool, dict[str, Any]]] = []
+    for batch in batches(numbered):
+        for (number, _), out in zip(batch, classify_batch(batch, [tracker], grouper), strict=True):
+            scored.append((out["score"], out["hit"], {"id": number, **out}))
+    by_id = {r["id"]: r for r in rows}
+    hits = sorted((s for s in scored if s[1]), key=lambda s: -s[0])
+    misses = sorted((s for s in scored if not s[1]), key=lambda s: -s[0])
+
+    def brief(entry: tuple[float, bool, dict[str, Any]]) -> dict[str, Any]:
+        row = by_id[entry[2]["id"]]
+        return {
+            "id": row["id"],
+            "score": entry[0],
+            "title": row["title"],
+            "feed": row["feed"],
+            "matched": [f for f, _ in entry[2]["matched"][:5]],
+        }
+
+    return {
+        "items": len(rows),
+        "hits": len(hits),
+        "top_hits": [brief(s) for s in hits[:10]],
+        "nearest_misses": [brief(s) for s in misses[:5]],
+    }
+
+
+def _check_table(report: dict[str, Any]) -> str:
+    lines = [
+        f"topic {report['topic']}: {report['seeds']} seeds "
+        f"({', '.join(str(w) for w in report['words'])} words), threshold {report['threshold']}",
+        "share of each seed's words another seed also uses: "
+        + ", ".join(f"{s:.0%}" for s in report["shared"]),
+        "",
+        "the profile rests on (share of its weight):",
+        "  terms:   " + ", ".join(f"{t} {w:.1%}" for t, w in report["terms"]),
+        "  phrases: " + (", ".join(f"{t} {w:.1%}" for t, w in report["phrases"]) or "(none)"),
+        "keyword alert for comparison: "
+        + " OR ".join(f'"{k}"' for k in report["keyword_baseline"]),
+    ]
+    for warning in report["warnings"]:
+        lines.append(f"warning: {warning}")
+    test = report["backtest"]
+    lines.append("")
+    if test is None:
+        lines.append("backtest: no database yet (run `monitor once` to collect items)")
+    else:
+        lines.append(
+            f"backtest over the latest {test['items']} stored items, replayed as they arrived: "
+            f"{test['hits']} hits"
+        )
+        for title, key in (("top hits", "top_hits"), ("nearest misses", "nearest_misses")):
+            lines.append(f"{title}:")
+            for e in test[key]:
+                lines.append(f"  {e['score']:.3f}  {e['title'][:70]}  [{', '.join(e['matched'])}]")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_explain(
+    args: argparse.Namespace, open_storage: Callable[[argparse.Namespace], Storage]
+) -> int:
+    config = load_config(args.config)
+    storage = open_storage(args)
+    item = storage.find_item(args.id)
+    if item is None:
+        raise MonitorError(f"no hit, item or link {args.id!r} in {storage.path}")
+    stored = {h["topic"]: h for h in storage.item_hits(item["id"])}
+    trackers = build_trackers(config.topics, storage)  # as the daemon judges now
+    apply_feedback(trackers, storage.feedback())
+    topics: list[dict[str, Any]] = []
+    for tracker in trackers:
+        now = tracker.judge(item["title"], item["summary"])
+        hit = stored.get(tracker.name)
+        topics.append(
+            {
+                "topic": tracker.name,
+                "threshold": tracker.threshold,
+                "hit": hit is not None,
+                "stored_score": hit["score"] if hit else None,
+                "stored_matched": hit["matched"] if hit else None,
+                "score_now": now.score,
+                "hit_now": now.hit,
+                "matched_now": [[f, w] for f, w in now.matched],
+                "why": _why(now.score, tracker.threshold, now.matched, hit is not None),
+            }
+        )
+    report = {"id": item["id"], "title": item["title"], "link": item["link"], "topics": topics}
+    if args.format == "json":
+        sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+        return 0
+    lines = [f"item {item['id']}: {item['title']}", f"  {item['link']}"]
+    for t in topics:
+        lines.append("")
+        lines.append(f"topic {t['topic']} (threshold {t['threshold']}): {t['why']}")
+        if t["stored_matched"]:
+            lines.append(
+                "  matched when stored: "
+                + ", ".join(f"{f} {w:.3f}" for f, w in t["stored_matched"])
+            )
+        if t["matched_now"]:
+            lines.append("  matched now: " + ", ".join(f"{f} {w:.3f}" for f, w in t["matched_now"]))
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+def _why(score: float, threshold: float, matched: Any, was_hit: bool) -> str:
+    verdict = "a hit when it arrived" if was_hit else "not a hit when it arrived"
+    vetoed = [f for f, _ in matched if f.startswith("excluded:")]
+    if vetoed:
+        return f"{verdict}; now vetoed by the exclude phrase {vetoed[0][9:]!r}"
+    if not matched:
+        return f"{verdict}; now it shares no term or phrase with the topic (score 0)"
+    side = "at or above" if score >= threshold else "below"
+    words = ", ".join(f for f, _ in matched[:3])
+    return f"{verdict}; now scores {score:.3f}, {side} the threshold, mostly on {words}"

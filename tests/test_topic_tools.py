@@ -1,0 +1,127 @@
+"""`monitor topic check`, `monitor explain`, readable explanations and batch judging, through
+the real CLI, a feed server on 127.0.0.1 and a real database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor._relevance import Tracker, read_seeds, tokenise
+from tests.feedserver import FeedServer, rss
+from tests.helpers import DATA, ROOT, START, cli, load_items, write_config
+
+ITEMS = load_items(DATA / "clear_items.jsonl")
+ON = [i for i in ITEMS if i["label"] == 2]
+OFF = [i for i in ITEMS if i["label"] == 0]
+
+
+def _entries(items: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "title": i["title"],
+            "summary": i["summary"],
+            "link": f"https://{prefix}.example/{n}",
+            "guid": f"{prefix}-{n}",
+            "published": START.replace(hour=n % 24),
+        }
+        for n, i in enumerate(items)
+    ]
+
+
+def _json(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> Any:
+    capsys.readouterr()
+    assert cli(config, *args) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_matched_features_read_as_the_item_writes_them() -> None:
+    tracker = Tracker("t", read_seeds(ROOT / "seeds"))
+    judgement = tracker.judge(
+        "France and Britain's military chiefs meet on a Ukraine force",
+        "The coalition of the willing met in Paris.",
+    )
+    labels = [f for f, _ in judgement.matched]
+    assert "France" in labels and "franc" not in labels  # the word, not its stem
+    assert all(not f.startswith(("term:", "phrase:")) for f in labels)
+    assert tokenise("Türkiye's Army", "").words == ("Turkiye", "Army")
+
+
+def test_a_batch_is_judged_whatever_order_the_feed_lists_it_in() -> None:
+    seeds = read_seeds(ROOT / "seeds")
+    batch = [tokenise(i["title"], i["summary"]) for i in ITEMS]
+    forward = Tracker("t", seeds).judge_batch(batch)
+    backward = Tracker("t", seeds).judge_batch(batch[::-1])
+    assert forward == backward[::-1]
+    # and judging changes nothing: the same items judged again get the same scores
+    tracker = Tracker("t", seeds)
+    assert tracker.judge_batch(batch) == tracker.judge_batch(batch)
+
+
+def test_classify_judges_one_feeds_run_of_items_together(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, [])
+    item = {"title": ON[0]["title"], "summary": ON[0]["summary"], "feed": "a"}
+    # two copies in one feed's run: judged together, so the second does not see the first
+    # learnt; in two feeds' runs the tracker has learnt from the first before the second
+    same = tmp_path / "same.jsonl"
+    same.write_text("\n".join(json.dumps(i) for i in (item, item)))
+    capsys.readouterr()
+    assert cli(config, "classify", str(same)) == 0
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert first["score"] == second["score"]
+    other = tmp_path / "other.jsonl"
+    other.write_text("\n".join(json.dumps(i) for i in (item, {**item, "feed": "b"})))
+    assert cli(config, "classify", str(other)) == 0
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert first["score"] != second["score"]
+
+
+def test_topic_check_shows_the_profile_and_a_backtest(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, [feed_server.url("/a.xml")])
+    report = _json(capsys, config, "topic", "check", "paris-coalition", "--format", "json")
+    assert report["seeds"] == 5 and report["backtest"] is None  # no database yet
+    assert report["terms"] and report["phrases"]
+    assert all(" " not in t for t, _ in report["terms"])
+    assert len(report["keyword_baseline"]) == 2
+
+    feed_server.add("/a.xml", rss(_entries(ON + OFF, "a")))
+    assert cli(config, "once") == 0
+    stored = _json(capsys, config, "hits", "--format", "json")
+    report = _json(capsys, config, "topic", "check", "paris-coalition", "--format", "json")
+    test = report["backtest"]
+    assert test["items"] == len(ON + OFF)
+    assert test["hits"] == len(stored)  # the replay judges the stored stream as the daemon did
+    assert {h["title"] for h in test["top_hits"]} == {h["title"] for h in stored}
+
+    capsys.readouterr()
+    assert cli(config, "topic", "check", "paris-coalition") == 0
+    table = capsys.readouterr().out
+    assert "the profile rests on" in table and "backtest over the latest" in table
+    assert cli(config, "topic", "check", "nope") == 1
+
+
+def test_explain_says_why_an_item_was_or_was_not_a_hit(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed_server.add("/a.xml", rss(_entries(ON[:1] + OFF[:1], "a")))
+    config = write_config(tmp_path, [feed_server.url("/a.xml")])
+    assert cli(config, "once") == 0
+    [hit] = _json(capsys, config, "hits", "--format", "json")
+    report = _json(capsys, config, "explain", hit["id"], "--format", "json")
+    [topic] = report["topics"]
+    assert topic["hit"] is True and topic["stored_score"] == hit["score"]
+    assert topic["stored_matched"] == hit["matched"]
+    assert "a hit when it arrived" in topic["why"]
+
+    report = _json(capsys, config, "explain", "https://a.example/1", "--format", "json")
+    [topic] = report["topics"]
+    assert topic["hit"] is False and topic["stored_score"] is None
+    assert topic["score_now"] < topic["threshold"]
+    assert "not a hit when it arrived" in topic["why"] and "below the threshold" in topic["why"]
+    assert cli(config, "explain", "https://nowhere.example/x") == 1
