@@ -70,8 +70,10 @@ def classify_batch(
     for k, (number, item) in enumerate(good):
         judgements = [js[k] for js in per_topic]
         results[number] = _outcome(number, item, judgements, tokens[k], grouper)
+    feed = good[0][1].get("feed") if good else None
+    source = None if feed is None else str(feed)
     for tracker, judged in zip(trackers, per_topic, strict=True):
-        tracker.observe_batch(tokens, judged)
+        tracker.observe_batch(tokens, judged, source)
     out = []
     for number, line in batch:
         if isinstance(line, BadLine):

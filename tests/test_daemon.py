@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from tests.feedserver import FeedServer
-from tests.helpers import DATA, load_items, serve_items, write_config
+from tests.helpers import DATA, TOY_THRESHOLD, load_items, serve_items, write_config
 from tests.receivers import WebhookReceiver
 
 ITEMS = load_items(DATA / "clear_items.jsonl")
@@ -44,6 +44,7 @@ def test_daemon_polls_alerts_and_stops_cleanly(
         list(urls.values()),
         webhook=webhook_receiver,
         extra='[alerts]\nretry_schedule = ["1s", "1s", "1s"]',
+        threshold=TOY_THRESHOLD,
     )
     webhook_receiver.refuse()  # alerts wait in the outbox
     proc = start(config)

@@ -33,7 +33,7 @@ from monitor._config import load_config
 from monitor._daemon import _poll_safely
 from monitor._runtime import open_runtime
 from tests.feedserver import FeedServer, rss
-from tests.helpers import DATA, cli, load_items, serve_items, write_config
+from tests.helpers import DATA, TOY_THRESHOLD, cli, load_items, serve_items, write_config
 from tests.receivers import SmtpServer, WebhookReceiver
 
 ITEMS = load_items(DATA / "clear_items.jsonl")
@@ -68,7 +68,10 @@ def test_database_locked_by_another_process_mid_cycle(
     slow_items = [i for i in ITEMS if i["feed"] == "europe"]
     feed_server.add_behaviour("/slow", "hold", body=rss(_entries(slow_items)), delay=1.0)
     config = write_config(
-        tmp_path, [feed_server.url("/slow"), *urls.values()], webhook=webhook_receiver
+        tmp_path,
+        [feed_server.url("/slow"), *urls.values()],
+        webhook=webhook_receiver,
+        threshold=TOY_THRESHOLD,
     )
     db = tmp_path / "monitor.db"
     proc = subprocess.Popen(

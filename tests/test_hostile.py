@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.feedserver import FeedServer, gzip_bomb, rss
-from tests.helpers import DATA, cli, load_items, serve_items, write_config
+from tests.helpers import DATA, TOY_THRESHOLD, cli, load_items, serve_items, write_config
 from tests.receivers import SmtpServer, WebhookReceiver
 
 ITEMS = load_items(DATA / "clear_items.jsonl")
@@ -196,6 +196,7 @@ def test_hostile_feeds_beside_good_ones_in_one_cycle(
         webhook=webhook_receiver,
         smtp=smtp_server,
         monitor='deadline = "3s"\nparse_timeout = "3s"\nper_host = 32\nmax_size_mib = 15',
+        threshold=TOY_THRESHOLD,
     )
 
     started = time.monotonic()

@@ -7,6 +7,7 @@ seeds are the project's own seed folder.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,13 @@ import pytest
 
 from monitor._errors import ConfigError
 from monitor._evaluate import metrics
-from monitor._relevance import DEFAULT_THRESHOLD, Params, StoryGrouper, Tracker, read_seeds
+from monitor._relevance import (
+    DEFAULT_THRESHOLD,
+    Params,
+    StoryGrouper,
+    Tracker,
+    read_seeds,
+)
 from monitor._relevance._evidence import Evidence
 from monitor._relevance._stem import stem_english
 from monitor._relevance._text import tokenise, tokens
@@ -202,9 +209,15 @@ def _seeds() -> list[str]:
     return read_seeds(SEEDS_DIR)
 
 
+_EDITIONS = ("morning edition", "evening edition", "weekend edition", "late edition")
+
+
 def _warm(tracker: Tracker, rounds: int = 3) -> Tracker:
-    for _ in range(rounds):
+    """Background news; each round's titles carry their edition, so that every item is a
+    new text (a repeated text teaches the tracker nothing)."""
+    for edition in _EDITIONS[:rounds]:
         for title, summary in BACKGROUND:
+            title = f"{title}, {edition}"
             tracker.observe(title, summary, tracker.judge(title, summary))
     return tracker
 
@@ -498,6 +511,42 @@ def test_evidence_is_bounded_shared_and_capped() -> None:
     assert again.profile() == ev.profile() and len(again) == 3
 
 
+def test_no_source_holds_more_than_a_quarter_of_the_pool() -> None:
+    ev = Evidence(pool_size=8, near_size=2, support=2, near_weight=0.0, cap=0.0, duplicate=0.9)
+    for i in range(5):
+        ev.admit({}, {f"a{i}": 1.0}, "feed-a")
+    ev.admit({}, {"b": 1.0}, "feed-b")
+    kept = [entry[2] for entry in ev.state()["pool"]]
+    assert kept == ["feed-a", "feed-a", "feed-b"]  # the newest two of feed-a stay
+    assert [next(iter(e[1])) for e in ev.state()["pool"]] == ["a3", "a4", "b"]
+    again = Evidence(pool_size=8, near_size=2, support=2, near_weight=0.0, cap=0.0, duplicate=0.9)
+    again.restore(ev.state()["pool"], [])
+    assert again.state() == ev.state()
+
+
+def test_a_repeated_text_teaches_nothing(seeds: list[str]) -> None:
+    """One feed sending the same on-topic text a hundred times (or several feeds carrying
+    it) is one piece of evidence: the stream statistics and the scores of other items do
+    not move, and a restart remembers it."""
+    item = (
+        "Lithuania to join coalition of the willing security force for Ukraine",
+        "Lithuania said it would send troops to the international security force.",
+    )
+    probe = ("Denmark offers troops for the Ukraine force", "Denmark could send soldiers.")
+    once = _warm(Tracker("t", seeds))
+    once.observe(*item, once.judge(*item))
+    flooded = _warm(Tracker("t", seeds))
+    for n in range(100):
+        flooded.observe_batch([tokenise(*item)] * 1, [flooded.judge(*item)], source=f"feed-{n % 3}")
+    assert flooded.state()["n"] == once.state()["n"]
+    assert flooded.judge(*probe).score == once.judge(*probe).score
+    restarted = Tracker("t", seeds)
+    restarted.restore(flooded.state())
+    before = restarted.state()["n"]
+    restarted.observe(*item, restarted.judge(*item))
+    assert restarted.state()["n"] == before
+
+
 # -- explicit feedback -----------------------------------------------------------------------
 
 NEAR_MISS = (
@@ -713,10 +762,11 @@ def test_the_tokens_path_scores_and_groups_exactly_as_the_text_path(seeds: list[
     assert text_state == toks_state
 
 
-def test_a_cold_stream_decides_the_same_whatever_the_order(seeds: list[str]) -> None:
-    """Twelve items, five on topic, in many orders: early on-topic items must not inflate the
-    stream's score spread so much that later ones are missed (the first poll of a new install
-    sees items in whatever order its feeds answer)."""
+def test_a_cold_stream_ranks_the_topic_first_whatever_the_order(seeds: list[str]) -> None:
+    """Twelve items, five on topic, in many orders, on a new install: every on-topic item
+    outscores every off-topic one and nothing off topic hits, whatever came first (early
+    on-topic items must not inflate the stream's statistics so much that later ones sink
+    below the news)."""
     import random
 
     path = Path(__file__).resolve().parent / "data" / "clear_items.jsonl"
@@ -725,7 +775,35 @@ def test_a_cold_stream_decides_the_same_whatever_the_order(seeds: list[str]) -> 
     for _ in range(40):
         rng.shuffle(items)
         tracker = Tracker("t", seeds)
+        on, off = [], []
         for item in items:
             judgement = tracker.judge(item["title"], item["summary"])
             tracker.observe(item["title"], item["summary"], judgement)
-            assert judgement.hit is (item["label"] == 2), [i["title"] for i in items]
+            (on if item["label"] == 2 else off).append(judgement)
+        assert min(j.score for j in on) > max(j.score for j in off), [i["title"] for i in items]
+        assert not any(j.hit for j in off)
+
+
+def test_the_first_items_cannot_capture_the_adaptation(seeds: list[str]) -> None:
+    """The first poll of a new install may bring a backlog of the wrong story first: nothing
+    is admitted to the adaptation before the stream statistics rest on ``adapt_after`` items,
+    so a confident near miss cannot become what the tracker learns."""
+    tracker = Tracker("t", seeds)
+    near_miss = [
+        (
+            f"{country} backs France's plan for security guarantees to Ukraine after Paris talks",
+            f"{country}'s leader discussed the European security force for Ukraine, a "
+            "ceasefire with Russia and military aid with President Emmanuel Macron in Paris.",
+        )
+        for country in ("Spain", "Italy", "Poland", "Sweden", "Finland", "Norway", "Greece")
+    ]
+    judged = [tracker.judge(*item) for item in near_miss]
+    assert sum(j.hit for j in judged) >= 3  # confident items: adaptation would take them
+    for item, judgement in zip(near_miss, judged, strict=True):
+        tracker.observe(*item, judgement)
+    assert tracker.state()["pool"] == []
+    # without the wait, the same start is what the tracker would learn
+    eager = Tracker("t", seeds, params=replace(Params(), adapt_after=0))
+    for item in near_miss:
+        eager.observe(*item, eager.judge(*item))
+    assert eager.state()["pool"]

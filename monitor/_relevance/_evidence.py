@@ -40,7 +40,8 @@ class Evidence:
         self.near_weight = near_weight
         self.cap = cap
         self.duplicate = duplicate
-        self._pool: deque[tuple[Vector, Vector]] = deque()  # (features, unit tf-idf vector)
+        # (features, unit tf-idf vector, source)
+        self._pool: deque[tuple[Vector, Vector, str | None]] = deque()
         self._pool_sum: Vector = {}
         self._pool_support: dict[str, int] = {}
         self._near: deque[Vector] = deque()
@@ -56,26 +57,37 @@ class Evidence:
         keys = u.keys()
         # Only the shared features count; fsum makes the sum independent of the set's order.
         return any(
-            math.fsum(v[f] * u[f] for f in keys & v.keys()) >= self.duplicate for _, v in self._pool
+            math.fsum(v[f] * u[f] for f in keys & v.keys()) >= self.duplicate
+            for _, v, _ in self._pool
         )
 
-    def admit(self, x: Vector, u: Vector) -> None:
-        """Add a confident item (its features ``x`` and unit vector ``u``) to the pool."""
-        self._pool.append((x, u))
+    def admit(self, x: Vector, u: Vector, source: str | None = None) -> None:
+        """Add a confident item (its features ``x`` and unit vector ``u``) to the pool. No
+        ``source`` (feed) holds more than a quarter of the pool: its oldest item leaves."""
+        if source is not None:
+            mine = [i for i, entry in enumerate(self._pool) if entry[2] == source]
+            if len(mine) >= max(1, self.pool_size // 4):
+                self._drop(mine[0])
+        self._pool.append((x, u, source))
         total, support = self._pool_sum, self._pool_support
         for f, w in u.items():
             total[f] = total.get(f, 0.0) + w
             support[f] = support.get(f, 0) + 1
         while len(self._pool) > self.pool_size:
-            _, old = self._pool.popleft()
-            for f, w in old.items():
-                left = support[f] - 1
-                if left:
-                    support[f] = left
-                    total[f] -= w
-                else:
-                    del support[f]
-                    del total[f]
+            self._drop(0)
+
+    def _drop(self, index: int) -> None:
+        _, old, _ = self._pool[index]
+        del self._pool[index]
+        total, support = self._pool_sum, self._pool_support
+        for f, w in old.items():
+            left = support[f] - 1
+            if left:
+                support[f] = left
+                total[f] -= w
+            else:
+                del support[f]
+                del total[f]
 
     def add_near(self, u: Vector) -> bool:
         """Add a near miss; True when enough have come in for the profile to be refreshed."""
@@ -114,7 +126,7 @@ class Evidence:
 
     def state(self) -> dict[str, Any]:
         return {
-            "pool": [[dict(x), dict(u)] for x, u in self._pool],
+            "pool": [[dict(x), dict(u), source] for x, u, source in self._pool],
             "near": [dict(u) for u in self._near],
         }
 
@@ -133,9 +145,10 @@ class Evidence:
             for entry in pool:
                 if (
                     isinstance(entry, list)
-                    and len(entry) == 2
-                    and all(isinstance(v, dict) for v in entry)
+                    and len(entry) in (2, 3)
+                    and all(isinstance(v, dict) for v in entry[:2])
                 ):
                     x = {str(k): float(w) for k, w in entry[0].items()}
                     u = {str(k): float(w) for k, w in entry[1].items()}
-                    self.admit(x, u)
+                    source = entry[2] if len(entry) == 3 and isinstance(entry[2], str) else None
+                    self.admit(x, u, source)

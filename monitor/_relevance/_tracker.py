@@ -26,8 +26,9 @@ what lets one default serve different topics.
 
 from __future__ import annotations
 
+import hashlib
 import math
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,9 @@ _STATE_VERSION = 2
 _MATCHED_MAX = 10
 _STOP = "\x00"
 _DF_LIMIT = 400_000
+# Texts remembered so that a repeat teaches nothing: the stream's statistics and the
+# adaptation count each text once, however often a feed (or several) repeats it.
+_SEEN_LIMIT = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +82,7 @@ class Params:
     feedback_weight: float = 0.5  # Rocchio weight of the whole feedback set
     feedback_near: float = 0.6  # cosine at which a judged item overrides the score
     refresh_every: int = 100  # observations between IDF refreshes of the seed channel
+    adapt_after: int = 50  # no admission before the stream statistics rest on this many items
 
 
 class _Scored:
@@ -152,6 +157,8 @@ class Tracker:
         self._df: Counter[str] = Counter()
         self._seed = Channel(Norm(p.prior_mean, p.prior_sd, p.norm_prior, p.norm_window))
         self._stream = Channel(Norm(p.prior_mean, p.prior_sd, p.norm_prior, p.norm_window))
+        self._stream_stale = False
+        self._seen: OrderedDict[str, None] = OrderedDict()
         self._evidence = Evidence(
             pool_size=p.adapt_pool,
             near_size=p.near_pool,
@@ -247,7 +254,9 @@ class Tracker:
 
     def _refresh_stream(self) -> None:
         """The stream channel: Rocchio over the stream's own evidence (see ``_evidence``)."""
-        self._stream.set(self._evidence.profile())
+        if self._stream_stale:
+            self._stream_stale = False
+            self._stream.set(self._evidence.profile())
 
     # -- scoring -------------------------------------------------------------------------
 
@@ -318,10 +327,17 @@ class Tracker:
         feed lists its items in changes nothing."""
         return [self._judge(tokens, tokens) for tokens in batch]
 
-    def observe_batch(self, batch: Sequence[Tokens], judgements: Sequence[Judgement]) -> None:
-        """Learn from a judged batch, in its order (after it was stored)."""
+    def observe_batch(
+        self,
+        batch: Sequence[Tokens],
+        judgements: Sequence[Judgement],
+        source: str | None = None,
+    ) -> None:
+        """Learn from a judged batch (one ``source``'s answer), in its order, once it is
+        stored."""
         for tokens, judgement in zip(batch, judgements, strict=True):
-            self._observe(self._scored(tokens), judgement)
+            self._observe(self._scored(tokens), judgement, refresh=False, source=source)
+        self._refresh_stream()
 
     def _judge(self, tokens: Tokens, key: object) -> Judgement:
         p = self.params
@@ -385,31 +401,51 @@ class Tracker:
 
     # -- learning ------------------------------------------------------------------------
 
-    def observe(self, title: str, summary: str, judgement: Judgement) -> None:
-        """Learn from one stream item: IDF counts, score normalisation, bounded adaptation."""
+    def observe(
+        self, title: str, summary: str, judgement: Judgement, source: str | None = None
+    ) -> None:
+        """Learn from one stream item: IDF counts, score normalisation, bounded adaptation.
+        ``source`` (the feed) bounds what any one source can teach the adaptation."""
         last = self._last
         if last is not None and last.key == (title, summary):
-            self._observe(last, judgement)
+            self._observe(last, judgement, source=source)
         else:
-            self._observe(self._scored(tokenise(title, summary)), judgement)
+            self._observe(self._scored(tokenise(title, summary)), judgement, source=source)
 
-    def observe_tokens(self, tokens: Tokens, judgement: Judgement) -> None:
+    def observe_tokens(
+        self, tokens: Tokens, judgement: Judgement, source: str | None = None
+    ) -> None:
         """:meth:`observe` for an item already tokenised (same result)."""
         last = self._last
         if last is not None and (last.key is tokens or last.key == tokens):
-            self._observe(last, judgement)
+            self._observe(last, judgement, source=source)
         else:
-            self._observe(self._scored(tokens), judgement)
+            self._observe(self._scored(tokens), judgement, source=source)
 
     def _scored(self, tokens: Tokens) -> _Scored:
         x = self._features(tokens)
         z, raw_s, raw_a, _ = self._score(x)
         return _Scored(tokens, x, z, raw_s, raw_a)
 
-    def _observe(self, scored: _Scored, judgement: Judgement) -> None:
+    def _observe(
+        self,
+        scored: _Scored,
+        judgement: Judgement,
+        *,
+        refresh: bool = True,
+        source: str | None = None,
+    ) -> None:
         p = self.params
         self._last = None
         x, z, raw_s, raw_a = scored.x, scored.z, scored.raw_s, scored.raw_a
+        mark = _fingerprint(x, p.title_weight)
+        seen = self._seen
+        if mark in seen:  # a repeat: one text is one piece of evidence, however often sent
+            seen.move_to_end(mark)
+            return
+        seen[mark] = None
+        if len(seen) > _SEEN_LIMIT:
+            seen.popitem(last=False)
         seed = self._seed.norm
         z_s = (raw_s - seed.mean) / seed.sd
         seed.add(raw_s)
@@ -422,16 +458,25 @@ class Tracker:
             self._df = Counter({f: c for f, c in df.items() if c > 1})
         excluded = bool(judgement.matched) and judgement.matched[0][0].startswith("excluded:")
         if p.adapt_weight > 0 and not excluded and judgement.topic == self.name:
-            if z >= p.adapt_z and z_s >= p.adapt_seed_z:
-                u = self._unit(x)
-                if not self._evidence.is_copy(u):
-                    self._evidence.admit(x, u)
-                    self._refresh_stream()
-            elif z_s >= p.near_z and p.near_weight > 0 and self._evidence.add_near(self._unit(x)):
-                self._refresh_stream()
+            self._consider(x, z, z_s, source)
         self._since_refresh += 1
         if self._since_refresh >= p.refresh_every or (self._n < 200 and self._since_refresh >= 10):
             self._refresh_seed()
+        if refresh:
+            self._refresh_stream()
+
+    def _consider(self, x: Vector, z: float, z_s: float, source: str | None) -> None:
+        """Admit a confident item to the adaptation pool, or keep a near miss."""
+        p = self.params
+        if self._n <= p.adapt_after:
+            return  # too few items yet to tell a confident item from a lucky one
+        if z >= p.adapt_z and z_s >= p.adapt_seed_z:
+            u = self._unit(x)
+            if not self._evidence.is_copy(u):
+                self._evidence.admit(x, u, source)
+                self._stream_stale = True
+        elif z_s >= p.near_z and p.near_weight > 0 and self._evidence.add_near(self._unit(x)):
+            self._stream_stale = True
 
     def set_feedback(self, judged: Sequence[tuple[str, str, bool]]) -> None:
         """Replace the explicit feedback set with ``judged`` = (title, summary, relevant).
@@ -518,6 +563,7 @@ class Tracker:
             "norm": [self._seed.norm.state(), self._stream.norm.state()],
             "seed_idf": dict(self._seed_idf),
             "since_refresh": self._since_refresh,
+            "seen": list(self._seen),
             **self._evidence.state(),  # "pool" and "near"
         }
 
@@ -534,6 +580,10 @@ class Tracker:
             self._seed.norm.restore(norm[0])
             self._stream.norm.restore(norm[1])
         self._evidence.restore(state.get("pool"), state.get("near"))
+        seen = state.get("seen")
+        self._seen = OrderedDict(
+            (str(m), None) for m in (seen if isinstance(seen, list) else [])[-_SEEN_LIMIT:]
+        )
         self._last = None
         seed_idf = state.get("seed_idf")
         wanted = (*self._seed_terms, *self._phrases)
@@ -544,7 +594,17 @@ class Tracker:
             self._refresh_seed()
         since = state.get("since_refresh")
         self._since_refresh = since if isinstance(since, int) else 0
+        self._stream_stale = True
         self._refresh_stream()
+
+
+def _fingerprint(x: Vector, title_weight: float) -> str:
+    """What makes two texts one for learning: the title's words when it has three or more,
+    else all the words (so a recurring short title such as "Europe live" is not enough)."""
+    words = [f for f in x if " " not in f]
+    title = [f for f in words if x[f] == title_weight] if title_weight > 1.0 else []
+    chosen = title if len(title) >= 3 else words
+    return hashlib.blake2b("\n".join(sorted(chosen)).encode(), digest_size=8).hexdigest()
 
 
 class _Readable:
