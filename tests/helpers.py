@@ -85,7 +85,7 @@ def write_config(
 
 
 # For tests about delivery and robustness, not relevance: on a new install the tracker
-# judges its first items on the seeds alone (nothing is learnt from the first 50), and on the
+# judges its first items on the seeds alone (nothing is learnt from the first 30), and on the
 # dozen items of clear_items.jsonl some on-topic ones then score 0.27-0.5 (the lowest with a
 # hostile title's junk appended); every off-topic one stays below 0.1. This threshold makes
 # "every on-topic item alerts" hold in any order.
