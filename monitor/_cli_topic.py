@@ -115,29 +115,28 @@ def _backtest(tracker: Tracker, storage: Storage, config: Config, limit: int) ->
         for row in rows
     ]
     grouper = build_grouper(config)
-    scored: list[tuple[float, bool, dict[str, Any]]] = []
+    by_id = {row["id"]: row for row in rows}
+    scored: list[dict[str, Any]] = []
     for batch in batches(numbered):
         for (number, _), out in zip(batch, classify_batch(batch, [tracker], grouper), strict=True):
-            scored.append((out["score"], out["hit"], {"id": number, **out}))
-    by_id = {r["id"]: r for r in rows}
-    hits = sorted((s for s in scored if s[1]), key=lambda s: -s[0])
-    misses = sorted((s for s in scored if not s[1]), key=lambda s: -s[0])
-
-    def brief(entry: tuple[float, bool, dict[str, Any]]) -> dict[str, Any]:
-        row = by_id[entry[2]["id"]]
-        return {
-            "id": row["id"],
-            "score": entry[0],
-            "title": row["title"],
-            "feed": row["feed"],
-            "matched": [f for f, _ in entry[2]["matched"][:5]],
-        }
-
+            row = by_id[number]
+            scored.append(
+                {
+                    "id": number,
+                    "score": out["score"],
+                    "hit": out["hit"],
+                    "title": row["title"],
+                    "feed": row["feed"],
+                    "matched": [f for f, _ in out["matched"][:5]],
+                }
+            )
+    scored.sort(key=lambda entry: -entry["score"])
+    hits = [entry for entry in scored if entry["hit"]]
     return {
         "items": len(rows),
         "hits": len(hits),
-        "top_hits": [brief(s) for s in hits[:10]],
-        "nearest_misses": [brief(s) for s in misses[:5]],
+        "top_hits": hits[:10],
+        "nearest_misses": [entry for entry in scored if not entry["hit"]][:5],
     }
 
 
