@@ -26,7 +26,6 @@ what lets one default serve different topics.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import math
 from collections import Counter, OrderedDict
@@ -36,9 +35,10 @@ from typing import Any
 
 from monitor._models import Judgement, Tokens
 from monitor._relevance._channels import Channel, Norm, Vector
+from monitor._relevance._describe import Readable, describe, keywords
 from monitor._relevance._evidence import Evidence
 from monitor._relevance._profile import PHRASE_MAX, build_profile
-from monitor._relevance._text import Analysis, analyse, surface, tokenise
+from monitor._relevance._text import Analysis, analyse, tokenise
 
 __all__ = ["DEFAULT_THRESHOLD", "Params", "Tracker"]
 
@@ -369,7 +369,7 @@ class Tracker:
         if total <= 0.0:
             return ()
         positive.sort(key=lambda fc: fc[1], reverse=True)
-        readable = _Readable(tokens, self._labels)
+        readable = Readable(tokens, self._labels)
         out: dict[str, float] = {}
         for f, c in positive:
             label = readable(f)
@@ -500,42 +500,9 @@ class Tracker:
     # -- introspection -------------------------------------------------------------------
 
     def describe(self, limit: int = 15) -> dict[str, Any]:
-        """What the seed profile rests on, for ``monitor topic check``: its heaviest terms and
-        phrases (as the seeds write them, with their share of the profile's weight), and how
-        much the seeds agree (the share of each seed's words that another seed also uses)."""
-        q = self._seed.q
-        total = sum(q.values()) or 1.0
-        words: dict[str, Counter[str]] = {}
-        sets: list[set[str]] = []
-        for text in self._seed_texts:
-            tokens = tokenise(text, "")
-            sets.append({t for t in tokens.title if t[0] != _STOP})
-            for tok, word in zip(tokens.title, tokens.words, strict=False):
-                words.setdefault(tok, Counter())[word] += 1
-
-        def label(feature: str) -> str:
-            if " " in feature:
-                return self._labels.get(feature) or " ".join(surface(t) for t in feature.split())
-            forms = words.get(feature)
-            return forms.most_common(1)[0][0] if forms else feature
-
-        ranked = sorted(q.items(), key=lambda fw: (-fw[1], fw[0]))
-        terms = [(label(f), round(w / total, 4)) for f, w in ranked if " " not in f][:limit]
-        phrases = [(label(f), round(w / total, 4)) for f, w in ranked if " " in f][:limit]
-        shared = []
-        for i, own in enumerate(sets):
-            others = (
-                set().union(*(o for j, o in enumerate(sets) if j != i)) if len(sets) > 1 else set()
-            )
-            shared.append(round(len(own & others) / len(own), 3) if own else 0.0)
-        return {
-            "seeds": len(self._seed_texts),
-            "words": [len(t) for t in sets],
-            "shared": shared,
-            "terms": terms,
-            "phrases": phrases,
-            "threshold": self.threshold,
-        }
+        """What the seed profile rests on, for ``monitor topic check`` (see
+        :func:`~monitor._relevance._describe.describe`)."""
+        return describe(self._seed.q, self._labels, self._seed_texts, self.threshold, limit)
 
     def keywords(self, limit: int = 2) -> list[str]:
         """The keyword alert a user would write for this topic (``monitor eval``'s baseline):
@@ -543,17 +510,9 @@ class Tracker:
         rarer first), none inside another; else the seeds' heaviest term."""
         if self._user_phrases:
             return list(self._user_phrases)
-        idf = self._seed_idf
-        ranked = sorted(self._phrases, key=lambda k: (-self._phrases[k], -idf.get(k, 0.0), k))
-        chosen: list[str] = []
-        for key in ranked:
-            if len(chosen) == limit:
-                break
-            if not any(key in c or c in key for c in chosen):
-                chosen.append(key)
-        if chosen:
-            return [self._labels.get(k) or k for k in chosen]
-        return [label for label, _ in self.describe(1)["terms"]]
+        return keywords(self._phrases, self._seed_idf, self._labels, limit) or [
+            label for label, _ in self.describe(1)["terms"]
+        ]
 
     # -- persistence ---------------------------------------------------------------------
 
@@ -609,29 +568,6 @@ def _fingerprint(x: Vector, title_weight: float) -> str:
     title = [f for f in words if x[f] == title_weight] if title_weight > 1.0 else []
     chosen = title if len(title) >= 3 else words
     return hashlib.blake2b("\n".join(sorted(chosen)).encode(), digest_size=8).hexdigest()
-
-
-class _Readable:
-    """Features as the item writes them: the stem ``franc`` as "France", a phrase as its
-    words in the item; the seeds' wording, or the stems, where the item's words are unknown."""
-
-    __slots__ = ("labels", "seq", "words")
-
-    def __init__(self, tokens: Tokens, labels: dict[str, str]) -> None:
-        self.seq = (*tokens.title, *tokens.summary)
-        self.words = tokens.words if len(tokens.words) == len(self.seq) else ()
-        self.labels = labels
-
-    def __call__(self, feature: str) -> str:
-        parts = feature.split(" ")
-        if self.words:
-            seq, n, first, i = self.seq, len(parts), parts[0], -1
-            with contextlib.suppress(ValueError):  # index() raises when none is left
-                while True:
-                    i = seq.index(first, i + 1)
-                    if n == 1 or list(seq[i : i + n]) == parts:
-                        return " ".join(self.words[i : i + n])
-        return self.labels.get(feature) or " ".join(surface(t) for t in parts)
 
 
 def _mean(vectors: Sequence[Vector]) -> Vector:

@@ -1,0 +1,93 @@
+"""What a tracker's decisions and profile look like to a person: features as the item writes
+them, what the seed profile rests on, the keyword alert a user would write. Pure."""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from monitor._models import Tokens
+from monitor._relevance._text import is_stop, surface, tokenise
+
+__all__ = ["Readable", "describe", "keywords"]
+
+
+class Readable:
+    """Features as the item writes them: the stem ``franc`` as "France", a phrase as its
+    words in the item; the seeds' wording (``labels``), or the stems, where the item's words
+    are unknown."""
+
+    __slots__ = ("labels", "seq", "words")
+
+    def __init__(self, tokens: Tokens, labels: dict[str, str]) -> None:
+        self.seq = (*tokens.title, *tokens.summary)
+        self.words = tokens.words if len(tokens.words) == len(self.seq) else ()
+        self.labels = labels
+
+    def __call__(self, feature: str) -> str:
+        parts = feature.split(" ")
+        if self.words:
+            seq, n, first, i = self.seq, len(parts), parts[0], -1
+            with contextlib.suppress(ValueError):  # index() raises when none is left
+                while True:
+                    i = seq.index(first, i + 1)
+                    if n == 1 or list(seq[i : i + n]) == parts:
+                        return " ".join(self.words[i : i + n])
+        return self.labels.get(feature) or " ".join(surface(t) for t in parts)
+
+
+def describe(
+    profile: dict[str, float],
+    labels: dict[str, str],
+    seeds: Sequence[str],
+    threshold: float,
+    limit: int = 15,
+) -> dict[str, Any]:
+    """The heaviest terms and phrases of a seed ``profile`` (as the seeds write them, with
+    their share of the profile's weight) and how much the seeds agree (the share of each
+    seed's distinct words that another seed also uses)."""
+    total = sum(profile.values()) or 1.0
+    forms: dict[str, Counter[str]] = {}
+    sets: list[set[str]] = []
+    for text in seeds:
+        tokens = tokenise(text, "")
+        sets.append({t for t in tokens.title if not is_stop(t)})
+        for tok, word in zip(tokens.title, tokens.words, strict=False):
+            forms.setdefault(tok, Counter())[word] += 1
+
+    def label(feature: str) -> str:
+        if " " in feature:
+            return labels.get(feature) or " ".join(surface(t) for t in feature.split())
+        seen = forms.get(feature)
+        return seen.most_common(1)[0][0] if seen else feature
+
+    ranked = sorted(profile.items(), key=lambda fw: (-fw[1], fw[0]))
+    shared = []
+    for i, own in enumerate(sets):
+        others: set[str] = set().union(*(o for j, o in enumerate(sets) if j != i))
+        shared.append(round(len(own & others) / len(own), 3) if own else 0.0)
+    return {
+        "seeds": len(seeds),
+        "words": [len(t) for t in sets],
+        "shared": shared,
+        "terms": [(label(f), round(w / total, 4)) for f, w in ranked if " " not in f][:limit],
+        "phrases": [(label(f), round(w / total, 4)) for f, w in ranked if " " in f][:limit],
+        "threshold": threshold,
+    }
+
+
+def keywords(
+    phrases: dict[str, float], idf: dict[str, float], labels: dict[str, str], limit: int
+) -> list[str]:
+    """The ``limit`` seed phrases that most seeds use (the stream's rarer first), none inside
+    another, as the seeds write them."""
+    ranked = sorted(phrases, key=lambda k: (-phrases[k], -idf.get(k, 0.0), k))
+    chosen: list[str] = []
+    for key in ranked:
+        if len(chosen) == limit:
+            break
+        if not any(key in c or c in key for c in chosen):
+            chosen.append(key)
+    return [labels.get(k) or k for k in chosen]
