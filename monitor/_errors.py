@@ -9,6 +9,7 @@ Every error that the monitor raises on purpose is a :class:`MonitorError`::
     ├── FetchError           one feed could not be fetched (recorded on the feed, never fatal)
     ├── ParseError           one feed body could not be parsed (recorded on the feed, never fatal)
     └── DeliveryError        one alert could not be delivered (retried per the schedule)
+        ├── DeliveryTimeout     one attempt hit its total deadline (the channel is stalling)
         └── EndpointGoneError   the receiver answered 410 Gone: stop sending to it
 
 Errors from libraries (httpx, sqlite3, smtplib, feedparser) are translated into this tree once,
@@ -58,6 +59,11 @@ class DeliveryError(MonitorError):
     def __init__(self, message: str, *, retryable: bool = True) -> None:
         super().__init__(message)
         self.retryable = retryable
+
+
+class DeliveryTimeout(DeliveryError):
+    """One attempt did not finish within its total deadline: the channel is stalling, so its
+    other alerts wait for the next round rather than queue behind it."""
 
 
 class EndpointGoneError(DeliveryError):

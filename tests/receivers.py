@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -275,3 +276,68 @@ def smtp_server() -> Iterator[SmtpServer]:
         yield server
     finally:
         server.close()
+
+
+# --------------------------------------------------------------------------- a stalling SMTP server
+
+
+class StallingSmtp:
+    """A TCP server on 127.0.0.1 that greets like SMTP and then misbehaves after EHLO/HELO:
+    ``mode="stall"`` never answers, ``mode="drip"`` drips an endless multi-line reply one byte
+    every ``drip`` seconds (always under any socket timeout). Counts the connections it took."""
+
+    host = "127.0.0.1"
+
+    def __init__(self, mode: str = "drip", drip: float = 0.2) -> None:
+        import socket
+
+        self.mode = mode
+        self.drip = drip
+        self.connections = 0
+        self._stop = threading.Event()
+        self._socket = socket.create_server((self.host, 0))
+        self._socket.settimeout(0.1)
+        self.port: int = self._socket.getsockname()[1]
+        self._clients: list[Any] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._socket.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            self._clients.append(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: Any) -> None:
+        try:
+            conn.sendall(b"220 stalling.example ESMTP\r\n")
+            conn.settimeout(0.2)
+            buffer = b""
+            while not self._stop.is_set() and b"\n" not in buffer:
+                try:
+                    chunk = conn.recv(1024)
+                except TimeoutError:
+                    continue
+                if not chunk:
+                    return
+                buffer += chunk
+            while not self._stop.is_set():
+                if self.mode == "drip":
+                    conn.sendall(b"2")
+                self._stop.wait(self.drip)
+        except OSError:
+            return
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._socket.close()
+        for conn in self._clients:
+            with contextlib.suppress(OSError):
+                conn.close()
+        self._thread.join(2)

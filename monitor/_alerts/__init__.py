@@ -41,6 +41,11 @@ class Sender(Protocol):
         """The registry key, e.g. ``"webhook"`` or ``"email"`` (also used in logs and the DB)."""
         ...
 
+    @property
+    def concurrency(self) -> int:
+        """How many sends of this channel may run at once (each channel has its own bound)."""
+        ...
+
     async def send(self, alert: Alert) -> None:
         """Deliver once; raise ``DeliveryError`` / ``EndpointGoneError`` when not accepted."""
         ...

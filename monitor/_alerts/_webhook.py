@@ -49,6 +49,7 @@ class WebhookSender:
     """Posts alerts to one webhook endpoint through a shared ``httpx.AsyncClient``."""
 
     kind: ClassVar[str] = "webhook"
+    concurrency: ClassVar[int] = 8  # requests at once
 
     def __init__(self, cfg: WebhookConfig, client: httpx.AsyncClient) -> None:
         if cfg.secret:
