@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -151,10 +152,13 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
         log.info("stopped")
 
 
-def _guarded(job: Callable[[], None]) -> Callable[[], None]:
-    """A housekeeping job whose database error is logged; the next run tries again."""
+def _guarded(job: Callable[[], None]) -> Callable[[], Coroutine[Any, Any, None]]:
+    """A housekeeping job, run on the event loop (a coroutine job: APScheduler's asyncio
+    executor runs it on the loop, never in its thread pool), so it uses the one SQLite
+    connection and the trackers from the same thread as the polls, between their steps;
+    its database error is logged and the next run tries again."""
 
-    def run() -> None:
+    async def run() -> None:
         try:
             job()
         except StorageError as exc:
