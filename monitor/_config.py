@@ -80,6 +80,7 @@ class Settings:
     story_window: float = 3 * 86400.0
     keep_items: float | None = None  # items first seen longer ago are deleted; None = keep all
     keep_hits: float | None = None  # the same for hits (and their alerts); None = forever
+    max_items: int = 1000  # entries taken from one feed per poll (the newest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +247,7 @@ class _Loader:
                 story_window=self.duration(t, "story_window", 3 * 86400.0, minimum=1),
                 keep_items=self.retention(t, "keep_items"),
                 keep_hits=self.retention(t, "keep_hits"),
+                max_items=self.positive_int(t, "max_items", 1000),
             )
 
     def topics(self, raw: list[Any] | None) -> tuple[TopicConfig, ...]:

@@ -50,6 +50,7 @@ class ParsedFeed:
     title: str
     entries: tuple[Entry, ...]
     warning: str | None = None
+    skipped: int = 0  # entries beyond the cap on items per poll (the oldest), not kept
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,9 +131,21 @@ class PrimedGrouper:
         self._grouper: StoryGrouper | None = None
 
     def assign_tokens(self, key: str, tokens: Tokens, when: datetime) -> tuple[str, bool]:
+        return self._primed().assign_tokens(key, tokens, when)
+
+    def checkpoint(self) -> object:
+        """What the grouper knows now (its state), to go back to if a poll's write fails.
+        (Until the grouper can assign without learning, a copy of its window.)"""
+        return self._primed().state()
+
+    def rollback(self, checkpoint: object) -> None:
+        assert isinstance(checkpoint, dict)
+        self._primed().restore(checkpoint)
+
+    def _primed(self) -> StoryGrouper:
         if self._grouper is None:
             self._grouper = build_grouper(self._config, self._storage)
-        return self._grouper.assign_tokens(key, tokens, when)
+        return self._grouper
 
 
 def channel_targets(config: Config) -> dict[str, str]:
@@ -188,6 +200,7 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                         channels=list(senders),
                         on_hits=deliverer.wake,
                         keep_items=settings.keep_items,
+                        max_items=settings.max_items,
                     )
                     runtime = Runtime(config, storage, trackers, poller, deliverer)
                     runtime.judged = apply_feedback(trackers, storage.feedback())

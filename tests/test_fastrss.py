@@ -19,7 +19,7 @@ import random
 import warnings
 from collections import defaultdict
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -31,6 +31,7 @@ from monitor._fastrss import parse_plain_rss
 from monitor._parse import parse_feed
 from tests.feedserver import rss as build_rss
 
+NOW = datetime.now(UTC)
 EVAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "eval"
 
 HEADERS: list[dict[str, str]] = [
@@ -47,7 +48,9 @@ def both(body: bytes, headers: Mapping[str, str]) -> tuple[Any, Any]:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                feed = parse_feed(body, url="https://e.test/f/rss", headers=headers, fast=fast)
+                feed = parse_feed(
+                    body, url="https://e.test/f/rss", headers=headers, fast=fast, now=NOW
+                )
         except ParseError as exc:
             return ("error", str(exc))
         entries = [
