@@ -210,6 +210,17 @@ class _MailHandler:
     cond: threading.Condition = field(default_factory=threading.Condition)
     reject_left: int = 0
     reject_code: int = 554
+    refuse_rcpt: dict[str, int] = field(default_factory=dict)  # address -> 450s left
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
+    ) -> str:
+        with self.cond:
+            if self.refuse_rcpt.get(address, 0) > 0:
+                self.refuse_rcpt[address] -= 1
+                return "450 4.2.1 mailbox busy, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         with self.cond:
@@ -258,6 +269,11 @@ class SmtpServer:
     def reject_next(self, n: int, code: int = 554) -> None:
         with self._handler.cond:
             self._handler.reject_left, self._handler.reject_code = n, code
+
+    def refuse_recipient(self, address: str, times: int = 1) -> None:
+        """Answer RCPT TO for ``address`` with a temporary 450, ``times`` times."""
+        with self._handler.cond:
+            self._handler.refuse_rcpt[address] = times
 
     def wait_for(self, count: int, timeout: float = 5.0) -> list[ReceivedMail]:
         """Block until ``count`` messages have been accepted; return them all."""

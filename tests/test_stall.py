@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.feedserver import FeedServer
-from tests.helpers import DATA, load_items, serve_items, write_config
-from tests.receivers import StallingSmtp, WebhookReceiver
+from tests.helpers import DATA, cli, load_items, serve_items, write_config
+from tests.receivers import SmtpServer, StallingSmtp, WebhookReceiver
 
 ITEMS = load_items(DATA / "clear_items.jsonl")
 ON_TOPIC = {i["title"] for i in ITEMS if i["label"] == 2}
@@ -111,3 +111,34 @@ def test_once_ends_each_mail_attempt_at_its_deadline(
     # every mail still pending (retried later), none delivered; those tried say why
     assert {status for status, _ in rows} == {"pending"}
     assert any(error and "deadline" in error for _, error in rows), json.dumps(rows)
+
+
+def test_a_temporarily_refused_recipient_still_gets_the_alert(
+    tmp_path: Path, feed_server: FeedServer, smtp_server: SmtpServer
+) -> None:
+    """At least once per recipient: a 450 for one of two recipients is not "delivered"; the
+    alert is sent again (same Message-ID) until that recipient has it too."""
+    urls = serve_items(feed_server, ITEMS)
+    email = "\n".join(
+        [
+            "[alerts]",
+            'retry_schedule = ["1s", "1s", "1s"]',
+            "[alerts.email]",
+            'host = "127.0.0.1"',
+            f"port = {smtp_server.port}",
+            'tls = "none"',
+            'sender = "monitor@example.org"',
+            'recipients = ["desk@example.org", "busy@example.org"]',
+        ]
+    )
+    config = write_config(tmp_path, list(urls.values()), extra=email)
+    smtp_server.refuse_recipient("busy@example.org", times=len(ON_TOPIC))
+    assert cli(config, "once") == 0
+    time.sleep(1.2)
+    assert cli(config, "once") == 0
+    got: dict[str, set[str]] = {}
+    for mail in smtp_server.messages:
+        for rcpt in mail.rcpt_tos:
+            got.setdefault(rcpt, set()).add(mail.message["Message-ID"])
+    assert len(got.get("busy@example.org", set())) == len(ON_TOPIC)
+    assert got["busy@example.org"] == got["desk@example.org"]  # the same ids

@@ -9,7 +9,10 @@ deliverer, per channel (:attr:`EmailSender.concurrency`).
 
 Outcome of one attempt (RFC 5321 reply classes decide):
 
-* accepted for at least one recipient — delivered (refused recipients are logged);
+* accepted for every recipient, or refused for some with a 5xx — delivered (those refused
+  for good are logged);
+* a 4xx for some recipients — ``DeliveryError(retryable=True)``: at least once per recipient,
+  so the message goes again (same ``Message-ID``) until they have it too;
 * 4xx replies, connection failures, timeouts, TLS failures, a dropped connection —
   ``DeliveryError(retryable=True)``: transient by definition;
 * 5xx replies, a failed login, a server without STARTTLS/AUTH where the config needs it, a
@@ -113,8 +116,17 @@ class EmailSender:
             raise self._error(f"{type(exc).__name__}: {exc}", True) from None
         except ValueError as exc:  # the message or an address cannot be serialised
             raise self._error(f"cannot send the message: {exc}", False) from None
-        if refused:
-            log.warning("%s refused recipients %s", self._label, sorted(refused))
+        if not refused:
+            return
+        later = sorted(rcpt for rcpt, (code, _) in refused.items() if 400 <= code < 500)
+        never = sorted(rcpt for rcpt in refused if rcpt not in later)
+        if never:
+            log.warning("%s refused recipients %s for good", self._label, never)
+        if later:
+            # At least once per recipient: a temporary refusal is not a delivery. The whole
+            # message is tried again (same Message-ID, so the others can drop the copy).
+            codes = sorted({refused[rcpt][0] for rcpt in later})
+            raise self._error(f"recipients refused for now {codes}: {', '.join(later)}", True)
 
     def _transmit(
         self, message: EmailMessage, conversation: _Conversation
