@@ -20,11 +20,14 @@ from ._decide import expired, may_poll, retention_cutoff, retry_until
 from ._dedup import sort_entries
 from ._errors import FetchError, ParseError
 from ._fetch import Fetcher, FetchResult
+from ._ids import story_id  # re-exported for _classify until it imports _ids
 from ._models import Entry, Judgement, Tokens
 from ._parsepool import ParserPool
 from ._relevance import Tracker, tokenise
 from ._storage import FeedState, NewItem, Storage
 from ._times import utcnow
+
+__all__ = ["Grouper", "PollReport", "Poller", "story_id"]
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +56,6 @@ class Grouper(Protocol):
     def checkpoint(self) -> object: ...
 
     def rollback(self, checkpoint: object) -> None: ...
-
-
-def story_id(first_key: str) -> str:
-    """The id of a story: derived from the key of its first item."""
-    return "story_" + hashlib.sha256(first_key.encode()).hexdigest()[:16]
 
 
 class Poller:

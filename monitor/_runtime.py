@@ -67,12 +67,28 @@ class Runtime:
         return total_items, total_hits
 
     def save_state(self) -> None:
-        """Persist what the trackers learned from the stream (IDF, adaptation)."""
+        """Persist what the trackers learned from the stream (IDF, adaptation); clamp waits
+        stored under a clock that was ahead (see :func:`clamp_waits`)."""
         self.storage.save_topic_states({t.name: t.state() for t in self.trackers}, utcnow())
+        clamp_waits(self.storage)
 
     def refresh_feedback(self) -> None:
         """Hand each tracker the judgements recorded by ``monitor feedback`` since the last look."""
         self.judged = apply_feedback(self.trackers, self.storage.feedback(), self.judged)
+
+
+def clamp_waits(storage: Storage) -> None:
+    """Waits stored under a clock that was ahead (a feed's ``retry_until``, an alert's next
+    attempt) are clamped to their own length from now: at start and with every state save."""
+    now = utcnow()
+    feeds, deliveries = storage.clamp_waits(now), storage.clamp_delivery_waits(now)
+    if feeds or deliveries:
+        log.warning(
+            "the clock was ahead when %d feeds and %d alerts were last tried: "
+            "their waits now count from now",
+            feeds,
+            deliveries,
+        )
 
 
 def build_trackers(topics: Sequence[TopicConfig], storage: Storage | None = None) -> list[Tracker]:
@@ -165,6 +181,7 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
         storage = Storage(settings.database)
         try:
             storage.sync_feeds(config.feeds)
+            clamp_waits(storage)
             targets = channel_targets(config)
             storage.enable_changed_channels(targets)
             for name, reason in storage.disabled_channels().items():

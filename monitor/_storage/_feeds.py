@@ -8,11 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from .._config import FeedConfig
+from .._decide import clamp_wait
 from .._errors import StorageError
-from .._models import Entry
-from .._times import iso
+from .._models import Entry, FeedState
+from .._times import iso, parse_iso
 from ._base import StorageBase
-from ._rows import FEED_STATE_COLUMNS, FeedState, NewItem, feed_state_from, hit_id
+from ._rows import FEED_STATE_COLUMNS, NewItem, feed_state_from, hit_id
 
 _INSERT_ITEM = (
     "INSERT INTO items (feed_id, key, fingerprint, title, summary, link, published, first_seen, "
@@ -69,6 +70,24 @@ class FeedsMixin(StorageBase):
                 "fetch_url = coalesce(?, fetch_url) WHERE id = ?",
                 (iso(now), iso(now), fetch_url, feed.id),
             )
+
+    def clamp_waits(self, now: datetime) -> int:
+        """Feeds last polled "after" ``now`` (stored under a clock that was ahead): their
+        ``retry_until`` is clamped to its own length from now and ``last_polled`` to now.
+        Returns how many feeds were clamped."""
+        with self._write() as conn:
+            rows = conn.execute(
+                "SELECT id, last_polled, retry_until FROM feeds WHERE last_polled > ?",
+                (iso(now),),
+            ).fetchall()
+            for feed_id, polled, until in rows:
+                since, wait = parse_iso(polled), parse_iso(until)
+                clamped = None if wait is None else clamp_wait(wait, since, now)
+                conn.execute(
+                    "UPDATE feeds SET last_polled = ?, retry_until = ? WHERE id = ?",
+                    (iso(now), iso(clamped), feed_id),
+                )
+        return len(rows)
 
     def known_entries(
         self, feed: FeedState, entries: Sequence[Entry]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from .._decide import clamp_wait
 from .._times import iso, parse_iso
 from ._base import StorageBase
 from ._rows import Delivery, alert_from
@@ -40,6 +41,25 @@ class OutboxMixin(StorageBase):
             channels,
         )
         return parse_iso(rows[0]["t"]) if rows else None
+
+    def clamp_delivery_waits(self, now: datetime) -> int:
+        """Pending deliveries whose next attempt lies further ahead than its own wait (stored
+        under a clock that was ahead): clamped to that wait from now. Returns how many."""
+        with self._write() as conn:
+            rows = conn.execute(
+                "SELECT id, last_attempt, next_attempt FROM deliveries WHERE status = "
+                "'pending' AND next_attempt > ? AND (last_attempt IS NULL OR last_attempt > ?)",
+                (iso(now), iso(now)),
+            ).fetchall()
+            for delivery_id, last, due in rows:
+                since, until = parse_iso(last), parse_iso(due)
+                assert until is not None
+                conn.execute(
+                    "UPDATE deliveries SET next_attempt = ?, last_attempt = ? WHERE id = ?",
+                    (iso(clamp_wait(until, since, now)), iso(min(since, now) if since else None),
+                     delivery_id),
+                )  # fmt: skip
+        return len(rows)
 
     def record_delivery(
         self,

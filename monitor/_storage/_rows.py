@@ -5,32 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from .._models import Alert, Entry, Judgement
+from .._models import Alert, Entry, FeedState, Judgement
 from .._times import parse_iso
-
-
-@dataclass(frozen=True, slots=True)
-class FeedState:
-    """What the database knows about one configured feed."""
-
-    id: int
-    url: str
-    fetch_url: str
-    name: str
-    etag: str | None
-    last_modified: str | None
-    body_hash: str | None
-    last_polled: datetime | None
-    last_status: str | None
-    error_count: int
-    retry_until: datetime | None
-
-    @property
-    def gone(self) -> bool:
-        return self.last_status == "gone"
 
 
 @dataclass(frozen=True, slots=True)
