@@ -83,9 +83,10 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
         task = asyncio.create_task(_poll_safely(rt, feed))
         running.add(task)
         try:
-            await asyncio.shield(task)
+            report = await asyncio.shield(task)
         finally:
             running.discard(task)
+        reschedule(scheduler, rt, feed, report)
 
     scheduler = AsyncIOScheduler(timezone="UTC", event_loop=asyncio.get_running_loop())
     now = utcnow()
@@ -166,6 +167,28 @@ def _guarded(job: Callable[[], None]) -> Callable[[], Coroutine[Any, Any, None]]
 
     run.__name__ = job.__name__
     return run
+
+
+def reschedule(
+    scheduler: AsyncIOScheduler, rt: Runtime, feed: FeedConfig, report: PollReport
+) -> None:
+    """After a poll: a feed gone (410) loses its job; a failed one whose wait (backoff,
+    Retry-After) ends before its next interval run is run again when the wait ends."""
+    job = scheduler.get_job(feed.url)
+    if job is None:
+        return
+    if report.status == "gone":
+        scheduler.remove_job(feed.url)
+        log.info("feed=%r is gone: no longer scheduled", feed.name)
+        return
+    if report.status != "error":
+        return
+    try:
+        until = rt.storage.feed_state(feed.url).retry_until
+    except StorageError:
+        return
+    if until is not None and (job.next_run_time is None or until < job.next_run_time):
+        job.modify(next_run_time=until)
 
 
 def schedule_plan(rt: Runtime, now: datetime) -> list[tuple[FeedConfig, datetime]]:
