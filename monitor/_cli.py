@@ -189,14 +189,16 @@ def _config(args: argparse.Namespace) -> Config:
     return load_config(args.config)
 
 
-def _storage(args: argparse.Namespace) -> Storage:
+def _storage(args: argparse.Namespace, *, readonly: bool = False) -> Storage:
+    """The configured database; ``readonly`` for the reports (opened ``mode=ro``, never
+    created nor migrated)."""
     config = _config(args)
     if not config.settings.database.exists():
         raise MonitorError(
             f"{config.settings.database}: no database yet; run `monitor once` "
             "or `monitor run` first"
         )
-    return Storage(config.settings.database)
+    return Storage(config.settings.database, readonly=readonly)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -225,20 +227,20 @@ def cmd_once(args: argparse.Namespace) -> int:
 
 
 def cmd_hits(args: argparse.Namespace) -> int:
-    storage = _storage(args)
+    storage = _storage(args, readonly=True)
     rows = storage.hits(since=args.since, topic=args.topic, limit=args.limit)
     sys.stdout.write(render(rows, args.format, HIT_COLUMNS))
     return 0
 
 
 def cmd_feeds(args: argparse.Namespace) -> int:
-    rows = _storage(args).feeds_report()
+    rows = _storage(args, readonly=True).feeds_report()
     sys.stdout.write(render(rows, args.format, FEED_COLUMNS))
     return 0
 
 
 def cmd_deliveries(args: argparse.Namespace) -> int:
-    rows = _storage(args).deliveries_report(args.status)
+    rows = _storage(args, readonly=True).deliveries_report(args.status)
     sys.stdout.write(render(rows, args.format, DELIVERY_COLUMNS))
     return 0
 
@@ -319,7 +321,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_feedback(args: argparse.Namespace) -> int:
     config = _config(args)
-    storage = _storage(args)
+    storage = _storage(args, readonly=args.verdict == "list")
     topics = [t.name for t in config.topics]
     if args.topic is not None and args.topic not in topics:
         raise MonitorError(f"no topic {args.topic!r} in the config (topics: {', '.join(topics)})")

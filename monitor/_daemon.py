@@ -32,6 +32,7 @@ STATE_SAVE_INTERVAL = 300.0
 RETENTION_INTERVAL = 3600.0  # keep_items / keep_hits applied hourly, first a minute after start
 RETENTION_DELAY = 60.0
 SHUTDOWN_GRACE = 3.0
+FILE_CHECK_INTERVAL = 2.0  # seconds: how soon a deleted or replaced database file stops it
 
 
 async def run_once(config: Config) -> list[PollReport]:
@@ -126,6 +127,7 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
         coalesce=True,
     )
     deliverer = asyncio.create_task(rt.deliverer.run(), name="deliverer")
+    watchdog = asyncio.create_task(_watch_database(rt), name="database-watch")
     scheduler.start()
     due = sum(1 for _, when in plan if when <= now + timedelta(seconds=STARTUP_SPREAD))
     log.info(
@@ -137,20 +139,30 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
     )
     try:
         stopped = asyncio.create_task(stop.wait())
-        await asyncio.wait({stopped, deliverer}, return_when=asyncio.FIRST_COMPLETED)
-        if deliverer.done() and not deliverer.cancelled():
-            deliverer.result()  # the deliverer died: raise its error
+        await asyncio.wait({stopped, deliverer, watchdog}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        for ended in (watchdog, deliverer):
+            if ended.done() and not ended.cancelled():
+                ended.result()  # the deliverer died or the database file is gone: raise it
     finally:
         log.info("stopping: %d polls in flight", len(running))
         scheduler.shutdown(wait=False)
-        for task in (*running, deliverer):
+        background: set[asyncio.Task[Any]] = {*running, deliverer, watchdog}
+        for task in background:
             task.cancel()
-        await asyncio.wait({*running, deliverer}, timeout=SHUTDOWN_GRACE)
+        await asyncio.wait(background, timeout=SHUTDOWN_GRACE)
         try:
             rt.save_state()
         except StorageError as exc:
             log.error("could not save the learned state: %s", exc)
         log.info("stopped")
+
+
+async def _watch_database(rt: Runtime) -> None:
+    """Return (raising) when the database file was deleted or replaced under the daemon."""
+    while True:
+        await asyncio.sleep(FILE_CHECK_INTERVAL)
+        rt.storage.check_file()
 
 
 def _guarded(job: Callable[[], None]) -> Callable[[], Coroutine[Any, Any, None]]:

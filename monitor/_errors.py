@@ -5,7 +5,8 @@ Every error that the monitor raises on purpose is a :class:`MonitorError`::
     MonitorError
     ├── ConfigError          a config file that cannot be read or is invalid (names file and key)
     ├── StorageError         the database cannot be opened, is corrupt, locked or full
-    │   └── LockedError      another daemon holds the database
+    │   ├── LockedError      another daemon holds the database
+    │   └── DatabaseReplacedError  the database file was deleted or replaced while in use
     ├── FetchError           one feed could not be fetched (recorded on the feed, never fatal)
     ├── ParseError           one feed body could not be parsed (recorded on the feed, never fatal)
     └── DeliveryError        one alert could not be delivered (retried per the schedule)
@@ -36,6 +37,10 @@ class StorageError(MonitorError):
 
 class LockedError(StorageError):
     """Another daemon already runs on this database."""
+
+
+class DatabaseReplacedError(StorageError):
+    """The database file was deleted or replaced while in use: the daemon stops."""
 
 
 class FetchError(MonitorError):

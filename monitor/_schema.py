@@ -112,6 +112,23 @@ CREATE INDEX items_duplicate_of ON items (duplicate_of) WHERE duplicate_of IS NO
 _MIGRATIONS = {1: _V1, 2: _V2}
 
 
+def check_version(conn: sqlite3.Connection) -> None:
+    """For a read-only use: refuse a file of another schema version (never migrate it)."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version == 0 and not conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone():
+        raise ValueError("empty database; run `monitor once` or `monitor run` first")
+    if version > SCHEMA_VERSION:
+        raise ValueError(
+            f"schema version {version} is newer than this monitor "
+            f"understands ({SCHEMA_VERSION}); upgrade monitor"
+        )
+    if version < SCHEMA_VERSION:
+        raise ValueError(
+            f"schema version {version} is older than this monitor's ({SCHEMA_VERSION}); "
+            "run `monitor once` or `monitor run` to migrate it (read-only commands never do)"
+        )
+
+
 def migrate(conn: sqlite3.Connection) -> None:
     """Create or upgrade the schema in one transaction. Refuses files from a newer version."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
