@@ -195,7 +195,9 @@ def _entry(raw: Mapping[str, Any], base: str, now: datetime) -> Entry | None:
     else:
         key = f"hash:{_sha1(title + chr(10) + summary)}"
     if title or summary:
-        print_ = fingerprint(title or summary)
+        # The story's whole text, not the title alone: a live page ("Europe live") keeps
+        # its title while its story changes.
+        print_ = fingerprint(f"{title}\n{summary}")
     else:  # a link-only entry: never let all of them look like the same story
         print_ = fingerprint(canonical_link(link))
     return Entry(

@@ -20,7 +20,7 @@ from ._decide import expired, may_poll, retention_cutoff, retry_until
 from ._dedup import sort_entries
 from ._errors import FetchError, ParseError
 from ._fetch import Fetcher, FetchResult
-from ._ids import story_id  # re-exported for _classify until it imports _ids
+from ._ids import item_ref, story_id  # story_id re-exported for _classify (until it uses _ids)
 from ._models import Entry, Judgement, Tokens
 from ._parsepool import ParserPool
 from ._relevance import Tracker, tokenise
@@ -176,7 +176,7 @@ class Poller:
         has_hits = any(j.hit for _, _, judgements in judged for j in judgements)
         checkpoint = self.grouper.checkpoint() if has_hits else None
         try:
-            items = [self._group(entry, tokens, js, now) for entry, tokens, js in judged]
+            items = [self._group(feed, entry, tokens, js, now) for entry, tokens, js in judged]
             items += [
                 NewItem(entry, (), duplicate=True)
                 for entry in sorted_.duplicates
@@ -213,17 +213,24 @@ class Poller:
         return entry, tokens, tuple(tracker.judge_tokens(tokens) for tracker in self.trackers)
 
     def _group(
-        self, entry: Entry, tokens: Tokens, judgements: tuple[Judgement, ...], now: datetime
+        self,
+        feed: FeedConfig,
+        entry: Entry,
+        tokens: Tokens,
+        judgements: tuple[Judgement, ...],
+        now: datetime,
     ) -> NewItem:
-        """A judged entry ready to store; hits are grouped into stories (first copy alerts)."""
+        """A judged entry ready to store; hits are grouped into stories (first copy alerts).
+        The grouper knows items by feed and key (a key is unique only within its feed)."""
         if not any(j.hit for j in judgements):
             return NewItem(entry, judgements)
-        first_key, first = self.grouper.assign_tokens(entry.key, tokens, entry.published or now)
+        ref = item_ref(feed.url, entry.key)
+        first_ref, first = self.grouper.assign_tokens(ref, tokens, entry.published or now)
         return NewItem(
             entry,
             judgements,
-            story_id=story_id(first_key),
-            alert=first or first_key == entry.key,
+            story_id=story_id(first_ref),
+            alert=first or first_ref == ref,  # == : this very item, assigned before
         )
 
     def _failed(

@@ -22,6 +22,7 @@ from ._config import Config, TopicConfig
 from ._decide import retention_cutoff
 from ._deliver import Deliverer
 from ._fetch import Fetcher
+from ._ids import item_ref
 from ._lock import DatabaseLock
 from ._models import Tokens
 from ._parsepool import ParserPool
@@ -133,7 +134,8 @@ def build_grouper(config: Config, storage: Storage | None = None) -> StoryGroupe
         since = utcnow() - timedelta(seconds=config.settings.story_window)
         for row in storage.recent_hit_items(since):
             moment = parse_iso(row["moment"]) or since
-            grouper.assign(row["key"], row["title"], row["summary"], moment)
+            key = item_ref(row["feed_url"], row["key"])
+            grouper.assign(key, row["title"], row["summary"], moment)
     return grouper
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _V1 = """
 CREATE TABLE feeds (
@@ -109,7 +109,15 @@ CREATE TABLE feedback (                     -- explicit judgements: `monitor fee
 CREATE INDEX items_duplicate_of ON items (duplicate_of) WHERE duplicate_of IS NOT NULL;
 """
 
-_MIGRATIONS = {1: _V1, 2: _V2}
+_V3 = """
+-- What was judged, frozen at detection: an alert carries these, so an edit of the item after
+-- detection (title, summary, link) cannot rewrite an alert that is still waiting to be sent.
+ALTER TABLE hits ADD COLUMN title TEXT;
+ALTER TABLE hits ADD COLUMN summary TEXT;
+ALTER TABLE hits ADD COLUMN link TEXT
+"""
+
+_MIGRATIONS = {1: _V1, 2: _V2, 3: _V3}
 
 
 def check_version(conn: sqlite3.Connection) -> None:

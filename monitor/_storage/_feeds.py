@@ -157,13 +157,23 @@ class FeedsMixin(StorageBase):
                 if cursor.rowcount == 0 or item.duplicate:
                     continue
                 item_id = cursor.lastrowid
+                # One alert per story: a copy of a story that already alerted (the same GUID
+                # in another feed, a story seen before a restart) is stored, not alerted.
+                alert = item.alert and not (
+                    item.story_id is not None
+                    and conn.execute(
+                        "SELECT 1 FROM hits WHERE story_id = ? AND alerted = 1 LIMIT 1",
+                        (item.story_id,),
+                    ).fetchone()
+                )
                 for j in item.judgements:
                     if not j.hit:
                         continue
                     hid = hit_id(feed.url, e.key, j.topic)
                     conn.execute(
                         "INSERT INTO hits (id, item_id, topic, score, matched, detected_at, "
-                        "story_id, alerted) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        "story_id, alerted, title, summary, link) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             hid,
                             item_id,
@@ -172,11 +182,14 @@ class FeedsMixin(StorageBase):
                             json.dumps(j.matched),
                             stamp,
                             item.story_id or hid,
-                            int(item.alert),
+                            int(alert),
+                            e.title,
+                            e.summary,
+                            e.link,
                         ),
                     )
                     new_hits.append(hid)
-                    if item.alert:
+                    if alert:
                         conn.executemany(
                             "INSERT INTO deliveries (hit_id, channel, status, next_attempt) "
                             "VALUES (?, ?, 'pending', ?)",
@@ -267,9 +280,11 @@ class FeedsMixin(StorageBase):
     def recent_hit_items(self, since: datetime) -> list[dict[str, Any]]:
         """Items that hit since ``since``, oldest first: replayed into the story grouper."""
         return self._read(
-            "SELECT i.key, i.title, i.summary, coalesce(i.published, h.detected_at) AS moment "
-            "FROM hits h JOIN items i ON i.id = h.item_id WHERE h.detected_at >= ? "
-            "GROUP BY i.id ORDER BY min(h.detected_at), i.id",
+            "SELECT f.url AS feed_url, i.key, coalesce(min(h.title), i.title) AS title, "
+            "coalesce(min(h.summary), i.summary) AS summary, "
+            "coalesce(i.published, min(h.detected_at)) AS moment "
+            "FROM hits h JOIN items i ON i.id = h.item_id JOIN feeds f ON f.id = i.feed_id "
+            "WHERE h.detected_at >= ? GROUP BY i.id ORDER BY min(h.detected_at), i.id",
             (iso(since),),
         )
 

@@ -18,7 +18,9 @@ class OutboxMixin(StorageBase):
         marks = ",".join("?" * len(channels))
         rows = self._read(
             "SELECT d.id AS delivery_id, d.channel, d.attempts, h.id, h.topic, h.score, "
-            "h.matched, h.detected_at, h.story_id, i.title, i.summary, i.link, i.published, "
+            "h.matched, h.detected_at, h.story_id, coalesce(h.title, i.title) AS title, "
+            "coalesce(h.summary, i.summary) AS summary, coalesce(h.link, i.link) AS link, "
+            "i.published, "
             "f.name AS feed, f.url AS feed_url FROM deliveries d "
             "JOIN hits h ON h.id = d.hit_id JOIN items i ON i.id = h.item_id "
             "JOIN feeds f ON f.id = i.feed_id "

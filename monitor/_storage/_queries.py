@@ -91,7 +91,8 @@ class QueriesMixin(StorageBase):
             where.append("h.topic = ?")
             params.append(topic)
         sql = (
-            "SELECT h.id, h.topic, h.score, i.title, i.link, f.name AS feed, i.published, "
+            "SELECT h.id, h.topic, h.score, coalesce(h.title, i.title) AS title, "
+            "coalesce(h.link, i.link) AS link, f.name AS feed, i.published, "
             "h.detected_at, h.story_id, h.alerted, h.matched, "
             "(SELECT group_concat(d.channel || ':' || d.status, ' ') FROM deliveries d "
             " WHERE d.hit_id = h.id) AS deliveries "
