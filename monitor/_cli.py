@@ -21,6 +21,7 @@ from ._durations import parse_duration
 from ._errors import ConfigError, MonitorError
 from ._evaluate import evaluate, report_json, report_table
 from ._output import render
+from ._redact import redact_text
 from ._relevance import StoryGrouper, Tracker
 from ._runtime import FEEDBACK_INTERVAL, apply_feedback, build_grouper, build_trackers
 from ._storage import Storage, read_feedback
@@ -60,6 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)  # its debug lines show headers
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("matplotlib").setLevel(logging.WARNING)
     try:
@@ -235,6 +237,10 @@ def cmd_hits(args: argparse.Namespace) -> int:
 
 def cmd_feeds(args: argparse.Namespace) -> int:
     rows = _storage(args, readonly=True).feeds_report()
+    for row in rows:  # the configured URLs may carry credentials: never shown
+        for name in ("name", "url", "fetch_url", "last_error", "warning"):
+            if isinstance(row.get(name), str):
+                row[name] = redact_text(row[name])
     sys.stdout.write(render(rows, args.format, FEED_COLUMNS))
     return 0
 

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from ._durations import format_duration, parse_duration
 from ._errors import ConfigError
+from ._redact import redact_url
 
 T = TypeVar("T")
 
@@ -369,7 +370,7 @@ class _Loader:
                 try:
                     secret_key(secret)
                 except ValueError as exc:
-                    self.fail(t.key("secret"), f"expected 'whsec_<base64>' or a string: {exc}")
+                    self.fail(t.key("secret"), f"expected 'whsec_<base64>': {exc}")
             timeout = self.duration(t, "timeout", 10.0, minimum=0.1)
         return WebhookConfig(url=url, secret=secret, timeout=timeout)
 
@@ -414,8 +415,10 @@ class _Loader:
 
 
 def _default_name(url: str) -> str:
+    """host[:port] + path: never the user-info (credentials) nor the query."""
     parts = urlsplit(url)
-    return (parts.netloc.removeprefix("www.") + parts.path.rstrip("/")) or url
+    host = parts.netloc.rpartition("@")[2]
+    return (host.removeprefix("www.") + parts.path.rstrip("/")) or redact_url(url)
 
 
 def _show(value: Any) -> str:

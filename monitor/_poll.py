@@ -23,6 +23,7 @@ from ._fetch import Fetcher, FetchResult
 from ._ids import item_ref, story_id  # story_id re-exported for _classify (until it uses _ids)
 from ._models import Entry, Judgement, Tokens
 from ._parsepool import ParserPool
+from ._redact import redact_text
 from ._relevance import Tracker, tokenise
 from ._storage import FeedState, NewItem, Storage
 from ._times import utcnow
@@ -242,6 +243,7 @@ class Poller:
         retry_after: float | None = None,
         gone: bool = False,
     ) -> PollReport:
+        message = redact_text(message)  # a redirect target's or the feed's own credentials
         now = self.clock()
         until = None if gone else retry_until(now, state.error_count + 1, retry_after)
         self.storage.record_failure(state, now, message, retry_until=until, gone=gone)

@@ -7,6 +7,7 @@ also used by ``monitor classify``, which needs no database.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -27,6 +28,7 @@ from ._lock import DatabaseLock
 from ._models import Tokens
 from ._parsepool import ParserPool
 from ._poll import Poller
+from ._redact import redact_url
 from ._relevance import StoryGrouper, Tracker, read_seeds
 from ._storage import Storage
 from ._times import parse_iso, utcnow
@@ -168,8 +170,9 @@ class PrimedGrouper:
 
 def channel_targets(config: Config) -> dict[str, str]:
     targets = {}
-    if config.webhook:
-        targets["webhook"] = config.webhook.url
+    if config.webhook:  # its URL may hold a token: the database keeps only a digest of it
+        digest = hashlib.sha256(config.webhook.url.encode()).hexdigest()[:32]
+        targets["webhook"] = f"{redact_url(config.webhook.url)} sha256:{digest}"
     if config.email:
         targets["email"] = f"{config.email.host}:{config.email.port}"
     return targets

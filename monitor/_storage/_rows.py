@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._models import Alert, Entry, FeedState, Judgement
+from .._redact import redact_url
 from .._times import parse_iso
 
 
@@ -70,7 +71,7 @@ def alert_from(row: dict[str, Any]) -> Alert:
         summary=row["summary"],
         link=row["link"],
         feed=row["feed"],
-        feed_url=row["feed_url"],
+        feed_url=redact_url(row["feed_url"]),
         published=published,
         detected_at=detected,
         matched=tuple((str(f), float(w)) for f, w in json.loads(row["matched"])),
