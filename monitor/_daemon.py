@@ -61,6 +61,9 @@ async def _poll_safely(rt: Runtime, feed: FeedConfig) -> PollReport:
     except StorageError as exc:
         log.error("poll feed=%r not stored: %s", feed.name, exc)
         return PollReport(feed.name, "error", error=str(exc))
+    except Exception as exc:  # a bug met by one feed must not lose the other feeds' results
+        log.exception("poll feed=%r failed unexpectedly", feed.name)
+        return PollReport(feed.name, "error", error=f"{type(exc).__name__}: {exc}"[:300])
 
 
 async def run_daemon(config: Config, stop: asyncio.Event | None = None) -> None:

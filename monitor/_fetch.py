@@ -201,6 +201,10 @@ class Fetcher:
             # httpx parses a redirect's Location eagerly (response.next_request) even when it
             # does not follow it; our own URL was checked before, so this is the Location.
             raise FetchError(f"invalid redirect target: {exc}"[:_MAX_MESSAGE]) from exc
+        except (OSError, ValueError, OverflowError, ExceptionGroup) as exc:
+            # What the transport raises outside httpx's tree (an address it cannot use):
+            # this feed's error, never the cycle's.
+            raise FetchError(f"cannot connect: {type(exc).__name__}"[:_MAX_MESSAGE]) from exc
 
     async def _handle(self, response: httpx.Response) -> FetchResult | tuple[int, str]:
         status = response.status_code
@@ -210,6 +214,10 @@ class Fetcher:
             if not location:
                 raise FetchError(f"HTTP {status} redirect without a Location", status=status)
             return status, location
+        if status == 304 and not request_was_conditional(response):
+            raise FetchError(
+                "HTTP 304 Not Modified to a request that was not conditional", status=status
+            )
         if status == 304 or 200 <= status < 300:
             body = None if status == 304 else await self._read_body(response, headers)
             return FetchResult(
@@ -337,19 +345,24 @@ class _DeflateInflater(_Inflater):
     """``deflate`` should be zlib-wrapped, but some servers send raw deflate (as httpx does,
     retry as raw on the first error)."""
 
-    __slots__ = ("_first",)
+    __slots__ = ("_head",)
 
     def __init__(self, decompressor: zlib._Decompress) -> None:
         super().__init__(decompressor)
-        self._first = True
+        self._head: bytes | None = b""  # input so far, until the 2-byte zlib header is judged
 
     def inflate(self, data: bytes, limit: int) -> bytes:
-        if self._first and self._zlib is not None:
-            self._first = False
+        if self._head is not None and self._zlib is not None:
+            self._head += data
             try:
-                return self._zlib.decompress(data, limit)
-            except zlib.error:
+                out = self._zlib.decompress(data, limit)
+            except zlib.error:  # not zlib-wrapped: start again as raw, from the first byte
+                head, self._head = self._head, None
                 self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                return super().inflate(head, limit)
+            if len(self._head) >= 2:  # the header was accepted
+                self._head = None
+            return out
         return super().inflate(data, limit)
 
 
@@ -372,6 +385,11 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return min(max(seconds, 0.0), _MAX_RETRY_AFTER)
 
 
+def request_was_conditional(response: httpx.Response) -> bool:
+    headers = response.request.headers
+    return "if-none-match" in headers or "if-modified-since" in headers
+
+
 def _check_url(url: str, *, what: str, base: httpx.URL | None = None) -> httpx.URL:
     try:
         parsed = httpx.URL(url) if base is None else base.join(url)
@@ -381,6 +399,10 @@ def _check_url(url: str, *, what: str, base: httpx.URL | None = None) -> httpx.U
         raise FetchError(f"invalid {what} {url!r}: only http and https"[:_MAX_MESSAGE])
     if not parsed.host:
         raise FetchError(f"invalid {what} {url!r}: no host"[:_MAX_MESSAGE])
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise FetchError(
+            f"invalid {what} {url!r}: port {parsed.port} is out of range"[:_MAX_MESSAGE]
+        )
     return parsed
 
 
