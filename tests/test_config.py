@@ -154,3 +154,11 @@ def test_malformed_webhook_secret_is_a_config_error(tmp_path: Path) -> None:
     message = error_of(tmp_path, "[alerts.webhook]\nurl = 'http://h/x'\nsecret = 'whsec_%%%'\n")
     assert "alerts.webhook.secret: expected 'whsec_<base64>'" in message
     assert "%%%" not in message
+
+
+def test_webhook_secret_without_whsec_prefix_is_refused(tmp_path: Path) -> None:
+    """Standard Webhooks libraries base64-decode any secret: a plain string used as raw bytes
+    here could never be verified by a receiver using one. Refused, naming the key."""
+    message = error_of(tmp_path, "[alerts.webhook]\nurl = 'http://h/x'\nsecret = 'plain-secret'\n")
+    assert "alerts.webhook.secret: expected 'whsec_<base64>'" in message
+    assert "must start with 'whsec_'" in message and "plain-secret" not in message
