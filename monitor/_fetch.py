@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import ipaddress
+import socket
 import time
 import zlib
 from collections.abc import Mapping
@@ -89,6 +91,7 @@ class Fetcher:
         max_redirects: int = 5,
         concurrency: int = 32,
         per_host: int = 2,
+        allow_private: bool = True,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if min(timeout, deadline) <= 0 or max_bytes < 0 or max_redirects < 0:
@@ -101,6 +104,7 @@ class Fetcher:
         self.max_redirects = max_redirects
         self.concurrency = concurrency
         self.per_host = per_host
+        self.allow_private = allow_private  # False: loopback/private/link-local refused
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._slots = asyncio.Semaphore(concurrency)
@@ -163,6 +167,8 @@ class Fetcher:
                 started = time.monotonic()
                 try:
                     async with asyncio.timeout(self.deadline - spent):
+                        if not self.allow_private:  # every hop, on the resolved addresses
+                            await _refuse_private(current)
                         hop = await self._hop(client, current, conditional)
                 except TimeoutError:
                     raise FetchError(f"deadline of {self.deadline:g} s exceeded") from None
@@ -192,6 +198,11 @@ class Fetcher:
             request = client.build_request("GET", url, headers=headers)
             response = await client.send(request, stream=True)
             try:
+                if not self.allow_private:  # the address actually connected to (rebinding)
+                    stream = response.extensions.get("network_stream")
+                    peer = stream.get_extra_info("server_addr") if stream is not None else None
+                    if peer:
+                        _check_public(url.host, str(peer[0]))
                 return await self._handle(response)
             finally:
                 await response.aclose()
@@ -383,6 +394,35 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
             when = when.replace(tzinfo=UTC)
         seconds = (when - (now or datetime.now(UTC))).total_seconds()
     return min(max(seconds, 0.0), _MAX_RETRY_AFTER)
+
+
+async def _refuse_private(url: httpx.URL) -> None:
+    """FetchError if ``url``'s host is, or resolves to, a non-public address."""
+    host = url.host
+    try:
+        ipaddress.ip_address(host)
+        addresses = [host]
+    except ValueError:
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(host, url.port or 0, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            raise FetchError(f"cannot resolve {host}: {exc}"[:_MAX_MESSAGE]) from None
+        addresses = [str(info[4][0]) for info in infos]
+    for address in addresses:
+        _check_public(host, address)
+
+
+def _check_public(host: str, address: str) -> None:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    mapped = getattr(ip, "ipv4_mapped", None)
+    if mapped is not None:
+        ip = mapped
+    if not ip.is_global or ip.is_multicast:
+        raise FetchError(
+            f"refused: {host} is a private, loopback or reserved address ({ip}) and "
+            "[monitor] allow_private is false"[:_MAX_MESSAGE]
+        )
 
 
 def request_was_conditional(response: httpx.Response) -> bool:

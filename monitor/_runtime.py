@@ -208,6 +208,7 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                     max_redirects=settings.max_redirects,
                     concurrency=settings.concurrency,
                     per_host=settings.per_host,
+                    allow_private=settings.allow_private,
                 ) as fetcher,
             ):
                 senders = {s.kind: s for s in build_senders(config.webhook, config.email, client)}

@@ -47,10 +47,11 @@ def test_304_to_an_unconditional_request_is_an_error(
 ) -> None:
     feed_server.add_behaviour("/always304", "status", status=304)
     config = write_config(tmp_path, [feed_server.url("/always304")])
-    subprocess.run(
+    proc = subprocess.run(
         [sys.executable, "-m", "monitor", "--config", str(config), "once"],
-        capture_output=True, text=True, timeout=60, check=True,
+        capture_output=True, text=True, timeout=60,
     )  # fmt: skip
+    assert proc.returncode == 3  # its only feed failed
     row = _feeds_json(config)["always304"]
     assert row["last_status"] == "error"
     assert "304" in str(row["last_error"]) and "conditional" in str(row["last_error"])
@@ -65,3 +66,32 @@ def test_raw_deflate_with_a_tiny_first_chunk_decodes(first: int) -> None:
     out = inflater.inflate(raw[:first], 10**6) + inflater.inflate(raw[first:], 10**6)
     out += inflater.flush(10**6)
     assert out == body
+
+
+def test_private_addresses_refused_when_not_allowed(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """`[monitor] allow_private = false` (Miniflux's option): a feed whose host resolves to a
+    loopback or private address is refused, checked on the resolved address (a name such as
+    `localhost`) and for every redirect hop; the default allows them (tests, intranets)."""
+    feed_server.add("/f", rss([{"title": "fine", "link": "https://e.test/1"}]))
+    feed_server.add_redirect("/hop", feed_server.url("/f"))
+    port = feed_server.port
+    urls = [f"http://localhost:{port}/f", f"http://127.0.0.1:{port}/hop"]
+    config = write_config(tmp_path, urls, monitor="allow_private = false")
+    subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(config), "once"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    feeds = _feeds_json(config)
+    for name in ("f", "hop"):
+        assert feeds[name]["last_status"] == "error"
+        assert "private" in str(feeds[name]["last_error"]), feeds[name]
+    assert feed_server.count("/f") == 0 and feed_server.count("/hop") == 0  # never asked
+    allowed = write_config(tmp_path / "ok", urls) if (tmp_path / "ok").mkdir() is None else None
+    assert allowed is not None
+    subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(allowed), "once"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert {row["last_status"] for row in _feeds_json(allowed).values()} == {"ok"}

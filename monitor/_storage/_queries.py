@@ -66,13 +66,18 @@ class QueriesMixin(StorageBase):
         return rows
 
     def remove_feedback(self, ident: str, topic: str | None = None) -> int:
-        """Delete judgements by feedback id, or of the item a hit id / item id / link names."""
-        item = self.find_item(ident) if not ident.isdigit() else None
+        """Delete judgements by feedback id (``fb_N``, as ``--list`` shows it), or of the item
+        a hit id / item id / link names (the same ids as judging takes)."""
+        number = ident.removeprefix("fb_")
+        params: list[Any]
+        if ident.startswith("fb_") and number.isdigit():
+            sql, params = "DELETE FROM feedback WHERE id = ?", [int(number)]
+        else:
+            item = self.find_item(ident)
+            if item is None:
+                return 0
+            sql, params = "DELETE FROM feedback WHERE item_id = ?", [item["id"]]
         with self._write() as conn:
-            if item is not None:
-                sql, params = "DELETE FROM feedback WHERE item_id = ?", [item["id"]]
-            else:
-                sql, params = "DELETE FROM feedback WHERE CAST(id AS TEXT) = ?", [ident]
             if topic is not None:
                 sql += " AND topic = ?"
                 params.append(topic)
