@@ -17,7 +17,7 @@ from typing import Protocol
 
 from ._config import FeedConfig
 from ._decide import expired, may_poll, retention_cutoff, retry_until
-from ._dedup import sort_entries
+from ._dedup import rekey_reused, sort_entries
 from ._errors import FetchError, ParseError
 from ._fetch import Fetcher, FetchResult
 from ._ids import item_ref, story_id  # story_id re-exported for _classify (until it uses _ids)
@@ -166,6 +166,11 @@ class Poller:
         warning: str | None,
     ) -> PollReport:
         known, prints = self.storage.known_entries(state, entries)
+        changed = [
+            e.key for e in entries if e.key in known and known[e.key] != (e.title, e.summary)
+        ]
+        if changed:  # an edit, or a key reused for another story (judged by the text)
+            entries, known = rekey_reused(entries, known, self.storage.reused_keys(state, changed))
         sorted_ = sort_entries(entries, known, prints)
         now = self.clock()
         cutoff = retention_cutoff(now, self.keep_items)

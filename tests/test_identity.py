@@ -99,3 +99,31 @@ def test_an_edit_after_detection_does_not_rewrite_the_pending_alert(
     assert hook.json["title"] == on["title"]
     assert hook.json["link"] == "https://n.example/real"
     assert "Click here" not in hook.json["summary"]
+
+
+def test_a_reused_guid_with_another_story_is_scored_as_new(
+    tmp_path: Path, feed_server: FeedServer, webhook_receiver: WebhookReceiver
+) -> None:
+    """A CMS that reuses GUIDs: the same GUID now carries a different story. Judged by its
+    text, it is a new item (scored, alerted), not an edit of the old one; a real edit (the
+    same story reworded a little) stays an edit."""
+    off, on = OFF_TOPIC[0], ON_TOPIC[0]
+    old = {"title": off["title"], "summary": off["summary"], "link": "https://n.example/1",
+           "guid": "slot-1", "published": START}  # fmt: skip
+    feed_server.add("/f.xml", rss([old]))
+    config = write_config(tmp_path, [feed_server.url("/f.xml")], webhook=webhook_receiver)
+    assert cli(config, "once") == 0
+    assert webhook_receiver.received == []
+    reused = {"title": on["title"], "summary": on["summary"], "link": "https://n.example/2",
+              "guid": "slot-1", "published": START + timedelta(hours=5)}  # fmt: skip
+    feed_server.add("/f.xml", rss([reused]))
+    assert cli(config, "once") == 0
+    assert [r.json["title"] for r in webhook_receiver.received] == [on["title"]]
+    edited = dict(reused, summary=on["summary"] + " Updated.")
+    feed_server.add("/f.xml", rss([edited]))
+    assert cli(config, "once") == 0
+    assert len(webhook_receiver.received) == 1  # an edit never alerts again
+    with sqlite3.connect(tmp_path / "monitor.db") as db:
+        titles = [row[0] for row in db.execute("SELECT title FROM items ORDER BY id")]
+    db.close()
+    assert titles == [off["title"], on["title"]]  # the old story's row is kept as it was

@@ -110,6 +110,21 @@ class FeedsMixin(StorageBase):
                 prints.add(row["fingerprint"])
         return keys, prints
 
+    def reused_keys(
+        self, feed: FeedState, keys: Sequence[str]
+    ) -> dict[str, list[tuple[str, str, str]]]:
+        """For each key, the feed's items stored under it as reused (``key#…``), newest first:
+        ``{key: [(reused key, title, summary), …]}``."""
+        found: dict[str, list[tuple[str, str, str]]] = {}
+        for key in keys:
+            rows = self._read(
+                "SELECT key, title, summary FROM items WHERE feed_id = ? AND key > ? AND key < ? "
+                "ORDER BY id DESC",
+                (feed.id, key + "#", key + "$"),
+            )
+            found[key] = [(r["key"], r["title"], r["summary"]) for r in rows]
+        return found
+
     def store_poll(
         self,
         feed: FeedState,
