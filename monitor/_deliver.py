@@ -106,7 +106,7 @@ class Deliverer:
             if delivery.channel in self.gone or stalled:
                 return False  # disabled or stalling while this one waited for its turn
             try:
-                await sender.send(delivery.alert)
+                await sender.send(delivery.alert, recipients=delivery.recipients)
             except EndpointGoneError as exc:
                 # The alert stays pending: it goes out once the config names a new endpoint.
                 now = self.clock()
@@ -135,7 +135,9 @@ class Deliverer:
         now = self.clock()
         attempts = delivery.attempts + 1
         retry_at = next_retry(now, attempts, self.schedule) if exc.retryable else None
-        self.storage.record_delivery(delivery.id, now, error=str(exc), retry_at=retry_at)
+        self.storage.record_delivery(
+            delivery.id, now, error=str(exc), retry_at=retry_at, remaining=exc.remaining
+        )
         if retry_at is None:
             log.error(
                 "deliver hit=%s channel=%s failed for good after %d attempts: %s",

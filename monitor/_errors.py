@@ -61,9 +61,12 @@ class ParseError(MonitorError):
 class DeliveryError(MonitorError):
     """An alert could not be delivered; ``retryable`` says whether trying again can help."""
 
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
+    def __init__(
+        self, message: str, *, retryable: bool = True, remaining: tuple[str, ...] | None = None
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.remaining = remaining  # recipients still owed the alert (None: all of them)
 
 
 class DeliveryTimeout(DeliveryError):

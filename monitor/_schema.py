@@ -114,7 +114,10 @@ _V3 = """
 -- detection (title, summary, link) cannot rewrite an alert that is still waiting to be sent.
 ALTER TABLE hits ADD COLUMN title TEXT;
 ALTER TABLE hits ADD COLUMN summary TEXT;
-ALTER TABLE hits ADD COLUMN link TEXT
+ALTER TABLE hits ADD COLUMN link TEXT;
+-- Recipients still owed an email after some refused it for now (a JSON list, NULL for all):
+-- a retry goes to them only.
+ALTER TABLE deliveries ADD COLUMN recipients TEXT
 """
 
 _MIGRATIONS = {1: _V1, 2: _V2, 3: _V3}

@@ -142,3 +142,6 @@ def test_a_temporarily_refused_recipient_still_gets_the_alert(
             got.setdefault(rcpt, set()).add(mail.message["Message-ID"])
     assert len(got.get("busy@example.org", set())) == len(ON_TOPIC)
     assert got["busy@example.org"] == got["desk@example.org"]  # the same ids
+    # and only the recipient still owed the alert gets the retry: no copy for the other
+    desk = [m for m in smtp_server.messages if "desk@example.org" in m.rcpt_tos]
+    assert len(desk) == len(ON_TOPIC)

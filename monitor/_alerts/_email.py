@@ -11,8 +11,8 @@ Outcome of one attempt (RFC 5321 reply classes decide):
 
 * accepted for every recipient, or refused for some with a 5xx — delivered (those refused
   for good are logged);
-* a 4xx for some recipients — ``DeliveryError(retryable=True)``: at least once per recipient,
-  so the message goes again (same ``Message-ID``) until they have it too;
+* a 4xx for some recipients — ``DeliveryError(retryable=True, remaining=…)``: at least once
+  per recipient, so the message goes again (same ``Message-ID``) to those recipients only;
 * 4xx replies, connection failures, timeouts, TLS failures, a dropped connection —
   ``DeliveryError(retryable=True)``: transient by definition;
 * 5xx replies, a failed login, a server without STARTTLS/AUTH where the config needs it, a
@@ -32,6 +32,7 @@ import smtplib
 import socket
 import ssl
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import ClassVar
@@ -61,7 +62,7 @@ class EmailSender:
     def __repr__(self) -> str:
         return f"EmailSender({self._label!r}, tls={self._cfg.tls!r})"
 
-    async def send(self, alert: Alert) -> None:
+    async def send(self, alert: Alert, *, recipients: Sequence[str] | None = None) -> None:
         """Deliver ``alert`` once; raise :class:`DeliveryError` if it was not accepted, and
         :class:`DeliveryTimeout` if the whole attempt took longer than ``timeout``."""
         try:
@@ -75,7 +76,7 @@ class EmailSender:
         def work() -> None:
             error: BaseException | None = None
             try:
-                self._deliver(message, conversation)
+                self._deliver(message, conversation, tuple(recipients or self._cfg.recipients))
             except BaseException as exc:  # handed to the awaiting task, never lost
                 error = exc
             with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
@@ -95,9 +96,11 @@ class EmailSender:
             conversation.abort()
             raise
 
-    def _deliver(self, message: EmailMessage, conversation: _Conversation) -> None:
+    def _deliver(
+        self, message: EmailMessage, conversation: _Conversation, to: tuple[str, ...]
+    ) -> None:
         try:
-            refused = self._transmit(message, conversation)
+            refused = self._transmit(message, conversation, to)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             transient = bool(codes) and all(400 <= code < 500 for code in codes)
@@ -123,13 +126,15 @@ class EmailSender:
         if never:
             log.warning("%s refused recipients %s for good", self._label, never)
         if later:
-            # At least once per recipient: a temporary refusal is not a delivery. The whole
-            # message is tried again (same Message-ID, so the others can drop the copy).
+            # At least once per recipient: a temporary refusal is not a delivery. The message
+            # is tried again (same Message-ID) for those recipients only.
             codes = sorted({refused[rcpt][0] for rcpt in later})
-            raise self._error(f"recipients refused for now {codes}: {', '.join(later)}", True)
+            error = self._error(f"recipients refused for now {codes}: {', '.join(later)}", True)
+            error.remaining = tuple(later)  # the retry goes to them only
+            raise error
 
     def _transmit(
-        self, message: EmailMessage, conversation: _Conversation
+        self, message: EmailMessage, conversation: _Conversation, to: tuple[str, ...]
     ) -> dict[str, tuple[int, bytes]]:
         cfg = self._cfg
         smtp: smtplib.SMTP
@@ -149,7 +154,7 @@ class EmailSender:
                 smtp.starttls(context=self._tls())
             if cfg.username:
                 smtp.login(cfg.username, cfg.password or "")
-            return smtp.send_message(message, from_addr=cfg.sender, to_addrs=list(cfg.recipients))
+            return smtp.send_message(message, from_addr=cfg.sender, to_addrs=list(to))
 
     def _tls(self) -> ssl.SSLContext:
         return self._ssl_context or ssl.create_default_context()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
@@ -17,7 +18,8 @@ class OutboxMixin(StorageBase):
     ) -> list[Delivery]:
         marks = ",".join("?" * len(channels))
         rows = self._read(
-            "SELECT d.id AS delivery_id, d.channel, d.attempts, h.id, h.topic, h.score, "
+            "SELECT d.id AS delivery_id, d.channel, d.attempts, d.recipients, h.id, h.topic, "
+            "h.score, "
             "h.matched, h.detected_at, h.story_id, coalesce(h.title, i.title) AS title, "
             "coalesce(h.summary, i.summary) AS summary, coalesce(h.link, i.link) AS link, "
             "i.published, "
@@ -30,7 +32,13 @@ class OutboxMixin(StorageBase):
             (iso(now), *channels, limit),
         )
         return [
-            Delivery(row["delivery_id"], row["channel"], row["attempts"], alert_from(row))
+            Delivery(
+                row["delivery_id"],
+                row["channel"],
+                row["attempts"],
+                alert_from(row),
+                None if row["recipients"] is None else tuple(json.loads(row["recipients"])),
+            )
             for row in rows
         ]
 
@@ -70,19 +78,24 @@ class OutboxMixin(StorageBase):
         *,
         error: str | None = None,
         retry_at: datetime | None = None,
+        remaining: Sequence[str] | None = None,
     ) -> None:
-        """Record one attempt: delivered (no error), to retry at ``retry_at``, or failed."""
+        """Record one attempt: delivered (no error), to retry at ``retry_at`` (for the
+        ``remaining`` recipients only, when given), or failed."""
         status = "delivered" if error is None else ("pending" if retry_at else "failed")
+        owed = None if remaining is None or error is None else json.dumps(list(remaining))
         with self._write() as conn:
             conn.execute(
                 "UPDATE deliveries SET status = ?, attempts = attempts + 1, last_attempt = ?, "
-                "last_error = ?, next_attempt = ?, delivered_at = ? WHERE id = ?",
+                "last_error = ?, next_attempt = ?, delivered_at = ?, "
+                "recipients = coalesce(?, recipients) WHERE id = ?",
                 (
                     status,
                     iso(now),
                     error,
                     iso(retry_at),
                     iso(now) if error is None else None,
+                    owed,
                     delivery_id,
                 ),
             )
@@ -113,7 +126,8 @@ class OutboxMixin(StorageBase):
         """Queue again the deliveries of a hit id or a delivery id; return how many."""
         with self._write() as conn:
             cursor = conn.execute(
-                "UPDATE deliveries SET status = 'pending', next_attempt = ?, attempts = 0 "
+                "UPDATE deliveries SET status = 'pending', next_attempt = ?, attempts = 0, "
+                "recipients = NULL "
                 "WHERE hit_id = ? OR CAST(id AS TEXT) = ?",
                 (iso(now), ident, ident),
             )

@@ -29,6 +29,7 @@ class Delivery:
     channel: str
     attempts: int
     alert: Alert
+    recipients: tuple[str, ...] | None = None  # still owed (email); None: every recipient
 
 
 def hit_id(feed_url: str, key: str, topic: str) -> str:
