@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -137,3 +138,25 @@ def test_all_feeds_failing_warns_and_once_exits_3(tmp_path: Path, feed_server: F
     assert "WARNING" in proc.stderr and "every feed failed" in proc.stderr
     feed_server.add("/a", rss([{"title": "fine", "link": "https://e.test/1"}]))
     assert _run(config, "once").returncode == 0  # one feed fine: 0
+
+
+def test_a_feed_stored_under_another_spelling_keeps_its_row(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """A database written before URLs were canonicalised holds `HTTP://127.0.0.1:…`: the
+    same feed, so its row (and what it has seen) is kept, not started again from nothing."""
+    urls = serve_items(feed_server, ITEMS)
+    config = write_config(tmp_path, list(urls.values()))
+    assert cli(config, "once") == 0
+    db = sqlite3.connect(tmp_path / "monitor.db", isolation_level=None)
+    db.execute("UPDATE feeds SET url = replace(url, 'http://', 'HTTP://')")
+    (hits_before,) = db.execute("SELECT count(*) FROM hits").fetchone()
+    db.close()
+    feed_server.add("/unrelated", b"")  # nothing else changes
+    assert cli(config, "once") == 0
+    with sqlite3.connect(tmp_path / "monitor.db") as db:
+        urls_now = [row[0] for row in db.execute("SELECT url FROM feeds")]
+        (hits_after,) = db.execute("SELECT count(*) FROM hits").fetchone()
+    db.close()
+    assert sorted(urls_now) == sorted(urls.values())  # the rows renamed, none added
+    assert hits_after == hits_before

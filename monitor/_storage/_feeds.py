@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from .._config import FeedConfig
+from .._config import FeedConfig, canonical_feed_url
 from .._decide import clamp_wait
 from .._errors import StorageError
 from .._models import Entry, FeedState
@@ -24,9 +24,23 @@ _INSERT_ITEM = (
 
 class FeedsMixin(StorageBase):
     def sync_feeds(self, feeds: Iterable[FeedConfig]) -> None:
-        """Make sure every configured feed has a row; names follow the config."""
+        """Make sure every configured feed has a row; names follow the config. A row stored
+        under another spelling of the same URL (before URLs were canonicalised: scheme or host
+        case, a default port) is that feed's row: renamed, not replaced."""
         with self._write() as conn:
+            stored: dict[str, tuple[int, str]] = {}
+            for row_id, url in conn.execute("SELECT id, url FROM feeds").fetchall():
+                canonical = canonical_feed_url(url)
+                if canonical == url or canonical not in stored:  # an exact row wins
+                    stored[canonical] = (row_id, url)
             for feed in feeds:
+                row_id, url = stored.get(feed.url, (None, feed.url))
+                if row_id is not None and url != feed.url:
+                    conn.execute(
+                        "UPDATE feeds SET url = ?, fetch_url = CASE WHEN fetch_url = url "
+                        "THEN ? ELSE fetch_url END WHERE id = ?",
+                        (feed.url, feed.url, row_id),
+                    )
                 conn.execute(
                     "INSERT INTO feeds (url, fetch_url, name) VALUES (?, ?, ?) "
                     "ON CONFLICT (url) DO UPDATE SET name = excluded.name",
