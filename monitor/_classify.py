@@ -8,8 +8,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
+from ._ids import item_ref, story_id
 from ._models import Judgement, Tokens
-from ._poll import story_id
 from ._relevance import StoryGrouper, Tracker, tokenise
 from ._times import parse_iso, utcnow
 
@@ -115,6 +115,8 @@ def _outcome(
     }
     if hits:
         key = f"link:{link}" if link else f"line:{number}"
+        feed = item.get("feed")
+        key = key if feed is None else item_ref(str(feed), key)  # as the daemon knows items
         first_key, first = grouper.assign_tokens(
             key, tokens, _moment(item.get("published")) or utcnow()
         )

@@ -22,6 +22,7 @@ from ._durations import parse_duration
 from ._errors import ConfigError, MonitorError
 from ._evaluate import evaluate, report_json, report_table
 from ._output import render
+from ._redact import redact_text
 from ._relevance import StoryGrouper, Tracker
 from ._runtime import FEEDBACK_INTERVAL, apply_feedback, build_grouper, build_trackers
 from ._storage import Storage, read_feedback
@@ -61,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)  # its debug lines show headers
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("matplotlib").setLevel(logging.WARNING)
     try:
@@ -107,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     hits = sub.add_parser("hits", help="list stored hits, newest first")
     hits.add_argument("--since", type=_since, help="e.g. 2h, 3d or 2025-03-11")
     hits.add_argument("--topic")
-    hits.add_argument("--limit", type=int, default=50)
+    hits.add_argument("--limit", type=_positive, default=50, help="at most N hits (N >= 1)")
     hits.add_argument("--format", choices=["table", "json", "csv"], default="table")
     hits.set_defaults(func=cmd_hits)
 
@@ -161,7 +163,8 @@ def _parser() -> argparse.ArgumentParser:
         dest="verdict",
         action="store_const",
         const="remove",
-        help="undo: ID is a feedback id from --list, a hit id or a link",
+        help="undo: ID is a feedback id from --list (fb_…), or the hit id, item id or link "
+        "that was judged",
     )
     verdict.add_argument("--list", dest="verdict", action="store_const", const="list")
     feedback.add_argument("--topic", help="the topic judged (default: the hit's or item's)")
@@ -179,6 +182,16 @@ def _no_feedback_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number of at least 1")
+    return value
+
+
 def _since(text: str) -> datetime:
     try:
         return utcnow() - timedelta(seconds=parse_duration(text))
@@ -193,18 +206,20 @@ def _since(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _config(args: argparse.Namespace) -> Config:
-    return load_config(args.config)
+def _config(args: argparse.Namespace, *, secrets: bool = True) -> Config:
+    return load_config(args.config, secrets=secrets)
 
 
-def _storage(args: argparse.Namespace) -> Storage:
-    config = _config(args)
+def _storage(args: argparse.Namespace, *, readonly: bool = False) -> Storage:
+    """The configured database; ``readonly`` for the reports (opened ``mode=ro``, never
+    created nor migrated)."""
+    config = _config(args, secrets=not readonly)
     if not config.settings.database.exists():
         raise MonitorError(
             f"{config.settings.database}: no database yet; run `monitor once` "
             "or `monitor run` first"
         )
-    return Storage(config.settings.database)
+    return Storage(config.settings.database, readonly=readonly)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -218,6 +233,24 @@ def cmd_once(args: argparse.Namespace) -> int:
     from ._daemon import run_once
 
     reports = asyncio.run(run_once(_config(args)))
+    failed = [r for r in reports if r.status in ("error", "gone")]
+    if failed and not any(r.status in ("ok", "not-modified", "unchanged") for r in reports):
+        log.warning(
+            "every feed failed this cycle (%d of %d; the rest wait for a retry): %s",
+            len(failed),
+            len(reports),
+            "; ".join(f"{r.feed}: {r.error}" for r in failed[:5]),
+        )
+        _log_cycle(reports)
+        return EXIT_ALL_FEEDS_FAILED
+    _log_cycle(reports)
+    return 0
+
+
+EXIT_ALL_FEEDS_FAILED = 3  # `monitor once`: no feed could be read (documented for cron)
+
+
+def _log_cycle(reports: Sequence[Any]) -> None:
     counts: dict[str, int] = {}
     for report in reports:
         counts[report.status] = counts.get(report.status, 0) + 1
@@ -229,24 +262,30 @@ def cmd_once(args: argparse.Namespace) -> int:
         sum(r.new for r in reports),
         sum(r.hits for r in reports),
     )
-    return 0
 
 
 def cmd_hits(args: argparse.Namespace) -> int:
-    storage = _storage(args)
+    topics = [t.name for t in _config(args, secrets=False).topics]
+    if args.topic is not None and args.topic not in topics:
+        raise MonitorError(f"no topic {args.topic!r} in the config (topics: {', '.join(topics)})")
+    storage = _storage(args, readonly=True)
     rows = storage.hits(since=args.since, topic=args.topic, limit=args.limit)
     sys.stdout.write(render(rows, args.format, HIT_COLUMNS))
     return 0
 
 
 def cmd_feeds(args: argparse.Namespace) -> int:
-    rows = _storage(args).feeds_report()
+    rows = _storage(args, readonly=True).feeds_report()
+    for row in rows:  # the configured URLs may carry credentials: never shown
+        for name in ("name", "url", "fetch_url", "last_error", "warning"):
+            if isinstance(row.get(name), str):
+                row[name] = redact_text(row[name])
     sys.stdout.write(render(rows, args.format, FEED_COLUMNS))
     return 0
 
 
 def cmd_deliveries(args: argparse.Namespace) -> int:
-    rows = _storage(args).deliveries_report(args.status)
+    rows = _storage(args, readonly=True).deliveries_report(args.status)
     sys.stdout.write(render(rows, args.format, DELIVERY_COLUMNS))
     return 0
 
@@ -266,7 +305,7 @@ def _scoring_parts(args: argparse.Namespace) -> tuple[list[Tracker], StoryGroupe
     """The daemon's trackers and grouper for ``classify``/``eval``: seeds, plus the database's
     judgements (read-only) unless ``--no-feedback``; never the daemon's learned stream state,
     so that a run depends only on its input."""
-    config = _config(args)
+    config = _config(args, secrets=False)
     trackers = build_trackers(config.topics)
     if not args.no_feedback:
         apply_feedback(trackers, read_feedback(config.settings.database))
@@ -350,8 +389,8 @@ def _read_labels(path: Path) -> dict[str, int | None]:
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
-    config = _config(args)
-    storage = _storage(args)
+    config = _config(args, secrets=False)
+    storage = _storage(args, readonly=args.verdict == "list")
     topics = [t.name for t in config.topics]
     if args.topic is not None and args.topic not in topics:
         raise MonitorError(f"no topic {args.topic!r} in the config (topics: {', '.join(topics)})")
@@ -359,6 +398,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
         rows = storage.feedback(args.topic)
         for row in rows:
             row["relevant"] = "relevant" if row["relevant"] else "irrelevant"
+            row["id"] = f"fb_{row['id']}"  # not a number: numbers are item ids everywhere
         sys.stdout.write(render(rows, args.format, FEEDBACK_COLUMNS))
         return 0
     if not args.id:
@@ -379,7 +419,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
         raise MonitorError(f"say which topic the judgement is for: --topic ({', '.join(topics)})")
     relevant = args.verdict == "relevant"
     ident = storage.add_feedback(topic, item, relevant, utcnow())
-    print(f"feedback {ident}: {args.verdict} to {topic}: {item['title'][:80]}; " + _PICKUP)
+    print(f"feedback fb_{ident}: {args.verdict} to {topic}: {item['title'][:80]}; " + _PICKUP)
     return 0
 
 
@@ -389,11 +429,17 @@ _PICKUP = f"a running daemon uses it within {int(FEEDBACK_INTERVAL)} s"
 @contextmanager
 def _open_input(name: str) -> Iterator[IO[str]]:
     if name == "-":
-        yield sys.stdin
+        try:
+            yield sys.stdin
+        except UnicodeDecodeError as exc:
+            raise MonitorError(f"standard input: not UTF-8 text ({exc.reason})") from None
         return
     try:
         handle = open(name, encoding="utf-8")  # noqa: SIM115
     except OSError as exc:
         raise MonitorError(f"{name}: cannot read: {exc.strerror}") from None
     with handle:
-        yield handle
+        try:
+            yield handle
+        except UnicodeDecodeError as exc:
+            raise MonitorError(f"{name}: not UTF-8 text ({exc.reason}); save it as UTF-8") from None

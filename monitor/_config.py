@@ -16,10 +16,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from ._durations import format_duration, parse_duration
 from ._errors import ConfigError
+from ._redact import redact_url
 
 T = TypeVar("T")
 
@@ -80,6 +81,8 @@ class Settings:
     story_window: float = 3 * 86400.0
     keep_items: float | None = None  # items first seen longer ago are deleted; None = keep all
     keep_hits: float | None = None  # the same for hits (and their alerts); None = forever
+    max_items: int = 1000  # entries taken from one feed per poll (the newest)
+    allow_private: bool = True  # False: feeds on loopback/private addresses are refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +96,11 @@ class Config:
     retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
 
 
-def load_config(path: Path) -> Config:
-    """Read and validate ``path``; raise :class:`ConfigError` naming file, key and expectation."""
+def load_config(path: Path, *, secrets: bool = True) -> Config:
+    """Read and validate ``path``; raise :class:`ConfigError` naming file, key and expectation.
+
+    ``secrets=False`` (the read-only reports): alert secrets are not looked up (their
+    environment variables and files need not exist) and are ``None`` in the result."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -103,7 +109,7 @@ def load_config(path: Path) -> Config:
         raise ConfigError(f"{path}: cannot read config: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return _Loader(path).config(raw)
+    return _Loader(path, secrets=secrets).config(raw)
 
 
 class _Table:
@@ -173,9 +179,10 @@ def _kind(kind: type | tuple[type, ...]) -> str:
 
 
 class _Loader:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, secrets: bool = True) -> None:
         self.path = path
         self.base = path.parent
+        self.resolve_secrets = secrets
 
     def fail(self, key: str, message: str, value: Any = ...) -> NoReturn:
         got = "" if value is ... else f", got {_show(value)}"
@@ -246,6 +253,8 @@ class _Loader:
                 story_window=self.duration(t, "story_window", 3 * 86400.0, minimum=1),
                 keep_items=self.retention(t, "keep_items"),
                 keep_hits=self.retention(t, "keep_hits"),
+                max_items=self.positive_int(t, "max_items", 1000),
+                allow_private=t.get("allow_private", bool, True, expected="true or false"),
             )
 
     def topics(self, raw: list[Any] | None) -> tuple[TopicConfig, ...]:
@@ -254,7 +263,7 @@ class _Loader:
         if not raw:
             self.fail("topics", "expected at least one [[topics]] table")
         topics = []
-        for i, item in enumerate(raw):
+        for i, item in enumerate(raw, 1):  # positions as a reader counts them
             with self.table(f"[[topics]][{i}]", item) as t:
                 name = t.get("name", str, required=True, expected="a topic name")
                 if not name.strip():
@@ -286,9 +295,9 @@ class _Loader:
     def feeds(self, raw: list[Any], interval: float) -> tuple[FeedConfig, ...]:
         feeds: list[FeedConfig] = []
         seen: set[str] = set()
-        for i, item in enumerate(raw):
+        for i, item in enumerate(raw, 1):  # positions as a reader counts them
             with self.table(f"[[feeds]][{i}]", item) as t:
-                url = self.http_url(t, "url")
+                url = canonical_feed_url(self.http_url(t, "url"))
                 if url in seen:
                     self.fail(t.key("url"), "this feed is listed twice", url)
                 seen.add(url)
@@ -338,6 +347,8 @@ class _Loader:
         value = t.data[key]
         if not isinstance(value, str) or not value:
             self.fail(t.key(key), "expected a non-empty string")
+        if not self.resolve_secrets:
+            return None
         if key == name:
             if not inline:
                 self.fail(
@@ -367,7 +378,7 @@ class _Loader:
                 try:
                     secret_key(secret)
                 except ValueError as exc:
-                    self.fail(t.key("secret"), f"expected 'whsec_<base64>' or a string: {exc}")
+                    self.fail(t.key("secret"), f"expected 'whsec_<base64>': {exc}")
             timeout = self.duration(t, "timeout", 10.0, minimum=0.1)
         return WebhookConfig(url=url, secret=secret, timeout=timeout)
 
@@ -411,9 +422,26 @@ class _Loader:
         )
 
 
-def _default_name(url: str) -> str:
+def canonical_feed_url(url: str) -> str:
+    """A feed's identity: scheme and host in lower case, no default port, no fragment (the
+    rest as written: paths and queries are case-sensitive)."""
     parts = urlsplit(url)
-    return (parts.netloc.removeprefix("www.") + parts.path.rstrip("/")) or url
+    scheme = parts.scheme.lower()
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    host, colon, port = hostport.rpartition(":") if hostport.count(":") == 1 else (hostport, "", "")
+    if not colon:
+        host = hostport
+    if port == {"http": "80", "https": "443"}.get(scheme):
+        port = ""
+    netloc = (userinfo + "@" if userinfo else "") + host.lower() + (":" + port if port else "")
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+
+
+def _default_name(url: str) -> str:
+    """host[:port] + path: never the user-info (credentials) nor the query."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return (host.removeprefix("www.") + parts.path.rstrip("/")) or redact_url(url)
 
 
 def _show(value: Any) -> str:

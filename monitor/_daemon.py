@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -31,6 +32,7 @@ STATE_SAVE_INTERVAL = 300.0
 RETENTION_INTERVAL = 3600.0  # keep_items / keep_hits applied hourly, first a minute after start
 RETENTION_DELAY = 60.0
 SHUTDOWN_GRACE = 3.0
+FILE_CHECK_INTERVAL = 2.0  # seconds: how soon a deleted or replaced database file stops it
 
 
 async def run_once(config: Config) -> list[PollReport]:
@@ -59,6 +61,9 @@ async def _poll_safely(rt: Runtime, feed: FeedConfig) -> PollReport:
     except StorageError as exc:
         log.error("poll feed=%r not stored: %s", feed.name, exc)
         return PollReport(feed.name, "error", error=str(exc))
+    except Exception as exc:  # a bug met by one feed must not lose the other feeds' results
+        log.exception("poll feed=%r failed unexpectedly", feed.name)
+        return PollReport(feed.name, "error", error=f"{type(exc).__name__}: {exc}"[:300])
 
 
 async def run_daemon(config: Config, stop: asyncio.Event | None = None) -> None:
@@ -82,9 +87,10 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
         task = asyncio.create_task(_poll_safely(rt, feed))
         running.add(task)
         try:
-            await asyncio.shield(task)
+            report = await asyncio.shield(task)
         finally:
             running.discard(task)
+        reschedule(scheduler, rt, feed, report)
 
     scheduler = AsyncIOScheduler(timezone="UTC", event_loop=asyncio.get_running_loop())
     now = utcnow()
@@ -124,6 +130,7 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
         coalesce=True,
     )
     deliverer = asyncio.create_task(rt.deliverer.run(), name="deliverer")
+    watchdog = asyncio.create_task(_watch_database(rt), name="database-watch")
     scheduler.start()
     due = sum(1 for _, when in plan if when <= now + timedelta(seconds=STARTUP_SPREAD))
     log.info(
@@ -135,15 +142,18 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
     )
     try:
         stopped = asyncio.create_task(stop.wait())
-        await asyncio.wait({stopped, deliverer}, return_when=asyncio.FIRST_COMPLETED)
-        if deliverer.done() and not deliverer.cancelled():
-            deliverer.result()  # the deliverer died: raise its error
+        await asyncio.wait({stopped, deliverer, watchdog}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        for ended in (watchdog, deliverer):
+            if ended.done() and not ended.cancelled():
+                ended.result()  # the deliverer died or the database file is gone: raise it
     finally:
         log.info("stopping: %d polls in flight", len(running))
         scheduler.shutdown(wait=False)
-        for task in (*running, deliverer):
+        background: set[asyncio.Task[Any]] = {*running, deliverer, watchdog}
+        for task in background:
             task.cancel()
-        await asyncio.wait({*running, deliverer}, timeout=SHUTDOWN_GRACE)
+        await asyncio.wait(background, timeout=SHUTDOWN_GRACE)
         try:
             rt.save_state()
         except StorageError as exc:
@@ -151,10 +161,20 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
         log.info("stopped")
 
 
-def _guarded(job: Callable[[], None]) -> Callable[[], None]:
-    """A housekeeping job whose database error is logged; the next run tries again."""
+async def _watch_database(rt: Runtime) -> None:
+    """Return (raising) when the database file was deleted or replaced under the daemon."""
+    while True:
+        await asyncio.sleep(FILE_CHECK_INTERVAL)
+        rt.storage.check_file()
 
-    def run() -> None:
+
+def _guarded(job: Callable[[], None]) -> Callable[[], Coroutine[Any, Any, None]]:
+    """A housekeeping job, run on the event loop (a coroutine job: APScheduler's asyncio
+    executor runs it on the loop, never in its thread pool), so it uses the one SQLite
+    connection and the trackers from the same thread as the polls, between their steps;
+    its database error is logged and the next run tries again."""
+
+    async def run() -> None:
         try:
             job()
         except StorageError as exc:
@@ -162,6 +182,28 @@ def _guarded(job: Callable[[], None]) -> Callable[[], None]:
 
     run.__name__ = job.__name__
     return run
+
+
+def reschedule(
+    scheduler: AsyncIOScheduler, rt: Runtime, feed: FeedConfig, report: PollReport
+) -> None:
+    """After a poll: a feed gone (410) loses its job; a failed one whose wait (backoff,
+    Retry-After) ends before its next interval run is run again when the wait ends."""
+    job = scheduler.get_job(feed.url)
+    if job is None:
+        return
+    if report.status == "gone":
+        scheduler.remove_job(feed.url)
+        log.info("feed=%r is gone: no longer scheduled", feed.name)
+        return
+    if report.status != "error":
+        return
+    try:
+        until = rt.storage.feed_state(feed.url).retry_until
+    except StorageError:
+        return
+    if until is not None and (job.next_run_time is None or until < job.next_run_time):
+        job.modify(next_run_time=until)
 
 
 def schedule_plan(rt: Runtime, now: datetime) -> list[tuple[FeedConfig, datetime]]:

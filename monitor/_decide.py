@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ._storage import FeedState
+from ._models import FeedState
 
 BACKOFF_FIRST = 60.0  # seconds after the first failure
 BACKOFF_MAX = 6 * 3600.0
@@ -23,6 +23,17 @@ def backoff(error_count: int) -> float:
 def retry_until(now: datetime, error_count: int, retry_after: float | None) -> datetime:
     """No request before this moment: the larger of the backoff and the server's Retry-After."""
     return now + timedelta(seconds=max(backoff(error_count), retry_after or 0.0))
+
+
+def clamp_wait(until: datetime, since: datetime | None, now: datetime) -> datetime:
+    """A stored wait (``until``, set at ``since``) seen at ``now``: never further from now
+    than its own length. A run with the clock ahead stored both moments ahead; the wait they
+    describe is kept, from now (a wait without its start counts as no wait at all)."""
+    if since is None:
+        return min(until, now)
+    if since <= now:
+        return until
+    return now + max(until - since, timedelta(0))
 
 
 def may_poll(feed: FeedState, now: datetime) -> bool:

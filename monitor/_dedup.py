@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import dataclasses
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -45,3 +47,49 @@ def sort_entries(
             new.append(entry)
     new.sort(key=lambda e: e.published or _EPOCH)
     return Sorted(tuple(new), tuple(duplicates), tuple(edited))
+
+
+# -- a known key with another story (a CMS reusing GUIDs or links) -------------------------
+
+SAME_STORY_OVERLAP = 0.5  # share of the shorter text's words the other must have: an edit
+_WORD = re.compile(r"\w{4,}")  # short words ("the", "and", "of") say nothing of a story
+
+
+def same_story(stored: tuple[str, str], entry: Entry) -> bool:
+    """Whether ``entry`` (whose key is known) is the stored item edited, rather than the key
+    reused for another story: judged by text, the overlap of their words."""
+    old = set(_WORD.findall(f"{stored[0]} {stored[1]}".casefold()))
+    new = set(_WORD.findall(f"{entry.title} {entry.summary}".casefold()))
+    if not old or not new:
+        return True  # nothing to judge by: keep the key's meaning
+    return len(old & new) / min(len(old), len(new)) >= SAME_STORY_OVERLAP
+
+
+def reused_key(entry: Entry) -> str:
+    """The key of a reused key's new story: the key and the story's first fingerprint."""
+    return f"{entry.key}#{entry.fingerprint[:12]}"
+
+
+def rekey_reused(
+    entries: Sequence[Entry],
+    known: Mapping[str, tuple[str, str]],
+    reuses: Mapping[str, Sequence[tuple[str, str, str]]],
+) -> tuple[list[Entry], dict[str, tuple[str, str]]]:
+    """Entries whose known key now carries another story get that story's own key: the one
+    of an earlier reuse with the same story (``reuses``: key -> [(reused key, title,
+    summary)]), else a new one. Returns the entries and ``known`` extended for the new keys."""
+    out: list[Entry] = []
+    extended = dict(known)
+    for entry in entries:
+        stored = known.get(entry.key)
+        if stored is None or stored == (entry.title, entry.summary) or same_story(stored, entry):
+            out.append(entry)
+            continue
+        key = reused_key(entry)
+        for other, title, summary in reuses.get(entry.key, ()):
+            if same_story((title, summary), entry):
+                key = other
+                extended[other] = (title, summary)
+                break
+        out.append(dataclasses.replace(entry, key=key))
+    return out, extended

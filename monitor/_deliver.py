@@ -2,6 +2,12 @@
 
 Delivery is at least once: a crash between a send and its record sends the alert again on
 restart, with the same id (``webhook-id`` / ``Message-ID``), so receivers can drop the copy.
+
+Each channel is delivered by its own loop with its own bound on sends at once
+(``Sender.concurrency``): a stalling mail server cannot hold back webhooks, polls (which never
+wait for a send) or shutdown (sends in flight are abandoned and retried on the next start).
+A channel whose attempt hits its deadline stops its round; its other due alerts wait for
+the next round instead of queueing behind the stall.
 """
 
 from __future__ import annotations
@@ -10,15 +16,18 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from ._alerts import Sender
 from ._decide import next_retry
-from ._errors import DeliveryError, EndpointGoneError, StorageError
+from ._errors import DeliveryError, DeliveryTimeout, EndpointGoneError, StorageError
 from ._storage import Delivery, Storage
 from ._times import utcnow
 
 log = logging.getLogger(__name__)
+
+OUTBOX_POLL = 5.0  # seconds: how soon `monitor redeliver` (another process) reaches the daemon
+STALL_PAUSE = 5.0  # seconds a stalled channel rests before its next round
 
 
 class Deliverer:
@@ -29,54 +38,75 @@ class Deliverer:
         schedule: tuple[float, ...],
         *,
         targets: Mapping[str, str],
-        concurrency: int = 8,
         clock: Callable[[], datetime] = utcnow,
+        outbox_poll: float = OUTBOX_POLL,
     ) -> None:
         self.storage = storage
         self.senders = senders
         self.schedule = schedule
         self.targets = targets  # channel → where it sends (URL, server): a 410 disables that
         self.clock = clock
-        self.limit = asyncio.Semaphore(concurrency)
-        self.wakeup = asyncio.Event()
+        self.outbox_poll = outbox_poll
+        self.limits = {name: asyncio.Semaphore(s.concurrency) for name, s in senders.items()}
+        self.wakeups = {name: asyncio.Event() for name in senders}
         self.gone: set[str] = set()  # channels disabled by a 410 during this run
 
     def wake(self) -> None:
-        self.wakeup.set()
+        for event in self.wakeups.values():
+            event.set()
 
     async def deliver_due(self) -> int:
-        """Send every delivery that is due now; return how many were attempted."""
+        """Send every delivery that is due now, every channel at once; return how many were
+        attempted."""
+        counts = await asyncio.gather(*(self._round(name) for name in self.senders))
+        return sum(attempted for attempted, _ in counts)
+
+    async def _round(self, channel: str) -> tuple[int, bool]:
+        """One channel's due deliveries; returns (attempted, stalled)."""
         attempted = 0
         while True:
-            due = self.storage.due_deliveries(self.clock(), list(self.senders), limit=200)
+            due = self.storage.due_deliveries(self.clock(), [channel], limit=200)
             if not due:
-                return attempted
-            await asyncio.gather(*(self._deliver(d) for d in due))
-            attempted += len(due)
+                return attempted, False
+            stalled: list[bool] = []
+            outcomes = await asyncio.gather(*(self._deliver(d, stalled) for d in due))
+            attempted += sum(outcomes)
+            if stalled or channel in self.gone:
+                return attempted, bool(stalled)
 
     async def run(self) -> None:
-        """Deliver forever: whenever woken by new hits, or when the next retry falls due."""
+        """Deliver forever, one loop per channel: whenever woken by new hits, when the next
+        retry falls due, and every ``outbox_poll`` seconds (alerts queued by another process)."""
+        if not self.senders:  # nothing to send: idle until cancelled
+            await asyncio.Event().wait()
+        await asyncio.gather(*(self._run_channel(name) for name in self.senders))
+
+    async def _run_channel(self, channel: str) -> None:
+        wakeup = self.wakeups[channel]
         while True:
-            self.wakeup.clear()
+            wakeup.clear()
+            pause = self.outbox_poll
             try:
-                await self.deliver_due()
-                next_at = self.storage.next_attempt(list(self.senders))
+                _, stalled = await self._round(channel)
+                next_at = self.storage.next_attempt([channel])
+                if next_at is not None:
+                    pause = min(pause, (next_at - self.clock()).total_seconds())
+                if stalled:
+                    pause = STALL_PAUSE
             except StorageError as exc:  # locked or full: nothing is lost, try again soon
                 log.error("deliveries paused: %s", exc)
-                next_at = self.clock() + timedelta(seconds=5)
-            timeout = (
-                None if next_at is None else max(0.05, (next_at - self.clock()).total_seconds())
-            )
+                pause = STALL_PAUSE
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wakeup.wait(), timeout)
+                await asyncio.wait_for(wakeup.wait(), max(0.05, pause))
 
-    async def _deliver(self, delivery: Delivery) -> None:
+    async def _deliver(self, delivery: Delivery, stalled: list[bool]) -> bool:
+        """One attempt (unless the channel went away or stalled meanwhile); True if made."""
         sender = self.senders[delivery.channel]
-        async with self.limit:
-            if delivery.channel in self.gone:  # disabled while this one waited for its turn
-                return
+        async with self.limits[delivery.channel]:
+            if delivery.channel in self.gone or stalled:
+                return False  # disabled or stalling while this one waited for its turn
             try:
-                await sender.send(delivery.alert)
+                await sender.send(delivery.alert, recipients=delivery.recipients)
             except EndpointGoneError as exc:
                 # The alert stays pending: it goes out once the config names a new endpoint.
                 now = self.clock()
@@ -91,29 +121,37 @@ class Deliverer:
                     target = self.targets.get(delivery.channel, "")
                     self.storage.disable_channel(delivery.channel, target, now, str(exc))
                 self.storage.record_delivery(delivery.id, now, error=str(exc), retry_at=now)
-                return
+                return True
             except DeliveryError as exc:
-                now = self.clock()
-                attempts = delivery.attempts + 1
-                retry_at = next_retry(now, attempts, self.schedule) if exc.retryable else None
-                self.storage.record_delivery(delivery.id, now, error=str(exc), retry_at=retry_at)
-                if retry_at is None:
-                    log.error(
-                        "deliver hit=%s channel=%s failed for good after %d attempts: %s",
-                        delivery.alert.id,
-                        delivery.channel,
-                        attempts,
-                        exc,
-                    )
-                else:
-                    log.warning(
-                        "deliver hit=%s channel=%s attempt=%d failed, retry at %s: %s",
-                        delivery.alert.id,
-                        delivery.channel,
-                        attempts,
-                        f"{retry_at:%H:%M:%S}",
-                        exc,
-                    )
-                return
+                if isinstance(exc, DeliveryTimeout):
+                    stalled.append(True)
+                self._failed(delivery, exc)
+                return True
             self.storage.record_delivery(delivery.id, self.clock())
             log.info("deliver hit=%s channel=%s delivered", delivery.alert.id, delivery.channel)
+            return True
+
+    def _failed(self, delivery: Delivery, exc: DeliveryError) -> None:
+        now = self.clock()
+        attempts = delivery.attempts + 1
+        retry_at = next_retry(now, attempts, self.schedule) if exc.retryable else None
+        self.storage.record_delivery(
+            delivery.id, now, error=str(exc), retry_at=retry_at, remaining=exc.remaining
+        )
+        if retry_at is None:
+            log.error(
+                "deliver hit=%s channel=%s failed for good after %d attempts: %s",
+                delivery.alert.id,
+                delivery.channel,
+                attempts,
+                exc,
+            )
+        else:
+            log.warning(
+                "deliver hit=%s channel=%s attempt=%d failed, retry at %s: %s",
+                delivery.alert.id,
+                delivery.channel,
+                attempts,
+                f"{retry_at:%H:%M:%S}",
+                exc,
+            )

@@ -5,10 +5,12 @@ Every error that the monitor raises on purpose is a :class:`MonitorError`::
     MonitorError
     ├── ConfigError          a config file that cannot be read or is invalid (names file and key)
     ├── StorageError         the database cannot be opened, is corrupt, locked or full
-    │   └── LockedError      another daemon holds the database
+    │   ├── LockedError      another daemon holds the database
+    │   └── DatabaseReplacedError  the database file was deleted or replaced while in use
     ├── FetchError           one feed could not be fetched (recorded on the feed, never fatal)
     ├── ParseError           one feed body could not be parsed (recorded on the feed, never fatal)
     └── DeliveryError        one alert could not be delivered (retried per the schedule)
+        ├── DeliveryTimeout     one attempt hit its total deadline (the channel is stalling)
         └── EndpointGoneError   the receiver answered 410 Gone: stop sending to it
 
 Errors from libraries (httpx, sqlite3, smtplib, feedparser) are translated into this tree once,
@@ -37,6 +39,10 @@ class LockedError(StorageError):
     """Another daemon already runs on this database."""
 
 
+class DatabaseReplacedError(StorageError):
+    """The database file was deleted or replaced while in use: the daemon stops."""
+
+
 class FetchError(MonitorError):
     """A feed could not be fetched. ``retry_after`` is a server-imposed wait in seconds."""
 
@@ -55,9 +61,17 @@ class ParseError(MonitorError):
 class DeliveryError(MonitorError):
     """An alert could not be delivered; ``retryable`` says whether trying again can help."""
 
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
+    def __init__(
+        self, message: str, *, retryable: bool = True, remaining: tuple[str, ...] | None = None
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.remaining = remaining  # recipients still owed the alert (None: all of them)
+
+
+class DeliveryTimeout(DeliveryError):
+    """One attempt did not finish within its total deadline: the channel is stalling, so its
+    other alerts wait for the next round rather than queue behind it."""
 
 
 class EndpointGoneError(DeliveryError):

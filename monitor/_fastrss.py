@@ -65,7 +65,17 @@ def parse_plain_rss(
 
     ``headers`` are the response headers with lower-case names. Each raw entry holds the keys
     feedparser would set among ``title``, ``summary``, ``link``, ``id``, ``published_parsed``.
+
+    Any unexpected error is a decline too: the fast path leans on private feedparser names,
+    and if a new feedparser changes one's shape, feedparser itself (the reference) parses.
     """
+    try:
+        return _parse(body, headers)
+    except Exception:  # a changed private name, or a bug here: never the feed's failure
+        return None
+
+
+def _parse(body: bytes, headers: Mapping[str, str]) -> tuple[str, list[dict[str, Any]]] | None:
     if not AVAILABLE or b"<rss" not in body[:4096].lower():
         return None  # Atom, RDF, UTF-16, …: feedparser's, without converting the body twice
     result: dict[str, Any] = {"bozo": False}

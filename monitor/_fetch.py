@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import ipaddress
+import socket
 import time
 import zlib
 from collections.abc import Mapping
@@ -89,6 +91,7 @@ class Fetcher:
         max_redirects: int = 5,
         concurrency: int = 32,
         per_host: int = 2,
+        allow_private: bool = True,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if min(timeout, deadline) <= 0 or max_bytes < 0 or max_redirects < 0:
@@ -101,6 +104,7 @@ class Fetcher:
         self.max_redirects = max_redirects
         self.concurrency = concurrency
         self.per_host = per_host
+        self.allow_private = allow_private  # False: loopback/private/link-local refused
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._slots = asyncio.Semaphore(concurrency)
@@ -163,6 +167,8 @@ class Fetcher:
                 started = time.monotonic()
                 try:
                     async with asyncio.timeout(self.deadline - spent):
+                        if not self.allow_private:  # every hop, on the resolved addresses
+                            await _refuse_private(current)
                         hop = await self._hop(client, current, conditional)
                 except TimeoutError:
                     raise FetchError(f"deadline of {self.deadline:g} s exceeded") from None
@@ -192,6 +198,11 @@ class Fetcher:
             request = client.build_request("GET", url, headers=headers)
             response = await client.send(request, stream=True)
             try:
+                if not self.allow_private:  # the address actually connected to (rebinding)
+                    stream = response.extensions.get("network_stream")
+                    peer = stream.get_extra_info("server_addr") if stream is not None else None
+                    if peer:
+                        _check_public(url.host, str(peer[0]))
                 return await self._handle(response)
             finally:
                 await response.aclose()
@@ -201,6 +212,10 @@ class Fetcher:
             # httpx parses a redirect's Location eagerly (response.next_request) even when it
             # does not follow it; our own URL was checked before, so this is the Location.
             raise FetchError(f"invalid redirect target: {exc}"[:_MAX_MESSAGE]) from exc
+        except (OSError, ValueError, OverflowError, ExceptionGroup) as exc:
+            # What the transport raises outside httpx's tree (an address it cannot use):
+            # this feed's error, never the cycle's.
+            raise FetchError(f"cannot connect: {type(exc).__name__}"[:_MAX_MESSAGE]) from exc
 
     async def _handle(self, response: httpx.Response) -> FetchResult | tuple[int, str]:
         status = response.status_code
@@ -210,6 +225,10 @@ class Fetcher:
             if not location:
                 raise FetchError(f"HTTP {status} redirect without a Location", status=status)
             return status, location
+        if status == 304 and not request_was_conditional(response):
+            raise FetchError(
+                "HTTP 304 Not Modified to a request that was not conditional", status=status
+            )
         if status == 304 or 200 <= status < 300:
             body = None if status == 304 else await self._read_body(response, headers)
             return FetchResult(
@@ -337,19 +356,24 @@ class _DeflateInflater(_Inflater):
     """``deflate`` should be zlib-wrapped, but some servers send raw deflate (as httpx does,
     retry as raw on the first error)."""
 
-    __slots__ = ("_first",)
+    __slots__ = ("_head",)
 
     def __init__(self, decompressor: zlib._Decompress) -> None:
         super().__init__(decompressor)
-        self._first = True
+        self._head: bytes | None = b""  # input so far, until the 2-byte zlib header is judged
 
     def inflate(self, data: bytes, limit: int) -> bytes:
-        if self._first and self._zlib is not None:
-            self._first = False
+        if self._head is not None and self._zlib is not None:
+            self._head += data
             try:
-                return self._zlib.decompress(data, limit)
-            except zlib.error:
+                out = self._zlib.decompress(data, limit)
+            except zlib.error:  # not zlib-wrapped: start again as raw, from the first byte
+                head, self._head = self._head, None
                 self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                return super().inflate(head, limit)
+            if len(self._head) >= 2:  # the header was accepted
+                self._head = None
+            return out
         return super().inflate(data, limit)
 
 
@@ -372,6 +396,40 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return min(max(seconds, 0.0), _MAX_RETRY_AFTER)
 
 
+async def _refuse_private(url: httpx.URL) -> None:
+    """FetchError if ``url``'s host is, or resolves to, a non-public address."""
+    host = url.host
+    try:
+        ipaddress.ip_address(host)
+        addresses = [host]
+    except ValueError:
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(host, url.port or 0, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            raise FetchError(f"cannot resolve {host}: {exc}"[:_MAX_MESSAGE]) from None
+        addresses = [str(info[4][0]) for info in infos]
+    for address in addresses:
+        _check_public(host, address)
+
+
+def _check_public(host: str, address: str) -> None:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    mapped = getattr(ip, "ipv4_mapped", None)
+    if mapped is not None:
+        ip = mapped
+    if not ip.is_global or ip.is_multicast:
+        raise FetchError(
+            f"refused: {host} is a private, loopback or reserved address ({ip}) and "
+            "[monitor] allow_private is false"[:_MAX_MESSAGE]
+        )
+
+
+def request_was_conditional(response: httpx.Response) -> bool:
+    headers = response.request.headers
+    return "if-none-match" in headers or "if-modified-since" in headers
+
+
 def _check_url(url: str, *, what: str, base: httpx.URL | None = None) -> httpx.URL:
     try:
         parsed = httpx.URL(url) if base is None else base.join(url)
@@ -381,6 +439,10 @@ def _check_url(url: str, *, what: str, base: httpx.URL | None = None) -> httpx.U
         raise FetchError(f"invalid {what} {url!r}: only http and https"[:_MAX_MESSAGE])
     if not parsed.host:
         raise FetchError(f"invalid {what} {url!r}: no host"[:_MAX_MESSAGE])
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise FetchError(
+            f"invalid {what} {url!r}: port {parsed.port} is out of range"[:_MAX_MESSAGE]
+        )
     return parsed
 
 

@@ -1,7 +1,16 @@
-"""One daemon per database: an exclusive ``flock`` on ``<database>.lock``, held while running."""
+"""One monitor per database: an exclusive ``flock`` on the database file itself, held while
+running.
+
+The lock is on the file the data lives in, not on a side file that can be deleted out from
+under a running daemon (which let a second one run beside it). SQLite's own locks are POSIX
+record locks, independent of ``flock``; the descriptor stays open until the database is
+closed, so closing it never drops SQLite's locks. ``<database>.lock`` only tells the holder's
+pid to a monitor that is refused.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from pathlib import Path
@@ -12,33 +21,41 @@ from ._errors import LockedError, StorageError
 
 class DatabaseLock:
     def __init__(self, database: Path) -> None:
-        self.path = database.with_name(database.name + ".lock")
+        self.database = database
+        self.path = database.with_name(database.name + ".lock")  # the holder's pid, for users
         self.fd: int | None = None
 
     def __enter__(self) -> DatabaseLock:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self.database.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.database, os.O_RDONLY | os.O_CREAT, 0o600)
         except OSError as exc:
-            message = f"{self.path}: cannot create the lock file: {exc.strerror}"
+            message = f"{self.database}: cannot use the database: {exc.strerror}"
             raise StorageError(message) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
             os.close(fd)
             raise LockedError(
-                f"{self.path.with_suffix('')}: another monitor (pid {holder}) "
+                f"{self.database}: another monitor (pid {self._holder()}) "
                 "is already running on this database"
             ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
         self.fd = fd
+        with contextlib.suppress(OSError):  # informational only
+            pid = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.write(pid, str(os.getpid()).encode())
+            os.close(pid)
         return self
+
+    def _holder(self) -> str:
+        try:
+            return self.path.read_text(errors="replace").strip()[:32] or "unknown"
+        except OSError:
+            return "unknown"
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self.fd is not None:
-            os.close(self.fd)  # closing releases the lock; the file stays for the next run
+            os.close(self.fd)  # releases the lock; called after the database is closed
             self.fd = None

@@ -53,6 +53,7 @@ class ParsedFeed:
     title: str
     entries: tuple[Entry, ...]
     warning: str | None = None
+    skipped: int = 0  # entries beyond the cap on items per poll (the oldest), not kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,3 +90,24 @@ class Alert:
     detected_at: datetime
     matched: tuple[tuple[str, float], ...]
     story_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What the database knows about one configured feed."""
+
+    id: int
+    url: str
+    fetch_url: str
+    name: str
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    last_polled: datetime | None
+    last_status: str | None
+    error_count: int
+    retry_until: datetime | None
+
+    @property
+    def gone(self) -> bool:
+        return self.last_status == "gone"

@@ -1,17 +1,43 @@
-"""Rendering rows for the terminal: table, JSON or CSV. Pure: returns text."""
+"""Rendering rows for the terminal: table, JSON or CSV. Pure: returns text.
+
+Feed-supplied text is hostile: tables drop terminal escape sequences (CSI, OSC such as
+hyperlinks, any ESC sequence) and every control character *before* cutting a cell, so no half
+sequence is left; CSV cells that would start a formula (``= + - @``, tab, CR) are prefixed with
+``'`` (OWASP's CSV-injection rule); JSON escapes C1 controls as well as C0.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
+
+# ESC ] … (BEL | ESC \)   OSC;   ESC [ … final byte   CSI;   ESC + one char   the rest;
+# and the 8-bit C1 forms of OSC and CSI.
+_ESCAPES = re.compile(
+    r"(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    r"|\x1b[\x20-\x7e]?"
+)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_C1 = re.compile(r"[\x7f-\x9f]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def clean(text: str) -> str:
+    """``text`` without terminal escape sequences and control characters (tab and newline
+    kept; a sequence's parameters, such as a hyperlink's target, go with it)."""
+    return _CONTROLS.sub("", _ESCAPES.sub("", text))
 
 
 def render(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str]) -> str:
     if fmt == "json":
-        return json.dumps(list(rows), ensure_ascii=False, indent=2) + "\n"
+        text = json.dumps(list(rows), ensure_ascii=False, indent=2)
+        # C1 controls (e.g. 0x9b, a CSI) can only occur inside strings: escape them too.
+        return _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.DictWriter(
@@ -19,11 +45,18 @@ def render(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str]) -> 
         )
         writer.writeheader()
         for row in rows:
-            writer.writerow(
-                {k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in row.items()}
-            )
+            writer.writerow({k: _csv_cell(v) for k, v in row.items()})
         return out.getvalue()
     return table(rows, columns)
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, list | dict):
+        value = json.dumps(value)
+    if not isinstance(value, str):
+        return value  # numbers, None: no formula
+    text = clean(value).replace("\n", " ")
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], width: int = 60) -> str:
@@ -44,5 +77,5 @@ def _cell(value: Any, width: int) -> str:
         return "-"
     if isinstance(value, float):
         return f"{value:.3f}"
-    text = " ".join(str(value).split())
+    text = " ".join(clean(str(value)).split())  # clean first, then cut: no half sequence
     return text if len(text) <= width else text[: width - 1] + "…"

@@ -38,6 +38,7 @@ MAX_KEY = 1_000
 MAX_WARNING = 200
 # Dates before this, or more than this far in the future, are treated as absent.
 EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)
+EPOCH = datetime.min.replace(tzinfo=UTC)  # how an undated entry sorts: oldest
 FUTURE_SLACK = timedelta(days=2)
 
 # Bozo exceptions that mean "the HTTP charset and the XML disagree": feedparser copes, and so
@@ -57,9 +58,20 @@ _DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
 def parse_feed(
-    body: bytes, *, url: str, headers: Mapping[str, str], fast: bool = True
+    body: bytes,
+    *,
+    url: str,
+    headers: Mapping[str, str],
+    now: datetime,
+    fast: bool = True,
+    max_items: int | None = None,
 ) -> ParsedFeed:
     """Parse one feed body fetched from ``url`` with response ``headers``.
+
+    ``now`` is the caller's clock: dates more than two days after it are dropped (the
+    parser reads no clock itself). At most
+    ``max_items`` entries are kept, the newest (undated ones count as oldest, in feed order);
+    ``ParsedFeed.skipped`` says how many were left out.
 
     Plain RSS 2.0 goes through :func:`~monitor._fastrss.parse_plain_rss` (same result,
     a fraction of the time) unless ``fast`` is false; everything else through feedparser.
@@ -94,12 +106,19 @@ def parse_feed(
         feed_title = str((result.get("feed") or {}).get("title") or "")
         warning = _warning(result)
 
-    now = datetime.now(UTC)
     entries = tuple(
         entry for entry in (_entry(raw, base, now) for raw in raw_entries) if entry is not None
     )
+    skipped = 0
+    if max_items is not None and len(entries) > max_items:
+        order = sorted(
+            range(len(entries)), key=lambda i: entries[i].published or EPOCH, reverse=True
+        )
+        kept = sorted(order[:max_items])  # the newest, in the feed's own order
+        skipped = len(entries) - max_items
+        entries = tuple(entries[i] for i in kept)
     title = plain_text(feed_title, MAX_TITLE)
-    return ParsedFeed(title=title, entries=entries, warning=warning)
+    return ParsedFeed(title=title, entries=entries, warning=warning, skipped=skipped)
 
 
 def canonical_link(url: str) -> str:
@@ -176,7 +195,9 @@ def _entry(raw: Mapping[str, Any], base: str, now: datetime) -> Entry | None:
     else:
         key = f"hash:{_sha1(title + chr(10) + summary)}"
     if title or summary:
-        print_ = fingerprint(title or summary)
+        # The story's whole text, not the title alone: a live page ("Europe live") keeps
+        # its title while its story changes.
+        print_ = fingerprint(f"{title}\n{summary}")
     else:  # a link-only entry: never let all of them look like the same story
         print_ = fingerprint(canonical_link(link))
     return Entry(

@@ -19,6 +19,7 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Mapping
+from datetime import datetime
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
@@ -32,7 +33,7 @@ from ._relevance import tokenise_feed
 
 __all__ = ["ParserPool"]
 
-_Job = tuple[bytes, str, dict[str, str]]
+_Job = tuple[bytes, str, dict[str, str], datetime, int | None]
 
 
 def _context() -> BaseContext:
@@ -49,14 +50,15 @@ def _serve(conn: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
     while True:
         try:
-            body, url, headers = conn.recv()
+            body, url, headers, now, max_items = conn.recv()
         except (EOFError, OSError):
             return
         reply: tuple[str, Any]
         try:
             # The entries' tokens too: pure text analysis that would otherwise cost the main
             # process (which scores, groups and stores) as much again.
-            reply = ("ok", tokenise_feed(parse_feed(body, url=url, headers=headers)))
+            parsed = parse_feed(body, url=url, headers=headers, now=now, max_items=max_items)
+            reply = ("ok", tokenise_feed(parsed))
         except ParseError as exc:
             reply = ("parse-error", str(exc))
         except Exception as exc:  # a bug in the parser must not kill the worker
@@ -132,7 +134,17 @@ class ParserPool:
         self._slots = asyncio.Semaphore(workers)  # binds to a loop on first use
         self._closed = False
 
-    async def parse(self, body: bytes, *, url: str, headers: Mapping[str, str]) -> ParsedFeed:
+    async def parse(
+        self,
+        body: bytes,
+        *,
+        url: str,
+        headers: Mapping[str, str],
+        now: datetime,
+        max_items: int | None = None,
+    ) -> ParsedFeed:
+        """Parse in a worker (see :func:`~monitor._parse.parse_feed` for ``now`` and
+        ``max_items``: the cap applies in the worker, so a huge feed never crosses the pipe)."""
         if self._closed:
             raise RuntimeError("ParserPool is closed")
         async with self._slots:
@@ -141,7 +153,8 @@ class ParserPool:
             healthy = False
             try:
                 async with asyncio.timeout(self.timeout):
-                    status, value = await worker.call((body, url, dict(headers)))
+                    job = (body, url, dict(headers), now, max_items)
+                    status, value = await worker.call(job)
                 healthy = True
             except TimeoutError:
                 raise ParseError(f"parsing took longer than {self.timeout:g} s") from None

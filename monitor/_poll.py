@@ -6,6 +6,7 @@ is delegated to the pure modules (``_decide``, ``_dedup``, the trackers).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -16,14 +17,18 @@ from typing import Protocol
 
 from ._config import FeedConfig
 from ._decide import expired, may_poll, retention_cutoff, retry_until
-from ._dedup import sort_entries
+from ._dedup import rekey_reused, sort_entries
 from ._errors import FetchError, ParseError
 from ._fetch import Fetcher, FetchResult
+from ._ids import item_ref, story_id
 from ._models import Entry, Judgement, Tokens
 from ._parsepool import ParserPool
+from ._redact import redact_text
 from ._relevance import Tracker, tokenise
 from ._storage import FeedState, NewItem, Storage
 from ._times import utcnow
+
+__all__ = ["Grouper", "PollReport", "Poller"]
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +46,17 @@ class PollReport:
 
 
 class Grouper(Protocol):
-    """What the poller needs of the story grouper (``StoryGrouper`` or a lazily primed one)."""
+    """What the poller needs of the story grouper (``StoryGrouper`` or a lazily primed one).
+
+    ``assign_tokens`` learns as it assigns, so a poll takes a ``checkpoint`` first and
+    ``rollback``s to it when its transaction fails: the grouper keeps only what was stored.
+    """
 
     def assign_tokens(self, key: str, tokens: Tokens, when: datetime) -> tuple[str, bool]: ...
 
+    def checkpoint(self) -> object: ...
 
-def story_id(first_key: str) -> str:
-    """The id of a story: derived from the key of its first item."""
-    return "story_" + hashlib.sha256(first_key.encode()).hexdigest()[:16]
+    def rollback(self, checkpoint: object) -> None: ...
 
 
 class Poller:
@@ -64,6 +72,7 @@ class Poller:
         on_hits: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] = utcnow,
         keep_items: float | None = None,
+        max_items: int | None = None,
     ) -> None:
         self.storage = storage
         self.fetcher = fetcher
@@ -74,6 +83,7 @@ class Poller:
         self.on_hits = on_hits
         self.clock = clock
         self.keep_items = keep_items  # entries published before the retention period: skipped
+        self.max_items = max_items  # entries taken from one feed per poll (the newest)
 
     async def poll(self, feed: FeedConfig) -> PollReport:
         """Poll one feed if it may be asked now; record the outcome on the feed. Never raises
@@ -122,9 +132,24 @@ class Poller:
             self.storage.record_not_modified(state, self.clock(), fetch_url=fetch_url)
             return PollReport(feed.name, "unchanged")
         try:
-            parsed = await self.parser.parse(result.body, url=result.url, headers=result.headers)
+            parsed = await self.parser.parse(
+                result.body,
+                url=result.url,
+                headers=result.headers,
+                now=self.clock(),
+                max_items=self.max_items,
+            )
         except ParseError as exc:
             return self._failed(feed, state, str(exc))
+        if parsed.skipped:
+            log.warning(
+                "feed=%r lists %d entries: took the newest %d (max_items), skipped %d",
+                feed.name,
+                len(parsed.entries) + parsed.skipped,
+                len(parsed.entries),
+                parsed.skipped,
+            )
+        await asyncio.sleep(0)  # let the loop run between the parse and the store
         return self._store(
             feed, state, result, fetch_url, body_hash, parsed.title, parsed.entries, parsed.warning
         )
@@ -141,50 +166,75 @@ class Poller:
         warning: str | None,
     ) -> PollReport:
         known, prints = self.storage.known_entries(state, entries)
+        changed = [
+            e.key for e in entries if e.key in known and known[e.key] != (e.title, e.summary)
+        ]
+        if changed:  # an edit, or a key reused for another story (judged by the text)
+            entries, known = rekey_reused(entries, known, self.storage.reused_keys(state, changed))
         sorted_ = sort_entries(entries, known, prints)
         now = self.clock()
         cutoff = retention_cutoff(now, self.keep_items)
         new = [e for e in sorted_.new if not expired(e.published, cutoff)]
-        items = [self._judge(entry, now) for entry in new]
-        items += [
-            NewItem(entry, (), duplicate=True)
-            for entry in sorted_.duplicates
-            if not expired(entry.published, cutoff)
+        # Judge every item first (judging changes no state), store, and only once the
+        # transaction has committed let the trackers learn: a failed write (locked, disk
+        # full) is retried by the next poll, which must not count the same items twice.
+        # The parser workers tokenised the entries; the trackers keep only the stateful part.
+        tokens = [entry.tokens or tokenise(entry.title, entry.summary) for entry in new]
+        per_topic = [tracker.judge_batch(tokens) for tracker in self.trackers]
+        judged = [
+            (entry, tokens[k], tuple(js[k] for js in per_topic)) for k, entry in enumerate(new)
         ]
-        hits = self.storage.store_poll(
-            state,
-            now,
-            title=title or None,
-            fetch_url=fetch_url,
-            etag=result.etag,
-            last_modified=result.last_modified,
-            body_hash=body_hash,
-            warning=warning,
-            items=items,
-            edited=sorted_.edited,
-            channels=self.channels,
-        )
+        has_hits = any(j.hit for _, _, judgements in judged for j in judgements)
+        checkpoint = self.grouper.checkpoint() if has_hits else None
+        try:
+            items = [self._group(feed, entry, tokens, js, now) for entry, tokens, js in judged]
+            items += [
+                NewItem(entry, (), duplicate=True)
+                for entry in sorted_.duplicates
+                if not expired(entry.published, cutoff)
+            ]
+            hits = self.storage.store_poll(
+                state,
+                now,
+                title=title or None,
+                fetch_url=fetch_url,
+                etag=result.etag,
+                last_modified=result.last_modified,
+                body_hash=body_hash,
+                warning=warning,
+                items=items,
+                edited=sorted_.edited,
+                channels=self.channels,
+            )
+        except BaseException:
+            if checkpoint is not None:
+                self.grouper.rollback(checkpoint)
+            raise
+        for tracker, judgements in zip(self.trackers, per_topic, strict=True):
+            tracker.observe_batch(tokens, judgements, feed.url)  # committed: learn, in order
         if warning:
             log.warning("feed=%r is malformed, kept what could be read: %s", feed.name, warning)
         return PollReport(feed.name, "ok", new=len(new), hits=len(hits))
 
-    def _judge(self, entry: Entry, now: datetime) -> NewItem:
-        """Score an entry against every topic, let the trackers learn, group hits into stories."""
-        # The parser workers tokenised the entry; the trackers keep only the stateful part.
-        tokens = entry.tokens or tokenise(entry.title, entry.summary)
-        judgements: list[Judgement] = []
-        for tracker in self.trackers:
-            judgement = tracker.judge_tokens(tokens)
-            tracker.observe_tokens(tokens, judgement)
-            judgements.append(judgement)
+    def _group(
+        self,
+        feed: FeedConfig,
+        entry: Entry,
+        tokens: Tokens,
+        judgements: tuple[Judgement, ...],
+        now: datetime,
+    ) -> NewItem:
+        """A judged entry ready to store; hits are grouped into stories (first copy alerts).
+        The grouper knows items by feed and key (a key is unique only within its feed)."""
         if not any(j.hit for j in judgements):
-            return NewItem(entry, tuple(judgements))
-        first_key, first = self.grouper.assign_tokens(entry.key, tokens, entry.published or now)
+            return NewItem(entry, judgements)
+        ref = item_ref(feed.url, entry.key)
+        first_ref, first = self.grouper.assign_tokens(ref, tokens, entry.published or now)
         return NewItem(
             entry,
-            tuple(judgements),
-            story_id=story_id(first_key),
-            alert=first or first_key == entry.key,
+            judgements,
+            story_id=story_id(first_ref),
+            alert=first or first_ref == ref,  # == : this very item, assigned before
         )
 
     def _failed(
@@ -196,6 +246,7 @@ class Poller:
         retry_after: float | None = None,
         gone: bool = False,
     ) -> PollReport:
+        message = redact_text(message)  # a redirect target's or the feed's own credentials
         now = self.clock()
         until = None if gone else retry_until(now, state.error_count + 1, retry_after)
         self.storage.record_failure(state, now, message, retry_until=until, gone=gone)

@@ -7,6 +7,7 @@ also used by ``monitor classify``, which needs no database.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -22,10 +23,12 @@ from ._config import Config, TopicConfig
 from ._decide import retention_cutoff
 from ._deliver import Deliverer
 from ._fetch import Fetcher
+from ._ids import item_ref
 from ._lock import DatabaseLock
 from ._models import Tokens
 from ._parsepool import ParserPool
 from ._poll import Poller
+from ._redact import redact_url
 from ._relevance import StoryGrouper, Tracker, read_seeds
 from ._storage import Storage
 from ._times import parse_iso, utcnow
@@ -67,12 +70,28 @@ class Runtime:
         return total_items, total_hits
 
     def save_state(self) -> None:
-        """Persist what the trackers learned from the stream (IDF, adaptation)."""
+        """Persist what the trackers learned from the stream (IDF, adaptation); clamp waits
+        stored under a clock that was ahead (see :func:`clamp_waits`)."""
         self.storage.save_topic_states({t.name: t.state() for t in self.trackers}, utcnow())
+        clamp_waits(self.storage)
 
     def refresh_feedback(self) -> None:
         """Hand each tracker the judgements recorded by ``monitor feedback`` since the last look."""
         self.judged = apply_feedback(self.trackers, self.storage.feedback(), self.judged)
+
+
+def clamp_waits(storage: Storage) -> None:
+    """Waits stored under a clock that was ahead (a feed's ``retry_until``, an alert's next
+    attempt) are clamped to their own length from now: at start and with every state save."""
+    now = utcnow()
+    feeds, deliveries = storage.clamp_waits(now), storage.clamp_delivery_waits(now)
+    if feeds or deliveries:
+        log.warning(
+            "the clock was ahead when %d feeds and %d alerts were last tried: "
+            "their waits now count from now",
+            feeds,
+            deliveries,
+        )
 
 
 def build_trackers(topics: Sequence[TopicConfig], storage: Storage | None = None) -> list[Tracker]:
@@ -117,7 +136,8 @@ def build_grouper(config: Config, storage: Storage | None = None) -> StoryGroupe
         since = utcnow() - timedelta(seconds=config.settings.story_window)
         for row in storage.recent_hit_items(since):
             moment = parse_iso(row["moment"]) or since
-            grouper.assign(row["key"], row["title"], row["summary"], moment)
+            key = item_ref(row["feed_url"], row["key"])
+            grouper.assign(key, row["title"], row["summary"], moment)
     return grouper
 
 
@@ -131,15 +151,28 @@ class PrimedGrouper:
         self._grouper: StoryGrouper | None = None
 
     def assign_tokens(self, key: str, tokens: Tokens, when: datetime) -> tuple[str, bool]:
+        return self._primed().assign_tokens(key, tokens, when)
+
+    def checkpoint(self) -> object:
+        """What the grouper knows now (its state), to go back to if a poll's write fails.
+        (Until the grouper can assign without learning, a copy of its window.)"""
+        return self._primed().state()
+
+    def rollback(self, checkpoint: object) -> None:
+        assert isinstance(checkpoint, dict)
+        self._primed().restore(checkpoint)
+
+    def _primed(self) -> StoryGrouper:
         if self._grouper is None:
             self._grouper = build_grouper(self._config, self._storage)
-        return self._grouper.assign_tokens(key, tokens, when)
+        return self._grouper
 
 
 def channel_targets(config: Config) -> dict[str, str]:
     targets = {}
-    if config.webhook:
-        targets["webhook"] = config.webhook.url
+    if config.webhook:  # its URL may hold a token: the database keeps only a digest of it
+        digest = hashlib.sha256(config.webhook.url.encode()).hexdigest()[:32]
+        targets["webhook"] = f"{redact_url(config.webhook.url)} sha256:{digest}"
     if config.email:
         targets["email"] = f"{config.email.host}:{config.email.port}"
     return targets
@@ -153,6 +186,7 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
         storage = Storage(settings.database)
         try:
             storage.sync_feeds(config.feeds)
+            clamp_waits(storage)
             targets = channel_targets(config)
             storage.enable_changed_channels(targets)
             for name, reason in storage.disabled_channels().items():
@@ -174,6 +208,7 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                     max_redirects=settings.max_redirects,
                     concurrency=settings.concurrency,
                     per_host=settings.per_host,
+                    allow_private=settings.allow_private,
                 ) as fetcher,
             ):
                 senders = {s.kind: s for s in build_senders(config.webhook, config.email, client)}
@@ -188,6 +223,7 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                         channels=list(senders),
                         on_hits=deliverer.wake,
                         keep_items=settings.keep_items,
+                        max_items=settings.max_items,
                     )
                     runtime = Runtime(config, storage, trackers, poller, deliverer)
                     runtime.judged = apply_feedback(trackers, storage.feedback())

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _V1 = """
 CREATE TABLE feeds (
@@ -109,7 +109,35 @@ CREATE TABLE feedback (                     -- explicit judgements: `monitor fee
 CREATE INDEX items_duplicate_of ON items (duplicate_of) WHERE duplicate_of IS NOT NULL;
 """
 
-_MIGRATIONS = {1: _V1, 2: _V2}
+_V3 = """
+-- What was judged, frozen at detection: an alert carries these, so an edit of the item after
+-- detection (title, summary, link) cannot rewrite an alert that is still waiting to be sent.
+ALTER TABLE hits ADD COLUMN title TEXT;
+ALTER TABLE hits ADD COLUMN summary TEXT;
+ALTER TABLE hits ADD COLUMN link TEXT;
+-- Recipients still owed an email after some refused it for now (a JSON list, NULL for all):
+-- a retry goes to them only.
+ALTER TABLE deliveries ADD COLUMN recipients TEXT
+"""
+
+_MIGRATIONS = {1: _V1, 2: _V2, 3: _V3}
+
+
+def check_version(conn: sqlite3.Connection) -> None:
+    """For a read-only use: refuse a file of another schema version (never migrate it)."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version == 0 and not conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone():
+        raise ValueError("empty database; run `monitor once` or `monitor run` first")
+    if version > SCHEMA_VERSION:
+        raise ValueError(
+            f"schema version {version} is newer than this monitor "
+            f"understands ({SCHEMA_VERSION}); upgrade monitor"
+        )
+    if version < SCHEMA_VERSION:
+        raise ValueError(
+            f"schema version {version} is older than this monitor's ({SCHEMA_VERSION}); "
+            "run `monitor once` or `monitor run` to migrate it (read-only commands never do)"
+        )
 
 
 def migrate(conn: sqlite3.Connection) -> None:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import tarfile
-from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -29,41 +25,19 @@ def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def corpus_sdist() -> Path:
-    version = metadata.version("feedparser")
-    cache = Path(os.environ.get("MONITOR_TEST_CACHE", Path.home() / ".cache" / "monitor-tests"))
-    sdist = cache / f"feedparser-{version}.tar.gz"
-    if sdist.is_file():
-        return sdist
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps",
-             "--disable-pip-version-check", f"feedparser=={version}", "-d", str(cache)],
-            capture_output=True, text=True, timeout=180,
-        )  # fmt: skip
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.skip(f"cannot download the feedparser {version} sdist for its test corpus: {exc}")
-    if proc.returncode != 0 or not sdist.is_file():
-        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        pytest.skip(f"cannot download the feedparser {version} sdist for its test corpus: {last}")
-    return sdist
+CORPUS = Path(__file__).resolve().parent / "data" / "feedparser" / "corpus-6.0.14.tar.gz"
 
 
 @pytest.fixture(scope="session")
 def feedparser_corpus() -> dict[str, bytes]:
-    """{path inside tests/: bytes} for every file of the sdist's tests/ folder but the runner."""
-    sdist = corpus_sdist()
+    """{path inside tests/: bytes} for every file of feedparser's test corpus (shipped in
+    ``tests/data/feedparser``, with its licence: the suite needs no network)."""
     files: dict[str, bytes] = {}
-    with tarfile.open(sdist) as tar:
+    with tarfile.open(CORPUS) as tar:
         for member in tar.getmembers():
-            parts = member.name.split("/", 2)
-            if member.isfile() and len(parts) == 3 and parts[1] == "tests":
-                if parts[2].endswith(".py"):  # the runner, not a feed
-                    continue
+            if member.isfile() and member.name.startswith("tests/"):
                 handle = tar.extractfile(member)
                 assert handle is not None
-                files[parts[2]] = handle.read()
-    if len(files) < 2000:
-        pytest.skip(f"{sdist} holds only {len(files)} test files; expected ~2,250")
+                files[member.name.removeprefix("tests/")] = handle.read()
+    assert len(files) == 2248, f"{CORPUS} holds {len(files)} files; expected 2,248"
     return files

@@ -2,21 +2,23 @@
 
 Both bind port 0 (the kernel picks a free port, so parallel test runs cannot race for it),
 record what they receive, can be told to fail, and shut down when the fixture ends.
-The webhook receiver verifies Standard Webhooks signatures with its own code, independent of
-``monitor._alerts``, so a bug in the sender's signing cannot hide behind a shared helper.
+The webhook receiver verifies Standard Webhooks signatures with the official
+``standardwebhooks`` library, independent of ``monitor._alerts``, so a bug in the sender's
+signing (or key handling) cannot hide behind a shared helper.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
+import contextlib
 import hmac
 import json
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -26,6 +28,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from standardwebhooks.webhooks import Webhook
 
 TEST_KEY = bytes(range(32))
 TEST_SECRET = "whsec_" + base64.b64encode(TEST_KEY).decode("ascii")
@@ -53,15 +56,22 @@ class WebhookRequest:
     arrived_at: float  # time.time()
 
 
-def verify_signature(key: bytes, headers: dict[str, str], body: bytes) -> bool | None:
-    """Standard Webhooks verification: any ``v1,`` signature in the header may match."""
+def verify_signature(secret: str, headers: dict[str, str], body: bytes) -> bool | None:
+    """Standard Webhooks verification with the official ``standardwebhooks`` library (its key
+    handling, its signing), independent of ``monitor._alerts``: any ``v1,`` signature in the
+    header may match. The timestamp's age is not checked (tests sign with fixed clocks)."""
     header = headers.get("webhook-signature")
     if header is None:
         return None
-    signed = f"{headers.get('webhook-id')}.{headers.get('webhook-timestamp')}.".encode() + body
-    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    try:
+        stamp = datetime.fromtimestamp(int(headers.get("webhook-timestamp", "")), UTC)
+        text = body.decode("utf-8")
+    except (ValueError, OverflowError):
+        return False
+    expected = Webhook(secret).sign(headers.get("webhook-id", ""), stamp, text)
+    wanted = expected.partition(",")[2]
     return any(
-        version == "v1" and hmac.compare_digest(sig, expected)
+        version == "v1" and hmac.compare_digest(sig, wanted)
         for version, _, sig in (part.partition(",") for part in header.split())
     )
 
@@ -77,7 +87,6 @@ class WebhookReceiver:
 
     def __init__(self, secret: str = TEST_SECRET) -> None:
         self.secret = secret
-        self.key = base64.b64decode(secret.removeprefix("whsec_"))
         self.received: list[WebhookRequest] = []
         self._cond = threading.Condition()
         self._fail_left = 0
@@ -163,7 +172,7 @@ class WebhookReceiver:
                         headers=headers,
                         body=body,
                         json=parsed,
-                        signature_ok=verify_signature(receiver.key, headers, body),
+                        signature_ok=verify_signature(receiver.secret, headers, body),
                         arrived_at=time.time(),
                     )
                 )
@@ -209,6 +218,17 @@ class _MailHandler:
     cond: threading.Condition = field(default_factory=threading.Condition)
     reject_left: int = 0
     reject_code: int = 554
+    refuse_rcpt: dict[str, int] = field(default_factory=dict)  # address -> 450s left
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
+    ) -> str:
+        with self.cond:
+            if self.refuse_rcpt.get(address, 0) > 0:
+                self.refuse_rcpt[address] -= 1
+                return "450 4.2.1 mailbox busy, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         with self.cond:
@@ -258,6 +278,11 @@ class SmtpServer:
         with self._handler.cond:
             self._handler.reject_left, self._handler.reject_code = n, code
 
+    def refuse_recipient(self, address: str, times: int = 1) -> None:
+        """Answer RCPT TO for ``address`` with a temporary 450, ``times`` times."""
+        with self._handler.cond:
+            self._handler.refuse_rcpt[address] = times
+
     def wait_for(self, count: int, timeout: float = 5.0) -> list[ReceivedMail]:
         """Block until ``count`` messages have been accepted; return them all."""
         handler = self._handler
@@ -275,3 +300,68 @@ def smtp_server() -> Iterator[SmtpServer]:
         yield server
     finally:
         server.close()
+
+
+# --------------------------------------------------------------------------- a stalling SMTP server
+
+
+class StallingSmtp:
+    """A TCP server on 127.0.0.1 that greets like SMTP and then misbehaves after EHLO/HELO:
+    ``mode="stall"`` never answers, ``mode="drip"`` drips an endless multi-line reply one byte
+    every ``drip`` seconds (always under any socket timeout). Counts the connections it took."""
+
+    host = "127.0.0.1"
+
+    def __init__(self, mode: str = "drip", drip: float = 0.2) -> None:
+        import socket
+
+        self.mode = mode
+        self.drip = drip
+        self.connections = 0
+        self._stop = threading.Event()
+        self._socket = socket.create_server((self.host, 0))
+        self._socket.settimeout(0.1)
+        self.port: int = self._socket.getsockname()[1]
+        self._clients: list[Any] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._socket.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            self._clients.append(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: Any) -> None:
+        try:
+            conn.sendall(b"220 stalling.example ESMTP\r\n")
+            conn.settimeout(0.2)
+            buffer = b""
+            while not self._stop.is_set() and b"\n" not in buffer:
+                try:
+                    chunk = conn.recv(1024)
+                except TimeoutError:
+                    continue
+                if not chunk:
+                    return
+                buffer += chunk
+            while not self._stop.is_set():
+                if self.mode == "drip":
+                    conn.sendall(b"2")
+                self._stop.wait(self.drip)
+        except OSError:
+            return
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._socket.close()
+        for conn in self._clients:
+            with contextlib.suppress(OSError):
+                conn.close()
+        self._thread.join(2)

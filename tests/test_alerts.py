@@ -132,9 +132,20 @@ def test_sign_matches_the_standard_webhooks_reference_vector() -> None:
     assert signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 
 
-def test_sign_uses_raw_bytes_of_a_secret_without_prefix() -> None:
-    assert sign("plain", "id", 1, b"{}") != sign("whsec_cGxhaW4=", "id", 2, b"{}")
-    assert sign("plain", "id", 1, b"{}") == sign("whsec_cGxhaW4=", "id", 1, b"{}")
+def test_sign_agrees_with_the_standard_webhooks_library() -> None:
+    """The official library signs the same bytes with the same key (padded or not)."""
+    from standardwebhooks.webhooks import Webhook
+
+    for secret in ("whsec_cGxhaW4=", "whsec_cGxhaW4", "whsec_" + "A" * 44):
+        expected = Webhook(secret).sign("id", datetime.fromtimestamp(1, UTC), "{}")
+        assert sign(secret, "id", 1, b"{}") == expected
+
+
+def test_a_secret_without_the_whsec_prefix_is_refused() -> None:
+    """A receiver using a Standard Webhooks library base64-decodes any secret: used as raw
+    bytes here, it could never verify our signatures. So it is refused, clearly."""
+    with pytest.raises(ValueError, match="must start with 'whsec_'"):
+        sign("plain", "id", 1, b"{}")
 
 
 def test_webhook_payload_is_compact_json_with_every_field() -> None:
@@ -329,7 +340,7 @@ def test_webhook_timeout_is_retryable() -> None:
 
 def test_webhook_errors_hide_url_credentials_and_secret() -> None:
     url = f"http://user:pw-in-url@127.0.0.1:{free_port()}/hook?token=tok-in-url"
-    secret = "raw-secret-value"
+    secret = "whsec_cmF3LXNlY3JldC12YWx1ZQ=="  # base64 of "raw-secret-value"
     with pytest.raises(DeliveryError) as caught:
         post(WebhookConfig(url=url, secret=secret, timeout=2))
     for sensitive in ("pw-in-url", "tok-in-url", secret):

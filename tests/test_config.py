@@ -101,12 +101,12 @@ password_env = "TEST_SMTP_PASSWORD"
         ("[monitor]\ninterval = 'soon'\n", "monitor.interval: expected a duration"),
         ("[monitor]\ninterval = 5\nconcurrency = 0\n", "monitor.concurrency: expected a positive"),
         ("[monitor]\nstory_window = '0s'\n", "monitor.story_window: must be at least 1s"),
-        ("[[feeds]]\nurl = 'ftp://x/y'\n", "[[feeds]][0].url: expected an http(s) URL"),
-        ("[[feeds]]\nname = 'x'\n", "[[feeds]][0].url: missing"),
+        ("[[feeds]]\nurl = 'ftp://x/y'\n", "[[feeds]][1].url: expected an http(s) URL"),
+        ("[[feeds]]\nname = 'x'\n", "[[feeds]][1].url: missing"),
         ("[[feeds]]\nurl = 'http://a/b'\n[[feeds]]\nurl = 'http://a/b'\n", "listed twice"),
-        ("[[topics]]\nname = 't'\nseeds = 'nope'\n", "[[topics]][0].seeds: expected a folder"),
-        ("[[topics]]\nname = 't'\nthreshold = 2\n", "[[topics]][0].threshold: expected a number"),
-        ("[[topics]]\nname = 't'\nphrases = 'x'\n", "[[topics]][0].phrases: expected a list"),
+        ("[[topics]]\nname = 't'\nseeds = 'nope'\n", "[[topics]][1].seeds: expected a folder"),
+        ("[[topics]]\nname = 't'\nthreshold = 2\n", "[[topics]][1].threshold: expected a number"),
+        ("[[topics]]\nname = 't'\nphrases = 'x'\n", "[[topics]][1].phrases: expected a list"),
         ("[alerts]\nretry_schedule = ['5s', 'x']\n", "alerts.retry_schedule: expected a list"),
         (
             "[alerts.webhook]\nurl = 'http://h/x'\nsecret_env = 'NO_SUCH_VAR_FOR_TEST'\n",
@@ -154,3 +154,11 @@ def test_malformed_webhook_secret_is_a_config_error(tmp_path: Path) -> None:
     message = error_of(tmp_path, "[alerts.webhook]\nurl = 'http://h/x'\nsecret = 'whsec_%%%'\n")
     assert "alerts.webhook.secret: expected 'whsec_<base64>'" in message
     assert "%%%" not in message
+
+
+def test_webhook_secret_without_whsec_prefix_is_refused(tmp_path: Path) -> None:
+    """Standard Webhooks libraries base64-decode any secret: a plain string used as raw bytes
+    here could never be verified by a receiver using one. Refused, naming the key."""
+    message = error_of(tmp_path, "[alerts.webhook]\nurl = 'http://h/x'\nsecret = 'plain-secret'\n")
+    assert "alerts.webhook.secret: expected 'whsec_<base64>'" in message
+    assert "must start with 'whsec_'" in message and "plain-secret" not in message

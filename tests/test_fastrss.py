@@ -19,7 +19,7 @@ import random
 import warnings
 from collections import defaultdict
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -31,6 +31,7 @@ from monitor._fastrss import parse_plain_rss
 from monitor._parse import parse_feed
 from tests.feedserver import rss as build_rss
 
+NOW = datetime.now(UTC)
 EVAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "eval"
 
 HEADERS: list[dict[str, str]] = [
@@ -47,7 +48,9 @@ def both(body: bytes, headers: Mapping[str, str]) -> tuple[Any, Any]:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                feed = parse_feed(body, url="https://e.test/f/rss", headers=headers, fast=fast)
+                feed = parse_feed(
+                    body, url="https://e.test/f/rss", headers=headers, fast=fast, now=NOW
+                )
         except ParseError as exc:
             return ("error", str(exc))
         entries = [
@@ -304,3 +307,26 @@ def test_plain_rss_is_taken() -> None:
 )
 def test_leaves_the_rest_to_feedparser(body: bytes, headers: dict[str, str]) -> None:
     assert parse_plain_rss(body, headers) is None
+
+
+@pytest.mark.parametrize("name", ["convert_to_utf8", "_sanitize_html", "_parse_date", "_cp1252"])
+def test_a_changed_private_feedparser_name_falls_back_to_feedparser(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast path leans on private feedparser names; if one changes shape in a new
+    feedparser (here: a changed signature or type), every plain-RSS feed must still parse,
+    by feedparser, not raise (issue 11). No real changed feedparser exists to test against,
+    so the name is replaced."""
+    import monitor._fastrss as fastrss
+
+    dated = "<pubDate>Tue, 11 Mar 2025 09:00:00 GMT</pubDate></item>"
+    body = rss(PLAIN_ITEM.replace("</item>", dated))
+    expected = parse_feed(body, url="https://e.test/f/rss", headers={}, fast=False, now=NOW)
+
+    def changed(*args: object) -> object:
+        raise TypeError("changed() takes 1 positional argument")
+
+    monkeypatch.setattr(fastrss, name, changed if name != "_cp1252" else object())
+    assert parse_plain_rss(body, {}) is None
+    got = parse_feed(body, url="https://e.test/f/rss", headers={}, now=NOW)
+    assert got.entries == expected.entries and got.entries

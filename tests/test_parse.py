@@ -32,6 +32,7 @@ from tests.feedserver import rss
 FEEDS = Path(__file__).parent / "data" / "feeds"
 URL = "https://news.example.com/feeds/main.xml"
 HEADERS = {"Content-Type": "application/xml"}
+NOW = datetime.now(UTC)  # the clock the tests hand the parser
 GOLDEN = sorted(p for p in FEEDS.iterdir() if p.suffix in (".xml", ".rdf"))
 
 
@@ -56,7 +57,7 @@ def as_json(feed: ParsedFeed) -> dict[str, Any]:
 
 @pytest.mark.parametrize("source", GOLDEN, ids=[p.name for p in GOLDEN])
 def test_golden(source: Path) -> None:
-    actual = as_json(parse_feed(source.read_bytes(), url=URL, headers=HEADERS))
+    actual = as_json(parse_feed(source.read_bytes(), url=URL, headers=HEADERS, now=NOW))
     expected_file = source.with_suffix(".json")
     if os.environ.get("MONITOR_UPDATE_GOLDEN"):
         text = json.dumps(actual, indent=2, ensure_ascii=False) + "\n"
@@ -70,7 +71,7 @@ def test_golden_files_exist() -> None:
 
 
 def parse(body: bytes, url: str = URL, **headers: str) -> ParsedFeed:
-    return parse_feed(body, url=url, headers=headers or HEADERS)
+    return parse_feed(body, url=url, headers=headers or HEADERS, now=NOW)
 
 
 def one(item: dict[str, Any], url: str = URL) -> Entry:
@@ -93,7 +94,9 @@ def test_atom_id_is_kept_as_written_not_resolved() -> None:
         b'<feed xmlns="http://www.w3.org/2005/Atom"><title>f</title>'
         b"<entry><id>story/1</id><title>t</title><link href='story/1'/></entry></feed>"
     )
-    feed = parse_feed(body, url="https://e.test/feed/", headers={"Content-Location": "/v2/"})
+    feed = parse_feed(
+        body, url="https://e.test/feed/", headers={"Content-Location": "/v2/"}, now=NOW
+    )
     assert feed.entries[0].key == "id:story/1"
     assert feed.entries[0].link == "https://e.test/v2/story/1"
 
@@ -125,7 +128,9 @@ def test_relative_link_is_absolutised_against_the_feed_url() -> None:
 
 def test_relative_link_uses_content_location() -> None:
     body = rss([{"title": "t", "link": "story"}])
-    feed = parse_feed(body, url="https://e.test/feed", headers={"Content-Location": "/v2/"})
+    feed = parse_feed(
+        body, url="https://e.test/feed", headers={"Content-Location": "/v2/"}, now=NOW
+    )
     assert feed.entries[0].link == "https://e.test/v2/story"
 
 
@@ -275,7 +280,7 @@ def test_malformed_but_recoverable_gives_a_warning() -> None:
 
 def test_charset_mismatch_is_not_a_warning() -> None:
     body = rss([{"title": "Crème brûlée"}])
-    feed = parse_feed(body, url=URL, headers={"Content-Type": "text/plain"})
+    feed = parse_feed(body, url=URL, headers={"Content-Type": "text/plain"}, now=NOW)
     assert feed.entries[0].title == "Crème brûlée"
     assert feed.warning is None
 
@@ -349,14 +354,18 @@ def test_pool_parses_and_survives_a_timeout() -> None:
 
     async def main() -> None:
         with ParserPool(workers=1, timeout=0.5) as pool:
-            assert (await pool.parse(good, url=URL, headers=HEADERS)).entries[0].title == "fine"
+            assert (await pool.parse(good, url=URL, headers=HEADERS, now=NOW)).entries[
+                0
+            ].title == "fine"
             started = time.monotonic()
             with pytest.raises(ParseError, match=r"longer than 0\.5 s"):
-                await pool.parse(evil, url=URL, headers=HEADERS)
+                await pool.parse(evil, url=URL, headers=HEADERS, now=NOW)
             assert time.monotonic() - started < 2
-            assert (await pool.parse(good, url=URL, headers=HEADERS)).entries[0].title == "fine"
+            assert (await pool.parse(good, url=URL, headers=HEADERS, now=NOW)).entries[
+                0
+            ].title == "fine"
             with pytest.raises(ParseError, match="HTML page"):
-                await pool.parse(b"<html><body>x</body></html>", url=URL, headers={})
+                await pool.parse(b"<html><body>x</body></html>", url=URL, headers={}, now=NOW)
 
     asyncio.run(main())
 
@@ -376,8 +385,8 @@ def test_pool_workers_tokenise_the_entries() -> None:
 
     async def main() -> None:
         with ParserPool(workers=1, timeout=10) as pool:
-            parsed = await pool.parse(body, url=URL, headers=HEADERS)
-        assert parsed.entries == parse_feed(body, url=URL, headers=HEADERS).entries
+            parsed = await pool.parse(body, url=URL, headers=HEADERS, now=NOW)
+        assert parsed.entries == parse_feed(body, url=URL, headers=HEADERS, now=NOW).entries
         for entry in parsed.entries:
             assert entry.tokens == tokenise(entry.title, entry.summary)
         assert parsed.entries[1].tokens is not None
@@ -391,7 +400,7 @@ def test_pool_survives_a_crashed_worker() -> None:
 
     async def main() -> None:
         with ParserPool(workers=2, timeout=10) as pool:
-            task = asyncio.create_task(pool.parse(evil, url=URL, headers=HEADERS))
+            task = asyncio.create_task(pool.parse(evil, url=URL, headers=HEADERS, now=NOW))
             while not pool._busy:
                 await asyncio.sleep(0.01)
             await asyncio.sleep(0.1)
@@ -399,7 +408,10 @@ def test_pool_survives_a_crashed_worker() -> None:
             with pytest.raises(ParseError, match="crashed"):
                 await task
             feeds = await asyncio.gather(
-                *(pool.parse(rss([{"title": str(i)}]), url=URL, headers={}) for i in range(4))
+                *(
+                    pool.parse(rss([{"title": str(i)}]), url=URL, headers={}, now=NOW)
+                    for i in range(4)
+                )
             )
             assert [f.entries[0].title for f in feeds] == ["0", "1", "2", "3"]
             assert len(pool._idle) <= 2

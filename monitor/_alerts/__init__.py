@@ -9,6 +9,7 @@ subclass :class:`~monitor._errors.EndpointGoneError` (stop sending to that endpo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import httpx
@@ -41,8 +42,14 @@ class Sender(Protocol):
         """The registry key, e.g. ``"webhook"`` or ``"email"`` (also used in logs and the DB)."""
         ...
 
-    async def send(self, alert: Alert) -> None:
-        """Deliver once; raise ``DeliveryError`` / ``EndpointGoneError`` when not accepted."""
+    @property
+    def concurrency(self) -> int:
+        """How many sends of this channel may run at once (each channel has its own bound)."""
+        ...
+
+    async def send(self, alert: Alert, *, recipients: Sequence[str] | None = None) -> None:
+        """Deliver once (``recipients``: only those still owed it, for channels that have
+        recipients); raise ``DeliveryError`` / ``EndpointGoneError`` when not accepted."""
         ...
 
 

@@ -1,8 +1,18 @@
-"""Deliver an alert by SMTP (``smtplib`` in a worker thread).
+"""Deliver an alert by SMTP (``smtplib`` in a thread of its own, under a total deadline).
+
+smtplib bounds each socket operation but not a whole conversation: a server that drips its
+replies one byte under the timeout holds a send for ever. So every attempt runs in its own
+daemon thread (never asyncio's default pool, which the parser pool needs) and ends at
+``timeout`` in all: the socket is closed under it, which ends the thread too. Shutdown
+abandons a send in flight the same way. How many sends run at once is bounded by the
+deliverer, per channel (:attr:`EmailSender.concurrency`).
 
 Outcome of one attempt (RFC 5321 reply classes decide):
 
-* accepted for at least one recipient — delivered (refused recipients are logged);
+* accepted for every recipient, or refused for some with a 5xx — delivered (those refused
+  for good are logged);
+* a 4xx for some recipients — ``DeliveryError(retryable=True, remaining=…)``: at least once
+  per recipient, so the message goes again (same ``Message-ID``) to those recipients only;
 * 4xx replies, connection failures, timeouts, TLS failures, a dropped connection —
   ``DeliveryError(retryable=True)``: transient by definition;
 * 5xx replies, a failed login, a server without STARTTLS/AUTH where the config needs it, a
@@ -16,15 +26,19 @@ server were to echo it).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import smtplib
+import socket
 import ssl
+import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import ClassVar
 
 from monitor._config import EmailConfig
-from monitor._errors import ConfigError, DeliveryError
+from monitor._errors import ConfigError, DeliveryError, DeliveryTimeout
 from monitor._models import Alert
 
 from ._render import email_message
@@ -36,6 +50,7 @@ class EmailSender:
     """Mails alerts through one SMTP server. ``ssl_context`` overrides the system CA store."""
 
     kind: ClassVar[str] = "email"
+    concurrency: ClassVar[int] = 2  # mail sends at once (each in its own thread)
 
     def __init__(self, cfg: EmailConfig, *, ssl_context: ssl.SSLContext | None = None) -> None:
         if cfg.tls not in ("ssl", "starttls", "none"):
@@ -47,17 +62,45 @@ class EmailSender:
     def __repr__(self) -> str:
         return f"EmailSender({self._label!r}, tls={self._cfg.tls!r})"
 
-    async def send(self, alert: Alert) -> None:
-        """Deliver ``alert`` once; raise :class:`DeliveryError` if it was not accepted."""
+    async def send(self, alert: Alert, *, recipients: Sequence[str] | None = None) -> None:
+        """Deliver ``alert`` once; raise :class:`DeliveryError` if it was not accepted, and
+        :class:`DeliveryTimeout` if the whole attempt took longer than ``timeout``."""
         try:
             message = email_message(alert, self._cfg, now=datetime.now(UTC))
         except ValueError as exc:
             raise DeliveryError(f"email: cannot render alert: {exc}", retryable=False) from None
-        await asyncio.to_thread(self._deliver, message)
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        conversation = _Conversation()
 
-    def _deliver(self, message: EmailMessage) -> None:
+        def work() -> None:
+            error: BaseException | None = None
+            try:
+                self._deliver(message, conversation, tuple(recipients or self._cfg.recipients))
+            except BaseException as exc:  # handed to the awaiting task, never lost
+                error = exc
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+                loop.call_soon_threadsafe(_settle, done, error)
+
+        threading.Thread(target=work, name="smtp-send", daemon=True).start()
         try:
-            refused = self._transmit(message)
+            async with asyncio.timeout(self._cfg.timeout):
+                await done
+        except TimeoutError:
+            conversation.abort()
+            raise DeliveryTimeout(
+                f"email via {self._label}: no complete answer within the deadline of "
+                f"{self._cfg.timeout:g}s"
+            ) from None
+        except asyncio.CancelledError:  # shutdown: abandon the conversation
+            conversation.abort()
+            raise
+
+    def _deliver(
+        self, message: EmailMessage, conversation: _Conversation, to: tuple[str, ...]
+    ) -> None:
+        try:
+            refused = self._transmit(message, conversation, to)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             transient = bool(codes) and all(400 <= code < 500 for code in codes)
@@ -76,22 +119,42 @@ class EmailSender:
             raise self._error(f"{type(exc).__name__}: {exc}", True) from None
         except ValueError as exc:  # the message or an address cannot be serialised
             raise self._error(f"cannot send the message: {exc}", False) from None
-        if refused:
-            log.warning("%s refused recipients %s", self._label, sorted(refused))
+        if not refused:
+            return
+        later = sorted(rcpt for rcpt, (code, _) in refused.items() if 400 <= code < 500)
+        never = sorted(rcpt for rcpt in refused if rcpt not in later)
+        if never:
+            log.warning("%s refused recipients %s for good", self._label, never)
+        if later:
+            # At least once per recipient: a temporary refusal is not a delivery. The message
+            # is tried again (same Message-ID) for those recipients only.
+            codes = sorted({refused[rcpt][0] for rcpt in later})
+            error = self._error(f"recipients refused for now {codes}: {', '.join(later)}", True)
+            error.remaining = tuple(later)  # the retry goes to them only
+            raise error
 
-    def _transmit(self, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
+    def _transmit(
+        self, message: EmailMessage, conversation: _Conversation, to: tuple[str, ...]
+    ) -> dict[str, tuple[int, bytes]]:
         cfg = self._cfg
         smtp: smtplib.SMTP
         if cfg.tls == "ssl":
-            smtp = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=self._tls())
+            smtp = smtplib.SMTP_SSL(timeout=cfg.timeout, context=self._tls())
         else:
-            smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
+            smtp = smtplib.SMTP(timeout=cfg.timeout)
+        # what __init__ would set when connecting itself: the name TLS checks (SNI, certificate)
+        smtp._host = cfg.host  # type: ignore[attr-defined]
+        conversation.begin(smtp)
         with smtp:
+            code, reply = smtp.connect(cfg.host, cfg.port)
+            if code != 220:
+                raise smtplib.SMTPConnectError(code, reply)
+            conversation.check()
             if cfg.tls == "starttls":
                 smtp.starttls(context=self._tls())
             if cfg.username:
                 smtp.login(cfg.username, cfg.password or "")
-            return smtp.send_message(message, from_addr=cfg.sender, to_addrs=list(cfg.recipients))
+            return smtp.send_message(message, from_addr=cfg.sender, to_addrs=list(to))
 
     def _tls(self) -> ssl.SSLContext:
         return self._ssl_context or ssl.create_default_context()
@@ -106,3 +169,52 @@ def _text(reply: bytes | str) -> str:
     if isinstance(reply, bytes):
         return reply.decode("utf-8", "replace")
     return reply
+
+
+class _Conversation:
+    """The SMTP connection of one attempt, which the awaiting task can cut (deadline,
+    shutdown): closing the socket makes the worker thread's blocked read fail at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._smtp: smtplib.SMTP | None = None
+        self._aborted = False
+
+    def begin(self, smtp: smtplib.SMTP) -> None:
+        with self._lock:
+            self._smtp = smtp
+        self.check()
+
+    def check(self) -> None:
+        """Raise in the worker if the attempt was abandoned (before or while connecting)."""
+        with self._lock:
+            aborted, smtp = self._aborted, self._smtp
+        if aborted:
+            if smtp is not None:
+                _close(smtp)
+            raise OSError("abandoned: the deadline passed or the monitor is stopping")
+
+    def abort(self) -> None:
+        with self._lock:
+            self._aborted = True
+            smtp = self._smtp
+        if smtp is not None:
+            _close(smtp)
+
+
+def _close(smtp: smtplib.SMTP) -> None:
+    sock = getattr(smtp, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
+            sock.close()
+
+
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():  # the awaiting task gave up (deadline, shutdown)
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)

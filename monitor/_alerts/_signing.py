@@ -1,8 +1,10 @@
 """Standard Webhooks signatures (https://www.standardwebhooks.com/).
 
 The signed content is ``f"{msg_id}.{timestamp}."`` followed by the raw body; the signature is
-``v1,`` plus the base64 HMAC-SHA256 of it. A secret ``whsec_<base64>`` carries its key in
-base64; any other secret is used as its UTF-8 bytes. No message here ever contains the secret.
+``v1,`` plus the base64 HMAC-SHA256 of it. A secret is ``whsec_<base64>``, its key in base64
+(padding optional), as the Standard Webhooks libraries read it; anything else is refused,
+since a receiver using such a library would decode it differently and never verify a
+signature. No message here ever contains the secret.
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ SECRET_PREFIX = "whsec_"
 
 def secret_key(secret: str) -> bytes:
     """The HMAC key of ``secret``; ``ValueError`` (without the secret) if it is unusable."""
-    if secret.startswith(SECRET_PREFIX):
-        try:
-            key = base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
-        except (binascii.Error, ValueError):
-            raise ValueError("webhook secret is not valid base64 after 'whsec_'") from None
-    else:
-        key = secret.encode("utf-8")
+    if not secret.startswith(SECRET_PREFIX):
+        raise ValueError(
+            "webhook secret must start with 'whsec_' followed by base64 (Standard Webhooks)"
+        )
+    encoded = secret[len(SECRET_PREFIX) :]
+    try:
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("webhook secret is not valid base64 after 'whsec_'") from None
     if not key:
         raise ValueError("webhook secret is empty")
     return key

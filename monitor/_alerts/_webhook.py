@@ -18,6 +18,7 @@ that may sit in the URL's path, query or user-info ever appears in them.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import ClassVar
 from urllib.parse import urlsplit
@@ -49,6 +50,7 @@ class WebhookSender:
     """Posts alerts to one webhook endpoint through a shared ``httpx.AsyncClient``."""
 
     kind: ClassVar[str] = "webhook"
+    concurrency: ClassVar[int] = 8  # requests at once
 
     def __init__(self, cfg: WebhookConfig, client: httpx.AsyncClient) -> None:
         if cfg.secret:
@@ -63,7 +65,13 @@ class WebhookSender:
     def __repr__(self) -> str:
         return f"WebhookSender({self._label!r}, signed={bool(self._cfg.secret)})"
 
-    async def send(self, alert: Alert, *, now: datetime | None = None) -> None:
+    async def send(
+        self,
+        alert: Alert,
+        *,
+        now: datetime | None = None,
+        recipients: Sequence[str] | None = None,  # a webhook has one receiver: unused
+    ) -> None:
         """Deliver ``alert`` once; raise :class:`DeliveryError` if it was not accepted."""
         body = webhook_payload(alert)
         headers = webhook_headers(alert.id, body, self._cfg.secret, now or datetime.now(UTC))

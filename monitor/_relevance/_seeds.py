@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from monitor._errors import ConfigError
-from monitor._relevance._text import strip_markup
+from monitor._relevance._text import sequence, strip_markup
 
 __all__ = ["SEED_SUFFIXES", "read_seeds"]
 
@@ -16,24 +16,25 @@ def read_seeds(folder: Path) -> list[str]:
     """The texts of the seed files in ``folder`` (.txt, .md, .html), sorted by file name.
 
     HTML files lose their tags, scripts and entities. Raises :class:`ConfigError` naming the
-    folder when it is missing, unreadable, or holds no non-empty seed file.
+    folder when it is missing, unreadable, or holds no non-empty seed file, and naming the file
+    when a seed file cannot be read (a dangling link, no permission), is binary or is not
+    UTF-8; and when no seed has any usable word (a topic cannot be learnt from nothing).
     """
     folder = Path(folder)
     try:
         files = sorted(
-            (p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SEED_SUFFIXES),
+            (
+                p
+                for p in folder.iterdir()
+                if (p.is_file() or p.is_symlink()) and p.suffix.lower() in SEED_SUFFIXES
+            ),
             key=lambda p: p.name,
         )
     except OSError as exc:
         raise ConfigError(f"seed folder {folder}: cannot be read ({exc.strerror or exc})") from exc
     texts: list[str] = []
     for path in files:
-        try:
-            raw = path.read_text(encoding="utf-8", errors="replace")
-        except OSError as exc:
-            raise ConfigError(
-                f"seed folder {folder}: cannot read {path.name} ({exc.strerror or exc})"
-            ) from exc
+        raw = _read_text(folder, path)
         text = strip_markup(raw) if path.suffix.lower() in (".html", ".htm") else raw.strip()
         if text:
             texts.append(text)
@@ -42,4 +43,27 @@ def read_seeds(folder: Path) -> list[str]:
             f"seed folder {folder}: no seed articles (expected non-empty "
             f"{', '.join(SEED_SUFFIXES)} files)"
         )
+    if not any(sequence(text) for text in texts):
+        raise ConfigError(
+            f"seed folder {folder}: the seed files have no usable text (no word to learn from)"
+        )
     return texts
+
+
+def _read_text(folder: Path, path: Path) -> str:
+    """One seed file's text; :class:`ConfigError` naming it when unusable."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"seed folder {folder}: cannot read {path.name} ({exc.strerror or exc})"
+        ) from None
+    if b"\x00" in data:
+        raise ConfigError(f"seed folder {folder}: {path.name} is not a text file (binary data)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"seed folder {folder}: {path.name} is not UTF-8 text "
+            f"(byte {exc.start}: {data[exc.start : exc.start + 1]!r}); save it as UTF-8"
+        ) from None

@@ -13,11 +13,12 @@ values handed out and their row readers.
 
 from __future__ import annotations
 
+from .._models import FeedState
 from ._base import BUSY_TIMEOUT_MS
 from ._feeds import FeedsMixin
 from ._outbox import OutboxMixin
 from ._queries import QueriesMixin, read_feedback
-from ._rows import Delivery, FeedState, NewItem, hit_id
+from ._rows import Delivery, NewItem, hit_id
 
 __all__ = [
     "BUSY_TIMEOUT_MS",

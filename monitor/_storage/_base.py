@@ -9,30 +9,65 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from .._errors import StorageError
-from .._schema import migrate
+from .._errors import DatabaseReplacedError, StorageError
+from .._schema import check_version, migrate
 
 BUSY_TIMEOUT_MS = 5000
 
 
 class StorageBase:
-    """One SQLite connection (WAL, busy timeout); ``_write`` and ``_read`` for the mixins."""
+    """One SQLite connection (WAL, busy timeout); ``_write`` and ``_read`` for the mixins.
 
-    def __init__(self, path: Path) -> None:
+    ``readonly`` (the CLI's reports): opened with ``mode=ro``, never created nor migrated; a
+    file of another schema version is refused. Every write first checks that the path still
+    names the file that was opened (:meth:`check_file`): a deleted or replaced database is an
+    error, never a silent write into an unlinked file.
+    """
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
+        self.readonly = readonly
         try:
-            create_private(path)
-            conn = sqlite3.connect(
-                path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
-            )
+            if readonly:
+                conn = sqlite3.connect(
+                    f"{path.resolve().as_uri()}?mode=ro",
+                    uri=True,
+                    isolation_level=None,
+                    check_same_thread=False,
+                    timeout=BUSY_TIMEOUT_MS / 1000,
+                )
+            else:
+                create_private(path)
+                conn = sqlite3.connect(
+                    path,
+                    isolation_level=None,
+                    check_same_thread=False,
+                    timeout=BUSY_TIMEOUT_MS / 1000,
+                )
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            migrate(conn)
+            if readonly:
+                check_version(conn)
+            else:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+                conn.execute("PRAGMA foreign_keys = ON")
+                migrate(conn)
+            self._identity = _identity(path)
         except (sqlite3.Error, OSError, ValueError) as exc:
             raise StorageError(f"{path}: cannot use the database: {reason(exc)}") from None
         self.conn = conn
+
+    def check_file(self) -> None:
+        """Raise :class:`DatabaseReplacedError` if the path no longer names the opened file."""
+        try:
+            same = _identity(self.path) == self._identity
+        except OSError:
+            same = False
+        if not same:
+            raise DatabaseReplacedError(
+                f"{self.path}: the database file was deleted or replaced while in use; "
+                "stopping (nothing more is written to it)"
+            )
 
     def close(self) -> None:
         self.conn.close()
@@ -40,6 +75,7 @@ class StorageBase:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, taken at once (``BEGIN IMMEDIATE``)."""
+        self.check_file()
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
@@ -65,6 +101,11 @@ class StorageBase:
             return [dict(zip(names, row, strict=True)) for row in cursor]
         except sqlite3.Error as exc:
             raise StorageError(f"{self.path}: {reason(exc)}") from None
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_dev, st.st_ino
 
 
 def create_private(path: Path) -> None:

@@ -7,12 +7,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from .._config import FeedConfig
+from .._config import FeedConfig, canonical_feed_url
+from .._decide import clamp_wait
 from .._errors import StorageError
-from .._models import Entry
-from .._times import iso
+from .._models import Entry, FeedState
+from .._times import iso, parse_iso
 from ._base import StorageBase
-from ._rows import FEED_STATE_COLUMNS, FeedState, NewItem, feed_state_from, hit_id
+from ._rows import FEED_STATE_COLUMNS, NewItem, feed_state_from, hit_id
 
 _INSERT_ITEM = (
     "INSERT INTO items (feed_id, key, fingerprint, title, summary, link, published, first_seen, "
@@ -23,9 +24,23 @@ _INSERT_ITEM = (
 
 class FeedsMixin(StorageBase):
     def sync_feeds(self, feeds: Iterable[FeedConfig]) -> None:
-        """Make sure every configured feed has a row; names follow the config."""
+        """Make sure every configured feed has a row; names follow the config. A row stored
+        under another spelling of the same URL (before URLs were canonicalised: scheme or host
+        case, a default port) is that feed's row: renamed, not replaced."""
         with self._write() as conn:
+            stored: dict[str, tuple[int, str]] = {}
+            for row_id, url in conn.execute("SELECT id, url FROM feeds").fetchall():
+                canonical = canonical_feed_url(url)
+                if canonical == url or canonical not in stored:  # an exact row wins
+                    stored[canonical] = (row_id, url)
             for feed in feeds:
+                row_id, url = stored.get(feed.url, (None, feed.url))
+                if row_id is not None and url != feed.url:
+                    conn.execute(
+                        "UPDATE feeds SET url = ?, fetch_url = CASE WHEN fetch_url = url "
+                        "THEN ? ELSE fetch_url END WHERE id = ?",
+                        (feed.url, feed.url, row_id),
+                    )
                 conn.execute(
                     "INSERT INTO feeds (url, fetch_url, name) VALUES (?, ?, ?) "
                     "ON CONFLICT (url) DO UPDATE SET name = excluded.name",
@@ -70,6 +85,24 @@ class FeedsMixin(StorageBase):
                 (iso(now), iso(now), fetch_url, feed.id),
             )
 
+    def clamp_waits(self, now: datetime) -> int:
+        """Feeds last polled "after" ``now`` (stored under a clock that was ahead): their
+        ``retry_until`` is clamped to its own length from now and ``last_polled`` to now.
+        Returns how many feeds were clamped."""
+        with self._write() as conn:
+            rows = conn.execute(
+                "SELECT id, last_polled, retry_until FROM feeds WHERE last_polled > ?",
+                (iso(now),),
+            ).fetchall()
+            for feed_id, polled, until in rows:
+                since, wait = parse_iso(polled), parse_iso(until)
+                clamped = None if wait is None else clamp_wait(wait, since, now)
+                conn.execute(
+                    "UPDATE feeds SET last_polled = ?, retry_until = ? WHERE id = ?",
+                    (iso(now), iso(clamped), feed_id),
+                )
+        return len(rows)
+
     def known_entries(
         self, feed: FeedState, entries: Sequence[Entry]
     ) -> tuple[dict[str, tuple[str, str]], set[str]]:
@@ -90,6 +123,21 @@ class FeedsMixin(StorageBase):
             ):
                 prints.add(row["fingerprint"])
         return keys, prints
+
+    def reused_keys(
+        self, feed: FeedState, keys: Sequence[str]
+    ) -> dict[str, list[tuple[str, str, str]]]:
+        """For each key, the feed's items stored under it as reused (``key#…``), newest first:
+        ``{key: [(reused key, title, summary), …]}``."""
+        found: dict[str, list[tuple[str, str, str]]] = {}
+        for key in keys:
+            rows = self._read(
+                "SELECT key, title, summary FROM items WHERE feed_id = ? AND key > ? AND key < ? "
+                "ORDER BY id DESC",
+                (feed.id, key + "#", key + "$"),
+            )
+            found[key] = [(r["key"], r["title"], r["summary"]) for r in rows]
+        return found
 
     def store_poll(
         self,
@@ -138,13 +186,23 @@ class FeedsMixin(StorageBase):
                 if cursor.rowcount == 0 or item.duplicate:
                     continue
                 item_id = cursor.lastrowid
+                # One alert per story: a copy of a story that already alerted (the same GUID
+                # in another feed, a story seen before a restart) is stored, not alerted.
+                alert = item.alert and not (
+                    item.story_id is not None
+                    and conn.execute(
+                        "SELECT 1 FROM hits WHERE story_id = ? AND alerted = 1 LIMIT 1",
+                        (item.story_id,),
+                    ).fetchone()
+                )
                 for j in item.judgements:
                     if not j.hit:
                         continue
                     hid = hit_id(feed.url, e.key, j.topic)
                     conn.execute(
                         "INSERT INTO hits (id, item_id, topic, score, matched, detected_at, "
-                        "story_id, alerted) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        "story_id, alerted, title, summary, link) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             hid,
                             item_id,
@@ -153,11 +211,14 @@ class FeedsMixin(StorageBase):
                             json.dumps(j.matched),
                             stamp,
                             item.story_id or hid,
-                            int(item.alert),
+                            int(alert),
+                            e.title,
+                            e.summary,
+                            e.link,
                         ),
                     )
                     new_hits.append(hid)
-                    if item.alert:
+                    if alert:
                         conn.executemany(
                             "INSERT INTO deliveries (hit_id, channel, status, next_attempt) "
                             "VALUES (?, ?, 'pending', ?)",
@@ -248,9 +309,11 @@ class FeedsMixin(StorageBase):
     def recent_hit_items(self, since: datetime) -> list[dict[str, Any]]:
         """Items that hit since ``since``, oldest first: replayed into the story grouper."""
         return self._read(
-            "SELECT i.key, i.title, i.summary, coalesce(i.published, h.detected_at) AS moment "
-            "FROM hits h JOIN items i ON i.id = h.item_id WHERE h.detected_at >= ? "
-            "GROUP BY i.id ORDER BY min(h.detected_at), i.id",
+            "SELECT f.url AS feed_url, i.key, coalesce(min(h.title), i.title) AS title, "
+            "coalesce(min(h.summary), i.summary) AS summary, "
+            "coalesce(i.published, min(h.detected_at)) AS moment "
+            "FROM hits h JOIN items i ON i.id = h.item_id JOIN feeds f ON f.id = i.feed_id "
+            "WHERE h.detected_at >= ? GROUP BY i.id ORDER BY min(h.detected_at), i.id",
             (iso(since),),
         )
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from .._decide import clamp_wait
 from .._times import iso, parse_iso
 from ._base import StorageBase
 from ._rows import Delivery, alert_from
@@ -16,8 +18,11 @@ class OutboxMixin(StorageBase):
     ) -> list[Delivery]:
         marks = ",".join("?" * len(channels))
         rows = self._read(
-            "SELECT d.id AS delivery_id, d.channel, d.attempts, h.id, h.topic, h.score, "
-            "h.matched, h.detected_at, h.story_id, i.title, i.summary, i.link, i.published, "
+            "SELECT d.id AS delivery_id, d.channel, d.attempts, d.recipients, h.id, h.topic, "
+            "h.score, "
+            "h.matched, h.detected_at, h.story_id, coalesce(h.title, i.title) AS title, "
+            "coalesce(h.summary, i.summary) AS summary, coalesce(h.link, i.link) AS link, "
+            "i.published, "
             "f.name AS feed, f.url AS feed_url FROM deliveries d "
             "JOIN hits h ON h.id = d.hit_id JOIN items i ON i.id = h.item_id "
             "JOIN feeds f ON f.id = i.feed_id "
@@ -27,7 +32,13 @@ class OutboxMixin(StorageBase):
             (iso(now), *channels, limit),
         )
         return [
-            Delivery(row["delivery_id"], row["channel"], row["attempts"], alert_from(row))
+            Delivery(
+                row["delivery_id"],
+                row["channel"],
+                row["attempts"],
+                alert_from(row),
+                None if row["recipients"] is None else tuple(json.loads(row["recipients"])),
+            )
             for row in rows
         ]
 
@@ -41,6 +52,25 @@ class OutboxMixin(StorageBase):
         )
         return parse_iso(rows[0]["t"]) if rows else None
 
+    def clamp_delivery_waits(self, now: datetime) -> int:
+        """Pending deliveries whose next attempt lies further ahead than its own wait (stored
+        under a clock that was ahead): clamped to that wait from now. Returns how many."""
+        with self._write() as conn:
+            rows = conn.execute(
+                "SELECT id, last_attempt, next_attempt FROM deliveries WHERE status = "
+                "'pending' AND next_attempt > ? AND (last_attempt IS NULL OR last_attempt > ?)",
+                (iso(now), iso(now)),
+            ).fetchall()
+            for delivery_id, last, due in rows:
+                since, until = parse_iso(last), parse_iso(due)
+                assert until is not None
+                conn.execute(
+                    "UPDATE deliveries SET next_attempt = ?, last_attempt = ? WHERE id = ?",
+                    (iso(clamp_wait(until, since, now)), iso(min(since, now) if since else None),
+                     delivery_id),
+                )  # fmt: skip
+        return len(rows)
+
     def record_delivery(
         self,
         delivery_id: int,
@@ -48,19 +78,24 @@ class OutboxMixin(StorageBase):
         *,
         error: str | None = None,
         retry_at: datetime | None = None,
+        remaining: Sequence[str] | None = None,
     ) -> None:
-        """Record one attempt: delivered (no error), to retry at ``retry_at``, or failed."""
+        """Record one attempt: delivered (no error), to retry at ``retry_at`` (for the
+        ``remaining`` recipients only, when given), or failed."""
         status = "delivered" if error is None else ("pending" if retry_at else "failed")
+        owed = None if remaining is None or error is None else json.dumps(list(remaining))
         with self._write() as conn:
             conn.execute(
                 "UPDATE deliveries SET status = ?, attempts = attempts + 1, last_attempt = ?, "
-                "last_error = ?, next_attempt = ?, delivered_at = ? WHERE id = ?",
+                "last_error = ?, next_attempt = ?, delivered_at = ?, "
+                "recipients = coalesce(?, recipients) WHERE id = ?",
                 (
                     status,
                     iso(now),
                     error,
                     iso(retry_at),
                     iso(now) if error is None else None,
+                    owed,
                     delivery_id,
                 ),
             )
@@ -91,7 +126,8 @@ class OutboxMixin(StorageBase):
         """Queue again the deliveries of a hit id or a delivery id; return how many."""
         with self._write() as conn:
             cursor = conn.execute(
-                "UPDATE deliveries SET status = 'pending', next_attempt = ?, attempts = 0 "
+                "UPDATE deliveries SET status = 'pending', next_attempt = ?, attempts = 0, "
+                "recipients = NULL "
                 "WHERE hit_id = ? OR CAST(id AS TEXT) = ?",
                 (iso(now), ident, ident),
             )

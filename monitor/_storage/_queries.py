@@ -66,13 +66,18 @@ class QueriesMixin(StorageBase):
         return rows
 
     def remove_feedback(self, ident: str, topic: str | None = None) -> int:
-        """Delete judgements by feedback id, or of the item a hit id / item id / link names."""
-        item = self.find_item(ident) if not ident.isdigit() else None
+        """Delete judgements by feedback id (``fb_N``, as ``--list`` shows it), or of the item
+        a hit id / item id / link names (the same ids as judging takes)."""
+        number = ident.removeprefix("fb_")
+        params: list[Any]
+        if ident.startswith("fb_") and number.isdigit():
+            sql, params = "DELETE FROM feedback WHERE id = ?", [int(number)]
+        else:
+            item = self.find_item(ident)
+            if item is None:
+                return 0
+            sql, params = "DELETE FROM feedback WHERE item_id = ?", [item["id"]]
         with self._write() as conn:
-            if item is not None:
-                sql, params = "DELETE FROM feedback WHERE item_id = ?", [item["id"]]
-            else:
-                sql, params = "DELETE FROM feedback WHERE CAST(id AS TEXT) = ?", [ident]
             if topic is not None:
                 sql += " AND topic = ?"
                 params.append(topic)
@@ -91,7 +96,8 @@ class QueriesMixin(StorageBase):
             where.append("h.topic = ?")
             params.append(topic)
         sql = (
-            "SELECT h.id, h.topic, h.score, i.title, i.link, f.name AS feed, i.published, "
+            "SELECT h.id, h.topic, h.score, coalesce(h.title, i.title) AS title, "
+            "coalesce(h.link, i.link) AS link, f.name AS feed, i.published, "
             "h.detected_at, h.story_id, h.alerted, h.matched, "
             "(SELECT group_concat(d.channel || ':' || d.status, ' ') FROM deliveries d "
             " WHERE d.hit_id = h.id) AS deliveries "

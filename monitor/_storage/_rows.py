@@ -5,32 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from .._models import Alert, Entry, Judgement
+from .._models import Alert, Entry, FeedState, Judgement
+from .._redact import redact_url
 from .._times import parse_iso
-
-
-@dataclass(frozen=True, slots=True)
-class FeedState:
-    """What the database knows about one configured feed."""
-
-    id: int
-    url: str
-    fetch_url: str
-    name: str
-    etag: str | None
-    last_modified: str | None
-    body_hash: str | None
-    last_polled: datetime | None
-    last_status: str | None
-    error_count: int
-    retry_until: datetime | None
-
-    @property
-    def gone(self) -> bool:
-        return self.last_status == "gone"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +29,7 @@ class Delivery:
     channel: str
     attempts: int
     alert: Alert
+    recipients: tuple[str, ...] | None = None  # still owed (email); None: every recipient
 
 
 def hit_id(feed_url: str, key: str, topic: str) -> str:
@@ -92,7 +72,7 @@ def alert_from(row: dict[str, Any]) -> Alert:
         summary=row["summary"],
         link=row["link"],
         feed=row["feed"],
-        feed_url=row["feed_url"],
+        feed_url=redact_url(row["feed_url"]),
         published=published,
         detected_at=detected,
         matched=tuple((str(f), float(w)) for f, w in json.loads(row["matched"])),

@@ -1,0 +1,28 @@
+"""Credentials out of URLs before they are shown, logged, sent or stored for display. Pure.
+
+A URL's user-info (``user:password@``) and the values of query parameters that usually carry
+a secret (``token``, ``key``, ``api_key``, ``secret``, ``password``, ``sig``, …) become
+``***``. The configured URL itself is kept where it is needed to make the request (the
+config, the feed's row in the 0600 database).
+"""
+
+from __future__ import annotations
+
+import re
+
+_SECRET_NAMES = (
+    r"(?:access_?token|auth(?:_?token)?|token|api_?key|apikey|key|secret|client_secret|"
+    r"password|passwd|pass|pwd|sig|signature|session|sid|code)"
+)
+_USERINFO = re.compile(r"(?i)\b(https?://)[^/?#\s@]*@")
+_QUERY_SECRET = re.compile(rf"(?i)([?&;]{_SECRET_NAMES}=)[^&#;\s'\"]*")
+
+
+def redact_url(url: str) -> str:
+    """``url`` without user-info and with secret-looking query values as ``***``."""
+    return _QUERY_SECRET.sub(r"\1***", _USERINFO.sub(r"\1***@", url))
+
+
+def redact_text(text: str) -> str:
+    """Every http(s) URL inside ``text`` redacted (error messages, log lines)."""
+    return redact_url(text)

@@ -1,0 +1,97 @@
+"""Fetch edge cases from issue 11: an impossible port (in the config or a redirect) is that
+feed's clean error, a 304 to an unconditional request is an error, raw deflate whose first
+chunk is one byte decodes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+
+from monitor._fetch import _Inflater
+from tests.feedserver import FeedServer, rss
+from tests.helpers import write_config
+
+
+def _feeds_json(config: Path) -> dict[str, dict[str, object]]:
+    out = subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(config), "feeds", "--format", "json"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    return {row["url"].rsplit("/", 1)[1]: row for row in json.loads(out.stdout)}
+
+
+def test_an_impossible_port_is_one_feeds_error(tmp_path: Path, feed_server: FeedServer) -> None:
+    feed_server.add("/good", rss([{"title": "fine", "link": "https://e.test/1"}]))
+    feed_server.add_redirect("/moved", "http://127.0.0.1:99999/elsewhere")
+    urls = [feed_server.url("/good"), "http://127.0.0.1:99999/config", feed_server.url("/moved")]
+    config = write_config(tmp_path, urls)
+    proc = subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(config), "once"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    feeds = _feeds_json(config)
+    assert feeds["good"]["last_status"] == "ok"
+    for name in ("config", "moved"):
+        assert feeds[name]["last_status"] == "error"
+        assert "port" in str(feeds[name]["last_error"]), feeds[name]
+
+
+def test_304_to_an_unconditional_request_is_an_error(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    feed_server.add_behaviour("/always304", "status", status=304)
+    config = write_config(tmp_path, [feed_server.url("/always304")])
+    proc = subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(config), "once"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 3  # its only feed failed
+    row = _feeds_json(config)["always304"]
+    assert row["last_status"] == "error"
+    assert "304" in str(row["last_error"]) and "conditional" in str(row["last_error"])
+
+
+@pytest.mark.parametrize("first", [1, 2, 3])
+def test_raw_deflate_with_a_tiny_first_chunk_decodes(first: int) -> None:
+    body = b"<rss>" + b"words and more words " * 200 + b"</rss>"
+    compressor = zlib.compressobj(wbits=-zlib.MAX_WBITS)  # raw deflate, no zlib header
+    raw = compressor.compress(body) + compressor.flush()
+    inflater = _Inflater.for_encoding("deflate")
+    out = inflater.inflate(raw[:first], 10**6) + inflater.inflate(raw[first:], 10**6)
+    out += inflater.flush(10**6)
+    assert out == body
+
+
+def test_private_addresses_refused_when_not_allowed(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """`[monitor] allow_private = false` (Miniflux's option): a feed whose host resolves to a
+    loopback or private address is refused, checked on the resolved address (a name such as
+    `localhost`) and for every redirect hop; the default allows them (tests, intranets)."""
+    feed_server.add("/f", rss([{"title": "fine", "link": "https://e.test/1"}]))
+    feed_server.add_redirect("/hop", feed_server.url("/f"))
+    port = feed_server.port
+    urls = [f"http://localhost:{port}/f", f"http://127.0.0.1:{port}/hop"]
+    config = write_config(tmp_path, urls, monitor="allow_private = false")
+    subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(config), "once"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    feeds = _feeds_json(config)
+    for name in ("f", "hop"):
+        assert feeds[name]["last_status"] == "error"
+        assert "private" in str(feeds[name]["last_error"]), feeds[name]
+    assert feed_server.count("/f") == 0 and feed_server.count("/hop") == 0  # never asked
+    allowed = write_config(tmp_path / "ok", urls) if (tmp_path / "ok").mkdir() is None else None
+    assert allowed is not None
+    subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(allowed), "once"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert {row["last_status"] for row in _feeds_json(allowed).values()} == {"ok"}

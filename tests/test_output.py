@@ -1,0 +1,47 @@
+"""Hostile text reaches no terminal or spreadsheet (issue 11): `monitor hits`/`deliveries`
+tables carry no escape or control sequence (cut after cleaning, so no half sequence is left),
+CSV cells cannot start a formula (OWASP CSV injection), JSON carries no raw C1 control."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from monitor._output import render
+
+OSC_LINK = "\x1b]8;;https://evil.example/\x07click me\x1b]8;;\x07"
+HOSTILE = [
+    {"id": "hit_1", "title": OSC_LINK + " " + "x" * 80, "score": -0.5},
+    {"id": "hit_2", "title": "\x1b[2J\x1b[31mred\x1b[0m \x9b31m c1 \x07bell\x08\x7f", "score": 1.0},
+    {"id": "hit_3", "title": '=HYPERLINK("https://evil.example","x")', "score": 0.1},
+    {"id": "hit_4", "title": "+1", "feed": "@SUM(A1)", "link": "-2+3", "score": 0.2},
+    {"id": "hit_5", "title": "\tcmd", "feed": "\rcmd", "score": 0.3},
+]
+CONTROLS = {chr(c) for c in [*range(0, 9), *range(11, 32), *range(0x7F, 0xA0)]}
+
+
+def test_table_has_no_escape_or_control_characters() -> None:
+    text = render(HOSTILE, "table", ("id", "title", "score"))
+    assert not CONTROLS & set(text.replace("\n", ""))
+    assert "click me" in text and "red" in text  # the text stays, the sequences go
+    assert "8;;https://evil" not in text  # the hyperlink's parameters are gone too
+
+
+def test_csv_cells_cannot_start_a_formula() -> None:
+    text = render(HOSTILE, "csv", ("id", "title", "score"))
+    rows = list(csv.DictReader(io.StringIO(text)))
+    for row in rows:
+        for name, value in row.items():
+            if name == "score":
+                continue
+            assert not value or value[0] not in "=+-@\t\r", (name, value)
+    assert rows[2]["title"].startswith("'=HYPERLINK(")
+    assert rows[0]["score"] == "-0.5"  # numbers are numbers
+    assert not CONTROLS & set(text.replace("\n", "").replace("\r", ""))
+
+
+def test_json_escapes_every_control_character() -> None:
+    text = render(HOSTILE, "json", ("id", "title"))
+    assert not CONTROLS & set(text.replace("\n", ""))
+    assert json.loads(text)[1]["title"].startswith("\x1b[2J")  # data kept, escaped

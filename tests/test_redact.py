@@ -1,0 +1,67 @@
+"""Credentials in URLs go nowhere but the request (issue 11): a feed URL's user:password and
+``?token=`` and a webhook URL's token are redacted in logs, `monitor feeds`/`hits`/
+`deliveries`, alert payloads, `last_error` and the database's disabled-channel record."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.feedserver import FeedServer, rss
+from tests.helpers import DATA, load_items, write_config
+from tests.receivers import WebhookReceiver
+
+ITEMS = load_items(DATA / "clear_items.jsonl")
+ON = [i for i in ITEMS if i["label"] == 2]
+
+
+def _monitor(config: Path, *args: str) -> str:
+    proc = subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return proc.stdout + proc.stderr
+
+
+def test_credentials_in_urls_are_redacted_everywhere_shown(
+    tmp_path: Path, feed_server: FeedServer, webhook_receiver: WebhookReceiver
+) -> None:
+    entries = [
+        {"title": i["title"], "summary": i["summary"], "link": f"https://n.example/{n}"}
+        for n, i in enumerate(ON)
+    ]
+    feed_server.add("/good?token=feed-tok", rss(entries))  # routes include the query
+    feed_server.add_behaviour("/bad?api_key=bad-key", "status", status=500)
+    feed_server.add_redirect("/moved", "http://who:redir-pass@127.0.0.1:9/x?token=redir-tok")
+    base = f"127.0.0.1:{feed_server.port}"
+    urls = [
+        f"http://alice:feed-pass@{base}/good?token=feed-tok",
+        f"http://bob:bad-pass@{base}/bad?api_key=bad-key",
+        f"http://carol:moved-pass@{base}/moved",
+    ]
+    hook = webhook_receiver.url + "?token=hook-tok"
+    config = write_config(tmp_path, urls)
+    config.write_text(config.read_text() + f"[alerts.webhook]\nurl = '{hook}'\n")
+    webhook_receiver.respond_with(410)
+    out = _monitor(config, "--log-level", "debug", "once")
+    out += _monitor(config, "--log-level", "debug", "once")
+    for args in (("feeds", "--format", "json"), ("feeds",), ("hits", "--format", "json"),
+                 ("deliveries", "--format", "csv")):  # fmt: skip
+        out += _monitor(config, *args)
+    out += "\n".join(r.body.decode() for r in webhook_receiver.received)
+    with sqlite3.connect(tmp_path / "monitor.db") as db:
+        stored = [
+            *db.execute("SELECT name, title, last_error, warning FROM feeds"),
+            *db.execute("SELECT * FROM channels"),
+            *db.execute("SELECT last_error FROM deliveries"),
+        ]
+    db.close()
+    out += "\n".join(map(str, stored))
+    assert "feed_url" in out and "HTTP 500" in out and webhook_receiver.received  # all ran
+    for secret in ("feed-pass", "feed-tok", "bad-pass", "bad-key", "moved-pass",
+                   "redir-pass", "redir-tok", "hook-tok"):  # fmt: skip
+        assert secret not in out, secret

@@ -1,0 +1,162 @@
+"""What a user runs into (issue 11): one meaning per input, clear errors, no traceback."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from monitor._config import load_config
+from monitor._errors import ConfigError
+from monitor._relevance import read_seeds
+from tests.feedserver import FeedServer, rss
+from tests.helpers import DATA, cli, load_items, serve_items, write_config
+
+ITEMS = load_items(DATA / "clear_items.jsonl")
+
+
+def _run(config: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(config), *args],
+        capture_output=True, text=True, timeout=60,
+        input=None if stdin is None else stdin.decode("latin-1"),
+    )  # fmt: skip
+
+
+def test_config_positions_count_from_one(tmp_path: Path) -> None:
+    config = write_config(tmp_path, ["http://a.example/1", "http://a.example/2"], extra="")
+    text = config.read_text().replace(
+        'url = "http://a.example/2"', 'url = "http://a.example/2"\ninterval = "soon"'
+    )
+    config.write_text(text)
+    with pytest.raises(ConfigError, match=r"\[\[feeds\]\]\[2\]\.interval"):
+        load_config(config)
+
+
+def test_feed_urls_differing_only_in_case_or_default_port_are_one_feed(tmp_path: Path) -> None:
+    config = write_config(tmp_path, ["HTTP://News.Example:80/feed", "http://news.example/feed"])
+    with pytest.raises(ConfigError, match=r"\[\[feeds\]\]\[2\]\.url: this feed is listed twice"):
+        load_config(config)
+
+
+@pytest.fixture
+def stored(tmp_path: Path, feed_server: FeedServer) -> Path:
+    urls = serve_items(feed_server, ITEMS)
+    config = write_config(tmp_path, list(urls.values()))
+    assert cli(config, "once") == 0
+    return config
+
+
+def test_hits_limit_must_be_positive(stored: Path) -> None:
+    proc = _run(stored, "hits", "--limit", "-3")
+    assert proc.returncode == 2 and "--limit" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_hits_of_an_unknown_topic_is_an_error(stored: Path) -> None:
+    proc = _run(stored, "hits", "--topic", "no-such-topic")
+    assert proc.returncode == 1 and "no topic 'no-such-topic'" in proc.stderr
+
+
+def test_feedback_remove_takes_the_same_ids_as_judging(
+    stored: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`feedback 2 --relevant` judges item 2; `feedback --remove 1` must mean item 1 (which
+    has no judgement), never "feedback number 1" (item 2's judgement)."""
+    assert cli(stored, "feedback", "2", "--relevant") == 0
+    assert cli(stored, "feedback", "--remove", "1") == 1
+    capsys.readouterr()
+    assert cli(stored, "feedback", "--list", "--format", "json") == 0
+    [judgement] = json.loads(capsys.readouterr().out)
+    assert judgement["item_id"] == 2
+    assert cli(stored, "feedback", "--remove", "2") == 0
+    capsys.readouterr()
+    assert cli(stored, "feedback", "--list", "--format", "json") == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_read_only_commands_need_no_alert_secrets(stored: Path) -> None:
+    stored.write_text(
+        stored.read_text()
+        + "[alerts.webhook]\nurl = 'http://127.0.0.1:9/hook'\nsecret_env = 'NO_SUCH_SECRET_VAR'\n"
+    )
+    for args in (["hits"], ["feeds"], ["deliveries"], ["feedback", "--list"]):
+        proc = _run(stored, *args)
+        assert proc.returncode == 0, (args, proc.stderr)
+    assert _run(stored, "once").returncode == 2  # the daemon's commands still need them
+
+
+def test_non_utf8_input_to_classify_and_eval_is_a_clear_error(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [])
+    bad = tmp_path / "items.jsonl"
+    bad.write_bytes(b'{"title": "caf\xe9", "label": 0}\n')
+    for args in (["classify", str(bad)], ["eval", str(bad)]):
+        proc = _run(config, *args)
+        assert proc.returncode == 1, proc.stderr
+        assert "Traceback" not in proc.stderr and "UTF-8" in proc.stderr, proc.stderr
+        assert str(bad) in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (b"\x00\x01\x02\xff\xfe binary", "not a text file"),
+        (b"caf\xe9 au lait, cr\xe8me", "not UTF-8"),
+    ],
+)
+def test_unusable_seed_files_name_the_file(tmp_path: Path, content: bytes, says: str) -> None:
+    (tmp_path / "good.txt").write_text("Military chiefs meet in Paris on a Ukraine force.")
+    (tmp_path / "bad.txt").write_bytes(content)
+    with pytest.raises(ConfigError, match=says) as caught:
+        read_seeds(tmp_path)
+    assert "bad.txt" in str(caught.value)
+
+
+def test_unreadable_seed_file_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "good.txt").write_text("Military chiefs meet in Paris on a Ukraine force.")
+    (tmp_path / "gone.txt").symlink_to(tmp_path / "nowhere")  # listed, cannot be read
+    with pytest.raises(ConfigError, match=r"gone\.txt"):
+        read_seeds(tmp_path)
+
+
+def test_a_topic_with_no_usable_text_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("!!! ... --- ???")
+    (tmp_path / "b.html").write_text("<p> <br> &nbsp; </p>")
+    with pytest.raises(ConfigError, match="no usable text"):
+        read_seeds(tmp_path)
+
+
+def test_all_feeds_failing_warns_and_once_exits_3(tmp_path: Path, feed_server: FeedServer) -> None:
+    feed_server.add_behaviour("/a", "status", status=500)
+    feed_server.add_behaviour("/b", "status", status=404)
+    config = write_config(tmp_path, [feed_server.url("/a"), feed_server.url("/b")])
+    proc = _run(config, "once")
+    assert proc.returncode == 3, proc.stderr
+    assert "WARNING" in proc.stderr and "every feed failed" in proc.stderr
+    feed_server.add("/a", rss([{"title": "fine", "link": "https://e.test/1"}]))
+    assert _run(config, "once").returncode == 0  # one feed fine: 0
+
+
+def test_a_feed_stored_under_another_spelling_keeps_its_row(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """A database written before URLs were canonicalised holds `HTTP://127.0.0.1:…`: the
+    same feed, so its row (and what it has seen) is kept, not started again from nothing."""
+    urls = serve_items(feed_server, ITEMS)
+    config = write_config(tmp_path, list(urls.values()))
+    assert cli(config, "once") == 0
+    db = sqlite3.connect(tmp_path / "monitor.db", isolation_level=None)
+    db.execute("UPDATE feeds SET url = replace(url, 'http://', 'HTTP://')")
+    (hits_before,) = db.execute("SELECT count(*) FROM hits").fetchone()
+    db.close()
+    feed_server.add("/unrelated", b"")  # nothing else changes
+    assert cli(config, "once") == 0
+    with sqlite3.connect(tmp_path / "monitor.db") as db:
+        urls_now = [row[0] for row in db.execute("SELECT url FROM feeds")]
+        (hits_after,) = db.execute("SELECT count(*) FROM hits").fetchone()
+    db.close()
+    assert sorted(urls_now) == sorted(urls.values())  # the rows renamed, none added
+    assert hits_after == hits_before
