@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from . import __version__
 from ._classify import BadLine, classify_item, json_lines
+from ._cli_more import register as register_more
 from ._config import Config, load_config
 from ._durations import parse_duration
 from ._errors import ConfigError, MonitorError
@@ -160,6 +161,7 @@ def _parser() -> argparse.ArgumentParser:
     feedback.add_argument("--topic", help="the topic judged (default: the hit's or item's)")
     feedback.add_argument("--format", choices=["table", "json", "csv"], default="table")
     feedback.set_defaults(func=cmd_feedback)
+    register_more(sub)  # issue 13's commands: search, feeds add/remove/…, opml, init, atom
     return parser
 
 

@@ -6,8 +6,13 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
-SCHEMA_VERSION = 2
+from ._schema_v4 import apply_v4  # issue 13's step in its own module: the SQL is long
+
+# 3 is reserved for issue 11's columns (a no-op step on this branch until that lands);
+# 4 is issue 13's: full-text search, the hit_details view, managed feeds (see _v4).
+SCHEMA_VERSION = 4
 
 _V1 = """
 CREATE TABLE feeds (
@@ -109,7 +114,23 @@ CREATE TABLE feedback (                     -- explicit judgements: `monitor fee
 CREATE INDEX items_duplicate_of ON items (duplicate_of) WHERE duplicate_of IS NOT NULL;
 """
 
-_MIGRATIONS = {1: _V1, 2: _V2}
+
+def _v3(conn: sqlite3.Connection) -> None:
+    """Reserved for issue 11 (reliability); nothing on this branch."""
+
+
+def _v4(conn: sqlite3.Connection) -> None:
+    """Issue 13: full-text search over items, the ``hit_details`` view and feeds managed from
+    the CLI / OPML. Idempotent: every statement is ``IF NOT EXISTS`` or checked first."""
+    apply_v4(conn)
+
+
+_MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
+    1: _V1,
+    2: _V2,
+    3: _v3,
+    4: _v4,
+}
 
 
 def migrate(conn: sqlite3.Connection) -> None:
@@ -125,7 +146,11 @@ def migrate(conn: sqlite3.Connection) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         for step in range(version + 1, SCHEMA_VERSION + 1):
-            for statement in _MIGRATIONS[step].split(";"):
+            migration = _MIGRATIONS[step]
+            if callable(migration):
+                migration(conn)
+                continue
+            for statement in migration.split(";"):
                 if statement.strip():
                     conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

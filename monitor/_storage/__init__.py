@@ -7,8 +7,8 @@ translated into :class:`StorageError` here, once (``_base``).
 
 One :class:`Storage` object, assembled from one mixin per concern over a shared connection
 (lemon24/reader's layout): ``_feeds`` (feeds, polls, retention, tracker state), ``_outbox``
-(deliveries), ``_queries`` (the CLI's reports and explicit feedback); ``_rows`` holds the
-values handed out and their row readers.
+(deliveries), ``_queries`` (the CLI's reports and explicit feedback), ``_search`` (full-text
+search); ``_rows`` holds the values handed out and their row readers.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from ._feeds import FeedsMixin
 from ._outbox import OutboxMixin
 from ._queries import QueriesMixin, read_feedback
 from ._rows import Delivery, FeedState, NewItem, hit_id
+from ._search import SearchMixin
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -30,5 +31,5 @@ __all__ = [
 ]
 
 
-class Storage(FeedsMixin, OutboxMixin, QueriesMixin):
+class Storage(FeedsMixin, OutboxMixin, QueriesMixin, SearchMixin):
     """The database at ``path`` (created 0600 with the current schema, or migrated)."""

@@ -1,0 +1,11 @@
+"""The commands of issue 13, registered on ``_cli``'s parser in one call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _cli_search
+
+
+def register(sub: Any) -> None:
+    _cli_search.register(sub)
