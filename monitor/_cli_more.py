@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _cli_search
+from . import _cli_datasette, _cli_search
 
 
 def register(sub: Any) -> None:
     _cli_search.register(sub)
+    _cli_datasette.register(sub)
