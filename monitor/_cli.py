@@ -16,11 +16,13 @@ from typing import IO, Any
 
 from . import __version__
 from ._classify import BadLine, classify_item, json_lines
+from ._cli_feeds import register_verbs as register_feed_verbs
 from ._cli_more import register as register_more
 from ._config import Config, load_config
 from ._durations import parse_duration
 from ._errors import ConfigError, MonitorError
 from ._evaluate import evaluate, report_json, report_table
+from ._logjson import use_json_logs
 from ._output import render
 from ._relevance import StoryGrouper, Tracker
 from ._runtime import FEEDBACK_INTERVAL, apply_feedback, build_grouper, build_trackers
@@ -39,6 +41,8 @@ FEED_COLUMNS = (
     "hits",
     "retry_until",
     "last_error",
+    "source",
+    "paused",
 )
 FEEDBACK_COLUMNS = ("id", "topic", "relevant", "judged_at", "title", "link")
 DELIVERY_COLUMNS = (
@@ -60,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.log_format == "json":
+        use_json_logs()
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("matplotlib").setLevel(logging.WARNING)
@@ -94,6 +100,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )
+    parser.add_argument(
+        "--log-format", default="text", choices=["text", "json"], help="json: one object a line"
+    )
     parser.add_argument("--version", action="version", version=f"monitor {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -114,6 +123,7 @@ def _parser() -> argparse.ArgumentParser:
     feeds = sub.add_parser("feeds", help="each feed's last status, errors, items and hits")
     feeds.add_argument("--format", choices=["table", "json", "csv"], default="table")
     feeds.set_defaults(func=cmd_feeds)
+    register_feed_verbs(feeds)  # issue 13: feeds add|remove|pause|resume
 
     deliveries = sub.add_parser("deliveries", help="the alert outbox: pending, delivered, failed")
     deliveries.add_argument("--status", choices=["pending", "delivered", "failed"])

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from ._durations import format_duration, parse_duration
 from ._errors import ConfigError
+from ._urls import canonical_feed_url
 
 T = TypeVar("T")
 
@@ -80,6 +81,7 @@ class Settings:
     story_window: float = 3 * 86400.0
     keep_items: float | None = None  # items first seen longer ago are deleted; None = keep all
     keep_hits: float | None = None  # the same for hits (and their alerts); None = forever
+    metrics: tuple[str, int] | None = None  # (host, port) of /metrics and /healthz; None = off
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +215,18 @@ class _Loader:
             return None
         return self.duration(table, name, 0.0, minimum=86400)
 
+    def listen_address(self, table: _Table, name: str) -> tuple[str, int] | None:
+        """``"host:port"`` (``"[::1]:9464"`` for IPv6) to listen on; absent means off."""
+        expected = 'an address "host:port" such as "127.0.0.1:9464"'
+        text = table.get(name, str, None, expected=expected)
+        if text is None:
+            return None
+        host, sep, port = text.strip().rpartition(":")
+        host = host.removeprefix("[").removesuffix("]")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            self.fail(table.key(name), f"expected {expected}", text)
+        return host, int(port)
+
     def positive_int(self, table: _Table, name: str, default: int) -> int:
         value: int = table.get(name, int, default, expected="a positive integer")
         if value < 1:
@@ -246,6 +260,7 @@ class _Loader:
                 story_window=self.duration(t, "story_window", 3 * 86400.0, minimum=1),
                 keep_items=self.retention(t, "keep_items"),
                 keep_hits=self.retention(t, "keep_hits"),
+                metrics=self.listen_address(t, "metrics"),
             )
 
     def topics(self, raw: list[Any] | None) -> tuple[TopicConfig, ...]:
@@ -289,9 +304,10 @@ class _Loader:
         for i, item in enumerate(raw):
             with self.table(f"[[feeds]][{i}]", item) as t:
                 url = self.http_url(t, "url")
-                if url in seen:
+                ident = _feed_identity(url)  # HTTP://Host:80/x is http://host/x
+                if ident in seen:
                     self.fail(t.key("url"), "this feed is listed twice", url)
-                seen.add(url)
+                seen.add(ident)
                 name = t.get("name", str, None, expected="a display name") or _default_name(url)
                 feeds.append(
                     FeedConfig(url, name, self.duration(t, "interval", interval, minimum=1))
@@ -409,6 +425,13 @@ class _Loader:
             password=password,
             timeout=timeout,
         )
+
+
+def _feed_identity(url: str) -> str:
+    try:
+        return canonical_feed_url(url)
+    except ValueError:
+        return url
 
 
 def _default_name(url: str) -> str:

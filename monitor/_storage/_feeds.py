@@ -28,7 +28,7 @@ class FeedsMixin(StorageBase):
             for feed in feeds:
                 conn.execute(
                     "INSERT INTO feeds (url, fetch_url, name) VALUES (?, ?, ?) "
-                    "ON CONFLICT (url) DO UPDATE SET name = excluded.name",
+                    "ON CONFLICT (url) DO UPDATE SET name = excluded.name, source = 'config'",
                     (feed.url, feed.url, feed.name),
                 )
 
