@@ -8,7 +8,8 @@ translated into :class:`StorageError` here, once (``_base``).
 One :class:`Storage` object, assembled from one mixin per concern over a shared connection
 (lemon24/reader's layout): ``_feeds`` (feeds, polls, retention, tracker state), ``_outbox``
 (deliveries), ``_queries`` (the CLI's reports and explicit feedback), ``_search`` (full-text
-search), ``_managed`` (feeds added from the CLI / OPML); ``_rows`` holds the values handed
+search), ``_managed`` (feeds added from the CLI / OPML), ``_views``
+(reads through the ``hit_details`` view); ``_rows`` holds the values handed
 out and their row readers.
 """
 
@@ -21,6 +22,7 @@ from ._outbox import OutboxMixin
 from ._queries import QueriesMixin, read_feedback
 from ._rows import Delivery, FeedState, NewItem, hit_id
 from ._search import SearchMixin
+from ._views import ViewsMixin
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -33,5 +35,5 @@ __all__ = [
 ]
 
 
-class Storage(FeedsMixin, OutboxMixin, QueriesMixin, SearchMixin, ManagedFeedsMixin):
+class Storage(FeedsMixin, OutboxMixin, QueriesMixin, SearchMixin, ManagedFeedsMixin, ViewsMixin):
     """The database at ``path`` (created 0600 with the current schema, or migrated)."""
