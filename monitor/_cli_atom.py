@@ -10,7 +10,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from ._atom_out import hits_feed
 from ._cli_common import config_of, open_storage
 from ._durations import parse_duration
 from ._errors import MonitorError
@@ -49,6 +48,8 @@ def cmd_atom(args: argparse.Namespace) -> int:
         hits = storage.hit_entries(topic=args.topic, since=since, limit=args.limit)
     finally:
         storage.close()
+    from ._atom_out import hits_feed
+
     title = f"monitor: {args.topic or ', '.join(topics)}"
     key = f"{config.settings.database}:{args.topic or '*'}"
     data = hits_feed(hits, title=title, feed_key=key, now=utcnow(), self_url=args.self_url)

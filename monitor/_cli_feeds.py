@@ -19,7 +19,6 @@ from ._durations import parse_duration
 from ._errors import MonitorError
 from ._feedjobs import FEEDS_REFRESH_INTERVAL
 from ._feedset import FeedRow, default_name, find, key
-from ._opml import OpmlFeed, parse_opml, write_opml
 from ._storage import Storage
 from ._times import utcnow
 from ._urls import canonical_feed_url
@@ -151,6 +150,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_opml_import(args: argparse.Namespace) -> int:
+    from ._opml import parse_opml
+
     name = "stdin" if args.file == "-" else args.file
     try:
         data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
@@ -191,6 +192,8 @@ def cmd_opml_import(args: argparse.Namespace) -> int:
 
 
 def cmd_opml_export(args: argparse.Namespace) -> int:
+    from ._opml import OpmlFeed, write_opml
+
     config, storage, rows = _open(args)
     storage.close()
     by_url = {row.url: row for row in rows}

@@ -43,7 +43,9 @@ def test_daemon_polls_alerts_and_stops_cleanly(
         tmp_path,
         list(urls.values()),
         webhook=webhook_receiver,
-        extra='[alerts]\nretry_schedule = ["1s", "1s", "1s"]',
+        # long enough that the alerts are still pending when the first daemon stops, even
+        # on a loaded machine (3 x 1s ran out while the second process started)
+        extra='[alerts]\nretry_schedule = ["2s", "2s", "2s", "2s", "2s", "2s"]',
     )
     webhook_receiver.refuse()  # alerts wait in the outbox
     proc = start(config)

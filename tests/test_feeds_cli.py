@@ -170,6 +170,11 @@ def test_running_daemon_follows_the_feed_list_and_sighup(
         time.sleep(2.5)
         assert (feed_server.count("/a.xml"), feed_server.count("/b.xml")) == before, "not stopped"
 
+        # SIGHUP with a broken config: logged, the running one stays
+        config.write_text("[monitor\n", encoding="utf-8")
+        os.kill(proc.pid, signal.SIGHUP)
+        time.sleep(1)
+        assert proc.poll() is None
         # SIGHUP: config.toml now lists c instead of a
         write_config(tmp_path, [], extra=f'[[feeds]]\nurl = "{c}"\ninterval = "1s"')
         os.kill(proc.pid, signal.SIGHUP)
@@ -181,3 +186,4 @@ def test_running_daemon_follows_the_feed_list_and_sighup(
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert "SIGHUP: reloaded" in err and "now polled" in err
+    assert "SIGHUP: config not reloaded, the running one stays" in err and "not valid TOML" in err
