@@ -48,6 +48,14 @@ class EmailConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class AppriseConfig:
+    """``[alerts.apprise]``: Apprise URLs (ntfy, Slack, Telegram, Matrix, Discord …)."""
+
+    urls: tuple[str, ...] = field(repr=False)  # they carry tokens: never logged
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
 class TopicConfig:
     name: str
     seeds: Path
@@ -93,6 +101,7 @@ class Config:
     webhook: WebhookConfig | None = None
     email: EmailConfig | None = None
     retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
+    apprise: AppriseConfig | None = None
 
 
 def load_config(path: Path) -> Config:
@@ -197,8 +206,8 @@ class _Loader:
                 top.get("feeds", list, [], expected="an array of [[feeds]] tables"),
                 settings.interval,
             )
-            webhook, email, schedule = self.alerts(top.get("alerts", dict, {}))
-        return Config(self.path, settings, topics, feeds, webhook, email, schedule)
+            webhook, email, schedule, apprise = self.alerts(top.get("alerts", dict, {}))
+        return Config(self.path, settings, topics, feeds, webhook, email, schedule, apprise)
 
     def duration(self, table: _Table, name: str, default: float, *, minimum: float = 0) -> float:
         value = table.convert(
@@ -323,7 +332,7 @@ class _Loader:
 
     def alerts(
         self, raw: Any
-    ) -> tuple[WebhookConfig | None, EmailConfig | None, tuple[float, ...]]:
+    ) -> tuple[WebhookConfig | None, EmailConfig | None, tuple[float, ...], AppriseConfig | None]:
         with self.table("alerts", raw) as t:
             schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
             if "retry_schedule" in t.data:
@@ -338,9 +347,47 @@ class _Loader:
                     )
             webhook_raw = t.get("webhook", dict, None)
             email_raw = t.get("email", dict, None)
+            apprise_raw = t.get("apprise", dict, None)
         webhook = None if webhook_raw is None else self.webhook(webhook_raw)
         email = None if email_raw is None else self.email(email_raw)
-        return webhook, email, schedule
+        apprise = None if apprise_raw is None else self.apprise(apprise_raw)
+        return webhook, email, schedule, apprise
+
+    def apprise(self, raw: Any) -> AppriseConfig:
+        """``urls`` (a list), ``urls_env`` (a variable holding URLs separated by spaces or
+        newlines) or ``urls_file`` (one URL a line): Apprise URLs carry tokens, so the
+        environment or a file is the better place. Messages name the key, never a URL."""
+        with self.table("alerts.apprise", raw) as t:
+            sources = [k for k in ("urls", "urls_env", "urls_file") if k in t.data]
+            t.used.update(("urls", "urls_env", "urls_file"))
+            if len(sources) != 1:
+                self.fail(t.key("urls"), "give exactly one of urls, urls_env, urls_file")
+            key = sources[0]
+            value = t.data[key]
+            if key == "urls":
+                if not isinstance(value, list) or not all(isinstance(u, str) for u in value):
+                    self.fail(t.key(key), "expected a list of Apprise URLs")
+                urls = [u.strip() for u in value if u.strip()]
+            else:
+                if not isinstance(value, str) or not value:
+                    self.fail(t.key(key), "expected a non-empty string")
+                if key == "urls_env":
+                    text = os.environ.get(value, "")
+                    if not text.strip():
+                        self.fail(t.key(key), f"the environment variable {value} is not set")
+                else:
+                    try:
+                        text = (self.base / value).read_text(encoding="utf-8")
+                    except OSError as exc:
+                        self.fail(t.key(key), f"cannot read {self.base / value}: {exc.strerror}")
+                urls = [u for u in text.split() if not u.startswith("#")]
+            if not urls:
+                self.fail(t.key(key), "expected at least one Apprise URL")
+            for i, url in enumerate(urls):
+                if "://" not in url:
+                    self.fail(f"{t.key(key)}[{i}]", "expected an Apprise URL such as ntfy://…")
+            timeout = self.duration(t, "timeout", 30.0, minimum=0.1)
+        return AppriseConfig(urls=tuple(urls), timeout=timeout)
 
     def secret(self, t: _Table, name: str, *, inline: bool) -> str | None:
         """A secret from ``name`` (inline, if allowed), ``name_env`` or ``name_file``."""

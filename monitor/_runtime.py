@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from ._alerts import build_senders
+from ._apprise import extra_senders
 from ._config import Config, TopicConfig
 from ._decide import retention_cutoff
 from ._deliver import Deliverer
@@ -177,6 +178,7 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                 ) as fetcher,
             ):
                 senders = {s.kind: s for s in build_senders(config.webhook, config.email, client)}
+                senders.update({s.kind: s for s in extra_senders(config)})  # Apprise
                 deliverer = Deliverer(storage, senders, config.retry_schedule, targets=targets)
                 async with ParserPool(workers=workers, timeout=settings.parse_timeout) as parser:
                     poller = Poller(
