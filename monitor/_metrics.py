@@ -11,11 +11,9 @@ deliveries), ``monitor_feeds{state}``. Needs the optional ``prometheus-client``
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from prometheus_client import (
     GC_COLLECTOR,
@@ -28,6 +26,9 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from ._errors import StorageError
+from ._storage import read_ops_counts
 
 POLL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 SUCCESS = ("ok", "not-modified", "unchanged")
@@ -77,7 +78,7 @@ class _DatabaseCollector(Collector):
     """The outbox and the feeds, counted by a read-only query at each scrape."""
 
     def __init__(self, database: Path) -> None:
-        self.uri = f"{database.resolve().as_uri()}?mode=ro"
+        self.database = database
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         alerts = GaugeMetricFamily(
@@ -92,8 +93,8 @@ class _DatabaseCollector(Collector):
             labels=["state"],
         )  # fmt: skip
         try:
-            rows, states = self._query()
-        except sqlite3.Error:
+            rows, states = read_ops_counts(self.database)
+        except StorageError:
             return  # no database yet, or busy for longer than the timeout: no sample
         pending = 0
         for channel, status, count in rows:
@@ -105,18 +106,3 @@ class _DatabaseCollector(Collector):
         yield alerts
         yield backlog
         yield feeds
-
-    def _query(self) -> tuple[list[Any], dict[str, int]]:
-        conn = sqlite3.connect(self.uri, uri=True, timeout=2)
-        try:
-            rows = conn.execute(
-                "SELECT channel, status, count(*) FROM deliveries GROUP BY channel, status"
-            ).fetchall()
-            active, paused, failing = conn.execute(
-                "SELECT coalesce(sum(paused = 0), 0), coalesce(sum(paused = 1), 0), "
-                "coalesce(sum(paused = 0 AND last_status IN ('error', 'gone')), 0) "
-                "FROM feeds WHERE source <> 'removed'"
-            ).fetchone()
-        finally:
-            conn.close()
-        return rows, {"active": active, "paused": paused, "failing": failing}

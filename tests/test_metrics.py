@@ -139,3 +139,19 @@ def test_metrics_address_forms(tmp_path: Path) -> None:
         config = write_config(tmp_path, [], monitor=f'metrics = "{value}"')
         assert load_config(config).settings.metrics == expected
     assert load_config(write_config(tmp_path, [])).settings.metrics is None
+
+
+@needs_prometheus
+def test_metrics_address_in_use_is_a_one_line_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = write_config(tmp_path, [], monitor=f'metrics = "127.0.0.1:{port}"')
+        proc = subprocess.run(
+            [sys.executable, "-m", "monitor", "--config", str(config), "run"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert proc.returncode == 1
+    assert f"monitor.metrics: cannot listen on 127.0.0.1:{port}" in proc.stderr
+    assert "Traceback" not in proc.stderr

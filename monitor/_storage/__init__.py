@@ -22,7 +22,7 @@ from ._outbox import OutboxMixin
 from ._queries import QueriesMixin, read_feedback
 from ._rows import Delivery, FeedState, NewItem, hit_id
 from ._search import SearchMixin
-from ._views import ViewsMixin
+from ._views import ViewsMixin, read_ops_counts
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -32,6 +32,7 @@ __all__ = [
     "Storage",
     "hit_id",
     "read_feedback",
+    "read_ops_counts",
 ]
 
 

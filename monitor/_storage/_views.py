@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from .._errors import StorageError
 from .._times import iso
-from ._base import StorageBase
+from ._base import StorageBase, reason
 
 
 class ViewsMixin(StorageBase):
@@ -34,3 +37,29 @@ class ViewsMixin(StorageBase):
         for row in rows:
             row["matched"] = json.loads(row["matched"])
         return rows
+
+
+def read_ops_counts(path: Path) -> tuple[list[tuple[str, str, int]], dict[str, int]]:
+    """For /metrics, read-only and on a connection of its own (the exporter's thread):
+    ``([(channel, status, deliveries)], {"active"|"paused"|"failing": feeds})``. Raises
+    ``StorageError`` (no database yet, busy): the scrape then reports no sample."""
+    try:
+        return _ops_counts(path)
+    except sqlite3.Error as exc:
+        raise StorageError(f"{path}: {reason(exc)}") from None
+
+
+def _ops_counts(path: Path) -> tuple[list[tuple[str, str, int]], dict[str, int]]:
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=2)
+    try:
+        rows = conn.execute(
+            "SELECT channel, status, count(*) FROM deliveries GROUP BY channel, status"
+        ).fetchall()
+        active, paused, failing = conn.execute(
+            "SELECT coalesce(sum(paused = 0), 0), coalesce(sum(paused = 1), 0), "
+            "coalesce(sum(paused = 0 AND last_status IN ('error', 'gone')), 0) "
+            "FROM feeds WHERE source <> 'removed'"
+        ).fetchone()
+    finally:
+        conn.close()
+    return rows, {"active": active, "paused": paused, "failing": failing}
