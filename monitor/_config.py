@@ -45,6 +45,10 @@ class EmailConfig:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     timeout: float = 30.0
+    mode: str = "each"  # "each": one message per hit; "digest": one per schedule slot
+    digest_at: tuple[str, ...] = ("08:00",)  # digest: local times "HH:MM" (in `timezone`)
+    digest_every: float | None = None  # digest: instead of digest_at, every so many seconds
+    timezone: str = "UTC"
 
 
 @dataclass(frozen=True, slots=True)
@@ -462,6 +466,7 @@ class _Loader:
             username = t.get("username", str, None, expected="a user name")
             password = self.secret(t, "password", inline=False)
             timeout = self.duration(t, "timeout", 30.0, minimum=0.1)
+            mode, digest_at, digest_every, timezone = self.digest(t)
         return EmailConfig(
             host=host,
             port=port,
@@ -471,7 +476,37 @@ class _Loader:
             username=username,
             password=password,
             timeout=timeout,
+            mode=mode,
+            digest_at=digest_at,
+            digest_every=digest_every,
+            timezone=timezone,
         )
+
+    def digest(self, t: _Table) -> tuple[str, tuple[str, ...], float | None, str]:
+        """``mode``, ``digest_at`` / ``digest_every``, ``timezone`` of ``[alerts.email]``."""
+        mode = t.get("mode", str, "each", expected='"each" or "digest"')
+        if mode not in ("each", "digest"):
+            self.fail(t.key("mode"), 'expected "each" or "digest"', mode)
+        timezone = t.get("timezone", str, "UTC", expected="a time zone such as 'Europe/Paris'")
+        try:
+            from zoneinfo import ZoneInfo
+
+            ZoneInfo(timezone)
+        except (ValueError, KeyError, OSError):
+            self.fail(t.key("timezone"), "expected a time zone such as 'Europe/Paris'", timezone)
+        if "digest_at" in t.data and "digest_every" in t.data:
+            self.fail(t.key("digest_every"), "give only one of digest_at, digest_every")
+        digest_at = t.strings("digest_at") or ("08:00",)
+        for moment in digest_at:
+            hour, _, minute = moment.partition(":")
+            if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+                self.fail(t.key("digest_at"), "expected times such as ['08:00', '18:30']", moment)
+        every = None
+        if "digest_every" in t.data:
+            every = self.duration(t, "digest_every", 3600.0, minimum=1)
+        else:
+            t.used.add("digest_every")
+        return mode, tuple(sorted(set(digest_at))), every, timezone
 
 
 def _feed_identity(url: str) -> str:

@@ -42,6 +42,8 @@ async def run_once(config: Config) -> list[PollReport]:
         reports = await asyncio.gather(*(_poll_safely(rt, feed) for feed in feeds))
         rt.save_state()
         await rt.deliverer.deliver_due()
+        if rt.digest is not None:  # [alerts.email] mode = "digest": sent if its time came
+            await rt.digest.deliver_if_due()
         await _expire_safely(rt)
     return list(reports)
 
@@ -142,6 +144,7 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
         coalesce=True,
     )
     deliverer = asyncio.create_task(rt.deliverer.run(), name="deliverer")
+    digest = asyncio.create_task(rt.digest.run(), name="digest") if rt.digest else None
     scheduler.start()
     if exporter is not None:
         exporter.start()
@@ -164,9 +167,10 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
         if exporter is not None:
             exporter.stop()
         scheduler.shutdown(wait=False)
-        for task in (*running, deliverer):
+        extra = {digest} if digest is not None else set()
+        for task in (*running, deliverer, *extra):
             task.cancel()
-        await asyncio.wait({*running, deliverer}, timeout=SHUTDOWN_GRACE)
+        await asyncio.wait({*running, deliverer, *extra}, timeout=SHUTDOWN_GRACE)
         try:
             rt.save_state()
         except StorageError as exc:

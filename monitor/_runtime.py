@@ -22,6 +22,7 @@ from ._apprise import extra_senders
 from ._config import Config, TopicConfig
 from ._decide import retention_cutoff
 from ._deliver import Deliverer
+from ._digest import DigestDeliverer, take_digest
 from ._fetch import Fetcher
 from ._lock import DatabaseLock
 from ._models import Tokens
@@ -45,6 +46,7 @@ class Runtime:
     deliverer: Deliverer
 
     judged: dict[str, list[tuple[str, str, bool]]] = field(default_factory=dict)
+    digest: DigestDeliverer | None = None  # [alerts.email] mode = "digest"
 
     async def expire(self) -> tuple[int, int]:
         """Apply ``keep_items`` / ``keep_hits``: delete expired rows a batch at a time, letting
@@ -179,6 +181,7 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
             ):
                 senders = {s.kind: s for s in build_senders(config.webhook, config.email, client)}
                 senders.update({s.kind: s for s in extra_senders(config)})  # Apprise
+                digest = take_digest(config, storage, senders)  # mode = "digest": email's
                 deliverer = Deliverer(storage, senders, config.retry_schedule, targets=targets)
                 async with ParserPool(workers=workers, timeout=settings.parse_timeout) as parser:
                     poller = Poller(
@@ -187,11 +190,12 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                         parser,
                         trackers,
                         grouper,
-                        channels=list(senders),
+                        channels=[*senders, *(["email"] if digest else [])],
                         on_hits=deliverer.wake,
                         keep_items=settings.keep_items,
                     )
                     runtime = Runtime(config, storage, trackers, poller, deliverer)
+                    runtime.digest = digest
                     runtime.judged = apply_feedback(trackers, storage.feedback())
                     yield runtime
         finally:

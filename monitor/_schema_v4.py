@@ -15,6 +15,7 @@ can run on a file that already has part of it.
 * ``feeds``: ``source`` (``config`` or ``cli``), ``paused``, ``interval`` (seconds, for feeds
   added from the CLI or OPML), ``category`` and ``html_url`` (kept for the OPML export),
   ``added_at``.
+* ``digests``: the email digests sent (``[alerts.email] mode = "digest"``).
 """
 
 from __future__ import annotations
@@ -73,6 +74,12 @@ FROM hits h
 JOIN items i ON i.id = h.item_id
 JOIN feeds f ON f.id = i.feed_id"""
 
+DIGESTS = """CREATE TABLE IF NOT EXISTS digests (  -- email digests sent ([alerts.email] mode)
+    id         TEXT PRIMARY KEY,                  -- the Message-ID: digest_<hash of its rows>
+    sent_at    TEXT NOT NULL,
+    deliveries INTEGER NOT NULL                   -- outbox rows it delivered
+)"""
+
 _FEED_COLUMNS = {
     "source": "TEXT NOT NULL DEFAULT 'config'",  # config | cli (added by `feeds add`/OPML)
     "paused": "INTEGER NOT NULL DEFAULT 0",
@@ -90,6 +97,7 @@ def apply_v4(conn: sqlite3.Connection) -> None:
     if not had_index:  # index what is already stored
         conn.execute("INSERT INTO [items_fts] ([items_fts]) VALUES ('rebuild')")
     conn.execute(HIT_DETAILS)
+    conn.execute(DIGESTS)
     have = {row[1] for row in conn.execute("PRAGMA table_info(feeds)")}
     for name, decl in _FEED_COLUMNS.items():
         if name not in have:

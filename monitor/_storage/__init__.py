@@ -8,14 +8,15 @@ translated into :class:`StorageError` here, once (``_base``).
 One :class:`Storage` object, assembled from one mixin per concern over a shared connection
 (lemon24/reader's layout): ``_feeds`` (feeds, polls, retention, tracker state), ``_outbox``
 (deliveries), ``_queries`` (the CLI's reports and explicit feedback), ``_search`` (full-text
-search), ``_managed`` (feeds added from the CLI / OPML), ``_views``
-(reads through the ``hit_details`` view); ``_rows`` holds the values handed
-out and their row readers.
+search), ``_managed`` (feeds added from the CLI / OPML), ``_views`` (reads through the
+``hit_details`` view), ``_digests`` (email digests); ``_rows`` holds the values handed out and
+their row readers.
 """
 
 from __future__ import annotations
 
 from ._base import BUSY_TIMEOUT_MS
+from ._digests import DigestsMixin
 from ._feeds import FeedsMixin
 from ._managed import ManagedFeedsMixin
 from ._outbox import OutboxMixin
@@ -36,5 +37,13 @@ __all__ = [
 ]
 
 
-class Storage(FeedsMixin, OutboxMixin, QueriesMixin, SearchMixin, ManagedFeedsMixin, ViewsMixin):
+class Storage(
+    FeedsMixin,
+    OutboxMixin,
+    QueriesMixin,
+    SearchMixin,
+    ManagedFeedsMixin,
+    ViewsMixin,
+    DigestsMixin,
+):
     """The database at ``path`` (created 0600 with the current schema, or migrated)."""
