@@ -31,6 +31,8 @@ from ._times import utcnow
 
 log = logging.getLogger("monitor")
 
+SENDING = ("run", "once")  # the commands that send alerts: only they need the secrets
+
 HIT_COLUMNS = ("id", "detected_at", "score", "topic", "feed", "title", "story_id", "deliveries")
 FEED_COLUMNS = (
     "name",
@@ -198,7 +200,7 @@ def _since(text: str) -> datetime:
 
 
 def _config(args: argparse.Namespace) -> Config:
-    return load_config(args.config)
+    return load_config(args.config, secrets=args.command in SENDING)
 
 
 def _storage(args: argparse.Namespace) -> Storage:

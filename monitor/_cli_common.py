@@ -12,7 +12,8 @@ FORMATS = ["table", "json", "csv"]
 
 
 def config_of(args: argparse.Namespace) -> Config:
-    return load_config(args.config)
+    """The config without its secrets: these commands send nothing."""
+    return load_config(args.config, secrets=False)
 
 
 def open_storage(args: argparse.Namespace, *, create: bool = False) -> Storage:

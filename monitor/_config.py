@@ -108,8 +108,11 @@ class Config:
     apprise: AppriseConfig | None = None
 
 
-def load_config(path: Path) -> Config:
-    """Read and validate ``path``; raise :class:`ConfigError` naming file, key and expectation."""
+def load_config(path: Path, *, secrets: bool = True) -> Config:
+    """Read and validate ``path``; raise :class:`ConfigError` naming file, key and expectation.
+
+    ``secrets=False`` (commands that send nothing: ``hits``, ``search``, …) leaves a secret
+    whose variable is unset or whose file is unreadable as ``None`` instead of failing."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -118,7 +121,7 @@ def load_config(path: Path) -> Config:
         raise ConfigError(f"{path}: cannot read config: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return _Loader(path).config(raw)
+    return _Loader(path, secrets=secrets).config(raw)
 
 
 class _Table:
@@ -188,9 +191,10 @@ def _kind(kind: type | tuple[type, ...]) -> str:
 
 
 class _Loader:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, secrets: bool = True) -> None:
         self.path = path
         self.base = path.parent
+        self.secrets = secrets  # False: an absent secret is None, not an error
 
     def fail(self, key: str, message: str, value: Any = ...) -> NoReturn:
         got = "" if value is ... else f", got {_show(value)}"
@@ -377,15 +381,18 @@ class _Loader:
                     self.fail(t.key(key), "expected a non-empty string")
                 if key == "urls_env":
                     text = os.environ.get(value, "")
-                    if not text.strip():
+                    if not text.strip() and self.secrets:
                         self.fail(t.key(key), f"the environment variable {value} is not set")
                 else:
                     try:
                         text = (self.base / value).read_text(encoding="utf-8")
                     except OSError as exc:
-                        self.fail(t.key(key), f"cannot read {self.base / value}: {exc.strerror}")
+                        if self.secrets:
+                            path = self.base / value
+                            self.fail(t.key(key), f"cannot read {path}: {exc.strerror}")
+                        text = ""
                 urls = [u for u in text.split() if not u.startswith("#")]
-            if not urls:
+            if not urls and (key == "urls" or self.secrets):
                 self.fail(t.key(key), "expected at least one Apprise URL")
             for i, url in enumerate(urls):
                 if "://" not in url:
@@ -416,12 +423,16 @@ class _Loader:
         if key.endswith("_env"):
             secret = os.environ.get(value)
             if not secret:
+                if not self.secrets:
+                    return None
                 self.fail(t.key(key), f"the environment variable {value} is not set")
             return secret
         path = self.base / value
         try:
             return path.read_text(encoding="utf-8").strip()
         except OSError as exc:
+            if not self.secrets:
+                return None
             self.fail(t.key(key), f"cannot read {path}: {exc.strerror}")
 
     def webhook(self, raw: Any) -> WebhookConfig:

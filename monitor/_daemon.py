@@ -195,7 +195,11 @@ def schedule_plan(rt: Runtime, now: datetime) -> list[tuple[FeedConfig, datetime
     """When each feed first runs: due feeds now (spread), the others when their interval ends.
     Gone feeds are not scheduled at all."""
     states = rt.storage.feed_states()
-    feeds = [f for f in current_feeds(rt.config, rt.storage) if not states[f.url].gone]
+    feeds = [  # a feed added or deleted between the two reads waits for the next refresh
+        f
+        for f in current_feeds(rt.config, rt.storage)
+        if f.url in states and not states[f.url].gone
+    ]
     due = [f for f in feeds if is_due(states[f.url], now, f.interval)]
     step = STARTUP_SPREAD / max(len(due), 1)
     plan = [(feed, now + timedelta(seconds=i * step)) for i, feed in enumerate(due)]
