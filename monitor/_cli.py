@@ -17,6 +17,7 @@ from typing import IO, Any
 from . import __version__
 from ._classify import BadLine, classify_item, json_lines
 from ._cli_feeds import register_verbs as register_feed_verbs
+from ._cli_health import add_health
 from ._cli_more import register as register_more
 from ._config import Config, load_config
 from ._durations import parse_duration
@@ -36,6 +37,7 @@ SENDING = ("run", "once")  # the commands that send alerts: only they need the s
 HIT_COLUMNS = ("id", "detected_at", "score", "topic", "feed", "title", "story_id", "deliveries")
 FEED_COLUMNS = (
     "name",
+    "health",
     "last_status",
     "last_success",
     "error_count",
@@ -246,7 +248,8 @@ def cmd_hits(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds(args: argparse.Namespace) -> int:
-    rows = _storage(args).feeds_report()
+    storage = _storage(args)
+    rows = add_health(storage, storage.feeds_report(), utcnow())  # issue 13: health column
     sys.stdout.write(render(rows, args.format, FEED_COLUMNS))
     return 0
 

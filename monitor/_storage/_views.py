@@ -38,6 +38,16 @@ class ViewsMixin(StorageBase):
             row["matched"] = json.loads(row["matched"])
         return rows
 
+    def feed_rhythms(self, since: datetime) -> dict[str, tuple[int, str | None, str | None]]:
+        """Per feed URL: (items published since ``since``, first and last publication)."""
+        rows = self._read(
+            "SELECT f.url, count(i.id) AS n, min(i.published) AS first, "
+            "max(i.published) AS last FROM feeds f LEFT JOIN items i ON i.feed_id = f.id "
+            "AND i.published >= ? GROUP BY f.id",
+            (iso(since),),
+        )
+        return {r["url"]: (r["n"], r["first"], r["last"]) for r in rows}
+
 
 def read_ops_counts(path: Path) -> tuple[list[tuple[str, str, int]], dict[str, int]]:
     """For /metrics, read-only and on a connection of its own (the exporter's thread):
