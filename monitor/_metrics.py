@@ -24,13 +24,14 @@ from prometheus_client import (
     Gauge,
     Histogram,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 from ._errors import StorageError
-from ._storage import read_ops_counts
+from ._storage import read_delivery_latency, read_ops_counts
 
 POLL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+DELIVERY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0, 60.0, 300.0, 1800.0, 3600.0, 86400.0)
 SUCCESS = ("ok", "not-modified", "unchanged")
 
 
@@ -80,7 +81,7 @@ class _DatabaseCollector(Collector):
     def __init__(self, database: Path) -> None:
         self.database = database
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | HistogramMetricFamily]:
         alerts = GaugeMetricFamily(
             "monitor_alerts", "Alerts in the outbox by channel and status.",
             labels=["channel", "status"],
@@ -94,6 +95,7 @@ class _DatabaseCollector(Collector):
         )  # fmt: skip
         try:
             rows, states = read_ops_counts(self.database)
+            counts, total, delivered = read_delivery_latency(self.database, DELIVERY_BUCKETS)
         except StorageError:
             return  # no database yet, or busy for longer than the timeout: no sample
         pending = 0
@@ -106,3 +108,11 @@ class _DatabaseCollector(Collector):
         yield alerts
         yield backlog
         yield feeds
+        bounds = [str(b) for b in DELIVERY_BUCKETS]
+        yield HistogramMetricFamily(
+            "monitor_delivery_latency_seconds",
+            "Delivered alerts: time from the hit's detection to the receiver's acceptance "
+            "(all delivered alerts in the database; a digest's wait included).",
+            buckets=[*zip(bounds, counts, strict=True), ("+Inf", delivered)],
+            sum_value=total,
+        )

@@ -104,6 +104,10 @@ def test_daemon_serves_metrics_and_health(
             got = samples(get(base + "/metrics")[1])
         assert got[("monitor_alerts", (("channel", "webhook"), ("status", "delivered")))] == 5
         assert got[("monitor_outbox_backlog", ())] == 0
+        assert got[("monitor_delivery_latency_seconds_count", ())] == 5
+        le_60 = got[("monitor_delivery_latency_seconds_bucket", (("le", "60.0"),))]
+        assert le_60 == 5  # loopback: delivered within seconds of detection
+        assert 0 < got[("monitor_delivery_latency_seconds_sum", ())] < 5 * 60
         assert got[("monitor_feeds", (("state", "failing"),))] == 1
         assert got[("monitor_feeds", (("state", "active"),))] == 3
         assert webhook_receiver.secret not in text

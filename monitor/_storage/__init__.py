@@ -23,7 +23,7 @@ from ._outbox import OutboxMixin
 from ._queries import QueriesMixin, read_feedback
 from ._rows import Delivery, FeedState, NewItem, hit_id
 from ._search import SearchMixin
-from ._views import ViewsMixin, read_ops_counts
+from ._views import ViewsMixin, read_delivery_latency, read_ops_counts
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -32,6 +32,7 @@ __all__ = [
     "NewItem",
     "Storage",
     "hit_id",
+    "read_delivery_latency",
     "read_feedback",
     "read_ops_counts",
 ]

@@ -73,3 +73,24 @@ def _ops_counts(path: Path) -> tuple[list[tuple[str, str, int]], dict[str, int]]
     finally:
         conn.close()
     return rows, {"active": active, "paused": paused, "failing": failing}
+
+
+def read_delivery_latency(path: Path, buckets: tuple[float, ...]) -> tuple[list[int], float, int]:
+    """For /metrics: how long delivered alerts took from detection to delivery, as cumulative
+    counts per bucket bound (seconds), the sum and the count. Raises ``StorageError``."""
+    lat = "(julianday(d.delivered_at) - julianday(h.detected_at)) * 86400.0"
+    cases = ", ".join(f"coalesce(sum({lat} <= {float(b)!r}), 0)" for b in buckets)
+    sql = (
+        f"SELECT {cases}, coalesce(sum({lat}), 0.0), count(*) FROM deliveries d "
+        "JOIN hits h ON h.id = d.hit_id WHERE d.status = 'delivered' "
+        "AND d.delivered_at IS NOT NULL"
+    )
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=2)
+        try:
+            row = conn.execute(sql).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise StorageError(f"{path}: {reason(exc)}") from None
+    return [int(v) for v in row[: len(buckets)]], float(row[-2]), int(row[-1])
