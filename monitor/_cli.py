@@ -16,11 +16,15 @@ from typing import IO, Any
 
 from . import __version__
 from ._classify import BadLine, batches, classify_batch, json_lines
+from ._cli_feeds import register_verbs as register_feed_verbs
+from ._cli_health import add_health
+from ._cli_more import register as register_more
 from ._cli_topic import register as register_topic_commands
 from ._config import Config, load_config
 from ._durations import parse_duration
 from ._errors import ConfigError, MonitorError
 from ._evaluate import evaluate, report_json, report_table
+from ._logjson import use_json_logs
 from ._output import render
 from ._redact import redact_text
 from ._relevance import StoryGrouper, Tracker
@@ -30,9 +34,12 @@ from ._times import utcnow
 
 log = logging.getLogger("monitor")
 
+SENDING = ("run", "once")  # the commands that send alerts: only they need the secrets
+
 HIT_COLUMNS = ("id", "detected_at", "score", "topic", "feed", "title", "story_id", "deliveries")
 FEED_COLUMNS = (
     "name",
+    "health",
     "last_status",
     "last_success",
     "error_count",
@@ -40,6 +47,8 @@ FEED_COLUMNS = (
     "hits",
     "retry_until",
     "last_error",
+    "source",
+    "paused",
 )
 FEEDBACK_COLUMNS = ("id", "topic", "relevant", "judged_at", "title", "link")
 DELIVERY_COLUMNS = (
@@ -61,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.log_format == "json":
+        use_json_logs()
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)  # its debug lines show headers
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -96,6 +107,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )
+    parser.add_argument(
+        "--log-format", default="text", choices=["text", "json"], help="json: one object a line"
+    )
     parser.add_argument("--version", action="version", version=f"monitor {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -116,6 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     feeds = sub.add_parser("feeds", help="each feed's last status, errors, items and hits")
     feeds.add_argument("--format", choices=["table", "json", "csv"], default="table")
     feeds.set_defaults(func=cmd_feeds)
+    register_feed_verbs(feeds)  # issue 13: feeds add|remove|pause|resume
 
     deliveries = sub.add_parser("deliveries", help="the alert outbox: pending, delivered, failed")
     deliveries.add_argument("--status", choices=["pending", "delivered", "failed"])
@@ -171,6 +186,7 @@ def _parser() -> argparse.ArgumentParser:
     feedback.add_argument("--format", choices=["table", "json", "csv"], default="table")
     feedback.set_defaults(func=cmd_feedback)
     register_topic_commands(sub, _storage)
+    register_more(sub)  # search, feeds add/remove/…, opml, init, atom
     return parser
 
 
@@ -206,14 +222,15 @@ def _since(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _config(args: argparse.Namespace, *, secrets: bool = True) -> Config:
-    return load_config(args.config, secrets=secrets)
+def _config(args: argparse.Namespace, *, secrets: bool | None = None) -> Config:
+    """The config; alert secrets are read only for the commands that send (or when asked)."""
+    return load_config(args.config, secrets=args.command in SENDING if secrets is None else secrets)
 
 
 def _storage(args: argparse.Namespace, *, readonly: bool = False) -> Storage:
     """The configured database; ``readonly`` for the reports (opened ``mode=ro``, never
     created nor migrated)."""
-    config = _config(args, secrets=not readonly)
+    config = _config(args)
     if not config.settings.database.exists():
         raise MonitorError(
             f"{config.settings.database}: no database yet; run `monitor once` "
@@ -275,7 +292,8 @@ def cmd_hits(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds(args: argparse.Namespace) -> int:
-    rows = _storage(args, readonly=True).feeds_report()
+    storage = _storage(args, readonly=True)
+    rows = add_health(storage, storage.feeds_report(), utcnow())
     for row in rows:  # the configured URLs may carry credentials: never shown
         for name in ("name", "url", "fetch_url", "last_error", "warning"):
             if isinstance(row.get(name), str):

@@ -16,11 +16,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from ._durations import format_duration, parse_duration
 from ._errors import ConfigError
 from ._redact import redact_url
+from ._urls import feed_identity
 
 T = TypeVar("T")
 
@@ -44,6 +45,18 @@ class EmailConfig:
     recipients: tuple[str, ...]
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+    mode: str = "each"  # "each": one message per hit; "digest": one per schedule slot
+    digest_at: tuple[str, ...] = ("08:00",)  # digest: local times "HH:MM" (in `timezone`)
+    digest_every: float | None = None  # digest: instead of digest_at, every so many seconds
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class AppriseConfig:
+    """``[alerts.apprise]``: Apprise URLs (ntfy, Slack, Telegram, Matrix, Discord …)."""
+
+    urls: tuple[str, ...] = field(repr=False)  # they carry tokens: never logged
     timeout: float = 30.0
 
 
@@ -83,6 +96,7 @@ class Settings:
     keep_hits: float | None = None  # the same for hits (and their alerts); None = forever
     max_items: int = 1000  # entries taken from one feed per poll (the newest)
     allow_private: bool = True  # False: feeds on loopback/private addresses are refused
+    metrics: tuple[str, int] | None = None  # (host, port) of /metrics and /healthz; None = off
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,13 +108,15 @@ class Config:
     webhook: WebhookConfig | None = None
     email: EmailConfig | None = None
     retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
+    apprise: AppriseConfig | None = None
 
 
 def load_config(path: Path, *, secrets: bool = True) -> Config:
     """Read and validate ``path``; raise :class:`ConfigError` naming file, key and expectation.
 
-    ``secrets=False`` (the read-only reports): alert secrets are not looked up (their
-    environment variables and files need not exist) and are ``None`` in the result."""
+    ``secrets=False`` (commands that send nothing: ``hits``, ``search``, …): alert secrets
+    are not looked up (their environment variables and files need not exist) and are
+    ``None`` in the result."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -182,7 +198,7 @@ class _Loader:
     def __init__(self, path: Path, *, secrets: bool = True) -> None:
         self.path = path
         self.base = path.parent
-        self.resolve_secrets = secrets
+        self.secrets = secrets  # False: secrets are not looked up, and are None
 
     def fail(self, key: str, message: str, value: Any = ...) -> NoReturn:
         got = "" if value is ... else f", got {_show(value)}"
@@ -202,8 +218,8 @@ class _Loader:
                 top.get("feeds", list, [], expected="an array of [[feeds]] tables"),
                 settings.interval,
             )
-            webhook, email, schedule = self.alerts(top.get("alerts", dict, {}))
-        return Config(self.path, settings, topics, feeds, webhook, email, schedule)
+            webhook, email, schedule, apprise = self.alerts(top.get("alerts", dict, {}))
+        return Config(self.path, settings, topics, feeds, webhook, email, schedule, apprise)
 
     def duration(self, table: _Table, name: str, default: float, *, minimum: float = 0) -> float:
         value = table.convert(
@@ -219,6 +235,18 @@ class _Loader:
             table.used.add(name)
             return None
         return self.duration(table, name, 0.0, minimum=86400)
+
+    def listen_address(self, table: _Table, name: str) -> tuple[str, int] | None:
+        """``"host:port"`` (``"[::1]:9464"`` for IPv6) to listen on; absent means off."""
+        expected = 'an address "host:port" such as "127.0.0.1:9464"'
+        text = table.get(name, str, None, expected=expected)
+        if text is None:
+            return None
+        host, sep, port = text.strip().rpartition(":")
+        host = host.removeprefix("[").removesuffix("]")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            self.fail(table.key(name), f"expected {expected}", text)
+        return host, int(port)
 
     def positive_int(self, table: _Table, name: str, default: int) -> int:
         value: int = table.get(name, int, default, expected="a positive integer")
@@ -255,6 +283,7 @@ class _Loader:
                 keep_hits=self.retention(t, "keep_hits"),
                 max_items=self.positive_int(t, "max_items", 1000),
                 allow_private=t.get("allow_private", bool, True, expected="true or false"),
+                metrics=self.listen_address(t, "metrics"),
             )
 
     def topics(self, raw: list[Any] | None) -> tuple[TopicConfig, ...]:
@@ -297,7 +326,7 @@ class _Loader:
         seen: set[str] = set()
         for i, item in enumerate(raw, 1):  # positions as a reader counts them
             with self.table(f"[[feeds]][{i}]", item) as t:
-                url = canonical_feed_url(self.http_url(t, "url"))
+                url = feed_identity(self.http_url(t, "url"))  # HTTP://Host:80/x = http://host/x
                 if url in seen:
                     self.fail(t.key("url"), "this feed is listed twice", url)
                 seen.add(url)
@@ -316,7 +345,7 @@ class _Loader:
 
     def alerts(
         self, raw: Any
-    ) -> tuple[WebhookConfig | None, EmailConfig | None, tuple[float, ...]]:
+    ) -> tuple[WebhookConfig | None, EmailConfig | None, tuple[float, ...], AppriseConfig | None]:
         with self.table("alerts", raw) as t:
             schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
             if "retry_schedule" in t.data:
@@ -331,9 +360,50 @@ class _Loader:
                     )
             webhook_raw = t.get("webhook", dict, None)
             email_raw = t.get("email", dict, None)
+            apprise_raw = t.get("apprise", dict, None)
         webhook = None if webhook_raw is None else self.webhook(webhook_raw)
         email = None if email_raw is None else self.email(email_raw)
-        return webhook, email, schedule
+        apprise = None if apprise_raw is None else self.apprise(apprise_raw)
+        return webhook, email, schedule, apprise
+
+    def apprise(self, raw: Any) -> AppriseConfig:
+        """``urls`` (a list), ``urls_env`` (a variable holding URLs separated by spaces or
+        newlines) or ``urls_file`` (one URL a line): Apprise URLs carry tokens, so the
+        environment or a file is the better place. Messages name the key, never a URL."""
+        with self.table("alerts.apprise", raw) as t:
+            sources = [k for k in ("urls", "urls_env", "urls_file") if k in t.data]
+            t.used.update(("urls", "urls_env", "urls_file"))
+            if len(sources) != 1:
+                self.fail(t.key("urls"), "give exactly one of urls, urls_env, urls_file")
+            key = sources[0]
+            value = t.data[key]
+            if key == "urls":
+                if not isinstance(value, list) or not all(isinstance(u, str) for u in value):
+                    self.fail(t.key(key), "expected a list of Apprise URLs")
+                urls = [u.strip() for u in value if u.strip()]
+            else:
+                if not isinstance(value, str) or not value:
+                    self.fail(t.key(key), "expected a non-empty string")
+                if key == "urls_env":
+                    text = os.environ.get(value, "")
+                    if not text.strip() and self.secrets:
+                        self.fail(t.key(key), f"the environment variable {value} is not set")
+                else:
+                    try:
+                        text = (self.base / value).read_text(encoding="utf-8")
+                    except OSError as exc:
+                        if self.secrets:
+                            path = self.base / value
+                            self.fail(t.key(key), f"cannot read {path}: {exc.strerror}")
+                        text = ""
+                urls = [u for u in text.split() if not u.startswith("#")]
+            if not urls and (key == "urls" or self.secrets):
+                self.fail(t.key(key), "expected at least one Apprise URL")
+            for i, url in enumerate(urls):
+                if "://" not in url:
+                    self.fail(f"{t.key(key)}[{i}]", "expected an Apprise URL such as ntfy://…")
+            timeout = self.duration(t, "timeout", 30.0, minimum=0.1)
+        return AppriseConfig(urls=tuple(urls), timeout=timeout)
 
     def secret(self, t: _Table, name: str, *, inline: bool) -> str | None:
         """A secret from ``name`` (inline, if allowed), ``name_env`` or ``name_file``."""
@@ -347,7 +417,7 @@ class _Loader:
         value = t.data[key]
         if not isinstance(value, str) or not value:
             self.fail(t.key(key), "expected a non-empty string")
-        if not self.resolve_secrets:
+        if not self.secrets:
             return None
         if key == name:
             if not inline:
@@ -410,6 +480,7 @@ class _Loader:
             username = t.get("username", str, None, expected="a user name")
             password = self.secret(t, "password", inline=False)
             timeout = self.duration(t, "timeout", 30.0, minimum=0.1)
+            mode, digest_at, digest_every, timezone = self.digest(t)
         return EmailConfig(
             host=host,
             port=port,
@@ -419,22 +490,37 @@ class _Loader:
             username=username,
             password=password,
             timeout=timeout,
+            mode=mode,
+            digest_at=digest_at,
+            digest_every=digest_every,
+            timezone=timezone,
         )
 
+    def digest(self, t: _Table) -> tuple[str, tuple[str, ...], float | None, str]:
+        """``mode``, ``digest_at`` / ``digest_every``, ``timezone`` of ``[alerts.email]``."""
+        mode = t.get("mode", str, "each", expected='"each" or "digest"')
+        if mode not in ("each", "digest"):
+            self.fail(t.key("mode"), 'expected "each" or "digest"', mode)
+        timezone = t.get("timezone", str, "UTC", expected="a time zone such as 'Europe/Paris'")
+        try:
+            from zoneinfo import ZoneInfo
 
-def canonical_feed_url(url: str) -> str:
-    """A feed's identity: scheme and host in lower case, no default port, no fragment (the
-    rest as written: paths and queries are case-sensitive)."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    host, colon, port = hostport.rpartition(":") if hostport.count(":") == 1 else (hostport, "", "")
-    if not colon:
-        host = hostport
-    if port == {"http": "80", "https": "443"}.get(scheme):
-        port = ""
-    netloc = (userinfo + "@" if userinfo else "") + host.lower() + (":" + port if port else "")
-    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+            ZoneInfo(timezone)
+        except (ValueError, KeyError, OSError):
+            self.fail(t.key("timezone"), "expected a time zone such as 'Europe/Paris'", timezone)
+        if "digest_at" in t.data and "digest_every" in t.data:
+            self.fail(t.key("digest_every"), "give only one of digest_at, digest_every")
+        digest_at = t.strings("digest_at") or ("08:00",)
+        for moment in digest_at:
+            hour, _, minute = moment.partition(":")
+            if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+                self.fail(t.key("digest_at"), "expected times such as ['08:00', '18:30']", moment)
+        every = None
+        if "digest_every" in t.data:
+            every = self.duration(t, "digest_every", 3600.0, minimum=1)
+        else:
+            t.used.add("digest_every")
+        return mode, tuple(sorted(set(digest_at))), every, timezone
 
 
 def _default_name(url: str) -> str:

@@ -21,6 +21,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from ._config import Config, FeedConfig
 from ._decide import is_due
 from ._errors import StorageError
+from ._exporter import Exporter
+from ._feedjobs import FEEDS_REFRESH_INTERVAL, FeedJobs, current_feeds
 from ._poll import PollReport
 from ._runtime import FEEDBACK_INTERVAL, Runtime, open_runtime
 from ._times import utcnow
@@ -38,9 +40,12 @@ FILE_CHECK_INTERVAL = 2.0  # seconds: how soon a deleted or replaced database fi
 async def run_once(config: Config) -> list[PollReport]:
     """Poll every feed now (honouring Retry-After and backoff), deliver what is due, exit."""
     async with open_runtime(config) as rt:
-        reports = await asyncio.gather(*(_poll_safely(rt, feed) for feed in config.feeds))
+        feeds = current_feeds(rt.config, rt.storage)  # config + added, minus paused
+        reports = await asyncio.gather(*(_poll_safely(rt, feed) for feed in feeds))
         rt.save_state()
         await rt.deliverer.deliver_due()
+        if rt.digest is not None:  # [alerts.email] mode = "digest": sent if its time came
+            await rt.digest.deliver_if_due()
         await _expire_safely(rt)
     return list(reports)
 
@@ -82,9 +87,12 @@ async def run_daemon(config: Config, stop: asyncio.Event | None = None) -> None:
 
 async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
     running: set[asyncio.Task[PollReport]] = set()
+    exporter = Exporter(rt.config) if rt.config.settings.metrics else None  # /metrics, /healthz
 
     async def poll_job(feed: FeedConfig) -> None:
         task = asyncio.create_task(_poll_safely(rt, feed))
+        if exporter is not None:
+            exporter.watch_poll(task)
         running.add(task)
         try:
             report = await asyncio.shield(task)
@@ -94,8 +102,8 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
 
     scheduler = AsyncIOScheduler(timezone="UTC", event_loop=asyncio.get_running_loop())
     now = utcnow()
-    plan = schedule_plan(rt, now)
-    for feed, first_run in plan:
+
+    def add_feed_job(feed: FeedConfig, first_run: datetime) -> None:
         jitter = min(feed.interval * rt.config.settings.jitter, 300.0)
         scheduler.add_job(
             poll_job,
@@ -108,6 +116,18 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
             coalesce=True,
             misfire_grace_time=int(feed.interval),
         )
+
+    # issue 13: feeds added/removed/paused from the CLI and SIGHUP reach the running daemon
+    feed_jobs = FeedJobs(scheduler, rt, schedule_plan, add_feed_job)
+    plan = feed_jobs.start(now)
+    scheduler.add_job(
+        _guarded(feed_jobs.refresh),
+        IntervalTrigger(seconds=FEEDS_REFRESH_INTERVAL),
+        id="feeds",
+        coalesce=True,
+    )
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGHUP, _logged(feed_jobs.reload_config))
     scheduler.add_job(
         _guarded(rt.save_state),
         IntervalTrigger(seconds=STATE_SAVE_INTERVAL),
@@ -131,7 +151,10 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
     )
     deliverer = asyncio.create_task(rt.deliverer.run(), name="deliverer")
     watchdog = asyncio.create_task(_watch_database(rt), name="database-watch")
+    digest = asyncio.create_task(rt.digest.run(), name="digest") if rt.digest else None
     scheduler.start()
+    if exporter is not None:
+        exporter.start()
     due = sum(1 for _, when in plan if when <= now + timedelta(seconds=STARTUP_SPREAD))
     log.info(
         "daemon started: %d feeds (%d due now), %d topics, channels=%s",
@@ -149,8 +172,13 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
                 ended.result()  # the deliverer died or the database file is gone: raise it
     finally:
         log.info("stopping: %d polls in flight", len(running))
+        loop.remove_signal_handler(signal.SIGHUP)
+        if exporter is not None:
+            exporter.stop()
         scheduler.shutdown(wait=False)
         background: set[asyncio.Task[Any]] = {*running, deliverer, watchdog}
+        if digest is not None:
+            background.add(digest)
         for task in background:
             task.cancel()
         await asyncio.wait(background, timeout=SHUTDOWN_GRACE)
@@ -166,6 +194,18 @@ async def _watch_database(rt: Runtime) -> None:
     while True:
         await asyncio.sleep(FILE_CHECK_INTERVAL)
         rt.storage.check_file()
+
+
+def _logged(job: Callable[[], None]) -> Callable[[], None]:
+    """A callback run on the loop's thread (a signal handler): its database error is logged."""
+
+    def run() -> None:
+        try:
+            job()
+        except StorageError as exc:
+            log.error("%s: %s", job.__name__, exc)
+
+    return run
 
 
 def _guarded(job: Callable[[], None]) -> Callable[[], Coroutine[Any, Any, None]]:
@@ -210,7 +250,11 @@ def schedule_plan(rt: Runtime, now: datetime) -> list[tuple[FeedConfig, datetime
     """When each feed first runs: due feeds now (spread), the others when their interval ends.
     Gone feeds are not scheduled at all."""
     states = rt.storage.feed_states()
-    feeds = [f for f in rt.config.feeds if not states[f.url].gone]
+    feeds = [  # a feed added or deleted between the two reads waits for the next refresh
+        f
+        for f in current_feeds(rt.config, rt.storage)
+        if f.url in states and not states[f.url].gone
+    ]
     due = [f for f in feeds if is_due(states[f.url], now, f.interval)]
     step = STARTUP_SPREAD / max(len(due), 1)
     plan = [(feed, now + timedelta(seconds=i * step)) for i, feed in enumerate(due)]

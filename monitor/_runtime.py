@@ -19,9 +19,11 @@ from typing import Any
 import httpx
 
 from ._alerts import build_senders
+from ._apprise import extra_senders
 from ._config import Config, TopicConfig
 from ._decide import retention_cutoff
 from ._deliver import Deliverer
+from ._digest import DigestDeliverer, take_digest
 from ._fetch import Fetcher
 from ._ids import item_ref
 from ._lock import DatabaseLock
@@ -47,6 +49,7 @@ class Runtime:
     deliverer: Deliverer
 
     judged: dict[str, list[tuple[str, str, bool]]] = field(default_factory=dict)
+    digest: DigestDeliverer | None = None  # [alerts.email] mode = "digest"
 
     async def expire(self) -> tuple[int, int]:
         """Apply ``keep_items`` / ``keep_hits``: delete expired rows a batch at a time, letting
@@ -212,6 +215,8 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                 ) as fetcher,
             ):
                 senders = {s.kind: s for s in build_senders(config.webhook, config.email, client)}
+                senders.update({s.kind: s for s in extra_senders(config)})  # Apprise
+                digest = take_digest(config, storage, senders)  # mode = "digest": email's
                 deliverer = Deliverer(storage, senders, config.retry_schedule, targets=targets)
                 async with ParserPool(workers=workers, timeout=settings.parse_timeout) as parser:
                     poller = Poller(
@@ -220,12 +225,13 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                         parser,
                         trackers,
                         grouper,
-                        channels=list(senders),
+                        channels=[*senders, *(["email"] if digest else [])],
                         on_hits=deliverer.wake,
                         keep_items=settings.keep_items,
                         max_items=settings.max_items,
                     )
                     runtime = Runtime(config, storage, trackers, poller, deliverer)
+                    runtime.digest = digest
                     runtime.judged = apply_feedback(trackers, storage.feedback())
                     yield runtime
         finally:

@@ -6,8 +6,13 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
-SCHEMA_VERSION = 3
+from ._schema_v4 import apply_v4  # version 4's step in its own module: the SQL is long
+
+# 3: what a hit judged, frozen at detection, and the recipients an email is still owed;
+# 4: full-text search, the hit_details view, managed feeds, digests (see _schema_v4).
+SCHEMA_VERSION = 4
 
 _V1 = """
 CREATE TABLE feeds (
@@ -120,8 +125,6 @@ ALTER TABLE hits ADD COLUMN link TEXT;
 ALTER TABLE deliveries ADD COLUMN recipients TEXT
 """
 
-_MIGRATIONS = {1: _V1, 2: _V2, 3: _V3}
-
 
 def check_version(conn: sqlite3.Connection) -> None:
     """For a read-only use: refuse a file of another schema version (never migrate it)."""
@@ -140,6 +143,20 @@ def check_version(conn: sqlite3.Connection) -> None:
         )
 
 
+def _v4(conn: sqlite3.Connection) -> None:
+    """Full-text search over items, the ``hit_details`` view and feeds managed from the CLI /
+    OPML. Idempotent: every statement is ``IF NOT EXISTS`` or checked first."""
+    apply_v4(conn)
+
+
+_MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
+    1: _V1,
+    2: _V2,
+    3: _V3,
+    4: _v4,
+}
+
+
 def migrate(conn: sqlite3.Connection) -> None:
     """Create or upgrade the schema in one transaction. Refuses files from a newer version."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -153,7 +170,11 @@ def migrate(conn: sqlite3.Connection) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         for step in range(version + 1, SCHEMA_VERSION + 1):
-            for statement in _MIGRATIONS[step].split(";"):
+            migration = _MIGRATIONS[step]
+            if callable(migration):
+                migration(conn)
+                continue
+            for statement in migration.split(";"):
                 if statement.strip():
                     conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -69,6 +69,13 @@ class EmailSender:
             message = email_message(alert, self._cfg, now=datetime.now(UTC))
         except ValueError as exc:
             raise DeliveryError(f"email: cannot render alert: {exc}", retryable=False) from None
+        await self.send_message(message, recipients=recipients)
+
+    async def send_message(
+        self, message: EmailMessage, *, recipients: Sequence[str] | None = None
+    ) -> None:
+        """Send a prepared message (an alert's, or a digest) once, in its own thread under the
+        total deadline; raise as :meth:`send` does."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
         conversation = _Conversation()

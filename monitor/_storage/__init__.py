@@ -7,18 +7,24 @@ translated into :class:`StorageError` here, once (``_base``).
 
 One :class:`Storage` object, assembled from one mixin per concern over a shared connection
 (lemon24/reader's layout): ``_feeds`` (feeds, polls, retention, tracker state), ``_outbox``
-(deliveries), ``_queries`` (the CLI's reports and explicit feedback); ``_rows`` holds the
-values handed out and their row readers.
+(deliveries), ``_queries`` (the CLI's reports and explicit feedback), ``_search`` (full-text
+search), ``_managed`` (feeds added from the CLI / OPML), ``_views`` (reads through the
+``hit_details`` view), ``_digests`` (email digests); ``_rows`` holds the values handed out and
+their row readers.
 """
 
 from __future__ import annotations
 
 from .._models import FeedState
 from ._base import BUSY_TIMEOUT_MS
+from ._digests import DigestsMixin
 from ._feeds import FeedsMixin
+from ._managed import ManagedFeedsMixin
 from ._outbox import OutboxMixin
 from ._queries import QueriesMixin, read_feedback
 from ._rows import Delivery, NewItem, hit_id
+from ._search import SearchMixin
+from ._views import ViewsMixin, read_delivery_latency, read_ops_counts
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -27,9 +33,19 @@ __all__ = [
     "NewItem",
     "Storage",
     "hit_id",
+    "read_delivery_latency",
     "read_feedback",
+    "read_ops_counts",
 ]
 
 
-class Storage(FeedsMixin, OutboxMixin, QueriesMixin):
+class Storage(
+    FeedsMixin,
+    OutboxMixin,
+    QueriesMixin,
+    SearchMixin,
+    ManagedFeedsMixin,
+    ViewsMixin,
+    DigestsMixin,
+):
     """The database at ``path`` (created 0600 with the current schema, or migrated)."""

@@ -7,11 +7,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from .._config import FeedConfig, canonical_feed_url
+from .._config import FeedConfig
 from .._decide import clamp_wait
 from .._errors import StorageError
 from .._models import Entry, FeedState
 from .._times import iso, parse_iso
+from .._urls import feed_identity
 from ._base import StorageBase
 from ._rows import FEED_STATE_COLUMNS, NewItem, feed_state_from, hit_id
 
@@ -30,7 +31,7 @@ class FeedsMixin(StorageBase):
         with self._write() as conn:
             stored: dict[str, tuple[int, str]] = {}
             for row_id, url in conn.execute("SELECT id, url FROM feeds").fetchall():
-                canonical = canonical_feed_url(url)
+                canonical = feed_identity(url)
                 if canonical == url or canonical not in stored:  # an exact row wins
                     stored[canonical] = (row_id, url)
             for feed in feeds:
@@ -43,7 +44,7 @@ class FeedsMixin(StorageBase):
                     )
                 conn.execute(
                     "INSERT INTO feeds (url, fetch_url, name) VALUES (?, ?, ?) "
-                    "ON CONFLICT (url) DO UPDATE SET name = excluded.name",
+                    "ON CONFLICT (url) DO UPDATE SET name = excluded.name, source = 'config'",
                     (feed.url, feed.url, feed.name),
                 )
 

@@ -138,7 +138,8 @@ class QueriesMixin(StorageBase):
     def feeds_report(self) -> list[dict[str, Any]]:
         return self._read(
             "SELECT name, url, fetch_url, last_status, last_polled, last_success, error_count, "
-            "retry_until, items_seen, hits, last_error, warning FROM feeds ORDER BY name"
+            "retry_until, items_seen, hits, last_error, warning, source, paused FROM feeds "
+            "WHERE source <> 'removed' ORDER BY name"
         )
 
     def deliveries_report(self, status: str | None = None) -> list[dict[str, Any]]:

@@ -1,0 +1,78 @@
+"""``monitor atom``: the recent hits as an Atom feed, to stdout or a file."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from ._cli_common import config_of, open_storage
+from ._durations import parse_duration
+from ._errors import MonitorError
+from ._times import utcnow
+
+
+def register(sub: Any) -> None:
+    atom = sub.add_parser(
+        "atom",
+        help="write the recent hits (of one topic) as an Atom feed for any feed reader",
+        description="Writes an Atom 1.0 feed of the newest hits. With --output the file is "
+        "replaced atomically, so a web server can serve it while it is rewritten (run it from "
+        "cron or a systemd timer).",
+    )
+    atom.add_argument("--topic", help="only this topic's hits (default: every topic)")
+    atom.add_argument("--output", type=Path, help="file to write (default: stdout)")
+    atom.add_argument("--limit", type=int, default=50, help="entries (default 50)")
+    atom.add_argument("--since", help="only hits detected in this period, e.g. 7d")
+    atom.add_argument("--self-url", help="the URL the feed will be served at (rel=self)")
+    atom.set_defaults(func=cmd_atom)
+
+
+def cmd_atom(args: argparse.Namespace) -> int:
+    config = config_of(args)
+    topics = [t.name for t in config.topics]
+    if args.topic is not None and args.topic not in topics:
+        raise MonitorError(f"no topic {args.topic!r} in the config (topics: {', '.join(topics)})")
+    since = None
+    if args.since is not None:
+        try:
+            since = utcnow() - timedelta(seconds=parse_duration(args.since))
+        except ValueError as exc:
+            raise MonitorError(f"--since: {exc}") from None
+    storage = open_storage(args)
+    try:
+        hits = storage.hit_entries(topic=args.topic, since=since, limit=args.limit)
+    finally:
+        storage.close()
+    from ._atom_out import hits_feed
+
+    title = f"monitor: {args.topic or ', '.join(topics)}"
+    key = f"{config.settings.database}:{args.topic or '*'}"
+    data = hits_feed(hits, title=title, feed_key=key, now=utcnow(), self_url=args.self_url)
+    if args.output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return 0
+    _write_atomically(args.output, data)
+    print(f"wrote {len(hits)} hits to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.chmod(tmp, 0o644)  # a feed is for reading by the web server
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise MonitorError(f"{path}: cannot write: {exc.strerror or exc}") from None

@@ -1,0 +1,219 @@
+"""``monitor feeds add|remove|pause|resume`` and ``monitor opml import|export``.
+
+Feeds live in two places: ``[[feeds]]`` in config.toml (edited by hand, ``source = 'config'``)
+and the database (added here or by an OPML import, ``source = 'cli'``). Both are polled; a
+feed in both is the config's. Config feeds are not removed from here (the file is the user's),
+but they can be paused. A running daemon picks changes up within ``FEEDS_REFRESH_INTERVAL``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ._cli_common import config_of, open_storage
+from ._config import Config, FeedConfig
+from ._durations import parse_duration
+from ._errors import MonitorError
+from ._feedjobs import FEEDS_REFRESH_INTERVAL
+from ._feedset import FeedRow, default_name, find, key
+from ._storage import Storage
+from ._times import utcnow
+from ._urls import canonical_feed_url
+
+_PICKUP = f"a running daemon picks it up within {int(FEEDS_REFRESH_INTERVAL)} s"
+
+
+def register_verbs(feeds: argparse.ArgumentParser) -> None:
+    """``feeds VERB``: without a verb, ``monitor feeds`` stays the report."""
+    verbs = feeds.add_subparsers(dest="feeds_verb", metavar="VERB")
+    add = verbs.add_parser("add", help="add a feed (kept in the database)")
+    add.add_argument("url")
+    add.add_argument("--name", help="display name (default: host + path)")
+    add.add_argument("--interval", help="poll interval, e.g. 30m (default: [monitor] interval)")
+    add.set_defaults(func=cmd_add)
+    for verb, func, text in (
+        ("remove", cmd_remove, "remove a feed added with `feeds add` or an OPML import"),
+        ("pause", cmd_pause, "stop polling a feed (config or added) until `resume`"),
+        ("resume", cmd_resume, "poll a paused feed again"),
+    ):
+        parser = verbs.add_parser(verb, help=text)
+        parser.add_argument("url", help="the feed's URL, in any spelling")
+        parser.set_defaults(func=func)
+
+
+def register(sub: Any) -> None:
+    opml = sub.add_parser("opml", help="import or export the feed list as OPML")
+    verbs = opml.add_subparsers(dest="opml_verb", metavar="VERB", required=True)
+    imp = verbs.add_parser("import", help="add the feeds of an OPML file (Miniflux, FreshRSS…)")
+    imp.add_argument("file", help="OPML file, or - for stdin")
+    imp.set_defaults(func=cmd_opml_import)
+    exp = verbs.add_parser("export", help="write every feed (config and added) as OPML 2.0")
+    exp.add_argument("file", nargs="?", default="-", help="output file (default: stdout)")
+    exp.set_defaults(func=cmd_opml_export)
+
+
+def _open(args: argparse.Namespace) -> tuple[Config, Storage, list[FeedRow]]:
+    config = config_of(args)
+    storage = open_storage(args, create=True)
+    storage.sync_feeds(config.feeds)  # config feeds have rows (to pause them)
+    return config, storage, storage.feed_rows()
+
+
+def _canonical(url: str) -> str:
+    try:
+        return canonical_feed_url(url)
+    except ValueError as exc:
+        raise MonitorError(str(exc)) from None
+
+
+def _in_config(config: Config, url: str) -> FeedConfig | None:
+    return next((f for f in config.feeds if key(f.url) == key(url)), None)
+
+
+def _live(rows: list[FeedRow], url: str) -> FeedRow | None:
+    row = find(rows, url)
+    return None if row is None or row.source == "removed" else row
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    url = _canonical(args.url)
+    interval = None
+    if args.interval is not None:
+        try:
+            interval = parse_duration(args.interval)
+        except ValueError as exc:
+            raise MonitorError(f"--interval: {exc}") from None
+        if interval < 1:
+            raise MonitorError(f"--interval: must be at least 1s, got {args.interval!r}")
+    config, storage, rows = _open(args)
+    try:
+        listed = _in_config(config, url)
+        if listed is not None:
+            raise MonitorError(
+                f"{args.url} is already in {config.path} (url = {listed.url!r}); edit it there"
+            )
+        row = find(rows, url)
+        if row is not None and row.source == "cli":
+            raise MonitorError(f"{args.url} is already added (as {row.url})")
+        stored = row.url if row is not None else url  # a removed feed comes back as it was
+        name = args.name or default_name(stored)
+        storage.add_feeds([FeedRow(stored, name, "cli", False, interval)], utcnow())
+    finally:
+        storage.close()
+    print(f"added {stored} ({name}); {_PICKUP}")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    config, storage, rows = _open(args)
+    try:
+        listed = _in_config(config, args.url)
+        if listed is not None:
+            raise MonitorError(
+                f"{args.url} is configured in {config.path} ([[feeds]] url = {listed.url!r}): "
+                "remove it there, then send the daemon SIGHUP or restart it "
+                "(or `monitor feeds pause` it)"
+            )
+        row = _live(rows, args.url)
+        if row is None:
+            raise MonitorError(f"no feed {args.url!r} (see `monitor feeds`)")
+        deleted = storage.remove_feed(row.url)
+    finally:
+        storage.close()
+    kept = "" if deleted else " (its items and hits are kept)"
+    print(f"removed {row.url}{kept}; {_PICKUP}")
+    return 0
+
+
+def _set_paused(args: argparse.Namespace, paused: bool) -> int:
+    _, storage, rows = _open(args)
+    try:
+        row = _live(rows, args.url)
+        if row is None:
+            raise MonitorError(f"no feed {args.url!r} (see `monitor feeds`)")
+        storage.set_paused(row.url, paused)
+    finally:
+        storage.close()
+    print(f"{'paused' if paused else 'resumed'} {row.url}; {_PICKUP}")
+    return 0
+
+
+def cmd_pause(args: argparse.Namespace) -> int:
+    return _set_paused(args, True)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    return _set_paused(args, False)
+
+
+def cmd_opml_import(args: argparse.Namespace) -> int:
+    from ._opml import parse_opml
+
+    name = "stdin" if args.file == "-" else args.file
+    try:
+        data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    except OSError as exc:
+        raise MonitorError(f"{name}: cannot read: {exc.strerror}") from None
+    try:
+        opml = parse_opml(data)
+    except MonitorError as exc:
+        raise MonitorError(f"{name}: {exc}") from None
+    config, storage, rows = _open(args)
+    new: dict[str, FeedRow] = {}
+    present = 0
+    skipped = list(opml.skipped)
+    try:
+        for feed in opml.feeds:
+            try:
+                url = canonical_feed_url(feed.url)
+            except ValueError:
+                skipped.append(f"{feed.url} (not an http(s) URL)")
+                continue
+            row = find(rows, url)
+            if _in_config(config, url) or (row is not None and row.source == "cli"):
+                present += 1
+                continue
+            if url in new:
+                continue
+            stored = row.url if row is not None else url
+            title = feed.title or default_name(stored)
+            new[url] = FeedRow(stored, title, "cli", False, None, feed.category, feed.html_url)
+        storage.add_feeds(list(new.values()), utcnow())
+    finally:
+        storage.close()
+    report = f"imported {len(new)} feeds from {name}; {present} already present"
+    print(f"{report}; {len(skipped)} skipped; {_PICKUP}")
+    for reason in skipped:
+        print(f"  skipped: {reason}")
+    return 0
+
+
+def cmd_opml_export(args: argparse.Namespace) -> int:
+    from ._opml import OpmlFeed, write_opml
+
+    config, storage, rows = _open(args)
+    storage.close()
+    by_url = {row.url: row for row in rows}
+    feeds: list[OpmlFeed] = []
+    for feed in config.feeds:
+        row = by_url.get(feed.url)
+        extra = (row.html_url, row.category) if row else (None, None)
+        feeds.append(OpmlFeed(feed.url, feed.name, *extra))
+    taken = {key(f.url) for f in config.feeds}
+    for row in sorted(rows, key=lambda r: (r.category or "", r.name.lower())):
+        if row.source == "cli" and key(row.url) not in taken:
+            feeds.append(OpmlFeed(row.url, row.name, row.html_url, row.category))
+    data = write_opml(feeds, f"monitor: {config.path.name}", utcnow())
+    if args.file == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return 0
+    try:
+        Path(args.file).write_bytes(data)
+    except OSError as exc:
+        raise MonitorError(f"{args.file}: cannot write: {exc.strerror}") from None
+    print(f"wrote {len(feeds)} feeds to {args.file}", file=sys.stderr)
+    return 0

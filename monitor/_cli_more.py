@@ -1,0 +1,15 @@
+"""The commands of issue 13, registered on ``_cli``'s parser in one call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _cli_atom, _cli_datasette, _cli_feeds, _cli_init, _cli_search
+
+
+def register(sub: Any) -> None:
+    _cli_search.register(sub)
+    _cli_datasette.register(sub)
+    _cli_feeds.register(sub)
+    _cli_init.register(sub)
+    _cli_atom.register(sub)

@@ -1,0 +1,101 @@
+"""Email digests through the outbox (``[alerts.email] mode = "digest"``).
+
+Hits queue an ``email`` delivery as always; in digest mode the per-hit deliverer leaves them
+alone, and this one sends, at each schedule slot, one message with every pending email
+delivery, then records them all delivered in one transaction. Nothing is lost (a failed send
+leaves them pending, retried on the retry schedule) and nothing is sent twice unless a crash
+falls between the send and its record (the resend has the same ``Message-ID``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import MutableMapping
+from datetime import datetime
+from typing import Any
+
+from ._alerts import EmailSender
+from ._config import Config, EmailConfig
+from ._decide import next_retry
+from ._digest_plan import digest_id, digest_message, next_slot
+from ._errors import DeliveryError, StorageError
+from ._storage import Storage
+from ._times import utcnow
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "email"
+IDLE_CHECK = 5.0  # seconds between looks when nothing is pending (two small queries)
+
+
+class DigestDeliverer:
+    def __init__(
+        self, storage: Storage, sender: EmailSender, cfg: EmailConfig, schedule: tuple[float, ...]
+    ) -> None:
+        self.storage = storage
+        self.sender = sender
+        self.cfg = cfg
+        self.schedule = schedule
+
+    def due_at(self) -> datetime | None:
+        """When the next digest goes out; ``None`` when nothing waits."""
+        oldest = self.storage.oldest_pending(CHANNEL)
+        if oldest is None:
+            return None
+        last = self.storage.last_digest()
+        slot = next_slot(last if last is not None and last > oldest else oldest, self.cfg)
+        retry = self.storage.next_attempt([CHANNEL])  # after a failed send: its retry time
+        return max(slot, retry) if retry is not None else slot
+
+    async def deliver_if_due(self, now: datetime | None = None) -> int:
+        """Send the digest if its time has come; return how many hits it carried."""
+        now = now or utcnow()
+        due = self.due_at()
+        if due is None or due > now:
+            return 0
+        pending = self.storage.due_deliveries(now, [CHANNEL], limit=1000)
+        if not pending:
+            return 0
+        ids = [d.id for d in pending]
+        ident = digest_id(ids)
+        try:
+            message = digest_message([d.alert for d in pending], self.cfg, ident=ident, now=now)
+            await self.sender.send_message(message)
+        except (DeliveryError, ValueError) as exc:
+            retryable = not isinstance(exc, DeliveryError) or exc.retryable
+            for delivery in pending:
+                attempts = delivery.attempts + 1
+                retry_at = next_retry(now, attempts, self.schedule) if retryable else None
+                self.storage.record_delivery(delivery.id, now, error=str(exc), retry_at=retry_at)
+            log.warning("digest of %d hits not sent: %s", len(ids), exc)
+            return 0
+        self.storage.record_digest(ident, ids, utcnow())
+        log.info("digest %s sent: %d hits", ident, len(ids))
+        return len(ids)
+
+    async def run(self) -> None:
+        """Send digests for ever, waking at each slot (and every few seconds when idle)."""
+        while True:
+            try:
+                await self.deliver_if_due()
+                due = self.due_at()
+            except StorageError as exc:
+                log.error("digest paused: %s", exc)
+                due = None
+            wait = IDLE_CHECK
+            if due is not None:
+                wait = min(IDLE_CHECK, max(0.05, (due - utcnow()).total_seconds()))
+            await asyncio.sleep(wait)
+
+
+def take_digest(
+    config: Config, storage: Storage, senders: MutableMapping[str, Any]
+) -> DigestDeliverer | None:
+    """In digest mode, take the email sender away from the per-hit deliverer (the outbox still
+    queues ``email`` rows) and hand it to a :class:`DigestDeliverer`."""
+    if config.email is None or config.email.mode != "digest":
+        return None
+    sender = senders.pop(CHANNEL)
+    assert isinstance(sender, EmailSender)
+    return DigestDeliverer(storage, sender, config.email, config.retry_schedule)

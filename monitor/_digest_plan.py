@@ -1,0 +1,109 @@
+"""Email digests: when the next one is due, and the message. Pure.
+
+A digest gathers the pending email deliveries of the outbox into one message (text and HTML,
+grouped by topic, then by story), sent at the configured local times (``digest_at`` in
+``timezone``) or every ``digest_every``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime
+from html import escape
+from zoneinfo import ZoneInfo
+
+from ._alerts._safe import (
+    FIELD_LIMIT,
+    LINK_LIMIT,
+    SUBJECT_LIMIT,
+    TITLE_LIMIT,
+    has_control,
+    header_text,
+    one_line,
+)
+from ._config import EmailConfig
+from ._models import Alert
+
+
+def next_slot(after: datetime, cfg: EmailConfig) -> datetime:
+    """The first digest time strictly after ``after`` (UTC in, UTC out)."""
+    if cfg.digest_every is not None:
+        return after + timedelta(seconds=cfg.digest_every)
+    zone = ZoneInfo(cfg.timezone)
+    local = after.astimezone(zone)
+    for day in range(0, 3):
+        date = (local + timedelta(days=day)).date()
+        for moment in cfg.digest_at:
+            hour, minute = (int(part) for part in moment.split(":"))
+            slot = datetime(date.year, date.month, date.day, hour, minute, tzinfo=zone)
+            if slot.astimezone(UTC) > after:
+                return slot.astimezone(UTC)
+    raise AssertionError("no digest slot within three days")  # digest_at is never empty
+
+
+def digest_id(delivery_ids: Sequence[int]) -> str:
+    """The same set of deliveries always gives the same Message-ID (a resend is recognisable)."""
+    text = ",".join(str(i) for i in sorted(delivery_ids))
+    return "digest_" + hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def digest_message(
+    alerts: Sequence[Alert], cfg: EmailConfig, *, ident: str, now: datetime
+) -> EmailMessage:
+    groups: dict[str, dict[str, list[Alert]]] = {}
+    for alert in sorted(alerts, key=lambda a: (a.topic, a.detected_at)):
+        groups.setdefault(alert.topic, {}).setdefault(alert.story_id or alert.id, []).append(alert)
+    counts = ", ".join(
+        f"{one_line(topic, 60)} ({sum(len(s) for s in stories.values())})"
+        for topic, stories in groups.items()
+    )
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["From"] = one_line(cfg.sender, FIELD_LIMIT)
+    msg["To"] = ", ".join(one_line(rcpt, FIELD_LIMIT) for rcpt in cfg.recipients)
+    msg["Subject"] = header_text(f"[monitor] {len(alerts)} new hits: {counts}", SUBJECT_LIMIT)
+    msg["Date"] = format_datetime(now.astimezone(UTC))
+    msg["Message-ID"] = f"<{ident}@monitor>"
+    msg["Auto-Submitted"] = "auto-generated"
+    for name, value in msg.items():
+        if has_control(str(value)):
+            raise ValueError(f"email header {name} would carry a control character")
+    msg.set_content(_text(groups), cte="quoted-printable")
+    msg.add_alternative(_html(groups), subtype="html", cte="quoted-printable")
+    return msg
+
+
+def _text(groups: dict[str, dict[str, list[Alert]]]) -> str:
+    lines: list[str] = []
+    for topic, stories in groups.items():
+        lines += [f"== {one_line(topic, 60)} ==", ""]
+        for copies in stories.values():
+            first = copies[0]
+            lines.append(f"* {one_line(first.title, TITLE_LIMIT)}")
+            for alert in copies:
+                feed = one_line(alert.feed, FIELD_LIMIT)
+                lines.append(f"  {one_line(alert.link, LINK_LIMIT)}  ({feed}, {alert.score:.2f})")
+            lines.append("")
+    return "\n".join(lines)
+
+
+def _html(groups: dict[str, dict[str, list[Alert]]]) -> str:
+    parts = ["<html><body>"]
+    for topic, stories in groups.items():
+        parts.append(f"<h2>{escape(one_line(topic, 60))}</h2><ul>")
+        for copies in stories.values():
+            parts.append(f"<li><b>{escape(one_line(copies[0].title, TITLE_LIMIT))}</b><br>")
+            links = []
+            for alert in copies:
+                link = one_line(alert.link, LINK_LIMIT)
+                label = escape(one_line(alert.feed, FIELD_LIMIT))
+                href = escape(link, quote=True) if link.startswith(("http://", "https://")) else ""
+                shown = f'<a href="{href}">{label}</a>' if href else label
+                links.append(f"{shown} ({alert.score:.2f})")
+            parts.append(" · ".join(links) + "</li>")
+        parts.append("</ul>")
+    parts.append("</body></html>")
+    return "\n".join(parts)

@@ -1,0 +1,109 @@
+"""The daemon's feed jobs, kept in step with the feed list while it runs.
+
+Every ``FEEDS_REFRESH_INTERVAL`` seconds (and at once on SIGHUP) the daemon compares the feeds
+it schedules with :func:`current_feeds`: feeds added from the CLI or an OPML import get a job
+(polled at once if due), removed and paused feeds lose theirs, a changed interval or name
+replaces the job (keeping its next run time). SIGHUP first re-reads ``config.toml``: its
+``[[feeds]]`` take effect; other changed sections need a restart and say so in the log.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ._config import Config, FeedConfig, load_config
+from ._errors import MonitorError
+from ._feedset import active_feeds
+from ._times import utcnow
+
+if TYPE_CHECKING:
+    from ._runtime import Runtime
+    from ._storage import Storage
+
+log = logging.getLogger(__name__)
+
+FEEDS_REFRESH_INTERVAL = 5.0  # seconds: how soon `monitor feeds add/remove/pause` take effect
+
+AddJob = Callable[[FeedConfig, datetime], None]
+Plan = Callable[["Runtime", datetime], list[tuple[FeedConfig, datetime]]]
+
+
+def current_feeds(config: Config, storage: Storage) -> list[FeedConfig]:
+    """The feeds to poll now: the config's and the database's, minus paused ones."""
+    return active_feeds(config.feeds, storage.feed_rows(), config.settings.interval)
+
+
+class FeedJobs:
+    """One APScheduler job per polled feed (id = the feed's URL)."""
+
+    def __init__(self, scheduler: Any, rt: Runtime, plan: Plan, add: AddJob) -> None:
+        self.scheduler = scheduler
+        self.rt = rt
+        self.plan = plan  # when each feed runs first (due now, or at the end of its interval)
+        self.add = add  # adds one feed's job: add(feed, first_run)
+        self.feeds: dict[str, FeedConfig] = {}
+
+    def start(self, now: datetime) -> list[tuple[FeedConfig, datetime]]:
+        plan = self.plan(self.rt, now)
+        for feed, first_run in plan:
+            self.add(feed, first_run)
+            self.feeds[feed.url] = feed
+        return plan
+
+    def refresh(self) -> None:
+        """Bring the jobs in line with the feed list (added, removed, paused, changed)."""
+        plan = {feed.url: (feed, first) for feed, first in self.plan(self.rt, utcnow())}
+        for url in [u for u in self.feeds if u not in plan]:
+            self._remove(url)
+            log.info("feed url=%r: no longer polled (removed, paused or gone)", url)
+        for url, (feed, first_run) in plan.items():
+            old = self.feeds.get(url)
+            if old == feed:
+                continue
+            if old is not None:  # interval or name changed: same next run
+                job = self.scheduler.get_job(url)
+                if job is not None and job.next_run_time is not None:
+                    first_run = job.next_run_time
+                self._remove(url)
+            self.add(feed, first_run)
+            self.feeds[url] = feed
+            log.info(
+                "feed=%r url=%r: %s, first poll at %s",
+                feed.name,
+                url,
+                "changed" if old else "now polled",
+                first_run.isoformat(timespec="seconds"),
+            )
+
+    def reload_config(self) -> None:
+        """SIGHUP: re-read the config file; its feeds take effect, the rest after a restart."""
+        path = self.rt.config.path
+        try:
+            new = load_config(path)
+        except MonitorError as exc:
+            log.error("SIGHUP: config not reloaded, the running one stays: %s", exc)
+            return
+        changed = [
+            f.name
+            for f in dataclasses.fields(Config)
+            if f.name not in ("feeds", "path")
+            and getattr(new, f.name) != getattr(self.rt.config, f.name)
+        ]
+        if changed:
+            log.warning(
+                "SIGHUP: %s changed: takes effect at the next restart (only [[feeds]] reload)",
+                ", ".join(changed),
+            )
+        self.rt.storage.sync_feeds(new.feeds)
+        self.rt.config = dataclasses.replace(self.rt.config, feeds=new.feeds)
+        log.info("SIGHUP: reloaded %s: %d configured feeds", path, len(new.feeds))
+        self.refresh()
+
+    def _remove(self, url: str) -> None:
+        if self.scheduler.get_job(url) is not None:
+            self.scheduler.remove_job(url)
+        self.feeds.pop(url, None)

@@ -1,0 +1,86 @@
+"""Which feeds are polled: the config's ``[[feeds]]`` and the feeds added from the CLI or OPML
+(the ``feeds`` table, ``source = 'cli'``), minus the paused ones. Pure.
+
+The config wins: a feed in both (in any spelling, see :mod:`monitor._urls`) is the config's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ._config import FeedConfig, _default_name
+from ._urls import canonical_feed_url
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRow:
+    """A feed as stored, with the columns that say how it is managed."""
+
+    url: str
+    name: str
+    source: str  # config | cli | removed
+    paused: bool
+    interval: float | None
+    category: str | None = None
+    html_url: str | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> FeedRow:
+        return cls(
+            url=row["url"],
+            name=row["name"],
+            source=row["source"],
+            paused=bool(row["paused"]),
+            interval=row["interval"],
+            category=row["category"],
+            html_url=row["html_url"],
+        )
+
+
+def key(url: str) -> str:
+    """The identity of a feed URL; an unparsable one is its own identity."""
+    try:
+        return canonical_feed_url(url)
+    except ValueError:
+        return url.strip()
+
+
+def active_feeds(
+    config_feeds: Sequence[FeedConfig], rows: Iterable[FeedRow], default_interval: float
+) -> list[FeedConfig]:
+    """The feeds to poll, config feeds first (in config order), then added ones by name."""
+    by_url = {row.url: row for row in rows}
+    paused = {key(row.url) for row in by_url.values() if row.paused}
+    feeds: list[FeedConfig] = []
+    taken: set[str] = set()
+    for feed in config_feeds:
+        ident = key(feed.url)
+        row = by_url.get(feed.url)
+        taken.add(ident)
+        if not ((row is not None and row.paused) or (row is None and ident in paused)):
+            feeds.append(feed)
+    added = sorted(
+        (r for r in by_url.values() if r.source == "cli" and not r.paused),
+        key=lambda r: (r.name.lower(), r.url),
+    )
+    for row in added:
+        ident = key(row.url)
+        if ident in taken:
+            continue
+        taken.add(ident)
+        feeds.append(FeedConfig(row.url, row.name, row.interval or default_interval))
+    return feeds
+
+
+def find(rows: Iterable[FeedRow], url: str) -> FeedRow | None:
+    """The stored feed that ``url`` names, in any spelling; a live one before a removed one."""
+    ident = key(url)
+    matches = [row for row in rows if key(row.url) == ident]
+    matches.sort(key=lambda row: row.source == "removed")
+    return matches[0] if matches else None
+
+
+def default_name(url: str) -> str:
+    return _default_name(url)

@@ -1,0 +1,46 @@
+"""Feed health for ``monitor feeds``: failing polls in a row, or silent for much longer than
+the feed's own publishing rhythm. Pure."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from ._durations import format_duration
+
+SILENT_FACTOR = 10  # silent when the last item is this many usual gaps old …
+SILENT_MINIMUM = timedelta(days=2)  # … and at least this old
+
+
+def feed_health(
+    *,
+    status: str | None,
+    error_count: int,
+    paused: bool,
+    items: int,
+    first: datetime | None,
+    last: datetime | None,
+    now: datetime,
+) -> str:
+    """``ok``, ``paused``, ``gone``, ``failing: 3 polls in a row`` or ``silent 5d (usually
+    every 2h)``; ``items``, ``first`` and ``last`` describe the feed's recent items (their
+    publication times)."""
+    if paused:
+        return "paused"
+    if status == "gone":
+        return "gone"
+    if error_count:
+        return f"failing: {error_count} poll{'s' if error_count > 1 else ''} in a row"
+    if items >= 3 and first is not None and last is not None and last > first:
+        gap = (last - first) / (items - 1)
+        quiet = now - last
+        if quiet > max(gap * SILENT_FACTOR, SILENT_MINIMUM):
+            return f"silent {_span(quiet)} (usually every {_span(gap)})"
+    return "ok"
+
+
+def _span(delta: timedelta) -> str:
+    seconds = delta.total_seconds()
+    for unit in (86400, 3600, 60):
+        if seconds >= unit:
+            return format_duration(round(seconds / unit) * unit)
+    return format_duration(max(1, round(seconds)))

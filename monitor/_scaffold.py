@@ -1,0 +1,72 @@
+"""What ``monitor init`` writes: a commented config.toml and a seeds folder. Pure: texts."""
+
+from __future__ import annotations
+
+CONFIG = """\
+# monitor configuration, written by `monitor init`. Every key is documented in README.md
+# ("Configuration"). Paths are relative to this file. Secrets never go here: use the
+# *_env or *_file keys.
+
+[monitor]
+database = "monitor.db"
+interval = "10m"            # default poll interval per feed
+# metrics = "127.0.0.1:9464" # /metrics (Prometheus) and /healthz of `monitor run`
+# keep_items = "90d"        # delete items first seen longer ago (hits are kept)
+
+# One [[topics]] table per subject you follow. Its profile is learnt from the seed documents
+# in its folder: put 3-10 articles that are squarely on the subject there (see
+# seeds/README). Check it with `monitor classify` / `monitor eval` before trusting it.
+[[topics]]
+name = "{topic}"
+seeds = "seeds"
+# threshold = 0.5           # scores are 0-1; raise for fewer, surer hits
+# phrases = ["a phrase that is evidence"]
+# exclude = ["a phrase that vetoes a hit"]
+
+# Feeds: here (reviewed like code) or from the command line (`monitor feeds add URL`,
+# `monitor opml import FILE`), which keeps them in the database.
+# [[feeds]]
+# name = "BBC World"
+# url = "https://feeds.bbci.co.uk/news/world/rss.xml"
+# interval = "15m"
+
+# Alerts: a signed webhook and/or email. Without either, hits are only stored.
+# [alerts.webhook]
+# url = "https://hooks.example.org/monitor"
+# secret_env = "MONITOR_WEBHOOK_SECRET"   # whsec_<base64>
+#
+# [alerts.email]
+# host = "smtp.example.org"
+# sender = "monitor@example.org"
+# recipients = ["desk@example.org"]
+# username = "monitor"
+# password_env = "MONITOR_SMTP_PASSWORD"
+"""
+
+SEEDS_README = """\
+Seeds: the documents a topic is learnt from
+============================================
+
+Put here 3 to 10 articles that are squarely about the topic, one per file: .txt (plain
+text), .md or .html (tags, scripts and entities are stripped). This README has no such
+suffix, so it is not read as a seed.
+
+What makes good seeds
+- Articles a person would want an alert for, from a few different outlets (the topic learns
+  the subject's words, not one outlet's style).
+- The whole article text, or at least its first paragraphs; a title alone is too little.
+- Nothing off-topic: a seed that is half about something else teaches that too.
+
+Then
+1. `monitor eval labelled.jsonl` on items you have labelled (2 on topic, 0 off) shows
+   precision, recall and the best threshold; or `monitor classify items.jsonl` shows each
+   item's score and why.
+2. Set `threshold` in config.toml if the calibrated default (0.5) is not the one you want.
+3. `monitor once` polls every feed once; `monitor run` keeps going.
+4. Judge hits with `monitor feedback hit_... --relevant|--irrelevant`: the topic learns.
+"""
+
+
+def scaffold(topic: str = "my-topic") -> dict[str, str]:
+    """Relative path → text."""
+    return {"config.toml": CONFIG.format(topic=topic), "seeds/README": SEEDS_README}

@@ -1,0 +1,40 @@
+"""The email digests' side of the outbox (schema version 4's ``digests`` table)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from .._times import iso, parse_iso
+from ._base import StorageBase
+
+
+class DigestsMixin(StorageBase):
+    def last_digest(self) -> datetime | None:
+        rows = self._read("SELECT max(sent_at) AS t FROM digests")
+        return parse_iso(rows[0]["t"]) if rows else None
+
+    def oldest_pending(self, channel: str) -> datetime | None:
+        """When the oldest hit still waiting on ``channel`` was detected."""
+        rows = self._read(
+            "SELECT min(h.detected_at) AS t FROM deliveries d JOIN hits h ON h.id = d.hit_id "
+            "WHERE d.channel = ? AND d.status = 'pending'",
+            (channel,),
+        )
+        return parse_iso(rows[0]["t"]) if rows else None
+
+    def record_digest(self, ident: str, delivery_ids: Sequence[int], now: datetime) -> None:
+        """The digest ``ident`` was accepted: its deliveries are delivered, in one transaction."""
+        stamp = iso(now)
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, "
+                "last_attempt = ?, last_error = NULL, next_attempt = NULL, delivered_at = ? "
+                "WHERE id = ?",
+                [(stamp, stamp, i) for i in delivery_ids],
+            )
+            conn.execute(
+                "INSERT INTO digests (id, sent_at, deliveries) VALUES (?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET sent_at = excluded.sent_at",
+                (ident, stamp, len(delivery_ids)),
+            )

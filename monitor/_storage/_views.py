@@ -1,0 +1,96 @@
+"""Reads through the ``hit_details`` view (schema version 4): hits with their item's text."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .._errors import StorageError
+from .._times import iso
+from ._base import StorageBase, reason
+
+
+class ViewsMixin(StorageBase):
+    def hit_entries(
+        self, *, topic: str | None = None, since: datetime | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """Hits newest first with title, link, feed, summary and what matched (``matched`` as
+        ``[[feature, weight], …]``), for the Atom feed of hits."""
+        where: list[str] = ["1"]
+        params: list[Any] = []
+        if topic is not None:
+            where.append("d.topic = ?")
+            params.append(topic)
+        if since is not None:
+            where.append("d.detected_at >= ?")
+            params.append(iso(since))
+        rows = self._read(
+            "SELECT d.hit_id AS id, d.topic, d.score, d.title, d.link, d.feed, d.published, "
+            "d.detected_at, d.summary, d.story_id, h.matched FROM hit_details d "
+            f"JOIN hits h ON h.id = d.hit_id WHERE {' AND '.join(where)} "
+            "ORDER BY d.detected_at DESC, d.hit_id LIMIT ?",
+            [*params, limit],
+        )
+        for row in rows:
+            row["matched"] = json.loads(row["matched"])
+        return rows
+
+    def feed_rhythms(self, since: datetime) -> dict[str, tuple[int, str | None, str | None]]:
+        """Per feed URL: (items published since ``since``, first and last publication)."""
+        rows = self._read(
+            "SELECT f.url, count(i.id) AS n, min(i.published) AS first, "
+            "max(i.published) AS last FROM feeds f LEFT JOIN items i ON i.feed_id = f.id "
+            "AND i.published >= ? GROUP BY f.id",
+            (iso(since),),
+        )
+        return {r["url"]: (r["n"], r["first"], r["last"]) for r in rows}
+
+
+def read_ops_counts(path: Path) -> tuple[list[tuple[str, str, int]], dict[str, int]]:
+    """For /metrics, read-only and on a connection of its own (the exporter's thread):
+    ``([(channel, status, deliveries)], {"active"|"paused"|"failing": feeds})``. Raises
+    ``StorageError`` (no database yet, busy): the scrape then reports no sample."""
+    try:
+        return _ops_counts(path)
+    except sqlite3.Error as exc:
+        raise StorageError(f"{path}: {reason(exc)}") from None
+
+
+def _ops_counts(path: Path) -> tuple[list[tuple[str, str, int]], dict[str, int]]:
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=2)
+    try:
+        rows = conn.execute(
+            "SELECT channel, status, count(*) FROM deliveries GROUP BY channel, status"
+        ).fetchall()
+        active, paused, failing = conn.execute(
+            "SELECT coalesce(sum(paused = 0), 0), coalesce(sum(paused = 1), 0), "
+            "coalesce(sum(paused = 0 AND last_status IN ('error', 'gone')), 0) "
+            "FROM feeds WHERE source <> 'removed'"
+        ).fetchone()
+    finally:
+        conn.close()
+    return rows, {"active": active, "paused": paused, "failing": failing}
+
+
+def read_delivery_latency(path: Path, buckets: tuple[float, ...]) -> tuple[list[int], float, int]:
+    """For /metrics: how long delivered alerts took from detection to delivery, as cumulative
+    counts per bucket bound (seconds), the sum and the count. Raises ``StorageError``."""
+    lat = "(julianday(d.delivered_at) - julianday(h.detected_at)) * 86400.0"
+    cases = ", ".join(f"coalesce(sum({lat} <= {float(b)!r}), 0)" for b in buckets)
+    sql = (
+        f"SELECT {cases}, coalesce(sum({lat}), 0.0), count(*) FROM deliveries d "
+        "JOIN hits h ON h.id = d.hit_id WHERE d.status = 'delivered' "
+        "AND d.delivered_at IS NOT NULL"
+    )
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=2)
+        try:
+            row = conn.execute(sql).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise StorageError(f"{path}: {reason(exc)}") from None
+    return [int(v) for v in row[: len(buckets)]], float(row[-2]), int(row[-1])

@@ -1,0 +1,147 @@
+"""Email digests through the outbox: one message per slot for every pending hit, grouped by
+topic, nothing lost when the server refuses, nothing sent twice; real SMTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from monitor._config import EmailConfig, load_config
+from monitor._digest_plan import next_slot
+from monitor._errors import ConfigError
+from tests.feedserver import FeedServer
+from tests.helpers import DATA, cli, load_items, serve_items, write_config
+from tests.receivers import SmtpServer
+
+ITEMS = load_items(DATA / "clear_items.jsonl")
+ON_TOPIC = {i["title"] for i in ITEMS if i["label"] == 2}
+
+
+def email(**kw: object) -> EmailConfig:
+    return EmailConfig("h", 25, "none", "a@b.c", ("d@e.f",), **kw)  # type: ignore[arg-type]
+
+
+def test_next_slot_local_times_across_dst() -> None:
+    paris = email(mode="digest", digest_at=("08:00", "18:00"), timezone="Europe/Paris")
+    # Saturday 29 March 2025, 09:00 in Paris (CET, UTC+1): next is 18:00 CET = 17:00 UTC
+    assert next_slot(datetime(2025, 3, 29, 8, 0, tzinfo=UTC), paris) == datetime(
+        2025, 3, 29, 17, 0, tzinfo=UTC
+    )
+    # after 18:00: Sunday 08:00, now CEST (UTC+2) = 06:00 UTC
+    assert next_slot(datetime(2025, 3, 29, 17, 0, tzinfo=UTC), paris) == datetime(
+        2025, 3, 30, 6, 0, tzinfo=UTC
+    )
+    hourly = email(mode="digest", digest_every=3600.0)
+    moment = datetime(2025, 3, 29, 8, 30, tzinfo=UTC)
+    assert next_slot(moment, hourly) == datetime(2025, 3, 29, 9, 30, tzinfo=UTC)
+
+
+def digest_config(tmp_path: Path, urls: list[str], smtp: SmtpServer, every: str) -> Path:
+    return write_config(
+        tmp_path,
+        urls,
+        extra=(
+            '[alerts]\nretry_schedule = ["0s"]\n[alerts.email]\nhost = "127.0.0.1"\n'
+            f'port = {smtp.port}\ntls = "none"\nsender = "monitor@example.org"\n'
+            f'recipients = ["desk@example.org"]\nmode = "digest"\ndigest_every = "{every}"'
+        ),
+    )
+
+
+def statuses(config: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
+    capsys.readouterr()
+    assert cli(config, "deliveries", "--format", "json") == 0
+    return sorted(row["status"] for row in json.loads(capsys.readouterr().out))
+
+
+def test_digest_sends_one_message_per_slot_through_the_outbox(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    smtp_server: SmtpServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    urls = serve_items(feed_server, ITEMS)
+    config = digest_config(tmp_path, list(urls.values()), smtp_server, "2s")
+    assert cli(config, "once") == 0
+    assert smtp_server.messages == []  # queued, not sent: the slot is 2 s after the hits
+    assert statuses(config, capsys) == ["pending"] * len(ON_TOPIC)
+
+    with sqlite3.connect(tmp_path / "monitor.db") as db:
+        (first,) = db.execute("SELECT min(detected_at) FROM hits").fetchone()
+    db.close()
+    due = datetime.fromisoformat(first.replace("Z", "+00:00")).timestamp() + 2.0
+    time.sleep(max(0.0, due - time.time() + 0.2))  # the slot: 2 s after the first hit
+    smtp_server.reject_next(1, code=451)  # the server refuses the first try: all kept
+    assert cli(config, "once") == 0
+    assert smtp_server.messages == []
+    capsys.readouterr()
+    assert cli(config, "deliveries", "--format", "json") == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {(r["status"], r["attempts"]) for r in rows} == {("pending", 1)}
+    assert all("451" in r["last_error"] for r in rows)
+    assert cli(config, "once") == 0  # the retry ("0s") is due: one message with every hit
+    (mail,) = smtp_server.wait_for(1)
+    subject = mail.message["Subject"]
+    assert subject == f"[monitor] {len(ON_TOPIC)} new hits: paris-coalition ({len(ON_TOPIC)})"
+    text = mail.message.get_body(("plain",)).get_content()
+    html = mail.message.get_body(("html",)).get_content()
+    assert "== paris-coalition ==" in text
+    for title in ON_TOPIC:
+        assert title in text and title.replace("'", "&#x27;") in html
+    assert mail.message["Message-ID"].startswith("<digest_")
+    assert statuses(config, capsys) == ["delivered"] * len(ON_TOPIC)
+
+    assert cli(config, "once") == 0
+    time.sleep(0.3)
+    assert len(smtp_server.messages) == 1  # nothing twice
+
+
+def test_digest_config_is_checked(tmp_path: Path) -> None:
+    base = '[alerts.email]\nhost = "h"\nsender = "a@b.c"\nrecipients = ["d@e.f"]\nmode = "digest"\n'
+    ok = write_config(
+        tmp_path, [], extra=base + 'digest_at = ["07:30", "19:00"]\ntimezone = "Europe/Paris"'
+    )
+    cfg = load_config(ok).email
+    assert cfg is not None and cfg.digest_at == ("07:30", "19:00") and cfg.mode == "digest"
+    for extra, message in (
+        ('mode = "weekly"', 'mode: expected "each" or "digest"'),
+        ('digest_at = ["25:00"]', "digest_at: expected times such as"),
+        ('timezone = "Mars/Olympus"', "timezone: expected a time zone"),
+        ('digest_at = ["08:00"]\ndigest_every = "1h"', "give only one of digest_at, digest_every"),
+    ):
+        text = base.replace('mode = "digest"\n', "") + extra
+        if "mode" not in extra:
+            text += '\nmode = "digest"'
+        bad = write_config(tmp_path, [], extra=text)
+        with pytest.raises(ConfigError, match=rf"alerts\.email\..*{message[:20]}"):
+            load_config(bad)
+
+
+def test_running_daemon_sends_the_digest_at_its_slot(
+    tmp_path: Path, feed_server: FeedServer, smtp_server: SmtpServer
+) -> None:
+    urls = serve_items(feed_server, ITEMS)
+    config = digest_config(tmp_path, list(urls.values()), smtp_server, "2s")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), "run"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        (mail,) = smtp_server.wait_for(1, timeout=30)
+        time.sleep(2.5)  # a later slot: nothing new, no second message
+        assert len(smtp_server.messages) == 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0, err
+    assert "digest digest_" in err and f"{len(ON_TOPIC)} hits" in err
+    text = mail.message.get_body(("plain",)).get_content()
+    assert all(title in text for title in ON_TOPIC)

@@ -1,0 +1,189 @@
+"""Feeds managed from the CLI beside config.toml's: add, remove, pause, resume, one identity
+for one feed written several ways; a running daemon follows without a restart (and SIGHUP
+re-reads config.toml). Real loopback feeds, real databases, the daemon as a process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from monitor._config import load_config
+from monitor._errors import ConfigError
+from monitor._feedjobs import FEEDS_REFRESH_INTERVAL
+from monitor._urls import canonical_feed_url, same_feed
+from tests.feedserver import FeedServer, rss
+from tests.helpers import DATA, cli, load_items, write_config
+
+ITEMS = load_items(DATA / "clear_items.jsonl")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("HTTP://Host/x", "http://host/x"),
+        ("http://host:80/x", "http://host/x"),
+        ("https://host:443/x?q=1", "https://HOST/x?q=1"),
+        ("http://host", "http://host/"),
+        ("http://host/x#fragment", "http://host/x"),
+        ("http://Example.COM./feed", "http://example.com/feed"),
+    ],
+)
+def test_one_feed_written_two_ways(a: str, b: str) -> None:
+    assert canonical_feed_url(a) == canonical_feed_url(b)
+    assert same_feed(a, b)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("http://host/x", "https://host/x"),  # another scheme is another resource
+        ("http://host:8080/x", "http://host/x"),
+        ("http://host/X", "http://host/x"),  # paths are case-sensitive
+        ("http://host/x/", "http://host/x"),  # a trailing slash on a path is significant
+        ("http://host/x?a=1", "http://host/x?a=2"),
+    ],
+)
+def test_different_feeds_stay_different(a: str, b: str) -> None:
+    assert canonical_feed_url(a) != canonical_feed_url(b)
+
+
+def test_config_lists_one_feed_once(tmp_path: Path) -> None:
+    config = write_config(tmp_path, ["http://Host:80/feed", "HTTP://host/feed"])
+    with pytest.raises(ConfigError, match=r"\[\[feeds\]\]\[2\]\.url: this feed is listed twice"):
+        load_config(config)
+
+
+def test_canonical_refuses_non_http() -> None:
+    for bad in ("ftp://host/x", "file:///etc/passwd", "host/x", "http://"):
+        with pytest.raises(ValueError, match="http"):
+            canonical_feed_url(bad)
+
+
+def run(config: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = cli(config, *args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def feeds(config: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, dict]:
+    code, out, _ = run(config, capsys, "feeds", "--format", "json")
+    assert code == 0
+    return {row["url"]: row for row in json.loads(out)}
+
+
+def test_add_remove_pause_resume(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("a", "b"):
+        feed_server.add(
+            f"/{name}.xml", rss([{"title": f"{name} item", "link": f"https://e/{name}"}])
+        )
+    a, b = feed_server.url("/a.xml"), feed_server.url("/b.xml")
+    config = write_config(tmp_path, [a])
+    code, out, _ = run(
+        config, capsys, "feeds", "add", b.replace("http://", "HTTP://"), "--name", "B"
+    )
+    assert code == 0 and f"added {b} (B)" in out
+    assert cli(config, "once") == 0
+    assert feed_server.count("/a.xml") == 1 and feed_server.count("/b.xml") == 1
+    rows = feeds(config, capsys)
+    assert (rows[a]["source"], rows[b]["source"], rows[b]["name"]) == ("config", "cli", "B")
+
+    code, _, err = run(config, capsys, "feeds", "add", b + "#fragment")
+    assert code == 1 and "already added" in err
+    code, _, err = run(config, capsys, "feeds", "add", a.replace("127.0.0.1", "127.0.0.1."))
+    assert code == 1 and "is already in" in err and "config.toml" in err
+    code, _, err = run(config, capsys, "feeds", "remove", a)
+    assert code == 1 and "config.toml" in err and "remove it there" in err
+    code, _, err = run(config, capsys, "feeds", "add", "ftp://x/feed")
+    assert code == 1 and "expected an http(s) URL" in err
+    code, _, err = run(config, capsys, "feeds", "add", "http://x.example/f", "--interval", "soon")
+    assert code == 1 and "--interval" in err
+
+    assert run(config, capsys, "feeds", "pause", a)[0] == 0  # a config feed can be paused
+    assert feeds(config, capsys)[a]["paused"] == 1
+    assert cli(config, "once") == 0
+    assert feed_server.count("/a.xml") == 1 and feed_server.count("/b.xml") == 2
+    assert run(config, capsys, "feeds", "resume", a)[0] == 0
+    code, out, _ = run(config, capsys, "feeds", "remove", b)
+    assert code == 0 and "items and hits are kept" in out
+    assert cli(config, "once") == 0
+    assert feed_server.count("/a.xml") == 2 and feed_server.count("/b.xml") == 2
+    assert set(feeds(config, capsys)) == {a}
+    code, _, err = run(config, capsys, "feeds", "pause", b)
+    assert code == 1 and "no feed" in err
+    code, _, _ = run(config, capsys, "search", "item")
+    assert code == 0  # the removed feed's items stay searchable
+
+    # added again: the same row comes back (its state: not re-fetched as new)
+    assert run(config, capsys, "feeds", "add", b)[0] == 0
+    assert feeds(config, capsys)[b]["items_seen"] == 1
+
+
+def start(config: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), "run"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(condition: object, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_running_daemon_follows_the_feed_list_and_sighup(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("a", "b", "c"):
+        feed_server.add(
+            f"/{name}.xml", rss([{"title": f"{name} item", "link": f"https://e/{name}"}])
+        )
+    a, b, c = (feed_server.url(f"/{n}.xml") for n in ("a", "b", "c"))
+    config = write_config(tmp_path, [], extra=f'[[feeds]]\nurl = "{a}"\ninterval = "1s"')
+    proc = start(config)
+    settle = FEEDS_REFRESH_INTERVAL + 2
+    try:
+        assert wait_for(lambda: feed_server.count("/a.xml") >= 2, 30), "a: not every second"
+        assert run(config, capsys, "feeds", "add", b, "--interval", "1s")[0] == 0
+        assert wait_for(lambda: feed_server.count("/b.xml") >= 1, settle + 15), "b: not added"
+
+        # pausing the config feed and removing the added one stop both, no restart
+        assert run(config, capsys, "feeds", "pause", a)[0] == 0
+        assert run(config, capsys, "feeds", "remove", b)[0] == 0
+        time.sleep(settle)
+        before = feed_server.count("/a.xml"), feed_server.count("/b.xml")
+        time.sleep(2.5)
+        assert (feed_server.count("/a.xml"), feed_server.count("/b.xml")) == before, "not stopped"
+
+        # SIGHUP with a broken config: logged, the running one stays
+        config.write_text("[monitor\n", encoding="utf-8")
+        os.kill(proc.pid, signal.SIGHUP)
+        time.sleep(1)
+        assert proc.poll() is None
+        # SIGHUP: config.toml now lists c instead of a
+        write_config(tmp_path, [], extra=f'[[feeds]]\nurl = "{c}"\ninterval = "1s"')
+        os.kill(proc.pid, signal.SIGHUP)
+        assert wait_for(lambda: feed_server.count("/c.xml") >= 1, 20), "c: SIGHUP not applied"
+        assert proc.poll() is None  # SIGHUP does not stop it
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert "SIGHUP: reloaded" in err and "now polled" in err
+    assert "SIGHUP: config not reloaded, the running one stays" in err and "not valid TOML" in err

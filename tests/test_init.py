@@ -1,0 +1,51 @@
+"""`monitor init` writes a config that loads, a seeds folder that explains itself, and never
+overwrites; the scaffold becomes a working monitor once seeds and a feed are added."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from monitor._cli import main
+from monitor._config import load_config
+from tests.feedserver import FeedServer, rss
+from tests.helpers import DATA, SEEDS, load_items
+
+
+def test_init_scaffold_to_first_cycle(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "mon"
+    assert main(["init", str(folder), "--topic", "paris"]) == 0
+    config = folder / "config.toml"
+    loaded = load_config(config)
+    assert [t.name for t in loaded.topics] == ["paris"] and loaded.feeds == ()
+    assert loaded.topics[0].seeds == (folder / "seeds").resolve()
+    readme = (folder / "seeds" / "README").read_text()
+    assert "3 to 10 articles" in readme and "monitor eval" in readme
+
+    capsys.readouterr()
+    assert main(["--config", str(config), "once"]) == 2  # no seed yet: a config error
+    assert "seed" in capsys.readouterr().err
+
+    for seed in sorted(SEEDS.iterdir())[:3]:
+        shutil.copy(seed, folder / "seeds" / seed.name)
+    items = load_items(DATA / "clear_items.jsonl")
+    entries = [
+        {"title": i["title"], "summary": i["summary"], "link": f"https://e/{n}"}
+        for n, i in enumerate(items)
+    ]
+    feed_server.add("/f.xml", rss(entries))
+    assert main(["--config", str(config), "feeds", "add", feed_server.url("/f.xml")]) == 0
+    assert main(["--config", str(config), "once"]) == 0
+    assert feed_server.count("/f.xml") == 1
+    capsys.readouterr()
+    assert main(["--config", str(config), "hits", "--format", "csv"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) > 1  # some hits, from 3 seeds
+
+    before = config.read_text()
+    assert main(["init", str(folder)]) == 1
+    assert "exists already" in capsys.readouterr().err
+    assert config.read_text() == before

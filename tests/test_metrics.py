@@ -1,0 +1,161 @@
+"""`/metrics` and `/healthz` scraped from a real `monitor run` process on 127.0.0.1, and the
+JSON log format of that process."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from monitor._config import load_config
+from monitor._errors import ConfigError
+from tests.feedserver import FeedServer
+from tests.helpers import DATA, load_items, serve_items, write_config
+from tests.receivers import WebhookReceiver
+
+ITEMS = load_items(DATA / "clear_items.jsonl")
+ON_TOPIC = {i["title"] for i in ITEMS if i["label"] == 2}
+
+needs_prometheus = pytest.mark.skipif(
+    importlib.util.find_spec("prometheus_client") is None,
+    reason="prometheus-client is not installed (pip install -e '.[test]' installs it)",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+@needs_prometheus
+def test_daemon_serves_metrics_and_health(
+    tmp_path: Path, feed_server: FeedServer, webhook_receiver: WebhookReceiver
+) -> None:
+    urls = serve_items(feed_server, ITEMS)
+    port = free_port()
+    config = write_config(
+        tmp_path,
+        [*urls.values(), feed_server.url("/missing.xml")],
+        webhook=webhook_receiver,
+        monitor=f'metrics = "127.0.0.1:{port}"',
+    )
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), "--log-format", "json", "run"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        webhook_receiver.wait_for(len(ON_TOPIC), timeout=30)
+        deadline = time.monotonic() + 20
+        while True:  # the three polls are counted when their tasks end
+            try:
+                status, text = get(base + "/metrics")
+                got = samples(text)
+                if got.get(("monitor_poll_duration_seconds_count", ()), 0) >= 3:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "no metrics for the three polls"
+            time.sleep(0.2)
+        status, text = get(base + "/metrics")
+        assert status == 200
+        got = samples(text)
+        assert got[("monitor_polls_total", (("status", "ok"),))] == 2
+        assert got[("monitor_polls_total", (("status", "error"),))] == 1
+        assert got[("monitor_items_total", ())] == len(ITEMS)
+        assert got[("monitor_hits_total", ())] == len(ON_TOPIC)
+        assert got[("monitor_poll_duration_seconds_count", ())] == 3
+        assert abs(got[("monitor_last_success_timestamp_seconds", ())] - time.time()) < 60
+        # the outbox, read at the scrape: delivered by now (the deliverer records it after
+        # the receiver answered, so wait for the record)
+        deadline = time.monotonic() + 10
+        while got.get(("monitor_outbox_backlog", ()), 1) != 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            got = samples(get(base + "/metrics")[1])
+        assert got[("monitor_alerts", (("channel", "webhook"), ("status", "delivered")))] == 5
+        assert got[("monitor_outbox_backlog", ())] == 0
+        assert got[("monitor_delivery_latency_seconds_count", ())] == 5
+        le_60 = got[("monitor_delivery_latency_seconds_bucket", (("le", "60.0"),))]
+        assert le_60 == 5  # loopback: delivered within seconds of detection
+        assert 0 < got[("monitor_delivery_latency_seconds_sum", ())] < 5 * 60
+        assert got[("monitor_feeds", (("state", "failing"),))] == 1
+        assert got[("monitor_feeds", (("state", "active"),))] == 3
+        assert webhook_receiver.secret not in text
+        assert got[("process_resident_memory_bytes", ())] > 0
+
+        status, body = get(base + "/healthz")
+        health = json.loads(body)
+        assert status == 200 and health["status"] == "ok"
+        assert health["last_success"] == pytest.approx(time.time(), abs=60)
+        assert get(base + "/other")[0] == 404
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0, err
+    lines = [json.loads(line) for line in err.splitlines()]  # every line is one JSON object
+    assert {"time", "level", "logger", "message"} <= set(lines[0])
+    assert any(line["message"].startswith("poll feed=") for line in lines)
+    assert any("metrics at http://127.0.0.1:" in line["message"] for line in lines)
+    assert webhook_receiver.secret not in err
+    with pytest.raises(OSError):  # the endpoint closed with the daemon
+        get(base + "/healthz")
+
+
+@pytest.mark.parametrize("value", ['"9464"', '"host:"', '"127.0.0.1:99999"', "9464"])
+def test_metrics_address_is_checked(tmp_path: Path, value: str) -> None:
+    config = write_config(tmp_path, [], monitor=f"metrics = {value}")
+    with pytest.raises(ConfigError, match=r"config\.toml: monitor\.metrics: expected an address"):
+        load_config(config)
+
+
+def test_metrics_address_forms(tmp_path: Path) -> None:
+    for value, expected in (("127.0.0.1:9464", ("127.0.0.1", 9464)), ("[::1]:1", ("::1", 1))):
+        config = write_config(tmp_path, [], monitor=f'metrics = "{value}"')
+        assert load_config(config).settings.metrics == expected
+    assert load_config(write_config(tmp_path, [])).settings.metrics is None
+
+
+@needs_prometheus
+def test_metrics_address_in_use_is_a_one_line_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = write_config(tmp_path, [], monitor=f'metrics = "127.0.0.1:{port}"')
+        proc = subprocess.run(
+            [sys.executable, "-m", "monitor", "--config", str(config), "run"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert proc.returncode == 1
+    assert f"monitor.metrics: cannot listen on 127.0.0.1:{port}" in proc.stderr
+    assert "Traceback" not in proc.stderr

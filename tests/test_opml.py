@@ -1,0 +1,136 @@
+"""OPML import and export as Miniflux and FreshRSS write it (hand-written exports in
+tests/data/opml), round trips through a real database, and unsafe documents refused."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from monitor._opml import OpmlError, OpmlFeed, parse_opml, write_opml
+from monitor._urls import canonical_feed_url
+from tests.helpers import DATA, cli, write_config
+
+OPML = DATA / "opml"
+
+
+def feeds_json(config: Path, capsys: pytest.CaptureFixture[str]) -> list[dict]:
+    capsys.readouterr()
+    assert cli(config, "feeds", "--format", "json") == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_miniflux_export_is_read_with_categories() -> None:
+    opml = parse_opml((OPML / "miniflux.opml").read_bytes())
+    assert opml.title == "Miniflux"
+    by_url = {f.url: f for f in opml.feeds}
+    assert len(opml.feeds) == 6 and not opml.skipped
+    bbc = by_url["https://feeds.bbci.co.uk/news/world/rss.xml"]
+    assert bbc == OpmlFeed(
+        "https://feeds.bbci.co.uk/news/world/rss.xml",
+        "BBC News - World",
+        "https://www.bbc.co.uk/news/world",
+        "All",
+    )
+    euractiv = by_url["https://www.euractiv.com/feed/?lang=en&section=global"]
+    assert euractiv.title == "Euractiv & Co" and euractiv.category == "Europe"
+
+
+def test_freshrss_export_nested_categories_and_non_feeds() -> None:
+    opml = parse_opml((OPML / "freshrss.opml").read_bytes())
+    by_url = {f.url: f for f in opml.feeds}
+    assert by_url["https://feeds.arstechnica.com/arstechnica/index"].category == "Tech/Science"
+    assert by_url["https://www.theguardian.com/world/rss"].title == "Guardian World"
+    assert "https://example.org/news" not in by_url  # an HTML+XPath scraper, not a feed
+    assert any("HTML+XPath" in s for s in opml.skipped)
+
+
+def test_import_export_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path, ["https://feeds.bbci.co.uk/news/world/rss.xml"])
+    capsys.readouterr()
+    assert cli(config, "opml", "import", str(OPML / "miniflux.opml")) == 0
+    out = capsys.readouterr().out
+    assert "imported 5 feeds" in out and "1 already present" in out  # BBC is in the config
+    rows = feeds_json(config, capsys)
+    assert len(rows) == 6
+    assert {r["source"] for r in rows} == {"config", "cli"}
+    urls = {r["url"] for r in rows}
+    assert "https://www.politico.eu/feed/" in urls  # stored canonical (was HTTPS://…:443)
+
+    exported = tmp_path / "out.opml"
+    assert cli(config, "opml", "export", str(exported)) == 0
+    again = parse_opml(exported.read_bytes())
+    original = parse_opml((OPML / "miniflux.opml").read_bytes())
+
+    def shape(feeds: tuple[OpmlFeed, ...]) -> set[tuple[str, str | None, str | None]]:
+        return {(canonical_feed_url(f.url), f.html_url, f.category) for f in feeds}
+
+    assert {canonical_feed_url(f.url) for f in again.feeds} == {
+        canonical_feed_url(f.url) for f in original.feeds
+    }
+    added = {f for f in shape(original.feeds) if "bbci" not in f[0]}
+    assert added <= shape(again.feeds)  # the added feeds keep homepage and category
+    titles = {f.title for f in again.feeds}
+    assert {"Kyiv Independent", "Euractiv & Co", "POLITICO Europe"} <= titles
+
+    # importing the export, and FreshRSS's list over it, adds only what is new
+    capsys.readouterr()
+    assert cli(config, "opml", "import", str(exported)) == 0
+    assert "imported 0 feeds" in capsys.readouterr().out
+    assert cli(config, "opml", "import", str(OPML / "freshrss.opml")) == 0
+    out = capsys.readouterr().out
+    # BBC (https://Feeds.BBCI…:443 spelling) is the config's; HTML+XPath and file:// are skipped
+    assert "imported 4 feeds" in out and "1 already present" in out and "2 skipped" in out
+    assert "file:///etc/passwd" in out
+    assert len(feeds_json(config, capsys)) == 10
+
+
+def test_export_writes_nested_categories() -> None:
+    feeds = [
+        OpmlFeed("https://a.example/feed", "A", "https://a.example/", "Tech/Science"),
+        OpmlFeed("https://b.example/feed", "B & B", None, "Tech"),
+        OpmlFeed("https://c.example/feed", "C", None, None),
+    ]
+    data = write_opml(feeds, "monitor", datetime(2026, 11, 29, tzinfo=UTC))
+    assert data.startswith(b"<?xml version='1.0' encoding='utf-8'?>")
+    back = parse_opml(data)
+    assert set(back.feeds) == set(feeds)
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "expected"),
+    [
+        (
+            "billion laughs",
+            b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+            b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
+            b'<opml version="2.0"><body><outline text="&lol2;" xmlUrl="https://x.example/"/>'
+            b"</body></opml>",
+            "DOCTYPE",
+        ),
+        (
+            "external entity",
+            b'<?xml version="1.0"?><!DOCTYPE opml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+            b'<opml version="2.0"><body><outline text="&xxe;" xmlUrl="https://x.example/"/>'
+            b"</body></opml>",
+            "DOCTYPE",
+        ),
+        ("not xml", b"<opml><body>", "not well-formed"),
+        ("not opml", b'<rss version="2.0"><channel/></rss>', "not <opml>"),
+    ],
+)
+def test_unsafe_or_broken_documents_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, body: bytes, expected: str
+) -> None:
+    with pytest.raises(OpmlError, match=expected):
+        parse_opml(body)
+    config = write_config(tmp_path, [])
+    path = tmp_path / "bad.opml"
+    path.write_bytes(body)
+    capsys.readouterr()
+    assert cli(config, "opml", "import", str(path)) == 1
+    err = capsys.readouterr().err
+    assert f"{path}: " in err and expected in err and "Traceback" not in err
+    assert not (tmp_path / "monitor.db").exists()  # refused before anything was written
