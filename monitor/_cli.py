@@ -20,6 +20,7 @@ from ._cli_feeds import register_verbs as register_feed_verbs
 from ._cli_health import add_health
 from ._cli_more import register as register_more
 from ._cli_topic import register as register_topic_commands
+from ._cli_types import positive
 from ._config import Config, load_config
 from ._durations import parse_duration
 from ._errors import ConfigError, MonitorError
@@ -123,7 +124,7 @@ def _parser() -> argparse.ArgumentParser:
     hits = sub.add_parser("hits", help="list stored hits, newest first")
     hits.add_argument("--since", type=_since, help="e.g. 2h, 3d or 2025-03-11")
     hits.add_argument("--topic")
-    hits.add_argument("--limit", type=_positive, default=50, help="at most N hits (N >= 1)")
+    hits.add_argument("--limit", type=positive, default=50, help="at most N hits (N >= 1)")
     hits.add_argument("--format", choices=["table", "json", "csv"], default="table")
     hits.set_defaults(func=cmd_hits)
 
@@ -196,16 +197,6 @@ def _no_feedback_option(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="ignore the judgements in the database (seeds and stream only)",
     )
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number of at least 1")
-    return value
 
 
 def _since(text: str) -> datetime:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._classify import batches, classify_batch
+from ._cli_types import positive
 from ._config import Config, load_config
 from ._errors import MonitorError
 from ._relevance import Tracker
@@ -33,7 +34,7 @@ def register(sub: Any, storage: Callable[[argparse.Namespace], Storage]) -> None
     check.add_argument("name", help="the topic's name in the config")
     check.add_argument(
         "--items",
-        type=_positive,
+        type=positive,
         default=_BACKTEST_ITEMS,
         help=f"replay this many of the latest stored items (default {_BACKTEST_ITEMS})",
     )
@@ -44,16 +45,6 @@ def register(sub: Any, storage: Callable[[argparse.Namespace], Storage]) -> None
     explain.add_argument("id", help="hit id (hit_…), item id or link")
     explain.add_argument("--format", choices=["table", "json"], default="table")
     explain.set_defaults(func=lambda args: cmd_explain(args, storage))
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number of at least 1")
-    return value
 
 
 def _topic(config: Config, name: str) -> int:
