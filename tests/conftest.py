@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import tarfile
 from pathlib import Path
 
 import pytest
 
 from tests.feedserver import feed_server  # noqa: F401
+from tests.pg import PG_DSN_VAR, pg_dsn, pg_schema_dsn  # noqa: F401
 from tests.receivers import smtp_server, webhook_receiver  # noqa: F401
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under CI the PostgreSQL backend is tested, always: a missing DSN fails the run."""
+    if os.environ.get("CI", "").lower() in ("true", "1") and pg_dsn() is None:
+        raise pytest.UsageError(
+            f"CI=true but {PG_DSN_VAR} is not set: the PostgreSQL tests must run in CI "
+            "(.ci/run starts a throw-away cluster and sets it)"
+        )
 
 
 @pytest.fixture(autouse=True)

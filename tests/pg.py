@@ -1,0 +1,43 @@
+"""A fresh PostgreSQL schema per test, in the database named by ``MONITOR_TEST_PG_DSN``
+(``.ci/run`` starts a throw-away cluster and sets it). Without it the PostgreSQL tests skip,
+except under ``CI=true``, where a missing DSN fails the run (see ``conftest``)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import pytest
+
+PG_DSN_VAR = "MONITOR_TEST_PG_DSN"
+SKIP_REASON = f"no PostgreSQL: set {PG_DSN_VAR} (.ci/run starts a throw-away cluster)"
+
+
+def pg_dsn() -> str | None:
+    return os.environ.get(PG_DSN_VAR) or None
+
+
+def with_schema(dsn: str, schema: str) -> str:
+    """The DSN with ``search_path`` set to ``schema`` (libpq's ``options``)."""
+    sep = "&" if "?" in dsn else "?"
+    return f"{dsn}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+@pytest.fixture
+def pg_schema_dsn() -> Iterator[str]:
+    """A DSN whose tables live in a new, empty schema, dropped after the test."""
+    dsn = pg_dsn()
+    if dsn is None:
+        pytest.skip(SKIP_REASON)
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}".encode())
+    try:
+        yield with_schema(dsn, schema)
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE".encode())
