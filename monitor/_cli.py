@@ -30,7 +30,7 @@ from ._output import render
 from ._redact import redact_text
 from ._relevance import StoryGrouper, Tracker
 from ._runtime import FEEDBACK_INTERVAL, apply_feedback, build_grouper, build_trackers
-from ._storage import Storage, read_feedback
+from ._storage import Store, open_store, read_feedback
 from ._times import utcnow
 
 log = logging.getLogger("monitor")
@@ -218,16 +218,10 @@ def _config(args: argparse.Namespace, *, secrets: bool | None = None) -> Config:
     return load_config(args.config, secrets=args.command in SENDING if secrets is None else secrets)
 
 
-def _storage(args: argparse.Namespace, *, readonly: bool = False) -> Storage:
+def _storage(args: argparse.Namespace, *, readonly: bool = False) -> Store:
     """The configured database; ``readonly`` for the reports (opened ``mode=ro``, never
     created nor migrated)."""
-    config = _config(args)
-    if not config.settings.database.exists():
-        raise MonitorError(
-            f"{config.settings.database}: no database yet; run `monitor once` "
-            "or `monitor run` first"
-        )
-    return Storage(config.settings.database, readonly=readonly)
+    return open_store(_config(args), readonly=readonly, must_exist=True)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -420,7 +414,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
         return 0
     item = storage.find_item(args.id)
     if item is None:
-        raise MonitorError(f"no hit, item or link {args.id!r} in {storage.path}")
+        raise MonitorError(f"no hit, item or link {args.id!r} in {storage.where}")
     topic = args.topic or (item["topic"] if item["topic"] in topics else None)
     if topic is None and len(topics) == 1:
         topic = topics[0]

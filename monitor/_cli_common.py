@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ._config import Config, load_config
-from ._errors import MonitorError
-from ._storage import Storage
+from ._storage import Store, open_store
 
 FORMATS = ["table", "json", "csv"]
 
@@ -16,12 +15,6 @@ def config_of(args: argparse.Namespace) -> Config:
     return load_config(args.config, secrets=False)
 
 
-def open_storage(args: argparse.Namespace, *, create: bool = False) -> Storage:
+def open_storage(args: argparse.Namespace, *, create: bool = False) -> Store:
     """The configured database; unless ``create``, it must exist already."""
-    config = config_of(args)
-    if not create and not config.settings.database.exists():
-        raise MonitorError(
-            f"{config.settings.database}: no database yet; run `monitor once` "
-            "or `monitor run` first"
-        )
-    return Storage(config.settings.database)
+    return open_store(config_of(args), must_exist=not create)

@@ -9,6 +9,8 @@ from typing import Any
 
 from ._cli_common import config_of
 from ._datasette import metadata_for
+from ._redact import redact_url
+from ._storage import unsupported
 
 
 def register(sub: Any) -> None:
@@ -24,6 +26,9 @@ def register(sub: Any) -> None:
 
 
 def cmd_datasette_metadata(args: argparse.Namespace) -> int:
-    data = metadata_for(config_of(args).settings.database)
+    config = config_of(args)
+    if config.settings.dsn is not None:
+        unsupported(redact_url(config.settings.dsn), "Datasette metadata")
+    data = metadata_for(config.settings.database)
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     return 0

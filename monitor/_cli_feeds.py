@@ -19,7 +19,7 @@ from ._durations import parse_duration
 from ._errors import MonitorError
 from ._feedjobs import FEEDS_REFRESH_INTERVAL
 from ._feedset import FeedRow, default_name, find, key
-from ._storage import Storage
+from ._storage import Store
 from ._times import utcnow
 from ._urls import canonical_feed_url
 
@@ -55,7 +55,7 @@ def register(sub: Any) -> None:
     exp.set_defaults(func=cmd_opml_export)
 
 
-def _open(args: argparse.Namespace) -> tuple[Config, Storage, list[FeedRow]]:
+def _open(args: argparse.Namespace) -> tuple[Config, Store, list[FeedRow]]:
     config = config_of(args)
     storage = open_storage(args, create=True)
     storage.sync_feeds(config.feeds)  # config feeds have rows (to pause them)

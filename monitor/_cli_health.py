@@ -6,13 +6,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ._health import feed_health
-from ._storage import Storage
+from ._storage import Store
 from ._times import parse_iso
 
 RHYTHM_WINDOW = timedelta(days=90)  # the items a feed's usual rhythm is measured on
 
 
-def add_health(storage: Storage, rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+def add_health(storage: Store, rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
     rhythms = storage.feed_rhythms(now - RHYTHM_WINDOW)
     for row in rows:
         items, first, last = rhythms.get(row["url"], (0, None, None))

@@ -15,14 +15,14 @@ from ._config import Config, load_config
 from ._errors import MonitorError
 from ._relevance import Tracker
 from ._runtime import apply_feedback, build_grouper, build_trackers
-from ._storage import Storage
+from ._storage import Store
 
 __all__ = ["register"]
 
 _BACKTEST_ITEMS = 5000
 
 
-def register(sub: Any, storage: Callable[[argparse.Namespace], Storage]) -> None:
+def register(sub: Any, storage: Callable[[argparse.Namespace], Store]) -> None:
     """Add ``topic`` and ``explain`` to the CLI's subcommands."""
     topic = sub.add_parser("topic", help="inspect a topic: what its seeds rest on, a backtest")
     verbs = topic.add_subparsers(dest="verb", required=True)
@@ -70,7 +70,7 @@ def _warnings(described: dict[str, Any]) -> list[str]:
 
 
 def cmd_topic_check(
-    args: argparse.Namespace, open_storage: Callable[[argparse.Namespace], Storage]
+    args: argparse.Namespace, open_storage: Callable[[argparse.Namespace], Store]
 ) -> int:
     config = load_config(args.config)
     index = _topic(config, args.name)
@@ -90,7 +90,7 @@ def cmd_topic_check(
     return 0
 
 
-def _backtest(tracker: Tracker, storage: Storage, config: Config, limit: int) -> dict[str, Any]:
+def _backtest(tracker: Tracker, storage: Store, config: Config, limit: int) -> dict[str, Any]:
     """Replay the latest stored items through a fresh tracker, feed batch by feed batch."""
     rows = storage.recent_items(limit)
     numbered = [
@@ -163,13 +163,13 @@ def _check_table(report: dict[str, Any]) -> str:
 
 
 def cmd_explain(
-    args: argparse.Namespace, open_storage: Callable[[argparse.Namespace], Storage]
+    args: argparse.Namespace, open_storage: Callable[[argparse.Namespace], Store]
 ) -> int:
     config = load_config(args.config)
     storage = open_storage(args)
     item = storage.find_item(args.id)
     if item is None:
-        raise MonitorError(f"no hit, item or link {args.id!r} in {storage.path}")
+        raise MonitorError(f"no hit, item or link {args.id!r} in {storage.where}")
     stored = {h["topic"]: h for h in storage.item_hits(item["id"])}
     trackers = build_trackers(config.topics, storage)  # as the daemon judges now
     apply_feedback(trackers, storage.feedback())

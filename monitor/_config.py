@@ -82,6 +82,7 @@ class Settings:
 
     database: Path
     interval: float = 600.0
+    dsn: str | None = None  # a PostgreSQL URL ([monitor] database or database_env); None: SQLite
     jitter: float = 0.1  # fraction of the interval, capped at 5 minutes
     concurrency: int = 32
     per_host: int = 2
@@ -109,6 +110,10 @@ class Config:
     email: EmailConfig | None = None
     retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
     apprise: AppriseConfig | None = None
+
+
+def is_postgres_url(text: str) -> bool:
+    return text.startswith(("postgresql://", "postgres://"))
 
 
 def load_config(path: Path, *, secrets: bool = True) -> Config:
@@ -248,6 +253,38 @@ class _Loader:
             self.fail(table.key(name), f"expected {expected}", text)
         return host, int(port)
 
+    def database(self, t: _Table) -> tuple[str, str | None]:
+        """``database`` (a SQLite file, or a ``postgresql://`` URL without a password) or
+        ``database_env`` (a variable holding the URL): ``(file, None)`` or ``(default, url)``."""
+        expected = 'a file path or a "postgresql://user@host/dbname" URL'
+        database = t.get("database", str, None, expected=expected)
+        env = t.get("database_env", str, None, expected="the name of an environment variable")
+        if database is not None and env is not None:
+            self.fail(t.key("database_env"), "give only one of database, database_env")
+        if env is not None:
+            url = os.environ.get(env, "")
+            if not url:
+                self.fail(t.key("database_env"), f"the environment variable {env} is not set")
+            if not is_postgres_url(url):
+                self.fail(
+                    t.key("database_env"),
+                    f"expected {env} to hold a postgresql:// URL, got something else",
+                )
+            return "monitor.db", url
+        if database is None:
+            return "monitor.db", None
+        if not is_postgres_url(database):
+            if not database.strip():
+                self.fail(t.key("database"), f"expected {expected}", database)
+            return database, None
+        if urlsplit(database).password:
+            self.fail(
+                t.key("database"),
+                "a password never goes in the config: put the URL in the environment "
+                "(database_env) or the password in ~/.pgpass or PGPASSWORD",
+            )
+        return "monitor.db", database
+
     def positive_int(self, table: _Table, name: str, default: int) -> int:
         value: int = table.get(name, int, default, expected="a positive integer")
         if value < 1:
@@ -256,7 +293,7 @@ class _Loader:
 
     def settings(self, raw: Any) -> Settings:
         with self.table("monitor", raw) as t:
-            database = t.get("database", str, "monitor.db", expected="a file path")
+            database, dsn = self.database(t)
             jitter = t.convert("jitter", float, 0.1, "a fraction between 0 and 1")
             if not 0 <= jitter <= 1:
                 self.fail(t.key("jitter"), "expected a fraction between 0 and 1", jitter)
@@ -268,6 +305,7 @@ class _Loader:
                 self.fail(t.key("parse_workers"), "expected 0 (one per core) or more", workers)
             return Settings(
                 database=(self.base / database).resolve(),
+                dsn=dsn,
                 interval=self.duration(t, "interval", 600.0, minimum=1),
                 jitter=jitter,
                 concurrency=self.positive_int(t, "concurrency", 32),

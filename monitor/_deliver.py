@@ -21,7 +21,7 @@ from datetime import datetime
 from ._alerts import Sender
 from ._decide import next_retry
 from ._errors import DeliveryError, DeliveryTimeout, EndpointGoneError, StorageError
-from ._storage import Delivery, Storage
+from ._storage import Delivery, Store
 from ._times import utcnow
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ STALL_PAUSE = 5.0  # seconds a stalled channel rests before its next round
 class Deliverer:
     def __init__(
         self,
-        storage: Storage,
+        storage: Store,
         senders: Mapping[str, Sender],
         schedule: tuple[float, ...],
         *,

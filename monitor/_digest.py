@@ -20,7 +20,7 @@ from ._config import Config, EmailConfig
 from ._decide import next_retry
 from ._digest_plan import digest_id, digest_message, next_slot
 from ._errors import DeliveryError, StorageError
-from ._storage import Storage
+from ._storage import Store
 from ._times import utcnow
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ IDLE_CHECK = 5.0  # seconds between looks when nothing is pending (two small que
 
 class DigestDeliverer:
     def __init__(
-        self, storage: Storage, sender: EmailSender, cfg: EmailConfig, schedule: tuple[float, ...]
+        self, storage: Store, sender: EmailSender, cfg: EmailConfig, schedule: tuple[float, ...]
     ) -> None:
         self.storage = storage
         self.sender = sender
@@ -90,7 +90,7 @@ class DigestDeliverer:
 
 
 def take_digest(
-    config: Config, storage: Storage, senders: MutableMapping[str, Any]
+    config: Config, storage: Store, senders: MutableMapping[str, Any]
 ) -> DigestDeliverer | None:
     """In digest mode, take the email sender away from the per-hit deliverer (the outbox still
     queues ``email`` rows) and hand it to a :class:`DigestDeliverer`."""

@@ -6,15 +6,16 @@ Every error that the monitor raises on purpose is a :class:`MonitorError`::
     ├── ConfigError          a config file that cannot be read or is invalid (names file and key)
     ├── StorageError         the database cannot be opened, is corrupt, locked or full
     │   ├── LockedError      another daemon holds the database
-    │   └── DatabaseReplacedError  the database file was deleted or replaced while in use
+    │   ├── DatabaseReplacedError  the database file was deleted or replaced while in use
+    │   └── UnsupportedError  a feature the chosen backend (PostgreSQL) does not have yet
     ├── FetchError           one feed could not be fetched (recorded on the feed, never fatal)
     ├── ParseError           one feed body could not be parsed (recorded on the feed, never fatal)
     └── DeliveryError        one alert could not be delivered (retried per the schedule)
         ├── DeliveryTimeout     one attempt hit its total deadline (the channel is stalling)
         └── EndpointGoneError   the receiver answered 410 Gone: stop sending to it
 
-Errors from libraries (httpx, sqlite3, smtplib, feedparser) are translated into this tree once,
-at the boundary where they occur (the fetcher, the storage layer, the senders).
+Errors from libraries (httpx, sqlite3, psycopg, smtplib, feedparser) are translated into this
+tree once, at the boundary where they occur (the fetcher, the storage layer, the senders).
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ class LockedError(StorageError):
 
 class DatabaseReplacedError(StorageError):
     """The database file was deleted or replaced while in use: the daemon stops."""
+
+
+class UnsupportedError(StorageError):
+    """A feature the chosen storage backend does not have yet; the message names both."""
 
 
 class FetchError(MonitorError):

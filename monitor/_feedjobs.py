@@ -22,7 +22,7 @@ from ._times import utcnow
 
 if TYPE_CHECKING:
     from ._runtime import Runtime
-    from ._storage import Storage
+    from ._storage import Store
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ AddJob = Callable[[FeedConfig, datetime], None]
 Plan = Callable[["Runtime", datetime], list[tuple[FeedConfig, datetime]]]
 
 
-def current_feeds(config: Config, storage: Storage) -> list[FeedConfig]:
+def current_feeds(config: Config, storage: Store) -> list[FeedConfig]:
     """The feeds to poll now: the config's and the database's, minus paused ones."""
     return active_feeds(config.feeds, storage.feed_rows(), config.settings.interval)
 

@@ -25,7 +25,7 @@ from ._models import Entry, Judgement, Tokens
 from ._parsepool import ParserPool
 from ._redact import redact_text
 from ._relevance import Tracker, tokenise
-from ._storage import FeedState, NewItem, Storage
+from ._storage import FeedState, NewItem, Store
 from ._times import utcnow
 
 __all__ = ["Grouper", "PollReport", "Poller"]
@@ -62,7 +62,7 @@ class Grouper(Protocol):
 class Poller:
     def __init__(
         self,
-        storage: Storage,
+        storage: Store,
         fetcher: Fetcher,
         parser: ParserPool,
         trackers: Sequence[Tracker],

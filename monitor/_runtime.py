@@ -7,6 +7,7 @@ also used by ``monitor classify``, which needs no database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
@@ -32,7 +33,7 @@ from ._parsepool import ParserPool
 from ._poll import Poller
 from ._redact import redact_url
 from ._relevance import StoryGrouper, Tracker, read_seeds
-from ._storage import Storage
+from ._storage import Store, open_store, uses_postgres
 from ._times import parse_iso, utcnow
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ FEEDBACK_INTERVAL = 30.0  # seconds: how soon `monitor feedback` reaches a runni
 @dataclass(slots=True)
 class Runtime:
     config: Config
-    storage: Storage
+    storage: Store
     trackers: list[Tracker]
     poller: Poller
     deliverer: Deliverer
@@ -83,7 +84,7 @@ class Runtime:
         self.judged = apply_feedback(self.trackers, self.storage.feedback(), self.judged)
 
 
-def clamp_waits(storage: Storage) -> None:
+def clamp_waits(storage: Store) -> None:
     """Waits stored under a clock that was ahead (a feed's ``retry_until``, an alert's next
     attempt) are clamped to their own length from now: at start and with every state save."""
     now = utcnow()
@@ -97,7 +98,7 @@ def clamp_waits(storage: Storage) -> None:
         )
 
 
-def build_trackers(topics: Sequence[TopicConfig], storage: Storage | None = None) -> list[Tracker]:
+def build_trackers(topics: Sequence[TopicConfig], storage: Store | None = None) -> list[Tracker]:
     trackers = []
     for topic in topics:
         tracker = Tracker(
@@ -132,7 +133,7 @@ def apply_feedback(
     return judged
 
 
-def build_grouper(config: Config, storage: Storage | None = None) -> StoryGrouper:
+def build_grouper(config: Config, storage: Store | None = None) -> StoryGrouper:
     """A story grouper, primed with the hits of the last window so a restart forgets nothing."""
     grouper = StoryGrouper(window_seconds=config.settings.story_window)
     if storage is not None:
@@ -148,7 +149,7 @@ class PrimedGrouper:
     """The story grouper of a running monitor, primed from the database on its first use: a
     cycle that stores no hit (every feed 304 or unchanged) never replays the window."""
 
-    def __init__(self, config: Config, storage: Storage) -> None:
+    def __init__(self, config: Config, storage: Store) -> None:
         self._config = config
         self._storage = storage
         self._grouper: StoryGrouper | None = None
@@ -185,8 +186,10 @@ def channel_targets(config: Config) -> dict[str, str]:
 async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
     """Lock the database, open it and build every part; close all of it on the way out."""
     settings = config.settings
-    with DatabaseLock(settings.database):
-        storage = Storage(settings.database)
+    # SQLite: one daemon per file (a lock); PostgreSQL is shared by design
+    lock = contextlib.nullcontext() if uses_postgres(config) else DatabaseLock(settings.database)
+    with lock:
+        storage = open_store(config)
         try:
             storage.sync_feeds(config.feeds)
             clamp_waits(storage)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,3 +17,23 @@ def test_pure_module_imports_no_io_module(module: str) -> None:
     code = f"import sys, {module}\nprint(' '.join(m for m in {IO_MODULES!r} if m in sys.modules))\n"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"{module} pulls in {out.stdout.strip()}"
+
+
+def test_only_the_storage_package_speaks_to_a_database() -> None:
+    """sqlite3 and psycopg are imported by monitor/_storage (and the SQLite schema) only."""
+    root = Path(__file__).resolve().parents[1] / "monitor"
+    allowed = {"_schema.py", "_schema_v4.py"}
+    speakers = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if path.parent.name != "_storage"
+        and path.name not in allowed
+        and re.search(r"^\s*(import|from) (sqlite3|psycopg)\b", path.read_text(), re.M)
+    ]
+    assert speakers == []
+
+
+def test_psycopg_is_imported_only_when_postgresql_is_configured() -> None:
+    code = "import sys, monitor._cli, monitor._runtime\nprint('psycopg' in sys.modules)\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -11,6 +11,10 @@ One :class:`Storage` object, assembled from one mixin per concern over a shared 
 search), ``_managed`` (feeds added from the CLI / OPML), ``_views`` (reads through the
 ``hit_details`` view), ``_digests`` (email digests); ``_rows`` holds the values handed out and
 their row readers.
+
+:class:`Store` is the interface both backends satisfy; ``_postgres`` (with its ``_pg_*``
+mixins) is the PostgreSQL one, imported only when configured (psycopg is an optional extra).
+:func:`open_store` opens the configured one.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from ._base import BUSY_TIMEOUT_MS
 from ._digests import DigestsMixin
 from ._feeds import FeedsMixin
 from ._managed import ManagedFeedsMixin
+from ._open import open_store, unsupported, uses_postgres
 from ._outbox import OutboxMixin
+from ._protocol import Store
 from ._queries import QueriesMixin, read_feedback
 from ._rows import Delivery, NewItem, hit_id
 from ._search import SearchMixin
@@ -32,10 +38,14 @@ __all__ = [
     "FeedState",
     "NewItem",
     "Storage",
+    "Store",
     "hit_id",
+    "open_store",
     "read_delivery_latency",
     "read_feedback",
     "read_ops_counts",
+    "unsupported",
+    "uses_postgres",
 ]
 
 
@@ -49,3 +59,7 @@ class Storage(
     DigestsMixin,
 ):
     """The database at ``path`` (created 0600 with the current schema, or migrated)."""
+
+
+def _is_a_store(storage: Storage) -> Store:
+    return storage  # mypy checks here that the SQLite backend satisfies the interface

@@ -57,6 +57,11 @@ class StorageBase:
             raise StorageError(f"{path}: cannot use the database: {reason(exc)}") from None
         self.conn = conn
 
+    @property
+    def where(self) -> str:
+        """The database, as messages name it."""
+        return str(self.path)
+
     def check_file(self) -> None:
         """Raise :class:`DatabaseReplacedError` if the path no longer names the opened file."""
         try:

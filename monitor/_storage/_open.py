@@ -1,0 +1,53 @@
+"""Open the configured backend: SQLite (a file) or PostgreSQL (``[monitor] database`` or
+``database_env`` naming a ``postgresql://`` URL)."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from .._config import Config
+from .._errors import MonitorError, StorageError, UnsupportedError
+from ._protocol import Store
+
+
+def unsupported(where: str, feature: str) -> NoReturn:
+    """A feature the PostgreSQL backend does not have yet: one message naming both."""
+    raise UnsupportedError(
+        f"{where}: {feature} is not supported by the PostgreSQL backend yet; "
+        "use a SQLite database ([monitor] database = a file) for it"
+    )
+
+
+def uses_postgres(config: Config) -> bool:
+    return config.settings.dsn is not None
+
+
+def open_store(config: Config, *, readonly: bool = False, must_exist: bool = False) -> Store:
+    """The configured database. ``readonly`` (SQLite: opened ``mode=ro``, never created nor
+    migrated); ``must_exist``: a missing SQLite file is an error, not a new database."""
+    dsn = config.settings.dsn
+    if dsn is None:
+        from . import Storage
+
+        path = config.settings.database
+        if (readonly or must_exist) and not path.exists():
+            raise MonitorError(
+                f"{path}: no database yet; run `monitor once` or `monitor run` first"
+            )
+        return Storage(path, readonly=readonly)
+    try:
+        from ._postgres import PostgresStorage, check_config
+    except ModuleNotFoundError as exc:  # psycopg is an optional extra
+        if not (exc.name or "").startswith("psycopg"):
+            raise
+        raise StorageError(
+            f"{config.path}: [monitor] database is a PostgreSQL URL but psycopg is not "
+            f"installed ({exc}); install monitor[postgres]"
+        ) from None
+    store = PostgresStorage(dsn)
+    try:
+        check_config(config, store.where)
+    except BaseException:
+        store.close()
+        raise
+    return store

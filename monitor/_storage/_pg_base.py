@@ -1,0 +1,86 @@
+"""The PostgreSQL connection, its transactions and the translation of psycopg errors (once,
+here): the PostgreSQL twin of ``_base``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, NoReturn
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg.rows import dict_row
+
+from .._errors import StorageError
+from .._times import iso
+from ._open import unsupported
+from ._pg_schema import migrate
+
+Conn = psycopg.Connection[dict[str, Any]]
+
+
+class PostgresBase:
+    """One connection (autocommit between explicit transactions); ``_write`` and ``_read``."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self._where = redact_dsn(dsn)
+        try:
+            self.conn: Conn = psycopg.connect(dsn, autocommit=True, row_factory=dict_row)
+        except psycopg.Error as exc:
+            raise StorageError(f"{self._where}: cannot use the database: {reason(exc)}") from None
+        try:
+            migrate(self.conn)
+        except (psycopg.Error, ValueError) as exc:
+            self.conn.close()
+            raise StorageError(f"{self._where}: cannot use the database: {reason(exc)}") from None
+
+    @property
+    def where(self) -> str:
+        return self._where
+
+    def check_file(self) -> None:
+        """Nothing to check: a server's database cannot be replaced under us like a file."""
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[Conn]:
+        """One transaction; psycopg errors become :class:`StorageError`."""
+        try:
+            with self.conn.transaction():
+                yield self.conn
+        except psycopg.Error as exc:
+            raise StorageError(f"{self._where}: {reason(exc)}") from None
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows as dicts, timestamps as the ISO text SQLite stores (the same values out)."""
+        try:
+            rows = self.conn.execute(sql.encode(), params).fetchall()
+        except psycopg.Error as exc:
+            raise StorageError(f"{self._where}: {reason(exc)}") from None
+        return [{k: _text(v) for k, v in row.items()} for row in rows]
+
+    def _unsupported(self, feature: str) -> NoReturn:
+        unsupported(self._where, feature)
+
+
+def _text(value: Any) -> Any:
+    return iso(value) if isinstance(value, datetime) else value
+
+
+def redact_dsn(dsn: str) -> str:
+    """The URL without its password (which may come from the environment)."""
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    host = parts.netloc.rpartition("@")[2]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def reason(exc: BaseException) -> str:
+    text = (str(exc) or type(exc).__name__).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,248 @@
+"""PostgreSQL: feeds, polls (one transaction each), the trackers' state (twin of ``_feeds``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from .._config import FeedConfig
+from .._decide import clamp_wait
+from .._errors import StorageError
+from .._models import Entry, FeedState
+from .._urls import feed_identity
+from ._pg_base import PostgresBase
+from ._rows import FEED_STATE_COLUMNS, NewItem, feed_state_from, hit_id
+
+_INSERT_ITEM = (
+    "INSERT INTO items (feed_id, key, fingerprint, title, summary, link, published, first_seen, "
+    "score, topic, duplicate_of) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+    "ON CONFLICT (feed_id, key) DO NOTHING"
+)
+
+
+class PgFeedsMixin(PostgresBase):
+    def sync_feeds(self, feeds: Iterable[FeedConfig]) -> None:
+        """As SQLite's: every configured feed has a row; a row under another spelling of the
+        same URL is renamed, not replaced."""
+        with self._write() as conn:
+            stored: dict[str, tuple[int, str]] = {}
+            for row in conn.execute(b"SELECT id, url FROM feeds ORDER BY id").fetchall():
+                canonical = feed_identity(row["url"])
+                if canonical == row["url"] or canonical not in stored:
+                    stored[canonical] = (row["id"], row["url"])
+            for feed in feeds:
+                row_id, url = stored.get(feed.url, (None, feed.url))
+                if row_id is not None and url != feed.url:
+                    conn.execute(
+                        "UPDATE feeds SET url = %s, fetch_url = CASE WHEN fetch_url = url "
+                        "THEN %s ELSE fetch_url END WHERE id = %s",
+                        (feed.url, feed.url, row_id),
+                    )
+                conn.execute(
+                    "INSERT INTO feeds (url, fetch_url, name) VALUES (%s, %s, %s) "
+                    "ON CONFLICT (url) DO UPDATE SET name = excluded.name, source = 'config'",
+                    (feed.url, feed.url, feed.name),
+                )
+
+    def feed_states(self) -> dict[str, FeedState]:
+        rows = self._read(f"SELECT {FEED_STATE_COLUMNS} FROM feeds")
+        return {row["url"]: feed_state_from(row) for row in rows}
+
+    def feed_state(self, url: str) -> FeedState:
+        rows = self._read(f"SELECT {FEED_STATE_COLUMNS} FROM feeds WHERE url = %s", (url,))
+        if not rows:
+            raise StorageError(f"{self.where}: feed {url!r} is not in the database")
+        return feed_state_from(rows[0])
+
+    def record_failure(
+        self,
+        feed: FeedState,
+        now: datetime,
+        message: str,
+        *,
+        retry_until: datetime | None,
+        gone: bool = False,
+    ) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE feeds SET last_polled = %s, last_status = %s, last_error = %s, "
+                "error_count = error_count + 1, retry_until = %s WHERE id = %s",
+                (now, "gone" if gone else "error", message[:500], retry_until, feed.id),
+            )
+
+    def record_not_modified(
+        self, feed: FeedState, now: datetime, *, fetch_url: str | None = None
+    ) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE feeds SET last_polled = %s, last_success = %s, last_status = "
+                "'not-modified', last_error = NULL, error_count = 0, retry_until = NULL, "
+                "fetch_url = coalesce(%s, fetch_url) WHERE id = %s",
+                (now, now, fetch_url, feed.id),
+            )
+
+    def clamp_waits(self, now: datetime) -> int:
+        with self._write() as conn:
+            rows = conn.execute(
+                "SELECT id, last_polled, retry_until FROM feeds WHERE last_polled > %s", (now,)
+            ).fetchall()
+            for row in rows:
+                wait = row["retry_until"]
+                clamped = None if wait is None else clamp_wait(wait, row["last_polled"], now)
+                conn.execute(
+                    "UPDATE feeds SET last_polled = %s, retry_until = %s WHERE id = %s",
+                    (now, clamped, row["id"]),
+                )
+        return len(rows)
+
+    def known_entries(
+        self, feed: FeedState, entries: Sequence[Entry]
+    ) -> tuple[dict[str, tuple[str, str]], set[str]]:
+        keys = {
+            row["key"]: (row["title"], row["summary"])
+            for row in self._read(
+                "SELECT key, title, summary FROM items WHERE feed_id = %s AND key = ANY(%s)",
+                (feed.id, [e.key for e in entries]),
+            )
+        }
+        prints = {
+            row["fingerprint"]
+            for row in self._read(
+                "SELECT DISTINCT fingerprint FROM items WHERE feed_id = %s "
+                "AND fingerprint = ANY(%s)",
+                (feed.id, [e.fingerprint for e in entries]),
+            )
+        }
+        return keys, prints
+
+    def reused_keys(
+        self, feed: FeedState, keys: Sequence[str]
+    ) -> dict[str, list[tuple[str, str, str]]]:
+        found: dict[str, list[tuple[str, str, str]]] = {}
+        for key in keys:
+            rows = self._read(
+                "SELECT key, title, summary FROM items WHERE feed_id = %s "
+                'AND key COLLATE "C" > %s AND key COLLATE "C" < %s ORDER BY id DESC',
+                (feed.id, key + "#", key + "$"),
+            )
+            found[key] = [(r["key"], r["title"], r["summary"]) for r in rows]
+        return found
+
+    def store_poll(
+        self,
+        feed: FeedState,
+        now: datetime,
+        *,
+        title: str | None,
+        fetch_url: str,
+        etag: str | None,
+        last_modified: str | None,
+        body_hash: str | None,
+        warning: str | None,
+        items: Sequence[NewItem],
+        edited: Sequence[Entry],
+        channels: Sequence[str],
+    ) -> list[str]:
+        """Store one successful poll in ONE transaction (items, hits, outbox rows and the
+        feed's new state); return the ids of the new hits."""
+        new_hits: list[str] = []
+
+        def row(item: NewItem, duplicate_of: int | None = None) -> tuple[Any, ...]:
+            e = item.entry
+            best = max(item.judgements, key=lambda j: j.score, default=None)
+            score, topic = (best.score, best.topic) if best else (None, None)
+            return (feed.id, e.key, e.fingerprint, e.title, e.summary, e.link,
+                    e.published, now, score, topic, duplicate_of)  # fmt: skip
+
+        plain: list[NewItem] = []
+        rest: list[NewItem] = []
+        for item in items:
+            one_by_one = item.duplicate or any(j.hit for j in item.judgements)
+            (rest if one_by_one else plain).append(item)
+        with self._write() as conn:
+            with conn.cursor() as cur:
+                cur.executemany(_INSERT_ITEM, [row(item) for item in plain])
+            for item in rest:
+                e = item.entry
+                duplicate_of = None
+                if item.duplicate:
+                    found = conn.execute(
+                        "SELECT min(id) AS id FROM items WHERE feed_id = %s AND fingerprint = %s",
+                        (feed.id, e.fingerprint),
+                    ).fetchone()
+                    duplicate_of = found["id"] if found else None
+                inserted = conn.execute(
+                    _INSERT_ITEM + " RETURNING id", row(item, duplicate_of)
+                ).fetchone()
+                if inserted is None or item.duplicate:
+                    continue
+                alert = item.alert and not (
+                    item.story_id is not None
+                    and conn.execute(
+                        "SELECT 1 FROM hits WHERE story_id = %s AND alerted = 1 LIMIT 1",
+                        (item.story_id,),
+                    ).fetchone()
+                )
+                for j in item.judgements:
+                    if not j.hit:
+                        continue
+                    hid = hit_id(feed.url, e.key, j.topic)
+                    conn.execute(
+                        "INSERT INTO hits (id, item_id, topic, score, matched, detected_at, "
+                        "story_id, alerted, title, summary, link) "
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        (hid, inserted["id"], j.topic, j.score, json.dumps(j.matched), now,
+                         item.story_id or hid, int(alert), e.title, e.summary, e.link),
+                    )  # fmt: skip
+                    new_hits.append(hid)
+                    if alert and channels:
+                        with conn.cursor() as cur:
+                            cur.executemany(
+                                "INSERT INTO deliveries (hit_id, channel, status, next_attempt) "
+                                "VALUES (%s, %s, 'pending', %s)",
+                                [(hid, channel, now) for channel in channels],
+                            )
+            for e in edited:
+                conn.execute(
+                    "UPDATE items SET title = %s, summary = %s, link = %s, updated = %s "
+                    "WHERE feed_id = %s AND key = %s",
+                    (e.title, e.summary, e.link, now, feed.id, e.key),
+                )
+            conn.execute(
+                "UPDATE feeds SET title = coalesce(%s, title), fetch_url = %s, etag = %s, "
+                "last_modified = %s, body_hash = %s, last_polled = %s, last_success = %s, "
+                "last_status = 'ok', last_error = NULL, warning = %s, error_count = 0, "
+                "retry_until = NULL, items_seen = items_seen + %s, hits = hits + %s "
+                "WHERE id = %s",
+                (title, fetch_url, etag, last_modified, body_hash, now, now, warning,
+                 sum(1 for i in items if not i.duplicate), len(new_hits), feed.id),
+            )  # fmt: skip
+        return new_hits
+
+    def topic_state(self, topic: str) -> dict[str, Any] | None:
+        rows = self._read("SELECT state FROM topic_state WHERE topic = %s", (topic,))
+        if not rows:
+            return None
+        state: dict[str, Any] = json.loads(rows[0]["state"])
+        return state
+
+    def save_topic_states(self, states: dict[str, dict[str, Any]], now: datetime) -> None:
+        with self._write() as conn, conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO topic_state (topic, state, updated) VALUES (%s, %s, %s) "
+                "ON CONFLICT (topic) DO UPDATE SET state = excluded.state, "
+                "updated = excluded.updated",
+                [(topic, json.dumps(state), now) for topic, state in states.items()],
+            )
+
+    def recent_hit_items(self, since: datetime) -> list[dict[str, Any]]:
+        return self._read(
+            "SELECT f.url AS feed_url, i.key, coalesce(min(h.title), i.title) AS title, "
+            "coalesce(min(h.summary), i.summary) AS summary, "
+            "coalesce(i.published, min(h.detected_at)) AS moment "
+            "FROM hits h JOIN items i ON i.id = h.item_id JOIN feeds f ON f.id = i.feed_id "
+            "WHERE h.detected_at >= %s GROUP BY i.id, f.url ORDER BY min(h.detected_at), i.id",
+            (since,),
+        )

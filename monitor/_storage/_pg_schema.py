@@ -1,0 +1,146 @@
+"""The PostgreSQL schema: the SQLite tables (``monitor/_schema.py``) in PostgreSQL's types.
+
+Timestamps are ``timestamptz`` (read back as the same ISO text SQLite stores); ids are
+identity columns. ``monitor_schema`` holds the version; :func:`migrate` brings a database
+forward in one transaction under an advisory lock, so workers starting at once do not race.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+SCHEMA_VERSION = 1
+_LOCK = 0x6D6F6E69  # pg_advisory_xact_lock key of the migration ("moni")
+
+_V1 = """
+CREATE TABLE feeds (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    url           text NOT NULL UNIQUE,
+    fetch_url     text NOT NULL,
+    name          text NOT NULL,
+    title         text,
+    etag          text,
+    last_modified text,
+    body_hash     text,
+    last_polled   timestamptz,
+    last_success  timestamptz,
+    last_status   text,
+    last_error    text,
+    warning       text,
+    error_count   integer NOT NULL DEFAULT 0,
+    retry_until   timestamptz,
+    items_seen    integer NOT NULL DEFAULT 0,
+    hits          integer NOT NULL DEFAULT 0,
+    source        text NOT NULL DEFAULT 'config',
+    paused        integer NOT NULL DEFAULT 0,
+    interval      double precision,
+    category      text,
+    html_url      text,
+    added_at      timestamptz
+);
+
+CREATE TABLE items (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    feed_id      bigint NOT NULL REFERENCES feeds(id),
+    key          text NOT NULL,
+    fingerprint  text NOT NULL,
+    title        text NOT NULL,
+    summary      text NOT NULL,
+    link         text NOT NULL,
+    published    timestamptz,
+    first_seen   timestamptz NOT NULL,
+    updated      timestamptz,
+    score        double precision,
+    topic        text,
+    duplicate_of bigint REFERENCES items(id),
+    UNIQUE (feed_id, key)
+);
+CREATE INDEX items_feed_fingerprint ON items (feed_id, fingerprint);
+CREATE INDEX items_first_seen ON items (first_seen);
+CREATE INDEX items_duplicate_of ON items (duplicate_of) WHERE duplicate_of IS NOT NULL;
+-- reused keys (`key#…`) are found by a bytewise range, as in SQLite
+CREATE INDEX items_feed_key_c ON items (feed_id, (key COLLATE "C"));
+
+CREATE TABLE hits (
+    id          text PRIMARY KEY,
+    seq         bigint GENERATED ALWAYS AS IDENTITY UNIQUE,  -- insertion order (SQLite's rowid)
+    item_id     bigint NOT NULL REFERENCES items(id),
+    topic       text NOT NULL,
+    score       double precision NOT NULL,
+    matched     text NOT NULL,
+    detected_at timestamptz NOT NULL,
+    story_id    text,
+    alerted     integer NOT NULL,
+    title       text,
+    summary     text,
+    link        text,
+    UNIQUE (item_id, topic)
+);
+CREATE INDEX hits_detected_at ON hits (detected_at);
+CREATE INDEX hits_topic ON hits (topic, detected_at);
+CREATE INDEX hits_story ON hits (story_id);
+
+CREATE TABLE deliveries (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    hit_id       text NOT NULL REFERENCES hits(id),
+    channel      text NOT NULL,
+    status       text NOT NULL,
+    attempts     integer NOT NULL DEFAULT 0,
+    next_attempt timestamptz,
+    last_attempt timestamptz,
+    last_error   text,
+    delivered_at timestamptz,
+    recipients   text,
+    UNIQUE (hit_id, channel)
+);
+CREATE INDEX deliveries_due ON deliveries (status, next_attempt);
+
+CREATE TABLE channels (
+    name        text PRIMARY KEY,
+    target      text NOT NULL,
+    disabled_at timestamptz,
+    reason      text
+);
+
+CREATE TABLE topic_state (
+    topic   text PRIMARY KEY,
+    state   text NOT NULL,
+    updated timestamptz NOT NULL
+);
+
+CREATE TABLE feedback (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    topic      text NOT NULL,
+    item_id    bigint,
+    link       text NOT NULL,
+    title      text NOT NULL,
+    summary    text NOT NULL,
+    relevant   integer NOT NULL,
+    judged_at  timestamptz NOT NULL,
+    UNIQUE (topic, item_id)
+)
+"""
+
+_MIGRATIONS: dict[int, str] = {1: _V1}
+
+
+def migrate(conn: psycopg.Connection[dict[str, object]]) -> None:
+    """Create or upgrade the schema (in the connection's ``search_path``) in one transaction.
+    Refuses a database of a newer version."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
+        conn.execute("CREATE TABLE IF NOT EXISTS monitor_schema (version integer NOT NULL)")
+        row = conn.execute("SELECT max(version) AS v FROM monitor_schema").fetchone()
+        version = int(row["v"] or 0) if row else 0  # type: ignore[call-overload]
+        if version > SCHEMA_VERSION:
+            raise ValueError(
+                f"schema version {version} is newer than this monitor "
+                f"understands ({SCHEMA_VERSION}); upgrade monitor"
+            )
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in _MIGRATIONS[step].split(";"):
+                if statement.strip():
+                    conn.execute(statement.encode())
+        if version < SCHEMA_VERSION:
+            conn.execute("DELETE FROM monitor_schema")
+            conn.execute("INSERT INTO monitor_schema (version) VALUES (%s)", (SCHEMA_VERSION,))

@@ -1,0 +1,99 @@
+"""The PostgreSQL backend: :class:`PostgresStorage`, assembled like :class:`Storage` from one
+mixin per concern over one psycopg connection (``_pg_*``).
+
+What it has: the versioned schema, feeds and their state, polls stored in one transaction,
+the outbox claimed with ``FOR UPDATE SKIP LOCKED``, the CLI's hits / feeds / deliveries
+reports, the trackers' state and reading feedback. What it does not have yet raises
+:class:`UnsupportedError` naming the feature (see the methods at the end).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from .._config import Config
+from .._feedset import FeedRow
+from ._open import unsupported
+from ._pg_base import PostgresBase
+from ._pg_feeds import PgFeedsMixin
+from ._pg_outbox import PgOutboxMixin
+from ._pg_queries import PgQueriesMixin
+from ._protocol import Store
+
+
+class PostgresStorage(PgFeedsMixin, PgOutboxMixin, PgQueriesMixin, PostgresBase):
+    """The database at ``dsn`` (a ``postgresql://`` URL), its schema created or migrated."""
+
+    # -- not yet on PostgreSQL -------------------------------------------------------------
+
+    def expire(
+        self,
+        *,
+        items_before: datetime | None,
+        hits_before: datetime | None = None,
+        limit: int = 5000,
+    ) -> tuple[int, int]:
+        self._unsupported("retention (keep_items, keep_hits)")
+
+    def find_item(self, ident: str) -> dict[str, Any] | None:
+        self._unsupported("feedback and explain (finding an item)")
+
+    def add_feedback(self, topic: str, item: dict[str, Any], relevant: bool, now: datetime) -> int:
+        self._unsupported("recording feedback")
+
+    def remove_feedback(self, ident: str, topic: str | None = None) -> int:
+        self._unsupported("removing feedback")
+
+    def item_hits(self, item_id: int) -> list[dict[str, Any]]:
+        self._unsupported("explain")
+
+    def recent_items(self, limit: int) -> list[dict[str, Any]]:
+        self._unsupported("topic check")
+
+    def add_feeds(self, feeds: Sequence[FeedRow], now: datetime) -> None:
+        self._unsupported("feeds managed from the CLI or OPML")
+
+    def remove_feed(self, url: str) -> bool:
+        self._unsupported("feeds managed from the CLI or OPML")
+
+    def set_paused(self, url: str, paused: bool) -> None:
+        self._unsupported("pausing feeds")
+
+    def search(
+        self,
+        query: str,
+        *,
+        topic: str | None = None,
+        hits_only: bool = False,
+        limit: int | None = 50,
+    ) -> list[dict[str, Any]]:
+        self._unsupported("full-text search")
+
+    def hit_entries(
+        self, *, topic: str | None = None, since: datetime | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        self._unsupported("the Atom feed of hits")
+
+    def last_digest(self) -> datetime | None:
+        self._unsupported("email digests")
+
+    def oldest_pending(self, channel: str) -> datetime | None:
+        self._unsupported("email digests")
+
+    def record_digest(self, ident: str, delivery_ids: Sequence[int], now: datetime) -> None:
+        self._unsupported("email digests")
+
+
+def check_config(config: Config, where: str) -> None:
+    """Refuse at start what the PostgreSQL backend cannot do yet (rather than mid-run)."""
+    settings = config.settings
+    if settings.keep_items is not None or settings.keep_hits is not None:
+        unsupported(where, "retention ([monitor] keep_items, keep_hits)")
+    if config.email is not None and config.email.mode == "digest":
+        unsupported(where, 'email digests ([alerts.email] mode = "digest")')
+
+
+def _is_a_store(storage: PostgresStorage) -> Store:
+    return storage  # mypy checks here that the PostgreSQL backend satisfies the interface

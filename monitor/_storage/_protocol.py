@@ -1,0 +1,172 @@
+"""The storage interface: what the poller, the deliverer, the runtime and the CLI use.
+
+Two backends satisfy it: :class:`Storage` (SQLite, the embedded default) and
+:class:`~._postgres.PostgresStorage`. A feature a backend does not have yet raises
+:class:`~monitor._errors.UnsupportedError` naming the feature and the backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from .._config import FeedConfig
+from .._feedset import FeedRow
+from .._models import Entry, FeedState
+from ._rows import Delivery, NewItem
+
+
+class Store(Protocol):
+    @property
+    def where(self) -> str:
+        """The database, as messages name it (a file path, a URL without its password)."""
+
+    def close(self) -> None: ...
+
+    def check_file(self) -> None: ...
+
+    # -- feeds and polls (the daemon) ------------------------------------------------------
+
+    def sync_feeds(self, feeds: Iterable[FeedConfig]) -> None: ...
+
+    def feed_states(self) -> dict[str, FeedState]: ...
+
+    def feed_state(self, url: str) -> FeedState: ...
+
+    def record_failure(
+        self,
+        feed: FeedState,
+        now: datetime,
+        message: str,
+        *,
+        retry_until: datetime | None,
+        gone: bool = False,
+    ) -> None: ...
+
+    def record_not_modified(
+        self, feed: FeedState, now: datetime, *, fetch_url: str | None = None
+    ) -> None: ...
+
+    def clamp_waits(self, now: datetime) -> int: ...
+
+    def known_entries(
+        self, feed: FeedState, entries: Sequence[Entry]
+    ) -> tuple[dict[str, tuple[str, str]], set[str]]: ...
+
+    def reused_keys(
+        self, feed: FeedState, keys: Sequence[str]
+    ) -> dict[str, list[tuple[str, str, str]]]: ...
+
+    def store_poll(
+        self,
+        feed: FeedState,
+        now: datetime,
+        *,
+        title: str | None,
+        fetch_url: str,
+        etag: str | None,
+        last_modified: str | None,
+        body_hash: str | None,
+        warning: str | None,
+        items: Sequence[NewItem],
+        edited: Sequence[Entry],
+        channels: Sequence[str],
+    ) -> list[str]: ...
+
+    def expire(
+        self,
+        *,
+        items_before: datetime | None,
+        hits_before: datetime | None = None,
+        limit: int = 5000,
+    ) -> tuple[int, int]: ...
+
+    def topic_state(self, topic: str) -> dict[str, Any] | None: ...
+
+    def save_topic_states(self, states: dict[str, dict[str, Any]], now: datetime) -> None: ...
+
+    def recent_hit_items(self, since: datetime) -> list[dict[str, Any]]: ...
+
+    # -- the outbox ------------------------------------------------------------------------
+
+    def due_deliveries(
+        self, now: datetime, channels: Sequence[str], limit: int = 100
+    ) -> list[Delivery]: ...
+
+    def next_attempt(self, channels: Sequence[str]) -> datetime | None: ...
+
+    def clamp_delivery_waits(self, now: datetime) -> int: ...
+
+    def record_delivery(
+        self,
+        delivery_id: int,
+        now: datetime,
+        *,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+        remaining: Sequence[str] | None = None,
+    ) -> None: ...
+
+    def disable_channel(self, channel: str, target: str, now: datetime, reason: str) -> None: ...
+
+    def enable_changed_channels(self, targets: Mapping[str, str]) -> None: ...
+
+    def disabled_channels(self) -> dict[str, str]: ...
+
+    def requeue(self, ident: str, now: datetime) -> int: ...
+
+    # -- reports and feedback (the CLI) ----------------------------------------------------
+
+    def hits(
+        self, *, since: datetime | None = None, topic: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]: ...
+
+    def feeds_report(self) -> list[dict[str, Any]]: ...
+
+    def deliveries_report(self, status: str | None = None) -> list[dict[str, Any]]: ...
+
+    def feed_rhythms(self, since: datetime) -> dict[str, tuple[int, str | None, str | None]]: ...
+
+    def find_item(self, ident: str) -> dict[str, Any] | None: ...
+
+    def add_feedback(
+        self, topic: str, item: dict[str, Any], relevant: bool, now: datetime
+    ) -> int: ...
+
+    def feedback(self, topic: str | None = None) -> list[dict[str, Any]]: ...
+
+    def remove_feedback(self, ident: str, topic: str | None = None) -> int: ...
+
+    def item_hits(self, item_id: int) -> list[dict[str, Any]]: ...
+
+    def recent_items(self, limit: int) -> list[dict[str, Any]]: ...
+
+    # -- managed feeds, search, the hits' view, digests ------------------------------------
+
+    def feed_rows(self) -> list[FeedRow]: ...
+
+    def add_feeds(self, feeds: Sequence[FeedRow], now: datetime) -> None: ...
+
+    def remove_feed(self, url: str) -> bool: ...
+
+    def set_paused(self, url: str, paused: bool) -> None: ...
+
+    def search(
+        self,
+        query: str,
+        *,
+        topic: str | None = None,
+        hits_only: bool = False,
+        limit: int | None = 50,
+    ) -> list[dict[str, Any]]: ...
+
+    def hit_entries(
+        self, *, topic: str | None = None, since: datetime | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]: ...
+
+    def last_digest(self) -> datetime | None: ...
+
+    def oldest_pending(self, channel: str) -> datetime | None: ...
+
+    def record_digest(self, ident: str, delivery_ids: Sequence[int], now: datetime) -> None: ...

@@ -1,0 +1,64 @@
+"""[monitor] database: a SQLite file, or PostgreSQL by URL (database) or from the environment
+(database_env); a password never in the file. Errors name file, key and expectation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor._config import load_config
+from monitor._errors import ConfigError
+
+FEED = '[[feeds]]\nurl = "http://127.0.0.1:1/a.xml"\n'
+
+
+def write(tmp_path: Path, monitor: str) -> Path:
+    (tmp_path / "seeds").mkdir(exist_ok=True)
+    path = tmp_path / "config.toml"
+    path.write_text(f"[monitor]\n{monitor}\n{FEED}", encoding="utf-8")
+    return path
+
+
+def error_of(tmp_path: Path, monitor: str) -> str:
+    path = write(tmp_path, monitor)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: monitor."), message
+    return message
+
+
+def test_a_file_is_sqlite(tmp_path: Path) -> None:
+    settings = load_config(write(tmp_path, 'database = "data/m.db"')).settings
+    assert settings.dsn is None and settings.database == (tmp_path / "data/m.db").resolve()
+
+
+def test_a_postgresql_url_without_password(tmp_path: Path) -> None:
+    url = "postgresql://monitor@db.example.org/monitor"
+    assert load_config(write(tmp_path, f'database = "{url}"')).settings.dsn == url
+
+
+def test_a_url_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = "postgresql://monitor:secret@db.example.org/monitor"
+    monkeypatch.setenv("MONITOR_DSN", url)
+    config = load_config(write(tmp_path, 'database_env = "MONITOR_DSN"'))
+    assert config.settings.dsn == url
+
+
+def test_database_errors_name_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    message = error_of(tmp_path, 'database = "postgresql://u:hunter2@db/monitor"')
+    assert "monitor.database: a password never goes in the config" in message
+    assert "hunter2" not in message
+    monkeypatch.delenv("NO_SUCH_DSN", raising=False)
+    assert "monitor.database_env: the environment variable NO_SUCH_DSN is not set" in error_of(
+        tmp_path, 'database_env = "NO_SUCH_DSN"'
+    )
+    monkeypatch.setenv("NOT_A_URL", "/var/lib/monitor.db")
+    assert "expected NOT_A_URL to hold a postgresql:// URL" in error_of(
+        tmp_path, 'database_env = "NOT_A_URL"'
+    )
+    assert "give only one of database, database_env" in error_of(
+        tmp_path, 'database = "m.db"\ndatabase_env = "X"'
+    )
+    assert "monitor.database: expected a file path" in error_of(tmp_path, "database = 3")

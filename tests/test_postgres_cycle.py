@@ -1,0 +1,92 @@
+"""The whole path on PostgreSQL, for real: loopback feeds → `monitor once` → PostgreSQL →
+signed webhook, then the CLI's reports read back from PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.feedserver import FeedServer
+from tests.helpers import DATA, TOY_THRESHOLD, cli, load_items, serve_items, write_config
+from tests.receivers import WebhookReceiver
+
+ITEMS = load_items(DATA / "clear_items.jsonl")
+ON_TOPIC = {i["title"] for i in ITEMS if i["label"] == 2}
+
+
+def pg_config(
+    tmp_path: Path, urls: list[str], webhook: WebhookReceiver, *, monitor: str = ""
+) -> Path:
+    """A config whose database is the URL in $MONITOR_E2E_DSN (database_env)."""
+    path = write_config(tmp_path, urls, webhook=webhook, threshold=TOY_THRESHOLD, monitor=monitor)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace('database = "monitor.db"', 'database_env = "MONITOR_E2E_DSN"'),
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_monitor_once_on_postgresql_alerts_each_on_topic_item_once(
+    tmp_path: Path,
+    pg_schema_dsn: str,
+    monkeypatch: pytest.MonkeyPatch,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("MONITOR_E2E_DSN", pg_schema_dsn)
+    urls = serve_items(feed_server, ITEMS)
+    config = pg_config(tmp_path, list(urls.values()), webhook_receiver)
+    assert cli(config, "once") == 0
+    assert not (tmp_path / "monitor.db").exists()  # nothing went to SQLite
+
+    hooks = webhook_receiver.received
+    assert {r.json["title"] for r in hooks} == ON_TOPIC
+    assert len(hooks) == len(ON_TOPIC)
+    assert all(r.signature_ok and r.headers["webhook-id"] == r.json["id"] for r in hooks)
+
+    capsys.readouterr()
+    assert cli(config, "hits", "--format", "json") == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert {h["title"] for h in hits} == ON_TOPIC
+    assert {h["id"] for h in hits} == {r.json["id"] for r in hooks}
+
+    # a second cycle: conditional requests, nothing alerted twice
+    assert cli(config, "once") == 0
+    assert len(webhook_receiver.received) == len(ON_TOPIC)
+    capsys.readouterr()
+    assert cli(config, "feeds", "--format", "json") == 0
+    feeds = json.loads(capsys.readouterr().out)
+    assert {f["last_status"] for f in feeds} == {"not-modified"}
+    assert sum(f["items_seen"] for f in feeds) == len(ITEMS)
+    assert cli(config, "deliveries", "--format", "json") == 0
+    deliveries = json.loads(capsys.readouterr().out)
+    assert {d["status"] for d in deliveries} == {"delivered"}
+    assert len(deliveries) == len(ON_TOPIC)
+
+
+def test_what_postgresql_lacks_yet_is_a_clear_error(
+    tmp_path: Path,
+    pg_schema_dsn: str,
+    monkeypatch: pytest.MonkeyPatch,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("MONITOR_E2E_DSN", pg_schema_dsn)
+    urls = serve_items(feed_server, ITEMS[:2])
+    config = pg_config(tmp_path, list(urls.values()), webhook_receiver)
+    assert cli(config, "once") == 0
+    capsys.readouterr()
+    assert cli(config, "search", "paris") != 0
+    err = capsys.readouterr().err
+    assert "full-text search is not supported by the PostgreSQL backend yet" in err
+    assert "Traceback" not in err
+    assert cli(config, "datasette-metadata") != 0
+    assert "Datasette metadata is not supported by the PostgreSQL" in capsys.readouterr().err
+    kept = pg_config(tmp_path, list(urls.values()), webhook_receiver, monitor='keep_items = "30d"')
+    assert cli(kept, "once") != 0
+    assert "retention ([monitor] keep_items, keep_hits) is not supported" in capsys.readouterr().err

@@ -1,0 +1,274 @@
+"""One contract, two backends: every test runs on SQLite and, when ``MONITOR_TEST_PG_DSN``
+names a database, on PostgreSQL (each test in a fresh schema). Real databases, no mocks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor._config import FeedConfig
+from monitor._errors import StorageError, UnsupportedError
+from monitor._models import Entry, Judgement
+from monitor._storage import NewItem, Storage, Store
+
+NOW = datetime(2025, 3, 11, 12, 0, tzinfo=UTC)
+FEED = FeedConfig("http://127.0.0.1:1/feed.xml", "Test feed", 600)
+OTHER = FeedConfig("http://127.0.0.1:1/other.xml", "Other feed", 600)
+CHANNELS = ["webhook", "email"]
+
+
+def open_backend(name: str, tmp_path: Path, request: pytest.FixtureRequest) -> Store:
+    if name == "sqlite":
+        return Storage(tmp_path / "m.db")
+    from monitor._storage._postgres import PostgresStorage
+
+    dsn: str = request.getfixturevalue("pg_schema_dsn")
+    return PostgresStorage(dsn)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    name: str = request.param
+    if name == "postgres":
+        request.getfixturevalue("pg_schema_dsn")  # skips without PostgreSQL
+    return name
+
+
+@pytest.fixture
+def storage(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Store]:
+    s = open_backend(backend, tmp_path, request)
+    s.sync_feeds([FEED, OTHER])
+    yield s
+    s.close()
+
+
+def entry(key: str, title: str = "Title", fp: str | None = None) -> Entry:
+    return Entry(f"id:{key}", title, "Summary", f"http://x/{key}", NOW, fp or f"fp-{key}")
+
+
+def hit(topic: str = "t", score: float = 0.9) -> Judgement:
+    return Judgement(topic, score, True, (("phrase:coalition of the willing", 0.5),))
+
+
+def miss(topic: str = "t") -> Judgement:
+    return Judgement(topic, 0.01, False, ())
+
+
+def store(storage: Store, items: list[NewItem], *, feed: FeedConfig = FEED, **kw: Any) -> list[str]:
+    state = storage.feed_state(feed.url)
+    args: dict[str, Any] = dict(
+        title="T",
+        fetch_url=feed.url,
+        etag='"e1"',
+        last_modified=None,
+        body_hash="h",
+        warning=None,
+        items=items,
+        edited=[],
+        channels=CHANNELS,
+    )
+    args.update(kw)
+    return storage.store_poll(state, kw.pop("now", NOW), **args)
+
+
+def test_schema_is_created_once_and_reopened(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    first = open_backend(backend, tmp_path, request)
+    first.sync_feeds([FEED])
+    store(first, [NewItem(entry("a"), (hit(),))])
+    first.close()
+    again = open_backend(backend, tmp_path, request)  # migrating again changes nothing
+    assert [h["title"] for h in again.hits()] == ["Title"]
+    again.close()
+
+
+def test_a_poll_stores_items_hits_outbox_and_feed_state(storage: Store) -> None:
+    ids = store(storage, [NewItem(entry("a"), (hit(),)), NewItem(entry("b"), (miss(),))])
+    assert len(ids) == 1 and ids[0].startswith("hit_")
+    [row] = storage.hits()
+    assert row["id"] == ids[0] and row["alerted"] is True and row["topic"] == "t"
+    assert row["matched"] == [["phrase:coalition of the willing", 0.5]]
+    assert row["deliveries"] == "email:pending webhook:pending"
+    assert row["detected_at"] == "2025-03-11T12:00:00.000Z"
+    state = storage.feed_state(FEED.url)
+    assert (state.etag, state.last_status, state.error_count) == ('"e1"', "ok", 0)
+    report = {f["url"]: f for f in storage.feeds_report()}
+    assert report[FEED.url]["items_seen"] == 2 and report[FEED.url]["hits"] == 1
+    assert [f["name"] for f in storage.feeds_report()] == ["Other feed", "Test feed"]
+    keys, prints = storage.known_entries(state, [entry("a"), entry("b"), entry("c")])
+    assert set(keys) == {"id:a", "id:b"} and prints == {"fp-a", "fp-b"}
+
+
+def test_a_failing_poll_stores_nothing(storage: Store) -> None:
+    store(storage, [NewItem(entry("a"), (miss(),))])
+    with pytest.raises(StorageError):  # the same channel twice: the outbox refuses the row
+        store(storage, [NewItem(entry("b"), (hit(),))], channels=["webhook", "webhook"],
+              etag='"e2"')  # fmt: skip
+    assert storage.hits() == []
+    assert storage.deliveries_report() == []
+    state = storage.feed_state(FEED.url)
+    assert state.etag == '"e1"'  # the feed's state is the last successful poll's
+    keys, _ = storage.known_entries(state, [entry("b")])
+    assert keys == {}
+
+
+def test_a_story_alerts_once_and_duplicates_are_stored_quietly(storage: Store) -> None:
+    first = store(storage, [NewItem(entry("a"), (hit(),), story_id="s1")])
+    second = store(storage, [NewItem(entry("a2"), (hit(),), story_id="s1")], feed=OTHER)
+    dup = store(storage, [NewItem(entry("a3", fp="fp-a"), (hit(),), duplicate=True)])
+    assert dup == []
+    rows = {h["id"]: h for h in storage.hits()}
+    assert rows[first[0]]["alerted"] is True and rows[second[0]]["alerted"] is False
+    assert rows[second[0]]["story_id"] == "s1"
+    assert len(storage.deliveries_report()) == 2  # the first hit's two channels only
+
+
+def test_reused_keys_are_found_by_prefix(storage: Store) -> None:
+    store(storage, [NewItem(entry("k"), ()), NewItem(entry("k#2", "Old"), ())])
+    state = storage.feed_state(FEED.url)
+    found = storage.reused_keys(state, ["id:k", "id:z"])
+    assert found == {"id:k": [("id:k#2", "Old", "Summary")], "id:z": []}
+
+
+def test_due_deliveries_are_delivered_retried_failed_and_requeued(storage: Store) -> None:
+    [hid] = store(storage, [NewItem(entry("a", "Alert me"), (hit(),))])
+    due = storage.due_deliveries(NOW, ["webhook"])
+    assert [(d.channel, d.alert.id, d.alert.title) for d in due] == [("webhook", hid, "Alert me")]
+    assert due[0].alert.detected_at == NOW and due[0].alert.published == NOW
+    storage.record_delivery(due[0].id, NOW)
+    assert storage.due_deliveries(NOW + timedelta(hours=1), ["webhook"]) == []
+
+    [mail] = storage.due_deliveries(NOW, ["email"])
+    later = NOW + timedelta(minutes=5)
+    storage.record_delivery(mail.id, NOW, error="421", retry_at=later, remaining=["b@x"])
+    assert storage.next_attempt(["email"]) == later
+    [again] = storage.due_deliveries(later, ["email"])
+    assert again.attempts == 1 and again.recipients == ("b@x",)
+    storage.record_delivery(again.id, later, error="550 no")
+    statuses = {d["channel"]: d["status"] for d in storage.deliveries_report()}
+    assert statuses == {"webhook": "delivered", "email": "failed"}
+    assert [d["channel"] for d in storage.deliveries_report("failed")] == ["email"]
+
+    assert storage.requeue(hid, later) == 2
+    assert {d.channel for d in storage.due_deliveries(later, CHANNELS)} == set(CHANNELS)
+    assert storage.requeue("hit_nothing", later) == 0
+
+
+def test_a_gone_channel_waits_until_its_target_changes(storage: Store) -> None:
+    store(storage, [NewItem(entry("a"), (hit(),))])
+    storage.disable_channel("webhook", "http://old", NOW, "410 Gone")
+    assert storage.disabled_channels() == {"webhook": "410 Gone"}
+    assert storage.due_deliveries(NOW, ["webhook"]) == []
+    storage.enable_changed_channels({"webhook": "http://old"})
+    assert storage.disabled_channels() == {"webhook": "410 Gone"}
+    storage.enable_changed_channels({"webhook": "http://new"})
+    assert storage.disabled_channels() == {}
+    assert len(storage.due_deliveries(NOW, ["webhook"])) == 1
+
+
+def test_failures_not_modified_and_clamped_waits(storage: Store) -> None:
+    state = storage.feed_state(FEED.url)
+    until = NOW + timedelta(minutes=30)
+    storage.record_failure(state, NOW, "HTTP 503", retry_until=until)
+    storage.record_failure(state, NOW, "HTTP 410", retry_until=None, gone=True)
+    failed = storage.feed_state(FEED.url)
+    assert (failed.error_count, failed.last_status, failed.retry_until) == (2, "gone", None)
+    storage.record_not_modified(failed, NOW, fetch_url="http://127.0.0.1:1/moved.xml")
+    ok = storage.feed_state(FEED.url)
+    assert (ok.error_count, ok.last_status, ok.fetch_url) == (
+        0,
+        "not-modified",
+        "http://127.0.0.1:1/moved.xml",
+    )
+    storage.record_failure(ok, NOW + timedelta(hours=2), "x", retry_until=NOW + timedelta(hours=3))
+    assert storage.clamp_waits(NOW) == 1
+    clamped = storage.feed_state(FEED.url)
+    assert clamped.last_polled == NOW and clamped.retry_until == NOW + timedelta(hours=1)
+    assert set(storage.feed_states()) == {FEED.url, OTHER.url}
+
+
+def test_sync_feeds_renames_and_keeps_another_spelling(storage: Store) -> None:
+    storage.sync_feeds([FeedConfig(FEED.url, "Renamed", 600)])
+    assert storage.feed_state(FEED.url).name == "Renamed"
+    with pytest.raises(StorageError, match="not in the database"):
+        storage.feed_state("http://127.0.0.1:1/none.xml")
+
+
+def test_topic_state_feedback_and_recent_hits(storage: Store) -> None:
+    assert storage.topic_state("t") is None
+    storage.save_topic_states({"t": {"n": 3, "idf": {"a": 1.5}}}, NOW)
+    storage.save_topic_states({"t": {"n": 4}}, NOW)
+    assert storage.topic_state("t") == {"n": 4}
+    assert storage.feedback() == []
+    store(storage, [NewItem(entry("a", "Hit"), (hit(),))])
+    [recent] = storage.recent_hit_items(NOW - timedelta(days=1))
+    assert (recent["feed_url"], recent["key"], recent["title"]) == (FEED.url, "id:a", "Hit")
+    assert storage.recent_hit_items(NOW + timedelta(days=1)) == []
+    rhythms = storage.feed_rhythms(NOW - timedelta(days=1))
+    assert rhythms[FEED.url][0] == 1 and rhythms[OTHER.url][0] == 0
+
+
+def test_reports_are_the_same_on_both_backends(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    request.getfixturevalue("pg_schema_dsn")  # skips without PostgreSQL
+    outputs = []
+    for name in ("sqlite", "postgres"):
+        s = open_backend(name, tmp_path / name, request)
+        s.sync_feeds([FEED, OTHER])
+        store(s, [NewItem(entry("a"), (hit(), hit("u", 0.7))), NewItem(entry("b"), ())])
+        store(s, [NewItem(entry("c"), (hit(),), story_id="x")], feed=OTHER)
+        s.record_delivery(1, NOW + timedelta(seconds=3))  # (claiming differs: see below)
+        outputs.append((s.hits(), s.hits(topic="u", limit=1), s.feeds_report(),
+                        s.deliveries_report()))  # fmt: skip
+        s.close()
+    assert outputs[0] == outputs[1]
+
+
+def test_postgres_claims_deliveries_once_across_workers(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    request.getfixturevalue("pg_schema_dsn")
+    one = open_backend("postgres", tmp_path, request)
+    two = open_backend("postgres", tmp_path, request)
+    one.sync_feeds([FEED])
+    store(one, [NewItem(entry(str(n)), (hit(),)) for n in range(10)])
+    a = one.due_deliveries(NOW, ["webhook"], limit=4)
+    b = two.due_deliveries(NOW, ["webhook"], limit=100)
+    assert len(a) == 4 and len(b) == 6
+    assert not {d.id for d in a} & {d.id for d in b}  # no row handed to both workers
+    assert two.due_deliveries(NOW, ["webhook"]) == []
+    # a worker that dies mid-send: its rows fall due again when the lease runs out
+    later = NOW + timedelta(minutes=5)
+    assert {d.id for d in two.due_deliveries(later, ["webhook"])} == {d.id for d in a + b}
+    one.close()
+    two.close()
+
+
+def test_postgres_names_what_it_does_not_support_yet(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    request.getfixturevalue("pg_schema_dsn")
+    s = open_backend("postgres", tmp_path, request)
+    with pytest.raises(UnsupportedError, match="full-text search is not supported by the Post"):
+        s.search("paris")
+    with pytest.raises(UnsupportedError, match="retention"):
+        s.expire(items_before=NOW)
+    with pytest.raises(UnsupportedError, match="email digests"):
+        s.last_digest()
+    s.close()
+
+
+def test_postgres_errors_are_storage_errors_without_the_password() -> None:
+    pytest.importorskip("psycopg")
+    from monitor._storage._postgres import PostgresStorage
+
+    with pytest.raises(
+        StorageError, match=r"postgresql://u:\*\*\*@127\.0\.0\.1:1/x\?\S*: cannot use"
+    ):
+        PostgresStorage("postgresql://u:secret@127.0.0.1:1/x?connect_timeout=2")
