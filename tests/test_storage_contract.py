@@ -272,3 +272,25 @@ def test_postgres_errors_are_storage_errors_without_the_password() -> None:
         StorageError, match=r"postgresql://u:\*\*\*@127\.0\.0\.1:1/x\?\S*: cannot use"
     ):
         PostgresStorage("postgresql://u:secret@127.0.0.1:1/x?connect_timeout=2")
+
+
+def test_postgres_reconnects_after_the_server_drops_the_connection(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    import psycopg
+
+    from tests.pg import pg_dsn
+
+    request.getfixturevalue("pg_schema_dsn")
+    s = open_backend("postgres", tmp_path, request)
+    s.sync_feeds([FEED])
+    store(s, [NewItem(entry("a"), (hit(),))])
+    pid = s.conn.info.backend_pid  # type: ignore[attr-defined]
+    with psycopg.connect(str(pg_dsn()), autocommit=True) as admin:  # as a restart would
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    with pytest.raises(StorageError):  # the call that meets the dropped connection fails …
+        s.hits()
+    assert len(s.hits()) == 1  # … and the next one reconnects; nothing was lost
+    store(s, [NewItem(entry("b"), (hit(),))])
+    assert len(s.hits()) == 2
+    s.close()

@@ -26,15 +26,26 @@ class PostgresBase:
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
         self._where = redact_dsn(dsn)
-        try:
-            self.conn: Conn = psycopg.connect(dsn, autocommit=True, row_factory=dict_row)
-        except psycopg.Error as exc:
-            raise StorageError(f"{self._where}: cannot use the database: {reason(exc)}") from None
+        self.conn: Conn = self._connect()
         try:
             migrate(self.conn)
         except (psycopg.Error, ValueError) as exc:
             self.conn.close()
             raise StorageError(f"{self._where}: cannot use the database: {reason(exc)}") from None
+
+    def _connect(self) -> Conn:
+        try:
+            return psycopg.connect(self.dsn, autocommit=True, row_factory=dict_row)
+        except psycopg.Error as exc:
+            raise StorageError(f"{self._where}: cannot use the database: {reason(exc)}") from None
+
+    def _live(self) -> Conn:
+        """The connection; a new one if the server dropped the last (a restart, a failover):
+        the call that met the broken connection failed with a StorageError, the next one
+        reconnects."""
+        if self.conn.broken:
+            self.conn = self._connect()
+        return self.conn
 
     @property
     def where(self) -> str:
@@ -49,16 +60,17 @@ class PostgresBase:
     @contextmanager
     def _write(self) -> Iterator[Conn]:
         """One transaction; psycopg errors become :class:`StorageError`."""
+        conn = self._live()
         try:
-            with self.conn.transaction():
-                yield self.conn
+            with conn.transaction():
+                yield conn
         except psycopg.Error as exc:
             raise StorageError(f"{self._where}: {reason(exc)}") from None
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Rows as dicts, timestamps as the ISO text SQLite stores (the same values out)."""
         try:
-            rows = self.conn.execute(sql.encode(), params).fetchall()
+            rows = self._live().execute(sql.encode(), params).fetchall()
         except psycopg.Error as exc:
             raise StorageError(f"{self._where}: {reason(exc)}") from None
         return [{k: _text(v) for k, v in row.items()} for row in rows]
