@@ -294,3 +294,27 @@ def test_postgres_reconnects_after_the_server_drops_the_connection(
     store(s, [NewItem(entry("b"), (hit(),))])
     assert len(s.hits()) == 2
     s.close()
+
+
+def test_postgres_schema_is_versioned_migrated_and_a_newer_one_refused(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    from monitor._storage._pg_schema import SCHEMA_VERSION
+
+    request.getfixturevalue("pg_schema_dsn")
+    s = open_backend("postgres", tmp_path, request)
+    s.sync_feeds([FEED])
+    # back to version 1, as the first release of this backend left a database
+    s.conn.execute(  # type: ignore[attr-defined]
+        "ALTER TABLE feeds DROP COLUMN next_poll, DROP COLUMN lease_until, DROP COLUMN lease_owner"
+    )
+    s.conn.execute("UPDATE monitor_schema SET version = 1")  # type: ignore[attr-defined]
+    s.close()
+    again = open_backend("postgres", tmp_path, request)
+    version = again.conn.execute("SELECT version FROM monitor_schema").fetchone()  # type: ignore[attr-defined]
+    assert version == {"version": SCHEMA_VERSION}
+    assert again.feed_state(FEED.url).name == FEED.name
+    again.conn.execute("UPDATE monitor_schema SET version = 99")  # type: ignore[attr-defined]
+    again.close()
+    with pytest.raises(StorageError, match="schema version 99 is newer than this monitor"):
+        open_backend("postgres", tmp_path, request)

@@ -73,13 +73,14 @@ class PostgresBase:
             rows = self._live().execute(sql.encode(), params).fetchall()
         except psycopg.Error as exc:
             raise StorageError(f"{self._where}: {reason(exc)}") from None
-        return [{k: _text(v) for k, v in row.items()} for row in rows]
+        return [{k: as_text(v) for k, v in row.items()} for row in rows]
 
     def _unsupported(self, feature: str) -> NoReturn:
         unsupported(self._where, feature)
 
 
-def _text(value: Any) -> Any:
+def as_text(value: Any) -> Any:
+    """A timestamp as the ISO text SQLite stores; anything else as it is."""
     return iso(value) if isinstance(value, datetime) else value
 
 

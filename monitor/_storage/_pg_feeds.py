@@ -13,6 +13,7 @@ from .._errors import StorageError
 from .._models import Entry, FeedState
 from .._urls import feed_identity
 from ._pg_base import PostgresBase
+from ._pg_claims import release
 from ._rows import FEED_STATE_COLUMNS, NewItem, feed_state_from, hit_id
 
 _INSERT_ITEM = (
@@ -144,9 +145,11 @@ class PgFeedsMixin(PostgresBase):
         items: Sequence[NewItem],
         edited: Sequence[Entry],
         channels: Sequence[str],
+        lease: tuple[str, datetime] | None = None,
     ) -> list[str]:
         """Store one successful poll in ONE transaction (items, hits, outbox rows and the
-        feed's new state); return the ids of the new hits."""
+        feed's new state); return the ids of the new hits. ``lease``: ``(owner, next_poll)``
+        of a claimed feed (``_pg_claims``), released in the same transaction."""
         new_hits: list[str] = []
 
         def row(item: NewItem, duplicate_of: int | None = None) -> tuple[Any, ...]:
@@ -219,6 +222,8 @@ class PgFeedsMixin(PostgresBase):
                 (title, fetch_url, etag, last_modified, body_hash, now, now, warning,
                  sum(1 for i in items if not i.duplicate), len(new_hits), feed.id),
             )  # fmt: skip
+            if lease is not None:
+                release(conn, feed.id, *lease)
         return new_hits
 
     def topic_state(self, topic: str) -> dict[str, Any] | None:

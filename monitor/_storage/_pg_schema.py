@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import psycopg
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _LOCK = 0x6D6F6E69  # pg_advisory_xact_lock key of the migration ("moni")
 
 _V1 = """
@@ -121,7 +121,15 @@ CREATE TABLE feedback (
 )
 """
 
-_MIGRATIONS: dict[int, str] = {1: _V1}
+# 2: feed leases, so that several workers share the feeds (``_pg_claims``)
+_V2 = """
+ALTER TABLE feeds ADD COLUMN next_poll timestamptz NOT NULL DEFAULT '1970-01-01T00:00:00Z';
+ALTER TABLE feeds ADD COLUMN lease_until timestamptz;
+ALTER TABLE feeds ADD COLUMN lease_owner text;
+CREATE INDEX feeds_next_poll ON feeds (next_poll)
+"""
+
+_MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2}
 
 
 def migrate(conn: psycopg.Connection[dict[str, object]]) -> None:

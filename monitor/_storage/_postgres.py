@@ -2,7 +2,8 @@
 mixin per concern over one psycopg connection (``_pg_*``).
 
 What it has: the versioned schema, feeds and their state, polls stored in one transaction,
-the outbox claimed with ``FOR UPDATE SKIP LOCKED``, the CLI's hits / feeds / deliveries
+the outbox claimed with ``FOR UPDATE SKIP LOCKED``, feeds claimed with leases (``_pg_claims``;
+not yet used by the daemon), the CLI's hits / feeds / deliveries
 reports, the trackers' state and reading feedback. What it does not have yet raises
 :class:`UnsupportedError` naming the feature (see the methods at the end).
 """
@@ -17,13 +18,14 @@ from .._config import Config
 from .._feedset import FeedRow
 from ._open import unsupported
 from ._pg_base import PostgresBase
+from ._pg_claims import PgClaimsMixin
 from ._pg_feeds import PgFeedsMixin
 from ._pg_outbox import PgOutboxMixin
 from ._pg_queries import PgQueriesMixin
 from ._protocol import Store
 
 
-class PostgresStorage(PgFeedsMixin, PgOutboxMixin, PgQueriesMixin, PostgresBase):
+class PostgresStorage(PgFeedsMixin, PgClaimsMixin, PgOutboxMixin, PgQueriesMixin, PostgresBase):
     """The database at ``dsn`` (a ``postgresql://`` URL), its schema created or migrated."""
 
     # -- not yet on PostgreSQL -------------------------------------------------------------

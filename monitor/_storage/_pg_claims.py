@@ -1,0 +1,65 @@
+"""PostgreSQL: feeds claimed by several workers with leases (schema version 2).
+
+A worker claims a batch of due feeds in one short transaction (``FOR UPDATE SKIP LOCKED``:
+workers take disjoint batches without waiting on each other) and leases them; it polls with
+no transaction open; then the poll's transaction also sets the feed's ``next_poll`` and
+releases the lease (:meth:`store_poll`'s ``lease``), or :meth:`release_feed` does for a
+failed or unchanged poll. A worker that dies leaves leases that run out: the feed is due
+again for another worker. A release by a worker whose lease was taken over changes nothing.
+
+The daemon does not use these yet (``monitor run`` still schedules every configured feed
+itself): they are the storage side of several workers, tested on their own.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from .._models import FeedState
+from ._pg_base import Conn, PostgresBase, as_text
+from ._rows import FEED_STATE_COLUMNS, feed_state_from
+
+FEED_LEASE = timedelta(minutes=2)
+
+
+class PgClaimsMixin(PostgresBase):
+    def claim_feeds(
+        self, owner: str, now: datetime, *, limit: int = 50, lease: timedelta = FEED_LEASE
+    ) -> list[FeedState]:
+        """Lease up to ``limit`` due feeds (``next_poll`` reached, no live lease, not paused
+        nor removed) to ``owner`` until ``now + lease``, most overdue first."""
+        columns = ", ".join(f"f.{c.strip()}" for c in FEED_STATE_COLUMNS.split(","))
+        with self._write() as conn:
+            rows = conn.execute(
+                "WITH due AS (SELECT id FROM feeds WHERE next_poll <= %s "
+                "AND coalesce(lease_until, '-infinity') < %s AND paused = 0 "
+                "AND source <> 'removed' ORDER BY next_poll, id LIMIT %s "
+                "FOR UPDATE SKIP LOCKED) "
+                "UPDATE feeds f SET lease_until = %s, lease_owner = %s FROM due "
+                f"WHERE f.id = due.id RETURNING {columns}, f.next_poll",
+                (now, now, limit, now + lease, owner),
+            ).fetchall()
+        rows.sort(key=lambda row: (row["next_poll"], row["id"]))
+        return [feed_state_from({k: as_text(v) for k, v in row.items()}) for row in rows]
+
+    def release_feed(self, feed: FeedState, owner: str, next_poll: datetime) -> bool:
+        """The poll of ``feed`` by ``owner`` is done: next due at ``next_poll``. False (and
+        nothing changed) if the lease had run out and another worker holds the feed."""
+        with self._write() as conn:
+            return release(conn, feed.id, owner, next_poll)
+
+    def feed_leases(self) -> dict[str, tuple[str | None, str | None, str]]:
+        """``{url: (owner, lease_until, next_poll)}`` (for reports and tests)."""
+        return {
+            row["url"]: (row["lease_owner"], row["lease_until"], row["next_poll"])
+            for row in self._read("SELECT url, lease_owner, lease_until, next_poll FROM feeds")
+        }
+
+
+def release(conn: Conn, feed_id: int, owner: str, next_poll: datetime) -> bool:
+    cursor = conn.execute(
+        "UPDATE feeds SET next_poll = %s, lease_until = NULL, lease_owner = NULL "
+        "WHERE id = %s AND lease_owner = %s",
+        (next_poll, feed_id, owner),
+    )
+    return cursor.rowcount == 1
