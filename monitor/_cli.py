@@ -30,7 +30,7 @@ from ._output import render
 from ._redact import redact_text
 from ._relevance import StoryGrouper, Tracker
 from ._runtime import FEEDBACK_INTERVAL, apply_feedback, build_grouper, build_trackers
-from ._storage import Store, open_store, read_feedback
+from ._storage import Store, open_store, stored_feedback
 from ._times import utcnow
 
 log = logging.getLogger("monitor")
@@ -311,7 +311,7 @@ def _scoring_parts(args: argparse.Namespace) -> tuple[list[Tracker], StoryGroupe
     config = _config(args, secrets=False)
     trackers = build_trackers(config.topics)
     if not args.no_feedback:
-        apply_feedback(trackers, read_feedback(config.settings.database))
+        apply_feedback(trackers, stored_feedback(config))
     return trackers, build_grouper(config)
 
 

@@ -15,7 +15,7 @@ from ._config import Config, load_config
 from ._errors import MonitorError
 from ._relevance import Tracker
 from ._runtime import apply_feedback, build_grouper, build_trackers
-from ._storage import Store
+from ._storage import Store, uses_postgres
 
 __all__ = ["register"]
 
@@ -79,7 +79,7 @@ def cmd_topic_check(
     report: dict[str, Any] = {"topic": args.name, **described, "warnings": _warnings(described)}
     report["keyword_baseline"] = tracker.keywords()
     report["backtest"] = None
-    if config.settings.database.exists():
+    if uses_postgres(config) or config.settings.database.exists():
         storage = open_storage(args)
         apply_feedback([tracker], storage.feedback(args.name))
         report["backtest"] = _backtest(tracker, storage, config, args.items)

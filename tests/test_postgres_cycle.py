@@ -67,6 +67,15 @@ def test_monitor_once_on_postgresql_alerts_each_on_topic_item_once(
     assert {d["status"] for d in deliveries} == {"delivered"}
     assert len(deliveries) == len(ON_TOPIC)
 
+    # feedback and explain read and write the same database
+    assert cli(config, "feedback", hits[0]["id"], "--irrelevant") == 0
+    capsys.readouterr()
+    assert cli(config, "feedback", "--list", "--format", "json") == 0
+    [judged] = json.loads(capsys.readouterr().out)
+    assert judged["title"] == hits[0]["title"] and judged["relevant"] == "irrelevant"
+    assert cli(config, "explain", hits[0]["id"]) == 0
+    assert hits[0]["title"] in capsys.readouterr().out
+
 
 def test_what_postgresql_lacks_yet_is_a_clear_error(
     tmp_path: Path,

@@ -318,3 +318,35 @@ def test_postgres_schema_is_versioned_migrated_and_a_newer_one_refused(
     again.close()
     with pytest.raises(StorageError, match="schema version 99 is newer than this monitor"):
         open_backend("postgres", tmp_path, request)
+
+
+def test_items_named_by_the_user_feedback_and_the_recent_stream(storage: Store) -> None:
+    [hid] = store(storage, [NewItem(entry("a", "Hit"), (hit(),)), NewItem(entry("b", "No"), ())])
+    found = storage.find_item(hid)
+    assert found is not None and (found["title"], found["topic"]) == ("Hit", "t")
+    by_link = storage.find_item("http://x/b")
+    assert by_link is not None and by_link["title"] == "No"
+    by_id = storage.find_item(str(by_link["id"]))
+    assert by_id is not None and by_id["link"] == "http://x/b"
+    assert storage.find_item("hit_none") is None and storage.find_item("http://none") is None
+    [explained] = storage.item_hits(found["id"])
+    assert explained["id"] == hid and explained["matched"] == [
+        ["phrase:coalition of the willing", 0.5]
+    ]
+
+    first = storage.add_feedback("t", by_link, True, NOW)
+    assert storage.add_feedback("t", by_link, False, NOW) == first  # replaced, same row
+    assert storage.add_feedback("u", found, True, NOW) != first
+    rows = storage.feedback()
+    assert [(r["topic"], r["title"], r["relevant"]) for r in rows] == [
+        ("t", "No", False),
+        ("u", "Hit", True),
+    ]
+    assert [r["title"] for r in storage.feedback("u")] == ["Hit"]
+    assert storage.remove_feedback(f"fb_{first}") == 1
+    assert storage.remove_feedback(hid, topic="t") == 0
+    assert storage.remove_feedback(hid) == 1
+    assert storage.feedback() == []
+    # plain items are written before hits in a poll: "No" has the lower id
+    assert [r["title"] for r in storage.recent_items(5)] == ["No", "Hit"]
+    assert [r["title"] for r in storage.recent_items(1)] == ["Hit"]

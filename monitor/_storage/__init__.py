@@ -24,7 +24,7 @@ from ._base import BUSY_TIMEOUT_MS
 from ._digests import DigestsMixin
 from ._feeds import FeedsMixin
 from ._managed import ManagedFeedsMixin
-from ._open import open_store, unsupported, uses_postgres
+from ._open import open_store, stored_feedback, unsupported, uses_postgres
 from ._outbox import OutboxMixin
 from ._protocol import Store
 from ._queries import QueriesMixin, read_feedback
@@ -44,6 +44,7 @@ __all__ = [
     "read_delivery_latency",
     "read_feedback",
     "read_ops_counts",
+    "stored_feedback",
     "unsupported",
     "uses_postgres",
 ]

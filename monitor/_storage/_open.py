@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from .._config import Config
 from .._errors import MonitorError, StorageError, UnsupportedError
@@ -51,3 +51,17 @@ def open_store(config: Config, *, readonly: bool = False, must_exist: bool = Fal
         store.close()
         raise
     return store
+
+
+def stored_feedback(config: Config) -> list[dict[str, Any]]:
+    """The judgements in the configured database, for ``classify``/``eval`` (which must not
+    write): SQLite read-only (no file: none), PostgreSQL through the backend."""
+    if config.settings.dsn is None:
+        from ._queries import read_feedback
+
+        return read_feedback(config.settings.database)
+    store = open_store(config)
+    try:
+        return store.feedback()
+    finally:
+        store.close()

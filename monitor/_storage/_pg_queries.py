@@ -1,5 +1,5 @@
-"""PostgreSQL: the CLI's reports (hits, feeds, deliveries) and explicit feedback (twin of
-``_queries`` and ``_managed``'s reads)."""
+"""PostgreSQL: the CLI's reports (hits, feeds, deliveries), items named by the user and
+explicit feedback (twin of ``_queries`` and ``_managed``'s reads)."""
 
 from __future__ import annotations
 
@@ -67,6 +67,70 @@ class PgQueriesMixin(PostgresBase):
             (since,),
         )
         return {r["url"]: (r["n"], r["first"], r["last"]) for r in rows}
+
+    def find_item(self, ident: str) -> dict[str, Any] | None:
+        """The item a user names by hit id, item id or link, with the hit's topic if any."""
+        if ident.startswith("hit_"):
+            sql = (
+                "SELECT i.id, i.title, i.summary, i.link, h.topic FROM hits h "
+                "JOIN items i ON i.id = h.item_id WHERE h.id = %s"
+            )
+        elif ident.isdigit():
+            sql = "SELECT id, title, summary, link, topic FROM items WHERE id = %s::bigint"
+        else:
+            sql = (
+                "SELECT id, title, summary, link, topic FROM items WHERE link = %s "
+                "ORDER BY first_seen DESC LIMIT 1"
+            )
+        rows = self._read(sql, (ident,))
+        return rows[0] if rows else None
+
+    def add_feedback(self, topic: str, item: dict[str, Any], relevant: bool, now: datetime) -> int:
+        with self._write() as conn:
+            row = conn.execute(
+                "INSERT INTO feedback (topic, item_id, link, title, summary, relevant, judged_at) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (topic, item_id) DO UPDATE SET "
+                "relevant = excluded.relevant, judged_at = excluded.judged_at RETURNING id",
+                (topic, item["id"], item["link"], item["title"], item["summary"],
+                 int(relevant), now),
+            ).fetchone()  # fmt: skip
+        assert row is not None
+        return int(row["id"])
+
+    def remove_feedback(self, ident: str, topic: str | None = None) -> int:
+        number = ident.removeprefix("fb_")
+        params: list[Any]
+        if ident.startswith("fb_") and number.isdigit():
+            sql, params = "DELETE FROM feedback WHERE id = %s", [int(number)]
+        else:
+            item = self.find_item(ident)
+            if item is None:
+                return 0
+            sql, params = "DELETE FROM feedback WHERE item_id = %s", [item["id"]]
+        if topic is not None:
+            sql += " AND topic = %s"
+            params.append(topic)
+        with self._write() as conn:
+            return conn.execute(sql.encode(), params).rowcount
+
+    def item_hits(self, item_id: int) -> list[dict[str, Any]]:
+        rows = self._read(
+            "SELECT id, topic, score, matched, detected_at, story_id, alerted FROM hits "
+            'WHERE item_id = %s ORDER BY topic COLLATE "C"',
+            (item_id,),
+        )
+        for row in rows:
+            row["matched"] = json.loads(row["matched"])
+        return rows
+
+    def recent_items(self, limit: int) -> list[dict[str, Any]]:
+        return self._read(
+            "SELECT * FROM (SELECT i.id, i.feed_id, i.title, i.summary, i.link, i.first_seen, "
+            "f.name AS feed FROM items i JOIN feeds f ON f.id = i.feed_id "
+            "WHERE i.duplicate_of IS NULL ORDER BY i.first_seen DESC, i.id DESC LIMIT %s) r "
+            "ORDER BY first_seen, id",
+            (limit,),
+        )
 
     def feedback(self, topic: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT id, topic, relevant, judged_at, item_id, link, title, summary FROM feedback"

@@ -39,21 +39,6 @@ class PostgresStorage(PgFeedsMixin, PgClaimsMixin, PgOutboxMixin, PgQueriesMixin
     ) -> tuple[int, int]:
         self._unsupported("retention (keep_items, keep_hits)")
 
-    def find_item(self, ident: str) -> dict[str, Any] | None:
-        self._unsupported("feedback and explain (finding an item)")
-
-    def add_feedback(self, topic: str, item: dict[str, Any], relevant: bool, now: datetime) -> int:
-        self._unsupported("recording feedback")
-
-    def remove_feedback(self, ident: str, topic: str | None = None) -> int:
-        self._unsupported("removing feedback")
-
-    def item_hits(self, item_id: int) -> list[dict[str, Any]]:
-        self._unsupported("explain")
-
-    def recent_items(self, limit: int) -> list[dict[str, Any]]:
-        self._unsupported("topic check")
-
     def add_feeds(self, feeds: Sequence[FeedRow], now: datetime) -> None:
         self._unsupported("feeds managed from the CLI or OPML")
 
