@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -62,3 +64,16 @@ def test_database_errors_name_the_key(tmp_path: Path, monkeypatch: pytest.Monkey
         tmp_path, 'database = "m.db"\ndatabase_env = "X"'
     )
     assert "monitor.database: expected a file path" in error_of(tmp_path, "database = 3")
+
+
+def test_without_psycopg_a_postgresql_database_is_one_clear_error(tmp_path: Path) -> None:
+    path = write(tmp_path, 'database = "postgresql://monitor@127.0.0.1:1/monitor"')
+    code = (
+        "import sys; sys.modules['psycopg'] = None\n"  # as if monitor[postgres] were absent
+        "from monitor._cli import main\n"
+        f"sys.exit(main(['--config', {str(path)!r}, 'hits']))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 1
+    assert "psycopg is not installed" in out.stderr and "install monitor[postgres]" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -41,7 +41,7 @@ def open_store(config: Config, *, readonly: bool = False, must_exist: bool = Fal
         if not (exc.name or "").startswith("psycopg"):
             raise
         raise StorageError(
-            f"{config.path}: [monitor] database is a PostgreSQL URL but psycopg is not "
+            f"{config.path}: [monitor] names a PostgreSQL database but psycopg is not "
             f"installed ({exc}); install monitor[postgres]"
         ) from None
     store = PostgresStorage(dsn)
