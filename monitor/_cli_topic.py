@@ -13,6 +13,7 @@ from ._classify import batches, classify_batch
 from ._cli_types import positive
 from ._config import Config, load_config
 from ._errors import MonitorError
+from ._output import matched_json
 from ._relevance import Tracker
 from ._runtime import apply_feedback, build_grouper, build_trackers
 from ._storage import Storage
@@ -118,7 +119,7 @@ def _backtest(tracker: Tracker, storage: Storage, config: Config, limit: int) ->
                     "hit": out["hit"],
                     "title": row["title"],
                     "feed": row["feed"],
-                    "matched": [f for f, _ in out["matched"][:5]],
+                    "matched": [m["feature"] for m in out["matched"][:5]],
                 }
             )
     scored.sort(key=lambda entry: -entry["score"])
@@ -183,10 +184,10 @@ def cmd_explain(
                 "threshold": tracker.threshold,
                 "hit": hit is not None,
                 "stored_score": hit["score"] if hit else None,
-                "stored_matched": hit["matched"] if hit else None,
+                "stored_matched": matched_json(hit["matched"]) if hit else None,
                 "score_now": now.score,
                 "hit_now": now.hit,
-                "matched_now": [[f, w] for f, w in now.matched],
+                "matched_now": matched_json(now.matched),
                 "why": _why(now.score, tracker.threshold, now.matched, hit is not None),
             }
         )
@@ -201,7 +202,7 @@ def cmd_explain(
         if t["stored_matched"]:
             lines.append(
                 "  matched when stored: "
-                + ", ".join(f"{f} {w:.3f}" for f, w in t["stored_matched"])
+                + ", ".join(f"{m['feature']} {m['weight']:.3f}" for m in t["stored_matched"])
             )
         if t["matched_now"]:
             lines.append("  matched now: " + ", ".join(f"{f} {w:.3f}" for f, w in t["matched_now"]))
