@@ -67,6 +67,11 @@ def _warnings(described: dict[str, Any]) -> list[str]:
         )
     if not described["phrases"]:
         out.append("no phrase recurs across the seeds: matching rests on single words")
+    for word, rate in described["common"]:
+        out.append(
+            f"{word!r} is in {rate:.0%} of the stored items: it cannot tell the topic from its "
+            "surroundings; seeds that share a rarer name or event word discriminate better"
+        )
     return out
 
 
@@ -76,14 +81,15 @@ def cmd_topic_check(
     config = load_config(args.config)
     index = _topic(config, args.name)
     tracker = build_trackers([config.topics[index]])[0]
+    backtest = None
+    if config.settings.database.exists():  # first: the replay teaches the stream's statistics
+        storage = open_storage(args)
+        apply_feedback([tracker], storage.feedback(args.name))
+        backtest = _backtest(tracker, storage, config, args.items)
     described = tracker.describe()
     report: dict[str, Any] = {"topic": args.name, **described, "warnings": _warnings(described)}
     report["keyword_baseline"] = tracker.keywords()
-    report["backtest"] = None
-    if config.settings.database.exists():
-        storage = open_storage(args)
-        apply_feedback([tracker], storage.feedback(args.name))
-        report["backtest"] = _backtest(tracker, storage, config, args.items)
+    report["backtest"] = backtest
     if args.format == "json":
         sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
     else:

@@ -3,6 +3,7 @@ the real CLI, a feed server on 127.0.0.1 and a real database."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -150,3 +151,24 @@ def test_matched_has_one_json_shape_everywhere(
     assert cli(config, "classify", str(stream)) == 0
     [line] = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [m["feature"] for m in line["matched"]] == [m["feature"] for m in hit["matched"]]
+
+
+def test_describe_names_the_profile_words_that_are_common_news() -> None:
+    """A seed word that a large share of the stream uses cannot tell the topic from its
+    surroundings: describe() (and so `monitor topic check`) names it, once the tracker has
+    seen enough of the stream to say."""
+    seeds = [
+        "Lithuania sends troops to the Ukraine force",
+        "Lithuania troops join the Ukraine peacekeeping force",
+        "Ukraine force: Lithuania pledges troops",
+    ]
+    tracker = Tracker("t", seeds)
+    assert tracker.describe()["common"] == []  # nothing seen yet: nothing to say
+    words = ["".join(w) for w in itertools.product("bcdfgk", repeat=3)]  # distinct texts
+    ukraine = [f"Ukraine news from {w}" for w in words[:30]]
+    weather = [f"Weather report for {w} and more" for w in words[30:120]]
+    for title in ukraine + weather:
+        tracker.observe(title, "", tracker.judge(title, ""))
+    common = dict(tracker.describe()["common"])
+    assert "Ukraine" in common and common["Ukraine"] >= 0.05
+    assert "Lithuania" not in common
