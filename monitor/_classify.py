@@ -10,6 +10,7 @@ from typing import Any
 
 from ._ids import item_ref, story_id
 from ._models import Judgement, Tokens
+from ._output import matched_json
 from ._relevance import StoryGrouper, Tracker, tokenise
 from ._times import parse_iso, utcnow
 
@@ -109,7 +110,7 @@ def _outcome(
         "topic": best.topic if hits else None,
         "topics": {j.topic: round(j.score, 6) for j in judgements},
         "hit_topics": [j.topic for j in hits],
-        "matched": [[f, round(w, 6)] for f, w in best.matched],
+        "matched": matched_json((f, round(w, 6)) for f, w in best.matched),
         "story_id": None,
         "alert": False,
     }

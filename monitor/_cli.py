@@ -26,7 +26,7 @@ from ._durations import parse_duration
 from ._errors import ConfigError, MonitorError
 from ._evaluate import evaluate, report_json, report_table
 from ._logjson import use_json_logs
-from ._output import render
+from ._output import deliveries_json, matched_json, render
 from ._redact import redact_text
 from ._relevance import StoryGrouper, Tracker
 from ._runtime import FEEDBACK_INTERVAL, apply_feedback, build_grouper, build_trackers
@@ -272,6 +272,10 @@ def cmd_hits(args: argparse.Namespace) -> int:
         raise MonitorError(f"no topic {args.topic!r} in the config (topics: {', '.join(topics)})")
     storage = _storage(args, readonly=True)
     rows = storage.hits(since=args.since, topic=args.topic, limit=args.limit)
+    if args.format == "json":  # one JSON shape for matched (the webhook's), lists not text
+        for row in rows:
+            row["matched"] = matched_json(row["matched"])
+            row["deliveries"] = deliveries_json(row["deliveries"])
     sys.stdout.write(render(rows, args.format, HIT_COLUMNS))
     return 0
 

@@ -13,6 +13,7 @@ from ._classify import batches, classify_batch
 from ._cli_types import positive
 from ._config import Config, load_config
 from ._errors import MonitorError
+from ._output import matched_json
 from ._relevance import Tracker
 from ._runtime import apply_feedback, build_grouper, build_trackers
 from ._storage import Store, uses_postgres
@@ -66,6 +67,11 @@ def _warnings(described: dict[str, Any]) -> list[str]:
         )
     if not described["phrases"]:
         out.append("no phrase recurs across the seeds: matching rests on single words")
+    for word, rate in described["common"]:
+        out.append(
+            f"{word!r} is in {rate:.0%} of the stored items: it cannot tell the topic from its "
+            "surroundings; seeds that share a rarer name or event word discriminate better"
+        )
     return out
 
 
@@ -75,14 +81,16 @@ def cmd_topic_check(
     config = load_config(args.config)
     index = _topic(config, args.name)
     tracker = build_trackers([config.topics[index]])[0]
-    described = tracker.describe()
-    report: dict[str, Any] = {"topic": args.name, **described, "warnings": _warnings(described)}
-    report["keyword_baseline"] = tracker.keywords()
-    report["backtest"] = None
+    backtest = None
+    # first: the replay teaches the stream's statistics
     if uses_postgres(config) or config.settings.database.exists():
         storage = open_storage(args)
         apply_feedback([tracker], storage.feedback(args.name))
-        report["backtest"] = _backtest(tracker, storage, config, args.items)
+        backtest = _backtest(tracker, storage, config, args.items)
+    described = tracker.describe()
+    report: dict[str, Any] = {"topic": args.name, **described, "warnings": _warnings(described)}
+    report["keyword_baseline"] = tracker.keywords()
+    report["backtest"] = backtest
     if args.format == "json":
         sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
     else:
@@ -118,7 +126,7 @@ def _backtest(tracker: Tracker, storage: Store, config: Config, limit: int) -> d
                     "hit": out["hit"],
                     "title": row["title"],
                     "feed": row["feed"],
-                    "matched": [f for f, _ in out["matched"][:5]],
+                    "matched": [m["feature"] for m in out["matched"][:5]],
                 }
             )
     scored.sort(key=lambda entry: -entry["score"])
@@ -183,10 +191,10 @@ def cmd_explain(
                 "threshold": tracker.threshold,
                 "hit": hit is not None,
                 "stored_score": hit["score"] if hit else None,
-                "stored_matched": hit["matched"] if hit else None,
+                "stored_matched": matched_json(hit["matched"]) if hit else None,
                 "score_now": now.score,
                 "hit_now": now.hit,
-                "matched_now": [[f, w] for f, w in now.matched],
+                "matched_now": matched_json(now.matched),
                 "why": _why(now.score, tracker.threshold, now.matched, hit is not None),
             }
         )
@@ -201,7 +209,7 @@ def cmd_explain(
         if t["stored_matched"]:
             lines.append(
                 "  matched when stored: "
-                + ", ".join(f"{f} {w:.3f}" for f, w in t["stored_matched"])
+                + ", ".join(f"{m['feature']} {m['weight']:.3f}" for m in t["stored_matched"])
             )
         if t["matched_now"]:
             lines.append("  matched now: " + ", ".join(f"{f} {w:.3f}" for f, w in t["matched_now"]))

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from ._durations import format_duration
 
+FAILING_AFTER = 5  # failed polls in a row after which the daemon logs a WARNING (once)
 SILENT_FACTOR = 10  # silent when the last item is this many usual gaps old …
 SILENT_MINIMUM = timedelta(days=2)  # … and at least this old
 

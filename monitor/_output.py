@@ -33,6 +33,21 @@ def clean(text: str) -> str:
     return _CONTROLS.sub("", _ESCAPES.sub("", text))
 
 
+def matched_json(pairs: Any) -> list[dict[str, Any]]:
+    """``matched`` in the one JSON shape every output uses (the webhook's):
+    ``[{"feature": "coalition of the willing", "weight": 0.31}, …]``."""
+    return [{"feature": str(f), "weight": w} for f, w in pairs or ()]
+
+
+def deliveries_json(text: str | None) -> list[dict[str, str]]:
+    """A hit's ``channel:status`` deliveries (as the reports' query gives them) as a list."""
+    out = []
+    for part in (text or "").split():
+        channel, _, status = part.partition(":")
+        out.append({"channel": channel, "status": status})
+    return out
+
+
 def render(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str]) -> str:
     if fmt == "json":
         text = json.dumps(list(rows), ensure_ascii=False, indent=2)

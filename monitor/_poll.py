@@ -20,6 +20,7 @@ from ._decide import expired, may_poll, retention_cutoff, retry_until
 from ._dedup import rekey_reused, sort_entries
 from ._errors import FetchError, ParseError
 from ._fetch import Fetcher, FetchResult
+from ._health import FAILING_AFTER
 from ._ids import item_ref, story_id
 from ._models import Entry, Judgement, Tokens
 from ._parsepool import ParserPool
@@ -110,6 +111,7 @@ class Poller:
             report.seconds,
             f" error={report.error!r}" if report.error else "",
         )
+        _report_health(feed, state.error_count, report)
         if report.hits:
             self.on_hits()
         return report
@@ -253,3 +255,17 @@ class Poller:
         if until is not None and until > now + timedelta(minutes=1):
             message += f" (next try after {until:%Y-%m-%d %H:%M:%S} UTC)"
         return PollReport(feed.name, "gone" if gone else "error", error=message)
+
+
+def _report_health(feed: FeedConfig, failed_before: int, report: PollReport) -> None:
+    """A WARNING when a feed reaches ``FAILING_AFTER`` failed polls in a row (once, not at
+    every later failure), and when such a feed answers again."""
+    if report.status == "error" and failed_before + 1 == FAILING_AFTER:
+        log.warning(
+            "feed=%r has failed %d polls in a row, the last with: %s (see `monitor feeds`)",
+            feed.name,
+            FAILING_AFTER,
+            report.error,
+        )
+    elif report.status in ("ok", "not-modified", "unchanged") and failed_before >= FAILING_AFTER:
+        log.warning("feed=%r answers again after %d failed polls", feed.name, failed_before)

@@ -106,3 +106,33 @@ def test_redeliver_reaches_a_running_daemon(
     _run_for(config, 7.0, redeliver)
     again = webhook_receiver.received[len(ON_TOPIC) :]
     assert [r.json["id"] for r in again] == [hit]
+
+
+def test_a_feed_failing_in_a_row_is_reported_once_and_its_recovery_too(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Feed health in the log: one WARNING when a feed reaches FAILING_AFTER failed polls in
+    a row (not one per later failure), and one when it answers again."""
+    from monitor import _poll
+
+    monkeypatch.setattr(_decide, "BACKOFF_FIRST", 0.1)  # backoffs 0.1, 0.2, 0.4 … s
+    monkeypatch.setattr(_poll, "FAILING_AFTER", 3)
+    feed_server.add_behaviour("/flaky", "status", status=500)
+    config = write_config(tmp_path, [feed_server.url("/flaky")])
+
+    async def fail_then_recover() -> None:
+        while feed_server.count("/flaky") < 5:
+            await asyncio.sleep(0.05)
+        feed_server.add("/flaky", rss([{"title": "back", "link": "https://e.test/1"}]))
+
+    with caplog.at_level("WARNING", logger="monitor._poll"):
+        _run_for(config, 6.0, fail_then_recover)
+    failing = [r for r in caplog.records if "polls in a row" in r.getMessage()]
+    back = [r for r in caplog.records if "answers again" in r.getMessage()]
+    assert feed_server.count("/flaky") >= 6  # five failures, then it answered
+    assert len(failing) == 1 and "failed 3 polls in a row" in failing[0].getMessage()
+    assert "HTTP 500" in failing[0].getMessage()
+    assert len(back) == 1 and "after 5 failed polls" in back[0].getMessage()

@@ -3,6 +3,7 @@ the real CLI, a feed server on 127.0.0.1 and a real database."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from monitor._relevance import Tracker, read_seeds, tokenise
 from tests.feedserver import FeedServer, rss
 from tests.helpers import DATA, ROOT, START, cli, load_items, write_config
+from tests.receivers import WebhookReceiver
 
 ITEMS = load_items(DATA / "clear_items.jsonl")
 ON = [i for i in ITEMS if i["label"] == 2]
@@ -125,3 +127,48 @@ def test_explain_says_why_an_item_was_or_was_not_a_hit(
     assert topic["score_now"] < topic["threshold"]
     assert "not a hit when it arrived" in topic["why"] and "below the threshold" in topic["why"]
     assert cli(config, "explain", "https://nowhere.example/x") == 1
+
+
+def test_matched_has_one_json_shape_everywhere(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The webhook, `hits --format json` and `classify` all say why in the same shape, and
+    `hits --format json` lists the deliveries."""
+    feed_server.add("/a.xml", rss(_entries(ON[:1], "a")))
+    config = write_config(tmp_path, [feed_server.url("/a.xml")], webhook=webhook_receiver)
+    assert cli(config, "once") == 0
+    [hook] = webhook_receiver.wait_for(1)
+    [hit] = _json(capsys, config, "hits", "--format", "json")
+    assert hit["matched"] == hook.json["matched"]
+    assert all(set(m) == {"feature", "weight"} for m in hit["matched"])
+    assert hit["deliveries"] == [{"channel": "webhook", "status": "delivered"}]
+    stream = tmp_path / "one.jsonl"
+    stream.write_text(json.dumps({"title": ON[0]["title"], "summary": ON[0]["summary"]}))
+    capsys.readouterr()
+    assert cli(config, "classify", str(stream)) == 0
+    [line] = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [m["feature"] for m in line["matched"]] == [m["feature"] for m in hit["matched"]]
+
+
+def test_describe_names_the_profile_words_that_are_common_news() -> None:
+    """A seed word that a large share of the stream uses cannot tell the topic from its
+    surroundings: describe() (and so `monitor topic check`) names it, once the tracker has
+    seen enough of the stream to say."""
+    seeds = [
+        "Lithuania sends troops to the Ukraine force",
+        "Lithuania troops join the Ukraine peacekeeping force",
+        "Ukraine force: Lithuania pledges troops",
+    ]
+    tracker = Tracker("t", seeds)
+    assert tracker.describe()["common"] == []  # nothing seen yet: nothing to say
+    words = ["".join(w) for w in itertools.product("bcdfgk", repeat=3)]  # distinct texts
+    ukraine = [f"Ukraine news from {w}" for w in words[:30]]
+    weather = [f"Weather report for {w} and more" for w in words[30:120]]
+    for title in ukraine + weather:
+        tracker.observe(title, "", tracker.judge(title, ""))
+    common = dict(tracker.describe()["common"])
+    assert "Ukraine" in common and common["Ukraine"] >= 0.05
+    assert "Lithuania" not in common

@@ -11,7 +11,9 @@ from typing import Any
 from monitor._models import Tokens
 from monitor._relevance._text import is_stop, surface, tokenise
 
-__all__ = ["Readable", "describe", "keywords"]
+__all__ = ["COMMON", "Readable", "describe", "keywords"]
+
+COMMON = 0.05  # a profile term in this share of the stream's items is common news
 
 
 class Readable:
@@ -44,10 +46,14 @@ def describe(
     seeds: Sequence[str],
     threshold: float,
     limit: int = 15,
+    *,
+    rates: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """The heaviest terms and phrases of a seed ``profile`` (as the seeds write them, with
-    their share of the profile's weight) and how much the seeds agree (the share of each
-    seed's distinct words that another seed also uses)."""
+    their share of the profile's weight), how much the seeds agree (the share of each seed's
+    distinct words that another seed also uses) and, given the stream's ``rates`` (the share
+    of items that use a feature), which of the heaviest terms are common news (in at least
+    ``COMMON`` of the items): words that cannot tell the topic from its surroundings."""
     total = sum(profile.values()) or 1.0
     forms: dict[str, Counter[str]] = {}
     sets: list[set[str]] = []
@@ -68,7 +74,11 @@ def describe(
     for i, own in enumerate(sets):
         others: set[str] = set().union(*(o for j, o in enumerate(sets) if j != i))
         shared.append(round(len(own & others) / len(own), 3) if own else 0.0)
+    heavy = [f for f, _ in ranked if " " not in f][:limit]
+    rate = rates or {}
+    common = [(label(f), round(rate[f], 3)) for f in heavy if rate.get(f, 0.0) >= COMMON]
     return {
+        "common": common,
         "seeds": len(seeds),
         "words": [len(t) for t in sets],
         "shared": shared,

@@ -50,6 +50,7 @@ _DF_LIMIT = 400_000
 # Texts remembered so that a repeat teaches nothing: the stream's statistics and the
 # adaptation count each text once, however often a feed (or several) repeats it.
 _SEEN_LIMIT = 5_000
+_RATES_AFTER = 100  # items seen before describe() reports how common profile terms are
 
 
 @dataclass(frozen=True, slots=True)
@@ -502,7 +503,11 @@ class Tracker:
     def describe(self, limit: int = 15) -> dict[str, Any]:
         """What the seed profile rests on, for ``monitor topic check`` (see
         :func:`~monitor._relevance._describe.describe`)."""
-        return describe(self._seed.q, self._labels, self._seed_texts, self.threshold, limit)
+        n = self._n
+        rates = {f: self._df.get(f, 0) / n for f in self._seed.q} if n >= _RATES_AFTER else {}
+        return describe(
+            self._seed.q, self._labels, self._seed_texts, self.threshold, limit, rates=rates
+        )
 
     def keywords(self, limit: int = 2) -> list[str]:
         """The keyword alert a user would write for this topic (``monitor eval``'s baseline):
