@@ -212,7 +212,10 @@ def cmd_explain(
                 + ", ".join(f"{m['feature']} {m['weight']:.3f}" for m in t["stored_matched"])
             )
         if t["matched_now"]:
-            lines.append("  matched now: " + ", ".join(f"{f} {w:.3f}" for f, w in t["matched_now"]))
+            lines.append(
+                "  matched now: "
+                + ", ".join(f"{m['feature']} {m['weight']:.3f}" for m in t["matched_now"])
+            )
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
 

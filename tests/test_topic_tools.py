@@ -120,6 +120,9 @@ def test_explain_says_why_an_item_was_or_was_not_a_hit(
     assert topic["hit"] is True and topic["stored_score"] == hit["score"]
     assert topic["stored_matched"] == hit["matched"]
     assert "a hit when it arrived" in topic["why"]
+    capsys.readouterr()
+    assert cli(config, "explain", hit["id"]) == 0  # the table, too
+    assert "matched now: " in capsys.readouterr().out
 
     report = _json(capsys, config, "explain", "https://a.example/1", "--format", "json")
     [topic] = report["topics"]
