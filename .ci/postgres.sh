@@ -32,6 +32,7 @@ pg_start() {
     pg_install
     local bin port
     bin=$(pg_bindir)
+    PG_CI_BIN=$bin
     PG_CI_DIR=$(mktemp -d /tmp/monitor-ci-pg.XXXXXX)
     chmod 755 "$PG_CI_DIR"
     if [ "$(id -u)" = 0 ]; then chown postgres: "$PG_CI_DIR"; fi
@@ -40,7 +41,6 @@ pg_start() {
         --no-sync >/dev/null
     pg_as_owner "$bin/pg_ctl" -D "$PG_CI_DIR/data" -l "$PG_CI_DIR/log" -w -t 60 start \
         -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_CI_DIR -c fsync=off" >/dev/null
-    PG_CI_BIN=$bin
     pg_as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres monitor_test
     export MONITOR_TEST_PG_DSN="postgresql://postgres@127.0.0.1:$port/monitor_test"
     echo "ci: PostgreSQL $("$bin/postgres" --version | awk '{print $3}') at $MONITOR_TEST_PG_DSN" >&2
