@@ -54,6 +54,13 @@ GRID: list[tuple[str, ...]] = [
     ("idf_prior=50",),
     ("adapt_after=0",),
     ("adapt_after=100",),
+    ("z_mid=3.6",),
+    ("z_mid=4.4",),
+    ("semantic_weight=0",),
+    ("semantic_weight=1",),
+    ("semantic_weight=2",),
+    ("adapt_sem_z=0.5",),
+    ("adapt_sem_z=1.5",),
 ]
 
 

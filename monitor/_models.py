@@ -25,6 +25,9 @@ class Tokens:
     # The words behind title + summary tokens, as written (case kept, accents folded): what
     # an explanation shows ("France", not the stem "franc").
     words: tuple[str, ...] = ()
+    # The text's unit embedding (float32 bytes) for the semantic channel, when its model is
+    # installed (``_relevance._semantic``); None otherwise.
+    meaning: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,8 +39,11 @@ _Job = tuple[bytes, str, dict[str, str], datetime, int | None]
 def _context() -> BaseContext:
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        # Workers fork from a server that has feedparser imported already: a cheap restart.
-        context.set_forkserver_preload(["monitor._parse", "monitor._relevance"])
+        # Workers fork from a server that has feedparser imported and the embedding model
+        # loaded already: a cheap restart.
+        context.set_forkserver_preload(
+            ["monitor._parse", "monitor._relevance", "monitor._relevance._warm"]
+        )
         return context
     return multiprocessing.get_context("spawn")
 

@@ -12,6 +12,7 @@ import re
 import unicodedata
 
 from monitor._models import ParsedFeed, Tokens
+from monitor._relevance._semantic import embedder
 from monitor._relevance._stem import stem_english
 
 __all__ = [
@@ -162,7 +163,9 @@ def tokenise(title: str, summary: str) -> Tokens:
     text analysis scoring, explaining and story grouping need, computed once."""
     t_seq, t_words = _cased(title)
     s_seq, s_words = _cased(summary)
-    return Tokens(tuple(t_seq), tuple(s_seq), (*t_words, *s_words))
+    model = embedder()
+    meaning = model.vector(f"{title}\n\n{summary}") if model is not None else None
+    return Tokens(tuple(t_seq), tuple(s_seq), (*t_words, *s_words), meaning)
 
 
 def tokenise_feed(parsed: ParsedFeed) -> ParsedFeed:

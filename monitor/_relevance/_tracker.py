@@ -38,6 +38,8 @@ from monitor._relevance._channels import Channel, Norm, Vector
 from monitor._relevance._describe import Readable, describe, keywords
 from monitor._relevance._evidence import Evidence
 from monitor._relevance._profile import PHRASE_MAX, build_profile
+from monitor._relevance._semantic import MEANING as _MEANING
+from monitor._relevance._semantic import MEANING_LABEL, Meaning
 from monitor._relevance._text import Analysis, analyse, tokenise
 
 __all__ = ["DEFAULT_THRESHOLD", "Params", "Tracker"]
@@ -67,7 +69,7 @@ class Params:
     phrase_share: float = 0.4  # phrases must recur in this share of the seeds (and 2+)
     phrase_weight: float = 1.0  # a seed phrase's weight relative to a term's
     idf_prior: float = 100.0  # pseudo-documents for the cold start of IDF
-    z_mid: float = 3.6  # the combined z-score that maps to 0.5
+    z_mid: float = 4.0  # the combined z-score that maps to 0.5
     steep: float = 1.0  # logistic slope per deviation
     norm_window: float = 2000.0  # items in the score normalisation's memory
     norm_prior: float = 400.0  # pseudo-items behind the prior normalisation (~ a first cycle)
@@ -88,19 +90,24 @@ class Params:
     feedback_near: float = 0.6  # cosine at which a judged item overrides the score
     refresh_every: int = 100  # observations between IDF refreshes of the seed channel
     adapt_after: int = 30  # no admission before the stream statistics rest on this many items
+    semantic_weight: float = 1.5  # weight of the semantic channel (0: off; needs its model)
+    semantic_mean: float = 0.35  # the semantic channel's prior: a raw cosine's mean ...
+    semantic_sd: float = 0.1  # ... and deviation over off-topic news
+    adapt_sem_z: float = 1.0  # semantic z needed to enter the pool (when the channel is on)
 
 
 class _Scored:
     """What ``judge`` computed for one item, reused by ``observe``."""
 
-    __slots__ = ("key", "raw_a", "raw_s", "x", "z")
+    __slots__ = ("key", "raw_a", "raw_e", "raw_s", "x", "z")
 
-    def __init__(self, key: object, x: Vector, z: float, raw_s: float, raw_a: float) -> None:
+    def __init__(
+        self, key: object, x: Vector, z: float, raw: tuple[float, float, float | None]
+    ) -> None:
         self.key = key
         self.x = x
         self.z = z
-        self.raw_s = raw_s
-        self.raw_a = raw_a
+        self.raw_s, self.raw_a, self.raw_e = raw
 
 
 class Tracker:
@@ -162,6 +169,11 @@ class Tracker:
         self._df: Counter[str] = Counter()
         self._seed = Channel(Norm(p.prior_mean, p.prior_sd, p.norm_prior, p.norm_window))
         self._stream = Channel(Norm(p.prior_mean, p.prior_sd, p.norm_prior, p.norm_window))
+        self._labels[_MEANING] = MEANING_LABEL
+        self._meaning = Meaning(
+            self._seed_texts if p.semantic_weight > 0 else [],
+            Norm(p.semantic_mean, p.semantic_sd, p.norm_prior, p.norm_window),
+        )
         self._stream_stale = False
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._evidence = Evidence(
@@ -265,8 +277,10 @@ class Tracker:
 
     # -- scoring -------------------------------------------------------------------------
 
-    def _score(self, x: Vector) -> tuple[float, float, float, list[tuple[str, float]]]:
-        """(combined z, seed raw cosine, stream raw cosine, per-feature contributions)."""
+    def _score(
+        self, x: Vector, meaning: bytes | None
+    ) -> tuple[float, tuple[float, float, float | None], list[tuple[str, float]]]:
+        """(combined z, (seed, stream, semantic) raw cosines, per-feature contributions)."""
         p = self.params
         lognum = math.log(self._n + p.idf_prior)
         log = math.log
@@ -295,8 +309,9 @@ class Tracker:
             dot_s += cs
             dot_a += ca
             hits.append((f, cs, ca))
+        raw_e = self._meaning.raw(meaning)
         if not hits:
-            return -math.inf, 0.0, 0.0, []
+            return -math.inf, (0.0, 0.0, raw_e), []
         length = math.sqrt(norm2)
         seed = self._seed
         ks = 1.0 / (length * seed.qnorm)
@@ -305,19 +320,32 @@ class Tracker:
         ks /= seed.norm.sd
         ka = 0.0
         raw_a = 0.0
-        size = len(self._evidence)
+        total = 0.0  # the other channels' weighted z
+        weights = 1.0  # 1 + the sum of their squared weights
         if qa:
             stream = self._stream
-            w = p.adapt_weight * min(1.0, size / p.adapt_floor)
+            w = p.adapt_weight * min(1.0, len(self._evidence) / p.adapt_floor)
             ka = 1.0 / (length * stream.qnorm)
             raw_a = dot_a * ka
-            z_a = (raw_a - stream.norm.mean) / stream.norm.sd
-            scale = 1.0 / math.sqrt(1.0 + w * w)
-            z = (z + w * z_a) * scale
-            ks *= scale
-            ka *= w * scale / stream.norm.sd
-        parts = [(f, cs * ks + ca * ka) for f, cs, ca in hits]
-        return z, raw_s, raw_a, parts
+            total += w * (raw_a - stream.norm.mean) / stream.norm.sd
+            weights += w * w
+            ka *= w / stream.norm.sd
+        parts = []
+        if raw_e is not None:
+            w = p.semantic_weight
+            sem = self._meaning.norm
+            # Meaning adds evidence, it does not veto: a text unlike the seeds scores 0 here,
+            # as one with no seed word does in the seed channel (a title followed by junk,
+            # e.g. a megabyte of one letter, would otherwise lose its title's words).
+            z_e = max(0.0, (raw_e - sem.mean) / sem.sd)
+            total += w * z_e
+            weights += w * w
+            parts.append((_MEANING, w * z_e))
+        scale = 1.0 / math.sqrt(weights)
+        z = (z + total) * scale
+        parts = [(f, c * scale) for f, c in parts]
+        parts += [(f, (cs * ks + ca * ka) * scale) for f, cs, ca in hits]
+        return z, (raw_s, raw_a, raw_e), parts
 
     def judge(self, title: str, summary: str) -> Judgement:
         """Score one item; does not change what the tracker has learnt."""
@@ -347,11 +375,11 @@ class Tracker:
     def _judge(self, tokens: Tokens, key: object) -> Judgement:
         p = self.params
         x = self._features(tokens)
-        z, raw_s, raw_a, parts = self._score(x)
+        z, raw, parts = self._score(x, tokens.meaning)
         if self._feedback:
             z += self._exemplar_shift(x)
         score = 0.0 if z == -math.inf else 1.0 / (1.0 + math.exp(-p.steep * (z - p.z_mid)))
-        self._last = _Scored(key, x, z, raw_s, raw_a)
+        self._last = _Scored(key, x, z, raw)
         hit = score >= self.threshold
         matched = self._explain(parts, score, tokens)
         if self._exclude:
@@ -429,8 +457,8 @@ class Tracker:
 
     def _scored(self, tokens: Tokens) -> _Scored:
         x = self._features(tokens)
-        z, raw_s, raw_a, _ = self._score(x)
-        return _Scored(tokens, x, z, raw_s, raw_a)
+        z, raw, _ = self._score(x, tokens.meaning)
+        return _Scored(tokens, x, z, raw)
 
     def _observe(
         self,
@@ -442,7 +470,7 @@ class Tracker:
     ) -> None:
         p = self.params
         self._last = None
-        x, z, raw_s, raw_a = scored.x, scored.z, scored.raw_s, scored.raw_a
+        x, z, raw_s, raw_a, raw_e = scored.x, scored.z, scored.raw_s, scored.raw_a, scored.raw_e
         mark = _fingerprint(x, p.title_weight)
         seen = self._seen
         if mark in seen:  # a repeat: one text is one piece of evidence, however often sent
@@ -456,6 +484,11 @@ class Tracker:
         seed.add(raw_s)
         if self._stream.q:
             self._stream.norm.add(raw_a)
+        z_e = math.inf
+        if raw_e is not None:
+            sem = self._meaning.norm
+            z_e = (raw_e - sem.mean) / sem.sd
+            sem.add(raw_e)
         df = self._df
         df.update(x.keys())  # a Counter counts an iterable of keys in C
         self._n += 1
@@ -463,19 +496,23 @@ class Tracker:
             self._df = Counter({f: c for f, c in df.items() if c > 1})
         excluded = bool(judgement.matched) and judgement.matched[0][0].startswith("excluded:")
         if p.adapt_weight > 0 and not excluded and judgement.topic == self.name:
-            self._consider(x, z, z_s, source)
+            self._consider(x, z, z_s, z_e, source)
         self._since_refresh += 1
         if self._since_refresh >= p.refresh_every or (self._n < 200 and self._since_refresh >= 10):
             self._refresh_seed()
         if refresh:
             self._refresh_stream()
 
-    def _consider(self, x: Vector, z: float, z_s: float, source: str | None) -> None:
-        """Admit a confident item to the adaptation pool, or keep a near miss."""
+    def _consider(self, x: Vector, z: float, z_s: float, z_e: float, source: str | None) -> None:
+        """Admit a confident item to the adaptation pool, or keep a near miss.
+
+        Confident means the combined score, the seed channel *and* the semantic channel (when
+        on: ``z_e`` is inf otherwise) each agree: two views of the seeds, one of their words,
+        one of their meaning, must both vouch for what the tracker learns from."""
         p = self.params
         if self._n <= p.adapt_after:
             return  # too few items yet to tell a confident item from a lucky one
-        if z >= p.adapt_z and z_s >= p.adapt_seed_z:
+        if z >= p.adapt_z and z_s >= p.adapt_seed_z and z_e >= p.adapt_sem_z:
             u = self._unit(x)
             if not self._evidence.is_copy(u):
                 self._evidence.admit(x, u, source)
@@ -528,7 +565,11 @@ class Tracker:
             "version": _STATE_VERSION,
             "n": self._n,
             "df": dict(self._df),
-            "norm": [self._seed.norm.state(), self._stream.norm.state()],
+            "norm": [
+                self._seed.norm.state(),
+                self._stream.norm.state(),
+                self._meaning.norm.state(),
+            ],
             "seed_idf": dict(self._seed_idf),
             "since_refresh": self._since_refresh,
             "seen": list(self._seen),
@@ -544,9 +585,11 @@ class Tracker:
             return
         self._n = n
         self._df = Counter({str(k): int(v) for k, v in df.items() if isinstance(v, int | float)})
-        if isinstance(norm, list) and len(norm) == 2:
+        if isinstance(norm, list) and len(norm) in (2, 3):
             self._seed.norm.restore(norm[0])
             self._stream.norm.restore(norm[1])
+            if len(norm) == 3:
+                self._meaning.norm.restore(norm[2])
         self._evidence.restore(state.get("pool"), state.get("near"))
         seen = state.get("seen")
         self._seen = OrderedDict(

@@ -1,0 +1,171 @@
+"""The semantic channel's text embedding: a static word-embedding model, mean-pooled.
+
+The model is WordLlama's ``l2_supercat`` (256 dimensions, a 32,000-token vocabulary; MIT
+licence), whose weights and tokenizer ship *inside* the ``wordllama`` wheel on PyPI: nothing
+is downloaded at run time. We read those two files ourselves (``tokenizers`` + numpy, the
+weights memory-mapped) rather than through ``WordLlama.load``, which looks for the tokenizer
+in a folder the wheel does not have and then tries the network.
+
+An embedding is the mean of the text's token vectors, L2-normalised, stored as float32 bytes
+(hashable and cheap to send from the parser workers). Without the packages the channel is
+off and :func:`embedder` returns ``None``; scoring then works as before.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from monitor._relevance._channels import Norm
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import numpy as np
+    from numpy.typing import NDArray
+
+__all__ = ["MEANING", "MEANING_LABEL", "Embedder", "Meaning", "embedder"]
+
+# The semantic channel's entry among an explanation's features, and how it reads.
+MEANING = "\x01meaning"
+MEANING_LABEL = "(close in meaning to the seeds)"
+
+_WEIGHTS = ("weights", "l2_supercat_256.safetensors")
+_TOKENIZER = ("tokenizers", "l2_supercat_tokenizer_config.json")
+_MAX_TOKENS = 2_000  # a text's first tokens are enough to place it
+_MAX_CHARS = 20_000  # ... and its first characters (a hostile megabyte title costs nothing)
+_WORD_MAX = 40  # longer "words" are junk (base64, a run of one letter), not meaning
+_WORDS_MAX = 200_000  # distinct words whose tokens are cached (~30 MB at most)
+
+
+class Embedder:
+    """Text → unit vector, from a token embedding table and its tokenizer.
+
+    Texts are split at white space and each distinct word is tokenised once (a bounded
+    cache): the tokenizer costs ~140 µs per item, the cache ~10 µs. Line breaks are therefore
+    plain spaces, which is all they mean in a feed item.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        import numpy as np
+        from tokenizers import Tokenizer
+
+        self._np = np
+        self._tok = Tokenizer.from_file(str(folder.joinpath(*_TOKENIZER)))
+        self._tok.no_padding()
+        self._tok.no_truncation()
+        self._table = _map_tensor(folder.joinpath(*_WEIGHTS), "embedding.weight")
+        self.dim = int(self._table.shape[1])
+        self._words: dict[str, list[int]] = {}
+
+    def _ids(self, text: str) -> list[int]:
+        words = self._words
+        if len(words) > _WORDS_MAX:
+            words.clear()
+        encode = self._tok.encode
+        out: list[int] = []
+        for word in text[:_MAX_CHARS].split():
+            if len(word) > _WORD_MAX:
+                continue
+            ids = words.get(word)
+            if ids is None:
+                ids = words[word] = encode(word, add_special_tokens=False).ids
+            out.extend(ids)
+            if len(out) >= _MAX_TOKENS:
+                break
+        return out
+
+    def vector(self, text: str) -> bytes | None:
+        """The unit mean token vector of ``text`` as float32 bytes (None for no tokens)."""
+        ids = self._ids(text)
+        if not ids:
+            return None
+        np = self._np
+        v = self._table[ids].mean(axis=0, dtype=np.float32)
+        norm = float(np.linalg.norm(v))
+        return (v / norm).tobytes() if norm > 0 else None
+
+    def seed_vector(self, text: str) -> bytes | None:
+        """A seed's vector: the mean of its paragraphs' unit vectors, so that a long article
+        counts each paragraph once instead of being cut at ``_MAX_TOKENS``."""
+        paragraphs = [p for p in text.split("\n\n") if p.strip()] or [text]
+        vs = [self.array(b) for p in paragraphs if (b := self.vector(p)) is not None]
+        if not vs:
+            return None
+        v = self._np.mean(vs, axis=0)
+        norm = float(self._np.linalg.norm(v))
+        return (v / norm).astype(self._np.float32).tobytes() if norm > 0 else None
+
+    def array(self, blob: bytes) -> NDArray[np.float32]:
+        return self._np.frombuffer(blob, dtype=self._np.float32)
+
+    def matrix(self, blobs: Sequence[bytes]) -> NDArray[np.float32]:
+        return self._np.stack([self.array(b) for b in blobs])
+
+
+def _map_tensor(path: Path, name: str) -> NDArray[Any]:
+    """One tensor of a safetensors file, memory-mapped read-only: the daemon and its parser
+    workers share the file's pages instead of each holding a copy. The format is an 8-byte
+    little-endian header length, a JSON header ({name: {dtype, shape, data_offsets}}), then
+    the raw little-endian data."""
+    import numpy as np
+
+    dtypes = {"F16": "<f2", "F32": "<f4", "BF16": None}
+    with path.open("rb") as f:
+        size = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(size))
+    entry = header[name]
+    dtype = dtypes.get(entry["dtype"])
+    if dtype is None:
+        raise ImportError(f"{path}: unsupported tensor type {entry['dtype']}")
+    start, end = entry["data_offsets"]
+    shape = tuple(int(n) for n in entry["shape"])
+    table: NDArray[Any] = np.memmap(
+        path, dtype=dtype, mode="r", offset=8 + size + start, shape=shape
+    )
+    if table.nbytes != end - start:
+        raise ImportError(f"{path}: tensor {name} has {end - start} bytes, expected {table.nbytes}")
+    return table
+
+
+@functools.cache
+def embedder() -> Embedder | None:
+    """The process's embedder, loaded once; None when ``wordllama`` (or numpy, tokenizers,
+    safetensors) is not installed."""
+    try:
+        spec = importlib.util.find_spec("wordllama")
+    except (ImportError, ValueError):  # ValueError: blocked in sys.modules
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    if not folder.joinpath(*_WEIGHTS).exists():
+        return None
+    try:
+        return Embedder(folder)
+    except (ImportError, OSError, KeyError, ValueError):
+        return None  # a broken or unexpected model file: the channel is off, scoring goes on
+
+
+class Meaning:
+    """The semantic channel: an item's best cosine with a seed's vector, and the stream
+    normalisation of that cosine. Off (``raw`` is None) without the model or the seeds."""
+
+    __slots__ = ("_model", "_seeds", "norm")
+
+    def __init__(self, seeds: Sequence[str], norm: Norm) -> None:
+        self.norm = norm
+        model = embedder() if seeds else None
+        vectors = [b for s in seeds if model and (b := model.seed_vector(s)) is not None]
+        self._model = model if vectors else None
+        self._seeds = (
+            model._np.stack([model.array(b) for b in vectors]) if model and vectors else None
+        )
+
+    def raw(self, meaning: bytes | None) -> float | None:
+        if meaning is None or self._model is None or self._seeds is None:
+            return None
+        return float((self._seeds @ self._model.array(meaning)).max())
