@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlsplit
 
+from ._decide import adaptive_bounds
 from ._durations import format_duration, parse_duration
 from ._errors import ConfigError
 from ._redact import redact_url
@@ -73,7 +74,14 @@ class TopicConfig:
 class FeedConfig:
     url: str
     name: str
-    interval: float
+    interval: float  # fixed pace; for an adaptive feed, the pace until its rate is known
+    # Adaptive polling (both set) or a fixed interval (both None): see _decide.next_interval.
+    min_interval: float | None = None
+    max_interval: float | None = None
+
+    @property
+    def adaptive(self) -> bool:
+        return self.min_interval is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +90,9 @@ class Settings:
 
     database: Path
     interval: float = 600.0
+    # Adaptive polling for feeds without an interval of their own; None: not configured.
+    min_interval: float | None = None
+    max_interval: float | None = None
     dsn: str | None = None  # a PostgreSQL URL ([monitor] database or database_env); None: SQLite
     jitter: float = 0.1  # fraction of the interval, capped at 5 minutes
     concurrency: int = 32
@@ -220,8 +231,7 @@ class _Loader:
             settings = self.settings(top.get("monitor", dict, {}))
             topics = self.topics(top.get("topics", list, None, expected="an array of tables"))
             feeds = self.feeds(
-                top.get("feeds", list, [], expected="an array of [[feeds]] tables"),
-                settings.interval,
+                top.get("feeds", list, [], expected="an array of [[feeds]] tables"), settings
             )
             webhook, email, schedule, apprise = self.alerts(top.get("alerts", dict, {}))
         return Config(self.path, settings, topics, feeds, webhook, email, schedule, apprise)
@@ -307,6 +317,8 @@ class _Loader:
                 database=(self.base / database).resolve(),
                 dsn=dsn,
                 interval=self.duration(t, "interval", 600.0, minimum=1),
+                min_interval=self.optional_duration(t, "min_interval"),
+                max_interval=self.max_interval(t, self.optional_duration(t, "min_interval")),
                 jitter=jitter,
                 concurrency=self.positive_int(t, "concurrency", 32),
                 per_host=self.positive_int(t, "per_host", 2),
@@ -359,7 +371,7 @@ class _Loader:
                 self.fail("topics", f"topic name {name!r} is used twice")
         return tuple(topics)
 
-    def feeds(self, raw: list[Any], interval: float) -> tuple[FeedConfig, ...]:
+    def feeds(self, raw: list[Any], settings: Settings) -> tuple[FeedConfig, ...]:
         feeds: list[FeedConfig] = []
         seen: set[str] = set()
         for i, item in enumerate(raw, 1):  # positions as a reader counts them
@@ -369,10 +381,51 @@ class _Loader:
                     self.fail(t.key("url"), "this feed is listed twice", url)
                 seen.add(url)
                 name = t.get("name", str, None, expected="a display name") or _default_name(url)
-                feeds.append(
-                    FeedConfig(url, name, self.duration(t, "interval", interval, minimum=1))
-                )
+                interval = self.duration(t, "interval", settings.interval, minimum=1)
+                own_min = self.optional_duration(t, "min_interval")
+                own_max = self.max_interval(t, own_min)
+                if own_min is not None or own_max is not None:
+                    low = own_min if own_min is not None else settings.min_interval
+                    high = own_max if own_max is not None else settings.max_interval
+                    if low is not None and high is not None and high < low:
+                        if own_max is not None:  # below [monitor] min_interval
+                            self.fail(
+                                t.key("max_interval"),
+                                f"must be at least min_interval ({format_duration(low)}, "
+                                "from [monitor])",
+                                t.data["max_interval"],
+                            )
+                        self.fail(
+                            t.key("min_interval"),
+                            f"must be at most max_interval ({format_duration(high)}, "
+                            "from [monitor])",
+                            t.data["min_interval"],
+                        )
+                    bounds: tuple[float, float] | None = adaptive_bounds(low, high)
+                elif "interval" in t.data:  # an interval of its own: fixed, as it always was
+                    bounds = None
+                else:
+                    bounds = settings_bounds(settings)
+                feeds.append(FeedConfig(url, name, interval, *(bounds or (None, None))))
         return tuple(feeds)
+
+    def optional_duration(self, table: _Table, name: str) -> float | None:
+        """A duration of at least a second; absent means not set."""
+        if name not in table.data:
+            table.used.add(name)
+            return None
+        return self.duration(table, name, 0.0, minimum=1)
+
+    def max_interval(self, table: _Table, low: float | None) -> float | None:
+        """``max_interval``, checked against the same table's ``min_interval``."""
+        high = self.optional_duration(table, "max_interval")
+        if high is not None and low is not None and high < low:
+            self.fail(
+                table.key("max_interval"),
+                f"must be at least min_interval ({format_duration(low)})",
+                table.data["max_interval"],
+            )
+        return high
 
     def http_url(self, t: _Table, name: str) -> str:
         url: str = t.get(name, str, required=True, expected="an http(s) URL")
@@ -559,6 +612,14 @@ class _Loader:
         else:
             t.used.add("digest_every")
         return mode, tuple(sorted(set(digest_at))), every, timezone
+
+
+def settings_bounds(settings: Settings) -> tuple[float, float] | None:
+    """``[monitor]``'s adaptive bounds (for feeds without an interval of their own), or None
+    when neither ``min_interval`` nor ``max_interval`` is set: fixed intervals."""
+    if settings.min_interval is None and settings.max_interval is None:
+        return None
+    return adaptive_bounds(settings.min_interval, settings.max_interval)
 
 
 def _default_name(url: str) -> str:

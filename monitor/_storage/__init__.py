@@ -26,6 +26,7 @@ from ._feeds import FeedsMixin
 from ._managed import ManagedFeedsMixin
 from ._open import open_store, stored_feedback, unsupported, uses_postgres
 from ._outbox import OutboxMixin
+from ._pace import PaceMixin
 from ._protocol import Store
 from ._queries import QueriesMixin, read_feedback
 from ._rows import Delivery, NewItem, hit_id
@@ -58,6 +59,7 @@ class Storage(
     ManagedFeedsMixin,
     ViewsMixin,
     DigestsMixin,
+    PaceMixin,
 ):
     """The database at ``path`` (created 0600 with the current schema, or migrated)."""
 
