@@ -121,6 +121,7 @@ class Config:
     email: EmailConfig | None = None
     retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
     apprise: AppriseConfig | None = None
+    feed_health: bool = False  # [alerts] feed_health: a feed's health changes alert too
 
 
 def is_postgres_url(text: str) -> bool:
@@ -233,8 +234,12 @@ class _Loader:
             feeds = self.feeds(
                 top.get("feeds", list, [], expected="an array of [[feeds]] tables"), settings
             )
-            webhook, email, schedule, apprise = self.alerts(top.get("alerts", dict, {}))
-        return Config(self.path, settings, topics, feeds, webhook, email, schedule, apprise)
+            alerts = top.get("alerts", dict, {})
+            webhook, email, schedule, apprise = self.alerts(alerts)
+            feed_health = isinstance(alerts, dict) and alerts.get("feed_health", False)
+        return Config(
+            self.path, settings, topics, feeds, webhook, email, schedule, apprise, feed_health
+        )
 
     def duration(self, table: _Table, name: str, default: float, *, minimum: float = 0) -> float:
         value = table.convert(
@@ -449,6 +454,7 @@ class _Loader:
                         "expected a list of durations such as ['5s', '5m', '2h']",
                         values,
                     )
+            t.get("feed_health", bool, False, expected="true or false")
             webhook_raw = t.get("webhook", dict, None)
             email_raw = t.get("email", dict, None)
             apprise_raw = t.get("apprise", dict, None)

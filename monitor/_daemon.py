@@ -24,6 +24,7 @@ from ._decide import is_due
 from ._errors import StorageError
 from ._exporter import Exporter
 from ._feedjobs import FEEDS_REFRESH_INTERVAL, FeedJobs, current_feeds
+from ._healthwatch import HEALTH_DELAY, HEALTH_INTERVAL, check_health
 from ._poll import PollReport
 from ._runtime import FEEDBACK_INTERVAL, Runtime, open_runtime
 from ._times import utcnow
@@ -44,11 +45,21 @@ async def run_once(config: Config) -> list[PollReport]:
         feeds = current_feeds(rt.config, rt.storage)  # config + added, minus paused
         reports = await asyncio.gather(*(_poll_safely(rt, feed) for feed in feeds))
         rt.save_state()
+        try:
+            _watch_health(rt)
+        except StorageError as exc:
+            log.error("feed health not checked: %s", exc)
         await rt.deliverer.deliver_due()
         if rt.digest is not None:  # [alerts.email] mode = "digest": sent if its time came
             await rt.digest.deliver_if_due()
         await _expire_safely(rt)
     return list(reports)
+
+
+def _watch_health(rt: Runtime) -> None:
+    """Feed health changes: recorded, logged, and alerted when ``[alerts] feed_health``."""
+    if check_health(rt.config, rt.storage, utcnow(), channels=list(rt.deliverer.senders)):
+        rt.deliverer.wake()
 
 
 async def _expire_safely(rt: Runtime) -> None:
@@ -118,6 +129,9 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
             misfire_grace_time=int(feed.interval),
         )
 
+    def watch_health() -> None:
+        _watch_health(rt)
+
     # issue 13: feeds added/removed/paused from the CLI and SIGHUP reach the running daemon
     feed_jobs = FeedJobs(scheduler, rt, schedule_plan, add_feed_job)
     plan = feed_jobs.start(now)
@@ -139,6 +153,13 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
         _guarded(rt.refresh_feedback),
         IntervalTrigger(seconds=FEEDBACK_INTERVAL),
         id="feedback",
+        coalesce=True,
+    )
+    scheduler.add_job(
+        _guarded(watch_health),
+        IntervalTrigger(seconds=HEALTH_INTERVAL),
+        id="health",
+        next_run_time=now + timedelta(seconds=HEALTH_DELAY),
         coalesce=True,
     )
     scheduler.add_job(

@@ -22,6 +22,7 @@ from __future__ import annotations
 from .._models import FeedState
 from ._base import BUSY_TIMEOUT_MS
 from ._digests import DigestsMixin
+from ._feed_events import FeedEventsMixin
 from ._feeds import FeedsMixin
 from ._managed import ManagedFeedsMixin
 from ._open import open_store, stored_feedback, unsupported, uses_postgres
@@ -60,6 +61,7 @@ class Storage(
     ViewsMixin,
     DigestsMixin,
     PaceMixin,
+    FeedEventsMixin,
 ):
     """The database at ``path`` (created 0600 with the current schema, or migrated)."""
 
