@@ -4,6 +4,7 @@ storage it needs on both backends, and the daemon honouring it against a loopbac
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,8 +17,9 @@ from monitor._errors import ConfigError
 from monitor._models import Entry
 from monitor._pollhints import feed_hint, http_hint
 from monitor._storage import NewItem, Storage, Store
+from monitor._times import iso
 from tests.feedserver import FeedServer, rss
-from tests.helpers import write_config
+from tests.helpers import cli, write_config
 from tests.test_decide import state
 from tests.test_storage_contract import backend, open_backend  # noqa: F401  (fixture)
 
@@ -239,7 +241,7 @@ def _run_for(config_path: Path, seconds: float) -> None:
 
 
 def test_the_daemon_honours_max_age_and_ttl_and_a_restart_keeps_them(
-    tmp_path: Path, feed_server: FeedServer
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Three adaptive feeds polled every second unless the server asks otherwise: one with
     ``Cache-Control: max-age=2`` (also on its 304s), one with ``<ttl>1</ttl>``, one silent.
@@ -272,3 +274,13 @@ def test_the_daemon_honours_max_age_and_ttl_and_a_restart_keeps_them(
     _run_for(config, 1.5)  # a restart: /ttl is not due yet, /fast is
     assert feed_server.count("/ttl") == 1
     assert feed_server.count("/fast") > fast
+
+    # `monitor feeds` shows the decided next poll of adaptive feeds, none for fixed ones
+    text = config.read_text().replace('interval = "1s"\nmin_interval = "1s"\n', "", 1)
+    config.write_text(text.replace('min_interval = "1s"\nmax_interval = "1h"', ""))
+    assert not load_config(config).feeds[0].adaptive  # /fast: no bounds left, fixed
+    capsys.readouterr()
+    assert cli(config, "feeds", "--format", "json") == 0
+    shown = {row["url"]: row["next_poll"] for row in json.loads(capsys.readouterr().out)}
+    assert shown[feed_server.url("/fast")] is None
+    assert shown[feed_server.url("/ttl")] == iso(ttl_next)
