@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -145,3 +146,42 @@ def test_a_silent_feed_is_logged_once_and_alerted_once_then_back(
     assert back.json["type"] == "monitor.feed_health"
     assert "healthy again (was silent)" in back.json["title"]
     assert back.headers["webhook-id"] != silent.headers["webhook-id"]
+
+
+def test_a_health_alert_that_fails_is_retried_with_the_same_id(
+    tmp_path: Path, feed_server: FeedServer, webhook_receiver: WebhookReceiver
+) -> None:
+    """The outbox rules of hits hold for health alerts: a failed send waits for the retry
+    schedule and goes again with the same webhook-id; delivered, it is not sent again."""
+    url = feed_server.url("/down")
+    feed_server.add_behaviour("/down", "status", status=503)
+    path = write_config(tmp_path, [url], webhook=webhook_receiver)
+    text = path.read_text().replace(
+        "[alerts.webhook]",
+        '[alerts]\nfeed_health = true\nretry_schedule = ["1s"]\n[alerts.webhook]',
+    )
+    path.write_text(text)
+    config = load_config(path)
+    storage = Storage(tmp_path / "monitor.db")
+    try:
+        storage.sync_feeds(config.feeds)
+        now = datetime.now(UTC)
+        for _ in range(FAILING_AFTER):  # five failed polls, as the poller records them
+            storage.record_failure(storage.feed_state(url), now, "HTTP 503", retry_until=None)
+        storage.record_failure(
+            storage.feed_state(url), now, "HTTP 503", retry_until=now + timedelta(hours=1)
+        )
+    finally:
+        storage.close()
+    webhook_receiver.fail_next(1)
+    asyncio.run(_daemon.run_once(config))  # /down waits (backoff); the watch sees it failing
+    [first] = webhook_receiver.wait_for(1)
+    assert first.json["type"] == "monitor.feed_health" and "failing" in first.json["title"]
+    time.sleep(1.1)
+    asyncio.run(_daemon.run_once(config))
+    second = webhook_receiver.wait_for(2)[1]
+    assert second.headers["webhook-id"] == first.headers["webhook-id"]
+    asyncio.run(_daemon.run_once(config))
+    time.sleep(0.2)
+    assert len(webhook_receiver.received) == 2
+    assert feed_server.count("/down") == 0  # never asked during its backoff
