@@ -17,7 +17,7 @@ from typing import IO, Any
 from . import __version__
 from ._classify import BadLine, batches, classify_batch, json_lines
 from ._cli_feeds import register_verbs as register_feed_verbs
-from ._cli_health import add_health
+from ._cli_health import add_health, add_next_poll
 from ._cli_more import register as register_more
 from ._cli_topic import register as register_topic_commands
 from ._cli_types import positive
@@ -47,6 +47,7 @@ FEED_COLUMNS = (
     "items_seen",
     "hits",
     "retry_until",
+    "next_poll",
     "last_error",
     "source",
     "paused",
@@ -283,6 +284,7 @@ def cmd_hits(args: argparse.Namespace) -> int:
 def cmd_feeds(args: argparse.Namespace) -> int:
     storage = _storage(args, readonly=True)
     rows = add_health(storage, storage.feeds_report(), utcnow())
+    rows = add_next_poll(_config(args), storage, rows)
     for row in rows:  # the configured URLs may carry credentials: never shown
         for name in ("name", "url", "fetch_url", "last_error", "warning"):
             if isinstance(row.get(name), str):

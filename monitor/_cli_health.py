@@ -1,13 +1,16 @@
-"""The ``health`` column of ``monitor feeds`` (see :mod:`monitor._health`)."""
+"""The ``health`` and ``next_poll`` columns of ``monitor feeds`` (see :mod:`monitor._health`
+and adaptive polling in :mod:`monitor._decide`)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
+from ._config import Config
+from ._feedjobs import current_feeds
 from ._health import feed_health
 from ._storage import Store
-from ._times import parse_iso
+from ._times import iso, parse_iso
 
 RHYTHM_WINDOW = timedelta(days=90)  # the items a feed's usual rhythm is measured on
 
@@ -25,4 +28,16 @@ def add_health(storage: Store, rows: list[dict[str, Any]], now: datetime) -> lis
             last=parse_iso(last),
             now=now,
         )
+    return rows
+
+
+def add_next_poll(
+    config: Config, storage: Store, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """``next_poll``: when an adaptively polled feed's pace (``min_interval`` /
+    ``max_interval``) has it polled next; None for a feed at a fixed interval."""
+    adaptive = {feed.url for feed in current_feeds(config, storage) if feed.adaptive}
+    decided = storage.next_polls()
+    for row in rows:
+        row["next_poll"] = iso(decided.get(row["url"])) if row["url"] in adaptive else None
     return rows

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import signal
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
@@ -23,6 +24,7 @@ from ._decide import is_due
 from ._errors import StorageError
 from ._exporter import Exporter
 from ._feedjobs import FEEDS_REFRESH_INTERVAL, FeedJobs, current_feeds
+from ._healthwatch import HEALTH_DELAY, HEALTH_INTERVAL, check_health
 from ._poll import PollReport
 from ._runtime import FEEDBACK_INTERVAL, Runtime, open_runtime
 from ._times import utcnow
@@ -43,11 +45,21 @@ async def run_once(config: Config) -> list[PollReport]:
         feeds = current_feeds(rt.config, rt.storage)  # config + added, minus paused
         reports = await asyncio.gather(*(_poll_safely(rt, feed) for feed in feeds))
         rt.save_state()
+        try:
+            _watch_health(rt)
+        except StorageError as exc:
+            log.error("feed health not checked: %s", exc)
         await rt.deliverer.deliver_due()
         if rt.digest is not None:  # [alerts.email] mode = "digest": sent if its time came
             await rt.digest.deliver_if_due()
         await _expire_safely(rt)
     return list(reports)
+
+
+def _watch_health(rt: Runtime) -> None:
+    """Feed health changes: recorded, logged, and alerted when ``[alerts] feed_health``."""
+    if check_health(rt.config, rt.storage, utcnow(), channels=list(rt.deliverer.senders)):
+        rt.deliverer.wake()
 
 
 async def _expire_safely(rt: Runtime) -> None:
@@ -117,6 +129,9 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
             misfire_grace_time=int(feed.interval),
         )
 
+    def watch_health() -> None:
+        _watch_health(rt)
+
     # issue 13: feeds added/removed/paused from the CLI and SIGHUP reach the running daemon
     feed_jobs = FeedJobs(scheduler, rt, schedule_plan, add_feed_job)
     plan = feed_jobs.start(now)
@@ -138,6 +153,13 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
         _guarded(rt.refresh_feedback),
         IntervalTrigger(seconds=FEEDBACK_INTERVAL),
         id="feedback",
+        coalesce=True,
+    )
+    scheduler.add_job(
+        _guarded(watch_health),
+        IntervalTrigger(seconds=HEALTH_INTERVAL),
+        id="health",
+        next_run_time=now + timedelta(seconds=HEALTH_DELAY),
         coalesce=True,
     )
     scheduler.add_job(
@@ -228,13 +250,19 @@ def reschedule(
     scheduler: AsyncIOScheduler, rt: Runtime, feed: FeedConfig, report: PollReport
 ) -> None:
     """After a poll: a feed gone (410) loses its job; a failed one whose wait (backoff,
-    Retry-After) ends before its next interval run is run again when the wait ends."""
+    Retry-After) ends before its next interval run is run again when the wait ends; an
+    adaptively polled feed runs next when the decider said (plus jitter)."""
     job = scheduler.get_job(feed.url)
     if job is None:
         return
     if report.status == "gone":
         scheduler.remove_job(feed.url)
         log.info("feed=%r is gone: no longer scheduled", feed.name)
+        return
+    if report.next_poll is not None:
+        wait = (report.next_poll - utcnow()).total_seconds()
+        spread = min(wait * rt.config.settings.jitter, 300.0) * random.random()
+        job.modify(next_run_time=report.next_poll + timedelta(seconds=max(spread, 0.0)))
         return
     if report.status != "error":
         return
@@ -250,19 +278,28 @@ def schedule_plan(rt: Runtime, now: datetime) -> list[tuple[FeedConfig, datetime
     """When each feed first runs: due feeds now (spread), the others when their interval ends.
     Gone feeds are not scheduled at all."""
     states = rt.storage.feed_states()
+    decided = rt.storage.next_polls()  # adaptive feeds: the next poll chosen after the last
     feeds = [  # a feed added or deleted between the two reads waits for the next refresh
         f
         for f in current_feeds(rt.config, rt.storage)
         if f.url in states and not states[f.url].gone
     ]
-    due = [f for f in feeds if is_due(states[f.url], now, f.interval)]
+    due = [
+        f
+        for f in feeds
+        if is_due(
+            states[f.url], now, f.interval, next_poll=decided.get(f.url) if f.adaptive else None
+        )
+    ]
     step = STARTUP_SPREAD / max(len(due), 1)
     plan = [(feed, now + timedelta(seconds=i * step)) for i, feed in enumerate(due)]
     for feed in feeds:
         if feed not in due:
             state = states[feed.url]
             later = [t for t in (state.retry_until,) if t is not None]
-            if state.last_polled is not None:
+            if feed.adaptive and feed.url in decided:
+                later.append(decided[feed.url])
+            elif state.last_polled is not None:
                 later.append(state.last_polled + timedelta(seconds=feed.interval))
             plan.append((feed, max(later, default=now)))
     return plan

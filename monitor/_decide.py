@@ -43,11 +43,18 @@ def may_poll(feed: FeedState, now: datetime) -> bool:
     return feed.retry_until is None or now >= feed.retry_until
 
 
-def is_due(feed: FeedState, now: datetime, interval: float) -> bool:
-    """Whether a feed is due at start-up: never polled, or its interval has passed."""
+def is_due(
+    feed: FeedState, now: datetime, interval: float, *, next_poll: datetime | None = None
+) -> bool:
+    """Whether a feed is due at start-up: never polled, or its interval has passed (or, for an
+    adaptively polled feed, the ``next_poll`` decided after its last poll has come)."""
     if not may_poll(feed, now):
         return False
-    return feed.last_polled is None or now >= feed.last_polled + timedelta(seconds=interval)
+    if feed.last_polled is None:
+        return True
+    if next_poll is not None:
+        return now >= next_poll
+    return now >= feed.last_polled + timedelta(seconds=interval)
 
 
 def next_retry(now: datetime, attempts: int, schedule: tuple[float, ...]) -> datetime | None:
@@ -67,3 +74,79 @@ def expired(published: datetime | None, cutoff: datetime | None) -> bool:
     that retention deleted cannot come back as new (and alert again) while its feed still
     lists it. Entries without a date cannot be told apart and are taken in."""
     return cutoff is not None and published is not None and published < cutoff
+
+
+# -- adaptive polling (issue 13) ----------------------------------------------------------
+
+WEEK = 7 * 86400.0  # the window over which a feed's publishing rate is counted
+DEFAULT_MIN_INTERVAL = 300.0  # adaptive bounds when only one of them is configured
+DEFAULT_MAX_INTERVAL = 86400.0
+
+
+def next_interval(
+    interval: float,
+    *,
+    min_interval: float | None = None,
+    max_interval: float | None = None,
+    weekly: int | None = None,
+    feed_hint: float | None = None,
+    http_hint: float | None = None,
+) -> float:
+    """Seconds until a feed's next poll after a successful one (a 200 or a 304).
+
+    Without bounds (``min_interval`` and ``max_interval`` both None) the feed is polled at its
+    fixed ``interval``, as it always was. With bounds, the pace follows the feed:
+
+    * its publishing rate: ``weekly`` items published in the last :data:`WEEK` give one poll
+      per expected item (``WEEK / weekly``, Miniflux's "entry frequency"); none in a week
+      gives ``max_interval``; an unknown rate (``None``: no dated item yet) gives ``interval``;
+    * never sooner than the server asks: ``feed_hint`` (RSS ``<ttl>``, ``sy:updatePeriod`` /
+      ``sy:updateFrequency``) and ``http_hint`` (``Cache-Control: max-age``, ``Expires``) are
+      floors;
+    * the result is clamped to ``[min_interval, max_interval]`` (a server hint longer than
+      ``max_interval`` is cut to it: the bounds are the user's)."""
+    if min_interval is None and max_interval is None:
+        return interval
+    low, high = adaptive_bounds(min_interval, max_interval)
+    if weekly is None:
+        pace = interval
+    elif weekly <= 0:
+        pace = high
+    else:
+        pace = WEEK / weekly
+    pace = max(pace, feed_hint or 0.0, http_hint or 0.0)
+    return min(max(pace, low), high)
+
+
+def adaptive_bounds(min_interval: float | None, max_interval: float | None) -> tuple[float, float]:
+    """``(low, high)``: a missing bound takes its default, never crossing the given one."""
+    low = min_interval if min_interval is not None else DEFAULT_MIN_INTERVAL
+    high = max_interval if max_interval is not None else DEFAULT_MAX_INTERVAL
+    if min_interval is None:
+        low = min(low, high)
+    if max_interval is None:
+        high = max(high, low)
+    return low, high
+
+
+def next_poll(
+    now: datetime,
+    interval: float,
+    *,
+    min_interval: float | None = None,
+    max_interval: float | None = None,
+    weekly: int | None = None,
+    feed_hint: float | None = None,
+    http_hint: float | None = None,
+) -> datetime:
+    """The moment of a feed's next poll after a successful one at ``now``
+    (see :func:`next_interval`)."""
+    seconds = next_interval(
+        interval,
+        min_interval=min_interval,
+        max_interval=max_interval,
+        weekly=weekly,
+        feed_hint=feed_hint,
+        http_hint=http_hint,
+    )
+    return now + timedelta(seconds=seconds)

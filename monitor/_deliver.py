@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from ._alerts import Sender
@@ -65,7 +65,10 @@ class Deliverer:
         """One channel's due deliveries; returns (attempted, stalled)."""
         attempted = 0
         while True:
-            due = self.storage.due_deliveries(self.clock(), [channel], limit=200)
+            now = self.clock()
+            due = self.storage.due_deliveries(now, [channel], limit=200)
+            # feed health alerts ([alerts] feed_health): their own table, the same rules
+            due += self.storage.due_health_deliveries(now, [channel], limit=50)
             if not due:
                 return attempted, False
             stalled: list[bool] = []
@@ -88,7 +91,10 @@ class Deliverer:
             pause = self.outbox_poll
             try:
                 _, stalled = await self._round(channel)
-                next_at = self.storage.next_attempt([channel])
+                next_at = _earliest(
+                    self.storage.next_attempt([channel]),
+                    self.storage.next_health_attempt([channel]),
+                )
                 if next_at is not None:
                     pause = min(pause, (next_at - self.clock()).total_seconds())
                 if stalled:
@@ -120,24 +126,39 @@ class Deliverer:
                     )
                     target = self.targets.get(delivery.channel, "")
                     self.storage.disable_channel(delivery.channel, target, now, str(exc))
-                self.storage.record_delivery(delivery.id, now, error=str(exc), retry_at=now)
+                self._record(delivery, now, error=str(exc), retry_at=now)
                 return True
             except DeliveryError as exc:
                 if isinstance(exc, DeliveryTimeout):
                     stalled.append(True)
                 self._failed(delivery, exc)
                 return True
-            self.storage.record_delivery(delivery.id, self.clock())
+            self._record(delivery, self.clock())
             log.info("deliver hit=%s channel=%s delivered", delivery.alert.id, delivery.channel)
             return True
+
+    def _record(
+        self,
+        delivery: Delivery,
+        now: datetime,
+        *,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+        remaining: Sequence[str] | None = None,
+    ) -> None:
+        """One attempt, in the outbox table the delivery came from."""
+        if delivery.event:
+            self.storage.record_health_delivery(delivery.id, now, error=error, retry_at=retry_at)
+        else:
+            self.storage.record_delivery(
+                delivery.id, now, error=error, retry_at=retry_at, remaining=remaining
+            )
 
     def _failed(self, delivery: Delivery, exc: DeliveryError) -> None:
         now = self.clock()
         attempts = delivery.attempts + 1
         retry_at = next_retry(now, attempts, self.schedule) if exc.retryable else None
-        self.storage.record_delivery(
-            delivery.id, now, error=str(exc), retry_at=retry_at, remaining=exc.remaining
-        )
+        self._record(delivery, now, error=str(exc), retry_at=retry_at, remaining=exc.remaining)
         if retry_at is None:
             log.error(
                 "deliver hit=%s channel=%s failed for good after %d attempts: %s",
@@ -155,3 +176,7 @@ class Deliverer:
                 f"{retry_at:%H:%M:%S}",
                 exc,
             )
+
+
+def _earliest(*moments: datetime | None) -> datetime | None:
+    return min((m for m in moments if m is not None), default=None)

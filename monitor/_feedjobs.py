@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ._config import Config, FeedConfig, load_config
+from ._config import Config, FeedConfig, load_config, settings_bounds
 from ._errors import MonitorError
 from ._feedset import active_feeds
 from ._times import utcnow
@@ -34,7 +34,10 @@ Plan = Callable[["Runtime", datetime], list[tuple[FeedConfig, datetime]]]
 
 def current_feeds(config: Config, storage: Store) -> list[FeedConfig]:
     """The feeds to poll now: the config's and the database's, minus paused ones."""
-    return active_feeds(config.feeds, storage.feed_rows(), config.settings.interval)
+    settings = config.settings
+    return active_feeds(
+        config.feeds, storage.feed_rows(), settings.interval, bounds=settings_bounds(settings)
+    )
 
 
 class FeedJobs:

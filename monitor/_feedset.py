@@ -48,9 +48,15 @@ def key(url: str) -> str:
 
 
 def active_feeds(
-    config_feeds: Sequence[FeedConfig], rows: Iterable[FeedRow], default_interval: float
+    config_feeds: Sequence[FeedConfig],
+    rows: Iterable[FeedRow],
+    default_interval: float,
+    *,
+    bounds: tuple[float, float] | None = None,
 ) -> list[FeedConfig]:
-    """The feeds to poll, config feeds first (in config order), then added ones by name."""
+    """The feeds to poll, config feeds first (in config order), then added ones by name.
+    An added feed with an interval of its own (``--interval``) is polled at it; the others
+    at ``default_interval``, or adaptively within ``bounds`` ([monitor]'s) when given."""
     by_url = {row.url: row for row in rows}
     paused = {key(row.url) for row in by_url.values() if row.paused}
     feeds: list[FeedConfig] = []
@@ -70,7 +76,10 @@ def active_feeds(
         if ident in taken:
             continue
         taken.add(ident)
-        feeds.append(FeedConfig(row.url, row.name, row.interval or default_interval))
+        if row.interval:
+            feeds.append(FeedConfig(row.url, row.name, row.interval))
+        else:
+            feeds.append(FeedConfig(row.url, row.name, default_interval, *(bounds or (None, None))))
     return feeds
 
 

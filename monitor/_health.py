@@ -45,3 +45,33 @@ def _span(delta: timedelta) -> str:
         if seconds >= unit:
             return format_duration(round(seconds / unit) * unit)
     return format_duration(max(1, round(seconds)))
+
+
+# -- state changes, for the daemon's log and the optional alerts ------------------------------
+
+PROBLEMS = ("failing", "silent", "gone")
+
+
+def health_state(*, status: str | None, error_count: int, health: str) -> str | None:
+    """The coarse state a change of which is reported: ``ok``, ``failing`` (at least
+    ``FAILING_AFTER`` failed polls in a row), ``silent`` or ``gone``; None while it is not
+    settled (a few failures: neither failing yet nor ok) or not judged (paused). ``health``
+    is :func:`feed_health`'s text for the same feed."""
+    if health == "paused":
+        return None
+    if status == "gone":
+        return "gone"
+    if error_count >= FAILING_AFTER:
+        return "failing"
+    if error_count:
+        return None
+    return "silent" if health.startswith("silent") else "ok"
+
+
+def change_title(feed: str, state: str, previous: str, health: str) -> str:
+    """One line for the log and the alert's title."""
+    if state in ("silent", "failing"):
+        return f"feed {feed!r} is {health}"
+    if state == "gone":
+        return f"feed {feed!r} is gone (HTTP 410): no longer polled"
+    return f"feed {feed!r} is healthy again (was {previous})"

@@ -93,6 +93,7 @@ class Alert:
     detected_at: datetime
     matched: tuple[tuple[str, float], ...]
     story_id: str | None = None
+    kind: str = "hit"  # "hit", or "feed_health" (a feed turned silent, failing, gone, or back)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ is delegated to the pure modules (``_decide``, ``_dedup``, the trackers).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import time
@@ -16,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from ._config import FeedConfig
-from ._decide import expired, may_poll, retention_cutoff, retry_until
+from ._decide import WEEK, expired, may_poll, next_poll, retention_cutoff, retry_until
 from ._dedup import rekey_reused, sort_entries
 from ._errors import FetchError, ParseError
 from ._fetch import Fetcher, FetchResult
@@ -24,6 +25,7 @@ from ._health import FAILING_AFTER
 from ._ids import item_ref, story_id
 from ._models import Entry, Judgement, Tokens
 from ._parsepool import ParserPool
+from ._pollhints import feed_hint, http_hint
 from ._redact import redact_text
 from ._relevance import Tracker, tokenise
 from ._storage import FeedState, NewItem, Store
@@ -44,6 +46,7 @@ class PollReport:
     hits: int = 0
     seconds: float = 0.0
     error: str | None = None
+    next_poll: datetime | None = None  # an adaptively polled feed's next poll (None: fixed)
 
 
 class Grouper(Protocol):
@@ -85,6 +88,8 @@ class Poller:
         self.clock = clock
         self.keep_items = keep_items  # entries published before the retention period: skipped
         self.max_items = max_items  # entries taken from one feed per poll (the newest)
+        # The <ttl> / sy:updatePeriod of each adaptive feed's last body, for its 304 answers.
+        self._feed_hints: dict[str, float | None] = {}
 
     async def poll(self, feed: FeedConfig) -> PollReport:
         """Poll one feed if it may be asked now; record the outcome on the feed. Never raises
@@ -94,22 +99,16 @@ class Poller:
         if not may_poll(state, self.clock()):
             return PollReport(feed.name, "skipped")
         report = await self._poll(feed, state)
-        report = PollReport(
-            report.feed,
-            report.status,
-            report.new,
-            report.hits,
-            time.monotonic() - started,
-            report.error,
-        )
+        report = dataclasses.replace(report, seconds=time.monotonic() - started)
         log.info(
-            "poll feed=%r status=%s new=%d hits=%d seconds=%.2f%s",
+            "poll feed=%r status=%s new=%d hits=%d seconds=%.2f%s%s",
             feed.name,
             report.status,
             report.new,
             report.hits,
             report.seconds,
             f" error={report.error!r}" if report.error else "",
+            f" next={report.next_poll:%Y-%m-%dT%H:%M:%SZ}" if report.next_poll else "",
         )
         _report_health(feed, state.error_count, report)
         if report.hits:
@@ -128,11 +127,11 @@ class Poller:
         fetch_url = result.permanent_url or state.fetch_url
         if result.status == 304 or result.body is None:
             self.storage.record_not_modified(state, self.clock(), fetch_url=fetch_url)
-            return PollReport(feed.name, "not-modified")
+            return self._paced(feed, state, PollReport(feed.name, "not-modified"), result)
         body_hash = hashlib.sha1(result.body).hexdigest()
         if body_hash == state.body_hash:  # same bytes as last time: nothing to parse
             self.storage.record_not_modified(state, self.clock(), fetch_url=fetch_url)
-            return PollReport(feed.name, "unchanged")
+            return self._paced(feed, state, PollReport(feed.name, "unchanged"), result)
         try:
             parsed = await self.parser.parse(
                 result.body,
@@ -152,9 +151,32 @@ class Poller:
                 parsed.skipped,
             )
         await asyncio.sleep(0)  # let the loop run between the parse and the store
-        return self._store(
+        report = self._store(
             feed, state, result, fetch_url, body_hash, parsed.title, parsed.entries, parsed.warning
         )
+        return self._paced(feed, state, report, result)
+
+    def _paced(
+        self, feed: FeedConfig, state: FeedState, report: PollReport, result: FetchResult
+    ) -> PollReport:
+        """An adaptively polled feed's next poll, decided (``_decide.next_poll``) from its
+        rate and the server's hints after a successful poll, stored and reported."""
+        if not feed.adaptive:
+            return report
+        now = self.clock()
+        if result.body is not None:  # a 304 keeps the hint of the body it confirms
+            self._feed_hints[feed.url] = feed_hint(result.body)
+        when = next_poll(
+            now,
+            feed.interval,
+            min_interval=feed.min_interval,
+            max_interval=feed.max_interval,
+            weekly=self.storage.entry_frequency(state, now - timedelta(seconds=WEEK)),
+            feed_hint=self._feed_hints.get(feed.url),
+            http_hint=http_hint(result.headers, now),
+        )
+        self.storage.record_next_poll(state, when)
+        return dataclasses.replace(report, next_poll=when)
 
     def _store(
         self,

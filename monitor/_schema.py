@@ -11,8 +11,10 @@ from collections.abc import Callable
 from ._schema_v4 import apply_v4  # version 4's step in its own module: the SQL is long
 
 # 3: what a hit judged, frozen at detection, and the recipients an email is still owed;
-# 4: full-text search, the hit_details view, managed feeds, digests (see _schema_v4).
-SCHEMA_VERSION = 4
+# 4: full-text search, the hit_details view, managed feeds, digests (see _schema_v4);
+# 5: adaptive polling (the next poll decided, an index to count a feed's recent items);
+#    feed health changes and their own outbox (``[alerts] feed_health``).
+SCHEMA_VERSION = 5
 
 _V1 = """
 CREATE TABLE feeds (
@@ -149,11 +151,56 @@ def _v4(conn: sqlite3.Connection) -> None:
     apply_v4(conn)
 
 
+def _v5(conn: sqlite3.Connection) -> None:
+    """Adaptive polling: ``feeds.next_poll``, the next poll the decider chose after the last
+    successful one (a restart honours it), and the index that counts a feed's items of the
+    last week without a scan. Idempotent, like version 4."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(feeds)")}
+    if "next_poll" not in columns:
+        conn.execute("ALTER TABLE feeds ADD COLUMN next_poll TEXT")
+    conn.execute("CREATE INDEX IF NOT EXISTS items_feed_published ON items (feed_id, published)")
+    for statement in FEED_EVENTS.split(";"):
+        conn.execute(statement)
+
+
+# Feed health changes (ok → silent, failing, gone and back), each recorded once; the last one
+# of a feed is its reported state. Their alerts wait in their own outbox table, delivered by
+# the same deliverer, retry schedule and channels as the hits' (``deliveries`` points at hits).
+FEED_EVENTS = """
+CREATE TABLE IF NOT EXISTS feed_events (
+    seq      INTEGER PRIMARY KEY,
+    id       TEXT NOT NULL UNIQUE,            -- stable: the webhook-id / Message-ID of its alerts
+    feed_url TEXT NOT NULL,                   -- feeds.url (no foreign key: a feed may be removed)
+    feed     TEXT NOT NULL,                   -- its name then
+    state    TEXT NOT NULL,                   -- ok | failing | silent | gone
+    previous TEXT NOT NULL,
+    title    TEXT NOT NULL,                   -- the log line / alert title
+    detail   TEXT NOT NULL,                   -- what `monitor feeds` said (health column)
+    at       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS feed_events_url ON feed_events (feed_url, seq);
+CREATE TABLE IF NOT EXISTS feed_event_deliveries (
+    id           INTEGER PRIMARY KEY,
+    event_id     TEXT NOT NULL REFERENCES feed_events(id),
+    channel      TEXT NOT NULL,
+    status       TEXT NOT NULL,               -- pending | delivered | failed
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    next_attempt TEXT,
+    last_attempt TEXT,
+    last_error   TEXT,
+    delivered_at TEXT,
+    UNIQUE (event_id, channel)
+);
+CREATE INDEX IF NOT EXISTS feed_event_deliveries_due ON feed_event_deliveries (status, next_attempt)
+"""
+
+
 _MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
     1: _V1,
     2: _V2,
     3: _V3,
     4: _v4,
+    5: _v5,
 }
 
 

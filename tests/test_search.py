@@ -116,13 +116,14 @@ def test_migration_indexes_existing_items_and_is_idempotent(tmp_path: Path) -> N
             "VALUES (1, 'k', 'f', 'Ceasefire talks in Paris', 'Chiefs meet', 'http://a/1', 'x')"
         )
     db.close()
-    storage = Storage(path)  # migrates 1 → 4
+    storage = Storage(path)  # migrates 1 → 4 → 5
     assert [r["title"] for r in storage.search("talk")] == ["Ceasefire talks in Paris"]
     storage.close()
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
     columns = {r[1] for r in db.execute("PRAGMA table_info(feeds)")}
     assert {"source", "paused", "interval", "category", "html_url", "added_at"} <= columns
+    assert "next_poll" in columns  # version 5: adaptive polling
     assert db.execute("SELECT source, paused FROM feeds").fetchone() == ("config", 0)
     apply_v4(db)  # again: nothing fails, nothing doubles
     db.execute("PRAGMA user_version = 3")

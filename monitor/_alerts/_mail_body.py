@@ -26,6 +26,12 @@ def _number(value: float, digits: int = 2) -> str:
 
 def _facts(alert: Alert) -> list[tuple[str, str]]:
     """Label/value pairs shown in both bodies, already cleaned to one line each."""
+    if alert.kind != "hit":  # a feed health change: no score, no publication
+        return [
+            ("Feed", one_line(alert.feed, FIELD_LIMIT)),
+            ("Feed URL", one_line(alert.feed_url, LINK_LIMIT)),
+            ("Detected", iso(alert.detected_at) or "unknown"),
+        ]
     return [
         ("Topic", one_line(alert.topic, FIELD_LIMIT)),
         ("Score", _number(alert.score)),
@@ -47,8 +53,9 @@ def text_body(alert: Alert) -> str:
     """Title, link, the facts, why it matched, then the summary."""
     lines = [one_line(alert.title, TITLE_LIMIT), one_line(alert.link, LINK_LIMIT), ""]
     lines += [f"{label + ':':<11}{value}" for label, value in _facts(alert)]
-    lines += ["", "Why it matched:"]
-    lines += [f"  - {reason}" for reason in _reasons(alert)] or ["  (no features recorded)"]
+    if alert.kind == "hit":
+        lines += ["", "Why it matched:"]
+        lines += [f"  - {reason}" for reason in _reasons(alert)] or ["  (no features recorded)"]
     summary = text_block(alert.summary, SUMMARY_LIMIT)
     if summary:
         lines += ["", summary]
@@ -75,13 +82,17 @@ def html_body(alert: Alert) -> str:
         for label, value in _facts(alert)
     )
     reasons = "".join(f"<li>{escape(reason)}</li>" for reason in _reasons(alert))
+    why = (
+        f"<h3>Why it matched</h3>\n<ul>{reasons or '<li>(no features recorded)</li>'}</ul>\n"
+        if alert.kind == "hit"
+        else ""
+    )
     summary = escape(text_block(alert.summary, SUMMARY_LIMIT)).replace("\n", "<br>\n")
     return (
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body>\n'
         f"<h2>{heading}</h2>\n"
         f"<p>{escape(link)}</p>\n"
         f"<table>{facts}</table>\n"
-        f"<h3>Why it matched</h3>\n<ul>{reasons or '<li>(no features recorded)</li>'}</ul>\n"
-        f"<p>{summary}</p>\n"
+        f"{why}<p>{summary}</p>\n"
         "</body></html>\n"
     )

@@ -53,13 +53,14 @@ USER_AGENT = f"monitor/{_version()}"
 
 
 def webhook_payload(alert: Alert) -> bytes:
-    """Compact UTF-8 JSON describing the hit; ``"type"`` is ``"monitor.hit"``.
+    """Compact UTF-8 JSON describing the hit; ``"type"`` is ``"monitor.hit"`` (a feed health
+    change: ``"monitor.feed_health"``, with topic ``"feed-health"``, score 0, no ``matched``).
 
     Titles and summaries are cleaned and cut like in the email (300 / 2,000 characters), so a
     hostile feed cannot make the payload huge. A non-finite score is sent as ``null``.
     """
     data: dict[str, Any] = {
-        "type": EVENT_TYPE,
+        "type": EVENT_TYPE if alert.kind == "hit" else f"monitor.{alert.kind}",
         "id": alert.id,
         "topic": alert.topic,
         "score": alert.score if math.isfinite(alert.score) else None,

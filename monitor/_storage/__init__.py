@@ -22,10 +22,12 @@ from __future__ import annotations
 from .._models import FeedState
 from ._base import BUSY_TIMEOUT_MS
 from ._digests import DigestsMixin
+from ._feed_events import FeedEventsMixin
 from ._feeds import FeedsMixin
 from ._managed import ManagedFeedsMixin
 from ._open import open_store, stored_feedback, unsupported, uses_postgres
 from ._outbox import OutboxMixin
+from ._pace import PaceMixin
 from ._protocol import Store
 from ._queries import QueriesMixin, read_feedback
 from ._rows import Delivery, NewItem, hit_id
@@ -58,6 +60,8 @@ class Storage(
     ManagedFeedsMixin,
     ViewsMixin,
     DigestsMixin,
+    PaceMixin,
+    FeedEventsMixin,
 ):
     """The database at ``path`` (created 0600 with the current schema, or migrated)."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import psycopg
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _LOCK = 0x6D6F6E69  # pg_advisory_xact_lock key of the migration ("moni")
 
 _V1 = """
@@ -129,7 +129,37 @@ ALTER TABLE feeds ADD COLUMN lease_owner text;
 CREATE INDEX feeds_next_poll ON feeds (next_poll)
 """
 
-_MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2}
+# 3: feed health changes and their alerts' outbox (``_postgres_health``; SQLite schema 5),
+# idempotent
+_V3 = """
+CREATE TABLE IF NOT EXISTS feed_events (
+    seq      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id       text NOT NULL UNIQUE,
+    feed_url text NOT NULL,
+    feed     text NOT NULL,
+    state    text NOT NULL,
+    previous text NOT NULL,
+    title    text NOT NULL,
+    detail   text NOT NULL,
+    at       timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS feed_events_url ON feed_events (feed_url, seq);
+CREATE TABLE IF NOT EXISTS feed_event_deliveries (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    event_id     text NOT NULL REFERENCES feed_events(id),
+    channel      text NOT NULL,
+    status       text NOT NULL,
+    attempts     integer NOT NULL DEFAULT 0,
+    next_attempt timestamptz,
+    last_attempt timestamptz,
+    last_error   text,
+    delivered_at timestamptz,
+    UNIQUE (event_id, channel)
+);
+CREATE INDEX IF NOT EXISTS feed_event_deliveries_due ON feed_event_deliveries (status, next_attempt)
+"""
+
+_MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3}
 
 
 def migrate(conn: psycopg.Connection[dict[str, object]]) -> None:

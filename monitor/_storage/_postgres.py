@@ -22,10 +22,20 @@ from ._pg_claims import PgClaimsMixin
 from ._pg_feeds import PgFeedsMixin
 from ._pg_outbox import PgOutboxMixin
 from ._pg_queries import PgQueriesMixin
+from ._postgres_health import PgHealthMixin
+from ._postgres_pace import PgPaceMixin
 from ._protocol import Store
 
 
-class PostgresStorage(PgFeedsMixin, PgClaimsMixin, PgOutboxMixin, PgQueriesMixin, PostgresBase):
+class PostgresStorage(
+    PgFeedsMixin,
+    PgClaimsMixin,
+    PgOutboxMixin,
+    PgQueriesMixin,
+    PgPaceMixin,
+    PgHealthMixin,
+    PostgresBase,
+):
     """The database at ``dsn`` (a ``postgresql://`` URL), its schema created or migrated."""
 
     # -- not yet on PostgreSQL -------------------------------------------------------------

@@ -50,6 +50,47 @@ class Store(Protocol):
 
     def clamp_waits(self, now: datetime) -> int: ...
 
+    # -- adaptive polling (``_pace``) --------------------------------------------------------
+
+    def entry_frequency(self, feed: FeedState, since: datetime) -> int | None: ...
+
+    def record_next_poll(self, feed: FeedState, next_poll: datetime) -> None: ...
+
+    def next_polls(self) -> dict[str, datetime]: ...
+
+    # -- feed health changes and their alerts (``_feed_events``) ------------------------------
+
+    def health_states(self) -> dict[str, str]: ...
+
+    def record_health(
+        self,
+        feed_url: str,
+        feed: str,
+        state: str,
+        *,
+        title: str,
+        detail: str,
+        now: datetime,
+        channels: Sequence[str],
+    ) -> str | None: ...
+
+    def due_health_deliveries(
+        self, now: datetime, channels: Sequence[str], limit: int = 100
+    ) -> list[Delivery]: ...
+
+    def next_health_attempt(self, channels: Sequence[str]) -> datetime | None: ...
+
+    def record_health_delivery(
+        self,
+        delivery_id: int,
+        now: datetime,
+        *,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> None: ...
+
+    def health_events(self, limit: int = 100) -> list[dict[str, Any]]: ...
+
     def known_entries(
         self, feed: FeedState, entries: Sequence[Entry]
     ) -> tuple[dict[str, tuple[str, str]], set[str]]: ...

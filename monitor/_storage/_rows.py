@@ -30,6 +30,7 @@ class Delivery:
     attempts: int
     alert: Alert
     recipients: tuple[str, ...] | None = None  # still owed (email); None: every recipient
+    event: bool = False  # a feed health change's alert (``feed_event_deliveries``), not a hit's
 
 
 def hit_id(feed_url: str, key: str, topic: str) -> str:

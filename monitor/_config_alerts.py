@@ -1,0 +1,203 @@
+"""``[alerts]``: the retry schedule, ``feed_health``, and the channels (webhook, email with
+its digest schedule, Apprise); secrets from the environment or a file, never in messages."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ._config_model import (
+    DEFAULT_RETRY_SCHEDULE,
+    AppriseConfig,
+    EmailConfig,
+    WebhookConfig,
+)
+from ._config_read import LoaderBase, Table
+from ._durations import parse_duration
+
+
+class AlertsSection(LoaderBase):
+    def alerts(self, raw: Any) -> dict[str, Any]:
+        """The ``[alerts]`` fields of :class:`Config`, by name."""
+        with self.table("alerts", raw) as t:
+            schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
+            if "retry_schedule" in t.data:
+                values = t.get("retry_schedule", list, expected="a list of durations")
+                try:
+                    schedule = tuple(parse_duration(v) for v in values)
+                except (ValueError, TypeError):
+                    self.fail(
+                        t.key("retry_schedule"),
+                        "expected a list of durations such as ['5s', '5m', '2h']",
+                        values,
+                    )
+            feed_health: bool = t.get("feed_health", bool, False, expected="true or false")
+            webhook_raw = t.get("webhook", dict, None)
+            email_raw = t.get("email", dict, None)
+            apprise_raw = t.get("apprise", dict, None)
+        webhook = None if webhook_raw is None else self.webhook(webhook_raw)
+        email = None if email_raw is None else self.email(email_raw)
+        apprise = None if apprise_raw is None else self.apprise(apprise_raw)
+        return {
+            "webhook": webhook,
+            "email": email,
+            "retry_schedule": schedule,
+            "apprise": apprise,
+            "feed_health": feed_health,
+        }
+
+    def apprise(self, raw: Any) -> AppriseConfig:
+        """``urls`` (a list), ``urls_env`` (a variable holding URLs separated by spaces or
+        newlines) or ``urls_file`` (one URL a line): Apprise URLs carry tokens, so the
+        environment or a file is the better place. Messages name the key, never a URL."""
+        with self.table("alerts.apprise", raw) as t:
+            sources = [k for k in ("urls", "urls_env", "urls_file") if k in t.data]
+            t.used.update(("urls", "urls_env", "urls_file"))
+            if len(sources) != 1:
+                self.fail(t.key("urls"), "give exactly one of urls, urls_env, urls_file")
+            key = sources[0]
+            value = t.data[key]
+            if key == "urls":
+                if not isinstance(value, list) or not all(isinstance(u, str) for u in value):
+                    self.fail(t.key(key), "expected a list of Apprise URLs")
+                urls = [u.strip() for u in value if u.strip()]
+            else:
+                if not isinstance(value, str) or not value:
+                    self.fail(t.key(key), "expected a non-empty string")
+                if key == "urls_env":
+                    text = os.environ.get(value, "")
+                    if not text.strip() and self.secrets:
+                        self.fail(t.key(key), f"the environment variable {value} is not set")
+                else:
+                    try:
+                        text = (self.base / value).read_text(encoding="utf-8")
+                    except OSError as exc:
+                        if self.secrets:
+                            path = self.base / value
+                            self.fail(t.key(key), f"cannot read {path}: {exc.strerror}")
+                        text = ""
+                urls = [u for u in text.split() if not u.startswith("#")]
+            if not urls and (key == "urls" or self.secrets):
+                self.fail(t.key(key), "expected at least one Apprise URL")
+            for i, url in enumerate(urls):
+                if "://" not in url:
+                    self.fail(f"{t.key(key)}[{i}]", "expected an Apprise URL such as ntfy://…")
+            timeout = self.duration(t, "timeout", 30.0, minimum=0.1)
+        return AppriseConfig(urls=tuple(urls), timeout=timeout)
+
+    def secret(self, t: Table, name: str, *, inline: bool) -> str | None:
+        """A secret from ``name`` (inline, if allowed), ``name_env`` or ``name_file``."""
+        sources = [k for k in (name, f"{name}_env", f"{name}_file") if k in t.data]
+        t.used.update((name, f"{name}_env", f"{name}_file"))
+        if len(sources) > 1:
+            self.fail(t.key(sources[1]), f"give only one of {', '.join(sources)}")
+        if not sources:
+            return None
+        key = sources[0]
+        value = t.data[key]
+        if not isinstance(value, str) or not value:
+            self.fail(t.key(key), "expected a non-empty string")
+        if not self.secrets:
+            return None
+        if key == name:
+            if not inline:
+                self.fail(
+                    t.key(key),
+                    f"put the secret in the environment ({name}_env) "
+                    f"or a file ({name}_file), not in the config",
+                )
+            return value
+        if key.endswith("_env"):
+            secret = os.environ.get(value)
+            if not secret:
+                self.fail(t.key(key), f"the environment variable {value} is not set")
+            return secret
+        path = self.base / value
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            self.fail(t.key(key), f"cannot read {path}: {exc.strerror}")
+
+    def webhook(self, raw: Any) -> WebhookConfig:
+        with self.table("alerts.webhook", raw) as t:
+            url = self.http_url(t, "url")
+            secret = self.secret(t, "secret", inline=True)
+            if secret is not None:
+                from ._alerts._signing import secret_key  # here: _alerts imports this module
+
+                try:
+                    secret_key(secret)
+                except ValueError as exc:
+                    self.fail(t.key("secret"), f"expected 'whsec_<base64>': {exc}")
+            timeout = self.duration(t, "timeout", 10.0, minimum=0.1)
+        return WebhookConfig(url=url, secret=secret, timeout=timeout)
+
+    def email(self, raw: Any) -> EmailConfig:
+        with self.table("alerts.email", raw) as t:
+            host = t.get("host", str, required=True, expected="an SMTP host name")
+            tls = t.get("tls", str, "starttls", expected='"starttls", "ssl" or "none"')
+            if tls not in ("starttls", "ssl", "none"):
+                self.fail(t.key("tls"), 'expected "starttls", "ssl" or "none"', tls)
+            port = t.get(
+                "port",
+                int,
+                {"ssl": 465, "starttls": 587, "none": 25}[tls],
+                expected="a port number",
+            )
+            if not 0 < port < 65536:
+                self.fail(t.key("port"), "expected a port number 1–65535", port)
+            sender = t.get("sender", str, required=True, expected="an email address")
+            recipients = t.strings("recipients")
+            if not recipients:
+                self.fail(t.key("recipients"), "expected at least one email address")
+            for address in (sender, *recipients):
+                if "@" not in address or any(c in address for c in "\r\n,;<> "):
+                    self.fail(
+                        t.key("recipients" if address != sender else "sender"),
+                        "expected a plain email address",
+                        address,
+                    )
+            username = t.get("username", str, None, expected="a user name")
+            password = self.secret(t, "password", inline=False)
+            timeout = self.duration(t, "timeout", 30.0, minimum=0.1)
+            mode, digest_at, digest_every, timezone = self.digest(t)
+        return EmailConfig(
+            host=host,
+            port=port,
+            tls=tls,
+            sender=sender,
+            recipients=recipients,
+            username=username,
+            password=password,
+            timeout=timeout,
+            mode=mode,
+            digest_at=digest_at,
+            digest_every=digest_every,
+            timezone=timezone,
+        )
+
+    def digest(self, t: Table) -> tuple[str, tuple[str, ...], float | None, str]:
+        """``mode``, ``digest_at`` / ``digest_every``, ``timezone`` of ``[alerts.email]``."""
+        mode = t.get("mode", str, "each", expected='"each" or "digest"')
+        if mode not in ("each", "digest"):
+            self.fail(t.key("mode"), 'expected "each" or "digest"', mode)
+        timezone = t.get("timezone", str, "UTC", expected="a time zone such as 'Europe/Paris'")
+        try:
+            from zoneinfo import ZoneInfo
+
+            ZoneInfo(timezone)
+        except (ValueError, KeyError, OSError):
+            self.fail(t.key("timezone"), "expected a time zone such as 'Europe/Paris'", timezone)
+        if "digest_at" in t.data and "digest_every" in t.data:
+            self.fail(t.key("digest_every"), "give only one of digest_at, digest_every")
+        digest_at = t.strings("digest_at") or ("08:00",)
+        for moment in digest_at:
+            hour, _, minute = moment.partition(":")
+            if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+                self.fail(t.key("digest_at"), "expected times such as ['08:00', '18:30']", moment)
+        every = None
+        if "digest_every" in t.data:
+            every = self.duration(t, "digest_every", 3600.0, minimum=1)
+        else:
+            t.used.add("digest_every")
+        return mode, tuple(sorted(set(digest_at))), every, timezone

@@ -1,0 +1,68 @@
+"""``[[feeds]]``: each feed's URL (its identity), name, interval or adaptive bounds."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from ._config_model import FeedConfig, Settings
+from ._config_read import LoaderBase
+from ._decide import adaptive_bounds
+from ._durations import format_duration
+from ._redact import redact_url
+from ._urls import feed_identity
+
+
+class FeedsSection(LoaderBase):
+    def feeds(self, raw: list[Any], settings: Settings) -> tuple[FeedConfig, ...]:
+        feeds: list[FeedConfig] = []
+        seen: set[str] = set()
+        for i, item in enumerate(raw, 1):  # positions as a reader counts them
+            with self.table(f"[[feeds]][{i}]", item) as t:
+                url = feed_identity(self.http_url(t, "url"))  # HTTP://Host:80/x = http://host/x
+                if url in seen:
+                    self.fail(t.key("url"), "this feed is listed twice", url)
+                seen.add(url)
+                name = t.get("name", str, None, expected="a display name") or _default_name(url)
+                interval = self.duration(t, "interval", settings.interval, minimum=1)
+                own_min = self.optional_duration(t, "min_interval")
+                own_max = self.max_interval(t, own_min)
+                if own_min is not None or own_max is not None:
+                    low = own_min if own_min is not None else settings.min_interval
+                    high = own_max if own_max is not None else settings.max_interval
+                    if low is not None and high is not None and high < low:
+                        if own_max is not None:  # below [monitor] min_interval
+                            self.fail(
+                                t.key("max_interval"),
+                                f"must be at least min_interval ({format_duration(low)}, "
+                                "from [monitor])",
+                                t.data["max_interval"],
+                            )
+                        self.fail(
+                            t.key("min_interval"),
+                            f"must be at most max_interval ({format_duration(high)}, "
+                            "from [monitor])",
+                            t.data["min_interval"],
+                        )
+                    bounds: tuple[float, float] | None = adaptive_bounds(low, high)
+                elif "interval" in t.data:  # an interval of its own: fixed, as it always was
+                    bounds = None
+                else:
+                    bounds = settings_bounds(settings)
+                feeds.append(FeedConfig(url, name, interval, *(bounds or (None, None))))
+        return tuple(feeds)
+
+
+def settings_bounds(settings: Settings) -> tuple[float, float] | None:
+    """``[monitor]``'s adaptive bounds (for feeds without an interval of their own), or None
+    when neither ``min_interval`` nor ``max_interval`` is set: fixed intervals."""
+    if settings.min_interval is None and settings.max_interval is None:
+        return None
+    return adaptive_bounds(settings.min_interval, settings.max_interval)
+
+
+def _default_name(url: str) -> str:
+    """host[:port] + path: never the user-info (credentials) nor the query."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return (host.removeprefix("www.") + parts.path.rstrip("/")) or redact_url(url)

@@ -1,0 +1,45 @@
+"""``[[topics]]``: each topic's name, seeds folder, threshold, phrases and vetoes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._config_model import TopicConfig
+from ._config_read import LoaderBase
+
+
+class TopicsSection(LoaderBase):
+    def topics(self, raw: list[Any] | None) -> tuple[TopicConfig, ...]:
+        if raw is None:  # no [[topics]]: one topic built from ./seeds
+            return (TopicConfig(name="default", seeds=(self.base / "seeds").resolve()),)
+        if not raw:
+            self.fail("topics", "expected at least one [[topics]] table")
+        topics = []
+        for i, item in enumerate(raw, 1):  # positions as a reader counts them
+            with self.table(f"[[topics]][{i}]", item) as t:
+                name = t.get("name", str, required=True, expected="a topic name")
+                if not name.strip():
+                    self.fail(t.key("name"), "expected a non-empty topic name", name)
+                threshold = t.get("threshold", (int, float), None, expected="a number in 0..1")
+                if threshold is not None and not 0 < threshold < 1:
+                    self.fail(t.key("threshold"), "expected a number between 0 and 1", threshold)
+                seeds = self.base / t.get("seeds", str, "seeds", expected="a folder path")
+                if not seeds.is_dir():
+                    self.fail(
+                        t.key("seeds"),
+                        f"expected a folder of seed documents; {seeds} is not a folder",
+                    )
+                topics.append(
+                    TopicConfig(
+                        name=name.strip(),
+                        seeds=seeds.resolve(),
+                        threshold=None if threshold is None else float(threshold),
+                        phrases=t.strings("phrases"),
+                        exclude=t.strings("exclude"),
+                    )
+                )
+        names = [topic.name for topic in topics]
+        for name in names:
+            if names.count(name) > 1:
+                self.fail("topics", f"topic name {name!r} is used twice")
+        return tuple(topics)

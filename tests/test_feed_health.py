@@ -1,0 +1,187 @@
+"""Feed health changes (issue 13): judged like `monitor feeds`, recorded once per change,
+logged, and with ``[alerts] feed_health = true`` alerted through the outbox: a real webhook
+receiver and a real feed server on 127.0.0.1, both storage backends."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor import _daemon
+from monitor._config import load_config
+from monitor._health import FAILING_AFTER, health_state
+from monitor._healthwatch import check_health
+from monitor._storage import Storage, Store
+from tests.feedserver import FeedServer, rss
+from tests.helpers import write_config
+from tests.receivers import WebhookReceiver
+from tests.test_storage_contract import FEED, NOW, backend, open_backend  # noqa: F401
+
+# -- the pure rule ---------------------------------------------------------------------------
+
+
+def test_health_state_settles_before_it_changes() -> None:
+    def state(status: str | None, errors: int, health: str) -> str | None:
+        return health_state(status=status, error_count=errors, health=health)
+
+    assert state("ok", 0, "ok") == "ok"
+    assert state("ok", 0, "silent 6d (usually every 1h)") == "silent"
+    assert state("error", 1, "failing: 1 poll in a row") is None  # not yet failing
+    assert state("error", FAILING_AFTER, "failing: 5 polls in a row") == "failing"
+    assert state("gone", 1, "gone") == "gone"
+    assert state("ok", 0, "paused") is None
+
+
+# -- storage: once per change, its alert in the outbox -------------------------------------
+
+
+def test_a_change_is_recorded_once_with_its_deliveries(
+    backend: str,  # noqa: F811
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    storage: Store = open_backend(backend, tmp_path, request)
+    try:
+        kw = dict(title="feed 'x' is silent 3d", detail="silent 3d (usually every 1h)")
+        first = storage.record_health(
+            FEED.url, "x", "silent", now=NOW, channels=["webhook", "email"], **kw
+        )
+        assert first is not None and first.startswith("health_")
+        again = storage.record_health(FEED.url, "x", "silent", now=NOW, channels=["webhook"], **kw)
+        assert again is None  # already its state: nothing recorded, nothing queued
+        assert storage.health_states() == {FEED.url: "silent"}
+        due = storage.due_health_deliveries(NOW, ["webhook"])
+        assert [(d.channel, d.event, d.alert.id, d.alert.kind) for d in due] == [
+            ("webhook", True, first, "feed_health")
+        ]
+        assert due[0].alert.title == "feed 'x' is silent 3d"
+        retry = NOW + timedelta(minutes=5)
+        storage.record_health_delivery(due[0].id, NOW, error="HTTP 500", retry_at=retry)
+        assert storage.due_health_deliveries(NOW, ["webhook"]) == []
+        assert storage.next_health_attempt(["webhook"]) == retry
+        storage.record_health_delivery(due[0].id, retry)  # delivered
+        assert storage.due_health_deliveries(retry, ["webhook"]) == []
+        assert len(storage.due_health_deliveries(NOW, ["email"])) == 1
+        back = storage.record_health(
+            FEED.url, "x", "ok", title="back", detail="ok", now=NOW, channels=[]
+        )
+        assert back is not None and storage.health_states() == {FEED.url: "ok"}
+        events = storage.health_events()
+        assert [(e["state"], e["previous"]) for e in events] == [("ok", "silent"), ("silent", "ok")]
+    finally:
+        storage.close()
+
+
+# -- failing N polls: through the same watch -------------------------------------------------
+
+
+def test_failing_polls_are_recorded_once_and_alerted_only_when_asked(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    url = feed_server.url("/broken")
+    config = load_config(write_config(tmp_path, [url]))
+    storage = Storage(tmp_path / "monitor.db")
+    try:
+        storage.sync_feeds(config.feeds)
+        for _ in range(FAILING_AFTER):
+            storage.record_failure(storage.feed_state(url), NOW, "HTTP 500", retry_until=None)
+        [change] = check_health(config, storage, NOW, channels=["webhook"])
+        assert check_health(config, storage, NOW, channels=["webhook"]) == []  # once
+        [event] = storage.health_events()
+        assert event["state"] == "failing" and "last error: HTTP 500" in event["detail"]
+        assert storage.due_health_deliveries(NOW, ["webhook"]) == []  # feed_health is off
+    finally:
+        storage.close()
+    assert change == event["id"]
+
+
+# -- end to end: a silent feed, the log, the webhook, and back -------------------------------
+
+
+def test_a_silent_feed_is_logged_once_and_alerted_once_then_back(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    now = datetime.now(UTC)
+    hourly = [
+        {
+            "title": f"Harbour report {n}",
+            "link": f"https://e.test/{n}",
+            "published": now - timedelta(days=3, hours=n),
+        }
+        for n in range(5)
+    ]
+    feed_server.add("/quiet", rss(hourly))
+    path = write_config(tmp_path, [feed_server.url("/quiet")], webhook=webhook_receiver)
+    text = path.read_text().replace(
+        "[alerts.webhook]", "[alerts]\nfeed_health = true\n[alerts.webhook]"
+    )
+    path.write_text(text)
+    config = load_config(path)
+    assert config.feed_health
+
+    with caplog.at_level(logging.INFO, logger="monitor"):
+        asyncio.run(_daemon.run_once(config))
+        [silent] = webhook_receiver.wait_for(1)
+        asyncio.run(_daemon.run_once(config))  # still silent: no second alert, no second line
+    warnings = [r for r in caplog.records if "is silent" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
+    assert silent.json["type"] == "monitor.feed_health"
+    assert silent.json["topic"] == "feed-health"
+    assert "is silent 3d (usually every 1h)" in silent.json["title"]
+    assert silent.signature_ok is True
+    assert len(webhook_receiver.received) == 1
+
+    fresh = {"title": "Harbour reopens", "link": "https://e.test/new", "published": now}
+    feed_server.add("/quiet", rss([fresh, *hourly]))
+    asyncio.run(_daemon.run_once(config))
+    back = webhook_receiver.wait_for(2)[1]
+    assert back.json["type"] == "monitor.feed_health"
+    assert "healthy again (was silent)" in back.json["title"]
+    assert back.headers["webhook-id"] != silent.headers["webhook-id"]
+
+
+def test_a_health_alert_that_fails_is_retried_with_the_same_id(
+    tmp_path: Path, feed_server: FeedServer, webhook_receiver: WebhookReceiver
+) -> None:
+    """The outbox rules of hits hold for health alerts: a failed send waits for the retry
+    schedule and goes again with the same webhook-id; delivered, it is not sent again."""
+    url = feed_server.url("/down")
+    feed_server.add_behaviour("/down", "status", status=503)
+    path = write_config(tmp_path, [url], webhook=webhook_receiver)
+    text = path.read_text().replace(
+        "[alerts.webhook]",
+        '[alerts]\nfeed_health = true\nretry_schedule = ["1s"]\n[alerts.webhook]',
+    )
+    path.write_text(text)
+    config = load_config(path)
+    storage = Storage(tmp_path / "monitor.db")
+    try:
+        storage.sync_feeds(config.feeds)
+        now = datetime.now(UTC)
+        for _ in range(FAILING_AFTER):  # five failed polls, as the poller records them
+            storage.record_failure(storage.feed_state(url), now, "HTTP 503", retry_until=None)
+        storage.record_failure(
+            storage.feed_state(url), now, "HTTP 503", retry_until=now + timedelta(hours=1)
+        )
+    finally:
+        storage.close()
+    webhook_receiver.fail_next(1)
+    asyncio.run(_daemon.run_once(config))  # /down waits (backoff); the watch sees it failing
+    [first] = webhook_receiver.wait_for(1)
+    assert first.json["type"] == "monitor.feed_health" and "failing" in first.json["title"]
+    time.sleep(1.1)
+    asyncio.run(_daemon.run_once(config))
+    second = webhook_receiver.wait_for(2)[1]
+    assert second.headers["webhook-id"] == first.headers["webhook-id"]
+    asyncio.run(_daemon.run_once(config))
+    time.sleep(0.2)
+    assert len(webhook_receiver.received) == 2
+    assert feed_server.count("/down") == 0  # never asked during its backoff
