@@ -7,7 +7,10 @@ the seed sentences. The baseline is the bare minimum any scorer does to the same
 lower-casing and a regex tokenisation of title and summary. "cold" is the first pass (the
 stem cache is empty, as after a restart); "warm" passes run a fresh tracker once the stem
 cache has seen the vocabulary, as in a running daemon. "from tokens" starts from tokens made
-beforehand, as the daemon does (its parser workers tokenise each entry).
+beforehand, as the daemon does (its parser workers tokenise each entry). "end to end" is
+tokenising (and embedding, for the semantic channel) plus judging and learning, all on one
+core: the relevance work per item wherever the daemon does it, with and without the semantic
+channel.
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ import random
 import re
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from monitor._models import Tokens
-from monitor._relevance import Tracker, read_seeds, tokenise
+from monitor._relevance import Params, Tracker, read_seeds, tokenise
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
@@ -60,6 +64,19 @@ def run_tracker_tokens(seeds: list[str], tokens: list[Tokens]) -> float:
     return time.perf_counter() - started
 
 
+def run_end_to_end(seeds: list[str], items: list[tuple[str, str]], semantic: bool) -> float:
+    """All the relevance work the daemon does per item, on one core: tokenise and embed (in a
+    parser worker), then judge and learn (in the main process); ``semantic`` False is the
+    previous release's work (no embedding, no semantic channel)."""
+    params = Params() if semantic else replace(Params(), semantic_weight=0.0)
+    tracker = Tracker("bench", seeds, params=params)
+    started = time.perf_counter()
+    for title, summary in items:
+        item = tokenise(title, summary, meaning=semantic)
+        tracker.observe_tokens(item, tracker.judge_tokens(item))
+    return time.perf_counter() - started
+
+
 def run_baseline(items: list[tuple[str, str]]) -> float:
     started = time.perf_counter()
     for title, summary in items:
@@ -77,13 +94,18 @@ def main() -> int:
     tokens = [tokenise(title, summary) for title, summary in items]
     from_tokens = min(run_tracker_tokens(seeds, tokens) for _ in range(5))
     base = min(run_baseline(items) for _ in range(5))
+    lexical = min(run_end_to_end(seeds, items, semantic=False) for _ in range(5))
+    semantic = min(run_end_to_end(seeds, items, semantic=True) for _ in range(5))
     print(f"{n} {source}, one tracker, judge + observe per item, one core")
     rows = [("baseline (regex tokenise)", base), ("tracker, cold stem cache", cold)]
     rows.append(("tracker, warm", warm))
     rows.append(("tracker, warm, from tokens", from_tokens))
+    rows.append(("end to end, words only", lexical))
+    rows.append(("end to end, words + meaning", semantic))
     for label, seconds in rows:
         ratio = seconds / base
         print(f"  {label:<30}{n / seconds:>10,.0f} items/s  ({ratio:5.1f}x the baseline's time)")
+    print(f"  the semantic channel costs {semantic / lexical:.2f}x the words-only time per item")
     return 0
 
 

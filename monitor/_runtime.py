@@ -32,7 +32,7 @@ from ._models import Tokens
 from ._parsepool import ParserPool
 from ._poll import Poller
 from ._redact import redact_url
-from ._relevance import StoryGrouper, Tracker, read_seeds
+from ._relevance import StoryGrouper, Tracker, read_seeds, release_model
 from ._storage import Store, open_store, uses_postgres
 from ._times import parse_iso, utcnow
 
@@ -203,6 +203,7 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                     reason,
                 )
             trackers = build_trackers(config.topics, storage)
+            release_model()  # the parser workers embed; the trackers keep the seeds' vectors
             grouper = PrimedGrouper(config, storage)
             workers = settings.parse_workers or os.cpu_count() or 1
             async with (

@@ -37,12 +37,17 @@ WORLD = [i for i in ITEMS if i["feed"] == "world" and i["label"] == 2]
 SECRET_MARKER = "TOP-SECRET-FILE-CONTENT-4242"
 MAXRSS_LIMIT_MIB = 300
 
-# Run the CLI in a child and report its own peak RSS (kB on Linux) on the last stderr line.
+# Run the CLI in a child and report its own peak RSS (kB) on the last stderr line: VmHWM, the
+# high-water mark of the child's own address space. Not getrusage's ru_maxrss: Linux carries
+# the pre-exec maximum across exec, so it would report the forking pytest process's size
+# whenever that is larger (it grows over a session: 304 "MiB" for a 150 MiB child).
 _RUN_AND_MEASURE = (
-    "import resource, sys\n"
+    "import re, sys\n"
     "from monitor._cli import main\n"
     "code = main(sys.argv[1:])\n"
-    "print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    "with open('/proc/self/status') as f:\n"
+    "    hwm = re.search(r'^VmHWM:\\s+(\\d+) kB', f.read(), re.M).group(1)\n"
+    "print('MAXRSS', hwm, file=sys.stderr)\n"
     "sys.exit(code)\n"
 )
 

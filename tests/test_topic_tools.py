@@ -175,3 +175,31 @@ def test_describe_names_the_profile_words_that_are_common_news() -> None:
     common = dict(tracker.describe()["common"])
     assert "Ukraine" in common and common["Ukraine"] >= 0.05
     assert "Lithuania" not in common
+
+
+def test_topic_check_warns_of_a_seed_far_in_meaning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Three seeds about one story and a fourth about another: the fourth is named."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for n, item in enumerate([*ON[:3], OFF[0]], 1):
+        text = f"{item['title']}\n\n{item['summary']}\n"
+        (seeds / f"{n}.txt").write_text(text, encoding="utf-8")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[monitor]\ndatabase = "monitor.db"\n[[topics]]\nname = "t"\nseeds = "{seeds}"\n',
+        encoding="utf-8",
+    )
+    report = _json(capsys, config, "topic", "check", "t", "--format", "json")
+    meaning = report["meaning"]
+    assert len(meaning) == 4 and min(meaning) == meaning[3] < 0.3 < min(meaning[:3])
+    far = [w for w in report["warnings"] if "far in meaning" in w]
+    assert len(far) == 1 and far[0].startswith("seed 4 ")
+
+    (seeds / "4.txt").unlink()
+    report = _json(capsys, config, "topic", "check", "t", "--format", "json")
+    assert len(report["meaning"]) == 3
+    assert not [w for w in report["warnings"] if "far in meaning" in w]
+    assert cli(config, "topic", "check", "t") == 0
+    assert "closeness in meaning of each seed" in capsys.readouterr().out

@@ -58,7 +58,7 @@ def describe(
     forms: dict[str, Counter[str]] = {}
     sets: list[set[str]] = []
     for text in seeds:
-        tokens = tokenise(text, "")
+        tokens = tokenise(text, "", meaning=False)
         sets.append({t for t in tokens.title if not is_stop(t)})
         for tok, word in zip(tokens.title, tokens.words, strict=False):
             forms.setdefault(tok, Counter())[word] += 1

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-__all__ = ["MEANING", "MEANING_LABEL", "Embedder", "Meaning", "embedder"]
+__all__ = ["MEANING", "MEANING_LABEL", "Embedder", "Meaning", "embedder", "release_model"]
 
 # The semantic channel's entry among an explanation's features, and how it reads.
 MEANING = "\x01meaning"
@@ -131,6 +131,13 @@ def _map_tensor(path: Path, name: str) -> NDArray[Any]:
     return table
 
 
+def release_model() -> None:
+    """Drop this process's model (about 35 MiB with the tokenizer); the next
+    :func:`embedder` call loads it again. The daemon's main process calls it once its
+    trackers are built: the parser workers embed the items."""
+    embedder.cache_clear()
+
+
 @functools.cache
 def embedder() -> Embedder | None:
     """The process's embedder, loaded once; None when ``wordllama`` (or numpy, tokenizers,
@@ -152,20 +159,39 @@ def embedder() -> Embedder | None:
 
 class Meaning:
     """The semantic channel: an item's best cosine with a seed's vector, and the stream
-    normalisation of that cosine. Off (``raw`` is None) without the model or the seeds."""
+    normalisation of that cosine. Off (``raw`` is None) without the model or the seeds.
 
-    __slots__ = ("_model", "_seeds", "norm")
+    It keeps the seeds' vectors only, not the model: items arrive embedded (``Tokens.meaning``,
+    from the parser workers), so the daemon's main process can let the model go once its
+    trackers are built (:func:`release_model`)."""
+
+    __slots__ = ("_np", "_seeds", "norm")
 
     def __init__(self, seeds: Sequence[str], norm: Norm) -> None:
         self.norm = norm
         model = embedder() if seeds else None
         vectors = [b for s in seeds if model and (b := model.seed_vector(s)) is not None]
-        self._model = model if vectors else None
-        self._seeds = (
-            model._np.stack([model.array(b) for b in vectors]) if model and vectors else None
-        )
+        self._seeds = model.matrix(vectors) if model and vectors else None
+        self._np = model._np if model else None
+
+    @property
+    def on(self) -> bool:
+        return self._seeds is not None
+
+    def agreement(self) -> list[float]:
+        """Each seed's cosine with the (normalised) mean of the other seeds' vectors: how well
+        the seeds agree in meaning (empty when the channel is off or there is one seed)."""
+        seeds, np = self._seeds, self._np
+        if seeds is None or np is None or len(seeds) < 2:
+            return []
+        out = []
+        for i in range(len(seeds)):
+            others = np.delete(seeds, i, axis=0).mean(axis=0)
+            norm = float(np.linalg.norm(others))
+            out.append(round(float(seeds[i] @ others) / norm, 3) if norm else 0.0)
+        return out
 
     def raw(self, meaning: bytes | None) -> float | None:
-        if meaning is None or self._model is None or self._seeds is None:
+        if meaning is None or self._seeds is None or self._np is None:
             return None
-        return float((self._seeds @ self._model.array(meaning)).max())
+        return float((self._seeds @ self._np.frombuffer(meaning, dtype=self._np.float32)).max())

@@ -158,14 +158,15 @@ def _cased(text: str) -> tuple[list[str], list[str]]:
     return seq, words
 
 
-def tokenise(title: str, summary: str) -> Tokens:
-    """The sequence tokens of an item's title and summary, and the words behind them: all the
-    text analysis scoring, explaining and story grouping need, computed once."""
+def tokenise(title: str, summary: str, *, meaning: bool = True) -> Tokens:
+    """The sequence tokens of an item's title and summary, the words behind them and (unless
+    ``meaning`` is false, or the model is not installed) the text's embedding: all the text
+    analysis scoring, explaining and story grouping need, computed once."""
     t_seq, t_words = _cased(title)
     s_seq, s_words = _cased(summary)
-    model = embedder()
-    meaning = model.vector(f"{title}\n\n{summary}") if model is not None else None
-    return Tokens(tuple(t_seq), tuple(s_seq), (*t_words, *s_words), meaning)
+    model = embedder() if meaning else None
+    vector = model.vector(f"{title}\n\n{summary}") if model is not None else None
+    return Tokens(tuple(t_seq), tuple(s_seq), (*t_words, *s_words), vector)
 
 
 def tokenise_feed(parsed: ParsedFeed) -> ParsedFeed:

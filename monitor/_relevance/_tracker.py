@@ -1,10 +1,10 @@
-"""The topic tracker: seed profile + stream IDF + bounded adaptation + bounded feedback.
+"""The topic tracker: seed profile + stream IDF + bounded adaptation + meaning + feedback.
 
-Scoring has two channels. Each is a cosine between the item's TF-IDF vector (title words
-weigh more than summary words; IDF is counted incrementally over the stream) and a profile
-vector, and each is normalised against the stream's own score distribution: an exponentially
-weighted mean and deviation over all observed items, which are nearly all off topic
-(score normalisation as in TREC filtering).
+Scoring has three channels. The two word channels are each a cosine between the item's
+TF-IDF vector (title words weigh more than summary words; IDF is counted incrementally over
+the stream) and a profile vector. Every channel is normalised against the stream's own score
+distribution: an exponentially weighted mean and deviation over all observed items, which
+are nearly all off topic (score normalisation as in TREC filtering).
 
 * The *seed* channel: terms and phrases learnt from the seeds, weighted by the share of seeds
   that use them times IDF (``_profile``); terms that few seeds use (their context) keep only a
@@ -18,8 +18,14 @@ weighted mean and deviation over all observed items, which are nearly all off to
   subtracted Rocchio-style so that the seeds' context cancels, and no feature may carry more
   than ``adapt_cap`` of the profile. The pools and that arithmetic live in ``_evidence``.
 
-The channels' z-scores are combined as ``(z_seed + w z_stream) / sqrt(1 + w^2)`` and mapped
-through a logistic centred on ``z_mid`` deviations above the stream; hence
+* The *semantic* channel (``_semantic``): the best cosine between the item's embedding (a
+  static word-embedding model's mean token vector) and a seed's. It sees meaning where the
+  words differ; it counts only above the stream's mean (it adds evidence, never vetoes), and
+  an item enters the adaptation pool only if this channel agrees too. Off without the model.
+
+The channels' z-scores are combined as ``(z_seed + w_a z_stream + w_e z_semantic) /
+sqrt(1 + w_a^2 + w_e^2)`` and mapped through a logistic centred on ``z_mid`` deviations above
+the stream; hence
 ``DEFAULT_THRESHOLD`` = 0.5 means "this far above what the stream usually scores", which is
 what lets one default serve different topics.
 """
@@ -526,7 +532,9 @@ class Tracker:
         The set moves the seed profile by bounded Rocchio and decides the score of the judged
         items' near-duplicates; passing a smaller set undoes the judgements left out.
         """
-        self._feedback = [(self._features(tokenise(t, s)), bool(rel)) for t, s, rel in judged]
+        self._feedback = [
+            (self._features(tokenise(t, s, meaning=False)), bool(rel)) for t, s, rel in judged
+        ]
         postings: dict[str, list[tuple[int, float]]] = {}
         for i, (x, _) in enumerate(self._feedback):
             for f, w in self._unit(x, unigrams=True).items():
@@ -542,9 +550,11 @@ class Tracker:
         :func:`~monitor._relevance._describe.describe`)."""
         n = self._n
         rates = {f: self._df.get(f, 0) / n for f in self._seed.q} if n >= _RATES_AFTER else {}
-        return describe(
+        described = describe(
             self._seed.q, self._labels, self._seed_texts, self.threshold, limit, rates=rates
         )
+        described["meaning"] = self._meaning.agreement() if self._meaning.on else None
+        return described
 
     def keywords(self, limit: int = 2) -> list[str]:
         """The keyword alert a user would write for this topic (``monitor eval``'s baseline):
