@@ -11,7 +11,7 @@ from typing import Any
 from monitor._models import Tokens
 from monitor._relevance._text import is_stop, surface, tokenise
 
-__all__ = ["COMMON", "Readable", "describe", "keywords"]
+__all__ = ["COMMON", "Readable", "describe", "explain", "keywords"]
 
 COMMON = 0.05  # a profile term in this share of the stream's items is common news
 
@@ -101,3 +101,27 @@ def keywords(
         if not any(key in c or c in key for c in chosen):
             chosen.append(key)
     return [labels.get(k) or k for k in chosen]
+
+
+def explain(
+    parts: list[tuple[str, float]],
+    score: float,
+    tokens: Tokens,
+    labels: dict[str, str],
+    limit: int,
+) -> tuple[tuple[str, float], ...]:
+    """The ``limit`` heaviest features of a score's ``parts`` (feature, contribution), each with
+    its share of the ``score``, as the item writes them (features read alike add up)."""
+    positive = [(f, c) for f, c in parts if c > 0.0]
+    total = sum(c for _, c in positive)
+    if total <= 0.0:
+        return ()
+    positive.sort(key=lambda fc: fc[1], reverse=True)
+    readable = Readable(tokens, labels)
+    out: dict[str, float] = {}
+    for f, c in positive:
+        label = readable(f)
+        out[label] = out.get(label, 0.0) + score * c / total
+        if len(out) == limit:
+            break
+    return tuple((label, round(w, 4)) for label, w in out.items())

@@ -32,17 +32,18 @@ what lets one default serve different topics.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from monitor._models import Judgement, Tokens
 from monitor._relevance._channels import Channel, Norm, Vector
-from monitor._relevance._describe import Readable, describe, keywords
+from monitor._relevance._describe import describe, explain, keywords
 from monitor._relevance._evidence import Evidence
+from monitor._relevance._features import features, fingerprint
+from monitor._relevance._feedback import Feedback
+from monitor._relevance._params import DEFAULT_THRESHOLD, Params
 from monitor._relevance._profile import PHRASE_MAX, build_profile
 from monitor._relevance._semantic import MEANING as _MEANING
 from monitor._relevance._semantic import MEANING_LABEL, Meaning
@@ -50,7 +51,6 @@ from monitor._relevance._text import Analysis, analyse, tokenise
 
 __all__ = ["DEFAULT_THRESHOLD", "Params", "Tracker"]
 
-DEFAULT_THRESHOLD = 0.5
 _STATE_VERSION = 2
 _MATCHED_MAX = 10
 _STOP = "\x00"
@@ -59,47 +59,6 @@ _DF_LIMIT = 400_000
 # adaptation count each text once, however often a feed (or several) repeats it.
 _SEEN_LIMIT = 5_000
 _RATES_AFTER = 100  # items seen before describe() reports how common profile terms are
-
-
-@dataclass(frozen=True, slots=True)
-class Params:
-    """Hyper-parameters. How each default was chosen is in docs/design.md ("The constants that
-    stay"): three by leave-one-day-out, ``adapt_after`` on the live-order, publication-order
-    and stress benchmarks across topics, the rest by hand on the shipped topic (several
-    re-checked across topics)."""
-
-    title_weight: float = 2.0  # a title word counts this many times a summary word (>= 1)
-    core_power: float = 1.0  # seed term weight = (share of seeds using it) ** core_power
-    min_share: float = 0.4  # with 3+ seeds, terms in fewer than this share are context ...
-    context_weight: float = 0.25  # ... and keep only this factor of their (small) weight
-    phrase_share: float = 0.4  # phrases must recur in this share of the seeds (and 2+)
-    phrase_weight: float = 1.0  # a seed phrase's weight relative to a term's
-    idf_prior: float = 100.0  # pseudo-documents for the cold start of IDF
-    z_mid: float = 4.0  # the combined z-score that maps to 0.5
-    steep: float = 1.0  # logistic slope per deviation
-    norm_window: float = 2000.0  # items in the score normalisation's memory
-    norm_prior: float = 400.0  # pseudo-items behind the prior normalisation (~ a first cycle)
-    prior_mean: float = 0.03  # the normalisation's prior: a raw cosine's mean ...
-    prior_sd: float = 0.04  # ... and deviation over off-topic news
-    adapt_weight: float = 1.75  # full weight of the stream channel
-    adapt_z: float = 4.15  # combined z needed to enter the pool ...
-    adapt_seed_z: float = 1.5  # ... and seed-channel z needed as well
-    adapt_pool: int = 60  # pool size (oldest leave first)
-    adapt_floor: int = 6  # the stream channel reaches full weight with this many items
-    adapt_support: int = 2  # pool items that must share a feature for it to count
-    adapt_dup: float = 0.5  # an item this close (cosine) to a pool item adds no evidence
-    adapt_cap: float = 0.3  # no feature carries more than this share of the stream profile
-    near_z: float = 0.5  # seed-channel z from which an item not admitted is a near miss ...
-    near_pool: int = 200  # ... kept in a bounded pool of this size (oldest leave first)
-    near_weight: float = 0.5  # Rocchio weight of the near-miss centroid in the stream profile
-    feedback_weight: float = 0.5  # Rocchio weight of the whole feedback set
-    feedback_near: float = 0.6  # cosine at which a judged item overrides the score
-    refresh_every: int = 100  # observations between IDF refreshes of the seed channel
-    adapt_after: int = 30  # no admission before the stream statistics rest on this many items
-    semantic_weight: float = 1.5  # weight of the semantic channel (0: off; needs its model)
-    semantic_mean: float = 0.35  # the semantic channel's prior: a raw cosine's mean ...
-    semantic_sd: float = 0.1  # ... and deviation over off-topic news
-    adapt_sem_z: float = 1.0  # semantic z needed to enter the pool (when the channel is on)
 
 
 class _Scored:
@@ -190,8 +149,7 @@ class Tracker:
             cap=p.adapt_cap,
             duplicate=p.adapt_dup,
         )
-        self._feedback: list[tuple[Vector, bool]] = []
-        self._fb_postings: dict[str, list[tuple[int, float]]] = {}
+        self._feedback = Feedback()
         self._since_refresh = 0
         self._seed_idf: dict[str, float] = {}
         self._last: _Scored | None = None
@@ -210,30 +168,7 @@ class Tracker:
                         self._labels[key] = " ".join(words[i : i + n])
 
     def _features(self, tokens: Tokens) -> Vector:
-        """Stems, adjacent stem pairs and seed phrases of an item, title weighted.
-
-        The summary is read first; the title then overwrites with its (larger) weight.
-        """
-        x: Vector = {}
-        heads = self._heads
-        phrases = self._phrases
-        for seq, weight in ((tokens.summary, 1.0), (tokens.title, self.params.title_weight)):
-            prev = ""
-            for i, tok in enumerate(seq):
-                if tok[0] == _STOP:
-                    prev = ""
-                    continue
-                x[tok] = weight
-                if prev:
-                    x[prev + " " + tok] = weight
-                prev = tok
-                sizes = heads.get(tok)
-                if sizes:
-                    for n in sizes:
-                        key = " ".join(seq[i : i + n])
-                        if key in phrases:
-                            x[key] = weight
-        return x
+        return features(tokens, self.params.title_weight, self._phrases, self._heads)
 
     def _idf(self, feature: str) -> float:
         return math.log((self._n + self.params.idf_prior) / (self._df.get(feature, 0) + 1.0))
@@ -264,15 +199,7 @@ class Tracker:
             base[key] = p.phrase_weight * w * weights[key]
         norm = math.sqrt(sum(w * w for w in base.values())) or 1.0
         q = {f: w / norm for f, w in base.items()}
-        pos = [self._unit(x) for x, relevant in self._feedback if relevant]
-        neg = [self._unit(x) for x, relevant in self._feedback if not relevant]
-        # Bounded Rocchio: the whole feedback set moves the profile by ``feedback_weight``
-        # at most, and no feature loses more than half its weight.
-        for f, w in _mean(pos).items():
-            q[f] = q.get(f, 0.0) + p.feedback_weight * w
-        for f, w in _mean(neg).items():
-            if f in q:
-                q[f] = max(0.5 * q[f], q[f] - p.feedback_weight * w)
+        self._feedback.move(q, self._unit, p.feedback_weight)
         self._seed.set(q)
 
     def _refresh_stream(self) -> None:
@@ -387,7 +314,7 @@ class Tracker:
         score = 0.0 if z == -math.inf else 1.0 / (1.0 + math.exp(-p.steep * (z - p.z_mid)))
         self._last = _Scored(key, x, z, raw)
         hit = score >= self.threshold
-        matched = self._explain(parts, score, tokens)
+        matched = explain(parts, score, tokens, self._labels, _MATCHED_MAX)
         if self._exclude:
             vetoed = self._excluded(tokens)
             if vetoed is not None:
@@ -395,38 +322,10 @@ class Tracker:
                 matched = (("excluded:" + vetoed, 0.0), *matched[: _MATCHED_MAX - 1])
         return Judgement(self.name, round(score, 6), hit, matched)
 
-    def _explain(
-        self, parts: list[tuple[str, float]], score: float, tokens: Tokens
-    ) -> tuple[tuple[str, float], ...]:
-        """The heaviest features, each with its share of the score, as the item writes them."""
-        positive = [(f, c) for f, c in parts if c > 0.0]
-        total = sum(c for _, c in positive)
-        if total <= 0.0:
-            return ()
-        positive.sort(key=lambda fc: fc[1], reverse=True)
-        readable = Readable(tokens, self._labels)
-        out: dict[str, float] = {}
-        for f, c in positive:
-            label = readable(f)
-            out[label] = out.get(label, 0.0) + score * c / total
-            if len(out) == _MATCHED_MAX:
-                break
-        return tuple((label, round(w, 4)) for label, w in out.items())
-
     def _exemplar_shift(self, x: Vector) -> float:
         """An explicit judgement decides its near-duplicates (nearest judged item wins)."""
-        u = self._unit(x, unigrams=True)
-        acc: dict[int, float] = {}
-        postings = self._fb_postings
-        for f, w in u.items():
-            for i, fw in postings.get(f, ()):
-                acc[i] = acc.get(i, 0.0) + w * fw
-        if not acc:
-            return 0.0
-        best = max(acc, key=acc.__getitem__)
-        if acc[best] < self.params.feedback_near:
-            return 0.0
-        return (2.0 if self._feedback[best][1] else -2.0) * self.params.z_mid
+        verdict = self._feedback.verdict(self._unit(x, unigrams=True), self.params.feedback_near)
+        return 0.0 if verdict is None else (2.0 if verdict else -2.0) * self.params.z_mid
 
     def _excluded(self, tokens: Tokens) -> str | None:
         seq = [*tokens.title, _STOP + "|", *tokens.summary]
@@ -477,7 +376,7 @@ class Tracker:
         p = self.params
         self._last = None
         x, z, raw_s, raw_a, raw_e = scored.x, scored.z, scored.raw_s, scored.raw_a, scored.raw_e
-        mark = _fingerprint(x, p.title_weight)
+        mark = fingerprint(x, p.title_weight)
         seen = self._seen
         if mark in seen:  # a repeat: one text is one piece of evidence, however often sent
             seen.move_to_end(mark)
@@ -532,14 +431,10 @@ class Tracker:
         The set moves the seed profile by bounded Rocchio and decides the score of the judged
         items' near-duplicates; passing a smaller set undoes the judgements left out.
         """
-        self._feedback = [
-            (self._features(tokenise(t, s, meaning=False)), bool(rel)) for t, s, rel in judged
-        ]
-        postings: dict[str, list[tuple[int, float]]] = {}
-        for i, (x, _) in enumerate(self._feedback):
-            for f, w in self._unit(x, unigrams=True).items():
-                postings.setdefault(f, []).append((i, w))
-        self._fb_postings = postings
+        self._feedback.set(
+            [(self._features(tokenise(t, s, meaning=False)), bool(rel)) for t, s, rel in judged],
+            lambda x: self._unit(x, unigrams=True),
+        )
         self._last = None
         self._refresh_seed(reweigh=False)
 
@@ -617,21 +512,3 @@ class Tracker:
         self._since_refresh = since if isinstance(since, int) else 0
         self._stream_stale = True
         self._refresh_stream()
-
-
-def _fingerprint(x: Vector, title_weight: float) -> str:
-    """What makes two texts one for learning: the title's words when it has three or more,
-    else all the words (so a recurring short title such as "Europe live" is not enough)."""
-    words = [f for f in x if " " not in f]
-    title = [f for f in words if x[f] == title_weight] if title_weight > 1.0 else []
-    chosen = title if len(title) >= 3 else words
-    return hashlib.blake2b("\n".join(sorted(chosen)).encode(), digest_size=8).hexdigest()
-
-
-def _mean(vectors: Sequence[Vector]) -> Vector:
-    out: Vector = {}
-    for v in vectors:
-        for f, w in v.items():
-            out[f] = out.get(f, 0.0) + w
-    k = len(vectors)
-    return {f: w / k for f, w in out.items()} if k else out
