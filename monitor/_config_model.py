@@ -47,6 +47,8 @@ class TopicConfig:
     threshold: float | None = None
     phrases: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    # The alert channels its hits go to, by name ("webhook", "email", "apprise"); None: all.
+    channels: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import dataclasses
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -73,6 +73,7 @@ class Poller:
         grouper: Grouper,
         *,
         channels: Sequence[str],
+        routes: Mapping[str, Sequence[str]] | None = None,
         on_hits: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] = utcnow,
         keep_items: float | None = None,
@@ -84,6 +85,7 @@ class Poller:
         self.trackers = trackers
         self.grouper = grouper
         self.channels = tuple(channels)
+        self.routes = routes  # [[topics]] channels: a topic's own channels (see _routing)
         self.on_hits = on_hits
         self.clock = clock
         self.keep_items = keep_items  # entries published before the retention period: skipped
@@ -229,6 +231,7 @@ class Poller:
                 items=items,
                 edited=sorted_.edited,
                 channels=self.channels,
+                routes=self.routes,
             )
         except BaseException:
             if checkpoint is not None:
