@@ -30,6 +30,9 @@ class EmailConfig:
     digest_at: tuple[str, ...] = ("08:00",)  # digest: local times "HH:MM" (in `timezone`)
     digest_every: float | None = None  # digest: instead of digest_at, every so many seconds
     timezone: str = "UTC"
+    # digest: ("22:00", "07:00"), local times in `timezone`: no digest is sent from the first
+    # (included) to the second (excluded); None: no quiet hours
+    quiet_hours: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
