@@ -33,6 +33,12 @@ def register_verbs(feeds: argparse.ArgumentParser) -> None:
     add.add_argument("url")
     add.add_argument("--name", help="display name (default: host + path)")
     add.add_argument("--interval", help="poll interval, e.g. 30m (default: [monitor] interval)")
+    add.add_argument(
+        "--topic",
+        action="append",
+        metavar="NAME",
+        help="score its items for this topic only (repeatable; default: every topic)",
+    )
     add.set_defaults(func=cmd_add)
     for verb, func, text in (
         ("remove", cmd_remove, "remove a feed added with `feeds add` or an OPML import"),
@@ -88,6 +94,8 @@ def cmd_add(args: argparse.Namespace) -> int:
             raise MonitorError(f"--interval: {exc}") from None
         if interval < 1:
             raise MonitorError(f"--interval: must be at least 1s, got {args.interval!r}")
+    config = config_of(args)
+    topics = _topics(config, args.topic)
     config, storage, rows = _open(args)
     try:
         listed = _in_config(config, url)
@@ -100,11 +108,26 @@ def cmd_add(args: argparse.Namespace) -> int:
             raise MonitorError(f"{args.url} is already added (as {row.url})")
         stored = row.url if row is not None else url  # a removed feed comes back as it was
         name = args.name or default_name(stored)
-        storage.add_feeds([FeedRow(stored, name, "cli", False, interval)], utcnow())
+        row = FeedRow(stored, name, "cli", False, interval, topics=topics)
+        storage.add_feeds([row], utcnow())
     finally:
         storage.close()
-    print(f"added {stored} ({name}); {_PICKUP}")
+    scored = "" if topics is None else f", scored for {', '.join(topics)} only"
+    print(f"added {stored} ({name}{scored}); {_PICKUP}")
     return 0
+
+
+def _topics(config: Config, names: list[str] | None) -> tuple[str, ...] | None:
+    """``--topic`` names, each once, checked against the config's topics; None: all."""
+    if not names:
+        return None
+    known = [topic.name for topic in config.topics]
+    for name in names:
+        if name.strip() not in known:
+            raise MonitorError(
+                f"--topic: no topic {name!r} in {config.path} (its topics: {', '.join(known)})"
+            )
+    return tuple(dict.fromkeys(name.strip() for name in names))
 
 
 def cmd_remove(args: argparse.Namespace) -> int:

@@ -62,6 +62,8 @@ class FeedConfig:
     # Adaptive polling (both set) or a fixed interval (both None): see _decide.next_interval.
     min_interval: float | None = None
     max_interval: float | None = None
+    # The topics its items are scored for (`monitor feeds add --topic`); None: every topic.
+    topics: tuple[str, ...] | None = None
 
     @property
     def adaptive(self) -> bool:

@@ -206,7 +206,8 @@ class Poller:
         # full) is retried by the next poll, which must not count the same items twice.
         # The parser workers tokenised the entries; the trackers keep only the stateful part.
         tokens = [entry.tokens or tokenise(entry.title, entry.summary) for entry in new]
-        per_topic = [tracker.judge_batch(tokens) for tracker in self.trackers]
+        trackers = self._trackers_for(feed)
+        per_topic = [tracker.judge_batch(tokens) for tracker in trackers]
         judged = [
             (entry, tokens[k], tuple(js[k] for js in per_topic)) for k, entry in enumerate(new)
         ]
@@ -237,11 +238,18 @@ class Poller:
             if checkpoint is not None:
                 self.grouper.rollback(checkpoint)
             raise
-        for tracker, judgements in zip(self.trackers, per_topic, strict=True):
+        for tracker, judgements in zip(trackers, per_topic, strict=True):
             tracker.observe_batch(tokens, judgements, feed.url)  # committed: learn, in order
         if warning:
             log.warning("feed=%r is malformed, kept what could be read: %s", feed.name, warning)
         return PollReport(feed.name, "ok", new=len(new), hits=len(hits))
+
+    def _trackers_for(self, feed: FeedConfig) -> Sequence[Tracker]:
+        """The topics a feed's items are scored for (and teach): its own (``monitor feeds add
+        --topic``) or every one."""
+        if feed.topics is None:
+            return self.trackers
+        return [tracker for tracker in self.trackers if tracker.name in feed.topics]
 
     def _group(
         self,
