@@ -27,6 +27,7 @@ from ._errors import ConfigError, MonitorError
 from ._evaluate import evaluate, report_json, report_table
 from ._logjson import use_json_logs
 from ._output import deliveries_json, matched_json, render
+from ._progress import Progress
 from ._redact import redact_text
 from ._relevance import StoryGrouper, Tracker
 from ._runtime import FEEDBACK_INTERVAL, apply_feedback, build_grouper, build_trackers
@@ -348,13 +349,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     labelled: list[tuple[int, float, bool]] = []
     texts: list[tuple[str, str]] = []
     unlabelled = 0
-    with _open_input(args.file) as lines:
+    with _open_input(args.file) as lines, Progress("eval") as progress:  # on a terminal only
         judged = (
             pair
             for batch in batches(json_lines(lines))
             for pair in zip(batch, classify_batch(batch, trackers, grouper), strict=True)
         )
         for (number, item), out in judged:
+            progress.advance()
             _warn_bad(number, item)
             if isinstance(item, BadLine):
                 label = None

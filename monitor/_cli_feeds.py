@@ -19,6 +19,7 @@ from ._durations import parse_duration
 from ._errors import MonitorError
 from ._feedjobs import FEEDS_REFRESH_INTERVAL
 from ._feedset import FeedRow, default_name, find, key
+from ._progress import Progress
 from ._storage import Store
 from ._times import utcnow
 from ._urls import canonical_feed_url
@@ -188,8 +189,10 @@ def cmd_opml_import(args: argparse.Namespace) -> int:
     new: dict[str, FeedRow] = {}
     present = 0
     skipped = list(opml.skipped)
+    progress = Progress("opml import", len(opml.feeds), unit="feeds")  # on a terminal only
     try:
         for feed in opml.feeds:
+            progress.advance()
             try:
                 url = canonical_feed_url(feed.url)
             except ValueError:
@@ -206,6 +209,7 @@ def cmd_opml_import(args: argparse.Namespace) -> int:
             new[url] = FeedRow(stored, title, "cli", False, None, feed.category, feed.html_url)
         storage.add_feeds(list(new.values()), utcnow())
     finally:
+        progress.close()
         storage.close()
     report = f"imported {len(new)} feeds from {name}; {present} already present"
     print(f"{report}; {len(skipped)} skipped; {_PICKUP}")
