@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from . import __version__
 from ._classify import BadLine, batches, classify_batch, json_lines
+from ._cli_feeds import add_topics
 from ._cli_feeds import register_verbs as register_feed_verbs
 from ._cli_health import add_health, add_next_poll
 from ._cli_more import register as register_more
@@ -52,6 +53,7 @@ FEED_COLUMNS = (
     "last_error",
     "source",
     "paused",
+    "topics",
 )
 FEEDBACK_COLUMNS = ("id", "topic", "relevant", "judged_at", "title", "link")
 DELIVERY_COLUMNS = (
@@ -286,6 +288,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     storage = _storage(args, readonly=True)
     rows = add_health(storage, storage.feeds_report(), utcnow())
     rows = add_next_poll(_config(args), storage, rows)
+    rows = add_topics(storage, rows, joined=args.format == "table")
     for row in rows:  # the configured URLs may carry credentials: never shown
         for name in ("name", "url", "fetch_url", "last_error", "warning"):
             if isinstance(row.get(name), str):

@@ -62,6 +62,16 @@ def register(sub: Any) -> None:
     exp.set_defaults(func=cmd_opml_export)
 
 
+def add_topics(storage: Store, rows: list[dict[str, Any]], *, joined: bool) -> list[dict[str, Any]]:
+    """``topics``: the topics an added feed is scored for (``feeds add --topic``), a list
+    (``joined``: one string, for a table); None for a feed scored for every topic."""
+    topics = {row.url: row.topics for row in storage.feed_rows()}
+    for row in rows:
+        names = topics.get(row["url"])
+        row["topics"] = None if names is None else (", ".join(names) if joined else list(names))
+    return rows
+
+
 def _open(args: argparse.Namespace) -> tuple[Config, Store, list[FeedRow]]:
     config = config_of(args)
     storage = open_storage(args, create=True)
