@@ -1,5 +1,5 @@
 """``[[topics]]``: each topic's name, seeds folder, threshold, phrases, vetoes and the alert
-channels its hits go to (checked against the configured channels by :meth:`routes`)."""
+channels its hits go to (checked against the configured channels by :meth:`check_routes`)."""
 
 from __future__ import annotations
 
