@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from . import __version__
 from ._classify import BadLine, batches, classify_batch, json_lines
+from ._cli_feeds import add_topics
 from ._cli_feeds import register_verbs as register_feed_verbs
 from ._cli_health import add_health, add_next_poll
 from ._cli_more import register as register_more
@@ -27,6 +28,7 @@ from ._errors import ConfigError, MonitorError
 from ._evaluate import evaluate, report_json, report_table
 from ._logjson import use_json_logs
 from ._output import deliveries_json, matched_json, render
+from ._progress import Progress
 from ._redact import redact_text
 from ._relevance import StoryGrouper, Tracker
 from ._runtime import FEEDBACK_INTERVAL, apply_feedback, build_grouper, build_trackers
@@ -51,6 +53,7 @@ FEED_COLUMNS = (
     "last_error",
     "source",
     "paused",
+    "topics",
 )
 FEEDBACK_COLUMNS = ("id", "topic", "relevant", "judged_at", "title", "link")
 DELIVERY_COLUMNS = (
@@ -285,6 +288,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     storage = _storage(args, readonly=True)
     rows = add_health(storage, storage.feeds_report(), utcnow())
     rows = add_next_poll(_config(args), storage, rows)
+    rows = add_topics(storage, rows, joined=args.format == "table")
     for row in rows:  # the configured URLs may carry credentials: never shown
         for name in ("name", "url", "fetch_url", "last_error", "warning"):
             if isinstance(row.get(name), str):
@@ -348,13 +352,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     labelled: list[tuple[int, float, bool]] = []
     texts: list[tuple[str, str]] = []
     unlabelled = 0
-    with _open_input(args.file) as lines:
+    with _open_input(args.file) as lines, Progress("eval") as progress:  # on a terminal only
         judged = (
             pair
             for batch in batches(json_lines(lines))
             for pair in zip(batch, classify_batch(batch, trackers, grouper), strict=True)
         )
         for (number, item), out in judged:
+            progress.advance()
             _warn_bad(number, item)
             if isinstance(item, BadLine):
                 label = None

@@ -19,6 +19,7 @@ from ._durations import parse_duration
 from ._errors import MonitorError
 from ._feedjobs import FEEDS_REFRESH_INTERVAL
 from ._feedset import FeedRow, default_name, find, key
+from ._progress import Progress
 from ._storage import Store
 from ._times import utcnow
 from ._urls import canonical_feed_url
@@ -33,6 +34,12 @@ def register_verbs(feeds: argparse.ArgumentParser) -> None:
     add.add_argument("url")
     add.add_argument("--name", help="display name (default: host + path)")
     add.add_argument("--interval", help="poll interval, e.g. 30m (default: [monitor] interval)")
+    add.add_argument(
+        "--topic",
+        action="append",
+        metavar="NAME",
+        help="score its items for this topic only (repeatable; default: every topic)",
+    )
     add.set_defaults(func=cmd_add)
     for verb, func, text in (
         ("remove", cmd_remove, "remove a feed added with `feeds add` or an OPML import"),
@@ -53,6 +60,16 @@ def register(sub: Any) -> None:
     exp = verbs.add_parser("export", help="write every feed (config and added) as OPML 2.0")
     exp.add_argument("file", nargs="?", default="-", help="output file (default: stdout)")
     exp.set_defaults(func=cmd_opml_export)
+
+
+def add_topics(storage: Store, rows: list[dict[str, Any]], *, joined: bool) -> list[dict[str, Any]]:
+    """``topics``: the topics an added feed is scored for (``feeds add --topic``), a list
+    (``joined``: one string, for a table); None for a feed scored for every topic."""
+    topics = {row.url: row.topics for row in storage.feed_rows()}
+    for row in rows:
+        names = topics.get(row["url"])
+        row["topics"] = None if names is None else (", ".join(names) if joined else list(names))
+    return rows
 
 
 def _open(args: argparse.Namespace) -> tuple[Config, Store, list[FeedRow]]:
@@ -88,6 +105,8 @@ def cmd_add(args: argparse.Namespace) -> int:
             raise MonitorError(f"--interval: {exc}") from None
         if interval < 1:
             raise MonitorError(f"--interval: must be at least 1s, got {args.interval!r}")
+    config = config_of(args)
+    topics = _topics(config, args.topic)
     config, storage, rows = _open(args)
     try:
         listed = _in_config(config, url)
@@ -100,11 +119,26 @@ def cmd_add(args: argparse.Namespace) -> int:
             raise MonitorError(f"{args.url} is already added (as {row.url})")
         stored = row.url if row is not None else url  # a removed feed comes back as it was
         name = args.name or default_name(stored)
-        storage.add_feeds([FeedRow(stored, name, "cli", False, interval)], utcnow())
+        row = FeedRow(stored, name, "cli", False, interval, topics=topics)
+        storage.add_feeds([row], utcnow())
     finally:
         storage.close()
-    print(f"added {stored} ({name}); {_PICKUP}")
+    scored = "" if topics is None else f", scored for {', '.join(topics)} only"
+    print(f"added {stored} ({name}{scored}); {_PICKUP}")
     return 0
+
+
+def _topics(config: Config, names: list[str] | None) -> tuple[str, ...] | None:
+    """``--topic`` names, each once, checked against the config's topics; None: all."""
+    if not names:
+        return None
+    known = [topic.name for topic in config.topics]
+    for name in names:
+        if name.strip() not in known:
+            raise MonitorError(
+                f"--topic: no topic {name!r} in {config.path} (its topics: {', '.join(known)})"
+            )
+    return tuple(dict.fromkeys(name.strip() for name in names))
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
@@ -165,8 +199,10 @@ def cmd_opml_import(args: argparse.Namespace) -> int:
     new: dict[str, FeedRow] = {}
     present = 0
     skipped = list(opml.skipped)
+    progress = Progress("opml import", len(opml.feeds), unit="feeds")  # on a terminal only
     try:
         for feed in opml.feeds:
+            progress.advance()
             try:
                 url = canonical_feed_url(feed.url)
             except ValueError:
@@ -183,6 +219,7 @@ def cmd_opml_import(args: argparse.Namespace) -> int:
             new[url] = FeedRow(stored, title, "cli", False, None, feed.category, feed.html_url)
         storage.add_feeds(list(new.values()), utcnow())
     finally:
+        progress.close()
         storage.close()
     report = f"imported {len(new)} feeds from {name}; {present} already present"
     print(f"{report}; {len(skipped)} skipped; {_PICKUP}")

@@ -35,6 +35,8 @@ from ._config_monitor import MonitorSection
 from ._config_topics import TopicsSection
 from ._errors import ConfigError
 
+CHANNEL_NAMES = ("webhook", "email", "apprise")  # [alerts.<name>]: a topic's channels name them
+
 __all__ = [
     "DEFAULT_RETRY_SCHEDULE",
     "AppriseConfig",
@@ -79,4 +81,6 @@ class _Loader(MonitorSection, TopicsSection, FeedsSection, AlertsSection):
                 top.get("feeds", list, [], expected="an array of [[feeds]] tables"), settings
             )
             alerts = self.alerts(top.get("alerts", dict, {}))
+        configured = tuple(name for name in CHANNEL_NAMES if alerts.get(name) is not None)
+        self.check_routes(topics, configured)
         return Config(self.path, settings, topics, feeds, **alerts)

@@ -13,6 +13,7 @@ from ._config_model import (
     WebhookConfig,
 )
 from ._config_read import LoaderBase, Table
+from ._digest_quiet import in_window, parse_window
 from ._durations import parse_duration
 
 
@@ -161,6 +162,7 @@ class AlertsSection(LoaderBase):
             password = self.secret(t, "password", inline=False)
             timeout = self.duration(t, "timeout", 30.0, minimum=0.1)
             mode, digest_at, digest_every, timezone = self.digest(t)
+            quiet = self.quiet_hours(t, mode, digest_at if digest_every is None else ())
         return EmailConfig(
             host=host,
             port=port,
@@ -174,6 +176,7 @@ class AlertsSection(LoaderBase):
             digest_at=digest_at,
             digest_every=digest_every,
             timezone=timezone,
+            quiet_hours=quiet,
         )
 
     def digest(self, t: Table) -> tuple[str, tuple[str, ...], float | None, str]:
@@ -201,3 +204,23 @@ class AlertsSection(LoaderBase):
         else:
             t.used.add("digest_every")
         return mode, tuple(sorted(set(digest_at))), every, timezone
+
+    def quiet_hours(
+        self, t: Table, mode: str, digest_at: tuple[str, ...]
+    ) -> tuple[str, str] | None:
+        """``quiet_hours = "22:00-07:00"`` (digest mode only, in ``timezone``); every
+        ``digest_at`` time inside it would mean no digest ever: refused."""
+        text = t.get("quiet_hours", str, None, expected='a window such as "22:00-07:00"')
+        if text is None:
+            return None
+        if mode != "digest":
+            self.fail(t.key("quiet_hours"), 'applies to mode = "digest" only', text)
+        try:
+            window = parse_window(text)
+        except ValueError as exc:
+            self.fail(
+                t.key("quiet_hours"), f'expected a window such as "22:00-07:00" ({exc})', text
+            )
+        if digest_at and all(in_window(moment, window) for moment in digest_at):
+            self.fail(t.key("quiet_hours"), "every digest_at time falls inside it", text)
+        return window

@@ -30,6 +30,9 @@ class EmailConfig:
     digest_at: tuple[str, ...] = ("08:00",)  # digest: local times "HH:MM" (in `timezone`)
     digest_every: float | None = None  # digest: instead of digest_at, every so many seconds
     timezone: str = "UTC"
+    # digest: ("22:00", "07:00"), local times in `timezone`: no digest is sent from the first
+    # (included) to the second (excluded); None: no quiet hours
+    quiet_hours: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,8 @@ class TopicConfig:
     threshold: float | None = None
     phrases: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    # The alert channels its hits go to, by name ("webhook", "email", "apprise"); None: all.
+    channels: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +62,8 @@ class FeedConfig:
     # Adaptive polling (both set) or a fixed interval (both None): see _decide.next_interval.
     min_interval: float | None = None
     max_interval: float | None = None
+    # The topics its items are scored for (`monitor feeds add --topic`); None: every topic.
+    topics: tuple[str, ...] | None = None
 
     @property
     def adaptive(self) -> bool:

@@ -1,4 +1,5 @@
-"""``[[topics]]``: each topic's name, seeds folder, threshold, phrases and vetoes."""
+"""``[[topics]]``: each topic's name, seeds folder, threshold, phrases, vetoes and the alert
+channels its hits go to (checked against the configured channels by :meth:`check_routes`)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ class TopicsSection(LoaderBase):
                         t.key("seeds"),
                         f"expected a folder of seed documents; {seeds} is not a folder",
                     )
+                t.used.add("channels")
                 topics.append(
                     TopicConfig(
                         name=name.strip(),
@@ -36,6 +38,7 @@ class TopicsSection(LoaderBase):
                         threshold=None if threshold is None else float(threshold),
                         phrases=t.strings("phrases"),
                         exclude=t.strings("exclude"),
+                        channels=_channels(t.strings("channels")) if "channels" in t.data else None,
                     )
                 )
         names = [topic.name for topic in topics]
@@ -43,3 +46,19 @@ class TopicsSection(LoaderBase):
             if names.count(name) > 1:
                 self.fail("topics", f"topic name {name!r} is used twice")
         return tuple(topics)
+
+    def check_routes(self, topics: tuple[TopicConfig, ...], channels: tuple[str, ...]) -> None:
+        """Each topic's ``channels`` must name configured alert channels (``channels``)."""
+        for i, topic in enumerate(topics, 1):
+            for name in topic.channels or ():
+                if name not in channels:
+                    valid = ", ".join(channels) if channels else "none: no [alerts] channel is set"
+                    self.fail(
+                        f"[[topics]][{i}].channels",
+                        f"unknown alert channel (valid names: {valid})",
+                        name,
+                    )
+
+
+def _channels(names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(names))  # each once: the outbox holds one row per channel

@@ -18,7 +18,7 @@ from typing import Any
 from ._alerts import EmailSender
 from ._config import Config, EmailConfig
 from ._decide import next_retry
-from ._digest_plan import digest_id, digest_message, next_slot
+from ._digest_plan import digest_due, digest_id, digest_message, may_send
 from ._errors import DeliveryError, StorageError
 from ._storage import Store
 from ._times import utcnow
@@ -44,15 +44,13 @@ class DigestDeliverer:
         if oldest is None:
             return None
         last = self.storage.last_digest()
-        slot = next_slot(last if last is not None and last > oldest else oldest, self.cfg)
         retry = self.storage.next_attempt([CHANNEL])  # after a failed send: its retry time
-        return max(slot, retry) if retry is not None else slot
+        return digest_due(oldest, last, retry, self.cfg)
 
     async def deliver_if_due(self, now: datetime | None = None) -> int:
         """Send the digest if its time has come; return how many hits it carried."""
         now = now or utcnow()
-        due = self.due_at()
-        if due is None or due > now:
+        if not may_send(now, self.due_at(), self.cfg):  # not yet, or in the quiet hours
             return 0
         pending = self.storage.due_deliveries(now, [CHANNEL], limit=1000)
         if not pending:

@@ -2,7 +2,8 @@
 
 A digest gathers the pending email deliveries of the outbox into one message (text and HTML,
 grouped by topic, then by story), sent at the configured local times (``digest_at`` in
-``timezone``) or every ``digest_every``.
+``timezone``) or every ``digest_every``, never in the quiet hours (``quiet_hours``): what
+waits then goes out in the first digest after them.
 """
 
 from __future__ import annotations
@@ -26,23 +27,50 @@ from ._alerts._safe import (
     one_line,
 )
 from ._config import EmailConfig
+from ._digest_quiet import in_window, quiet_until
 from ._models import Alert
 
 
 def next_slot(after: datetime, cfg: EmailConfig) -> datetime:
-    """The first digest time strictly after ``after`` (UTC in, UTC out)."""
+    """The first digest time strictly after ``after`` (UTC in, UTC out) outside the quiet
+    hours: a ``digest_at`` time inside them is skipped; a ``digest_every`` slot inside them
+    moves to their end."""
     if cfg.digest_every is not None:
-        return after + timedelta(seconds=cfg.digest_every)
+        slot = after + timedelta(seconds=cfg.digest_every)
+        return quiet_until(slot, cfg.quiet_hours, cfg.timezone) or slot
     zone = ZoneInfo(cfg.timezone)
     local = after.astimezone(zone)
     for day in range(0, 3):
         date = (local + timedelta(days=day)).date()
         for moment in cfg.digest_at:
+            if cfg.quiet_hours is not None and in_window(moment, cfg.quiet_hours):
+                continue
             hour, minute = (int(part) for part in moment.split(":"))
             slot = datetime(date.year, date.month, date.day, hour, minute, tzinfo=zone)
             if slot.astimezone(UTC) > after:
                 return slot.astimezone(UTC)
-    raise AssertionError("no digest slot within three days")  # digest_at is never empty
+    # digest_at is never empty, and never all inside the quiet hours (a config error)
+    raise AssertionError("no digest slot within three days")
+
+
+def digest_due(
+    oldest: datetime | None, last: datetime | None, retry: datetime | None, cfg: EmailConfig
+) -> datetime | None:
+    """When the next digest goes out: ``None`` when nothing waits (``oldest``: the oldest
+    pending email delivery); else the first slot after the last digest (or after the oldest
+    hit, if that came later), not before a failed send's ``retry``, never in quiet hours."""
+    if oldest is None:
+        return None
+    slot = next_slot(last if last is not None and last > oldest else oldest, cfg)
+    due = max(slot, retry) if retry is not None else slot
+    return quiet_until(due, cfg.quiet_hours, cfg.timezone) or due
+
+
+def may_send(now: datetime, due: datetime | None, cfg: EmailConfig) -> bool:
+    """Whether a digest goes out at ``now``: it is due, and ``now`` is not in quiet hours."""
+    if due is None or due > now:
+        return False
+    return quiet_until(now, cfg.quiet_hours, cfg.timezone) is None
 
 
 def digest_id(delivery_ids: Sequence[int]) -> str:

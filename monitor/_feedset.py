@@ -6,6 +6,7 @@ The config wins: a feed in both (in any spelling, see :mod:`monitor._urls`) is t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,9 +26,11 @@ class FeedRow:
     interval: float | None
     category: str | None = None
     html_url: str | None = None
+    topics: tuple[str, ...] | None = None  # scored for these topics only; None: every topic
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> FeedRow:
+        topics = row.get("topics")  # a JSON list (SQLite schema 6); absent or NULL: all
         return cls(
             url=row["url"],
             name=row["name"],
@@ -36,6 +39,7 @@ class FeedRow:
             interval=row["interval"],
             category=row["category"],
             html_url=row["html_url"],
+            topics=None if topics is None else tuple(json.loads(topics)),
         )
 
 
@@ -77,9 +81,10 @@ def active_feeds(
             continue
         taken.add(ident)
         if row.interval:
-            feeds.append(FeedConfig(row.url, row.name, row.interval))
+            feeds.append(FeedConfig(row.url, row.name, row.interval, topics=row.topics))
         else:
-            feeds.append(FeedConfig(row.url, row.name, default_interval, *(bounds or (None, None))))
+            low, high = bounds or (None, None)
+            feeds.append(FeedConfig(row.url, row.name, default_interval, low, high, row.topics))
     return feeds
 
 

@@ -11,7 +11,7 @@ import dataclasses
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -73,6 +73,7 @@ class Poller:
         grouper: Grouper,
         *,
         channels: Sequence[str],
+        routes: Mapping[str, Sequence[str]] | None = None,
         on_hits: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] = utcnow,
         keep_items: float | None = None,
@@ -84,6 +85,7 @@ class Poller:
         self.trackers = trackers
         self.grouper = grouper
         self.channels = tuple(channels)
+        self.routes = routes  # [[topics]] channels: a topic's own channels (see _routing)
         self.on_hits = on_hits
         self.clock = clock
         self.keep_items = keep_items  # entries published before the retention period: skipped
@@ -204,7 +206,8 @@ class Poller:
         # full) is retried by the next poll, which must not count the same items twice.
         # The parser workers tokenised the entries; the trackers keep only the stateful part.
         tokens = [entry.tokens or tokenise(entry.title, entry.summary) for entry in new]
-        per_topic = [tracker.judge_batch(tokens) for tracker in self.trackers]
+        trackers = self._trackers_for(feed)
+        per_topic = [tracker.judge_batch(tokens) for tracker in trackers]
         judged = [
             (entry, tokens[k], tuple(js[k] for js in per_topic)) for k, entry in enumerate(new)
         ]
@@ -229,16 +232,24 @@ class Poller:
                 items=items,
                 edited=sorted_.edited,
                 channels=self.channels,
+                routes=self.routes,
             )
         except BaseException:
             if checkpoint is not None:
                 self.grouper.rollback(checkpoint)
             raise
-        for tracker, judgements in zip(self.trackers, per_topic, strict=True):
+        for tracker, judgements in zip(trackers, per_topic, strict=True):
             tracker.observe_batch(tokens, judgements, feed.url)  # committed: learn, in order
         if warning:
             log.warning("feed=%r is malformed, kept what could be read: %s", feed.name, warning)
         return PollReport(feed.name, "ok", new=len(new), hits=len(hits))
+
+    def _trackers_for(self, feed: FeedConfig) -> Sequence[Tracker]:
+        """The topics a feed's items are scored for (and teach): its own (``monitor feeds add
+        --topic``) or every one."""
+        if feed.topics is None:
+            return self.trackers
+        return [tracker for tracker in self.trackers if tracker.name in feed.topics]
 
     def _group(
         self,

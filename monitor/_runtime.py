@@ -33,6 +33,7 @@ from ._parsepool import ParserPool
 from ._poll import Poller
 from ._redact import redact_url
 from ._relevance import StoryGrouper, Tracker, read_seeds, release_model
+from ._routing import topic_routes
 from ._storage import Store, open_store, uses_postgres
 from ._times import parse_iso, utcnow
 
@@ -223,13 +224,15 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                 digest = take_digest(config, storage, senders)  # mode = "digest": email's
                 deliverer = Deliverer(storage, senders, config.retry_schedule, targets=targets)
                 async with ParserPool(workers=workers, timeout=settings.parse_timeout) as parser:
+                    channels = [*senders, *(["email"] if digest else [])]
                     poller = Poller(
                         storage,
                         fetcher,
                         parser,
                         trackers,
                         grouper,
-                        channels=[*senders, *(["email"] if digest else [])],
+                        channels=channels,
+                        routes=topic_routes(config.topics, channels),
                         on_hits=deliverer.wake,
                         keep_items=settings.keep_items,
                         max_items=settings.max_items,

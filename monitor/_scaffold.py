@@ -22,6 +22,7 @@ seeds = "seeds"
 # threshold = 0.5           # scores are 0-1; raise for fewer, surer hits
 # phrases = ["a phrase that is evidence"]
 # exclude = ["a phrase that vetoes a hit"]
+# channels = ["email"]      # where its hits are alerted (default: every channel below)
 
 # Feeds: here (reviewed like code) or from the command line (`monitor feeds add URL`,
 # `monitor opml import FILE`), which keeps them in the database.
@@ -41,6 +42,10 @@ seeds = "seeds"
 # recipients = ["desk@example.org"]
 # username = "monitor"
 # password_env = "MONITOR_SMTP_PASSWORD"
+# mode = "digest"           # one message at each digest_at time instead of one per hit
+# digest_at = ["08:00", "18:00"]
+# timezone = "Europe/Paris"
+# quiet_hours = "22:00-07:00"   # no digest inside; what waits goes in the next one
 """
 
 SEEDS_README = """\

@@ -13,8 +13,9 @@ from ._schema_v4 import apply_v4  # version 4's step in its own module: the SQL 
 # 3: what a hit judged, frozen at detection, and the recipients an email is still owed;
 # 4: full-text search, the hit_details view, managed feeds, digests (see _schema_v4);
 # 5: adaptive polling (the next poll decided, an index to count a feed's recent items);
-#    feed health changes and their own outbox (``[alerts] feed_health``).
-SCHEMA_VERSION = 5
+#    feed health changes and their own outbox (``[alerts] feed_health``);
+# 6: the topics an added feed is scored for (``monitor feeds add --topic``).
+SCHEMA_VERSION = 6
 
 _V1 = """
 CREATE TABLE feeds (
@@ -195,12 +196,21 @@ CREATE INDEX IF NOT EXISTS feed_event_deliveries_due ON feed_event_deliveries (s
 """
 
 
+def _v6(conn: sqlite3.Connection) -> None:
+    """``feeds.topics``: the topics an added feed's items are scored for (a JSON list of
+    names; NULL: every topic). Idempotent, like version 5."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(feeds)")}
+    if "topics" not in columns:
+        conn.execute("ALTER TABLE feeds ADD COLUMN topics TEXT")
+
+
 _MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
     1: _V1,
     2: _V2,
     3: _V3,
     4: _v4,
     5: _v5,
+    6: _v6,
 }
 
 

@@ -128,6 +128,18 @@ def test_a_story_alerts_once_and_duplicates_are_stored_quietly(storage: Store) -
     assert len(storage.deliveries_report()) == 2  # the first hit's two channels only
 
 
+def test_routes_queue_a_topic_on_its_own_channels_only(storage: Store) -> None:
+    item = NewItem(entry("a"), (hit("mail-only"), hit("nowhere"), hit("all")))
+    ids = store(storage, [item], routes={"mail-only": ["email"], "nowhere": []})
+    assert len(ids) == 3
+    rows = {h["topic"]: h["deliveries"] for h in storage.hits()}
+    assert rows == {
+        "mail-only": "email:pending",
+        "nowhere": None,
+        "all": "email:pending webhook:pending",
+    }
+
+
 def test_reused_keys_are_found_by_prefix(storage: Store) -> None:
     store(storage, [NewItem(entry("k"), ()), NewItem(entry("k#2", "Old"), ())])
     state = storage.feed_state(FEED.url)

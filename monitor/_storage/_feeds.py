@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +11,7 @@ from .._config import FeedConfig
 from .._decide import clamp_wait
 from .._errors import StorageError
 from .._models import Entry, FeedState
+from .._routing import channels_for
 from .._times import iso, parse_iso
 from .._urls import feed_identity
 from ._base import StorageBase
@@ -154,8 +155,10 @@ class FeedsMixin(StorageBase):
         items: Sequence[NewItem],
         edited: Sequence[Entry],
         channels: Sequence[str],
+        routes: Mapping[str, Sequence[str]] | None = None,
     ) -> list[str]:
-        """Store one successful poll in one transaction; return the ids of the new hits."""
+        """Store one successful poll in one transaction; return the ids of the new hits.
+        ``routes``: a topic's own channels (``[[topics]] channels``), where not all."""
         new_hits: list[str] = []
         stamp = iso(now)
 
@@ -219,11 +222,11 @@ class FeedsMixin(StorageBase):
                         ),
                     )
                     new_hits.append(hid)
-                    if alert:
+                    if alert:  # [[topics]] channels: only the channels its topic routes to
                         conn.executemany(
                             "INSERT INTO deliveries (hit_id, channel, status, next_attempt) "
                             "VALUES (?, ?, 'pending', ?)",
-                            [(hid, channel, stamp) for channel in channels],
+                            [(hid, c, stamp) for c in channels_for(j.topic, channels, routes)],
                         )
             for e in edited:
                 conn.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -9,7 +10,7 @@ from .._feedset import FeedRow
 from .._times import iso
 from ._base import StorageBase
 
-_COLUMNS = "url, name, source, paused, interval, category, html_url"
+_COLUMNS = "url, name, source, paused, interval, category, html_url, topics"
 
 
 class ManagedFeedsMixin(StorageBase):
@@ -23,13 +24,22 @@ class ManagedFeedsMixin(StorageBase):
         with self._write() as conn:
             conn.executemany(
                 "INSERT INTO feeds (url, fetch_url, name, source, paused, interval, category, "
-                "html_url, added_at) VALUES (?, ?, ?, 'cli', 0, ?, ?, ?, ?) "
+                "html_url, topics, added_at) VALUES (?, ?, ?, 'cli', 0, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (url) DO UPDATE SET source = 'cli', paused = 0, "
                 "name = excluded.name, interval = excluded.interval, "
                 "category = excluded.category, html_url = excluded.html_url, "
-                "added_at = excluded.added_at WHERE source <> 'cli'",
+                "topics = excluded.topics, added_at = excluded.added_at WHERE source <> 'cli'",
                 [
-                    (f.url, f.url, f.name, f.interval, f.category, f.html_url, iso(now))
+                    (
+                        f.url,
+                        f.url,
+                        f.name,
+                        f.interval,
+                        f.category,
+                        f.html_url,
+                        None if f.topics is None else json.dumps(list(f.topics)),
+                        iso(now),
+                    )
                     for f in feeds
                 ],
             )

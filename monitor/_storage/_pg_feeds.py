@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +11,7 @@ from .._config import FeedConfig
 from .._decide import clamp_wait
 from .._errors import StorageError
 from .._models import Entry, FeedState
+from .._routing import channels_for
 from .._urls import feed_identity
 from ._pg_base import PostgresBase
 from ._pg_claims import release
@@ -145,6 +146,7 @@ class PgFeedsMixin(PostgresBase):
         items: Sequence[NewItem],
         edited: Sequence[Entry],
         channels: Sequence[str],
+        routes: Mapping[str, Sequence[str]] | None = None,
         lease: tuple[str, datetime] | None = None,
     ) -> list[str]:
         """Store one successful poll in ONE transaction (items, hits, outbox rows and the
@@ -200,12 +202,13 @@ class PgFeedsMixin(PostgresBase):
                          item.story_id or hid, int(alert), e.title, e.summary, e.link),
                     )  # fmt: skip
                     new_hits.append(hid)
-                    if alert and channels:
+                    targets = channels_for(j.topic, channels, routes)  # [[topics]] channels
+                    if alert and targets:
                         with conn.cursor() as cur:
                             cur.executemany(
                                 "INSERT INTO deliveries (hit_id, channel, status, next_attempt) "
                                 "VALUES (%s, %s, 'pending', %s)",
-                                [(hid, channel, now) for channel in channels],
+                                [(hid, channel, now) for channel in targets],
                             )
             for e in edited:
                 conn.execute(

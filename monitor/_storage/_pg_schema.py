@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import psycopg
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _LOCK = 0x6D6F6E69  # pg_advisory_xact_lock key of the migration ("moni")
 
 _V1 = """
@@ -159,7 +159,13 @@ CREATE TABLE IF NOT EXISTS feed_event_deliveries (
 CREATE INDEX IF NOT EXISTS feed_event_deliveries_due ON feed_event_deliveries (status, next_attempt)
 """
 
-_MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3}
+# 4: the topics an added feed is scored for (SQLite schema 6; a JSON list, NULL: all), kept
+# in step with SQLite although feeds are not yet managed from the CLI on PostgreSQL
+_V4 = """
+ALTER TABLE feeds ADD COLUMN IF NOT EXISTS topics text
+"""
+
+_MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3, 4: _V4}
 
 
 def migrate(conn: psycopg.Connection[dict[str, object]]) -> None:

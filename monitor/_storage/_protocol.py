@@ -113,6 +113,7 @@ class Store(Protocol):
         items: Sequence[NewItem],
         edited: Sequence[Entry],
         channels: Sequence[str],
+        routes: Mapping[str, Sequence[str]] | None = None,
     ) -> list[str]: ...
 
     def expire(
