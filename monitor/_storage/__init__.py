@@ -24,6 +24,7 @@ from ._base import BUSY_TIMEOUT_MS
 from ._digests import DigestsMixin
 from ._feeds import FeedsMixin
 from ._managed import ManagedFeedsMixin
+from ._noclaims import NoClaimsMixin
 from ._open import open_store, stored_feedback, unsupported, uses_postgres
 from ._outbox import OutboxMixin
 from ._protocol import Store
@@ -58,6 +59,7 @@ class Storage(
     ManagedFeedsMixin,
     ViewsMixin,
     DigestsMixin,
+    NoClaimsMixin,
 ):
     """The database at ``path`` (created 0600 with the current schema, or migrated)."""
 

@@ -14,6 +14,7 @@ from .._models import Entry, FeedState
 from .._times import iso, parse_iso
 from .._urls import feed_identity
 from ._base import StorageBase
+from ._noclaims import no_leases
 from ._rows import FEED_STATE_COLUMNS, NewItem, feed_state_from, hit_id
 
 _INSERT_ITEM = (
@@ -67,7 +68,9 @@ class FeedsMixin(StorageBase):
         *,
         retry_until: datetime | None,
         gone: bool = False,
+        lease: tuple[str, datetime] | None = None,
     ) -> None:
+        no_leases(lease)
         with self._write() as conn:
             conn.execute(
                 "UPDATE feeds SET last_polled = ?, last_status = ?, last_error = ?, "
@@ -76,8 +79,14 @@ class FeedsMixin(StorageBase):
             )
 
     def record_not_modified(
-        self, feed: FeedState, now: datetime, *, fetch_url: str | None = None
+        self,
+        feed: FeedState,
+        now: datetime,
+        *,
+        fetch_url: str | None = None,
+        lease: tuple[str, datetime] | None = None,
     ) -> None:
+        no_leases(lease)
         with self._write() as conn:
             conn.execute(
                 "UPDATE feeds SET last_polled = ?, last_success = ?, last_status = "
@@ -154,8 +163,10 @@ class FeedsMixin(StorageBase):
         items: Sequence[NewItem],
         edited: Sequence[Entry],
         channels: Sequence[str],
+        lease: tuple[str, datetime] | None = None,
     ) -> list[str]:
         """Store one successful poll in one transaction; return the ids of the new hits."""
+        no_leases(lease)
         new_hits: list[str] = []
         stamp = iso(now)
 
