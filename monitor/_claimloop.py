@@ -77,6 +77,11 @@ class FeedClaimer:
     async def run(self) -> None:
         """Claim and poll until cancelled; on the way out, polls in flight are cancelled and
         their feeds released as they were (due), for another worker to take at once."""
+        # When nothing is due, claims keep a fixed grid (every ``idle`` seconds), not ``idle``
+        # after the last claim ended: that would make every feed one claim's duration later
+        # each interval (a feed is due one interval after it *fell* due, see ``_lease``).
+        loop = asyncio.get_running_loop()
+        tick = loop.time()
         try:
             while True:
                 room = self.rt.config.settings.concurrency - len(self.running)
@@ -85,9 +90,11 @@ class FeedClaimer:
                 if want > 0 and claimed == want:
                     await asyncio.sleep(0)  # a full batch: more may be due
                     continue
+                while tick <= loop.time():
+                    tick += self.idle
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.idle)
+                    await asyncio.wait_for(self._wake.wait(), tick - loop.time())
         finally:
             await self._abandon()
 
@@ -114,8 +121,10 @@ class FeedClaimer:
         return len(claimed)
 
     def _done(self, task: asyncio.Task[PollReport]) -> None:
+        full = len(self.running) >= self.rt.config.settings.concurrency
         self.running.pop(task, None)
-        self._wake.set()
+        if full:  # a slot is free again: claim at once. (Otherwise the claims keep their
+            self._wake.set()  # one-second rhythm: a feed is at most that late, never more.)
 
     def _release(self, lease: Lease, when: datetime) -> None:
         try:

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from monitor._storage._postgres import PostgresStorage
+from monitor._times import parse_iso
 from tests.feedserver import FeedServer, rss
 from tests.helpers import DATA, START, load_items
 from tests.receivers import WebhookReceiver
@@ -161,11 +162,19 @@ def test_three_workers_share_the_feeds_and_survive_a_kill(
         by_link[r.json["link"]].add(r.json["id"])
     assert all(len(ids) == 1 for ids in by_link.values())  # a repeat only under the same id
     assert {d["status"] for d in db.deliveries_report()} == {"delivered"}
+    first = {}  # detection to the receiver's first copy, seconds
+    for r in webhook_receiver.received:
+        detected = parse_iso(r.json["detected_at"])
+        assert detected is not None
+        first.setdefault(r.json["id"], r.arrived_at - detected.timestamp())
+    latency = sorted(first.values())
     print(  # the figures docs/scaling.md quotes (pytest -s)
         f"{FEEDS} feeds, {len(alerted)} alerts, {received.total() - len(received)} repeated "
         f"(same id), {len(held)} leases taken over; gaps between polls of a feed: "
         f"min {min(gaps):.2f} s, median {sorted(gaps)[len(gaps) // 2]:.2f} s, "
-        f"max {max(gaps):.2f} s (interval {INTERVAL:g} s, lease {LEASE:g} s)"
+        f"max {max(gaps):.2f} s (interval {INTERVAL:g} s, lease {LEASE:g} s); delivery "
+        f"latency median {latency[len(latency) // 2] * 1000:.0f} ms, "
+        f"p95 {latency[int(len(latency) * 0.95)] * 1000:.0f} ms"
     )
 
     # the victim's leases were taken over: its feeds were polled again and are no longer its
