@@ -99,9 +99,9 @@ class FeedClaimer:
             await self._abandon()
 
     def _claim(self, limit: int) -> int:
-        now = utcnow()
         try:
-            feeds = self.feeds()
+            feeds = self.feeds()  # (may read the database: before taking the time)
+            now = utcnow()  # the lease runs from here: the claim must follow at once
             claimed = self.rt.storage.claim_feeds(self.owner, now, limit=limit)
         except StorageError as exc:  # the database restarts: try again at the next turn
             log.error("feeds not claimed: %s", exc)
