@@ -4,10 +4,17 @@ reports on both backends; a new poll on PostgreSQL then continues after the copi
 
 from __future__ import annotations
 
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from monitor._errors import StorageError
 from monitor._storage import Storage
 from monitor._storage._migrate import migrate_sqlite
 from monitor._storage._postgres import PostgresStorage
@@ -116,3 +123,64 @@ def test_migrate_refuses_a_database_that_is_not_empty(
     capsys.readouterr()
     assert cli(lite, "migrate-db", "--to-env", "MONITOR_E2E_DSN") == 1
     assert "is not empty" in capsys.readouterr().err
+
+
+def test_migrate_killed_mid_copy_resumes_without_duplicates(
+    tmp_path: Path,
+    pg_schema_dsn: str,
+    monkeypatch: pytest.MonkeyPatch,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The copy in a real process, killed with SIGKILL while it copies the items."""
+    urls = list(serve_items(feed_server, ITEMS).values())
+    lite = write_config(tmp_path, urls, webhook=webhook_receiver, threshold=TOY_THRESHOLD)
+    assert cli(lite, "once") == 0
+    database = tmp_path / "monitor.db"
+    with sqlite3.connect(database) as conn:  # a bigger log: 4,000 more items, same feeds
+        for n in range(4000 // len(ITEMS)):
+            conn.execute(
+                "INSERT INTO items (feed_id, key, fingerprint, title, summary, link, published, "
+                "first_seen, score, topic) SELECT feed_id, key || ?, fingerprint, title, "
+                "summary, link, published, first_seen, score, topic FROM items WHERE id <= ?",
+                (f"#copy{n}", len(ITEMS)),
+            )
+    conn.close()
+    total = sqlite3.connect(database).execute("SELECT count(*) FROM items").fetchone()[0]
+    before = reports(lite, capsys)
+
+    env = {**os.environ, "MONITOR_E2E_DSN": pg_schema_dsn}
+    copy = ["migrate-db", "--to-env", "MONITOR_E2E_DSN", "--chunk", "10"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(lite), *copy],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+    )  # fmt: skip
+    target = PostgresStorage(pg_schema_dsn)
+
+    def items_copied() -> int:
+        try:
+            rows = target._read("SELECT last_rowid FROM monitor_migration WHERE tbl = 'items'")
+        except StorageError:  # the progress table does not exist yet
+            return 0
+        return int(rows[0]["last_rowid"]) if rows else 0
+
+    deadline = time.monotonic() + 30
+    while items_copied() < 200 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    copied = target._read("SELECT count(*) AS n FROM items")[0]["n"]
+    assert 200 <= copied < total, "the copy was not interrupted while it copied the items"
+    assert copied == items_copied()  # what is there is exactly what the progress says
+    target.close()
+
+    monkeypatch.setenv("MONITOR_E2E_DSN", pg_schema_dsn)
+    assert cli(lite, *copy) == 0
+    assert f"{total - copied} items" in capsys.readouterr().err
+    pg_dir = tmp_path / "pg"
+    pg_dir.mkdir()
+    assert reports(pg_config(pg_dir, urls, webhook_receiver), capsys) == before
+    target = PostgresStorage(pg_schema_dsn)
+    assert target._read("SELECT count(*) AS n FROM items")[0]["n"] == total
+    target.close()
