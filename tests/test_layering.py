@@ -12,7 +12,9 @@ import pytest
 IO_MODULES = ("monitor._storage", "monitor._fetch", "monitor._poll", "monitor._parsepool")
 
 
-@pytest.mark.parametrize("module", ["monitor._decide", "monitor._dedup", "monitor._ids"])
+@pytest.mark.parametrize(
+    "module", ["monitor._decide", "monitor._dedup", "monitor._ids", "monitor._lease"]
+)
 def test_pure_module_imports_no_io_module(module: str) -> None:
     code = f"import sys, {module}\nprint(' '.join(m for m in {IO_MODULES!r} if m in sys.modules))\n"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
