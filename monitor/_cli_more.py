@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _cli_atom, _cli_completion, _cli_datasette, _cli_feeds, _cli_init, _cli_search
+from . import (
+    _cli_atom,
+    _cli_completion,
+    _cli_datasette,
+    _cli_feeds,
+    _cli_init,
+    _cli_migrate,
+    _cli_search,
+)
 
 
 def register(sub: Any) -> None:
@@ -14,3 +22,4 @@ def register(sub: Any) -> None:
     _cli_init.register(sub)
     _cli_atom.register(sub)
     _cli_completion.register(sub)
+    _cli_migrate.register(sub)  # issue 12

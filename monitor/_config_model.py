@@ -95,6 +95,7 @@ class Settings:
     max_items: int = 1000  # entries taken from one feed per poll (the newest)
     allow_private: bool = True  # False: feeds on loopback/private addresses are refused
     metrics: tuple[str, int] | None = None  # (host, port) of /metrics and /healthz; None = off
+    lease: float = 120.0  # PostgreSQL: seconds a worker holds the feeds and alerts it claims
 
 
 @dataclass(frozen=True, slots=True)

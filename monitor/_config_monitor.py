@@ -88,4 +88,22 @@ class MonitorSection(LoaderBase):
                 max_items=self.positive_int(t, "max_items", 1000),
                 allow_private=t.get("allow_private", bool, True, expected="true or false"),
                 metrics=self.listen_address(t, "metrics"),
+                lease=self.lease(t, shared=dsn is not None),
             )
+
+    def lease(self, t: Table, *, shared: bool) -> float:
+        """``lease`` (PostgreSQL): longer than one poll may take (fetch deadline + parse
+        timeout), or another worker would take a feed whose poll is still running."""
+        lease = self.duration(t, "lease", 120.0, minimum=1)
+        if not shared:
+            return lease
+        deadline = self.duration(t, "deadline", 30.0, minimum=0.1)
+        parse_timeout = self.duration(t, "parse_timeout", 30.0, minimum=0.1)
+        if lease <= deadline + parse_timeout:
+            self.fail(
+                t.key("lease"),
+                f"expected a duration longer than deadline + parse_timeout "
+                f"({deadline + parse_timeout:g}s)",
+                lease,
+            )
+        return lease

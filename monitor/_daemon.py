@@ -1,7 +1,9 @@
 """The two drivers: ``monitor once`` (one cycle, then exit) and ``monitor run`` (the daemon).
 
-The daemon schedules each feed with APScheduler 3 at its interval (with jitter); feeds that
-are due at start-up are polled at once, spread over a few seconds. SIGINT/SIGTERM stop it:
+On SQLite the daemon schedules each feed with APScheduler 3 at its interval (with jitter);
+feeds that are due at start-up are polled at once, spread over a few seconds. On PostgreSQL
+it is one of any number of workers: it claims due feeds from the shared database instead
+(``_claimloop``). SIGINT/SIGTERM stop it:
 polls in flight are cancelled (a poll stores nothing until its single transaction, so a
 cancelled poll loses nothing and is simply done again), the learned state is saved.
 """
@@ -19,14 +21,17 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from ._claimloop import FeedClaimer
 from ._config import Config, FeedConfig
 from ._decide import is_due
 from ._errors import StorageError
 from ._exporter import Exporter
-from ._feedjobs import FEEDS_REFRESH_INTERVAL, FeedJobs, current_feeds
+from ._feedjobs import FEEDS_REFRESH_INTERVAL, FeedJobs, current_feeds, reload_feeds
 from ._healthwatch import HEALTH_DELAY, HEALTH_INTERVAL, check_health
+from ._lease import Lease
 from ._poll import PollReport
 from ._runtime import FEEDBACK_INTERVAL, Runtime, open_runtime
+from ._storage import uses_postgres
 from ._times import utcnow
 
 log = logging.getLogger(__name__)
@@ -70,11 +75,13 @@ async def _expire_safely(rt: Runtime) -> None:
         log.error("retention not applied: %s", exc)
 
 
-async def _poll_safely(rt: Runtime, feed: FeedConfig) -> PollReport:
+async def _poll_safely(rt: Runtime, feed: FeedConfig, lease: Lease | None = None) -> PollReport:
     """A poll whose database write failed (locked, disk full) is reported, not raised: the
     feed's state was not advanced, so the next cycle fetches the same items again."""
     try:
-        return await rt.poller.poll(feed)
+        if lease is None:
+            return await rt.poller.poll(feed)
+        return await rt.poller.poll(feed, lease)
     except StorageError as exc:
         log.error("poll feed=%r not stored: %s", feed.name, exc)
         return PollReport(feed.name, "error", error=str(exc))
@@ -132,17 +139,29 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
     def watch_health() -> None:
         _watch_health(rt)
 
-    # issue 13: feeds added/removed/paused from the CLI and SIGHUP reach the running daemon
-    feed_jobs = FeedJobs(scheduler, rt, schedule_plan, add_feed_job)
-    plan = feed_jobs.start(now)
-    scheduler.add_job(
-        _guarded(feed_jobs.refresh),
-        IntervalTrigger(seconds=FEEDS_REFRESH_INTERVAL),
-        id="feeds",
-        coalesce=True,
-    )
+    claimer: FeedClaimer | None = None
+    if uses_postgres(rt.config):  # one of many workers: claim due feeds from the database
+        watch = exporter.watch_poll if exporter is not None else None
+        claimer = FeedClaimer(rt, lambda feed, lease: _poll_safely(rt, feed, lease), watch=watch)
+
+        def reload_config() -> None:  # the claim loop reads the feeds anew within seconds
+            reload_feeds(rt)
+
+        hup = _logged(reload_config)
+        plan: list[tuple[FeedConfig, datetime]] = []
+    else:
+        # issue 13: feeds added/removed/paused from the CLI and SIGHUP reach the running daemon
+        feed_jobs = FeedJobs(scheduler, rt, schedule_plan, add_feed_job)
+        plan = feed_jobs.start(now)
+        scheduler.add_job(
+            _guarded(feed_jobs.refresh),
+            IntervalTrigger(seconds=FEEDS_REFRESH_INTERVAL),
+            id="feeds",
+            coalesce=True,
+        )
+        hup = _logged(feed_jobs.reload_config)
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGHUP, _logged(feed_jobs.reload_config))
+    loop.add_signal_handler(signal.SIGHUP, hup)
     scheduler.add_job(
         _guarded(rt.save_state),
         IntervalTrigger(seconds=STATE_SAVE_INTERVAL),
@@ -174,31 +193,43 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
     deliverer = asyncio.create_task(rt.deliverer.run(), name="deliverer")
     watchdog = asyncio.create_task(_watch_database(rt), name="database-watch")
     digest = asyncio.create_task(rt.digest.run(), name="digest") if rt.digest else None
+    essential = {deliverer, watchdog}  # if one of these ends, the daemon stops (and says why)
     scheduler.start()
     if exporter is not None:
         exporter.start()
-    due = sum(1 for _, when in plan if when <= now + timedelta(seconds=STARTUP_SPREAD))
-    log.info(
-        "daemon started: %d feeds (%d due now), %d topics, channels=%s",
-        len(plan),
-        due,
-        len(rt.trackers),
-        ",".join(rt.deliverer.senders) or "none",
-    )
+    if claimer is not None:
+        essential.add(asyncio.create_task(claimer.run(), name="claims"))
+        log.info(
+            "worker %s started: claims due feeds of %s, %d topics, channels=%s",
+            claimer.owner,
+            rt.storage.where,
+            len(rt.trackers),
+            ",".join(rt.deliverer.senders) or "none",
+        )
+    else:
+        due = sum(1 for _, when in plan if when <= now + timedelta(seconds=STARTUP_SPREAD))
+        log.info(
+            "daemon started: %d feeds (%d due now), %d topics, channels=%s",
+            len(plan),
+            due,
+            len(rt.trackers),
+            ",".join(rt.deliverer.senders) or "none",
+        )
     try:
         stopped = asyncio.create_task(stop.wait())
-        await asyncio.wait({stopped, deliverer, watchdog}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({stopped, *essential}, return_when=asyncio.FIRST_COMPLETED)
         stopped.cancel()
-        for ended in (watchdog, deliverer):
+        for ended in essential:
             if ended.done() and not ended.cancelled():
                 ended.result()  # the deliverer died or the database file is gone: raise it
     finally:
-        log.info("stopping: %d polls in flight", len(running))
+        in_flight = len(running) + (len(claimer.running) if claimer is not None else 0)
+        log.info("stopping: %d polls in flight", in_flight)
         loop.remove_signal_handler(signal.SIGHUP)
         if exporter is not None:
             exporter.stop()
         scheduler.shutdown(wait=False)
-        background: set[asyncio.Task[Any]] = {*running, deliverer, watchdog}
+        background: set[asyncio.Task[Any]] = {*running, *essential}
         if digest is not None:
             background.add(digest)
         for task in background:

@@ -84,29 +84,35 @@ class FeedJobs:
 
     def reload_config(self) -> None:
         """SIGHUP: re-read the config file; its feeds take effect, the rest after a restart."""
-        path = self.rt.config.path
-        try:
-            new = load_config(path)
-        except MonitorError as exc:
-            log.error("SIGHUP: config not reloaded, the running one stays: %s", exc)
-            return
-        changed = [
-            f.name
-            for f in dataclasses.fields(Config)
-            if f.name not in ("feeds", "path")
-            and getattr(new, f.name) != getattr(self.rt.config, f.name)
-        ]
-        if changed:
-            log.warning(
-                "SIGHUP: %s changed: takes effect at the next restart (only [[feeds]] reload)",
-                ", ".join(changed),
-            )
-        self.rt.storage.sync_feeds(new.feeds)
-        self.rt.config = dataclasses.replace(self.rt.config, feeds=new.feeds)
-        log.info("SIGHUP: reloaded %s: %d configured feeds", path, len(new.feeds))
-        self.refresh()
+        if reload_feeds(self.rt):
+            self.refresh()
 
     def _remove(self, url: str) -> None:
         if self.scheduler.get_job(url) is not None:
             self.scheduler.remove_job(url)
         self.feeds.pop(url, None)
+
+
+def reload_feeds(rt: Runtime) -> bool:
+    """SIGHUP: re-read the config file; its ``[[feeds]]`` replace the running ones (and are
+    synced to the database); other changes wait for a restart (logged). False: not read."""
+    path = rt.config.path
+    try:
+        new = load_config(path)
+    except MonitorError as exc:
+        log.error("SIGHUP: config not reloaded, the running one stays: %s", exc)
+        return False
+    changed = [
+        f.name
+        for f in dataclasses.fields(Config)
+        if f.name not in ("feeds", "path") and getattr(new, f.name) != getattr(rt.config, f.name)
+    ]
+    if changed:
+        log.warning(
+            "SIGHUP: %s changed: takes effect at the next restart (only [[feeds]] reload)",
+            ", ".join(changed),
+        )
+    rt.storage.sync_feeds(new.feeds)
+    rt.config = dataclasses.replace(rt.config, feeds=new.feeds)
+    log.info("SIGHUP: reloaded %s: %d configured feeds", path, len(new.feeds))
+    return True

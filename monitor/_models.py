@@ -111,6 +111,8 @@ class FeedState:
     last_status: str | None
     error_count: int
     retry_until: datetime | None
+    # PostgreSQL with several workers: when the feed fell due (as claimed); None otherwise
+    next_poll: datetime | None = None
 
     @property
     def gone(self) -> bool:

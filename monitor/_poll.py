@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import hashlib
 import logging
+import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from ._errors import FetchError, ParseError
 from ._fetch import Fetcher, FetchResult
 from ._health import FAILING_AFTER
 from ._ids import item_ref, story_id
+from ._lease import Lease, jitter_seconds, next_due
 from ._models import Entry, Judgement, Tokens
 from ._parsepool import ParserPool
 from ._pollhints import feed_hint, http_hint
@@ -78,6 +80,8 @@ class Poller:
         clock: Callable[[], datetime] = utcnow,
         keep_items: float | None = None,
         max_items: int | None = None,
+        jitter: float = 0.0,
+        draw: Callable[[], float] = random.random,
     ) -> None:
         self.storage = storage
         self.fetcher = fetcher
@@ -92,15 +96,24 @@ class Poller:
         self.max_items = max_items  # entries taken from one feed per poll (the newest)
         # The <ttl> / sy:updatePeriod of each adaptive feed's last body, for its 304 answers.
         self._feed_hints: dict[str, float | None] = {}
+        self.jitter = jitter  # a claimed feed's next poll: this fraction of its interval, at most
+        self.draw = draw
 
-    async def poll(self, feed: FeedConfig) -> PollReport:
+    async def poll(self, feed: FeedConfig, lease: Lease | None = None) -> PollReport:
         """Poll one feed if it may be asked now; record the outcome on the feed. Never raises
-        for a feed's own failure (only for an unusable database)."""
+        for a feed's own failure (only for an unusable database).
+
+        ``lease``: the feed as claimed by this worker (PostgreSQL); every outcome is written
+        with the feed's next due moment and the lease's release, in one transaction."""
         started = time.monotonic()
-        state = self.storage.feed_state(feed.url)
-        if not may_poll(state, self.clock()):
+        state = lease.feed if lease is not None else self.storage.feed_state(feed.url)
+        now = self.clock()
+        if not may_poll(state, now):
+            if lease is not None:  # a wait set after the claim's due moment: due when it ends
+                until = state.retry_until or next_due(lease.feed.next_poll, now, feed.interval)
+                self.storage.release_feed(state, lease.owner, until)
             return PollReport(feed.name, "skipped")
-        report = await self._poll(feed, state)
+        report = await self._poll(feed, state, lease)
         report = dataclasses.replace(report, seconds=time.monotonic() - started)
         log.info(
             "poll feed=%r status=%s new=%d hits=%d seconds=%.2f%s%s",
@@ -117,23 +130,45 @@ class Poller:
             self.on_hits()
         return report
 
-    async def _poll(self, feed: FeedConfig, state: FeedState) -> PollReport:
+    def _next(
+        self, feed: FeedConfig, lease: Lease | None, now: datetime
+    ) -> tuple[str, datetime] | None:
+        """A claimed feed's release after a poll that worked: ``(owner, next due moment)``."""
+        if lease is None:
+            return None
+        jitter = jitter_seconds(feed.interval, self.jitter, self.draw())
+        return lease.owner, next_due(lease.feed.next_poll, now, feed.interval, jitter)
+
+    def _not_modified(
+        self, feed: FeedConfig, state: FeedState, fetch_url: str, lease: Lease | None, status: str
+    ) -> PollReport:
+        now = self.clock()
+        release = self._next(feed, lease, now)
+        self.storage.record_not_modified(state, now, fetch_url=fetch_url, lease=release)
+        return PollReport(feed.name, status)
+
+    async def _poll(self, feed: FeedConfig, state: FeedState, lease: Lease | None) -> PollReport:
         try:
             result = await self.fetcher.fetch(
                 state.fetch_url, etag=state.etag, last_modified=state.last_modified
             )
         except FetchError as exc:
             return self._failed(
-                feed, state, str(exc), retry_after=exc.retry_after, gone=exc.status == 410
+                feed,
+                state,
+                str(exc),
+                retry_after=exc.retry_after,
+                gone=exc.status == 410,
+                lease=lease,
             )
         fetch_url = result.permanent_url or state.fetch_url
         if result.status == 304 or result.body is None:
-            self.storage.record_not_modified(state, self.clock(), fetch_url=fetch_url)
-            return self._paced(feed, state, PollReport(feed.name, "not-modified"), result)
+            report = self._not_modified(feed, state, fetch_url, lease, "not-modified")
+            return self._paced(feed, state, report, result)
         body_hash = hashlib.sha1(result.body).hexdigest()
         if body_hash == state.body_hash:  # same bytes as last time: nothing to parse
-            self.storage.record_not_modified(state, self.clock(), fetch_url=fetch_url)
-            return self._paced(feed, state, PollReport(feed.name, "unchanged"), result)
+            report = self._not_modified(feed, state, fetch_url, lease, "unchanged")
+            return self._paced(feed, state, report, result)
         try:
             parsed = await self.parser.parse(
                 result.body,
@@ -143,7 +178,7 @@ class Poller:
                 max_items=self.max_items,
             )
         except ParseError as exc:
-            return self._failed(feed, state, str(exc))
+            return self._failed(feed, state, str(exc), lease=lease)
         if parsed.skipped:
             log.warning(
                 "feed=%r lists %d entries: took the newest %d (max_items), skipped %d",
@@ -154,7 +189,15 @@ class Poller:
             )
         await asyncio.sleep(0)  # let the loop run between the parse and the store
         report = self._store(
-            feed, state, result, fetch_url, body_hash, parsed.title, parsed.entries, parsed.warning
+            feed,
+            state,
+            result,
+            fetch_url,
+            body_hash,
+            parsed.title,
+            parsed.entries,
+            parsed.warning,
+            lease,
         )
         return self._paced(feed, state, report, result)
 
@@ -190,6 +233,7 @@ class Poller:
         title: str,
         entries: Sequence[Entry],
         warning: str | None,
+        lease: Lease | None = None,
     ) -> PollReport:
         known, prints = self.storage.known_entries(state, entries)
         changed = [
@@ -233,6 +277,7 @@ class Poller:
                 edited=sorted_.edited,
                 channels=self.channels,
                 routes=self.routes,
+                lease=self._next(feed, lease, now),
             )
         except BaseException:
             if checkpoint is not None:
@@ -280,11 +325,17 @@ class Poller:
         *,
         retry_after: float | None = None,
         gone: bool = False,
+        lease: Lease | None = None,
     ) -> PollReport:
         message = redact_text(message)  # a redirect target's or the feed's own credentials
         now = self.clock()
         until = None if gone else retry_until(now, state.error_count + 1, retry_after)
-        self.storage.record_failure(state, now, message, retry_until=until, gone=gone)
+        release = self._next(feed, lease, now)  # claimed: due again when the wait ends
+        if release is not None and until is not None:
+            release = (release[0], until)
+        self.storage.record_failure(
+            state, now, message, retry_until=until, gone=gone, lease=release
+        )
         if until is not None and until > now + timedelta(minutes=1):
             message += f" (next try after {until:%Y-%m-%d %H:%M:%S} UTC)"
         return PollReport(feed.name, "gone" if gone else "error", error=message)

@@ -236,6 +236,7 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                         on_hits=deliverer.wake,
                         keep_items=settings.keep_items,
                         max_items=settings.max_items,
+                        jitter=settings.jitter,
                     )
                     runtime = Runtime(config, storage, trackers, poller, deliverer)
                     runtime.digest = digest

@@ -34,6 +34,7 @@ import hashlib
 import socket
 import struct
 import threading
+import time
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -72,6 +73,7 @@ class FeedServer:
         self.peak = 0
         self.sent: dict[str, int] = {}  # "stream" behaviour: bytes written per path
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.request_times: list[tuple[str, float]] = []  # (path, time.monotonic()) of each
         self._httpd = _Server(("127.0.0.1", 0), _Handler, self)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -197,6 +199,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path
         with owner._lock:
             owner.requests.append((path, {k.lower(): v for k, v in self.headers.items()}))
+            owner.request_times.append((path, time.monotonic()))
             owner._in_flight += 1
             owner.peak = max(owner.peak, owner._in_flight)
         try:

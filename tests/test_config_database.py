@@ -77,3 +77,13 @@ def test_without_psycopg_a_postgresql_database_is_one_clear_error(tmp_path: Path
     assert out.returncode == 1
     assert "psycopg is not installed" in out.stderr and "install monitor[postgres]" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_a_lease_must_outlast_one_poll_on_postgresql(tmp_path: Path) -> None:
+    url = 'database = "postgresql://monitor@db/monitor"'
+    assert load_config(write(tmp_path, url)).settings.lease == 120.0  # default: 2 minutes
+    assert load_config(write(tmp_path, f'{url}\nlease = "5m"')).settings.lease == 300.0
+    message = error_of(tmp_path, f'{url}\nlease = "50s"')  # deadline 30 s + parse 30 s
+    assert "monitor.lease: expected a duration longer than deadline + parse_timeout" in message
+    # SQLite has no leases: the key is not checked against the fetch deadline there
+    assert load_config(write(tmp_path, 'lease = "50s"')).settings.lease == 50.0

@@ -17,7 +17,7 @@ from monitor._cli import _parser
 from tests.helpers import ROOT
 
 CONTRIB = ROOT / "contrib"
-UNITS = ["monitor.service", "monitor@.service"]
+UNITS = ["monitor.service", "monitor@.service", "monitor-worker@.service"]
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze here")

@@ -13,7 +13,8 @@ IO_MODULES = ("monitor._storage", "monitor._fetch", "monitor._poll", "monitor._p
 
 
 @pytest.mark.parametrize(
-    "module", ["monitor._decide", "monitor._dedup", "monitor._ids", "monitor._pollhints"]
+    "module",
+    ["monitor._decide", "monitor._dedup", "monitor._ids", "monitor._pollhints", "monitor._lease"],
 )
 def test_pure_module_imports_no_io_module(module: str) -> None:
     code = f"import sys, {module}\nprint(' '.join(m for m in {IO_MODULES!r} if m in sys.modules))\n"

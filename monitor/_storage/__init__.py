@@ -25,6 +25,7 @@ from ._digests import DigestsMixin
 from ._feed_events import FeedEventsMixin
 from ._feeds import FeedsMixin
 from ._managed import ManagedFeedsMixin
+from ._noclaims import NoClaimsMixin
 from ._open import open_store, stored_feedback, unsupported, uses_postgres
 from ._outbox import OutboxMixin
 from ._pace import PaceMixin
@@ -62,6 +63,7 @@ class Storage(
     DigestsMixin,
     PaceMixin,
     FeedEventsMixin,
+    NoClaimsMixin,
 ):
     """The database at ``path`` (created 0600 with the current schema, or migrated)."""
 

@@ -15,6 +15,7 @@ from .._routing import channels_for
 from .._times import iso, parse_iso
 from .._urls import feed_identity
 from ._base import StorageBase
+from ._noclaims import no_leases
 from ._rows import FEED_STATE_COLUMNS, NewItem, feed_state_from, hit_id
 
 _INSERT_ITEM = (
@@ -68,7 +69,9 @@ class FeedsMixin(StorageBase):
         *,
         retry_until: datetime | None,
         gone: bool = False,
+        lease: tuple[str, datetime] | None = None,
     ) -> None:
+        no_leases(lease)
         with self._write() as conn:
             conn.execute(
                 "UPDATE feeds SET last_polled = ?, last_status = ?, last_error = ?, "
@@ -77,8 +80,14 @@ class FeedsMixin(StorageBase):
             )
 
     def record_not_modified(
-        self, feed: FeedState, now: datetime, *, fetch_url: str | None = None
+        self,
+        feed: FeedState,
+        now: datetime,
+        *,
+        fetch_url: str | None = None,
+        lease: tuple[str, datetime] | None = None,
     ) -> None:
+        no_leases(lease)
         with self._write() as conn:
             conn.execute(
                 "UPDATE feeds SET last_polled = ?, last_success = ?, last_status = "
@@ -156,9 +165,11 @@ class FeedsMixin(StorageBase):
         edited: Sequence[Entry],
         channels: Sequence[str],
         routes: Mapping[str, Sequence[str]] | None = None,
+        lease: tuple[str, datetime] | None = None,
     ) -> list[str]:
         """Store one successful poll in one transaction; return the ids of the new hits.
         ``routes``: a topic's own channels (``[[topics]] channels``), where not all."""
+        no_leases(lease)
         new_hits: list[str] = []
         stamp = iso(now)
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, NoReturn
 
 from .._config import Config
@@ -44,7 +45,7 @@ def open_store(config: Config, *, readonly: bool = False, must_exist: bool = Fal
             f"{config.path}: [monitor] names a PostgreSQL database but psycopg is not "
             f"installed ({exc}); install monitor[postgres]"
         ) from None
-    store = PostgresStorage(dsn)
+    store = PostgresStorage(dsn, lease=timedelta(seconds=config.settings.lease))
     try:
         check_config(config, store.where)
     except BaseException:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
@@ -19,12 +19,16 @@ from ._pg_schema import migrate
 
 Conn = psycopg.Connection[dict[str, Any]]
 
+LEASE = timedelta(minutes=2)  # default hold of a claimed feed or alert (``[monitor] lease``)
+
 
 class PostgresBase:
-    """One connection (autocommit between explicit transactions); ``_write`` and ``_read``."""
+    """One connection (autocommit between explicit transactions); ``_write`` and ``_read``.
+    ``lease``: how long a worker holds the feeds and alerts it claims."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, *, lease: timedelta = LEASE) -> None:
         self.dsn = dsn
+        self.lease = lease
         self._where = redact_dsn(dsn)
         self.conn: Conn = self._connect()
         try:

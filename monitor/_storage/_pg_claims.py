@@ -7,8 +7,7 @@ releases the lease (:meth:`store_poll`'s ``lease``), or :meth:`release_feed` doe
 failed or unchanged poll. A worker that dies leaves leases that run out: the feed is due
 again for another worker. A release by a worker whose lease was taken over changes nothing.
 
-The daemon does not use these yet (``monitor run`` still schedules every configured feed
-itself): they are the storage side of several workers, tested on their own.
+``monitor run`` on PostgreSQL calls these from its claim loop (``monitor/_claimloop.py``).
 """
 
 from __future__ import annotations
@@ -16,28 +15,31 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from .._models import FeedState
-from ._pg_base import Conn, PostgresBase, as_text
+from ._pg_base import LEASE, Conn, PostgresBase, as_text
 from ._rows import FEED_STATE_COLUMNS, feed_state_from
 
-FEED_LEASE = timedelta(minutes=2)
+FEED_LEASE = LEASE  # the default; ``[monitor] lease`` sets the backend's ``lease``
 
 
 class PgClaimsMixin(PostgresBase):
     def claim_feeds(
-        self, owner: str, now: datetime, *, limit: int = 50, lease: timedelta = FEED_LEASE
+        self, owner: str, now: datetime, *, limit: int = 50, lease: timedelta | None = None
     ) -> list[FeedState]:
-        """Lease up to ``limit`` due feeds (``next_poll`` reached, no live lease, not paused
-        nor removed) to ``owner`` until ``now + lease``, most overdue first."""
+        """Lease up to ``limit`` due feeds (``next_poll`` reached, no live lease, not paused,
+        removed nor gone) to ``owner`` until ``now + lease`` (default: the backend's), most
+        overdue first."""
+        hold = self.lease if lease is None else lease
         columns = ", ".join(f"f.{c.strip()}" for c in FEED_STATE_COLUMNS.split(","))
         with self._write() as conn:
             rows = conn.execute(
                 "WITH due AS (SELECT id FROM feeds WHERE next_poll <= %s "
                 "AND coalesce(lease_until, '-infinity') < %s AND paused = 0 "
-                "AND source <> 'removed' ORDER BY next_poll, id LIMIT %s "
+                "AND source <> 'removed' AND last_status IS DISTINCT FROM 'gone' "
+                "ORDER BY next_poll, id LIMIT %s "
                 "FOR UPDATE SKIP LOCKED) "
                 "UPDATE feeds f SET lease_until = %s, lease_owner = %s FROM due "
                 f"WHERE f.id = due.id RETURNING {columns}, f.next_poll",
-                (now, now, limit, now + lease, owner),
+                (now, now, limit, now + hold, owner),
             ).fetchall()
         rows.sort(key=lambda row: (row["next_poll"], row["id"]))
         return [feed_state_from({k: as_text(v) for k, v in row.items()}) for row in rows]

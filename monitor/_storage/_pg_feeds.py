@@ -66,16 +66,26 @@ class PgFeedsMixin(PostgresBase):
         *,
         retry_until: datetime | None,
         gone: bool = False,
+        lease: tuple[str, datetime] | None = None,
     ) -> None:
+        """``lease``: ``(owner, next_poll)`` of a claimed feed, released in the same
+        transaction (as for every outcome of a poll)."""
         with self._write() as conn:
             conn.execute(
                 "UPDATE feeds SET last_polled = %s, last_status = %s, last_error = %s, "
                 "error_count = error_count + 1, retry_until = %s WHERE id = %s",
                 (now, "gone" if gone else "error", message[:500], retry_until, feed.id),
             )
+            if lease is not None:
+                release(conn, feed.id, *lease)
 
     def record_not_modified(
-        self, feed: FeedState, now: datetime, *, fetch_url: str | None = None
+        self,
+        feed: FeedState,
+        now: datetime,
+        *,
+        fetch_url: str | None = None,
+        lease: tuple[str, datetime] | None = None,
     ) -> None:
         with self._write() as conn:
             conn.execute(
@@ -84,6 +94,8 @@ class PgFeedsMixin(PostgresBase):
                 "fetch_url = coalesce(%s, fetch_url) WHERE id = %s",
                 (now, now, fetch_url, feed.id),
             )
+            if lease is not None:
+                release(conn, feed.id, *lease)
 
     def clamp_waits(self, now: datetime) -> int:
         with self._write() as conn:

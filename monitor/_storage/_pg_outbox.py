@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from .._decide import clamp_wait
 from .._times import parse_iso
-from ._pg_base import PostgresBase
+from ._pg_base import LEASE, PostgresBase
 from ._rows import Delivery, alert_from
 
-CLAIM_LEASE = timedelta(minutes=2)  # longer than one send's deadline plus its queueing
+CLAIM_LEASE = LEASE  # the default ([monitor] lease): longer than a send's deadline and queueing
 
 
 class PgOutboxMixin(PostgresBase):
@@ -35,7 +35,7 @@ class PgOutboxMixin(PostgresBase):
             if ids:
                 conn.execute(
                     "UPDATE deliveries SET next_attempt = %s WHERE id = ANY(%s)",
-                    (now + CLAIM_LEASE, ids),
+                    (now + self.lease, ids),
                 )
         if not ids:
             return []

@@ -2,8 +2,8 @@
 mixin per concern over one psycopg connection (``_pg_*``).
 
 What it has: the versioned schema, feeds and their state, polls stored in one transaction,
-the outbox claimed with ``FOR UPDATE SKIP LOCKED``, feeds claimed with leases (``_pg_claims``;
-not yet used by the daemon), the CLI's hits / feeds / deliveries
+the outbox claimed with ``FOR UPDATE SKIP LOCKED``, feeds claimed with leases (``_pg_claims``,
+the claim loop of ``monitor run``'s workers), the CLI's hits / feeds / deliveries
 reports, the trackers' state and reading feedback. What it does not have yet raises
 :class:`UnsupportedError` naming the feature (see the methods at the end).
 """

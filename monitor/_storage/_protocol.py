@@ -8,7 +8,7 @@ Two backends satisfy it: :class:`Storage` (SQLite, the embedded default) and
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from .._config import FeedConfig
@@ -42,10 +42,16 @@ class Store(Protocol):
         *,
         retry_until: datetime | None,
         gone: bool = False,
+        lease: tuple[str, datetime] | None = None,
     ) -> None: ...
 
     def record_not_modified(
-        self, feed: FeedState, now: datetime, *, fetch_url: str | None = None
+        self,
+        feed: FeedState,
+        now: datetime,
+        *,
+        fetch_url: str | None = None,
+        lease: tuple[str, datetime] | None = None,
     ) -> None: ...
 
     def clamp_waits(self, now: datetime) -> int: ...
@@ -114,7 +120,18 @@ class Store(Protocol):
         edited: Sequence[Entry],
         channels: Sequence[str],
         routes: Mapping[str, Sequence[str]] | None = None,
+        lease: tuple[str, datetime] | None = None,
     ) -> list[str]: ...
+
+    # -- feeds claimed by several workers (PostgreSQL; SQLite has one process) ---------------
+    # ``lease`` above: ``(owner, next_poll)`` of a claimed feed, released in the same
+    # transaction as the poll's outcome.
+
+    def claim_feeds(
+        self, owner: str, now: datetime, *, limit: int = 50, lease: timedelta | None = None
+    ) -> list[FeedState]: ...
+
+    def release_feed(self, feed: FeedState, owner: str, next_poll: datetime) -> bool: ...
 
     def expire(
         self,

@@ -58,6 +58,7 @@ def feed_state_from(row: dict[str, Any]) -> FeedState:
         last_status=row["last_status"],
         error_count=row["error_count"],
         retry_until=parse_iso(row["retry_until"]),
+        next_poll=parse_iso(row.get("next_poll")),
     )
 
 

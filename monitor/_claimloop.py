@@ -1,0 +1,143 @@
+"""``monitor run`` on PostgreSQL: one of many workers. Instead of scheduling every feed itself,
+each worker claims due feeds in small batches from the shared database and polls them.
+
+A claim is one short transaction (``FOR UPDATE SKIP LOCKED``: workers take disjoint
+batches) that leases the feeds to this worker; the poll runs with no transaction open; its
+outcome, the feed's next due moment (``_lease.next_due``, or the wait from ``_decide`` after
+a failure) and the lease's release are one transaction. A worker that dies leaves leases that
+run out (``[monitor] lease``), and another worker takes those feeds. The worker claims no
+more than it can poll at once (``concurrency``), so a claimed feed does not wait for a slot
+while its lease runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Callable, Coroutine
+from datetime import datetime, timedelta
+from typing import Any
+
+from ._config import FeedConfig
+from ._errors import StorageError
+from ._feedjobs import FEEDS_REFRESH_INTERVAL, current_feeds
+from ._lease import Lease
+from ._poll import PollReport
+from ._runtime import Runtime
+from ._times import utcnow
+
+log = logging.getLogger(__name__)
+
+CLAIM_BATCH = 10  # feeds claimed in one transaction
+CLAIM_IDLE = 1.0  # seconds between claims when nothing was due (a feed is at most this late)
+
+Poll = Callable[[FeedConfig, Lease], Coroutine[Any, Any, PollReport]]
+
+
+def worker_name() -> str:
+    """This worker's name in the leases: host, pid and a random part (a pid is reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class FeedClaimer:
+    def __init__(
+        self,
+        rt: Runtime,
+        poll: Poll,
+        *,
+        owner: str | None = None,
+        batch: int = CLAIM_BATCH,
+        idle: float = CLAIM_IDLE,
+        watch: Callable[[asyncio.Task[PollReport]], None] | None = None,
+    ) -> None:
+        self.rt = rt
+        self.poll = poll
+        self.owner = owner or worker_name()
+        self.batch = batch
+        self.idle = idle
+        self.watch = watch  # the metrics exporter's view of each poll
+        self.running: dict[asyncio.Task[PollReport], Lease] = {}
+        self._feeds: dict[str, FeedConfig] = {}
+        self._feeds_at = float("-inf")
+        self._wake = asyncio.Event()
+
+    def feeds(self) -> dict[str, FeedConfig]:
+        """The feeds this worker polls (config + added, minus paused), re-read every few
+        seconds (``monitor feeds add/pause``, SIGHUP)."""
+        clock = asyncio.get_running_loop().time()
+        if clock - self._feeds_at >= FEEDS_REFRESH_INTERVAL:
+            self._feeds = {f.url: f for f in current_feeds(self.rt.config, self.rt.storage)}
+            self._feeds_at = clock
+        return self._feeds
+
+    async def run(self) -> None:
+        """Claim and poll until cancelled; on the way out, polls in flight are cancelled and
+        their feeds released as they were (due), for another worker to take at once."""
+        # When nothing is due, claims keep a fixed grid (every ``idle`` seconds), not ``idle``
+        # after the last claim ended: that would make every feed one claim's duration later
+        # each interval (a feed is due one interval after it *fell* due, see ``_lease``).
+        loop = asyncio.get_running_loop()
+        tick = loop.time()
+        try:
+            while True:
+                room = self.rt.config.settings.concurrency - len(self.running)
+                want = min(self.batch, room)
+                claimed = self._claim(want) if want > 0 else 0
+                if want > 0 and claimed == want:
+                    await asyncio.sleep(0)  # a full batch: more may be due
+                    continue
+                while tick <= loop.time():
+                    tick += self.idle
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), tick - loop.time())
+        finally:
+            await self._abandon()
+
+    def _claim(self, limit: int) -> int:
+        try:
+            feeds = self.feeds()  # (may read the database: before taking the time)
+            now = utcnow()  # the lease runs from here: the claim must follow at once
+            claimed = self.rt.storage.claim_feeds(self.owner, now, limit=limit)
+        except StorageError as exc:  # the database restarts: try again at the next turn
+            log.error("feeds not claimed: %s", exc)
+            return 0
+        for state in claimed:
+            feed = feeds.get(state.url)
+            if feed is None:  # in the database but not polled by this config (or paused)
+                later = now + timedelta(seconds=self.rt.config.settings.interval)
+                self._release(Lease(self.owner, state), later)
+                continue
+            lease = Lease(self.owner, state)
+            task = asyncio.create_task(self.poll(feed, lease), name=f"poll {feed.url}")
+            if self.watch is not None:
+                self.watch(task)
+            self.running[task] = lease
+            task.add_done_callback(self._done)
+        return len(claimed)
+
+    def _done(self, task: asyncio.Task[PollReport]) -> None:
+        full = len(self.running) >= self.rt.config.settings.concurrency
+        self.running.pop(task, None)
+        if full:  # a slot is free again: claim at once. (Otherwise the claims keep their
+            self._wake.set()  # one-second rhythm: a feed is at most that late, never more.)
+
+    def _release(self, lease: Lease, when: datetime) -> None:
+        try:
+            self.rt.storage.release_feed(lease.feed, lease.owner, when)
+        except StorageError as exc:
+            log.error("feed url=%r not released (its lease runs out): %s", lease.feed.url, exc)
+
+    async def _abandon(self) -> None:
+        held = dict(self.running)
+        for task in held:
+            task.cancel()
+        if held:
+            await asyncio.wait(held, timeout=3.0)
+        for task, lease in held.items():
+            if task.cancelled():  # stored nothing: due again now, for any worker
+                self._release(lease, lease.feed.next_poll or utcnow())

@@ -1,0 +1,156 @@
+"""Copy a SQLite database into PostgreSQL (``monitor migrate-db``), resumably.
+
+Every table the PostgreSQL schema has — feeds, items, hits, the outbox (deliveries), channels,
+the trackers' learned state (topic_state) and feedback — is copied in rowid order, a chunk at
+a time. Each chunk is one PostgreSQL transaction that also records how far its table got
+(``monitor_migration``), so a copy that is interrupted (killed, the network gone) and run
+again continues after the last committed chunk: no row is copied twice, none is skipped.
+Ids are kept (items, hits, deliveries and feedback refer to each other and the CLI shows
+them), ``hits.seq`` takes SQLite's rowid (the order of ``monitor hits``), and the identity
+sequences are moved past the copied ids at the end. The columns copied are those both
+schemas have; what PostgreSQL adds (a feed's ``next_poll``, leases) keeps its default: every
+feed is due at once, and its first poll is a conditional request (ETag / Last-Modified).
+
+The source must not change during the copy: the CLI holds the SQLite file's daemon lock.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from .._errors import MonitorError, StorageError
+from ._postgres import PostgresStorage
+
+# (table, PostgreSQL identity column set from the copied value), in foreign-key order
+TABLES: tuple[tuple[str, str | None], ...] = (
+    ("feeds", "id"),
+    ("items", "id"),
+    ("hits", "seq"),
+    ("deliveries", "id"),
+    ("channels", None),
+    ("topic_state", None),
+    ("feedback", "id"),
+)
+CHUNK = 1000
+
+_PROGRESS = (
+    "CREATE TABLE IF NOT EXISTS monitor_migration (tbl text PRIMARY KEY, source text NOT NULL, "
+    "last_rowid bigint NOT NULL, done boolean NOT NULL DEFAULT false)"
+)
+
+Progress = Callable[[str, int], None]  # (table, rows of this table copied so far)
+
+
+def migrate_sqlite(
+    source: Path,
+    target: PostgresStorage,
+    *,
+    chunk: int = CHUNK,
+    progress: Progress = lambda table, rows: None,
+) -> dict[str, int]:
+    """Copy ``source`` into ``target`` (see the module's note); return the rows copied per
+    table by this run. ``progress`` is called inside each chunk's transaction, before it
+    commits (an exception there rolls the chunk back, as an interruption would)."""
+    try:
+        lite = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise StorageError(f"{source}: cannot read: {exc}") from None
+    try:
+        return _copy(lite, str(source.resolve()), target, chunk, progress)
+    except sqlite3.Error as exc:
+        raise StorageError(f"{source}: {exc}") from None
+    finally:
+        lite.close()
+
+
+def _copy(
+    lite: sqlite3.Connection,
+    source: str,
+    target: PostgresStorage,
+    chunk: int,
+    progress: Progress,
+) -> dict[str, int]:
+    with target._write() as conn:
+        conn.execute(_PROGRESS)
+        state = {
+            row["tbl"]: (row["source"], row["last_rowid"], row["done"])
+            for row in conn.execute(b"SELECT * FROM monitor_migration").fetchall()
+        }
+        others = {src for src, _, _ in state.values()} - {source}
+        if others:
+            raise MonitorError(
+                f"{target.where} holds a copy of another database ({others.pop()}); "
+                "migrate into an empty database"
+            )
+        if not state and conn.execute(b"SELECT 1 FROM feeds LIMIT 1").fetchone():
+            raise MonitorError(
+                f"{target.where} is not empty (it has feeds already); "
+                "migrate into an empty database"
+            )
+    copied: dict[str, int] = {}
+    for table, _ in TABLES:
+        _, last, done = state.get(table, (source, 0, False))
+        if not done:
+            copied[table] = _copy_table(lite, source, target, table, last, chunk, progress)
+        else:
+            copied[table] = 0
+    with target._write() as conn:
+        for table, identity in TABLES:
+            if identity is not None:  # new rows continue after the copied ids
+                conn.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', '{identity}'), "
+                    f"coalesce(max({identity}), 1), max({identity}) IS NOT NULL) "
+                    f"FROM {table}".encode()
+                )
+    return copied
+
+
+def _copy_table(
+    lite: sqlite3.Connection,
+    source: str,
+    target: PostgresStorage,
+    table: str,
+    last: int,
+    chunk: int,
+    progress: Progress,
+) -> int:
+    theirs = {
+        row["column_name"]
+        for row in target._read(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = %s",
+            (table,),
+        )
+    }
+    ours = [row[1] for row in lite.execute(f"PRAGMA table_info({table})")]
+    columns = [c for c in ours if c in theirs]
+    into = [*columns, "seq"] if table == "hits" else columns  # SQLite's rowid: the hits' order
+    insert = (
+        f"INSERT INTO {table} ({', '.join(into)}) OVERRIDING SYSTEM VALUE "
+        f"VALUES ({', '.join(['%s'] * len(into))})"
+    )
+    select = (
+        f"SELECT rowid, {', '.join(columns)} FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?"
+    )
+    total = 0
+    while True:
+        rows = lite.execute(select, (last, chunk)).fetchall()
+        with target._write() as conn:
+            if rows:
+                values = [(*row[1:], row[0]) if table == "hits" else row[1:] for row in rows]
+                with conn.cursor() as cur:
+                    cur.executemany(insert.encode(), values)
+                last = rows[-1][0]
+            conn.execute(
+                "INSERT INTO monitor_migration (tbl, source, last_rowid, done) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT (tbl) DO UPDATE SET "
+                "last_rowid = excluded.last_rowid, done = excluded.done",
+                (table, source, last, not rows),
+            )
+            total += len(rows)
+            if rows:
+                progress(table, total)
+        if not rows:
+            return total

@@ -1,0 +1,186 @@
+"""`monitor migrate-db`: a real SQLite log (made by `monitor once`, with feedback and a
+pending retry) copied into PostgreSQL, interrupted mid-way and resumed, gives the same
+reports on both backends; a new poll on PostgreSQL then continues after the copied ids."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from monitor._errors import StorageError
+from monitor._storage import Storage
+from monitor._storage._migrate import migrate_sqlite
+from monitor._storage._postgres import PostgresStorage
+from tests.feedserver import FeedServer, rss
+from tests.helpers import DATA, TOY_THRESHOLD, cli, load_items, serve_items, write_config
+from tests.receivers import WebhookReceiver
+from tests.test_postgres_cycle import pg_config
+
+ITEMS = load_items(DATA / "clear_items.jsonl")
+REPORTS = (
+    ("hits", "--format", "json"),
+    ("hits",),
+    ("feeds", "--format", "json"),
+    ("deliveries", "--format", "json"),
+    ("feedback", "--list", "--format", "json"),
+)
+
+
+class Interrupted(Exception):
+    pass
+
+
+def reports(config: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
+    out = {}
+    for args in REPORTS:
+        capsys.readouterr()
+        assert cli(config, *args) == 0
+        out[" ".join(args)] = capsys.readouterr().out
+    return out
+
+
+def test_migrate_interrupted_and_resumed_gives_identical_reports(
+    tmp_path: Path,
+    pg_schema_dsn: str,
+    monkeypatch: pytest.MonkeyPatch,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    urls = list(serve_items(feed_server, ITEMS).values())
+    lite = write_config(tmp_path, urls, webhook=webhook_receiver, threshold=TOY_THRESHOLD)
+    webhook_receiver.fail_next(2)  # two alerts stay pending, with a retry time
+    assert cli(lite, "once") == 0
+    capsys.readouterr()
+    assert cli(lite, "hits", "--format", "json") == 0
+    first_hit = capsys.readouterr().out.split('"id": "')[1].split('"')[0]
+    assert cli(lite, "feedback", first_hit, "--irrelevant") == 0
+    before = reports(lite, capsys)
+    assert '"pending"' in before["deliveries --format json"]
+    database = tmp_path / "monitor.db"
+
+    # interrupted inside its third chunk of items: that chunk is rolled back
+    def interrupt(table: str, rows: int) -> None:
+        if table == "items" and rows > 4:
+            raise Interrupted
+
+    target = PostgresStorage(pg_schema_dsn)
+    with pytest.raises(Interrupted):
+        migrate_sqlite(database, target, chunk=2, progress=interrupt)
+    assert target._read("SELECT count(*) AS n FROM items")[0]["n"] == 4
+    assert target._read("SELECT count(*) AS n FROM hits")[0]["n"] == 0
+    target.close()
+
+    # resumed from the command line; a third run copies nothing
+    monkeypatch.setenv("MONITOR_E2E_DSN", pg_schema_dsn)
+    copy = ("migrate-db", "--to-env", "MONITOR_E2E_DSN", "--chunk", "3")
+    assert cli(lite, *copy) == 0
+    assert f"{len(ITEMS) - 4} items" in capsys.readouterr().err
+    assert cli(lite, *copy) == 0
+    assert "0 feeds, 0 items, 0 hits, 0 deliveries" in capsys.readouterr().err
+
+    pg_dir = tmp_path / "pg"
+    pg_dir.mkdir()
+    pg = pg_config(pg_dir, urls, webhook_receiver)
+    after = reports(pg, capsys)
+    assert after == before
+
+    sqlite_store, pg_store = Storage(database, readonly=True), PostgresStorage(pg_schema_dsn)
+    assert pg_store.topic_state("paris-coalition") == sqlite_store.topic_state("paris-coalition")
+    assert pg_store.feedback() == sqlite_store.feedback()
+    sqlite_store.close()
+
+    # the copy is a working database: new items and hits continue after the copied ids
+    new = {"title": "Paris hosts a coalition summit on Ukraine", "link": "https://e.test/new"}
+    feed_server.add("/feed0.xml", rss([new]))
+    assert cli(pg, "once") == 0
+    assert pg_store._read("SELECT count(*) AS n FROM items")[0]["n"] == len(ITEMS) + 1
+    pg_store.close()
+
+
+def test_migrate_refuses_a_database_that_is_not_empty(
+    tmp_path: Path,
+    pg_schema_dsn: str,
+    monkeypatch: pytest.MonkeyPatch,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    urls = list(serve_items(feed_server, ITEMS[:2]).values())
+    lite = write_config(tmp_path, urls)
+    assert cli(lite, "once") == 0
+    monkeypatch.setenv("MONITOR_E2E_DSN", pg_schema_dsn)
+    pg_dir = tmp_path / "pg"
+    pg_dir.mkdir()
+    assert cli(pg_config(pg_dir, urls, webhook_receiver), "once") == 0  # a live PG database
+    capsys.readouterr()
+    assert cli(lite, "migrate-db", "--to-env", "MONITOR_E2E_DSN") == 1
+    assert "is not empty" in capsys.readouterr().err
+
+
+def test_migrate_killed_mid_copy_resumes_without_duplicates(
+    tmp_path: Path,
+    pg_schema_dsn: str,
+    monkeypatch: pytest.MonkeyPatch,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The copy in a real process, killed with SIGKILL while it copies the items."""
+    urls = list(serve_items(feed_server, ITEMS).values())
+    lite = write_config(tmp_path, urls, webhook=webhook_receiver, threshold=TOY_THRESHOLD)
+    assert cli(lite, "once") == 0
+    database = tmp_path / "monitor.db"
+    with sqlite3.connect(database) as conn:  # a bigger log: 4,000 more items, same feeds
+        for n in range(4000 // len(ITEMS)):
+            conn.execute(
+                "INSERT INTO items (feed_id, key, fingerprint, title, summary, link, published, "
+                "first_seen, score, topic) SELECT feed_id, key || ?, fingerprint, title, "
+                "summary, link, published, first_seen, score, topic FROM items WHERE id <= ?",
+                (f"#copy{n}", len(ITEMS)),
+            )
+    conn.close()
+    total = sqlite3.connect(database).execute("SELECT count(*) FROM items").fetchone()[0]
+    before = reports(lite, capsys)
+
+    env = {**os.environ, "MONITOR_E2E_DSN": pg_schema_dsn}
+    copy = ["migrate-db", "--to-env", "MONITOR_E2E_DSN", "--chunk", "10"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(lite), *copy],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+    )  # fmt: skip
+    target = PostgresStorage(pg_schema_dsn)
+
+    def items_copied() -> int:
+        try:
+            rows = target._read("SELECT last_rowid FROM monitor_migration WHERE tbl = 'items'")
+        except StorageError:  # the progress table does not exist yet
+            return 0
+        return int(rows[0]["last_rowid"]) if rows else 0
+
+    deadline = time.monotonic() + 30
+    while items_copied() < 200 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    copied = target._read("SELECT count(*) AS n FROM items")[0]["n"]
+    assert 200 <= copied < total, "the copy was not interrupted while it copied the items"
+    assert copied == items_copied()  # what is there is exactly what the progress says
+    target.close()
+
+    monkeypatch.setenv("MONITOR_E2E_DSN", pg_schema_dsn)
+    assert cli(lite, *copy) == 0
+    assert f"{total - copied} items" in capsys.readouterr().err
+    pg_dir = tmp_path / "pg"
+    pg_dir.mkdir()
+    assert reports(pg_config(pg_dir, urls, webhook_receiver), capsys) == before
+    target = PostgresStorage(pg_schema_dsn)
+    assert target._read("SELECT count(*) AS n FROM items")[0]["n"] == total
+    target.close()
