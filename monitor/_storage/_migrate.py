@@ -1,7 +1,8 @@
 """Copy a SQLite database into PostgreSQL (``monitor migrate-db``), resumably.
 
 Every table the PostgreSQL schema has — feeds, items, hits, the outbox (deliveries), channels,
-the trackers' learned state (topic_state) and feedback — is copied in rowid order, a chunk at
+the trackers' learned state (topic_state), feedback, and the feed health changes with their
+alerts (feed_events, feed_event_deliveries) — is copied in rowid order, a chunk at
 a time. Each chunk is one PostgreSQL transaction that also records how far its table got
 (``monitor_migration``), so a copy that is interrupted (killed, the network gone) and run
 again continues after the last committed chunk: no row is copied twice, none is skipped.
@@ -32,8 +33,14 @@ TABLES: tuple[tuple[str, str | None], ...] = (
     ("channels", None),
     ("topic_state", None),
     ("feedback", "id"),
+    ("feed_events", "seq"),  # feed health changes, and their alerts' outbox
+    ("feed_event_deliveries", "id"),
 )
 CHUNK = 1000
+# Columns both schemas have that must keep PostgreSQL's default: SQLite's ``feeds.next_poll``
+# is an adaptive feed's decided moment (NULL for the others), PostgreSQL's is every feed's
+# claim due time (NOT NULL, default now): every feed is due at once after the copy.
+_NOT_COPIED = frozenset({("feeds", "next_poll")})
 
 _PROGRESS = (
     "CREATE TABLE IF NOT EXISTS monitor_migration (tbl text PRIMARY KEY, source text NOT NULL, "
@@ -125,7 +132,7 @@ def _copy_table(
         )
     }
     ours = [row[1] for row in lite.execute(f"PRAGMA table_info({table})")]
-    columns = [c for c in ours if c in theirs]
+    columns = [c for c in ours if c in theirs and (table, c) not in _NOT_COPIED]
     into = [*columns, "seq"] if table == "hits" else columns  # SQLite's rowid: the hits' order
     insert = (
         f"INSERT INTO {table} ({', '.join(into)}) OVERRIDING SYSTEM VALUE "
