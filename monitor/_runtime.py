@@ -204,7 +204,9 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                     reason,
                 )
             trackers = build_trackers(config.topics, storage)
-            release_model()  # the parser workers embed; the trackers keep the seeds' vectors
+            for tracker in trackers:
+                tracker.prepare()  # the seeds' vectors: from the saved state, else embedded now
+            release_model()  # the parser workers embed the items
             grouper = PrimedGrouper(config, storage)
             workers = settings.parse_workers or os.cpu_count() or 1
             async with (

@@ -148,3 +148,28 @@ def test_without_the_model_the_tracker_scores_on_words_alone() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.split() == ["True", "True", "False"]
+
+
+def test_a_saved_state_spares_loading_the_model(seeds: list[str]) -> None:
+    """The seeds' vectors travel with the tracker's state: a restart with the same seeds does
+    not load the model (the daemon's main process never needs it then); other seeds do."""
+    from monitor._relevance import release_model
+
+    first = Tracker("t", seeds)
+    item = tokenise(*ON_TOPIC)
+    expected = first.judge_tokens(item)
+    state = first.state()
+    assert state["meaning"]["seeds"]
+
+    release_model()
+    again = Tracker("t", seeds)
+    again.restore(state)
+    again.prepare()
+    assert embedder.cache_info().currsize == 0  # not loaded
+    assert again.judge_tokens(item) == expected
+
+    other = Tracker("t", seeds[:3])
+    other.restore(state)  # made from other seed texts: ignored
+    other.prepare()
+    assert embedder.cache_info().currsize == 1  # embedded its own seeds
+    assert MEANING_LABEL in dict(other.judge_tokens(item).matched)

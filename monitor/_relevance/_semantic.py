@@ -13,7 +13,10 @@ off and :func:`embedder` returns ``None``; scoring then works as before.
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
+import importlib.metadata
 import importlib.util
 import json
 from pathlib import Path
@@ -162,27 +165,43 @@ class Meaning:
     normalisation of that cosine. Off (``raw`` is None) without the model or the seeds.
 
     It keeps the seeds' vectors only, not the model: items arrive embedded (``Tokens.meaning``,
-    from the parser workers), so the daemon's main process can let the model go once its
-    trackers are built (:func:`release_model`)."""
+    from the parser workers). The seeds are embedded on first use, unless :meth:`restore` gave
+    their vectors from a saved state (the same seed texts and model): then the process never
+    loads the model, and the daemon's main process lets it go once its trackers are built
+    (:func:`release_model`)."""
 
-    __slots__ = ("_np", "_seeds", "norm")
+    __slots__ = ("_key", "_np", "_ready", "_seeds", "_texts", "norm")
 
     def __init__(self, seeds: Sequence[str], norm: Norm) -> None:
         self.norm = norm
-        model = embedder() if seeds else None
-        vectors = [b for s in seeds if model and (b := model.seed_vector(s)) is not None]
-        self._seeds = model.matrix(vectors) if model and vectors else None
-        self._np = model._np if model else None
+        self._texts = list(seeds)
+        self._key = _seed_key(self._texts) if self._texts else None
+        self._seeds: NDArray[np.float32] | None = None
+        self._np: Any = None
+        self._ready = self._key is None  # nothing to embed: off
+
+    def _load(self) -> None:
+        self._ready = True
+        model = embedder()
+        if model is None:
+            return
+        vectors = [b for s in self._texts if (b := model.seed_vector(s)) is not None]
+        if vectors:
+            self._seeds, self._np = model.matrix(vectors), model._np
 
     @property
     def on(self) -> bool:
+        if not self._ready:
+            self._load()
         return self._seeds is not None
 
     def agreement(self) -> list[float]:
         """Each seed's cosine with the (normalised) mean of the other seeds' vectors: how well
         the seeds agree in meaning (empty when the channel is off or there is one seed)."""
+        if not self.on:
+            return []
         seeds, np = self._seeds, self._np
-        if seeds is None or np is None or len(seeds) < 2:
+        if seeds is None or len(seeds) < 2:
             return []
         out = []
         for i in range(len(seeds)):
@@ -192,6 +211,44 @@ class Meaning:
         return out
 
     def raw(self, meaning: bytes | None) -> float | None:
-        if meaning is None or self._seeds is None or self._np is None:
+        if meaning is None or not self.on or self._seeds is None:
             return None
         return float((self._seeds @ self._np.frombuffer(meaning, dtype=self._np.float32)).max())
+
+    def state(self) -> dict[str, Any] | None:
+        """The seeds' vectors with the key they were made under (JSON-serialisable)."""
+        if self._key is None or not self.on or self._seeds is None:
+            return None
+        blobs = [base64.b64encode(row.tobytes()).decode("ascii") for row in self._seeds]
+        return {"key": self._key, "seeds": blobs}
+
+    def restore(self, saved: Any) -> None:
+        """Take the seeds' vectors from :meth:`state` output made from the same seed texts by
+        the same model; anything else is ignored (the seeds are embedded on first use)."""
+        if self._ready or not isinstance(saved, dict) or saved.get("key") != self._key:
+            return
+        blobs = saved.get("seeds")
+        if not isinstance(blobs, list):
+            return
+        try:
+            import numpy as np
+
+            rows = [np.frombuffer(base64.b64decode(b), dtype=np.float32) for b in blobs]
+            matrix = np.stack(rows)
+        except (ImportError, TypeError, ValueError):
+            return
+        if matrix.ndim == 2 and len(matrix) and np.isfinite(matrix).all():
+            self._seeds, self._np, self._ready = matrix, np, True
+
+
+def _seed_key(texts: Sequence[str]) -> str | None:
+    """What seed vectors depend on: the model (the ``wordllama`` release) and the texts. None
+    when the model is not installed."""
+    try:
+        version = importlib.metadata.version("wordllama")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    digest = hashlib.blake2b(digest_size=16)
+    for text in (f"wordllama {version} {_WEIGHTS[1]} paragraphs", *texts):
+        digest.update(text.encode("utf-8") + b"\x00")
+    return digest.hexdigest()

@@ -438,6 +438,11 @@ class Tracker:
         self._last = None
         self._refresh_seed(reweigh=False)
 
+    def prepare(self) -> None:
+        """Embed the seeds now, unless a restored state gave their vectors: afterwards the
+        process may let the embedding model go (``release_model``)."""
+        _ = self._meaning.on
+
     # -- introspection -------------------------------------------------------------------
 
     def describe(self, limit: int = 15) -> dict[str, Any]:
@@ -478,6 +483,7 @@ class Tracker:
             "seed_idf": dict(self._seed_idf),
             "since_refresh": self._since_refresh,
             "seen": list(self._seen),
+            "meaning": self._meaning.state(),
             **self._evidence.state(),  # "pool" and "near"
         }
 
@@ -496,6 +502,7 @@ class Tracker:
             if len(norm) == 3:
                 self._meaning.norm.restore(norm[2])
         self._evidence.restore(state.get("pool"), state.get("near"))
+        self._meaning.restore(state.get("meaning"))
         seen = state.get("seen")
         self._seen = OrderedDict(
             (str(m), None) for m in (seen if isinstance(seen, list) else [])[-_SEEN_LIMIT:]
