@@ -173,3 +173,16 @@ def test_a_saved_state_spares_loading_the_model(seeds: list[str]) -> None:
     other.prepare()
     assert embedder.cache_info().currsize == 1  # embedded its own seeds
     assert MEANING_LABEL in dict(other.judge_tokens(item).matched)
+
+
+def test_priming_the_story_grouper_does_not_load_the_model() -> None:
+    """The daemon primes its grouper from stored hits after letting the model go: grouping
+    compares words, so it must not bring the model back into the main process."""
+    from datetime import UTC, datetime
+
+    from monitor._relevance import StoryGrouper, release_model
+
+    release_model()
+    grouper = StoryGrouper(window_seconds=3600)
+    grouper.assign("a", *ON_TOPIC, datetime(2025, 3, 11, tzinfo=UTC))
+    assert embedder.cache_info().currsize == 0

@@ -80,7 +80,8 @@ class StoryGrouper:
         story, reported as first only the first time."""
         if key in self._stories:
             return self._stories[key], False
-        return self.assign_tokens(key, tokenise(title, summary), when)
+        # words only: the grouper compares term vectors, and an embedding would load the model
+        return self.assign_tokens(key, tokenise(title, summary, meaning=False), when)
 
     def assign_tokens(self, key: str, tokens: Tokens, when: datetime) -> tuple[str, bool]:
         """:meth:`assign` for an item already tokenised (same result)."""
