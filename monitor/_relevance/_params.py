@@ -14,10 +14,9 @@ DEFAULT_THRESHOLD = 0.5
 
 @dataclass(frozen=True, slots=True)
 class Params:
-    """Hyper-parameters. How each default was chosen is in docs/design.md ("The constants that
-    stay"): three by leave-one-day-out, ``adapt_after`` on the live-order, publication-order
-    and stress benchmarks across topics, the rest by hand on the shipped topic (several
-    re-checked across topics)."""
+    """Hyper-parameters. Each default's figure on every topic (one step either side, publication
+    and live order, leave-one-topic-out) is in docs/design.md ("The constants that stay"),
+    measured by ``benchmarks/relevance_sweep.py``."""
 
     title_weight: float = 2.0  # a title word counts this many times a summary word (>= 1)
     core_power: float = 1.0  # seed term weight = (share of seeds using it) ** core_power
@@ -27,7 +26,6 @@ class Params:
     phrase_weight: float = 1.0  # a seed phrase's weight relative to a term's
     idf_prior: float = 100.0  # pseudo-documents for the cold start of IDF
     z_mid: float = 4.0  # the combined z-score that maps to 0.5
-    steep: float = 1.0  # logistic slope per deviation
     norm_window: float = 2000.0  # items in the score normalisation's memory
     norm_prior: float = 400.0  # pseudo-items behind the prior normalisation (~ a first cycle)
     prior_mean: float = 0.03  # the normalisation's prior: a raw cosine's mean ...

@@ -53,57 +53,26 @@ class Profile:
     seeds: int
 
 
-def seed_weights(seeds: Sequence[Analysis], *, similar: float = 0.5) -> list[float]:
-    """Weight each seed by 1 / (number of seeds that are near-copies of it, itself included).
-
-    Two seeds are near-copies when the cosine of their content-term sets reaches ``similar``;
-    wire copies of one report then count once instead of outvoting the other seeds.
-    """
-    sets = [set(a.content) for a in seeds]
-    out = []
-    for a in sets:
-        copies = 0
-        for b in sets:
-            if a and b and len(a & b) / math.sqrt(len(a) * len(b)) >= similar:
-                copies += 1
-        out.append(1.0 / max(1, copies))
-    return out
-
-
 def build_profile(
     seeds: Sequence[Analysis],
     *,
     core_power: float = 2.0,
     phrase_share: float = 0.5,
-    lead: float = 0.0,
-    dedup: float = 1.0,
     user_phrases: Sequence[Analysis] = (),
 ) -> Profile:
     """Build the profile from analysed seeds.
 
-    A term's weight is its (dedup-weighted) share of seeds, raised to ``core_power``. With
-    ``lead`` > 0 an occurrence counts fully in a seed's opening (news leads state the story)
-    and decays towards one quarter over about ``lead`` content words (context comes later).
+    A term's weight is its share of seeds, raised to ``core_power``.
     Phrases are kept when they recur in at least ``phrase_share`` of the seeds (and in two seeds
     or more); a phrase inside a longer kept phrase found in as many seeds is dropped.
     """
     n = max(1, len(seeds))
-    weights = seed_weights(seeds, similar=dedup) if dedup < 1.0 else [1.0] * len(seeds)
-    total = sum(weights) or 1.0
-    mass: dict[str, float] = {}
+    users: Counter[str] = Counter()
     pdf: Counter[tuple[str, ...]] = Counter()
-    for seed, u in zip(seeds, weights, strict=True):
-        best: dict[str, float] = {}
-        for pos, term in enumerate(seed.content):
-            if term in best and best[term] >= 1.0:
-                continue
-            w = 0.25 + 0.75 * math.exp(-pos / lead) if lead > 0 else 1.0
-            if w > best.get(term, 0.0):
-                best[term] = w
-        for term, w in best.items():
-            mass[term] = mass.get(term, 0.0) + u * w
+    for seed in seeds:
+        users.update(set(seed.content))
         pdf.update(phrases_in(seed.seq))
-    terms = {term: (m / total) ** core_power for term, m in mass.items()}
+    terms = {term: (m / n) ** core_power for term, m in users.items()}
     need = max(2 if n >= 2 else 1, math.ceil(phrase_share * n))
     phrases: dict[tuple[str, ...], float] = {}
     for gram, df in pdf.items():

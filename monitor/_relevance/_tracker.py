@@ -311,7 +311,7 @@ class Tracker:
         z, raw, parts = self._score(x, tokens.meaning)
         if self._feedback:
             z += self._exemplar_shift(x)
-        score = 0.0 if z == -math.inf else 1.0 / (1.0 + math.exp(-p.steep * (z - p.z_mid)))
+        score = 0.0 if z == -math.inf else 1.0 / (1.0 + math.exp(p.z_mid - z))
         self._last = _Scored(key, x, z, raw)
         hit = score >= self.threshold
         matched = explain(parts, score, tokens, self._labels, _MATCHED_MAX)
