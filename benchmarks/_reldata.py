@@ -6,6 +6,7 @@ Topics (all over the same 1,355 dev items of ``../shared/eval``):
 * ``paris-items4``: the same labels, seeded by the four earliest on-topic items (title +
   summary), the way the other topics are given (TDT's Nt = 4).
 * one topic per folder of ``../shared/eval/topics`` (its four seed items and labels).
+* with ``headlines``, the item-seeded topics again, seeded by the titles alone.
 
 Seed items stay in the stream (they are real items) but are never scored.
 
@@ -63,8 +64,10 @@ def _item_text(item: Item) -> str:
     return f"{item['title']}\n\n{item['summary']}"
 
 
-def load_topics(items: list[Item]) -> list[Topic]:
-    """Every topic we have labels for (see the module docstring)."""
+def load_topics(items: list[Item], *, headlines: bool = False) -> list[Topic]:
+    """Every topic we have labels for (see the module docstring); with ``headlines``, also
+    each item-seeded topic seeded by its four items' titles alone (``NAME-headlines``: the
+    user who pastes four headlines)."""
     from monitor._relevance import read_seeds
 
     paris_labels = {str(i["id"]): int(i["label"]) for i in items}  # type: ignore[call-overload]
@@ -93,6 +96,14 @@ def load_topics(items: list[Item]) -> list[Topic]:
                 frozenset(str(r["id"]) for r in rows if r.get("seed")),
             )
         )
+    if headlines:
+        out += [
+            Topic(
+                f"{t.name}-headlines", [s.split("\n", 1)[0] for s in t.seeds], t.labels, t.unscored
+            )
+            for t in out
+            if t.name != "paris"
+        ]
     return out
 
 

@@ -16,7 +16,8 @@ worst F1 and mean Cnorm; then the means over topics.
 the settings that matter most): for each topic group (the two seedings of the shipped topic
 are one group: they share labels), the setting with the best mean live F1 on the *other*
 groups is chosen and reported on the held-out group.
-``--set`` overrides a ``Params`` field for the whole run (experiments).
+``--set`` overrides a ``Params`` field for the whole run (experiments). ``--headlines`` adds
+the item-seeded topics seeded by their titles alone (four pasted headlines).
 """
 
 from __future__ import annotations
@@ -110,19 +111,20 @@ def evaluate_topic(
 
 
 def table(rows: dict[str, Row]) -> None:
+    width = max(22, *(len(name) for name in rows))
     print(
-        f"{'topic':<22} {'pub F1':>7} {'Cnorm':>6} {'bestF1':>7} {'P':>5} {'R':>5}  "
+        f"{'topic':<{width}} {'pub F1':>7} {'Cnorm':>6} {'bestF1':>7} {'P':>5} {'R':>5}  "
         f"{'live F1':>7} {'worst':>6} {'Cnorm':>6}"
     )
     for name, r in rows.items():
         print(
-            f"{name:<22} {r.pub.f1:>7.3f} {r.pub.cnorm:>6.3f} {r.pub_best.f1:>7.3f} "
+            f"{name:<{width}} {r.pub.f1:>7.3f} {r.pub.cnorm:>6.3f} {r.pub_best.f1:>7.3f} "
             f"{r.pub.precision:>5.2f} {r.pub.recall:>5.2f}  "
             f"{r.live_f1:>7.3f} {r.live_worst:>6.3f} {r.live_cnorm:>6.3f}"
         )
     vals = list(rows.values())
     print(
-        f"{'mean':<22} {statistics.fmean(r.pub.f1 for r in vals):>7.3f} "
+        f"{'mean':<{width}} {statistics.fmean(r.pub.f1 for r in vals):>7.3f} "
         f"{statistics.fmean(r.pub.cnorm for r in vals):>6.3f} "
         f"{statistics.fmean(r.pub_best.f1 for r in vals):>7.3f} {'':>5} {'':>5}  "
         f"{statistics.fmean(r.live_f1 for r in vals):>7.3f} "
@@ -133,7 +135,7 @@ def table(rows: dict[str, Row]) -> None:
 
 def group(name: str) -> str:
     """Topics that share labels are one group for leave-one-topic-out."""
-    return name.split("-items", 1)[0]
+    return name.split("-items", 1)[0].removesuffix("-headlines")
 
 
 def _grid_job(
@@ -141,7 +143,11 @@ def _grid_job(
 ) -> tuple[tuple[str, ...], dict[str, Row]]:
     sets, wanted = args
     items = _reldata.load_items()
-    topics = [t for t in _reldata.load_topics(items) if wanted is None or t.name in wanted]
+    topics = [
+        t
+        for t in _reldata.load_topics(items, headlines=True)
+        if (wanted is None and not t.name.endswith("-headlines")) or (wanted and t.name in wanted)
+    ]
     tokens = {str(i["id"]): tokenise(str(i["title"]), str(i["summary"])) for i in items}
     orders = [("publication", _reldata.publication_batches(items)), *_reldata.runs(items)]
     params = parse_sets(list(sets))
@@ -181,13 +187,16 @@ def main() -> int:
     parser.add_argument("--topics", help="comma-separated topic names (default: all)")
     parser.add_argument("--loto", action="store_true", help="leave-one-topic-out over GRID")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--headlines", action="store_true", help="also seed each item topic by its titles alone"
+    )
     args = parser.parse_args()
     if not _reldata.available():
         print(f"skipped: {_reldata.DEV} not found (the evaluation data lives in ../shared/eval)")
         return 0
     started = time.perf_counter()
     items = _reldata.load_items()
-    topics = _reldata.load_topics(items)
+    topics = _reldata.load_topics(items, headlines=args.headlines)
     if args.topics:
         wanted = args.topics.split(",")
         topics = [t for t in topics if t.name in wanted]
