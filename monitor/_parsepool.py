@@ -18,7 +18,7 @@ import asyncio
 import multiprocessing
 import os
 import signal
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
@@ -29,9 +29,9 @@ from typing import Any, Self
 from ._errors import ParseError
 from ._models import ParsedFeed
 from ._parse import parse_feed
-from ._relevance import tokenise_feed
+from ._relevance import embed_seeds, tokenise_feed
 
-__all__ = ["ParserPool"]
+__all__ = ["ParserPool", "embed_in_child"]
 
 _Job = tuple[bytes, str, dict[str, str], datetime, int | None]
 
@@ -67,6 +67,42 @@ def _serve(conn: Connection) -> None:
         except Exception as exc:  # a bug in the parser must not kill the worker
             reply = ("error", f"{type(exc).__name__}: {exc}"[:200])
         conn.send(reply)
+
+
+def _embed(texts: Sequence[str], conn: Connection) -> None:
+    try:
+        conn.send(embed_seeds(texts))
+    finally:
+        conn.close()
+
+
+def embed_in_child(texts: Sequence[str], timeout: float = 120.0) -> list[bytes | None] | None:
+    """The seed vectors of ``texts``, computed in a child process started like a parser
+    worker (the fork server has the model loaded): the caller's process never loads the
+    model. None when the child fails or takes longer than ``timeout`` seconds (the caller
+    then embeds in-process)."""
+    context = _context()
+    parent, child = context.Pipe(duplex=False)
+    process: BaseProcess = context.Process(  # type: ignore[attr-defined]
+        target=_embed, args=(list(texts), child), name="monitor-seeds", daemon=True
+    )
+    try:
+        process.start()
+    except OSError:
+        return None
+    child.close()
+    try:
+        if not parent.poll(timeout):
+            return None
+        out: list[bytes | None] | None = parent.recv()
+        return out
+    except (EOFError, OSError):
+        return None
+    finally:
+        parent.close()
+        if process.is_alive():
+            process.kill()
+        process.join(timeout=5)
 
 
 class _Worker:

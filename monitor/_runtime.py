@@ -29,7 +29,7 @@ from ._fetch import Fetcher
 from ._ids import item_ref
 from ._lock import DatabaseLock
 from ._models import Tokens
-from ._parsepool import ParserPool
+from ._parsepool import ParserPool, embed_in_child
 from ._poll import Poller
 from ._redact import redact_url
 from ._relevance import StoryGrouper, Tracker, read_seeds, release_model
@@ -205,8 +205,10 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                 )
             trackers = build_trackers(config.topics, storage)
             for tracker in trackers:
-                tracker.prepare()  # the seeds' vectors: from the saved state, else embedded now
-            release_model()  # the parser workers embed the items
+                # The seeds' vectors: from the saved state, else embedded in a child process
+                # (this one never loads the model: the parser workers embed the items).
+                tracker.prepare(embed_in_child)
+            release_model()  # in case a child failed and the seeds were embedded here
             grouper = PrimedGrouper(config, storage)
             workers = settings.parse_workers or os.cpu_count() or 1
             async with (

@@ -186,3 +186,30 @@ def test_priming_the_story_grouper_does_not_load_the_model() -> None:
     grouper = StoryGrouper(window_seconds=3600)
     grouper.assign("a", *ON_TOPIC, datetime(2025, 3, 11, tzinfo=UTC))
     assert embedder.cache_info().currsize == 0
+
+
+def test_a_fresh_start_embeds_the_seeds_in_a_child_process(seeds: list[str]) -> None:
+    """Without a saved state the daemon has its seeds embedded by a child process started like
+    a parser worker, so its own process never loads the model (~30 MiB it cannot give back);
+    the vectors are those embedded in-process. A child that fails falls back to embedding
+    here."""
+    from monitor._parsepool import embed_in_child
+    from monitor._relevance import release_model
+
+    item = tokenise(*ON_TOPIC)
+    release_model()
+    child = Tracker("t", seeds)
+    child.prepare(embed_in_child)
+    assert embedder.cache_info().currsize == 0  # not loaded here
+    assert child.state()["meaning"]["seeds"]
+
+    here = Tracker("t", seeds)
+    here.prepare()
+    assert embedder.cache_info().currsize == 1
+    assert child.state()["meaning"] == here.state()["meaning"]
+    assert child.judge_tokens(item) == here.judge_tokens(item)
+
+    release_model()
+    failed = Tracker("t", seeds)
+    failed.prepare(lambda texts: None)  # the child could not do it
+    assert failed.state()["meaning"] == here.state()["meaning"]

@@ -10,6 +10,7 @@ Public API (the rest of the package is private)::
                                  parser workers run it; judge_tokens / assign_tokens take it)
     release_model()              let this process's embedding model go (the daemon's main
                                  process, once its trackers are built)
+    embed_seeds(texts)           seed vectors for Tracker.prepare(embed=...), in a child
 
 The tracker learns only from its seeds, from the unlabelled stream it observes and from
 explicit feedback; no topic words are built in.
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from monitor._models import Judgement
 from monitor._relevance._seeds import read_seeds
-from monitor._relevance._semantic import release_model
+from monitor._relevance._semantic import embed_seeds, release_model
 from monitor._relevance._stories import StoryGrouper
 from monitor._relevance._text import tokenise, tokenise_feed
 from monitor._relevance._tracker import DEFAULT_THRESHOLD, Params, Tracker
@@ -30,6 +31,7 @@ __all__ = [
     "Params",
     "StoryGrouper",
     "Tracker",
+    "embed_seeds",
     "read_seeds",
     "release_model",
     "tokenise",

@@ -25,12 +25,23 @@ from typing import TYPE_CHECKING, Any
 from monitor._relevance._channels import Norm
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
+
+    # Seed texts -> their vectors (None for a text without tokens), or None when it cannot.
+    SeedEmbedder = Callable[[Sequence[str]], Sequence[bytes | None] | None]
 
     import numpy as np
     from numpy.typing import NDArray
 
-__all__ = ["MEANING", "MEANING_LABEL", "Embedder", "Meaning", "embedder", "release_model"]
+__all__ = [
+    "MEANING",
+    "MEANING_LABEL",
+    "Embedder",
+    "Meaning",
+    "embed_seeds",
+    "embedder",
+    "release_model",
+]
 
 # The semantic channel's entry among an explanation's features, and how it reads.
 MEANING = "\x01meaning"
@@ -134,6 +145,13 @@ def _map_tensor(path: Path, name: str) -> NDArray[Any]:
     return table
 
 
+def embed_seeds(texts: Sequence[str]) -> list[bytes | None] | None:
+    """The seed vectors of ``texts`` in this process (None without the model): what a child
+    process runs for :meth:`Meaning.prepare`'s ``embed``."""
+    model = embedder()
+    return None if model is None else [model.seed_vector(t) for t in texts]
+
+
 def release_model() -> None:
     """Drop this process's model (about 35 MiB with the tokenizer); the next
     :func:`embedder` call loads it again. The daemon's main process calls it once its
@@ -185,9 +203,28 @@ class Meaning:
         model = embedder()
         if model is None:
             return
-        vectors = [b for s in self._texts if (b := model.seed_vector(s)) is not None]
-        if vectors:
-            self._seeds, self._np = model.matrix(vectors), model._np
+        self._use([model.seed_vector(s) for s in self._texts])
+
+    def _use(self, blobs: Sequence[bytes | None]) -> None:
+        import numpy as np
+
+        rows = [np.frombuffer(b, dtype=np.float32) for b in blobs if b is not None]
+        if rows:
+            self._seeds, self._np = np.stack(rows), np
+
+    def prepare(self, embed: SeedEmbedder | None = None) -> None:
+        """Have the seeds' vectors now: from a restored state, from ``embed`` (the seed texts'
+        vectors computed elsewhere, e.g. in a child process, so that this one never loads the
+        model; None when it could not), else embedded here."""
+        if self._ready:
+            return
+        if embed is not None and self._key is not None:
+            blobs = embed(self._texts)
+            if blobs is not None and len(blobs) == len(self._texts):
+                self._ready = True
+                self._use(blobs)
+                return
+        self._load()
 
     @property
     def on(self) -> bool:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from monitor._models import Judgement, Tokens
@@ -438,10 +438,14 @@ class Tracker:
         self._last = None
         self._refresh_seed(reweigh=False)
 
-    def prepare(self) -> None:
-        """Embed the seeds now, unless a restored state gave their vectors: afterwards the
-        process may let the embedding model go (``release_model``)."""
-        _ = self._meaning.on
+    def prepare(
+        self, embed: Callable[[Sequence[str]], Sequence[bytes | None] | None] | None = None
+    ) -> None:
+        """Have the seeds' vectors now: from a restored state, else from ``embed`` (seed texts
+        → vectors computed elsewhere; the daemon uses a child process so that its own never
+        loads the model), else embedded here. Afterwards the process may let the model go
+        (``release_model``)."""
+        self._meaning.prepare(embed)
 
     # -- introspection -------------------------------------------------------------------
 
