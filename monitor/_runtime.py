@@ -34,6 +34,7 @@ from ._poll import Poller
 from ._redact import redact_url
 from ._relevance import StoryGrouper, Tracker, read_seeds, release_model
 from ._routing import topic_routes
+from ._shared_state import save_shared
 from ._storage import Store, open_store, uses_postgres
 from ._times import parse_iso, utcnow
 
@@ -52,6 +53,8 @@ class Runtime:
 
     judged: dict[str, list[tuple[str, str, bool]]] = field(default_factory=dict)
     digest: DigestDeliverer | None = None  # [alerts.email] mode = "digest"
+    # each topic's state as last loaded or saved: what this process learnt since is merged
+    bases: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     async def expire(self) -> tuple[int, int]:
         """Apply ``keep_items`` / ``keep_hits``: delete expired rows a batch at a time, letting
@@ -75,9 +78,10 @@ class Runtime:
         return total_items, total_hits
 
     def save_state(self) -> None:
-        """Persist what the trackers learned from the stream (IDF, adaptation); clamp waits
-        stored under a clock that was ahead (see :func:`clamp_waits`)."""
-        self.storage.save_topic_states({t.name: t.state() for t in self.trackers}, utcnow())
+        """Persist what the trackers learned from the stream (IDF, adaptation), merged with
+        what other workers saved meanwhile (:func:`save_shared`); clamp waits stored under a
+        clock that was ahead (see :func:`clamp_waits`)."""
+        save_shared(self.storage, self.trackers, self.bases, utcnow())
         clamp_waits(self.storage)
 
     def refresh_feedback(self) -> None:
@@ -99,7 +103,13 @@ def clamp_waits(storage: Store) -> None:
         )
 
 
-def build_trackers(topics: Sequence[TopicConfig], storage: Store | None = None) -> list[Tracker]:
+def build_trackers(
+    topics: Sequence[TopicConfig],
+    storage: Store | None = None,
+    bases: dict[str, dict[str, Any]] | None = None,
+) -> list[Tracker]:
+    """The topics' trackers, restored from the stored state; ``bases`` receives each state
+    loaded (what a later save merges against)."""
     trackers = []
     for topic in topics:
         tracker = Tracker(
@@ -111,6 +121,8 @@ def build_trackers(topics: Sequence[TopicConfig], storage: Store | None = None) 
         )
         if storage is not None and (state := storage.topic_state(topic.name)):
             tracker.restore(state)
+            if bases is not None:
+                bases[topic.name] = state
         trackers.append(tracker)
     return trackers
 
@@ -203,7 +215,8 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                     name,
                     reason,
                 )
-            trackers = build_trackers(config.topics, storage)
+            bases: dict[str, dict[str, Any]] = {}
+            trackers = build_trackers(config.topics, storage, bases)
             for tracker in trackers:
                 tracker.prepare()  # the seeds' vectors: from the saved state, else embedded now
             release_model()  # the parser workers embed the items
@@ -240,7 +253,7 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                         max_items=settings.max_items,
                         jitter=settings.jitter,
                     )
-                    runtime = Runtime(config, storage, trackers, poller, deliverer)
+                    runtime = Runtime(config, storage, trackers, poller, deliverer, bases=bases)
                     runtime.digest = digest
                     runtime.judged = apply_feedback(trackers, storage.feedback())
                     yield runtime

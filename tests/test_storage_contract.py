@@ -3,6 +3,8 @@ names a database, on PostgreSQL (each test in a fresh schema). Real databases, n
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -223,6 +225,46 @@ def test_topic_state_feedback_and_recent_hits(storage: Store) -> None:
     assert storage.recent_hit_items(NOW + timedelta(days=1)) == []
     rhythms = storage.feed_rhythms(NOW - timedelta(days=1))
     assert rhythms[FEED.url][0] == 1 and rhythms[OTHER.url][0] == 0
+
+
+def test_topic_state_updates_from_two_connections_lose_nothing(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Two stores (two connections: two workers) read-modify-write the same topics at once,
+    in opposite orders; each update sees the other's last write, so every increment counts."""
+    stores = [open_backend(backend, tmp_path, request) for _ in range(2)]
+    rounds = 25
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def bump(topic: str, stored: dict[str, Any] | None) -> dict[str, Any]:
+        time.sleep(0.001)  # widen the window between the read and the write
+        return {"n": (stored or {}).get("n", 0) + 1}
+
+    def worker(s: Store, topics: list[str]) -> None:
+        try:
+            start.wait()
+            for _ in range(rounds):
+                written = s.update_topic_states(topics, bump, NOW)
+                assert set(written) == set(topics)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=worker, args=(stores[0], ["a", "b"])),
+        threading.Thread(target=worker, args=(stores[1], ["b", "a"])),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert errors == []
+        assert stores[0].topic_state("a") == {"n": 2 * rounds}
+        assert stores[1].topic_state("b") == {"n": 2 * rounds}
+    finally:
+        for s in stores:
+            s.close()
 
 
 def test_reports_are_the_same_on_both_backends(

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from .._config import FeedConfig
 from .._feedset import FeedRow
 from .._models import Entry, FeedState
-from ._rows import Delivery, NewItem
+from ._rows import Delivery, NewItem, TopicUpdate
 
 
 class Store(Protocol):
@@ -144,6 +144,10 @@ class Store(Protocol):
     def topic_state(self, topic: str) -> dict[str, Any] | None: ...
 
     def save_topic_states(self, states: dict[str, dict[str, Any]], now: datetime) -> None: ...
+
+    def update_topic_states(
+        self, topics: Sequence[str], update: TopicUpdate, now: datetime
+    ) -> dict[str, dict[str, Any]]: ...
 
     def recent_hit_items(self, since: datetime) -> list[dict[str, Any]]: ...
 
