@@ -14,7 +14,6 @@ import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -26,9 +25,9 @@ from ._decide import retention_cutoff
 from ._deliver import Deliverer
 from ._digest import DigestDeliverer, take_digest
 from ._fetch import Fetcher
-from ._ids import item_ref
+from ._grouping import PrimedGrouper
+from ._grouping import build_grouper as build_window_grouper
 from ._lock import DatabaseLock
-from ._models import Tokens
 from ._parsepool import ParserPool
 from ._poll import Poller
 from ._redact import redact_url
@@ -36,7 +35,7 @@ from ._relevance import StoryGrouper, Tracker, read_seeds, release_model
 from ._routing import topic_routes
 from ._shared_state import save_shared
 from ._storage import Store, open_store, uses_postgres
-from ._times import parse_iso, utcnow
+from ._times import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -148,41 +147,7 @@ def apply_feedback(
 
 def build_grouper(config: Config, storage: Store | None = None) -> StoryGrouper:
     """A story grouper, primed with the hits of the last window so a restart forgets nothing."""
-    grouper = StoryGrouper(window_seconds=config.settings.story_window)
-    if storage is not None:
-        since = utcnow() - timedelta(seconds=config.settings.story_window)
-        for row in storage.recent_hit_items(since):
-            moment = parse_iso(row["moment"]) or since
-            key = item_ref(row["feed_url"], row["key"])
-            grouper.assign(key, row["title"], row["summary"], moment)
-    return grouper
-
-
-class PrimedGrouper:
-    """The story grouper of a running monitor, primed from the database on its first use: a
-    cycle that stores no hit (every feed 304 or unchanged) never replays the window."""
-
-    def __init__(self, config: Config, storage: Store) -> None:
-        self._config = config
-        self._storage = storage
-        self._grouper: StoryGrouper | None = None
-
-    def assign_tokens(self, key: str, tokens: Tokens, when: datetime) -> tuple[str, bool]:
-        return self._primed().assign_tokens(key, tokens, when)
-
-    def checkpoint(self) -> object:
-        """What the grouper knows now (its state), to go back to if a poll's write fails.
-        (Until the grouper can assign without learning, a copy of its window.)"""
-        return self._primed().state()
-
-    def rollback(self, checkpoint: object) -> None:
-        assert isinstance(checkpoint, dict)
-        self._primed().restore(checkpoint)
-
-    def _primed(self) -> StoryGrouper:
-        if self._grouper is None:
-            self._grouper = build_grouper(self._config, self._storage)
-        return self._grouper
+    return build_window_grouper(config.settings.story_window, storage)
 
 
 def channel_targets(config: Config) -> dict[str, str]:
@@ -220,7 +185,8 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
             for tracker in trackers:
                 tracker.prepare()  # the seeds' vectors: from the saved state, else embedded now
             release_model()  # the parser workers embed the items
-            grouper = PrimedGrouper(config, storage)
+            shared = uses_postgres(config)  # other workers store hits too
+            grouper = PrimedGrouper(settings.story_window, storage, shared=shared)
             workers = settings.parse_workers or os.cpu_count() or 1
             async with (
                 httpx.AsyncClient(follow_redirects=False) as client,

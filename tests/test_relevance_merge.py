@@ -95,9 +95,7 @@ def test_every_workers_counts_add_up_in_either_order() -> None:
         }
     # the IDF snapshot of the seed channel follows the merged counts
     assert one_then_two["seed_idf"] == two_then_one["seed_idf"]
-    assert one_then_two["seed_idf"]["a"] == pytest.approx(
-        math.log((17 + P.idf_prior) / 8.0)
-    )
+    assert one_then_two["seed_idf"]["a"] == pytest.approx(math.log((17 + P.idf_prior) / 8.0))
 
 
 def test_saving_again_without_new_observations_adds_nothing() -> None:

@@ -267,6 +267,52 @@ def test_topic_state_updates_from_two_connections_lose_nothing(
             s.close()
 
 
+def test_hit_items_after_a_watermark_with_their_stories(storage: Store) -> None:
+    start = storage.last_item_id()
+    store(storage, [NewItem(entry("a", "Hit"), (hit(),), story_id="story_x")])
+    store(storage, [NewItem(entry("b", "Miss"), (miss(),))])
+    store(storage, [NewItem(entry("c", "Other hit"), (hit(), hit("u")))], feed=OTHER)
+    rows = storage.hit_items_after(start, NOW - timedelta(days=1))
+    assert [(r["feed_url"], r["key"], r["title"]) for r in rows] == [
+        (FEED.url, "id:a", "Hit"),
+        (OTHER.url, "id:c", "Other hit"),  # one row per item, whatever its topics
+    ]
+    assert rows[0]["story_id"] == "story_x"
+    assert rows[0]["item_id"] < rows[1]["item_id"] <= storage.last_item_id()
+    assert storage.hit_items_after(rows[0]["item_id"], NOW - timedelta(days=1)) == rows[1:]
+    assert storage.hit_items_after(rows[1]["item_id"], NOW - timedelta(days=1)) == []
+    assert storage.hit_items_after(start, NOW + timedelta(days=1)) == []  # detected before
+
+
+def test_the_story_lock_admits_one_worker_at_a_time(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    request.getfixturevalue("pg_schema_dsn")  # SQLite has one writer: its lock is nothing
+    first, second = (open_backend("postgres", tmp_path, request) for _ in range(2))
+    events: list[str] = []
+    trying = threading.Event()
+
+    def other() -> None:
+        trying.set()
+        with second.story_lock():
+            events.append("second has it")
+
+    try:
+        with first.story_lock():
+            thread = threading.Thread(target=other)
+            thread.start()
+            trying.wait()
+            time.sleep(0.3)  # time for the second to take the lock, were it free
+            events.append("first lets go")
+        thread.join()
+        with first.story_lock():  # released by both: taken again at once
+            pass
+    finally:
+        first.close()
+        second.close()
+    assert events == ["first lets go", "second has it"]
+
+
 def test_reports_are_the_same_on_both_backends(
     tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:

@@ -8,6 +8,7 @@ Two backends satisfy it: :class:`Storage` (SQLite, the embedded default) and
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -150,6 +151,14 @@ class Store(Protocol):
     ) -> dict[str, dict[str, Any]]: ...
 
     def recent_hit_items(self, since: datetime) -> list[dict[str, Any]]: ...
+
+    # -- story grouping across workers (``_stories``, ``_pg_stories``) ------------------------
+
+    def story_lock(self) -> AbstractContextManager[None]: ...
+
+    def last_item_id(self) -> int: ...
+
+    def hit_items_after(self, item_id: int, since: datetime) -> list[dict[str, Any]]: ...
 
     # -- the outbox ------------------------------------------------------------------------
 
