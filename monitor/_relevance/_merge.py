@@ -69,13 +69,14 @@ def _int(value: Any) -> int:
 
 
 def _merge_df(stored: dict[str, Any], base: Any, mine: Any) -> dict[str, int]:
-    out = {str(f): int(c) for f, c in stored.items() if isinstance(c, int | float)}
+    out: dict[str, int] = dict(stored)  # as written by a save: feature -> count
     before = base if isinstance(base, dict) else {}
     if isinstance(mine, dict):
+        get, was = out.get, before.get
         for f, c in mine.items():
-            delta = int(c) - int(before.get(f, 0))
+            delta = c - was(f, 0)
             if delta > 0:
-                out[f] = out.get(f, 0) + delta
+                out[f] = get(f, 0) + delta
     if len(out) > _DF_LIMIT:  # as the tracker does: forget features seen once
         out = {f: c for f, c in out.items() if c > 1}
     return out
