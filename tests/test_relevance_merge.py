@@ -198,3 +198,15 @@ def test_two_trackers_merged_count_what_one_tracker_would_have_counted() -> None
     two.restore(merged)
     for title, summary in ON_TOPIC:
         assert one.judge(title, summary) == two.judge(title, summary)
+
+
+def test_two_first_saves_with_no_common_base_pool_their_normalisations() -> None:
+    one = state(300, {"a": 3}, norms=[[0.02, 0.0004, 300.0]] * 3)
+    two = state(100, {"a": 1}, norms=[[0.06, 0.0009, 100.0]] * 3)
+    merged = merge_states(one, None, two, P)
+    assert (merged["n"], merged["df"]) == (400, {"a": 4})
+    mean, var, seen = merged["norm"][0]
+    assert mean == pytest.approx(0.03)  # weighted by their items: (300·0.02 + 100·0.06)/400
+    # pooled: the mean of the variances plus the spread of the means
+    assert var == pytest.approx((300 * (0.0004 + 0.01**2) + 100 * (0.0009 + 0.03**2)) / 400)
+    assert seen == 400.0

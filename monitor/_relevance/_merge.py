@@ -105,7 +105,8 @@ def _merge_norms(
         if m is None or s is None:
             out.append(values if m is not None else stored_norms[i])
         elif b is None:
-            out.append(_pooled(s, m, float(_int(stored.get("n"))), float(k_mine)))
+            mean_var = _pooled(s, m, float(_int(stored.get("n"))), float(k_mine))
+            out.append([*mean_var, min(params.norm_window, s[2] + m[2])])
         else:
             out.append(_sequential(s, b, m, k_mine, k_other, params))
     return out
@@ -150,12 +151,13 @@ def decay(seen: float, k: int, prior: float, window: float) -> float:
 def _pooled(
     s: tuple[float, float, float], m: tuple[float, float, float], ws: float, wm: float
 ) -> list[float]:
-    """Two estimates with no common base: the count-weighted mean and pooled variance."""
+    """Two estimates with no common base: the count-weighted mean and pooled variance
+    (``[mean, var]``)."""
     if ws + wm <= 0:
-        return list(m)
+        return [m[0], m[1]]
     mean = (ws * s[0] + wm * m[0]) / (ws + wm)
     var = (ws * (s[1] + (s[0] - mean) ** 2) + wm * (m[1] + (m[0] - mean) ** 2)) / (ws + wm)
-    return [mean, max(1e-10, var), max(s[2], m[2])]
+    return [mean, max(1e-10, var)]
 
 
 def _merge_seen(stored: Any, base: Any, mine: Any) -> list[str]:
