@@ -313,6 +313,25 @@ def test_the_story_lock_admits_one_worker_at_a_time(
     assert events == ["first lets go", "second has it"]
 
 
+def test_a_worker_that_cannot_get_the_story_lock_in_time_fails_its_poll(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    request.getfixturevalue("pg_schema_dsn")
+    first, second = (open_backend("postgres", tmp_path, request) for _ in range(2))
+    second.story_wait = 0.2  # type: ignore[attr-defined]
+    first.sync_feeds([FEED, OTHER])
+    try:
+        with first.story_lock():
+            with pytest.raises(StorageError, match="story lock"), second.story_lock():
+                pass
+            store(first, [NewItem(entry("a", "Hit"), (hit(),))])  # the holder goes on
+        with second.story_lock():  # free again: taken, and other statements do not time out
+            assert second.hit_items_after(0, NOW - timedelta(days=1))
+    finally:
+        first.close()
+        second.close()
+
+
 def test_reports_are_the_same_on_both_backends(
     tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:

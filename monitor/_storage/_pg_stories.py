@@ -26,14 +26,22 @@ _STORY_LOCK = 0x6D6F6E73  # pg_advisory_lock key of story grouping ("mons")
 
 
 class PgStoriesMixin(PostgresBase):
+    # How long a poll waits for the story lock before it fails (a StorageError: the poll is
+    # retried): far more than any poll's store takes, but a worker that hangs holding the
+    # lock (a frozen process, a stalled network) does not stop every other worker's hits.
+    story_wait = 30.0
+
     @contextlib.contextmanager
     def story_lock(self) -> Iterator[None]:
         """Hold the story lock: one worker at a time groups and stores hits."""
         conn = self._live()
         try:
-            conn.execute("SELECT pg_advisory_lock(%s)", (_STORY_LOCK,))
+            with conn.transaction():  # a session lock: held after this commits
+                wait = f"{int(self.story_wait * 1000)}ms"
+                conn.execute("SELECT set_config('lock_timeout', %s, true)", (wait,))
+                conn.execute("SELECT pg_advisory_lock(%s)", (_STORY_LOCK,))
         except psycopg.Error as exc:
-            raise StorageError(f"{self._where}: {reason(exc)}") from None
+            raise StorageError(f"{self._where}: story lock: {reason(exc)}") from None
         try:
             yield
         finally:
