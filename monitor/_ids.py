@@ -13,6 +13,13 @@ def item_ref(feed_url: str, key: str) -> str:
     return f"{feed_url} {key}"
 
 
+STORY_PREFIX = "story_"
+
+
 def story_id(first_key: str) -> str:
-    """The id of a story: derived from the key of its first item."""
-    return "story_" + hashlib.sha256(first_key.encode()).hexdigest()[:16]
+    """The id of a story: derived from the key of its first item. A story id passes through
+    unchanged (the grouper knows a story grouped by another worker by its stored id; an item
+    key, ``feed_url key``, never starts with the prefix)."""
+    if first_key.startswith(STORY_PREFIX):
+        return first_key
+    return STORY_PREFIX + hashlib.sha256(first_key.encode()).hexdigest()[:16]

@@ -7,12 +7,14 @@ is delegated to the pure modules (``_decide``, ``_dedup``, the trackers).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -63,6 +65,10 @@ class Grouper(Protocol):
     def checkpoint(self) -> object: ...
 
     def rollback(self, checkpoint: object) -> None: ...
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        """Held while a poll's hits are grouped and stored (other workers' hits known)."""
+        ...
 
 
 class Poller:
@@ -256,33 +262,34 @@ class Poller:
             (entry, tokens[k], tuple(js[k] for js in per_topic)) for k, entry in enumerate(new)
         ]
         has_hits = any(j.hit for _, _, judgements in judged for j in judgements)
-        checkpoint = self.grouper.checkpoint() if has_hits else None
-        try:
-            items = [self._group(feed, entry, tokens, js, now) for entry, tokens, js in judged]
-            items += [
-                NewItem(entry, (), duplicate=True)
-                for entry in sorted_.duplicates
-                if not expired(entry.published, cutoff)
-            ]
-            hits = self.storage.store_poll(
-                state,
-                now,
-                title=title or None,
-                fetch_url=fetch_url,
-                etag=result.etag,
-                last_modified=result.last_modified,
-                body_hash=body_hash,
-                warning=warning,
-                items=items,
-                edited=sorted_.edited,
-                channels=self.channels,
-                routes=self.routes,
-                lease=self._next(feed, lease, now),
-            )
-        except BaseException:
-            if checkpoint is not None:
-                self.grouper.rollback(checkpoint)
-            raise
+        with self.grouper.exclusive() if has_hits else contextlib.nullcontext():
+            checkpoint = self.grouper.checkpoint() if has_hits else None
+            try:
+                items = [self._group(feed, entry, tokens, js, now) for entry, tokens, js in judged]
+                items += [
+                    NewItem(entry, (), duplicate=True)
+                    for entry in sorted_.duplicates
+                    if not expired(entry.published, cutoff)
+                ]
+                hits = self.storage.store_poll(
+                    state,
+                    now,
+                    title=title or None,
+                    fetch_url=fetch_url,
+                    etag=result.etag,
+                    last_modified=result.last_modified,
+                    body_hash=body_hash,
+                    warning=warning,
+                    items=items,
+                    edited=sorted_.edited,
+                    channels=self.channels,
+                    routes=self.routes,
+                    lease=self._next(feed, lease, now),
+                )
+            except BaseException:
+                if checkpoint is not None:
+                    self.grouper.rollback(checkpoint)
+                raise
         for tracker, judgements in zip(trackers, per_topic, strict=True):
             tracker.observe_batch(tokens, judgements, feed.url)  # committed: learn, in order
         if warning:

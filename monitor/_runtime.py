@@ -14,7 +14,6 @@ import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -26,16 +25,17 @@ from ._decide import retention_cutoff
 from ._deliver import Deliverer
 from ._digest import DigestDeliverer, take_digest
 from ._fetch import Fetcher
-from ._ids import item_ref
+from ._grouping import PrimedGrouper
+from ._grouping import build_grouper as build_window_grouper
 from ._lock import DatabaseLock
-from ._models import Tokens
 from ._parsepool import ParserPool, embed_in_child
 from ._poll import Poller
 from ._redact import redact_url
 from ._relevance import StoryGrouper, Tracker, read_seeds, release_model
 from ._routing import topic_routes
+from ._shared_state import save_shared
 from ._storage import Store, open_store, uses_postgres
-from ._times import parse_iso, utcnow
+from ._times import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,8 @@ class Runtime:
 
     judged: dict[str, list[tuple[str, str, bool]]] = field(default_factory=dict)
     digest: DigestDeliverer | None = None  # [alerts.email] mode = "digest"
+    # each topic's state as last loaded or saved: what this process learnt since is merged
+    bases: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     async def expire(self) -> tuple[int, int]:
         """Apply ``keep_items`` / ``keep_hits``: delete expired rows a batch at a time, letting
@@ -75,9 +77,10 @@ class Runtime:
         return total_items, total_hits
 
     def save_state(self) -> None:
-        """Persist what the trackers learned from the stream (IDF, adaptation); clamp waits
-        stored under a clock that was ahead (see :func:`clamp_waits`)."""
-        self.storage.save_topic_states({t.name: t.state() for t in self.trackers}, utcnow())
+        """Persist what the trackers learned from the stream (IDF, adaptation), merged with
+        what other workers saved meanwhile (:func:`save_shared`); clamp waits stored under a
+        clock that was ahead (see :func:`clamp_waits`)."""
+        save_shared(self.storage, self.trackers, self.bases, utcnow())
         clamp_waits(self.storage)
 
     def refresh_feedback(self) -> None:
@@ -99,7 +102,13 @@ def clamp_waits(storage: Store) -> None:
         )
 
 
-def build_trackers(topics: Sequence[TopicConfig], storage: Store | None = None) -> list[Tracker]:
+def build_trackers(
+    topics: Sequence[TopicConfig],
+    storage: Store | None = None,
+    bases: dict[str, dict[str, Any]] | None = None,
+) -> list[Tracker]:
+    """The topics' trackers, restored from the stored state; ``bases`` receives each state
+    loaded (what a later save merges against)."""
     trackers = []
     for topic in topics:
         tracker = Tracker(
@@ -111,6 +120,8 @@ def build_trackers(topics: Sequence[TopicConfig], storage: Store | None = None) 
         )
         if storage is not None and (state := storage.topic_state(topic.name)):
             tracker.restore(state)
+            if bases is not None:
+                bases[topic.name] = state
         trackers.append(tracker)
     return trackers
 
@@ -136,41 +147,7 @@ def apply_feedback(
 
 def build_grouper(config: Config, storage: Store | None = None) -> StoryGrouper:
     """A story grouper, primed with the hits of the last window so a restart forgets nothing."""
-    grouper = StoryGrouper(window_seconds=config.settings.story_window)
-    if storage is not None:
-        since = utcnow() - timedelta(seconds=config.settings.story_window)
-        for row in storage.recent_hit_items(since):
-            moment = parse_iso(row["moment"]) or since
-            key = item_ref(row["feed_url"], row["key"])
-            grouper.assign(key, row["title"], row["summary"], moment)
-    return grouper
-
-
-class PrimedGrouper:
-    """The story grouper of a running monitor, primed from the database on its first use: a
-    cycle that stores no hit (every feed 304 or unchanged) never replays the window."""
-
-    def __init__(self, config: Config, storage: Store) -> None:
-        self._config = config
-        self._storage = storage
-        self._grouper: StoryGrouper | None = None
-
-    def assign_tokens(self, key: str, tokens: Tokens, when: datetime) -> tuple[str, bool]:
-        return self._primed().assign_tokens(key, tokens, when)
-
-    def checkpoint(self) -> object:
-        """What the grouper knows now (its state), to go back to if a poll's write fails.
-        (Until the grouper can assign without learning, a copy of its window.)"""
-        return self._primed().state()
-
-    def rollback(self, checkpoint: object) -> None:
-        assert isinstance(checkpoint, dict)
-        self._primed().restore(checkpoint)
-
-    def _primed(self) -> StoryGrouper:
-        if self._grouper is None:
-            self._grouper = build_grouper(self._config, self._storage)
-        return self._grouper
+    return build_window_grouper(config.settings.story_window, storage)
 
 
 def channel_targets(config: Config) -> dict[str, str]:
@@ -203,13 +180,15 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                     name,
                     reason,
                 )
-            trackers = build_trackers(config.topics, storage)
+            bases: dict[str, dict[str, Any]] = {}
+            trackers = build_trackers(config.topics, storage, bases)
             for tracker in trackers:
                 # The seeds' vectors: from the saved state, else embedded in a child process
                 # (this one never loads the model: the parser workers embed the items).
                 tracker.prepare(embed_in_child)
             release_model()  # in case a child failed and the seeds were embedded here
-            grouper = PrimedGrouper(config, storage)
+            shared = uses_postgres(config)  # other workers store hits too
+            grouper = PrimedGrouper(settings.story_window, storage, shared=shared)
             workers = settings.parse_workers or os.cpu_count() or 1
             async with (
                 httpx.AsyncClient(follow_redirects=False) as client,
@@ -242,7 +221,7 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                         max_items=settings.max_items,
                         jitter=settings.jitter,
                     )
-                    runtime = Runtime(config, storage, trackers, poller, deliverer)
+                    runtime = Runtime(config, storage, trackers, poller, deliverer, bases=bases)
                     runtime.digest = digest
                     runtime.judged = apply_feedback(trackers, storage.feedback())
                     yield runtime

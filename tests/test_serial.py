@@ -30,7 +30,7 @@ def test_housekeeping_jobs_run_on_the_event_loop_thread(
     monkeypatch.setattr(_daemon, "STATE_SAVE_INTERVAL", 0.1)
     monkeypatch.setattr(_daemon, "FEEDBACK_INTERVAL", 0.1)
     threads: dict[str, set[str]] = {"save": set(), "feedback": set()}
-    save, feedback = Storage.save_topic_states, Storage.feedback
+    save, feedback = Storage.update_topic_states, Storage.feedback
     calls: list[str] = []
 
     def saving(self: Storage, *args: Any, **kw: Any) -> Any:
@@ -43,7 +43,7 @@ def test_housekeeping_jobs_run_on_the_event_loop_thread(
         calls.append("feedback")
         return feedback(self, *args, **kw)
 
-    monkeypatch.setattr(Storage, "save_topic_states", saving)
+    monkeypatch.setattr(Storage, "update_topic_states", saving)
     monkeypatch.setattr(Storage, "feedback", reading)
 
     async def scenario() -> None:

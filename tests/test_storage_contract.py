@@ -3,6 +3,8 @@ names a database, on PostgreSQL (each test in a fresh schema). Real databases, n
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -223,6 +225,111 @@ def test_topic_state_feedback_and_recent_hits(storage: Store) -> None:
     assert storage.recent_hit_items(NOW + timedelta(days=1)) == []
     rhythms = storage.feed_rhythms(NOW - timedelta(days=1))
     assert rhythms[FEED.url][0] == 1 and rhythms[OTHER.url][0] == 0
+
+
+def test_topic_state_updates_from_two_connections_lose_nothing(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Two stores (two connections: two workers) read-modify-write the same topics at once,
+    in opposite orders; each update sees the other's last write, so every increment counts."""
+    stores = [open_backend(backend, tmp_path, request) for _ in range(2)]
+    rounds = 25
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def bump(topic: str, stored: dict[str, Any] | None) -> dict[str, Any]:
+        time.sleep(0.001)  # widen the window between the read and the write
+        return {"n": (stored or {}).get("n", 0) + 1}
+
+    def worker(s: Store, topics: list[str]) -> None:
+        try:
+            start.wait()
+            for _ in range(rounds):
+                written = s.update_topic_states(topics, bump, NOW)
+                assert set(written) == set(topics)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=worker, args=(stores[0], ["a", "b"])),
+        threading.Thread(target=worker, args=(stores[1], ["b", "a"])),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert errors == []
+        assert stores[0].topic_state("a") == {"n": 2 * rounds}
+        assert stores[1].topic_state("b") == {"n": 2 * rounds}
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_hit_items_after_a_watermark_with_their_stories(storage: Store) -> None:
+    start = storage.last_item_id()
+    store(storage, [NewItem(entry("a", "Hit"), (hit(),), story_id="story_x")])
+    store(storage, [NewItem(entry("b", "Miss"), (miss(),))])
+    store(storage, [NewItem(entry("c", "Other hit"), (hit(), hit("u")))], feed=OTHER)
+    rows = storage.hit_items_after(start, NOW - timedelta(days=1))
+    assert [(r["feed_url"], r["key"], r["title"]) for r in rows] == [
+        (FEED.url, "id:a", "Hit"),
+        (OTHER.url, "id:c", "Other hit"),  # one row per item, whatever its topics
+    ]
+    assert rows[0]["story_id"] == "story_x"
+    assert rows[0]["item_id"] < rows[1]["item_id"] <= storage.last_item_id()
+    assert storage.hit_items_after(rows[0]["item_id"], NOW - timedelta(days=1)) == rows[1:]
+    assert storage.hit_items_after(rows[1]["item_id"], NOW - timedelta(days=1)) == []
+    assert storage.hit_items_after(start, NOW + timedelta(days=1)) == []  # detected before
+
+
+def test_the_story_lock_admits_one_worker_at_a_time(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    request.getfixturevalue("pg_schema_dsn")  # SQLite has one writer: its lock is nothing
+    first, second = (open_backend("postgres", tmp_path, request) for _ in range(2))
+    events: list[str] = []
+    trying = threading.Event()
+
+    def other() -> None:
+        trying.set()
+        with second.story_lock():
+            events.append("second has it")
+
+    try:
+        with first.story_lock():
+            thread = threading.Thread(target=other)
+            thread.start()
+            trying.wait()
+            time.sleep(0.3)  # time for the second to take the lock, were it free
+            events.append("first lets go")
+        thread.join()
+        with first.story_lock():  # released by both: taken again at once
+            pass
+    finally:
+        first.close()
+        second.close()
+    assert events == ["first lets go", "second has it"]
+
+
+def test_a_worker_that_cannot_get_the_story_lock_in_time_fails_its_poll(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    request.getfixturevalue("pg_schema_dsn")
+    first, second = (open_backend("postgres", tmp_path, request) for _ in range(2))
+    second.story_wait = 0.2  # type: ignore[attr-defined]
+    first.sync_feeds([FEED, OTHER])
+    try:
+        with first.story_lock():
+            with pytest.raises(StorageError, match="story lock"), second.story_lock():
+                pass
+            store(first, [NewItem(entry("a", "Hit"), (hit(),))])  # the holder goes on
+        with second.story_lock():  # free again: taken, and other statements do not time out
+            assert second.hit_items_after(0, NOW - timedelta(days=1))
+    finally:
+        first.close()
+        second.close()
 
 
 def test_reports_are_the_same_on_both_backends(

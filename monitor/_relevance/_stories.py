@@ -141,6 +141,21 @@ class StoryGrouper:
         self._remember(_Seen(key, story, ts, vector, headline))
         return story, first
 
+    def adopt(self, key: str, title: str, summary: str, when: datetime, story: str) -> None:
+        """Remember an item grouped elsewhere (another worker) under the ``story`` it was
+        stored with, so that a later copy joins that story; a key already known is left as
+        it is. Learns its words as :meth:`assign` does."""
+        if key in self._stories:
+            return
+        tokens = tokenise(title, summary, meaning=False)
+        ts = when.timestamp()
+        self._forget_before(ts - self.window)
+        counts = self._terms(tokens.title, tokens.summary)
+        heads = {f: 1.0 for f in self._terms(tokens.title, ())}
+        vector, headline = self._vector(counts), self._vector(heads)
+        self._learn(counts)
+        self._remember(_Seen(key, story, ts, vector, headline))
+
     def state(self) -> dict[str, Any]:
         """JSON-serialisable state: IDF counts and the items still inside the window."""
         return {

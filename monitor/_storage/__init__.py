@@ -9,8 +9,8 @@ One :class:`Storage` object, assembled from one mixin per concern over a shared 
 (lemon24/reader's layout): ``_feeds`` (feeds, polls, retention, tracker state), ``_outbox``
 (deliveries), ``_queries`` (the CLI's reports and explicit feedback), ``_search`` (full-text
 search), ``_managed`` (feeds added from the CLI / OPML), ``_views`` (reads through the
-``hit_details`` view), ``_digests`` (email digests); ``_rows`` holds the values handed out and
-their row readers.
+``hit_details`` view), ``_digests`` (email digests), ``_stories`` (the hits stored since the
+story grouper last looked); ``_rows`` holds the values handed out and their row readers.
 
 :class:`Store` is the interface both backends satisfy; ``_postgres`` (with its ``_pg_*``
 mixins) is the PostgreSQL one, imported only when configured (psycopg is an optional extra).
@@ -33,6 +33,7 @@ from ._protocol import Store
 from ._queries import QueriesMixin, read_feedback
 from ._rows import Delivery, NewItem, hit_id
 from ._search import SearchMixin
+from ._stories import StoriesMixin
 from ._views import ViewsMixin, read_delivery_latency, read_ops_counts
 
 __all__ = [
@@ -63,6 +64,7 @@ class Storage(
     DigestsMixin,
     PaceMixin,
     FeedEventsMixin,
+    StoriesMixin,
     NoClaimsMixin,
 ):
     """The database at ``path`` (created 0600 with the current schema, or migrated)."""

@@ -16,7 +16,7 @@ from .._times import iso, parse_iso
 from .._urls import feed_identity
 from ._base import StorageBase
 from ._noclaims import no_leases
-from ._rows import FEED_STATE_COLUMNS, NewItem, feed_state_from, hit_id
+from ._rows import FEED_STATE_COLUMNS, NewItem, TopicUpdate, feed_state_from, hit_id
 
 _INSERT_ITEM = (
     "INSERT INTO items (feed_id, key, fingerprint, title, summary, link, published, first_seen, "
@@ -320,6 +320,28 @@ class FeedsMixin(StorageBase):
                 "updated = excluded.updated",
                 [(topic, json.dumps(state), iso(now)) for topic, state in states.items()],
             )
+
+    def update_topic_states(
+        self, topics: Sequence[str], update: TopicUpdate, now: datetime
+    ) -> dict[str, dict[str, Any]]:
+        """Read, change and write each topic's state in ONE write transaction (SQLite takes
+        it at once: no other writer between the read and the write); return what was written.
+        ``update(topic, stored)`` gets the stored state (None: none yet)."""
+        written: dict[str, dict[str, Any]] = {}
+        with self._write() as conn:
+            for topic in topics:
+                row = conn.execute(
+                    "SELECT state FROM topic_state WHERE topic = ?", (topic,)
+                ).fetchone()
+                stored = json.loads(row[0]) if row else None
+                written[topic] = state = update(topic, stored if isinstance(stored, dict) else None)
+                conn.execute(
+                    "INSERT INTO topic_state (topic, state, updated) VALUES (?, ?, ?) "
+                    "ON CONFLICT (topic) DO UPDATE SET state = excluded.state, "
+                    "updated = excluded.updated",
+                    (topic, json.dumps(state), iso(now)),
+                )
+        return written
 
     def recent_hit_items(self, since: datetime) -> list[dict[str, Any]]:
         """Items that hit since ``since``, oldest first: replayed into the story grouper."""

@@ -15,7 +15,7 @@ from .._routing import channels_for
 from .._urls import feed_identity
 from ._pg_base import PostgresBase
 from ._pg_claims import release
-from ._rows import FEED_STATE_COLUMNS, NewItem, feed_state_from, hit_id
+from ._rows import FEED_STATE_COLUMNS, NewItem, TopicUpdate, feed_state_from, hit_id
 
 _INSERT_ITEM = (
     "INSERT INTO items (feed_id, key, fingerprint, title, summary, link, published, first_seen, "
@@ -256,6 +256,37 @@ class PgFeedsMixin(PostgresBase):
                 "updated = excluded.updated",
                 [(topic, json.dumps(state), now) for topic, state in states.items()],
             )
+
+    def update_topic_states(
+        self, topics: Sequence[str], update: TopicUpdate, now: datetime
+    ) -> dict[str, dict[str, Any]]:
+        """Read, change and write each topic's state in ONE transaction, its row locked
+        (``FOR UPDATE``) from the read to the commit: another worker's save of the same topic
+        waits, then reads what this one wrote. Rows are created first (``DO NOTHING``), in
+        the topics' order, so that a topic's first two saves cannot both insert."""
+        order = sorted(set(topics))
+        written: dict[str, dict[str, Any]] = {}
+        with self._write() as conn:
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO topic_state (topic, state, updated) VALUES (%s, 'null', %s) "
+                    "ON CONFLICT (topic) DO NOTHING",
+                    [(topic, now) for topic in order],
+                )
+            rows = conn.execute(
+                "SELECT topic, state FROM topic_state WHERE topic = ANY(%s) "
+                "ORDER BY topic FOR UPDATE",
+                (order,),
+            ).fetchall()
+            stored = {row["topic"]: json.loads(row["state"]) for row in rows}
+            for topic in topics:
+                old = stored.get(topic)
+                written[topic] = state = update(topic, old if isinstance(old, dict) else None)
+                conn.execute(
+                    "UPDATE topic_state SET state = %s, updated = %s WHERE topic = %s",
+                    (json.dumps(state), now, topic),
+                )
+        return written
 
     def recent_hit_items(self, since: datetime) -> list[dict[str, Any]]:
         return self._read(

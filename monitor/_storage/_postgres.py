@@ -22,6 +22,7 @@ from ._pg_claims import PgClaimsMixin
 from ._pg_feeds import PgFeedsMixin
 from ._pg_outbox import PgOutboxMixin
 from ._pg_queries import PgQueriesMixin
+from ._pg_stories import PgStoriesMixin
 from ._postgres_health import PgHealthMixin
 from ._postgres_pace import PgPaceMixin
 from ._protocol import Store
@@ -34,6 +35,7 @@ class PostgresStorage(
     PgQueriesMixin,
     PgPaceMixin,
     PgHealthMixin,
+    PgStoriesMixin,
     PostgresBase,
 ):
     """The database at ``dsn`` (a ``postgresql://`` URL), its schema created or migrated."""

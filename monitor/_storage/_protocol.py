@@ -8,13 +8,14 @@ Two backends satisfy it: :class:`Storage` (SQLite, the embedded default) and
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from .._config import FeedConfig
 from .._feedset import FeedRow
 from .._models import Entry, FeedState
-from ._rows import Delivery, NewItem
+from ._rows import Delivery, NewItem, TopicUpdate
 
 
 class Store(Protocol):
@@ -145,7 +146,19 @@ class Store(Protocol):
 
     def save_topic_states(self, states: dict[str, dict[str, Any]], now: datetime) -> None: ...
 
+    def update_topic_states(
+        self, topics: Sequence[str], update: TopicUpdate, now: datetime
+    ) -> dict[str, dict[str, Any]]: ...
+
     def recent_hit_items(self, since: datetime) -> list[dict[str, Any]]: ...
+
+    # -- story grouping across workers (``_stories``, ``_pg_stories``) ------------------------
+
+    def story_lock(self) -> AbstractContextManager[None]: ...
+
+    def last_item_id(self) -> int: ...
+
+    def hit_items_after(self, item_id: int, since: datetime) -> list[dict[str, Any]]: ...
 
     # -- the outbox ------------------------------------------------------------------------
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from .._models import Alert, Entry, FeedState, Judgement
 from .._redact import redact_url
 from .._times import parse_iso
+
+# ``update_topic_states``: (topic, the stored state or None) -> the state to write
+TopicUpdate = Callable[[str, dict[str, Any] | None], dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)

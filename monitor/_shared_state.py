@@ -1,0 +1,62 @@
+"""The trackers' learned state, shared by every worker of one database.
+
+Each save reads the stored state of every topic, merges this process's learning since its
+last load or save into it (:func:`~monitor._relevance._merge.merge_states`) and writes the
+result, in one transaction with the rows locked (``update_topic_states``); a tracker whose
+topic another worker saved in between then takes the merged state, so every worker judges
+with every worker's statistics from its next save on. A revision number in the state tells
+whether anyone else saved: when nobody did, the save writes exactly what the tracker holds
+and the tracker is left alone (one process scores as it always did).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from ._relevance import Tracker
+from ._relevance._merge import merge_states
+from ._storage import Store
+
+log = logging.getLogger(__name__)
+
+REVISION = "revision"  # the state's key: how many saves the stored state has been through
+
+State = dict[str, Any]
+
+
+def save_shared(
+    storage: Store, trackers: Sequence[Tracker], bases: dict[str, State], now: datetime
+) -> list[str]:
+    """Save every tracker's state merged with the others' (see the module); ``bases`` holds
+    each topic's state as this process last loaded or wrote it, and is updated. Returns the
+    topics whose tracker took other workers' learning."""
+    by_name = {t.name: t for t in trackers}
+    mine = {t.name: t.state() for t in trackers}
+    merged: dict[str, State] = {}
+
+    def update(topic: str, stored: State | None) -> State:
+        base = bases.get(topic)
+        state = mine[topic]
+        if stored is not None and stored.get(REVISION) != (base or {}).get(REVISION):
+            plain = {k: v for k, v in stored.items() if k != REVISION}
+            state = merge_states(plain, _plain(base), state, by_name[topic].params)
+            merged[topic] = state
+        revision = (stored or {}).get(REVISION)
+        return {**state, REVISION: (revision if isinstance(revision, int) else 0) + 1}
+
+    written = storage.update_topic_states(list(mine), update, now)
+    bases.update(written)
+    for topic, state in merged.items():
+        by_name[topic].restore(state)
+        log.info("topic=%s took the other workers' learning (%d items seen)", topic, state["n"])
+    return sorted(merged)
+
+
+def _plain(state: State | None) -> State | None:
+    """A stored state without its revision (the tracker's own keys only)."""
+    if state is None:
+        return None
+    return {k: v for k, v in state.items() if k != REVISION}

@@ -1,0 +1,78 @@
+"""Several workers' trackers share one learned state through the database (``_shared_state``),
+on both backends: real trackers, real SQLite files and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from monitor._relevance import Tracker
+from monitor._shared_state import REVISION, save_shared
+from monitor._storage import Store
+from tests.test_relevance import BACKGROUND, ON_TOPIC, _seeds
+from tests.test_storage_contract import NOW, open_backend
+
+EDITIONS = ("morning edition", "evening edition", "weekend edition")
+TEXTS = [(f"{t}, {e}", s) for e in EDITIONS for t, s in BACKGROUND] + ON_TOPIC
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list[Store]]:
+    """Two connections to one database: two workers."""
+    pair = [open_backend(request.param, tmp_path, request) for _ in range(2)]
+    yield pair
+    for s in pair:
+        s.close()
+
+
+def learn(tracker: Tracker, texts: list[tuple[str, str]]) -> None:
+    for title, summary in texts:
+        tracker.observe(title, summary, tracker.judge(title, summary))
+
+
+def test_one_process_saves_exactly_what_its_tracker_holds(stores: list[Store]) -> None:
+    storage = stores[0]
+    tracker = Tracker("t", _seeds())
+    bases: dict[str, dict[str, object]] = {}
+    for rounds in (TEXTS[:20], TEXTS[20:]):
+        learn(tracker, rounds)
+        before = json.dumps(tracker.state(), sort_keys=True)
+        assert save_shared(storage, [tracker], bases, NOW) == []  # nobody else saved
+        stored = storage.topic_state("t")
+        assert stored is not None
+        revision = stored.pop(REVISION)
+        assert json.dumps(stored, sort_keys=True) == before  # the plain save
+        assert json.dumps(tracker.state(), sort_keys=True) == before  # the tracker untouched
+    assert revision == 2
+
+
+def test_two_workers_learning_is_merged_and_both_take_it(stores: list[Store]) -> None:
+    seeds = _seeds()
+    one, two, single = Tracker("t", seeds), Tracker("t", seeds), Tracker("t", seeds)
+    bases_one: dict[str, dict[str, object]] = {}
+    bases_two: dict[str, dict[str, object]] = {}
+    save_shared(stores[0], [one], bases_one, NOW)  # the first worker's start: n = 0
+    state = stores[1].topic_state("t")
+    assert state is not None
+    two.restore(state)  # the second worker starts from it
+    bases_two["t"] = state
+    learn(one, TEXTS[0::2])
+    learn(two, TEXTS[1::2])
+    learn(single, TEXTS[0::2] + TEXTS[1::2])
+    assert save_shared(stores[0], [one], bases_one, NOW) == []  # first to save: plain
+    assert save_shared(stores[1], [two], bases_two, NOW) == ["t"]  # merges the first's
+    assert save_shared(stores[0], [one], bases_one, NOW) == ["t"]  # takes the second's
+    stored = stores[0].topic_state("t")
+    assert stored is not None
+    assert stored["n"] == single.state()["n"] == one.state()["n"] == two.state()["n"]
+    assert stored["df"] == single.state()["df"] == one.state()["df"] == two.state()["df"]
+    for title, summary in ON_TOPIC:  # one topic model: both workers judge alike
+        assert one.judge(title, summary) == two.judge(title, summary)
+    # nothing new learnt: saving again changes no count
+    assert save_shared(stores[1], [two], bases_two, NOW) == ["t"]
+    again = stores[1].topic_state("t")
+    assert again is not None
+    assert (again["n"], again["df"]) == (stored["n"], stored["df"])
