@@ -33,7 +33,7 @@ from ._poll import Poller
 from ._redact import redact_url
 from ._relevance import StoryGrouper, Tracker, read_seeds, release_model
 from ._routing import topic_routes
-from ._shared_state import save_shared
+from ._shared_state import save_shared, slim
 from ._storage import Store, open_store, uses_postgres
 from ._times import utcnow
 
@@ -54,6 +54,7 @@ class Runtime:
     digest: DigestDeliverer | None = None  # [alerts.email] mode = "digest"
     # each topic's state as last loaded or saved: what this process learnt since is merged
     bases: dict[str, dict[str, Any]] = field(default_factory=dict)
+    shared: bool = False  # other workers save states too (PostgreSQL): merge with theirs
 
     async def expire(self) -> tuple[int, int]:
         """Apply ``keep_items`` / ``keep_hits``: delete expired rows a batch at a time, letting
@@ -80,7 +81,7 @@ class Runtime:
         """Persist what the trackers learned from the stream (IDF, adaptation), merged with
         what other workers saved meanwhile (:func:`save_shared`); clamp waits stored under a
         clock that was ahead (see :func:`clamp_waits`)."""
-        save_shared(self.storage, self.trackers, self.bases, utcnow())
+        save_shared(self.storage, self.trackers, self.bases, utcnow(), shared=self.shared)
         clamp_waits(self.storage)
 
     def refresh_feedback(self) -> None:
@@ -187,7 +188,9 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                 # (this one never loads the model: the parser workers embed the items).
                 tracker.prepare(embed_in_child)
             release_model()  # in case a child failed and the seeds were embedded here
-            shared = uses_postgres(config)  # other workers store hits too
+            shared = uses_postgres(config)  # other workers store hits and save states too
+            if not shared:
+                bases = {name: slim(state) for name, state in bases.items()}
             grouper = PrimedGrouper(settings.story_window, storage, shared=shared)
             workers = settings.parse_workers or os.cpu_count() or 1
             async with (
@@ -221,7 +224,9 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                         max_items=settings.max_items,
                         jitter=settings.jitter,
                     )
-                    runtime = Runtime(config, storage, trackers, poller, deliverer, bases=bases)
+                    runtime = Runtime(
+                        config, storage, trackers, poller, deliverer, bases=bases, shared=shared
+                    )
                     runtime.digest = digest
                     runtime.judged = apply_feedback(trackers, storage.feedback())
                     yield runtime

@@ -28,11 +28,20 @@ State = dict[str, Any]
 
 
 def save_shared(
-    storage: Store, trackers: Sequence[Tracker], bases: dict[str, State], now: datetime
+    storage: Store,
+    trackers: Sequence[Tracker],
+    bases: dict[str, State],
+    now: datetime,
+    *,
+    shared: bool = True,
 ) -> list[str]:
     """Save every tracker's state merged with the others' (see the module); ``bases`` holds
     each topic's state as this process last loaded or wrote it, and is updated. Returns the
-    topics whose tracker took other workers' learning."""
+    topics whose tracker took other workers' learning.
+
+    Without ``shared`` (SQLite: one daemon per database, under its lock) ``bases`` keeps only
+    the revision, not a second copy of every state (up to tens of MB at the tracker's limits),
+    and a state saved by another process meanwhile is replaced, as before workers existed."""
     by_name = {t.name: t for t in trackers}
     mine = {t.name: t.state() for t in trackers}
     merged: dict[str, State] = {}
@@ -41,18 +50,30 @@ def save_shared(
         base = bases.get(topic)
         state = mine[topic]
         if stored is not None and stored.get(REVISION) != (base or {}).get(REVISION):
+            if base is not None and "n" not in base:  # a slim base: nothing to merge against
+                log.warning("topic=%s: another process saved its state; replaced", topic)
+                return {**state, REVISION: _revision(stored) + 1}
             plain = {k: v for k, v in stored.items() if k != REVISION}
             state = merge_states(plain, _plain(base), state, by_name[topic].params)
             merged[topic] = state
-        revision = (stored or {}).get(REVISION)
-        return {**state, REVISION: (revision if isinstance(revision, int) else 0) + 1}
+        return {**state, REVISION: _revision(stored) + 1}
 
     written = storage.update_topic_states(list(mine), update, now)
-    bases.update(written)
+    bases.update(written if shared else {t: slim(s) for t, s in written.items()})
     for topic, state in merged.items():
         by_name[topic].restore(state)
         log.info("topic=%s took the other workers' learning (%d items seen)", topic, state["n"])
     return sorted(merged)
+
+
+def slim(state: State) -> State:
+    """What a base needs when nobody else saves: the revision alone."""
+    return {REVISION: _revision(state)}
+
+
+def _revision(state: State | None) -> int:
+    revision = (state or {}).get(REVISION)
+    return revision if isinstance(revision, int) else 0
 
 
 def _plain(state: State | None) -> State | None:

@@ -76,3 +76,35 @@ def test_two_workers_learning_is_merged_and_both_take_it(stores: list[Store]) ->
     again = stores[1].topic_state("t")
     assert again is not None
     assert (again["n"], again["df"]) == (stored["n"], stored["df"])
+
+
+def test_a_single_daemon_keeps_only_revisions_and_saves_plainly(tmp_path: Path) -> None:
+    """SQLite (one daemon per database, under its lock): no second copy of each state is
+    kept to merge against, and the saves are the plain ones."""
+    from monitor._shared_state import slim
+    from monitor._storage import Storage
+
+    storage = Storage(tmp_path / "m.db")
+    try:
+        tracker = Tracker("t", _seeds())
+        bases: dict[str, dict[str, object]] = {}
+        for rounds in (TEXTS[:20], TEXTS[20:]):
+            learn(tracker, rounds)
+            assert save_shared(storage, [tracker], bases, NOW, shared=False) == []
+            assert bases == {"t": slim(storage.topic_state("t") or {})}
+            assert set(bases["t"]) == {REVISION}
+        stored = storage.topic_state("t")
+        assert stored is not None and stored.pop(REVISION) == 2
+        assert stored == json.loads(json.dumps(tracker.state()))
+
+        # Another process saved meanwhile (cannot happen under the lock): its state is
+        # replaced, as before several workers existed, never merged against nothing.
+        other = Tracker("t", _seeds())
+        storage.update_topic_states(["t"], lambda _t, s: {**other.state(), REVISION: 9}, NOW)
+        learn(tracker, TEXTS[:3])
+        assert save_shared(storage, [tracker], bases, NOW, shared=False) == []
+        stored = storage.topic_state("t")
+        assert stored is not None and stored.pop(REVISION) == 10
+        assert stored == json.loads(json.dumps(tracker.state()))
+    finally:
+        storage.close()
