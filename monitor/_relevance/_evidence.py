@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
 from monitor._relevance._channels import Vector
+from monitor._relevance._params import Params
 
-__all__ = ["Evidence"]
+__all__ = ["Evidence", "near_vectors", "pool_entries"]
 
 _NEAR_EVERY = 25  # near misses collected between refreshes of the stream profile
 
@@ -137,18 +139,40 @@ class Evidence:
         self._pool_support = {}
         self._near.clear()
         self._near_sum = {}
-        if isinstance(near, list):
-            for entry in near:
-                if isinstance(entry, dict):
-                    self.add_near({str(k): float(w) for k, w in entry.items()})
-        if isinstance(pool, list):
-            for entry in pool:
-                if (
-                    isinstance(entry, list)
-                    and len(entry) in (2, 3)
-                    and all(isinstance(v, dict) for v in entry[:2])
-                ):
-                    x = {str(k): float(w) for k, w in entry[0].items()}
-                    u = {str(k): float(w) for k, w in entry[1].items()}
-                    source = entry[2] if len(entry) == 3 and isinstance(entry[2], str) else None
-                    self.admit(x, u, source)
+        for u in near_vectors(near):
+            self.add_near(u)
+        for x, u, source in pool_entries(pool):
+            self.admit(x, u, source)
+
+    @classmethod
+    def for_params(cls, p: Params) -> Evidence:
+        """Empty pools sized and weighted as the tracker's ``Params`` say."""
+        return cls(
+            pool_size=p.adapt_pool,
+            near_size=p.near_pool,
+            support=p.adapt_support,
+            near_weight=p.near_weight,
+            cap=p.adapt_cap,
+            duplicate=p.adapt_dup,
+        )
+
+
+def pool_entries(pool: Any) -> Iterator[tuple[Vector, Vector, str | None]]:
+    """A saved pool's valid entries (features, unit vector, source); bad ones skipped."""
+    for entry in pool if isinstance(pool, list) else []:
+        if (
+            isinstance(entry, list)
+            and len(entry) in (2, 3)
+            and all(isinstance(v, dict) for v in entry[:2])
+        ):
+            x = {str(k): float(w) for k, w in entry[0].items()}
+            u = {str(k): float(w) for k, w in entry[1].items()}
+            source = entry[2] if len(entry) == 3 and isinstance(entry[2], str) else None
+            yield x, u, source
+
+
+def near_vectors(near: Any) -> Iterator[Vector]:
+    """A saved near-miss pool's valid vectors; bad ones skipped."""
+    for entry in near if isinstance(near, list) else []:
+        if isinstance(entry, dict):
+            yield {str(k): float(w) for k, w in entry.items()}

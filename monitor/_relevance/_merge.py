@@ -25,11 +25,10 @@ process saves exactly what its tracker holds. Pure: plain JSON-like dicts in and
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from typing import Any
 
 from monitor._relevance._channels import Vector
-from monitor._relevance._evidence import Evidence
+from monitor._relevance._evidence import Evidence, near_vectors, pool_entries
 from monitor._relevance._params import Params
 from monitor._relevance._tracker import _DF_LIMIT, _SEEN_LIMIT
 
@@ -168,48 +167,21 @@ def _merge_seen(stored: Any, base: Any, mine: Any) -> list[str]:
     return out[-_SEEN_LIMIT:]
 
 
-def _entries(pool: Any) -> Iterator[tuple[Vector, Vector, str | None]]:
-    """A saved pool's valid entries, read as :meth:`Evidence.restore` reads them."""
-    for entry in pool if isinstance(pool, list) else []:
-        if (
-            isinstance(entry, list)
-            and len(entry) in (2, 3)
-            and all(isinstance(v, dict) for v in entry[:2])
-        ):
-            x = {str(k): float(w) for k, w in entry[0].items()}
-            u = {str(k): float(w) for k, w in entry[1].items()}
-            source = entry[2] if len(entry) == 3 and isinstance(entry[2], str) else None
-            yield x, u, source
-
-
-def _vectors(near: Any) -> Iterator[Vector]:
-    for entry in near if isinstance(near, list) else []:
-        if isinstance(entry, dict):
-            yield {str(k): float(w) for k, w in entry.items()}
-
-
 def _key(u: Vector) -> tuple[tuple[str, float], ...]:
     return tuple(sorted(u.items()))
 
 
 def _merge_evidence(stored: State, base: State, mine: State, params: Params) -> State:
-    evidence = Evidence(
-        pool_size=params.adapt_pool,
-        near_size=params.near_pool,
-        support=params.adapt_support,
-        near_weight=params.near_weight,
-        cap=params.adapt_cap,
-        duplicate=params.adapt_dup,
-    )
+    evidence = Evidence.for_params(params)
     evidence.restore(stored.get("pool"), stored.get("near"))
-    known = {_key(u) for _, u, _ in _entries(base.get("pool"))}
-    known |= {_key(u) for _, u, _ in _entries(stored.get("pool"))}
-    for x, u, source in _entries(mine.get("pool")):
+    known = {_key(u) for _, u, _ in pool_entries(base.get("pool"))}
+    known |= {_key(u) for _, u, _ in pool_entries(stored.get("pool"))}
+    for x, u, source in pool_entries(mine.get("pool")):
         if _key(u) not in known and not evidence.is_copy(u):
             evidence.admit(x, u, source)
-    near_known = {_key(u) for u in _vectors(base.get("near"))}
-    near_known |= {_key(u) for u in _vectors(stored.get("near"))}
-    for u in _vectors(mine.get("near")):
+    near_known = {_key(u) for u in near_vectors(base.get("near"))}
+    near_known |= {_key(u) for u in near_vectors(stored.get("near"))}
+    for u in near_vectors(mine.get("near")):
         if _key(u) not in near_known:
             evidence.add_near(u)
     return evidence.state()

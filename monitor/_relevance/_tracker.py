@@ -141,14 +141,7 @@ class Tracker:
         )
         self._stream_stale = False
         self._seen: OrderedDict[str, None] = OrderedDict()
-        self._evidence = Evidence(
-            pool_size=p.adapt_pool,
-            near_size=p.near_pool,
-            support=p.adapt_support,
-            near_weight=p.near_weight,
-            cap=p.adapt_cap,
-            duplicate=p.adapt_dup,
-        )
+        self._evidence = Evidence.for_params(p)
         self._feedback = Feedback()
         self._since_refresh = 0
         self._seed_idf: dict[str, float] = {}
