@@ -56,7 +56,8 @@ def write_config(
     for url in urls:
         lines += ["[[feeds]]", f'url = "{url}"']
     if hook:
-        lines += ["[alerts.webhook]", f'url = "{hook}"', 'secret = "whsec_YmVuY2gtc2VjcmV0LWJlbmNoLXNlY3JldC0zMmJ5dGU="']
+        secret = "whsec_YmVuY2gtc2VjcmV0LWJlbmNoLXNlY3JldC0zMmJ5dGU="
+        lines += ["[alerts.webhook]", f'url = "{hook}"', f'secret = "{secret}"']
     path = folder / "config.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
