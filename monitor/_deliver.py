@@ -80,11 +80,28 @@ class Deliverer:
                 return attempted, bool(stalled)
 
     async def run(self) -> None:
-        """Deliver forever, one loop per channel: whenever woken by new hits, when the next
-        retry falls due, and every ``outbox_poll`` seconds (alerts queued by another process)."""
+        """Deliver forever, one loop per channel: whenever woken by new hits (this process's
+        or, on PostgreSQL, any worker's and ``monitor redeliver``'s: ``listen_outbox``), when
+        the next retry falls due, and every ``outbox_poll`` seconds (the fallback)."""
         if not self.senders:  # nothing to send: idle until cancelled
             await asyncio.Event().wait()
-        await asyncio.gather(*(self._run_channel(name) for name in self.senders))
+        await asyncio.gather(self._listen(), *(self._run_channel(name) for name in self.senders))
+
+    async def _listen(self) -> None:
+        """Wake-ups from other processes, while the backend has them (PostgreSQL's NOTIFY);
+        a lost listener connects again after a pause, the polling covers the gap."""
+        outage = Outage("outbox notifications")
+
+        def notified() -> None:
+            outage.ok()
+            self.wake()
+
+        while True:
+            try:
+                await self.storage.listen_outbox(notified)
+                return  # nothing to listen to (SQLite)
+            except StorageError as exc:
+                await asyncio.sleep(outage.failed(exc))
 
     async def _run_channel(self, channel: str) -> None:
         wakeup = self.wakeups[channel]

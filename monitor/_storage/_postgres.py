@@ -20,6 +20,7 @@ from ._open import unsupported
 from ._pg_base import PostgresBase
 from ._pg_claims import PgClaimsMixin
 from ._pg_feeds import PgFeedsMixin
+from ._pg_notify import PgNotifyMixin
 from ._pg_outbox import PgOutboxMixin
 from ._pg_queries import PgQueriesMixin
 from ._postgres_health import PgHealthMixin
@@ -31,6 +32,7 @@ class PostgresStorage(
     PgFeedsMixin,
     PgClaimsMixin,
     PgOutboxMixin,
+    PgNotifyMixin,
     PgQueriesMixin,
     PgPaceMixin,
     PgHealthMixin,
