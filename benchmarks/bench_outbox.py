@@ -4,7 +4,7 @@ single SQLite process, the baseline, measured in the same run on the same farm.
     MONITOR_TEST_PG_DSN=postgresql://… python benchmarks/bench_outbox.py [--feeds 200]
         [--rounds 8] [--per-round 50] [--redeliver 30] [--workers 3]
 
-Each set-up polls every feed every 2 s. After its first cycle (not measured), ``rounds``
+Each set-up polls every feed every 5 s. After its first cycle (not measured), ``rounds``
 times ``per-round`` feeds gain one item each, every 3 s: **new alerts** is the time from a
 hit's ``detected_at`` (its transaction) to its arrival at the farm's webhook receiver. Then
 ``redeliver`` delivered alerts are requeued one by one from this process, as
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -32,7 +33,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _bench import WORKERS, clean_env, monitor_cmd, stop_daemon, write_config
+from _bench import WORKERS, clean_env, monitor_cmd, write_config
 from farm import FarmProcess
 
 from monitor._storage import Storage, Store
@@ -40,7 +41,7 @@ from monitor._storage._postgres import PostgresStorage
 from monitor._times import parse_iso
 from tests.pg import with_schema
 
-SETTINGS = 'interval = "2s"\njitter = 0\nstory_window = "1s"\nper_host = 8'
+SETTINGS = 'interval = "5s"\njitter = 0\nstory_window = "1s"\nper_host = 8'
 ROUND_GAP = 3.0  # seconds between two rounds of new items
 THRESHOLD = 0.05  # the topic's: many of the farm's items become hits (alerts to time)
 QUIET = 4.0  # seconds without a new alert: the set-up has caught up
@@ -100,16 +101,32 @@ def measure(
     return {"new alerts": sorted(new), "redeliver": sorted(again)}
 
 
+def start(config: Path, work: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """A `monitor run` logging to a file (a pipe nobody reads would fill and stop it)."""
+    with log.open("ab") as out:
+        return subprocess.Popen(monitor_cmd(config, "run"), cwd=work, env=env, stderr=out)
+
+
+def stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def sqlite_run(farm: FarmProcess, args: argparse.Namespace) -> dict[str, list[float]]:
     work = Path(tempfile.mkdtemp(prefix="bench-outbox-sqlite-"))
     config = settings(write_config(work, farm.urls, hook=farm.hook, monitor=SETTINGS))
     farm.reset()
-    proc = subprocess.Popen(monitor_cmd(config, "run"), cwd=work, env=clean_env(),
-                            stderr=subprocess.PIPE)  # fmt: skip
+    procs = [start(config, work, clean_env(), work / "daemon.log")]
     try:
         return measure(farm, args, lambda: Storage(work / "monitor.db"))
     finally:
-        stop_daemon(proc)
+        stop(procs)
 
 
 def postgres_run(
@@ -126,13 +143,11 @@ def postgres_run(
     config.write_text(text.replace(f"parse_workers = {WORKERS}", f"parse_workers = {parse}"))
     env = {**clean_env(), "BENCH_DSN": dsn}
     farm.reset()
-    procs = [subprocess.Popen(monitor_cmd(config, "run"), cwd=work, env=env,
-                              stderr=subprocess.PIPE) for _ in range(workers)]  # fmt: skip
+    procs = [start(config, work, env, work / f"worker{n}.log") for n in range(workers)]
     try:
         return measure(farm, args, lambda: PostgresStorage(dsn))
     finally:
-        for proc in procs:
-            stop_daemon(proc)
+        stop(procs)
         with psycopg.connect(base, autocommit=True) as admin:
             admin.execute(f"DROP SCHEMA {schema} CASCADE".encode())
 
