@@ -102,6 +102,9 @@ class Deliverer:
                 return  # nothing to listen to (SQLite)
             except StorageError as exc:
                 await asyncio.sleep(outage.failed(exc))
+            except Exception:  # a bug here must not stop the deliveries: the polling goes on
+                log.exception("outbox notifications stopped; the outbox is still polled")
+                return
 
     async def _run_channel(self, channel: str) -> None:
         wakeup = self.wakeups[channel]

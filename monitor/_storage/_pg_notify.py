@@ -32,7 +32,7 @@ class PgNotifyMixin(PostgresBase):
         connection raises :class:`StorageError` (the deliverer calls again after a pause)."""
         try:
             conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
-        except psycopg.Error as exc:
+        except (psycopg.Error, OSError) as exc:
             raise StorageError(f"{self.where}: outbox listener: {reason(exc)}") from None
         try:
             async with conn:
@@ -43,6 +43,6 @@ class PgNotifyMixin(PostgresBase):
                 async for notice in conn.notifies():
                     if notice.payload == schema:
                         wake()
-        except psycopg.Error as exc:
+        except (psycopg.Error, OSError) as exc:
             raise StorageError(f"{self.where}: outbox listener: {reason(exc)}") from None
         raise StorageError(f"{self.where}: outbox listener: the connection ended")
