@@ -3,7 +3,8 @@
 # Installs Debian's server when it is missing (apt-get, quietly), creates a cluster in a
 # temporary directory (initdb + pg_ctl, as the `postgres` user when run as root), listening on
 # 127.0.0.1 at a free port and on a unix socket in that directory, creates a database and
-# exports MONITOR_TEST_PG_DSN. `pg_stop` (set as an EXIT trap by .ci/run) stops the cluster
+# exports MONITOR_TEST_PG_DSN, and MONITOR_TEST_PG_CTL: the cluster's `pg_ctl -D <data dir>` (run
+# as its owner), for the test that restarts the server under load. `pg_stop` (set as an EXIT trap by .ci/run) stops the cluster
 # and deletes its directory. Each run has its own directory and port: running twice on the
 # same machine, even at once, is fine.
 
@@ -43,6 +44,9 @@ pg_start() {
         -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_CI_DIR -c fsync=off" >/dev/null
     pg_as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres monitor_test
     export MONITOR_TEST_PG_DSN="postgresql://postgres@127.0.0.1:$port/monitor_test"
+    local owner=""
+    if [ "$(id -u)" = 0 ]; then owner="runuser -u postgres -- "; fi
+    export MONITOR_TEST_PG_CTL="${owner}$bin/pg_ctl -D $PG_CI_DIR/data -l $PG_CI_DIR/log"
     echo "ci: PostgreSQL $("$bin/postgres" --version | awk '{print $3}') at $MONITOR_TEST_PG_DSN" >&2
 }
 

@@ -26,6 +26,7 @@ from ._config import FeedConfig
 from ._errors import StorageError
 from ._feedjobs import FEEDS_REFRESH_INTERVAL, current_feeds
 from ._lease import Lease
+from ._outage import Outage
 from ._poll import PollReport
 from ._runtime import Runtime
 from ._times import utcnow
@@ -64,6 +65,7 @@ class FeedClaimer:
         self._feeds: dict[str, FeedConfig] = {}
         self._feeds_at = float("-inf")
         self._wake = asyncio.Event()
+        self.outage = Outage("claims")  # backoff while the database is away
 
     def feeds(self) -> dict[str, FeedConfig]:
         """The feeds this worker polls (config + added, minus paused), re-read every few
@@ -86,7 +88,14 @@ class FeedClaimer:
             while True:
                 room = self.rt.config.settings.concurrency - len(self.running)
                 want = min(self.batch, room)
-                claimed = self._claim(want) if want > 0 else 0
+                try:
+                    claimed = self._claim(want) if want > 0 else 0
+                except StorageError as exc:  # the database restarts: back off, then again
+                    await asyncio.sleep(self.outage.failed(exc))
+                    tick = loop.time()
+                    continue
+                if want > 0:
+                    self.outage.ok()
                 if want > 0 and claimed == want:
                     await asyncio.sleep(0)  # a full batch: more may be due
                     continue
@@ -99,13 +108,11 @@ class FeedClaimer:
             await self._abandon()
 
     def _claim(self, limit: int) -> int:
-        try:
-            feeds = self.feeds()  # (may read the database: before taking the time)
-            now = utcnow()  # the lease runs from here: the claim must follow at once
-            claimed = self.rt.storage.claim_feeds(self.owner, now, limit=limit)
-        except StorageError as exc:  # the database restarts: try again at the next turn
-            log.error("feeds not claimed: %s", exc)
-            return 0
+        """Claim up to ``limit`` feeds and start their polls; a StorageError (the database
+        is away) is raised before anything was claimed."""
+        feeds = self.feeds()  # (may read the database: before taking the time)
+        now = utcnow()  # the lease runs from here: the claim must follow at once
+        claimed = self.rt.storage.claim_feeds(self.owner, now, limit=limit)
         for state in claimed:
             feed = feeds.get(state.url)
             if feed is None:  # in the database but not polled by this config (or paused)

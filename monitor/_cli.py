@@ -308,8 +308,9 @@ def cmd_redeliver(args: argparse.Namespace) -> int:
     if not count:
         raise MonitorError(f"no delivery or hit with id {args.id!r}")
     print(
-        f"queued {count} deliver{'y' if count == 1 else 'ies'} again; a running daemon "
-        "sends them within its next retry check, or run `monitor once`"
+        f"queued {count} deliver{'y' if count == 1 else 'ies'} again; running workers on "
+        "PostgreSQL are woken at once, a daemon on SQLite sends them within its outbox_poll "
+        "(5 s); or run `monitor once`"
     )
     return 0
 

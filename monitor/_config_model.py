@@ -96,6 +96,7 @@ class Settings:
     allow_private: bool = True  # False: feeds on loopback/private addresses are refused
     metrics: tuple[str, int] | None = None  # (host, port) of /metrics and /healthz; None = off
     lease: float = 120.0  # PostgreSQL: seconds a worker holds the feeds and alerts it claims
+    outbox_poll: float = 5.0  # seconds between looks at the outbox for other processes' alerts
 
 
 @dataclass(frozen=True, slots=True)

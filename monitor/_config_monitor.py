@@ -89,6 +89,7 @@ class MonitorSection(LoaderBase):
                 allow_private=t.get("allow_private", bool, True, expected="true or false"),
                 metrics=self.listen_address(t, "metrics"),
                 lease=self.lease(t, shared=dsn is not None),
+                outbox_poll=self.duration(t, "outbox_poll", 5.0, minimum=0.1),
             )
 
     def lease(self, t: Table, *, shared: bool) -> float:

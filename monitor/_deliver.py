@@ -21,6 +21,7 @@ from datetime import datetime
 from ._alerts import Sender
 from ._decide import next_retry
 from ._errors import DeliveryError, DeliveryTimeout, EndpointGoneError, StorageError
+from ._outage import Outage
 from ._storage import Delivery, Store
 from ._times import utcnow
 
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 OUTBOX_POLL = 5.0  # seconds: how soon `monitor redeliver` (another process) reaches the daemon
 STALL_PAUSE = 5.0  # seconds a stalled channel rests before its next round
+RECORD_PATIENCE = 30.0  # seconds a made attempt waits for the database to record it
 
 
 class Deliverer:
@@ -78,14 +80,35 @@ class Deliverer:
                 return attempted, bool(stalled)
 
     async def run(self) -> None:
-        """Deliver forever, one loop per channel: whenever woken by new hits, when the next
-        retry falls due, and every ``outbox_poll`` seconds (alerts queued by another process)."""
+        """Deliver forever, one loop per channel: whenever woken by new hits (this process's
+        or, on PostgreSQL, any worker's and ``monitor redeliver``'s: ``listen_outbox``), when
+        the next retry falls due, and every ``outbox_poll`` seconds (the fallback)."""
         if not self.senders:  # nothing to send: idle until cancelled
             await asyncio.Event().wait()
-        await asyncio.gather(*(self._run_channel(name) for name in self.senders))
+        await asyncio.gather(self._listen(), *(self._run_channel(name) for name in self.senders))
+
+    async def _listen(self) -> None:
+        """Wake-ups from other processes, while the backend has them (PostgreSQL's NOTIFY);
+        a lost listener connects again after a pause, the polling covers the gap."""
+        outage = Outage("outbox notifications")
+
+        def notified() -> None:
+            outage.ok()
+            self.wake()
+
+        while True:
+            try:
+                await self.storage.listen_outbox(notified)
+                return  # nothing to listen to (SQLite)
+            except StorageError as exc:
+                await asyncio.sleep(outage.failed(exc))
+            except Exception:  # a bug here must not stop the deliveries: the polling goes on
+                log.exception("outbox notifications stopped; the outbox is still polled")
+                return
 
     async def _run_channel(self, channel: str) -> None:
         wakeup = self.wakeups[channel]
+        outage = Outage(f"deliveries of channel={channel}")  # backoff while the database is away
         while True:
             wakeup.clear()
             pause = self.outbox_poll
@@ -99,9 +122,9 @@ class Deliverer:
                     pause = min(pause, (next_at - self.clock()).total_seconds())
                 if stalled:
                     pause = STALL_PAUSE
-            except StorageError as exc:  # locked or full: nothing is lost, try again soon
-                log.error("deliveries paused: %s", exc)
-                pause = STALL_PAUSE
+                outage.ok()
+            except StorageError as exc:  # locked, full or away: nothing is lost, try again soon
+                pause = outage.failed(exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wakeup.wait(), max(0.05, pause))
 
@@ -126,16 +149,44 @@ class Deliverer:
                     )
                     target = self.targets.get(delivery.channel, "")
                     self.storage.disable_channel(delivery.channel, target, now, str(exc))
-                self._record(delivery, now, error=str(exc), retry_at=now)
+                await self._settle(delivery, now, error=str(exc), retry_at=now)
                 return True
             except DeliveryError as exc:
                 if isinstance(exc, DeliveryTimeout):
                     stalled.append(True)
-                self._failed(delivery, exc)
+                await self._failed(delivery, exc)
                 return True
-            self._record(delivery, self.clock())
+            await self._settle(delivery, self.clock())
             log.info("deliver hit=%s channel=%s delivered", delivery.alert.id, delivery.channel)
             return True
+
+    async def _settle(
+        self,
+        delivery: Delivery,
+        now: datetime,
+        *,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+        remaining: Sequence[str] | None = None,
+    ) -> None:
+        """Record an attempt that was made. While the database is away (a restart) the record
+        is tried again with backoff for up to ``RECORD_PATIENCE`` seconds, so that a sent alert
+        is not sent again; after that the error is raised (the row's lease runs out and the
+        alert goes out again, under the same id)."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + RECORD_PATIENCE
+        outage = Outage(f"record of hit={delivery.alert.id} channel={delivery.channel}")
+        while True:
+            try:
+                self._record(delivery, now, error=error, retry_at=retry_at, remaining=remaining)
+            except StorageError as exc:
+                wait = outage.failed(exc)
+                if loop.time() + wait > give_up:
+                    raise
+                await asyncio.sleep(wait)
+                continue
+            outage.ok()
+            return
 
     def _record(
         self,
@@ -154,11 +205,12 @@ class Deliverer:
                 delivery.id, now, error=error, retry_at=retry_at, remaining=remaining
             )
 
-    def _failed(self, delivery: Delivery, exc: DeliveryError) -> None:
+    async def _failed(self, delivery: Delivery, exc: DeliveryError) -> None:
         now = self.clock()
         attempts = delivery.attempts + 1
         retry_at = next_retry(now, attempts, self.schedule) if exc.retryable else None
-        self._record(delivery, now, error=str(exc), retry_at=retry_at, remaining=exc.remaining)
+        await self._settle(delivery, now, error=str(exc), retry_at=retry_at,
+                           remaining=exc.remaining)  # fmt: skip
         if retry_at is None:
             log.error(
                 "deliver hit=%s channel=%s failed for good after %d attempts: %s",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.feedserver import feed_server  # noqa: F401
-from tests.pg import PG_DSN_VAR, pg_dsn, pg_schema_dsn  # noqa: F401
+from tests.pg import PG_DSN_VAR, pg_ctl, pg_dsn, pg_schema_dsn  # noqa: F401
 from tests.receivers import smtp_server, webhook_receiver  # noqa: F401
 
 

@@ -5,6 +5,7 @@ except under ``CI=true``, where a missing DSN fails the run (see ``conftest``)."
 from __future__ import annotations
 
 import os
+import shlex
 import uuid
 from collections.abc import Iterator
 from urllib.parse import quote
@@ -41,3 +42,20 @@ def pg_schema_dsn() -> Iterator[str]:
     finally:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE".encode())
+
+
+PG_CTL_VAR = "MONITOR_TEST_PG_CTL"
+
+
+@pytest.fixture
+def pg_ctl() -> list[str]:
+    """The command that controls the test cluster (``pg_ctl -D <data dir>``, as its owner), for
+    tests that restart the server. ``.ci/postgres.sh`` exports it; without it such a test skips,
+    except under ``CI=true``, where it must run."""
+    command = os.environ.get(PG_CTL_VAR)
+    if not command:
+        reason = f"no {PG_CTL_VAR}: the test restarts the server (.ci/postgres.sh sets it)"
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail(f"CI=true but {reason}")
+        pytest.skip(reason)
+    return shlex.split(command)

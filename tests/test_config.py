@@ -45,6 +45,12 @@ def test_defaults_and_relative_paths(tmp_path: Path) -> None:
     assert [t.name for t in config.topics] == ["default"]
     assert config.retry_schedule == DEFAULT_RETRY_SCHEDULE
     assert config.webhook is None and config.email is None
+    assert config.settings.outbox_poll == 5.0
+
+
+def test_outbox_poll_is_a_duration(tmp_path: Path) -> None:
+    text = '[monitor]\noutbox_poll = "1h"\n'
+    assert load_config(write(tmp_path, text)).settings.outbox_poll == 3600.0
 
 
 def test_full_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -101,6 +107,7 @@ password_env = "TEST_SMTP_PASSWORD"
         ("[monitor]\ninterval = 'soon'\n", "monitor.interval: expected a duration"),
         ("[monitor]\ninterval = 5\nconcurrency = 0\n", "monitor.concurrency: expected a positive"),
         ("[monitor]\nstory_window = '0s'\n", "monitor.story_window: must be at least 1s"),
+        ("[monitor]\noutbox_poll = 'often'\n", "monitor.outbox_poll: expected a duration"),
         ("[[feeds]]\nurl = 'ftp://x/y'\n", "[[feeds]][1].url: expected an http(s) URL"),
         ("[[feeds]]\nname = 'x'\n", "[[feeds]][1].url: missing"),
         ("[[feeds]]\nurl = 'http://a/b'\n[[feeds]]\nurl = 'http://a/b'\n", "listed twice"),

@@ -148,7 +148,7 @@ def test_three_workers_share_the_feeds_and_survive_a_kill(
                 worker.kill()
                 worker.wait(5)
     logs = "".join((tmp_path / f"worker{n}.log").read_text() for n in range(3))
-    assert "Traceback" not in logs, logs[-3000:]
+    assert "Traceback" not in logs, logs[max(0, logs.find("Traceback") - 1000) :][:4000]
     # the survivors met the dropped connections, said so (no traceback), and went on
     assert " ERROR " in logs, logs[-3000:]
     assert [w.returncode for w in workers] == [-signal.SIGKILL, 0, 0]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from .._decide import clamp_wait
@@ -121,6 +121,10 @@ class OutboxMixin(StorageBase):
         return {
             row["name"]: row["reason"] for row in self._read("SELECT name, reason FROM channels")
         }
+
+    async def listen_outbox(self, wake: Callable[[], None]) -> None:
+        """Nothing to listen to: one process per file (its lock); ``monitor redeliver`` from
+        another process is found by the deliverer's look at the outbox (``outbox_poll``)."""
 
     def requeue(self, ident: str, now: datetime) -> int:
         """Queue again the deliveries of a hit id or a delivery id; return how many."""

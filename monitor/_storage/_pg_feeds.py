@@ -15,6 +15,7 @@ from .._routing import channels_for
 from .._urls import feed_identity
 from ._pg_base import PostgresBase
 from ._pg_claims import release
+from ._pg_notify import notify_outbox
 from ._rows import FEED_STATE_COLUMNS, NewItem, TopicUpdate, feed_state_from, hit_id
 
 _INSERT_ITEM = (
@@ -175,6 +176,7 @@ class PgFeedsMixin(PostgresBase):
 
         plain: list[NewItem] = []
         rest: list[NewItem] = []
+        alerts = False  # outbox rows written
         for item in items:
             one_by_one = item.duplicate or any(j.hit for j in item.judgements)
             (rest if one_by_one else plain).append(item)
@@ -216,6 +218,7 @@ class PgFeedsMixin(PostgresBase):
                     new_hits.append(hid)
                     targets = channels_for(j.topic, channels, routes)  # [[topics]] channels
                     if alert and targets:
+                        alerts = True
                         with conn.cursor() as cur:
                             cur.executemany(
                                 "INSERT INTO deliveries (hit_id, channel, status, next_attempt) "
@@ -239,6 +242,8 @@ class PgFeedsMixin(PostgresBase):
             )  # fmt: skip
             if lease is not None:
                 release(conn, feed.id, *lease)
+            if alerts:
+                notify_outbox(conn)  # every worker's deliverer, at the commit
         return new_hits
 
     def topic_state(self, topic: str) -> dict[str, Any] | None:

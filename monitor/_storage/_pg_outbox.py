@@ -13,6 +13,7 @@ from datetime import datetime
 from .._decide import clamp_wait
 from .._times import parse_iso
 from ._pg_base import LEASE, PostgresBase
+from ._pg_notify import notify_outbox
 from ._rows import Delivery, alert_from
 
 CLAIM_LEASE = LEASE  # the default ([monitor] lease): longer than a send's deadline and queueing
@@ -134,4 +135,6 @@ class PgOutboxMixin(PostgresBase):
                 "recipients = NULL WHERE hit_id = %s OR id::text = %s",
                 (now, ident, ident),
             )
+            if cursor.rowcount:
+                notify_outbox(conn)  # the workers' deliverers look at once
             return cursor.rowcount

@@ -20,6 +20,7 @@ from ._open import unsupported
 from ._pg_base import PostgresBase
 from ._pg_claims import PgClaimsMixin
 from ._pg_feeds import PgFeedsMixin
+from ._pg_notify import PgNotifyMixin
 from ._pg_outbox import PgOutboxMixin
 from ._pg_queries import PgQueriesMixin
 from ._pg_stories import PgStoriesMixin
@@ -32,6 +33,7 @@ class PostgresStorage(
     PgFeedsMixin,
     PgClaimsMixin,
     PgOutboxMixin,
+    PgNotifyMixin,
     PgQueriesMixin,
     PgPaceMixin,
     PgHealthMixin,

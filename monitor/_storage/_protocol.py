@@ -7,7 +7,7 @@ Two backends satisfy it: :class:`Storage` (SQLite, the embedded default) and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -187,6 +187,11 @@ class Store(Protocol):
     def disabled_channels(self) -> dict[str, str]: ...
 
     def requeue(self, ident: str, now: datetime) -> int: ...
+
+    async def listen_outbox(self, wake: Callable[[], None]) -> None:
+        """Call ``wake`` whenever another process makes outbox rows due (a worker's poll, ``monitor
+        redeliver``), until cancelled; raise StorageError when the database goes away. SQLite
+        returns at once: the deliverer's polling of the outbox covers other processes."""
 
     # -- reports and feedback (the CLI) ----------------------------------------------------
 
