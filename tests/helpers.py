@@ -98,7 +98,7 @@ def cli(config: Path, *args: str) -> int:
 
 def make_v1_database(path: Path) -> None:
     """A database file as the first release of the schema left it."""
-    from monitor._schema import _V1
+    from monitor._storage._schema import _V1
 
     with sqlite3.connect(path) as db:
         db.executescript(_V1)

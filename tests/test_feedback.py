@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from monitor._schema import SCHEMA_VERSION
 from monitor._storage import Storage, read_feedback
+from monitor._storage._schema import SCHEMA_VERSION
 from tests.feedserver import FeedServer, rss
 from tests.helpers import DATA, START, cli, load_items, make_v1_database, write_config
 

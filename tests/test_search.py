@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from monitor._schema import SCHEMA_VERSION, migrate
-from monitor._schema_v4 import apply_v4
 from monitor._storage import Storage
+from monitor._storage._schema import SCHEMA_VERSION, migrate
+from monitor._storage._schema_v4 import apply_v4
 from tests.feedserver import FeedServer
 from tests.helpers import DATA, cli, load_items, make_v1_database, serve_items, write_config
 from tests.receivers import WebhookReceiver

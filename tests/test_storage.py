@@ -16,8 +16,8 @@ from monitor._config import FeedConfig
 from monitor._errors import LockedError, StorageError
 from monitor._lock import DatabaseLock
 from monitor._models import Entry, Judgement
-from monitor._schema import SCHEMA_VERSION
 from monitor._storage import NewItem, Storage
+from monitor._storage._schema import SCHEMA_VERSION
 
 NOW = datetime(2025, 3, 11, 12, 0, tzinfo=UTC)
 FEED = FeedConfig("http://127.0.0.1:1/feed.xml", "Test feed", 600)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import DatabaseReplacedError, StorageError
-from .._schema import check_version, migrate
+from ._schema import check_version, migrate
 
 BUSY_TIMEOUT_MS = 5000
 
