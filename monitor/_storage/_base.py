@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import DatabaseReplacedError, StorageError
+from ._reports import SQLITE
 from ._schema import check_version, migrate
 
 BUSY_TIMEOUT_MS = 5000
@@ -23,6 +24,8 @@ class StorageBase:
     names the file that was opened (:meth:`check_file`): a deleted or replaced database is an
     error, never a silent write into an unlinked file.
     """
+
+    dialect = SQLITE
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path

@@ -16,6 +16,7 @@ from .._errors import StorageError
 from .._times import iso
 from ._open import unsupported
 from ._pg_schema import migrate
+from ._reports import POSTGRES
 
 Conn = psycopg.Connection[dict[str, Any]]
 
@@ -25,6 +26,8 @@ LEASE = timedelta(minutes=2)  # default hold of a claimed feed or alert (``[moni
 class PostgresBase:
     """One connection (autocommit between explicit transactions); ``_write`` and ``_read``.
     ``lease``: how long a worker holds the feeds and alerts it claims."""
+
+    dialect = POSTGRES
 
     def __init__(self, dsn: str, *, lease: timedelta = LEASE) -> None:
         self.dsn = dsn

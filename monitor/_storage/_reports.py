@@ -1,0 +1,163 @@
+"""What the CLI reads (hits, feeds, deliveries, judgements, the items a user names), written
+once for both backends.
+
+A backend differs here only in its :class:`Dialect`: the placeholder, how a timestamp is
+passed, and a few SQL fragments. ``_read`` returns the same rows from both (PostgreSQL's
+timestamps come back as the ISO text SQLite stores).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from .._times import iso
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    p: str  # the parameter placeholder
+    native_times: bool  # timestamps passed as datetimes (else as ISO text)
+    true: str  # a condition that always holds
+    channels: str  # one hit's deliveries as "channel:status …", ordered by channel
+    hit_order: str  # the insertion order of hits (the tie-break of equal detection times)
+    bytewise: str  # the collation that orders text by its bytes (after a column)
+    integer: str  # a cast of a text parameter to the id's type (after a placeholder)
+
+    def time(self, moment: datetime) -> Any:
+        return moment if self.native_times else iso(moment)
+
+
+SQLITE = Dialect(
+    p="?",
+    native_times=False,
+    true="1",
+    # SQLite's group_concat takes no ORDER BY before 3.44: order the rows it reads instead.
+    channels="(SELECT group_concat(c, ' ') FROM (SELECT d.channel || ':' || d.status AS c "
+    "FROM deliveries d WHERE d.hit_id = h.id ORDER BY d.channel))",
+    hit_order="h.rowid",
+    bytewise="",  # BINARY, SQLite's default
+    integer="",
+)
+POSTGRES = Dialect(
+    p="%s",
+    native_times=True,
+    true="true",
+    channels="(SELECT string_agg(d.channel || ':' || d.status, ' ' ORDER BY d.channel) "
+    "FROM deliveries d WHERE d.hit_id = h.id)",
+    hit_order="h.seq",
+    bytewise=' COLLATE "C"',
+    integer="::bigint",
+)
+
+
+class ReportsMixin:
+    """The shared reads; a backend's base provides ``dialect`` and ``_read``."""
+
+    dialect: Dialect
+
+    if TYPE_CHECKING:  # the backend's base has it
+
+        def _read(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
+
+    def find_item(self, ident: str) -> dict[str, Any] | None:
+        """The item a user names by hit id, item id or link, with the hit's topic if any."""
+        d = self.dialect
+        if ident.startswith("hit_"):
+            sql = (
+                "SELECT i.id, i.title, i.summary, i.link, h.topic FROM hits h "
+                f"JOIN items i ON i.id = h.item_id WHERE h.id = {d.p}"
+            )
+        elif ident.isdigit():
+            sql = f"SELECT id, title, summary, link, topic FROM items WHERE id = {d.p}{d.integer}"
+        else:
+            sql = (
+                f"SELECT id, title, summary, link, topic FROM items WHERE link = {d.p} "
+                "ORDER BY first_seen DESC LIMIT 1"
+            )
+        rows = self._read(sql, (ident,))
+        return rows[0] if rows else None
+
+    def feedback(self, topic: str | None = None) -> list[dict[str, Any]]:
+        """Judgements, oldest first (optionally of one topic)."""
+        sql = "SELECT id, topic, relevant, judged_at, item_id, link, title, summary FROM feedback"
+        params: tuple[str, ...] = ()
+        if topic is not None:
+            sql += f" WHERE topic = {self.dialect.p}"
+            params = (topic,)
+        rows = self._read(sql + " ORDER BY id", params)
+        for row in rows:
+            row["relevant"] = bool(row["relevant"])
+        return rows
+
+    def hits(
+        self, *, since: datetime | None = None, topic: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        d = self.dialect
+        where, params = [d.true], list[Any]()
+        if since is not None:
+            where.append(f"h.detected_at >= {d.p}")
+            params.append(d.time(since))
+        if topic is not None:
+            where.append(f"h.topic = {d.p}")
+            params.append(topic)
+        sql = (
+            "SELECT h.id, h.topic, h.score, coalesce(h.title, i.title) AS title, "
+            "coalesce(h.link, i.link) AS link, f.name AS feed, i.published, "
+            f"h.detected_at, h.story_id, h.alerted, h.matched, {d.channels} AS deliveries "
+            "FROM hits h JOIN items i ON i.id = h.item_id JOIN feeds f ON f.id = i.feed_id "
+            f"WHERE {' AND '.join(where)} ORDER BY h.detected_at DESC, {d.hit_order} DESC"
+        )
+        if limit is not None:
+            sql += f" LIMIT {d.p}"
+            params.append(limit)
+        rows = self._read(sql, params)
+        for row in rows:
+            row["matched"] = json.loads(row["matched"])
+            row["alerted"] = bool(row["alerted"])
+        return rows
+
+    def item_hits(self, item_id: int) -> list[dict[str, Any]]:
+        """The hits stored for one item (one per topic it hit), for ``monitor explain``."""
+        d = self.dialect
+        rows = self._read(
+            "SELECT id, topic, score, matched, detected_at, story_id, alerted FROM hits "
+            f"WHERE item_id = {d.p} ORDER BY topic{d.bytewise}",
+            (item_id,),
+        )
+        for row in rows:
+            row["matched"] = json.loads(row["matched"])
+        return rows
+
+    def recent_items(self, limit: int) -> list[dict[str, Any]]:
+        """The last ``limit`` items first seen (oldest first, as they arrived), with their
+        feed: the stream ``monitor topic check`` replays."""
+        return self._read(
+            "SELECT * FROM (SELECT i.id, i.feed_id, i.title, i.summary, i.link, i.first_seen, "
+            "f.name AS feed FROM items i JOIN feeds f ON f.id = i.feed_id "
+            "WHERE i.duplicate_of IS NULL ORDER BY i.first_seen DESC, i.id DESC "
+            f"LIMIT {self.dialect.p}) r ORDER BY first_seen, id",
+            (limit,),
+        )
+
+    def feeds_report(self) -> list[dict[str, Any]]:
+        return self._read(
+            "SELECT name, url, fetch_url, last_status, last_polled, last_success, error_count, "
+            "retry_until, items_seen, hits, last_error, warning, source, paused FROM feeds "
+            f"WHERE source <> 'removed' ORDER BY name{self.dialect.bytewise}"
+        )
+
+    def deliveries_report(self, status: str | None = None) -> list[dict[str, Any]]:
+        sql = (
+            "SELECT d.id, d.hit_id, d.channel, d.status, d.attempts, d.next_attempt, "
+            "d.last_attempt, d.delivered_at, d.last_error, i.title FROM deliveries d "
+            "JOIN hits h ON h.id = d.hit_id JOIN items i ON i.id = h.item_id"
+        )
+        params: list[Any] = []
+        if status:
+            sql += f" WHERE d.status = {self.dialect.p}"
+            params.append(status)
+        return self._read(sql + " ORDER BY d.id DESC", params)
