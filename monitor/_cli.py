@@ -26,12 +26,13 @@ from ._config import Config, load_config
 from ._durations import parse_duration
 from ._errors import ConfigError, MonitorError
 from ._evaluate import evaluate, report_json, report_table
+from ._grouping import build_grouper
 from ._logjson import use_json_logs
 from ._output import deliveries_json, matched_json, render
 from ._progress import Progress
 from ._redact import redact_text
 from ._relevance import StoryGrouper, Tracker
-from ._runtime import FEEDBACK_INTERVAL, apply_feedback, build_grouper, build_trackers
+from ._runtime import FEEDBACK_INTERVAL, apply_feedback, build_trackers
 from ._storage import Store, open_store, stored_feedback
 from ._times import utcnow
 
@@ -323,7 +324,7 @@ def _scoring_parts(args: argparse.Namespace) -> tuple[list[Tracker], StoryGroupe
     trackers = build_trackers(config.topics)
     if not args.no_feedback:
         apply_feedback(trackers, stored_feedback(config))
-    return trackers, build_grouper(config)
+    return trackers, build_grouper(config.settings.story_window)
 
 
 def cmd_classify(args: argparse.Namespace) -> int:

@@ -13,9 +13,10 @@ from ._classify import batches, classify_batch
 from ._cli_types import positive
 from ._config import Config, load_config
 from ._errors import MonitorError
+from ._grouping import build_grouper
 from ._output import matched_json
 from ._relevance import Tracker
-from ._runtime import apply_feedback, build_grouper, build_trackers
+from ._runtime import apply_feedback, build_trackers
 from ._storage import Store, uses_postgres
 
 __all__ = ["register"]
@@ -126,7 +127,7 @@ def _backtest(tracker: Tracker, storage: Store, config: Config, limit: int) -> d
         )
         for row in rows
     ]
-    grouper = build_grouper(config)
+    grouper = build_grouper(config.settings.story_window)
     by_id = {row["id"]: row for row in rows}
     scored: list[dict[str, Any]] = []
     for batch in batches(numbered):

@@ -26,12 +26,11 @@ from ._deliver import Deliverer
 from ._digest import DigestDeliverer, take_digest
 from ._fetch import Fetcher
 from ._grouping import PrimedGrouper
-from ._grouping import build_grouper as build_window_grouper
 from ._lock import DatabaseLock
 from ._parsepool import ParserPool, embed_in_child
 from ._poll import Poller
 from ._redact import redact_url
-from ._relevance import StoryGrouper, Tracker, read_seeds, release_model
+from ._relevance import Tracker, read_seeds, release_model
 from ._routing import topic_routes
 from ._shared_state import save_shared, slim
 from ._storage import Store, open_store, uses_postgres
@@ -144,11 +143,6 @@ def apply_feedback(
             tracker.set_feedback(judged[tracker.name])
             log.info("topic=%s feedback: %d judgements", tracker.name, len(judged[tracker.name]))
     return judged
-
-
-def build_grouper(config: Config, storage: Store | None = None) -> StoryGrouper:
-    """A story grouper, primed with the hits of the last window so a restart forgets nothing."""
-    return build_window_grouper(config.settings.story_window, storage)
 
 
 def channel_targets(config: Config) -> dict[str, str]:
