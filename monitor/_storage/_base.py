@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import DatabaseReplacedError, StorageError
-from ._reports import SQLITE
+from ._dialect import SQLITE
 from ._schema import check_version, migrate
 
 BUSY_TIMEOUT_MS = 5000
@@ -101,6 +101,11 @@ class StorageBase:
     def _rollback(self) -> None:
         if self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One statement in a transaction of its own; the rows it changed."""
+        with self._write() as conn:
+            return conn.execute(sql, params).rowcount
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         try:

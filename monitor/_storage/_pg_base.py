@@ -14,9 +14,9 @@ from psycopg.rows import dict_row
 
 from .._errors import StorageError
 from .._times import iso
+from ._dialect import POSTGRES
 from ._open import unsupported
 from ._pg_schema import migrate
-from ._reports import POSTGRES
 
 Conn = psycopg.Connection[dict[str, Any]]
 
@@ -73,6 +73,11 @@ class PostgresBase:
                 yield conn
         except psycopg.Error as exc:
             raise StorageError(f"{self._where}: {reason(exc)}") from None
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One statement in a transaction of its own; the rows it changed."""
+        with self._write() as conn:
+            return conn.execute(sql.encode(), params).rowcount
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Rows as dicts, timestamps as the ISO text SQLite stores (the same values out)."""

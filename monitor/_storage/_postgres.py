@@ -17,6 +17,7 @@ from typing import Any
 from .._config import Config
 from .._feedset import FeedRow
 from ._open import unsupported
+from ._pace import PaceMixin
 from ._pg_base import PostgresBase
 from ._pg_claims import PgClaimsMixin
 from ._pg_feeds import PgFeedsMixin
@@ -25,7 +26,6 @@ from ._pg_outbox import PgOutboxMixin
 from ._pg_queries import PgQueriesMixin
 from ._pg_stories import PgStoriesMixin
 from ._postgres_health import PgHealthMixin
-from ._postgres_pace import PgPaceMixin
 from ._protocol import Store
 
 
@@ -35,7 +35,7 @@ class PostgresStorage(
     PgOutboxMixin,
     PgNotifyMixin,
     PgQueriesMixin,
-    PgPaceMixin,
+    PaceMixin,
     PgHealthMixin,
     PgStoriesMixin,
     PostgresBase,

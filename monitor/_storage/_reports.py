@@ -1,67 +1,20 @@
 """What the CLI reads (hits, feeds, deliveries, judgements, the items a user names), written
 once for both backends.
 
-A backend differs here only in its :class:`Dialect`: the placeholder, how a timestamp is
-passed, and a few SQL fragments. ``_read`` returns the same rows from both (PostgreSQL's
-timestamps come back as the ISO text SQLite stores).
+A backend differs here only in its :class:`~monitor._storage._dialect.Dialect`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .._times import iso
-
-
-@dataclass(frozen=True, slots=True)
-class Dialect:
-    p: str  # the parameter placeholder
-    native_times: bool  # timestamps passed as datetimes (else as ISO text)
-    true: str  # a condition that always holds
-    channels: str  # one hit's deliveries as "channel:status …", ordered by channel
-    hit_order: str  # the insertion order of hits (the tie-break of equal detection times)
-    bytewise: str  # the collation that orders text by its bytes (after a column)
-    integer: str  # a cast of a text parameter to the id's type (after a placeholder)
-
-    def time(self, moment: datetime) -> Any:
-        return moment if self.native_times else iso(moment)
+from ._dialect import SqlMixin
 
 
-SQLITE = Dialect(
-    p="?",
-    native_times=False,
-    true="1",
-    # SQLite's group_concat takes no ORDER BY before 3.44: order the rows it reads instead.
-    channels="(SELECT group_concat(c, ' ') FROM (SELECT d.channel || ':' || d.status AS c "
-    "FROM deliveries d WHERE d.hit_id = h.id ORDER BY d.channel))",
-    hit_order="h.rowid",
-    bytewise="",  # BINARY, SQLite's default
-    integer="",
-)
-POSTGRES = Dialect(
-    p="%s",
-    native_times=True,
-    true="true",
-    channels="(SELECT string_agg(d.channel || ':' || d.status, ' ' ORDER BY d.channel) "
-    "FROM deliveries d WHERE d.hit_id = h.id)",
-    hit_order="h.seq",
-    bytewise=' COLLATE "C"',
-    integer="::bigint",
-)
-
-
-class ReportsMixin:
-    """The shared reads; a backend's base provides ``dialect`` and ``_read``."""
-
-    dialect: Dialect
-
-    if TYPE_CHECKING:  # the backend's base has it
-
-        def _read(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
+class ReportsMixin(SqlMixin):
+    """The shared reads."""
 
     def find_item(self, ident: str) -> dict[str, Any] | None:
         """The item a user names by hit id, item id or link, with the hit's topic if any."""
