@@ -102,6 +102,19 @@ class StorageBase:
         if self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
 
+    def _rows(
+        self, conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()
+    ) -> list[dict[str, Any]]:
+        cursor = conn.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    def _run(self, conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> None:
+        conn.execute(sql, params)
+
+    def _serialise(self, conn: sqlite3.Connection, key: str) -> None:
+        """Nothing to do: a write transaction is taken at once (``BEGIN IMMEDIATE``)."""
+
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One statement in a transaction of its own; the rows it changed."""
         with self._write() as conn:

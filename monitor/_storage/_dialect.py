@@ -1,12 +1,16 @@
 """What differs between the two backends' SQL, for the queries written once for both
 (``_reports``, ``_pace``): the placeholder, how a timestamp is passed, and a few fragments.
 ``_read`` returns the same rows from both (PostgreSQL's timestamps come back as the ISO text
-SQLite stores); ``_execute`` runs one statement in a transaction of its own.
+SQLite stores); ``_execute`` runs one statement in a transaction of its own; inside a
+``_write`` transaction, ``_rows`` reads and ``_run`` writes, and ``_serialise(key)`` makes
+concurrent transactions on one key take turns (PostgreSQL's advisory lock; SQLite has one
+writer already).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -18,6 +22,7 @@ from .._times import iso
 class Dialect:
     p: str  # the parameter placeholder
     native_times: bool  # timestamps passed as datetimes (else as ISO text)
+    arrays: bool  # a list of values can be one parameter (else one placeholder each)
     true: str  # a condition that always holds
     channels: str  # one hit's deliveries as "channel:status …", ordered by channel
     hit_order: str  # the insertion order of hits (the tie-break of equal detection times)
@@ -25,13 +30,20 @@ class Dialect:
     integer: str  # a cast of a text parameter to the id's type (after a placeholder)
     next_poll_set: str  # a feed's next poll was decided (SQLite: set; PostgreSQL: not epoch)
 
-    def time(self, moment: datetime) -> Any:
+    def time(self, moment: datetime | None) -> Any:
         return moment if self.native_times else iso(moment)
+
+    def among(self, column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
+        """``column`` is one of ``values``: the condition and its parameters."""
+        if self.arrays:
+            return f"{column} = ANY({self.p})", [list(values)]
+        return f"{column} IN ({', '.join([self.p] * len(values))})", list(values)
 
 
 SQLITE = Dialect(
     p="?",
     native_times=False,
+    arrays=False,
     true="1",
     # SQLite's group_concat takes no ORDER BY before 3.44: order the rows it reads instead.
     channels="(SELECT group_concat(c, ' ') FROM (SELECT d.channel || ':' || d.status AS c "
@@ -44,6 +56,7 @@ SQLITE = Dialect(
 POSTGRES = Dialect(
     p="%s",
     native_times=True,
+    arrays=True,
     true="true",
     channels="(SELECT string_agg(d.channel || ':' || d.status, ' ' ORDER BY d.channel) "
     "FROM deliveries d WHERE d.hit_id = h.id)",
@@ -65,3 +78,13 @@ class SqlMixin:
         def _read(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
 
         def _execute(self, sql: str, params: Sequence[Any] = ()) -> int: ...
+
+        def _write(self) -> AbstractContextManager[Any]: ...
+
+        def _rows(
+            self, conn: Any, sql: str, params: Sequence[Any] = ()
+        ) -> list[dict[str, Any]]: ...
+
+        def _run(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+        def _serialise(self, conn: Any, key: str) -> None: ...

@@ -74,6 +74,16 @@ class PostgresBase:
         except psycopg.Error as exc:
             raise StorageError(f"{self._where}: {reason(exc)}") from None
 
+    def _rows(self, conn: Conn, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        return conn.execute(sql.encode(), params).fetchall()
+
+    def _run(self, conn: Conn, sql: str, params: Sequence[Any] = ()) -> None:
+        conn.execute(sql.encode(), params)
+
+    def _serialise(self, conn: Conn, key: str) -> None:
+        """Transactions on one ``key`` take turns (an advisory lock until the commit)."""
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key,))
+
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One statement in a transaction of its own; the rows it changed."""
         with self._write() as conn:

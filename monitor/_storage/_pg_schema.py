@@ -129,7 +129,7 @@ ALTER TABLE feeds ADD COLUMN lease_owner text;
 CREATE INDEX feeds_next_poll ON feeds (next_poll)
 """
 
-# 3: feed health changes and their alerts' outbox (``_postgres_health``; SQLite schema 5),
+# 3: feed health changes and their alerts' outbox (``_feed_events``; SQLite schema 5),
 # idempotent
 _V3 = """
 CREATE TABLE IF NOT EXISTS feed_events (

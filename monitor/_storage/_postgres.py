@@ -16,6 +16,7 @@ from typing import Any
 
 from .._config import Config
 from .._feedset import FeedRow
+from ._feed_events import FeedEventsMixin
 from ._open import unsupported
 from ._pace import PaceMixin
 from ._pg_base import PostgresBase
@@ -25,7 +26,6 @@ from ._pg_notify import PgNotifyMixin
 from ._pg_outbox import PgOutboxMixin
 from ._pg_queries import PgQueriesMixin
 from ._pg_stories import PgStoriesMixin
-from ._postgres_health import PgHealthMixin
 from ._protocol import Store
 
 
@@ -36,7 +36,7 @@ class PostgresStorage(
     PgNotifyMixin,
     PgQueriesMixin,
     PaceMixin,
-    PgHealthMixin,
+    FeedEventsMixin,
     PgStoriesMixin,
     PostgresBase,
 ):
