@@ -109,8 +109,8 @@ class StorageBase:
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor]
 
-    def _run(self, conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> None:
-        conn.execute(sql, params)
+    def _run(self, conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> int:
+        return conn.execute(sql, params).rowcount
 
     def _serialise(self, conn: sqlite3.Connection, key: str) -> None:
         """Nothing to do: a write transaction is taken at once (``BEGIN IMMEDIATE``)."""

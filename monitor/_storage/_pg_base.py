@@ -75,10 +75,12 @@ class PostgresBase:
             raise StorageError(f"{self._where}: {reason(exc)}") from None
 
     def _rows(self, conn: Conn, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        return conn.execute(sql.encode(), params).fetchall()
+        """``_read``'s rows, inside the transaction ``conn`` is in."""
+        rows = conn.execute(sql.encode(), params).fetchall()
+        return [{k: as_text(v) for k, v in row.items()} for row in rows]
 
-    def _run(self, conn: Conn, sql: str, params: Sequence[Any] = ()) -> None:
-        conn.execute(sql.encode(), params)
+    def _run(self, conn: Conn, sql: str, params: Sequence[Any] = ()) -> int:
+        return conn.execute(sql.encode(), params).rowcount
 
     def _serialise(self, conn: Conn, key: str) -> None:
         """Transactions on one ``key`` take turns (an advisory lock until the commit)."""
