@@ -75,6 +75,9 @@ class SqlMixin:
 
     if TYPE_CHECKING:  # the backend's base has them
 
+        @property
+        def where(self) -> str: ...
+
         def _read(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
 
         def _execute(self, sql: str, params: Sequence[Any] = ()) -> int: ...

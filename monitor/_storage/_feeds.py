@@ -1,22 +1,20 @@
-"""The daemon's side: feeds, polls (one transaction each), retention, the trackers' state."""
+"""The daemon's side on SQLite: a poll's outcomes (one transaction each), retention and the
+trackers' state save; what both backends share is ``_feeds_shared``."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from .._config import FeedConfig
-from .._decide import clamp_wait
-from .._errors import StorageError
 from .._models import Entry, FeedState
 from .._routing import channels_for
-from .._times import iso, parse_iso
-from .._urls import feed_identity
+from .._times import iso
 from ._base import StorageBase
+from ._feeds_shared import SharedFeedsMixin
 from ._noclaims import no_leases
-from ._rows import FEED_STATE_COLUMNS, NewItem, TopicUpdate, feed_state_from, hit_id
+from ._rows import NewItem, TopicUpdate, hit_id
 
 _INSERT_ITEM = (
     "INSERT INTO items (feed_id, key, fingerprint, title, summary, link, published, first_seen, "
@@ -25,42 +23,7 @@ _INSERT_ITEM = (
 )
 
 
-class FeedsMixin(StorageBase):
-    def sync_feeds(self, feeds: Iterable[FeedConfig]) -> None:
-        """Make sure every configured feed has a row; names follow the config. A row stored
-        under another spelling of the same URL (before URLs were canonicalised: scheme or host
-        case, a default port) is that feed's row: renamed, not replaced."""
-        with self._write() as conn:
-            stored: dict[str, tuple[int, str]] = {}
-            for row_id, url in conn.execute("SELECT id, url FROM feeds").fetchall():
-                canonical = feed_identity(url)
-                if canonical == url or canonical not in stored:  # an exact row wins
-                    stored[canonical] = (row_id, url)
-            for feed in feeds:
-                row_id, url = stored.get(feed.url, (None, feed.url))
-                if row_id is not None and url != feed.url:
-                    conn.execute(
-                        "UPDATE feeds SET url = ?, fetch_url = CASE WHEN fetch_url = url "
-                        "THEN ? ELSE fetch_url END WHERE id = ?",
-                        (feed.url, feed.url, row_id),
-                    )
-                conn.execute(
-                    "INSERT INTO feeds (url, fetch_url, name) VALUES (?, ?, ?) "
-                    "ON CONFLICT (url) DO UPDATE SET name = excluded.name, source = 'config'",
-                    (feed.url, feed.url, feed.name),
-                )
-
-    def feed_states(self) -> dict[str, FeedState]:
-        rows = self._read(f"SELECT {FEED_STATE_COLUMNS} FROM feeds")
-        return {row["url"]: feed_state_from(row) for row in rows}
-
-    def feed_state(self, url: str) -> FeedState:
-        """One configured feed's state (a poll reads only its own row, not every feed's)."""
-        rows = self._read(f"SELECT {FEED_STATE_COLUMNS} FROM feeds WHERE url = ?", (url,))
-        if not rows:
-            raise StorageError(f"{self.path}: feed {url!r} is not in the database")
-        return feed_state_from(rows[0])
-
+class FeedsMixin(StorageBase, SharedFeedsMixin):
     def record_failure(
         self,
         feed: FeedState,
@@ -95,60 +58,6 @@ class FeedsMixin(StorageBase):
                 "fetch_url = coalesce(?, fetch_url) WHERE id = ?",
                 (iso(now), iso(now), fetch_url, feed.id),
             )
-
-    def clamp_waits(self, now: datetime) -> int:
-        """Feeds last polled "after" ``now`` (stored under a clock that was ahead): their
-        ``retry_until`` is clamped to its own length from now and ``last_polled`` to now.
-        Returns how many feeds were clamped."""
-        with self._write() as conn:
-            rows = conn.execute(
-                "SELECT id, last_polled, retry_until FROM feeds WHERE last_polled > ?",
-                (iso(now),),
-            ).fetchall()
-            for feed_id, polled, until in rows:
-                since, wait = parse_iso(polled), parse_iso(until)
-                clamped = None if wait is None else clamp_wait(wait, since, now)
-                conn.execute(
-                    "UPDATE feeds SET last_polled = ?, retry_until = ? WHERE id = ?",
-                    (iso(now), iso(clamped), feed_id),
-                )
-        return len(rows)
-
-    def known_entries(
-        self, feed: FeedState, entries: Sequence[Entry]
-    ) -> tuple[dict[str, tuple[str, str]], set[str]]:
-        """Which of ``entries`` this feed has: ``({key: (title, summary)}, {fingerprints})``."""
-        keys: dict[str, tuple[str, str]] = {}
-        prints: set[str] = set()
-        for chunk in _chunks(entries, 400):
-            marks = ",".join("?" * len(chunk))
-            for row in self._read(
-                f"SELECT key, title, summary FROM items WHERE feed_id = ? AND key IN ({marks})",
-                [feed.id, *(e.key for e in chunk)],
-            ):
-                keys[row["key"]] = (row["title"], row["summary"])
-            for row in self._read(
-                f"SELECT DISTINCT fingerprint FROM items WHERE feed_id = ? "
-                f"AND fingerprint IN ({marks})",
-                [feed.id, *(e.fingerprint for e in chunk)],
-            ):
-                prints.add(row["fingerprint"])
-        return keys, prints
-
-    def reused_keys(
-        self, feed: FeedState, keys: Sequence[str]
-    ) -> dict[str, list[tuple[str, str, str]]]:
-        """For each key, the feed's items stored under it as reused (``key#…``), newest first:
-        ``{key: [(reused key, title, summary), …]}``."""
-        found: dict[str, list[tuple[str, str, str]]] = {}
-        for key in keys:
-            rows = self._read(
-                "SELECT key, title, summary FROM items WHERE feed_id = ? AND key > ? AND key < ? "
-                "ORDER BY id DESC",
-                (feed.id, key + "#", key + "$"),
-            )
-            found[key] = [(r["key"], r["title"], r["summary"]) for r in rows]
-        return found
 
     def store_poll(
         self,
@@ -305,22 +214,6 @@ class FeedsMixin(StorageBase):
                 conn.executemany("DELETE FROM items WHERE id = ?", items)
         return len(items), len(hits)
 
-    def topic_state(self, topic: str) -> dict[str, Any] | None:
-        rows = self._read("SELECT state FROM topic_state WHERE topic = ?", (topic,))
-        if not rows:
-            return None
-        state: dict[str, Any] = json.loads(rows[0]["state"])
-        return state
-
-    def save_topic_states(self, states: dict[str, dict[str, Any]], now: datetime) -> None:
-        with self._write() as conn:
-            conn.executemany(
-                "INSERT INTO topic_state (topic, state, updated) VALUES (?, ?, ?) "
-                "ON CONFLICT (topic) DO UPDATE SET state = excluded.state, "
-                "updated = excluded.updated",
-                [(topic, json.dumps(state), iso(now)) for topic, state in states.items()],
-            )
-
     def update_topic_states(
         self, topics: Sequence[str], update: TopicUpdate, now: datetime
     ) -> dict[str, dict[str, Any]]:
@@ -342,19 +235,3 @@ class FeedsMixin(StorageBase):
                     (topic, json.dumps(state), iso(now)),
                 )
         return written
-
-    def recent_hit_items(self, since: datetime) -> list[dict[str, Any]]:
-        """Items that hit since ``since``, oldest first: replayed into the story grouper."""
-        return self._read(
-            "SELECT f.url AS feed_url, i.key, coalesce(min(h.title), i.title) AS title, "
-            "coalesce(min(h.summary), i.summary) AS summary, "
-            "coalesce(i.published, min(h.detected_at)) AS moment "
-            "FROM hits h JOIN items i ON i.id = h.item_id JOIN feeds f ON f.id = i.feed_id "
-            "WHERE h.detected_at >= ? GROUP BY i.id ORDER BY min(h.detected_at), i.id",
-            (iso(since),),
-        )
-
-
-def _chunks(seq: Sequence[Entry], size: int) -> Iterator[Sequence[Entry]]:
-    for start in range(0, len(seq), size):
-        yield seq[start : start + size]

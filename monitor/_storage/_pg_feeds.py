@@ -1,22 +1,20 @@
-"""PostgreSQL: feeds, polls (one transaction each), the trackers' state (twin of ``_feeds``)."""
+"""PostgreSQL: a poll's outcomes (one transaction each, the lease released in it) and the
+merging state save (``_feeds``' counterpart; what both share is ``_feeds_shared``)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from .._config import FeedConfig
-from .._decide import clamp_wait
-from .._errors import StorageError
 from .._models import Entry, FeedState
 from .._routing import channels_for
-from .._urls import feed_identity
+from ._feeds_shared import SharedFeedsMixin
 from ._pg_base import PostgresBase
 from ._pg_claims import release
 from ._pg_notify import notify_outbox
-from ._rows import FEED_STATE_COLUMNS, NewItem, TopicUpdate, feed_state_from, hit_id
+from ._rows import NewItem, TopicUpdate, hit_id
 
 _INSERT_ITEM = (
     "INSERT INTO items (feed_id, key, fingerprint, title, summary, link, published, first_seen, "
@@ -25,40 +23,7 @@ _INSERT_ITEM = (
 )
 
 
-class PgFeedsMixin(PostgresBase):
-    def sync_feeds(self, feeds: Iterable[FeedConfig]) -> None:
-        """As SQLite's: every configured feed has a row; a row under another spelling of the
-        same URL is renamed, not replaced."""
-        with self._write() as conn:
-            stored: dict[str, tuple[int, str]] = {}
-            for row in conn.execute(b"SELECT id, url FROM feeds ORDER BY id").fetchall():
-                canonical = feed_identity(row["url"])
-                if canonical == row["url"] or canonical not in stored:
-                    stored[canonical] = (row["id"], row["url"])
-            for feed in feeds:
-                row_id, url = stored.get(feed.url, (None, feed.url))
-                if row_id is not None and url != feed.url:
-                    conn.execute(
-                        "UPDATE feeds SET url = %s, fetch_url = CASE WHEN fetch_url = url "
-                        "THEN %s ELSE fetch_url END WHERE id = %s",
-                        (feed.url, feed.url, row_id),
-                    )
-                conn.execute(
-                    "INSERT INTO feeds (url, fetch_url, name) VALUES (%s, %s, %s) "
-                    "ON CONFLICT (url) DO UPDATE SET name = excluded.name, source = 'config'",
-                    (feed.url, feed.url, feed.name),
-                )
-
-    def feed_states(self) -> dict[str, FeedState]:
-        rows = self._read(f"SELECT {FEED_STATE_COLUMNS} FROM feeds")
-        return {row["url"]: feed_state_from(row) for row in rows}
-
-    def feed_state(self, url: str) -> FeedState:
-        rows = self._read(f"SELECT {FEED_STATE_COLUMNS} FROM feeds WHERE url = %s", (url,))
-        if not rows:
-            raise StorageError(f"{self.where}: feed {url!r} is not in the database")
-        return feed_state_from(rows[0])
-
+class PgFeedsMixin(PostgresBase, SharedFeedsMixin):
     def record_failure(
         self,
         feed: FeedState,
@@ -97,53 +62,6 @@ class PgFeedsMixin(PostgresBase):
             )
             if lease is not None:
                 release(conn, feed.id, *lease)
-
-    def clamp_waits(self, now: datetime) -> int:
-        with self._write() as conn:
-            rows = conn.execute(
-                "SELECT id, last_polled, retry_until FROM feeds WHERE last_polled > %s", (now,)
-            ).fetchall()
-            for row in rows:
-                wait = row["retry_until"]
-                clamped = None if wait is None else clamp_wait(wait, row["last_polled"], now)
-                conn.execute(
-                    "UPDATE feeds SET last_polled = %s, retry_until = %s WHERE id = %s",
-                    (now, clamped, row["id"]),
-                )
-        return len(rows)
-
-    def known_entries(
-        self, feed: FeedState, entries: Sequence[Entry]
-    ) -> tuple[dict[str, tuple[str, str]], set[str]]:
-        keys = {
-            row["key"]: (row["title"], row["summary"])
-            for row in self._read(
-                "SELECT key, title, summary FROM items WHERE feed_id = %s AND key = ANY(%s)",
-                (feed.id, [e.key for e in entries]),
-            )
-        }
-        prints = {
-            row["fingerprint"]
-            for row in self._read(
-                "SELECT DISTINCT fingerprint FROM items WHERE feed_id = %s "
-                "AND fingerprint = ANY(%s)",
-                (feed.id, [e.fingerprint for e in entries]),
-            )
-        }
-        return keys, prints
-
-    def reused_keys(
-        self, feed: FeedState, keys: Sequence[str]
-    ) -> dict[str, list[tuple[str, str, str]]]:
-        found: dict[str, list[tuple[str, str, str]]] = {}
-        for key in keys:
-            rows = self._read(
-                "SELECT key, title, summary FROM items WHERE feed_id = %s "
-                'AND key COLLATE "C" > %s AND key COLLATE "C" < %s ORDER BY id DESC',
-                (feed.id, key + "#", key + "$"),
-            )
-            found[key] = [(r["key"], r["title"], r["summary"]) for r in rows]
-        return found
 
     def store_poll(
         self,
@@ -246,22 +164,6 @@ class PgFeedsMixin(PostgresBase):
                 notify_outbox(conn)  # every worker's deliverer, at the commit
         return new_hits
 
-    def topic_state(self, topic: str) -> dict[str, Any] | None:
-        rows = self._read("SELECT state FROM topic_state WHERE topic = %s", (topic,))
-        if not rows:
-            return None
-        state: dict[str, Any] = json.loads(rows[0]["state"])
-        return state
-
-    def save_topic_states(self, states: dict[str, dict[str, Any]], now: datetime) -> None:
-        with self._write() as conn, conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO topic_state (topic, state, updated) VALUES (%s, %s, %s) "
-                "ON CONFLICT (topic) DO UPDATE SET state = excluded.state, "
-                "updated = excluded.updated",
-                [(topic, json.dumps(state), now) for topic, state in states.items()],
-            )
-
     def update_topic_states(
         self, topics: Sequence[str], update: TopicUpdate, now: datetime
     ) -> dict[str, dict[str, Any]]:
@@ -292,13 +194,3 @@ class PgFeedsMixin(PostgresBase):
                     (json.dumps(state), now, topic),
                 )
         return written
-
-    def recent_hit_items(self, since: datetime) -> list[dict[str, Any]]:
-        return self._read(
-            "SELECT f.url AS feed_url, i.key, coalesce(min(h.title), i.title) AS title, "
-            "coalesce(min(h.summary), i.summary) AS summary, "
-            "coalesce(i.published, min(h.detected_at)) AS moment "
-            "FROM hits h JOIN items i ON i.id = h.item_id JOIN feeds f ON f.id = i.feed_id "
-            "WHERE h.detected_at >= %s GROUP BY i.id, f.url ORDER BY min(h.detected_at), i.id",
-            (since,),
-        )

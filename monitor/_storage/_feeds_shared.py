@@ -1,0 +1,157 @@
+"""The daemon's side on both backends, where the SQL is the same: the configured feeds, their
+states and waits, what a feed already has, and the trackers' saved states. A poll's
+transaction, its outcomes (with PostgreSQL's leases) and the merging state save stay in each
+backend (``_feeds``, ``_pg_feeds``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from .._config import FeedConfig
+from .._decide import clamp_wait
+from .._errors import StorageError
+from .._models import Entry, FeedState
+from .._times import parse_iso
+from .._urls import feed_identity
+from ._dialect import SqlMixin
+from ._rows import FEED_STATE_COLUMNS, feed_state_from
+
+
+class SharedFeedsMixin(SqlMixin):
+    def sync_feeds(self, feeds: Iterable[FeedConfig]) -> None:
+        """Make sure every configured feed has a row; names follow the config. A row stored
+        under another spelling of the same URL (before URLs were canonicalised: scheme or host
+        case, a default port) is that feed's row: renamed, not replaced."""
+        p = self.dialect.p
+        with self._write() as conn:
+            stored: dict[str, tuple[int, str]] = {}
+            for row in self._rows(conn, "SELECT id, url FROM feeds ORDER BY id"):
+                canonical = feed_identity(row["url"])
+                if canonical == row["url"] or canonical not in stored:  # an exact row wins
+                    stored[canonical] = (row["id"], row["url"])
+            for feed in feeds:
+                row_id, url = stored.get(feed.url, (None, feed.url))
+                if row_id is not None and url != feed.url:
+                    self._run(
+                        conn,
+                        f"UPDATE feeds SET url = {p}, fetch_url = CASE WHEN fetch_url = url "
+                        f"THEN {p} ELSE fetch_url END WHERE id = {p}",
+                        (feed.url, feed.url, row_id),
+                    )
+                self._run(
+                    conn,
+                    f"INSERT INTO feeds (url, fetch_url, name) VALUES ({p}, {p}, {p}) "
+                    "ON CONFLICT (url) DO UPDATE SET name = excluded.name, source = 'config'",
+                    (feed.url, feed.url, feed.name),
+                )
+
+    def feed_states(self) -> dict[str, FeedState]:
+        rows = self._read(f"SELECT {FEED_STATE_COLUMNS} FROM feeds")
+        return {row["url"]: feed_state_from(row) for row in rows}
+
+    def feed_state(self, url: str) -> FeedState:
+        """One configured feed's state (a poll reads only its own row, not every feed's)."""
+        rows = self._read(
+            f"SELECT {FEED_STATE_COLUMNS} FROM feeds WHERE url = {self.dialect.p}", (url,)
+        )
+        if not rows:
+            raise StorageError(f"{self.where}: feed {url!r} is not in the database")
+        return feed_state_from(rows[0])
+
+    def clamp_waits(self, now: datetime) -> int:
+        """Feeds last polled "after" ``now`` (stored under a clock that was ahead): their
+        ``retry_until`` is clamped to its own length from now and ``last_polled`` to now.
+        Returns how many feeds were clamped."""
+        d, p = self.dialect, self.dialect.p
+        with self._write() as conn:
+            rows = self._rows(
+                conn,
+                f"SELECT id, last_polled, retry_until FROM feeds WHERE last_polled > {p}",
+                (d.time(now),),
+            )
+            for row in rows:
+                since, wait = parse_iso(row["last_polled"]), parse_iso(row["retry_until"])
+                clamped = None if wait is None else clamp_wait(wait, since, now)
+                self._run(
+                    conn,
+                    f"UPDATE feeds SET last_polled = {p}, retry_until = {p} WHERE id = {p}",
+                    (d.time(now), d.time(clamped), row["id"]),
+                )
+        return len(rows)
+
+    def known_entries(
+        self, feed: FeedState, entries: Sequence[Entry]
+    ) -> tuple[dict[str, tuple[str, str]], set[str]]:
+        """Which of ``entries`` this feed has: ``({key: (title, summary)}, {fingerprints})``."""
+        d = self.dialect
+        keys: dict[str, tuple[str, str]] = {}
+        prints: set[str] = set()
+        for chunk in _chunks(entries, 400):  # SQLite's limit on parameters, with room
+            among, params = d.among("key", [e.key for e in chunk])
+            for row in self._read(
+                f"SELECT key, title, summary FROM items WHERE feed_id = {d.p} AND {among}",
+                [feed.id, *params],
+            ):
+                keys[row["key"]] = (row["title"], row["summary"])
+            among, params = d.among("fingerprint", [e.fingerprint for e in chunk])
+            for row in self._read(
+                f"SELECT DISTINCT fingerprint FROM items WHERE feed_id = {d.p} AND {among}",
+                [feed.id, *params],
+            ):
+                prints.add(row["fingerprint"])
+        return keys, prints
+
+    def reused_keys(
+        self, feed: FeedState, keys: Sequence[str]
+    ) -> dict[str, list[tuple[str, str, str]]]:
+        """For each key, the feed's items stored under it as reused (``key#…``), newest first:
+        ``{key: [(reused key, title, summary), …]}``."""
+        d = self.dialect
+        found: dict[str, list[tuple[str, str, str]]] = {}
+        for key in keys:
+            rows = self._read(
+                f"SELECT key, title, summary FROM items WHERE feed_id = {d.p} "
+                f"AND key{d.bytewise} > {d.p} AND key{d.bytewise} < {d.p} ORDER BY id DESC",
+                (feed.id, key + "#", key + "$"),
+            )
+            found[key] = [(r["key"], r["title"], r["summary"]) for r in rows]
+        return found
+
+    def topic_state(self, topic: str) -> dict[str, Any] | None:
+        rows = self._read(f"SELECT state FROM topic_state WHERE topic = {self.dialect.p}", (topic,))
+        if not rows:
+            return None
+        state = json.loads(rows[0]["state"])
+        return state if isinstance(state, dict) else None
+
+    def save_topic_states(self, states: dict[str, dict[str, Any]], now: datetime) -> None:
+        p = self.dialect.p
+        with self._write() as conn:
+            for topic, state in states.items():
+                self._run(
+                    conn,
+                    f"INSERT INTO topic_state (topic, state, updated) VALUES ({p}, {p}, {p}) "
+                    "ON CONFLICT (topic) DO UPDATE SET state = excluded.state, "
+                    "updated = excluded.updated",
+                    (topic, json.dumps(state), self.dialect.time(now)),
+                )
+
+    def recent_hit_items(self, since: datetime) -> list[dict[str, Any]]:
+        """Items that hit since ``since``, oldest first: replayed into the story grouper."""
+        return self._read(
+            "SELECT f.url AS feed_url, i.key, coalesce(min(h.title), i.title) AS title, "
+            "coalesce(min(h.summary), i.summary) AS summary, "
+            "coalesce(i.published, min(h.detected_at)) AS moment "
+            "FROM hits h JOIN items i ON i.id = h.item_id JOIN feeds f ON f.id = i.feed_id "
+            f"WHERE h.detected_at >= {self.dialect.p} GROUP BY i.id, f.url "
+            "ORDER BY min(h.detected_at), i.id",
+            (self.dialect.time(since),),
+        )
+
+
+def _chunks(seq: Sequence[Entry], size: int) -> Iterator[Sequence[Entry]]:
+    for start in range(0, len(seq), size):
+        yield seq[start : start + size]
