@@ -115,6 +115,14 @@ class StorageBase:
     def _serialise(self, conn: sqlite3.Connection, key: str) -> None:
         """Nothing to do: a write transaction is taken at once (``BEGIN IMMEDIATE``)."""
 
+    def _run_many(self, conn: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        conn.executemany(sql, rows)
+
+    def _insert_id(self, conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int | None:
+        """The new row's id; None when the insert did nothing (``ON CONFLICT DO NOTHING``)."""
+        cursor = conn.execute(sql, params)
+        return cursor.lastrowid if cursor.rowcount else None
+
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One statement in a transaction of its own; the rows it changed."""
         with self._write() as conn:

@@ -86,6 +86,15 @@ class PostgresBase:
         """Transactions on one ``key`` take turns (an advisory lock until the commit)."""
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key,))
 
+    def _run_many(self, conn: Conn, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with conn.cursor() as cur:
+            cur.executemany(sql.encode(), rows)
+
+    def _insert_id(self, conn: Conn, sql: str, params: Sequence[Any]) -> int | None:
+        """The new row's id; None when the insert did nothing (``ON CONFLICT DO NOTHING``)."""
+        row = conn.execute((sql + " RETURNING id").encode(), params).fetchone()
+        return None if row is None else int(row["id"])
+
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One statement in a transaction of its own; the rows it changed."""
         with self._write() as conn:
