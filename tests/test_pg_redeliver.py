@@ -6,8 +6,6 @@ requeued alert again at once."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,7 @@ import pytest
 from tests.feedserver import FeedServer
 from tests.helpers import DATA, cli, load_items, serve_items
 from tests.receivers import WebhookReceiver
-from tests.test_pg_workers import start_worker
+from tests.test_pg_workers import start_worker, stop_workers
 from tests.test_postgres_cycle import pg_config
 
 ITEMS = load_items(DATA / "clear_items.jsonl")
@@ -51,15 +49,7 @@ def test_redeliver_from_the_cli_wakes_the_running_workers(
         assert received[-1].headers["webhook-id"] == again and received[-1].signature_ok
         alive = [w.poll() is None for w in workers]
     finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.send_signal(signal.SIGTERM)
-        for worker in workers:
-            try:
-                worker.wait(15)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait(5)
+        stop_workers(workers)
     texts = [log.read_text() for log in logs]
     assert alive == [True] * WORKERS and [w.returncode for w in workers] == [0] * WORKERS
     assert not any("Traceback" in text or " ERROR " in text for text in texts), texts

@@ -10,7 +10,6 @@ one id, nothing stays pending; the workers then stop cleanly on SIGTERM."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 from collections import Counter, defaultdict
@@ -21,7 +20,14 @@ from monitor._storage._postgres import PostgresStorage
 from monitor._times import parse_iso
 from tests.feedserver import FeedServer, rss
 from tests.receivers import WebhookReceiver
-from tests.test_pg_workers import ON, entry, first_items, start_worker, wait_until
+from tests.test_pg_workers import (
+    ON,
+    entry,
+    first_items,
+    start_worker,
+    stop_workers,
+    wait_until,
+)
 from tests.test_postgres_cycle import pg_config
 
 FEEDS = 60
@@ -111,15 +117,7 @@ def test_workers_reconnect_after_a_server_restart_and_lose_nothing(
             "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
         )[0]["n"]
     finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.send_signal(signal.SIGTERM)
-        for worker in workers:
-            try:
-                worker.wait(15)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait(5)
+        stop_workers(workers)
     texts = [log.read_text() for log in logs]
     assert alive == [True] * WORKERS, "".join(texts)[-3000:]
     assert [w.returncode for w in workers] == [0] * WORKERS

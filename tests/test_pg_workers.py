@@ -70,6 +70,19 @@ def start_worker(config: Path, log: Path, env: dict[str, str]) -> subprocess.Pop
         )  # fmt: skip
 
 
+def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM every worker still running, then wait (15 s each) or kill."""
+    for worker in workers:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        try:
+            worker.wait(15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(5)
+
+
 def test_three_workers_share_the_feeds_and_survive_a_kill(
     tmp_path: Path,
     pg_schema_dsn: str,
@@ -138,15 +151,7 @@ def test_three_workers_share_the_feeds_and_survive_a_kill(
         wait_until("every item stored, every alert delivered", settled, 3 * LEASE + INTERVAL)
         time.sleep(max(0.0, killed_at + LEASE + INTERVAL - time.monotonic()))
     finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.send_signal(signal.SIGTERM)
-        for worker in workers:
-            try:
-                worker.wait(15)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait(5)
+        stop_workers(workers)
     logs = "".join((tmp_path / f"worker{n}.log").read_text() for n in range(3))
     assert "Traceback" not in logs, logs[max(0, logs.find("Traceback") - 1000) :][:4000]
     # the survivors met the dropped connections, said so (no traceback), and went on
