@@ -89,6 +89,41 @@ class SlowReceiver(WebhookReceiver):
         return status
 
 
+class Publisher:
+    """``feeds`` loopback feeds of on-topic stories re-used under new guids and links: every
+    item published is a new hit and, an hour from the others, a story of its own."""
+
+    def __init__(self, server: FeedServer, feeds: int) -> None:
+        self.server = server
+        self.feeds = feeds
+        self.stories = [i for i in load_items(DATA / "clear_items.jsonl") if i["label"] == 2]
+        self.published: dict[str, list[dict[str, object]]] = {
+            f"/k{n}.xml": [] for n in range(feeds)
+        }
+        self.counter = 0
+
+    def publish(self, count: int) -> None:
+        """Add ``count`` items (round-robin over the feeds); serve each feed's newest 50."""
+        for _ in range(count):
+            n = self.counter
+            story = self.stories[n % len(self.stories)]
+            link = f"https://kill.example/{n}"
+            # Distinct words per item, so the story grouper does not fold them into one story.
+            self.published[f"/k{n % self.feeds}.xml"].append(
+                {
+                    "title": f"{story['title']} (update {n})",
+                    "summary": f"{story['summary']} Dispatch number {n}.",
+                    "link": link,
+                    "guid": link,
+                    # an hour apart: with a 1 s story window each item is a story of its own
+                    "published": datetime.now(UTC) - timedelta(hours=n + 1),
+                }
+            )
+            self.counter += 1
+        for path, items in self.published.items():
+            self.server.add_behaviour(path, "hold", body=rss(items[::-1][:50]), delay=0.2)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=25)
@@ -99,33 +134,11 @@ def main() -> int:
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
         os.environ.pop(name, None)
 
-    # On-topic stories, re-used under new guids and links: every published item is a new hit.
-    stories = [i for i in load_items(DATA / "clear_items.jsonl") if i["label"] == 2]
     server = FeedServer().start()
     receiver = SlowReceiver()
-    published: dict[str, list[dict[str, object]]] = {f"/k{n}.xml": [] for n in range(FEEDS)}
-    counter = 0
-
-    def publish(count: int) -> None:
-        nonlocal counter
-        for _ in range(count):
-            path = f"/k{counter % FEEDS}.xml"
-            story = stories[counter % len(stories)]
-            link = f"https://kill.example/{counter}"
-            # Distinct words per item, so the story grouper does not fold them into one story.
-            published[path].append(
-                {
-                    "title": f"{story['title']} (update {counter})",
-                    "summary": f"{story['summary']} Dispatch number {counter}.",
-                    "link": link,
-                    "guid": link,
-                    # an hour apart: with a 1 s story window each item is a story of its own
-                    "published": datetime.now(UTC) - timedelta(hours=counter + 1),
-                }
-            )
-            counter += 1
-        for path, items in published.items():
-            server.add_behaviour(path, "hold", body=rss(items[::-1][:50]), delay=0.2)
+    feeds = Publisher(server, FEEDS)
+    published = feeds.published
+    publish = feeds.publish
 
     work = Path(tempfile.mkdtemp(prefix="kill-trials-"))
     config = write_config(

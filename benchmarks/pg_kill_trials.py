@@ -25,7 +25,6 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -33,11 +32,11 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kill_trials import SlowReceiver  # noqa: E402
+from kill_trials import Publisher, SlowReceiver  # noqa: E402
 
 from monitor._storage._postgres import PostgresStorage  # noqa: E402
-from tests.feedserver import FeedServer, rss  # noqa: E402
-from tests.helpers import DATA, load_items, write_config  # noqa: E402
+from tests.feedserver import FeedServer  # noqa: E402
+from tests.helpers import write_config  # noqa: E402
 from tests.pg import with_schema  # noqa: E402
 
 FEEDS = 12
@@ -68,27 +67,11 @@ def main() -> int:
     dsn = with_schema(base, schema)
     env = {**os.environ, "MONITOR_KILL_DSN": dsn}
 
-    stories = [i for i in load_items(DATA / "clear_items.jsonl") if i["label"] == 2]
     server = FeedServer().start()
     receiver = SlowReceiver()
-    published: dict[str, list[dict[str, object]]] = {f"/k{n}.xml": [] for n in range(FEEDS)}
-    counter = 0
-
-    def publish(count: int) -> None:
-        nonlocal counter
-        for _ in range(count):
-            path = f"/k{counter % FEEDS}.xml"
-            story = stories[counter % len(stories)]
-            link = f"https://kill.example/{counter}"
-            published[path].append({
-                "title": f"{story['title']} (update {counter})",
-                "summary": f"{story['summary']} Dispatch number {counter}.",
-                "link": link, "guid": link,
-                "published": datetime.now(UTC) - timedelta(hours=counter + 1),
-            })  # fmt: skip
-            counter += 1
-        for path, items in published.items():
-            server.add_behaviour(path, "hold", body=rss(items[::-1][:50]), delay=0.2)
+    feeds = Publisher(server, FEEDS)
+    published = feeds.published
+    publish = feeds.publish
 
     work = Path(tempfile.mkdtemp(prefix="pg-kill-trials-"))
     config = write_config(
