@@ -23,7 +23,7 @@ from tests.receivers import WebhookReceiver
 from tests.test_pg_workers import (
     ON,
     entry,
-    first_items,
+    serve_first_items,
     start_worker,
     stop_workers,
     wait_until,
@@ -54,11 +54,7 @@ def test_workers_reconnect_after_a_server_restart_and_lose_nothing(
     feed_server: FeedServer,
     webhook_receiver: WebhookReceiver,
 ) -> None:
-    paths = [f"/r{n}.xml" for n in range(FEEDS)]
-    served: dict[str, list[dict[str, Any]]] = {}
-    for n, path in enumerate(paths):
-        served[path] = first_items(n)
-        feed_server.add(path, rss(served[path], title=f"Feed {n}"))
+    paths, served = serve_first_items(feed_server, "/r", FEEDS)
     settings = "\n".join([
         f'interval = "{INTERVAL:g}s"', "jitter = 0", f'lease = "{LEASE:g}s"', 'deadline = "3s"',
         'parse_timeout = "2s"', "per_host = 32", "parse_workers = 1", 'story_window = "1s"',

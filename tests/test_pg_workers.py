@@ -62,6 +62,19 @@ def wait_until(what: str, ready: Callable[[], bool], timeout: float) -> None:
         time.sleep(0.2)
 
 
+def serve_first_items(
+    feed_server: FeedServer, prefix: str, count: int
+) -> tuple[list[str], dict[str, list[dict[str, Any]]]]:
+    """``count`` loopback feeds at ``{prefix}{n}.xml`` with their first items: (paths, items
+    served by path, to be added to)."""
+    paths = [f"{prefix}{n}.xml" for n in range(count)]
+    served: dict[str, list[dict[str, Any]]] = {}
+    for n, path in enumerate(paths):
+        served[path] = first_items(n)
+        feed_server.add(path, rss(served[path], title=f"Feed {n}"))
+    return paths, served
+
+
 def start_worker(config: Path, log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
@@ -89,11 +102,7 @@ def test_three_workers_share_the_feeds_and_survive_a_kill(
     feed_server: FeedServer,
     webhook_receiver: WebhookReceiver,
 ) -> None:
-    paths = [f"/w{n}.xml" for n in range(FEEDS)]
-    served: dict[str, list[dict[str, Any]]] = {}
-    for n, path in enumerate(paths):
-        served[path] = first_items(n)
-        feed_server.add(path, rss(served[path], title=f"Feed {n}"))
+    paths, served = serve_first_items(feed_server, "/w", FEEDS)
     settings = "\n".join([
         'interval = "5s"', "jitter = 0", 'lease = "10s"', 'deadline = "3s"',
         'parse_timeout = "2s"', "per_host = 32", "parse_workers = 1", 'story_window = "1s"',
