@@ -18,16 +18,23 @@ are one group: they share labels), the setting with the best mean live F1 on the
 groups is chosen and reported on the held-out group.
 ``--set`` overrides a ``Params`` field for the whole run (experiments). ``--headlines`` adds
 the item-seeded topics seeded by their titles alone (four pasted headlines).
+
+``--ceiling`` is a diagnostic, not a figure of the product: it runs the tracker again with its
+adaptation told the labels, to show how much better admission alone could do. ``admit``: exactly
+the labelled on-topic items enter the adaptation pool, whatever their score; ``veto``: the
+tracker's own rule, except that no labelled off-topic item gets in.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import sys
 import time
 from dataclasses import fields, replace
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -65,11 +72,42 @@ GRID: list[tuple[str, ...]] = [
 ]
 
 
+class _Ceiling(Tracker):
+    """The tracker with its adaptation told the labels (``--ceiling``; see the module doc)."""
+
+    def __init__(self, topic: Topic, params: Params, labels: dict[int, bool], mode: str) -> None:
+        super().__init__(topic.name, topic.seeds, params=params)
+        self._truth = labels  # id(item's Tokens) -> on topic
+        self._mode = mode
+        self._on: bool | None = None
+
+    def _observe(self, scored: Any, judgement: Any, **kw: Any) -> None:
+        self._on = self._truth.get(id(scored.key))
+        super()._observe(scored, judgement, **kw)
+
+    def _consider(self, x: Any, z: float, z_s: float, z_e: float, source: str | None) -> None:
+        p = self.params
+        wrong = self._on is False and z >= p.adapt_z  # the tracker would admit it
+        if self._mode == "admit" and self._on:
+            z = z_s = z_e = math.inf
+        elif (self._mode == "admit" and self._on is not None) or (self._mode == "veto" and wrong):
+            z = min(z, p.adapt_z - 1)  # stays out of the pool; may be a near miss
+        super()._consider(x, z, z_s, z_e, source)
+
+
 def stream_scores(
-    topic: Topic, batches: list[Batch], params: Params, tokens: dict[str, Tokens]
+    topic: Topic,
+    batches: list[Batch],
+    params: Params,
+    tokens: dict[str, Tokens],
+    ceiling: str | None = None,
 ) -> dict[str, tuple[float, bool]]:
     """(score, hit) per item id, the stream run as ``monitor classify`` runs it."""
-    tracker = Tracker(topic.name, topic.seeds, params=params)
+    if ceiling:
+        truth = {id(tokens[i]): bool(on) for i, on in topic.labels.items() if topic.scored(i)}
+        tracker: Tracker = _Ceiling(topic, params, truth, ceiling)
+    else:
+        tracker = Tracker(topic.name, topic.seeds, params=params)
     out: dict[str, tuple[float, bool]] = {}
     for batch in batches:
         toks = [tokens[str(item["id"])] for item in batch]
@@ -104,10 +142,13 @@ def evaluate_topic(
     params: Params,
     orders: list[tuple[str, list[Batch]]],
     tokens: dict[str, Tokens],
+    ceiling: str | None = None,
 ) -> Row:
-    pub, pub_best = figures(topic, stream_scores(topic, orders[0][1], params, tokens))
-    live = [figures(topic, stream_scores(topic, b, params, tokens))[0] for _, b in orders[1:]]
-    return Row(pub, pub_best, live)
+    def run(batches: list[Batch]) -> tuple[Metrics, Metrics]:
+        return figures(topic, stream_scores(topic, batches, params, tokens, ceiling))
+
+    pub, pub_best = run(orders[0][1])
+    return Row(pub, pub_best, [run(b)[0] for _, b in orders[1:]])
 
 
 def table(rows: dict[str, Row]) -> None:
@@ -190,6 +231,12 @@ def main() -> int:
     parser.add_argument(
         "--headlines", action="store_true", help="also seed each item topic by its titles alone"
     )
+    parser.add_argument(
+        "--ceiling",
+        choices=["admit", "veto"],
+        help="diagnostic: the adaptation told the labels (admit: exactly the on-topic items; "
+        "veto: no off-topic item)",
+    )
     args = parser.parse_args()
     if not _reldata.available():
         print(f"skipped: {_reldata.DEV} not found (the evaluation data lives in ../shared/eval)")
@@ -213,7 +260,8 @@ def main() -> int:
     else:
         tokens = {str(i["id"]): tokenise(str(i["title"]), str(i["summary"])) for i in items}
         orders = [("publication", _reldata.publication_batches(items)), *_reldata.runs(items)]
-        rows = {t.name: evaluate_topic(t, parse_sets(args.set), orders, tokens) for t in topics}
+        params = parse_sets(args.set)
+        rows = {t.name: evaluate_topic(t, params, orders, tokens, args.ceiling) for t in topics}
         table(rows)
     print(f"({time.perf_counter() - started:.1f}s)")
     return 0
