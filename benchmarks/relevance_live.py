@@ -19,6 +19,10 @@ groups is chosen and reported on the held-out group.
 ``--set`` overrides a ``Params`` field for the whole run (experiments). ``--headlines`` adds
 the item-seeded topics seeded by their titles alone (four pasted headlines).
 
+``--feedback K`` simulates a user of ``monitor feedback`` who judges the first K alerts as they
+arrive (by their labels; "brief" items are left unjudged) and the tracker takes each batch's
+new judgements before the next poll, as the daemon does within 30 s.
+
 ``--ceiling`` is a diagnostic, not a figure of the product: it runs the tracker again with its
 adaptation told the labels, to show how much better admission alone could do. ``admit``: exactly
 the labelled on-topic items enter the adaptation pool, whatever their score; ``veto``: the
@@ -101,20 +105,30 @@ def stream_scores(
     params: Params,
     tokens: dict[str, Tokens],
     ceiling: str | None = None,
+    feedback: int = 0,
 ) -> dict[str, tuple[float, bool]]:
-    """(score, hit) per item id, the stream run as ``monitor classify`` runs it."""
+    """(score, hit) per item id, the stream run as ``monitor classify`` runs it (with the
+    first ``feedback`` alerts judged, see the module doc)."""
     if ceiling:
         truth = {id(tokens[i]): bool(on) for i, on in topic.labels.items() if topic.scored(i)}
         tracker: Tracker = _Ceiling(topic, params, truth, ceiling)
     else:
         tracker = Tracker(topic.name, topic.seeds, params=params)
     out: dict[str, tuple[float, bool]] = {}
+    judged: list[tuple[str, str, bool]] = []
     for batch in batches:
         toks = [tokens[str(item["id"])] for item in batch]
         judgements = tracker.judge_batch(toks)
         tracker.observe_batch(toks, judgements, str(batch[0]["feed"]))
+        before = len(judged)
         for item, j in zip(batch, judgements, strict=True):
-            out[str(item["id"])] = (j.score, j.hit)
+            item_id = str(item["id"])
+            out[item_id] = (j.score, j.hit)
+            if j.hit and len(judged) < feedback and topic.scored(item_id):
+                on = bool(topic.labels[item_id])  # scored items are on (2) or off (0) topic
+                judged.append((str(item["title"]), str(item["summary"]), on))
+        if len(judged) > before:
+            tracker.set_feedback(judged)
     return out
 
 
@@ -143,9 +157,10 @@ def evaluate_topic(
     orders: list[tuple[str, list[Batch]]],
     tokens: dict[str, Tokens],
     ceiling: str | None = None,
+    feedback: int = 0,
 ) -> Row:
     def run(batches: list[Batch]) -> tuple[Metrics, Metrics]:
-        return figures(topic, stream_scores(topic, batches, params, tokens, ceiling))
+        return figures(topic, stream_scores(topic, batches, params, tokens, ceiling, feedback))
 
     pub, pub_best = run(orders[0][1])
     return Row(pub, pub_best, [run(b)[0] for _, b in orders[1:]])
@@ -232,6 +247,9 @@ def main() -> int:
         "--headlines", action="store_true", help="also seed each item topic by its titles alone"
     )
     parser.add_argument(
+        "--feedback", type=int, default=0, metavar="K", help="a user judges the first K alerts"
+    )
+    parser.add_argument(
         "--ceiling",
         choices=["admit", "veto"],
         help="diagnostic: the adaptation told the labels (admit: exactly the on-topic items; "
@@ -261,7 +279,10 @@ def main() -> int:
         tokens = {str(i["id"]): tokenise(str(i["title"]), str(i["summary"])) for i in items}
         orders = [("publication", _reldata.publication_batches(items)), *_reldata.runs(items)]
         params = parse_sets(args.set)
-        rows = {t.name: evaluate_topic(t, params, orders, tokens, args.ceiling) for t in topics}
+        rows = {
+            t.name: evaluate_topic(t, params, orders, tokens, args.ceiling, args.feedback)
+            for t in topics
+        }
         table(rows)
     print(f"({time.perf_counter() - started:.1f}s)")
     return 0
