@@ -24,8 +24,9 @@ from monitor._relevance import (
     read_seeds,
 )
 from monitor._relevance._evidence import Evidence
+from monitor._relevance._profile import build_profile
 from monitor._relevance._stem import stem_english
-from monitor._relevance._text import tokenise, tokens
+from monitor._relevance._text import BREAK, analyse, tokenise, tokens
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS_DIR = ROOT / "seeds"
@@ -296,6 +297,25 @@ def test_tokens_fold_accents_and_drop_possessives() -> None:
         "ukraine",
         "30",
     ]
+
+
+def test_a_hyphenated_word_is_also_read_joined() -> None:
+    """News spells "cease-fire" and "ceasefire", "peace-keeping" and "peacekeeping": the parts
+    stay (for pairs and phrases) and the joined word follows the text after a break, so that
+    neither spelling misses the other; nothing is joined across the break."""
+    title = tokenise("Putin Studies Cease-Fire", "").title
+    assert title[:4] == ("putin", "studi", "ceas", "fire")
+    assert title[-1] == stem_english("ceasefire")
+    assert tokenise("U.S.-Ukraine talks", "").title[-2:] == ("ukrain", "talk")  # no "sukrain"
+    seeds = [f"Ceasefire talks {n}\n\nEnvoys discuss a ceasefire for the war." for n in "ab"]
+    tracker = Tracker("t", seeds)
+    item = tracker.judge("Envoys discuss the proposed Cease-Fire", "")
+    assert "Cease-Fire" in [feature for feature, _ in item.matched]  # as the item writes it
+    hyphen = Tracker("t", [s.replace("easefire", "ease-fire") for s in seeds])
+    assert hyphen.judge("Ceasefire", "").score > hyphen.judge("Football", "").score
+    ends = build_profile([analyse("talks on a cease-fire")] * 2)
+    assert ("ceas", "fire") in ends.phrases
+    assert not [gram for gram in ends.phrases if BREAK in gram]
 
 
 # -- judging ---------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from monitor._relevance._text import Analysis, is_stop
+from monitor._relevance._text import BREAK, Analysis, is_stop
 
 __all__ = ["PHRASE_MAX", "PHRASE_MIN", "Profile", "build_profile", "phrase_key", "phrases_in"]
 
@@ -28,7 +28,8 @@ def phrase_key(gram: Sequence[str]) -> str:
 
 
 def phrases_in(seq: Sequence[str], lengths: Sequence[int] = (2, 3, 4)) -> set[tuple[str, ...]]:
-    """Every candidate phrase in ``seq``: n-grams that neither start nor end with a stopword."""
+    """Every candidate phrase in ``seq``: n-grams that neither start nor end with a stopword
+    and do not span a ``BREAK``."""
     out: set[tuple[str, ...]] = set()
     size = len(seq)
     for i in range(size):
@@ -39,7 +40,7 @@ def phrases_in(seq: Sequence[str], lengths: Sequence[int] = (2, 3, 4)) -> set[tu
             if j > size or is_stop(seq[j - 1]):
                 continue
             gram = tuple(seq[i:j])
-            if sum(1 for tok in gram if is_stop(tok)) <= _MAX_STOPS_IN_PHRASE:
+            if BREAK not in gram and sum(map(is_stop, gram)) <= _MAX_STOPS_IN_PHRASE:
                 out.add(gram)
     return out
 

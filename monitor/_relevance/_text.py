@@ -16,6 +16,7 @@ from monitor._relevance._semantic import embedder
 from monitor._relevance._stem import stem_english
 
 __all__ = [
+    "BREAK",
     "STOPWORDS",
     "Analysis",
     "analyse",
@@ -55,6 +56,12 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _WORDS = re.compile(r"([a-z0-9]+)(?:['’‘`]s\b)?")
 _CASED_WORDS = re.compile(r"([A-Za-z0-9]+)(?:['’‘`][sS]\b)?")
 _STOP_MARK = "\x00"
+# Hyphenated words ("cease-fire", "peace-keeping") are also read joined, since news spells
+# them both ways: the parts stay in place and the joined word follows the text after BREAK,
+# as Lucene's word-delimiter filter adds a catenated token. Parts of one letter ("U.S.-led")
+# are not joined.
+_HYPHENATED = re.compile(r"(?<![A-Za-z.])[A-Za-z]{2,}(?:-[A-Za-z]{2,})+\b")
+BREAK = _STOP_MARK + "|"  # a stopword token: no word pair or phrase spans it
 _CACHE_LIMIT = 200_000
 _TOKEN_CACHE: dict[str, str] = {}
 
@@ -122,13 +129,27 @@ class Analysis:
         self.words = words
 
 
-def analyse(text: str) -> Analysis:
-    """Tokenise and stem ``text``."""
-    words = tokens(text)
+def analyse(text: str, *, joined: bool = True) -> Analysis:
+    """Tokenise and stem ``text``; its hyphenated words also joined, after ``BREAK``, unless
+    ``joined`` is false (a phrase to find as written)."""
+    folded = _fold(text)
+    words = _WORDS.findall(folded)
     get = _TOKEN_CACHE.get
     seq = [get(w) or _token(w) for w in words]
+    if joined:
+        _add_joined(folded, seq, words)
     content = [t for t in seq if t[0] != _STOP_MARK]
     return Analysis(seq, content, words)
+
+
+def _add_joined(text: str, seq: list[str], words: list[str]) -> None:
+    """Append ``text``'s hyphenated words, joined, to its ``seq`` (and as written to its
+    ``words``), each after ``BREAK``."""
+    if "-" not in text:
+        return
+    for written in _HYPHENATED.findall(text):
+        seq += [BREAK, _token(written.replace("-", "").lower())]
+        words += ["|", written]
 
 
 def sequence(text: str) -> list[str]:
@@ -148,13 +169,15 @@ def surface(token: str) -> str:
 
 
 def _cased(text: str) -> tuple[list[str], list[str]]:
-    """(sequence tokens, the words as written) of ``text``."""
-    words = _CASED_WORDS.findall(_fold(text, lower=False))
+    """(sequence tokens, the words as written) of ``text``, hyphenated words also joined."""
+    folded = _fold(text, lower=False)
+    words = _CASED_WORDS.findall(folded)
     get = _TOKEN_CACHE.get
     seq = []
     for w in words:
         low = w.lower()
         seq.append(get(low) or _token(low))
+    _add_joined(folded, seq, words)
     return seq, words
 
 

@@ -47,13 +47,12 @@ from monitor._relevance._params import DEFAULT_THRESHOLD, Params
 from monitor._relevance._profile import PHRASE_MAX, build_profile
 from monitor._relevance._semantic import MEANING as _MEANING
 from monitor._relevance._semantic import MEANING_LABEL, Meaning
-from monitor._relevance._text import Analysis, analyse, tokenise
+from monitor._relevance._text import BREAK, Analysis, analyse, tokenise
 
 __all__ = ["DEFAULT_THRESHOLD", "Params", "Tracker"]
 
 _STATE_VERSION = 2
 _MATCHED_MAX = 10
-_STOP = "\x00"
 _DF_LIMIT = 400_000
 # Texts remembered so that a repeat teaches nothing: the stream's statistics and the
 # adaptation count each text once, however often a feed (or several) repeats it.
@@ -101,7 +100,7 @@ class Tracker:
         if p.title_weight < 1.0:
             raise ValueError("title_weight must be at least 1")
         analysed = [analyse(s) for s in seeds if s.strip()]
-        users = [a for a in (analyse(ph) for ph in phrases) if a.content]
+        users = [a for a in (analyse(ph, joined=False) for ph in phrases) if a.content]
         profile = build_profile(
             analysed, core_power=p.core_power, phrase_share=p.phrase_share, user_phrases=users
         )
@@ -129,7 +128,9 @@ class Tracker:
             if size > 2:  # two-word phrases are found as bigrams
                 head = key.split(" ", 1)[0]
                 self._heads[head] = tuple(sorted({*self._heads.get(head, ()), size}))
-        self._exclude = [(tuple(a.seq), x) for x in exclude if (a := analyse(x)).content]
+        self._exclude = [
+            (tuple(a.seq), x) for x in exclude if (a := analyse(x, joined=False)).content
+        ]
         self._n = 0
         self._df: Counter[str] = Counter()
         self._seed = Channel(Norm(p.prior_mean, p.prior_sd, p.norm_prior, p.norm_window))
@@ -321,7 +322,7 @@ class Tracker:
         return 0.0 if verdict is None else (2.0 if verdict else -2.0) * self.params.z_mid
 
     def _excluded(self, tokens: Tokens) -> str | None:
-        seq = [*tokens.title, _STOP + "|", *tokens.summary]
+        seq = [*tokens.title, BREAK, *tokens.summary]
         for gram, text in self._exclude:
             n = len(gram)
             first = gram[0]
