@@ -307,6 +307,7 @@ def test_a_hyphenated_word_is_also_read_joined() -> None:
     assert title[:4] == ("putin", "studi", "ceas", "fire")
     assert title[-1] == stem_english("ceasefire")
     assert tokenise("U.S.-Ukraine talks", "").title[-2:] == ("ukrain", "talk")  # no "sukrain"
+    assert BREAK not in tokenise("ab-" * 1000 + "ab", "").title  # a chain, not a word
     seeds = [f"Ceasefire talks {n}\n\nEnvoys discuss a ceasefire for the war." for n in "ab"]
     tracker = Tracker("t", seeds)
     item = tracker.judge("Envoys discuss the proposed Cease-Fire", "")

@@ -59,8 +59,10 @@ _STOP_MARK = "\x00"
 # Hyphenated words ("cease-fire", "peace-keeping") are also read joined, since news spells
 # them both ways: the parts stay in place and the joined word follows the text after BREAK,
 # as Lucene's word-delimiter filter adds a catenated token. Parts of one letter ("U.S.-led")
-# are not joined.
+# are not joined, nor chains of more than four parts or 40 letters (not a word).
 _HYPHENATED = re.compile(r"(?<![A-Za-z.])[A-Za-z]{2,}(?:-[A-Za-z]{2,})+\b")
+_JOINED_MAX = 40
+_JOINED_PARTS = 4
 BREAK = _STOP_MARK + "|"  # a stopword token: no word pair or phrase spans it
 _CACHE_LIMIT = 200_000
 _TOKEN_CACHE: dict[str, str] = {}
@@ -148,8 +150,9 @@ def _add_joined(text: str, seq: list[str], words: list[str]) -> None:
     if "-" not in text:
         return
     for written in _HYPHENATED.findall(text):
-        seq += [BREAK, _token(written.replace("-", "").lower())]
-        words += ["|", written]
+        if written.count("-") < _JOINED_PARTS and len(written) <= _JOINED_MAX:
+            seq += [BREAK, _token(written.replace("-", "").lower())]
+            words += ["|", written]
 
 
 def sequence(text: str) -> list[str]:
