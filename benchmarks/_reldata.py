@@ -57,7 +57,13 @@ def available() -> bool:
 
 
 def load_items() -> list[Item]:
-    return [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line]
+    """The dev items, their title and summary read as ``monitor classify`` reads them."""
+    from monitor._classify import text_of
+
+    items = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line]
+    for item in items:
+        item["title"], item["summary"] = text_of(item)
+    return items
 
 
 def _item_text(item: Item) -> str:

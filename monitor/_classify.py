@@ -11,10 +11,11 @@ from typing import Any
 from ._ids import item_ref, story_id
 from ._models import Judgement, Tokens
 from ._output import matched_json
+from ._plaintext import item_text
 from ._relevance import StoryGrouper, Tracker, tokenise
 from ._times import parse_iso, utcnow
 
-__all__ = ["BadLine", "batches", "classify_batch", "json_lines"]
+__all__ = ["BadLine", "batches", "classify_batch", "json_lines", "text_of"]
 
 
 class BadLine(str):
@@ -55,6 +56,12 @@ def _feed(item: dict[str, Any] | BadLine) -> Any:
     return None if isinstance(item, BadLine) else item.get("feed")
 
 
+def text_of(item: dict[str, Any]) -> tuple[str, str]:
+    """A JSON item's title and summary as the daemon reads a feed item's (markup stripped,
+    entities unescaped, capped)."""
+    return item_text(str(item.get("title") or ""), str(item.get("summary") or ""))
+
+
 def classify_batch(
     batch: Sequence[tuple[int, dict[str, Any] | BadLine]],
     trackers: Sequence[Tracker],
@@ -64,7 +71,7 @@ def classify_batch(
     same state, then group the hits into stories, then let the trackers learn from the
     batch in its order. A line that was not a JSON object gives its error."""
     good = [(n, i) for n, i in batch if not isinstance(i, BadLine)]
-    texts = [(str(i.get("title") or ""), str(i.get("summary") or "")) for _, i in good]
+    texts = [text_of(item) for _, item in good]
     tokens = [tokenise(title, summary) for title, summary in texts]
     per_topic = [tracker.judge_batch(tokens) for tracker in trackers]
     results: dict[int, dict[str, Any]] = {}

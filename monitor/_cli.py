@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import __version__
-from ._classify import BadLine, batches, classify_batch, json_lines
+from ._classify import BadLine, batches, classify_batch, json_lines, text_of
 from ._cli_feeds import add_topics
 from ._cli_feeds import register_verbs as register_feed_verbs
 from ._cli_health import add_health, add_next_poll
@@ -373,7 +373,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 unlabelled += 1  # still part of the stream: the trackers learnt from it
                 continue
             labelled.append((label, out["topics"][topic], topic in out["hit_topics"]))
-            texts.append((str(item.get("title") or ""), str(item.get("summary") or "")))
+            texts.append(text_of(item))
     if not labelled:
         raise MonitorError(f"{args.file}: no item with a `label` of 0, 1 or 2")
     tracker = trackers[names.index(topic)]

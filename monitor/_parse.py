@@ -18,7 +18,6 @@ import time
 import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from xml.sax import SAXParseException
@@ -28,11 +27,10 @@ import feedparser
 from ._errors import ParseError
 from ._fastrss import parse_plain_rss
 from ._models import Entry, ParsedFeed
+from ._plaintext import MAX_SUMMARY, MAX_TITLE, item_text, plain_text
 
 __all__ = ["canonical_link", "parse_feed", "plain_text"]
 
-MAX_TITLE = 1_000
-MAX_SUMMARY = 20_000
 MAX_LINK = 4_000
 MAX_KEY = 1_000
 MAX_WARNING = 200
@@ -154,23 +152,6 @@ def canonical_link(url: str) -> str:
     return urlunsplit((scheme, netloc, path, urlencode(sorted(query)), ""))
 
 
-def plain_text(value: str, limit: int) -> str:
-    """``value`` (HTML or text) as one line of plain text: tags stripped, entities unescaped,
-    whitespace collapsed. At most ``limit`` characters of input are looked at."""
-    value = value[:limit]
-    if "<" not in value and "&" not in value:  # no markup: skip the HTML parser
-        return " ".join(value.split())[:limit]
-    if "<" in value:
-        # Do not let a tag cut by the limit show up as text.
-        cut = value.rfind("<")
-        if value.find(">", cut) < 0:
-            value = value[:cut]
-    extractor = _TextExtractor()
-    extractor.feed(value)
-    extractor.close()
-    return " ".join("".join(extractor.parts).split())[:limit]
-
-
 def fingerprint(text: str) -> str:
     """sha1 of ``text`` normalised: NFKC, casefolded, punctuation removed ("U.S." → "us",
     "don't" → "dont"; dashes, symbols and controls become spaces), whitespace collapsed."""
@@ -182,8 +163,7 @@ def fingerprint(text: str) -> str:
 
 
 def _entry(raw: Mapping[str, Any], base: str, now: datetime) -> Entry | None:
-    title = plain_text(str(raw.get("title") or ""), MAX_TITLE)
-    summary = plain_text(_raw_summary(raw), MAX_SUMMARY)
+    title, summary = item_text(str(raw.get("title") or ""), _raw_summary(raw))
     link = _link(raw, base)
     if not (title or summary or link):
         return None
@@ -302,40 +282,3 @@ class _Fold(dict[int, str]):
 
 
 _FOLD = _Fold()
-
-
-class _TextExtractor(HTMLParser):
-    """Collects text, skipping script/style; block-level tags separate words, inline ones
-    (``<b>``, ``<a>``, …) do not."""
-
-    _SKIP = frozenset({"script", "style", "template", "noscript", "head", "title", "svg"})
-    _INLINE = frozenset({
-        "a", "abbr", "b", "bdi", "bdo", "big", "cite", "code", "data", "del", "dfn", "em",
-        "font", "i", "ins", "kbd", "mark", "q", "s", "samp", "small", "span", "strike",
-        "strong", "sub", "sup", "time", "tt", "u", "var", "wbr",
-    })  # fmt: skip
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._SKIP:
-            self._skipping += 1
-        elif tag not in self._INLINE:
-            self.parts.append(" ")
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in self._INLINE:  # <br/>, <hr/>, <img/>
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP:
-            self._skipping = max(0, self._skipping - 1)
-        elif tag not in self._INLINE:
-            self.parts.append(" ")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.parts.append(data)

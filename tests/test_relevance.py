@@ -242,10 +242,11 @@ def test_read_seeds_reads_supported_files_sorted_and_strips_html(tmp_path: Path)
         "</html>",
         encoding="utf-8",
     )
-    (tmp_path / "a.txt").write_text("First seed\n", encoding="utf-8")
+    # a pasted feed item keeps its entities: read as text, as the parse stage reads a feed's
+    (tmp_path / "a.txt").write_text("First seed&nbsp;&nbsp;Wire\n", encoding="utf-8")
     (tmp_path / "c.md").write_text("# Third seed\n", encoding="utf-8")
     (tmp_path / "notes.json").write_text("{}", encoding="utf-8")
-    assert read_seeds(tmp_path) == ["First seed", "Second & seed", "# Third seed"]
+    assert read_seeds(tmp_path) == ["First seed\xa0\xa0Wire", "Second & seed", "# Third seed"]
 
 
 def test_read_seeds_without_seed_files_names_the_folder(tmp_path: Path) -> None:

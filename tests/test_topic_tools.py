@@ -12,7 +12,7 @@ import pytest
 
 from monitor._relevance import Tracker, read_seeds, tokenise
 from tests.feedserver import FeedServer, rss
-from tests.helpers import DATA, ROOT, START, cli, load_items, write_config
+from tests.helpers import DATA, ROOT, START, TOY_THRESHOLD, cli, load_items, write_config
 from tests.receivers import WebhookReceiver
 
 ITEMS = load_items(DATA / "clear_items.jsonl")
@@ -80,6 +80,26 @@ def test_classify_judges_one_feeds_run_of_items_together(
     assert cli(config, "classify", str(other)) == 0
     first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
     assert first["score"] != second["score"]
+
+
+def test_classify_reads_an_item_as_the_daemon_reads_it_from_a_feed(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Markup and entities in a JSON item (feed text copied as it came) are read as the parse
+    stage reads them, so ``classify`` scores it as the daemon scores the same item."""
+    item = {
+        "title": ON[0]["title"],
+        "summary": f"<p>{ON[0]['summary']}</p>&nbsp;&nbsp;<font color='#6f6f6f'>Wire</font>",
+    }
+    feed_server.add("/a.xml", rss(_entries([item], "a")))
+    config = write_config(tmp_path, [feed_server.url("/a.xml")], threshold=TOY_THRESHOLD)
+    assert cli(config, "once") == 0
+    (stored,) = _json(capsys, config, "hits", "--format", "json")
+    lines = tmp_path / "items.jsonl"
+    lines.write_text(json.dumps({**item, "feed": "a"}))
+    capsys.readouterr()
+    assert cli(config, "classify", str(lines)) == 0
+    assert json.loads(capsys.readouterr().out)["score"] == stored["score"]
 
 
 def test_topic_check_shows_the_profile_and_a_backtest(

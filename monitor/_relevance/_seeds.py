@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from monitor._errors import ConfigError
@@ -35,7 +36,10 @@ def read_seeds(folder: Path) -> list[str]:
     texts: list[str] = []
     for path in files:
         raw = _read_text(folder, path)
-        text = strip_markup(raw) if path.suffix.lower() in (".html", ".htm") else raw.strip()
+        # HTML loses its markup; text keeps its lines but not its entities (an item pasted
+        # from a feed: "&nbsp;" is a space, as the parse stage reads it, not a word).
+        html_file = path.suffix.lower() in (".html", ".htm")
+        text = strip_markup(raw) if html_file else html.unescape(raw).strip()
         if text:
             texts.append(text)
     if not texts:
