@@ -73,6 +73,11 @@ GRID: list[tuple[str, ...]] = [
     ("semantic_weight=2",),
     ("adapt_sem_z=0.5",),
     ("adapt_sem_z=1.5",),
+    ("adapt_band=0",),
+    ("adapt_band=0.5",),
+    ("adapt_band=1.5",),
+    ("band_weight=0.1",),
+    ("band_weight=0.3",),
 ]
 
 
@@ -91,11 +96,12 @@ class _Ceiling(Tracker):
 
     def _consider(self, x: Any, z: float, z_s: float, z_e: float, source: str | None) -> None:
         p = self.params
-        wrong = self._on is False and z >= p.adapt_z  # the tracker would admit it
+        bar = p.adapt_z - p.adapt_band  # from here the tracker would admit it (weakly)
+        wrong = self._on is False and z >= bar
         if self._mode == "admit" and self._on:
             z = z_s = z_e = math.inf
         elif (self._mode == "admit" and self._on is not None) or (self._mode == "veto" and wrong):
-            z = min(z, p.adapt_z - 1)  # stays out of the pool; may be a near miss
+            z = min(z, bar - 1)  # stays out of the pool; may be a near miss
         super()._consider(x, z, z_s, z_e, source)
 
 

@@ -44,6 +44,7 @@ STEPS: dict[str, tuple[float, ...]] = {
     "prior_mean": (0.015, 0.06),
     "semantic_mean": (0.3, 0.4),
     "adapt_z": (3.8, 4.6),
+    "adapt_band": (0.5, 1.5),
 }
 
 

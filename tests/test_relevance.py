@@ -533,6 +533,41 @@ def test_evidence_is_bounded_shared_and_capped() -> None:
     assert again.profile() == ev.profile() and len(again) == 3
 
 
+def test_a_weak_item_is_a_fraction_of_an_item_in_the_pool() -> None:
+    """An item admitted with a weight (just below the admission bar) adds that fraction of its
+    vector to the centroid, counts fully for support, is still recognised when copied, and
+    keeps its weight through the state."""
+    ev = Evidence(pool_size=4, near_size=2, support=2, near_weight=0.0, cap=0.0, duplicate=0.6)
+    ev.admit({}, {"force": 0.8, "troop": 0.6})
+    ev.admit({}, {"force": 0.8, "troop": 0.6}, weight=0.25)
+    q = ev.profile()
+    assert q["force"] == pytest.approx((0.8 + 0.2) / 2) and q["troop"] == pytest.approx(0.375)
+    assert ev.is_copy({"force": 0.8, "troop": 0.6}) is True
+    weak = Evidence(pool_size=4, near_size=2, support=1, near_weight=0.0, cap=0.0, duplicate=0.6)
+    weak.admit({}, {"peace": 1.0}, weight=0.25)
+    assert weak.is_copy({"peace": 1.0}) is True  # a copy of a weak item adds nothing either
+    again = Evidence(pool_size=4, near_size=2, support=2, near_weight=0.0, cap=0.0, duplicate=0.6)
+    again.restore(ev.state()["pool"], [])
+    assert again.profile() == pytest.approx(q)
+
+
+def test_items_just_below_the_bar_teach_the_adaptation_a_little(seeds: list[str]) -> None:
+    """``adapt_band``: an item within that much of ``adapt_z`` (the seed and meaning gates met)
+    enters the pool as ``band_weight`` of an item; with the band off it teaches nothing."""
+    params = Params(adapt_after=0)
+    banded = Tracker("t", seeds, params=params)
+    flat = Tracker("t", seeds, params=replace(params, adapt_band=0.0))
+    for tracker in (banded, flat):  # one item seen: past the (zero) wait
+        tracker.observe("Weather", "Sunny", tracker.judge("Weather", "Sunny"))
+    banded._consider({"force": 1.0}, params.adapt_z - 0.5, 3.0, 3.0, None)
+    flat._consider({"force": 1.0}, params.adapt_z - 0.5, 3.0, 3.0, None)
+    assert len(banded.state()["pool"]) == 1 and not flat.state()["pool"]
+    ((_, u, _),) = banded.state()["pool"]
+    assert sum(w * w for w in u.values()) ** 0.5 == pytest.approx(params.band_weight)
+    banded._consider({"troop": 1.0}, params.adapt_z - 1.5 * params.adapt_band, 3.0, 3.0, None)
+    assert len(banded.state()["pool"]) == 1  # below the band: not admitted
+
+
 def test_no_source_holds_more_than_a_quarter_of_the_pool() -> None:
     ev = Evidence(pool_size=8, near_size=2, support=2, near_weight=0.0, cap=0.0, duplicate=0.9)
     for i in range(5):

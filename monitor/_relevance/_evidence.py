@@ -1,7 +1,8 @@
 """The stream channel's evidence: what the tracker learns from the stream, bounded.
 
 Two bounded pools of unit TF-IDF vectors (oldest leave first): items the tracker was confident
-about, and recent near misses (close to the seeds, not admitted). :meth:`Evidence.profile` is
+about (an item it was less sure of enters as a fraction of an item: its vector scaled by its
+weight), and recent near misses (close to the seeds, not admitted). :meth:`Evidence.profile` is
 Rocchio over them: the centroid of the pool (over features that several pool items share)
 minus ``near_weight`` times the centroid of the near misses, so that what the pool shares with
 the surrounding news (the seeds' context) cancels and what sets the story apart stays; then
@@ -42,8 +43,9 @@ class Evidence:
         self.near_weight = near_weight
         self.cap = cap
         self.duplicate = duplicate
-        # (features, unit tf-idf vector, source)
+        # (features, tf-idf vector of length ``weight``, source), and each one's weight
         self._pool: deque[tuple[Vector, Vector, str | None]] = deque()
+        self._weights: deque[float] = deque()
         self._pool_sum: Vector = {}
         self._pool_support: dict[str, int] = {}
         self._near: deque[Vector] = deque()
@@ -55,22 +57,36 @@ class Evidence:
         return len(self._pool)
 
     def is_copy(self, u: Vector) -> bool:
-        """True when ``u`` is a near-copy of a pool item (wire copies are one piece of evidence)."""
+        """True when ``u`` is a near-copy of a pool item (wire copies are one piece of
+        evidence): their cosine reaches ``duplicate`` (a pool item's vector is as long as
+        its weight; ``u`` may be a unit vector or a saved pool entry)."""
         keys = u.keys()
+        bar = self.duplicate * _length(u)
         # Only the shared features count; fsum makes the sum independent of the set's order.
         return any(
-            math.fsum(v[f] * u[f] for f in keys & v.keys()) >= self.duplicate
-            for _, v, _ in self._pool
+            math.fsum(v[f] * u[f] for f in keys & v.keys()) >= bar * weight
+            for (_, v, _), weight in zip(self._pool, self._weights, strict=True)
         )
 
-    def admit(self, x: Vector, u: Vector, source: str | None = None) -> None:
-        """Add a confident item (its features ``x`` and unit vector ``u``) to the pool. No
-        ``source`` (feed) holds more than a quarter of the pool: its oldest item leaves."""
+    def admit(self, x: Vector, u: Vector, source: str | None = None, weight: float = 1.0) -> None:
+        """Add an item (its features ``x`` and unit vector ``u``) to the pool as ``weight`` of
+        an item. No ``source`` (feed) holds more than a quarter of the pool: its oldest item
+        leaves."""
+        if weight != 1.0:
+            u = {f: w * weight for f, w in u.items()}
+        self._add(x, u, source, weight)
+
+    def readmit(self, x: Vector, u: Vector, source: str | None) -> None:
+        """Add an entry of a saved pool (:meth:`state`): its weight is its vector's length."""
+        self._add(x, u, source, _length(u))
+
+    def _add(self, x: Vector, u: Vector, source: str | None, weight: float) -> None:
         if source is not None:
             mine = [i for i, entry in enumerate(self._pool) if entry[2] == source]
             if len(mine) >= max(1, self.pool_size // 4):
                 self._drop(mine[0])
         self._pool.append((x, u, source))
+        self._weights.append(weight)
         total, support = self._pool_sum, self._pool_support
         for f, w in u.items():
             total[f] = total.get(f, 0.0) + w
@@ -81,6 +97,7 @@ class Evidence:
     def _drop(self, index: int) -> None:
         _, old, _ = self._pool[index]
         del self._pool[index]
+        del self._weights[index]
         total, support = self._pool_sum, self._pool_support
         for f, w in old.items():
             left = support[f] - 1
@@ -135,6 +152,7 @@ class Evidence:
     def restore(self, pool: Any, near: Any) -> None:
         """Replace both pools with :meth:`state`'s ``pool`` and ``near`` (bad entries skipped)."""
         self._pool.clear()
+        self._weights.clear()
         self._pool_sum = {}
         self._pool_support = {}
         self._near.clear()
@@ -142,7 +160,7 @@ class Evidence:
         for u in near_vectors(near):
             self.add_near(u)
         for x, u, source in pool_entries(pool):
-            self.admit(x, u, source)
+            self.readmit(x, u, source)
 
     @classmethod
     def for_params(cls, p: Params) -> Evidence:
@@ -155,6 +173,13 @@ class Evidence:
             cap=p.adapt_cap,
             duplicate=p.adapt_dup,
         )
+
+
+def _length(u: Vector) -> float:
+    """The length of ``u``; exactly 1 for a unit vector (rounding aside), so that a full
+    item's copy test is the plain cosine test."""
+    length = math.sqrt(math.fsum(w * w for w in u.values()))
+    return 1.0 if abs(length - 1.0) < 1e-9 else length
 
 
 def pool_entries(pool: Any) -> Iterator[tuple[Vector, Vector, str | None]]:

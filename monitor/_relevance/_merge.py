@@ -178,7 +178,7 @@ def _merge_evidence(stored: State, base: State, mine: State, params: Params) -> 
     known |= {_key(u) for _, u, _ in pool_entries(stored.get("pool"))}
     for x, u, source in pool_entries(mine.get("pool")):
         if _key(u) not in known and not evidence.is_copy(u):
-            evidence.admit(x, u, source)
+            evidence.readmit(x, u, source)
     near_known = {_key(u) for u in near_vectors(base.get("near"))}
     near_known |= {_key(u) for u in near_vectors(stored.get("near"))}
     for u in near_vectors(mine.get("near")):

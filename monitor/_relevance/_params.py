@@ -33,6 +33,8 @@ class Params:
     adapt_weight: float = 1.75  # full weight of the stream channel
     adapt_z: float = 4.15  # combined z needed to enter the pool ...
     adapt_seed_z: float = 1.5  # ... and seed-channel z needed as well
+    adapt_band: float = 1.0  # an item this far below adapt_z (the other gates met) enters ...
+    band_weight: float = 0.2  # ... as this fraction of an item (weak evidence)
     adapt_pool: int = 60  # pool size (oldest leave first)
     adapt_floor: int = 6  # the stream channel reaches full weight with this many items
     adapt_support: int = 2  # pool items that must share a feature for it to count

@@ -407,14 +407,18 @@ class Tracker:
 
         Confident means the combined score, the seed channel *and* the semantic channel (when
         on: ``z_e`` is inf otherwise) each agree: two views of the seeds, one of their words,
-        one of their meaning, must both vouch for what the tracker learns from."""
+        one of their meaning, must both vouch for what the tracker learns from. An item up to
+        ``adapt_band`` below the combined bar enters as ``band_weight`` of an item."""
         p = self.params
         if self._n <= p.adapt_after:
             return  # too few items yet to tell a confident item from a lucky one
-        if z >= p.adapt_z and z_s >= p.adapt_seed_z and z_e >= p.adapt_sem_z:
+        if z >= p.adapt_z - p.adapt_band and z_s >= p.adapt_seed_z and z_e >= p.adapt_sem_z:
+            # Just below the bar is weak evidence, not none: the topic's own coverage often
+            # scores there before the pool has learnt its words (docs/design.md).
             u = self._unit(x)
             if not self._evidence.is_copy(u):
-                self._evidence.admit(x, u, source)
+                weight = 1.0 if z >= p.adapt_z else p.band_weight
+                self._evidence.admit(x, u, source, weight)
                 self._stream_stale = True
         elif z_s >= p.near_z and p.near_weight > 0 and self._evidence.add_near(self._unit(x)):
             self._stream_stale = True
