@@ -625,6 +625,47 @@ def test_feedback_on_a_near_miss_stops_it_hitting_and_removing_it_undoes_that(
     assert tracker.judge(*NEAR_MISS) == original
 
 
+def test_a_vetoed_item_leaves_the_stream_profile_but_not_the_pool() -> None:
+    ev = Evidence(pool_size=4, near_size=4, support=1, near_weight=0.5, cap=0.0, duplicate=0.6)
+    ev.admit({}, {"nuclear": 0.8, "deterrent": 0.6})
+    ev.admit({}, {"troop": 0.8, "force": 0.6}, weight=0.5)
+    ev.admit({}, {"troop": 0.6, "peace": 0.8})
+    q = ev.profile()
+    vetoed = ev.profile(vetoed=[{"nuclear": 0.6, "deterrent": 0.8}])  # cosine 0.96: a copy
+    assert "nuclear" in q and "nuclear" not in vetoed
+    assert vetoed["troop"] == pytest.approx((0.4 + 0.6) / 2)  # the weak item counts half
+    # a copy of the weak item goes too, and the vetoed item is a near miss: "troop" cancels
+    weak_copy = ev.profile(vetoed=[{"troop": 0.8, "force": 0.6}])
+    assert weak_copy == pytest.approx({"nuclear": 0.4, "deterrent": 0.3, "peace": 0.4})
+    assert ev.profile() == q  # the pool itself is untouched
+
+
+def test_judging_an_item_irrelevant_takes_it_out_of_the_adaptation(seeds: list[str]) -> None:
+    """What the adaptation learnt from a judged-irrelevant item (and its copies) stops
+    counting; removing the judgement gives it back."""
+    tracker = Tracker("t", seeds, params=Params(adapt_after=0))
+    tracker.observe("Weather", "Sunny", tracker.judge("Weather", "Sunny"))
+    wrong = [
+        ("Macron opens debate on nuclear deterrent", "France's umbrella for European allies"),
+        ("Poland open to a nuclear deterrent offer", "Warsaw welcomes the French proposal"),
+    ]
+    right = [
+        ("Denmark ready to send peacekeepers", "Troops for a Ukraine force after a truce"),
+        ("Australia may send peacekeepers", "Canberra weighs a contribution to the coalition"),
+    ]
+    for title, summary in (*wrong, *right):
+        x = tracker._features(tokenise(title, summary, meaning=False))
+        tracker._consider(x, 9.0, 9.0, 9.0, title)
+    tracker._refresh_stream()
+    learnt = dict(tracker._stream.q)
+    assert "nuclear" in learnt and "peacekeep" in learnt  # each shared by two pool items
+    tracker.set_feedback([(*wrong[0], False)])
+    assert "nuclear" not in tracker._stream.q and "peacekeep" in tracker._stream.q
+    assert len(tracker.state()["pool"]) == 4  # nothing is forgotten ...
+    tracker.set_feedback([])
+    assert tracker._stream.q == pytest.approx(learnt)  # ... so withdrawing it gives it back
+
+
 def test_positive_feedback_raises_a_missed_item(tracker: Tracker) -> None:
     missed = (
         "Finland weighs contribution to reassurance mission",

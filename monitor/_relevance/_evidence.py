@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from monitor._relevance._channels import Vector
@@ -124,18 +124,35 @@ class Evidence:
         self._near_stale += 1
         return self._near_stale >= _NEAR_EVERY and len(self._pool) >= 2
 
-    def profile(self) -> Vector:
-        """The stream channel's profile vector (empty while the pool has fewer than 2 items)."""
+    def profile(self, vetoed: Sequence[Vector] = ()) -> Vector:
+        """The stream channel's profile vector (empty while the pool has fewer than 2 items).
+
+        ``vetoed`` are unit vectors of items judged irrelevant: pool items that are copies of
+        one (the :meth:`is_copy` test) are left out, and the vetoed items count as near misses.
+        The pools themselves are not changed, so a withdrawn judgement gives everything back.
+        """
         self._near_stale = 0
-        size = len(self._pool)
+        total, support, size = self._pool_sum, self._pool_support, len(self._pool)
+        if vetoed:
+            total, support = dict(total), dict(support)
+            for (_, v, _), weight in zip(self._pool, self._weights, strict=True):
+                if any(_cosine(v, u) >= self.duplicate * weight for u in vetoed):
+                    size -= 1
+                    for f, w in v.items():
+                        total[f] -= w
+                        support[f] -= 1
         if size < 2:
             return {}
         need = min(self.support, size)
-        support = self._pool_support
-        q = {f: s / size for f, s in self._pool_sum.items() if support[f] >= need}
-        if self._near and self.near_weight > 0:
-            k = self.near_weight / len(self._near)
-            near = self._near_sum
+        q = {f: s / size for f, s in total.items() if support[f] >= need}
+        near, count = self._near_sum, len(self._near) + len(vetoed)
+        if vetoed:
+            near = dict(near)
+            for u in vetoed:
+                for f, w in u.items():
+                    near[f] = near.get(f, 0.0) + w
+        if count and self.near_weight > 0:
+            k = self.near_weight / count
             q = {f: w - k * near.get(f, 0.0) for f, w in q.items()}
             q = {f: w for f, w in q.items() if w > 0.0}
         if self.cap > 0 and q:
@@ -173,6 +190,12 @@ class Evidence:
             cap=p.adapt_cap,
             duplicate=p.adapt_dup,
         )
+
+
+def _cosine(v: Vector, u: Vector) -> float:
+    """``v · u`` over their shared features (for a unit ``u``, ``v``'s length times the cosine)."""
+    keys = u.keys() & v.keys()
+    return math.fsum(v[f] * u[f] for f in keys)
 
 
 def _length(u: Vector) -> float:

@@ -1,8 +1,10 @@
 """Explicit judgements (``monitor feedback``): what they do to a topic's profile and scores.
 
 The judged items move the seed profile by bounded Rocchio, and each decides the score of its
-near-duplicates (the nearest judged item wins). Vectors are the tracker's feature vectors;
-``unit`` is its current IDF-weighted normalisation, passed in because IDF keeps learning.
+near-duplicates (the nearest judged item wins); the items judged irrelevant are also taken out
+of what the adaptation learnt (``Evidence.profile``'s ``vetoed``). Vectors are the tracker's
+feature vectors; ``unit`` is its current IDF-weighted normalisation, passed in because IDF
+keeps learning.
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ class Feedback:
         for f, w in _mean([unit(x) for x, relevant in self._items if not relevant]).items():
             if f in q:
                 q[f] = max(0.5 * q[f], q[f] - weight * w)
+
+    def irrelevant(self) -> list[Vector]:
+        """The feature vectors of the items judged irrelevant."""
+        return [x for x, relevant in self._items if not relevant]
 
     def verdict(self, u: Vector, near: float) -> bool | None:
         """The judgement of the judged item nearest to ``u`` (a unigram unit vector) when its

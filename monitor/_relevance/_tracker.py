@@ -197,10 +197,12 @@ class Tracker:
         self._seed.set(q)
 
     def _refresh_stream(self) -> None:
-        """The stream channel: Rocchio over the stream's own evidence (see ``_evidence``)."""
+        """The stream channel: Rocchio over the stream's own evidence (see ``_evidence``),
+        without what items judged irrelevant (and their copies) taught it."""
         if self._stream_stale:
             self._stream_stale = False
-            self._stream.set(self._evidence.profile())
+            vetoed = [self._unit(x) for x in self._feedback.irrelevant()]
+            self._stream.set(self._evidence.profile(vetoed))
 
     # -- scoring -------------------------------------------------------------------------
 
@@ -427,7 +429,8 @@ class Tracker:
         """Replace the explicit feedback set with ``judged`` = (title, summary, relevant).
 
         The set moves the seed profile by bounded Rocchio and decides the score of the judged
-        items' near-duplicates; passing a smaller set undoes the judgements left out.
+        items' near-duplicates; what the adaptation learnt from an item judged irrelevant (or
+        its copies) stops counting. Passing a smaller set undoes the judgements left out.
         """
         self._feedback.set(
             [(self._features(tokenise(t, s, meaning=False)), bool(rel)) for t, s, rel in judged],
@@ -435,6 +438,8 @@ class Tracker:
         )
         self._last = None
         self._refresh_seed(reweigh=False)
+        self._stream_stale = True
+        self._refresh_stream()
 
     def prepare(
         self, embed: Callable[[Sequence[str]], Sequence[bytes | None] | None] | None = None
