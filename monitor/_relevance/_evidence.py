@@ -60,11 +60,9 @@ class Evidence:
         """True when ``u`` is a near-copy of a pool item (wire copies are one piece of
         evidence): their cosine reaches ``duplicate`` (a pool item's vector is as long as
         its weight; ``u`` may be a unit vector or a saved pool entry)."""
-        keys = u.keys()
         bar = self.duplicate * _length(u)
-        # Only the shared features count; fsum makes the sum independent of the set's order.
         return any(
-            math.fsum(v[f] * u[f] for f in keys & v.keys()) >= bar * weight
+            _dot(v, u) >= bar * weight
             for (_, v, _), weight in zip(self._pool, self._weights, strict=True)
         )
 
@@ -136,7 +134,7 @@ class Evidence:
         if vetoed:
             total, support = dict(total), dict(support)
             for (_, v, _), weight in zip(self._pool, self._weights, strict=True):
-                if any(_cosine(v, u) >= self.duplicate * weight for u in vetoed):
+                if any(_dot(v, u) >= self.duplicate * weight for u in vetoed):
                     size -= 1
                     for f, w in v.items():
                         total[f] -= w
@@ -192,10 +190,10 @@ class Evidence:
         )
 
 
-def _cosine(v: Vector, u: Vector) -> float:
-    """``v · u`` over their shared features (for a unit ``u``, ``v``'s length times the cosine)."""
-    keys = u.keys() & v.keys()
-    return math.fsum(v[f] * u[f] for f in keys)
+def _dot(v: Vector, u: Vector) -> float:
+    """``v · u``: only the shared features count; fsum makes the sum independent of the
+    set's order."""
+    return math.fsum(v[f] * u[f] for f in u.keys() & v.keys())
 
 
 def _length(u: Vector) -> float:
