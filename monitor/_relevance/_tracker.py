@@ -12,10 +12,12 @@ are nearly all off topic (score normalisation as in TREC filtering).
 * The *stream* channel (TDT-style adaptation): the centroid of a bounded pool of stream items
   the tracker was confident about. A feature counts only when several pool items share it,
   the channel's weight ramps up with the pool's size, and an item enters the pool only when
-  the combined score *and* the seed channel alone are both confident, so one false hit cannot
-  pull the profile to another story by itself. A near-copy of a pooled item adds nothing (wire
-  copies are one piece of evidence), recent near misses (close to the seeds, not admitted) are
-  subtracted Rocchio-style so that the seeds' context cancels, and no feature may carry more
+  the combined score *and* the seed channel alone are both confident (an item just below the
+  combined bar enters as a fraction of an item), so one false hit cannot pull the profile to
+  another story by itself; an item judged irrelevant stops counting. A near-copy of a pooled
+  item adds nothing (wire copies are one piece of evidence), recent near misses (close to the
+  seeds, not admitted) are subtracted Rocchio-style so that the seeds' context cancels, and no
+  feature may carry more
   than ``adapt_cap`` of the profile. The pools and that arithmetic live in ``_evidence``.
 
 * The *semantic* channel (``_semantic``): the best cosine between the item's embedding (a
