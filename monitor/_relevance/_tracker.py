@@ -17,8 +17,8 @@ are nearly all off topic (score normalisation as in TREC filtering).
   another story by itself; an item judged irrelevant stops counting. A near-copy of a pooled
   item adds nothing (wire copies are one piece of evidence), recent near misses (close to the
   seeds, not admitted) are subtracted Rocchio-style so that the seeds' context cancels, and no
-  feature may carry more
-  than ``adapt_cap`` of the profile. The pools and that arithmetic live in ``_evidence``.
+  feature may carry more than ``adapt_cap`` of the profile. The pools and that arithmetic live
+  in ``_evidence``.
 
 * The *semantic* channel (``_semantic``): the best cosine between the item's embedding (a
   static word-embedding model's mean token vector) and a seed's. It sees meaning where the
