@@ -132,6 +132,18 @@ def test_pool_union_skips_near_copies_and_keeps_the_cap() -> None:
     } | {json.dumps(e[1], sort_keys=True) for e in fresh}  # ... the oldest leave first
 
 
+def test_a_weak_pool_item_keeps_its_weight_through_the_merge() -> None:
+    def weak(*words: str) -> list[Any]:  # an item admitted as a fifth of an item
+        return [dict.fromkeys(words, 1.0), {f: 0.2 * w for f, w in unit(*words).items()}, None]
+
+    stored = state(20, {}, pool=[weak("peace", "force")])
+    mine = [entry("peace", "force"), weak("troop", "ukraine"), entry("troop", "ukraine")]
+    merged = merge_states(stored, state(15, {}), state(25, {}, pool=mine), P)
+    # each full copy of a weak item is recognised as a copy (a cosine of 1), stored or merged
+    kept = [e[1] for e in merged["pool"]]
+    assert kept == [weak("peace", "force")[1], weak("troop", "ukraine")[1]]
+
+
 def _observe(n: Norm, values: list[float]) -> None:
     for v in values:
         n.add(v)
