@@ -5,7 +5,8 @@ Topics (all over the same 1,355 dev items of ``../shared/eval``):
 * ``paris``: the shipped topic, seeded by the five long articles in ``seeds/``.
 * ``paris-items4``: the same labels, seeded by the four earliest on-topic items (title +
   summary), the way the other topics are given (TDT's Nt = 4).
-* one topic per folder of ``../shared/eval/topics`` (its four seed items and labels).
+* one topic per folder of ``../shared/eval/topics`` (its four seed items and labels), then
+  of ``benchmarks/topics`` (the project's own labels of the same items; see its README).
 * with ``headlines``, the item-seeded topics again, seeded by the titles alone.
 
 Seed items stay in the stream (they are real items) but are never scored.
@@ -31,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT.parent / "shared" / "eval"
 DEV = EVAL / "dev.jsonl"
+OWN_TOPICS = ROOT / "benchmarks" / "topics"
 
 Item = dict[str, object]
 Batch = list[Item]
@@ -87,8 +89,7 @@ def load_topics(items: list[Item], *, headlines: bool = False) -> list[Topic]:
             frozenset(str(i["id"]) for i in first4),
         ),
     ]
-    folder = EVAL / "topics"
-    for path in sorted(p for p in folder.iterdir() if p.is_dir()) if folder.exists() else ():
+    for path in _topic_folders():
         rows = [
             json.loads(line)
             for line in (path / "labels.jsonl").read_text(encoding="utf-8").splitlines()
@@ -110,6 +111,16 @@ def load_topics(items: list[Item], *, headlines: bool = False) -> list[Topic]:
             for t in out
             if t.name != "paris"
         ]
+    return out
+
+
+def _topic_folders() -> list[Path]:
+    """The labelled topic folders: ``../shared/eval/topics`` first, then the project's own
+    (``benchmarks/topics``, labelled for this project over the same dev items)."""
+    out: list[Path] = []
+    for folder in (EVAL / "topics", OWN_TOPICS):
+        if folder.exists():
+            out += sorted(p for p in folder.iterdir() if (p / "labels.jsonl").exists())
     return out
 
 
