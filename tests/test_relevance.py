@@ -320,6 +320,25 @@ def test_a_hyphenated_word_is_also_read_joined() -> None:
     assert not [gram for gram in ends.phrases if BREAK in gram]
 
 
+def test_a_country_adjective_is_also_read_as_the_country() -> None:
+    """News writes "Syria's deal" and "the Syrian deal", "Canada" and "Canadians" for one
+    story: the adjective stays and the country follows the text after a break. Only regular
+    derivations (the country's name plus a suffix); not "French", nor a continent."""
+    title = tokenise("Syrian forces clash", "").title
+    assert title == ("syrian", "forc", "clash", BREAK, "syria")
+    summary = tokenise("", "Canadians boycott French and European wine").summary
+    assert summary[-2:] == (BREAK, "canada")
+    assert summary.count(BREAK) == 1  # "French", "European": no country added
+    assert BREAK not in analyse("Syrian Democratic Forces", joined=False).seq  # a user phrase
+    seeds = [f"Syria's economy {n}\n\nSyria's new government and the economy." for n in "ab"]
+    tracker = Tracker("t", seeds)
+    item = tracker.judge("The Syrian economy stalls", "")
+    assert "Syrian" in [feature for feature, _ in item.matched]  # as the item writes it
+    assert item.score > tracker.judge("The economy stalls", "").score
+    # a phrase of the seeds is not formed across the break
+    assert not [g for g in build_profile([analyse("Syrian talks")] * 2).phrases if BREAK in g]
+
+
 # -- judging ---------------------------------------------------------------------------------
 
 

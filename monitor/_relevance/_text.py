@@ -64,6 +64,33 @@ _HYPHENATED = re.compile(r"(?<![A-Za-z.])[A-Za-z]{2,}(?:-[A-Za-z]{2,})+\b")
 _JOINED_MAX = 40
 _JOINED_PARTS = 4
 BREAK = _STOP_MARK + "|"  # a stopword token: no word pair or phrase spans it
+# A country's adjective or people ("Syrian", "Canadians") also reads as the country, after
+# BREAK as a joined word does: news writes "Syria's deal" and "the Syrian deal" for one
+# story. Only regular derivations, where the adjective is the country's name (less at most
+# its last letter) plus a suffix; not "French" or "British", nor continents ("European"), a
+# region's description more than a place (docs/design.md has the figures).
+_COUNTRY_OF_ADJECTIVE = dict(
+    pair.split(":")
+    for pair in """
+    albanian:albania algerian:algeria argentine:argentina argentinian:argentina
+    armenian:armenia austrian:austria bahraini:bahrain belarusian:belarus bolivian:bolivia
+    bosnian:bosnia brazilian:brazil bulgarian:bulgaria canadian:canada chilean:chile
+    chinese:china colombian:colombia congolese:congo crimean:crimea croatian:croatia
+    cuban:cuba egyptian:egypt estonian:estonia ethiopian:ethiopia georgian:georgia
+    german:germany ghanaian:ghana greenlandic:greenland hungarian:hungary indian:india
+    indonesian:indonesia iranian:iran iraqi:iraq israeli:israel italian:italy
+    japanese:japan jordanian:jordan kenyan:kenya korean:korea kuwaiti:kuwait latvian:latvia
+    libyan:libya lithuanian:lithuania malaysian:malaysia mexican:mexico
+    moldovan:moldova mongolian:mongolia moroccan:morocco nigerian:nigeria omani:oman
+    pakistani:pakistan palestinian:palestine peruvian:peru qatari:qatar romanian:romania
+    russian:russia rwandan:rwanda serbian:serbia slovenian:slovenia somali:somalia
+    sudanese:sudan syrian:syria taiwanese:taiwan tunisian:tunisia ugandan:uganda
+    ukrainian:ukraine venezuelan:venezuela vietnamese:vietnam yemeni:yemen
+    """.split()
+)
+_COUNTRY_OF_ADJECTIVE.update(
+    {a + "s": c for a, c in list(_COUNTRY_OF_ADJECTIVE.items()) if not a.endswith("ese")}
+)
 _CACHE_LIMIT = 200_000
 _TOKEN_CACHE: dict[str, str] = {}
 
@@ -132,14 +159,16 @@ class Analysis:
 
 
 def analyse(text: str, *, joined: bool = True) -> Analysis:
-    """Tokenise and stem ``text``; its hyphenated words also joined, after ``BREAK``, unless
-    ``joined`` is false (a phrase to find as written)."""
+    """Tokenise and stem ``text``; its hyphenated words also joined and its country
+    adjectives also read as the country, after ``BREAK``, unless ``joined`` is false (a
+    phrase to find as written)."""
     folded = _fold(text)
     words = _WORDS.findall(folded)
     get = _TOKEN_CACHE.get
     seq = [get(w) or _token(w) for w in words]
     if joined:
         _add_joined(folded, seq, words)
+        _add_countries(seq, words)
     content = [t for t in seq if t[0] != _STOP_MARK]
     return Analysis(seq, content, words)
 
@@ -153,6 +182,17 @@ def _add_joined(text: str, seq: list[str], words: list[str]) -> None:
         if written.count("-") < _JOINED_PARTS and len(written) <= _JOINED_MAX:
             seq += [BREAK, _token(written.replace("-", "").lower())]
             words += ["|", written]
+
+
+def _add_countries(seq: list[str], words: list[str]) -> None:
+    """Append the country of each of ``words``' country adjectives (after ``BREAK``) to
+    ``seq``, and the adjective as written to ``words``."""
+    country_of = _COUNTRY_OF_ADJECTIVE.get
+    for word in words[:]:
+        country = country_of(word.lower())
+        if country is not None:
+            seq += [BREAK, _token(country)]
+            words += ["|", word]
 
 
 def sequence(text: str) -> list[str]:
@@ -181,6 +221,7 @@ def _cased(text: str) -> tuple[list[str], list[str]]:
         low = w.lower()
         seq.append(get(low) or _token(low))
     _add_joined(folded, seq, words)
+    _add_countries(seq, words)
     return seq, words
 
 
