@@ -7,7 +7,7 @@ Needs ../shared/eval beside the repository (skips with a message otherwise).
 For each field of ``Params`` the default and two neighbours (half and double, or one step for
 the bounded ones) are run through ``relevance_live``'s protocol: every topic, publication
 order and the eight live orders, the default threshold. Printed per setting: mean
-publication F1, mean live F1 and the worst live run over the four seedings, each beside the
+publication F1, mean live F1 and the worst live run over the seedings, each beside the
 defaults' (measured in the same run), and whether leave-one-topic-out over the field's three
 values keeps the default for every held-out topic group. ``feedback_weight`` and
 ``feedback_near`` act only on explicit feedback, which the benchmark has none of: they are
