@@ -34,10 +34,11 @@ def jitter_seconds(interval: float, fraction: float, draw: float) -> float:
 
 def next_due(due: datetime | None, now: datetime, interval: float, jitter: float = 0.0) -> datetime:
     """After a poll at ``now`` of a feed due at ``due``: one interval after ``due``; when that
-    moment has passed already (the feed waited more than an interval: a lease that ran out, a
-    worker behind), one interval after ``now`` (missed polls are not made up)."""
+    moment is less than half an interval away (the poll started late: a lease that ran out, a
+    worker behind, a process too busy to start it on time), one interval after ``now``: missed
+    polls are not made up, and no feed is asked twice within half an interval."""
     step = timedelta(seconds=interval)
     moment = due + step if due is not None else now + step
-    if moment <= now:
+    if moment < now + step / 2:
         moment = now + step
     return moment + timedelta(seconds=jitter)
