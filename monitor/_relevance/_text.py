@@ -1,7 +1,7 @@
 """Text analysis: tokenise, drop stopwords, stem (with a cache), strip markup.
 
-Only generic linguistic resources live here: an English stopword list and the Porter2
-stemmer (``_stem``). Nothing here knows about any topic.
+Only generic linguistic resources live here: an English stopword list, the Porter2 stemmer
+(``_stem``) and a table of countries' regular adjectives. Nothing here knows about any topic.
 """
 
 from __future__ import annotations
@@ -196,7 +196,8 @@ def _add_countries(seq: list[str], words: list[str]) -> None:
 
 
 def sequence(text: str) -> list[str]:
-    """Only the sequence tokens of ``text`` (the fast path used when scoring items)."""
+    """Only the sequence tokens of ``text``, nothing joined or added (a quick test of
+    whether a text has any content word)."""
     get = _TOKEN_CACHE.get
     return [get(w) or _token(w) for w in _WORDS.findall(_fold(text))]
 
