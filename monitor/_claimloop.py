@@ -13,7 +13,6 @@ while its lease runs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import secrets
@@ -30,6 +29,7 @@ from ._outage import Outage
 from ._poll import PollReport
 from ._runtime import Runtime
 from ._times import utcnow
+from ._waits import wait_event
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +102,7 @@ class FeedClaimer:
                 while tick <= loop.time():
                     tick += self.idle
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), tick - loop.time())
+                await wait_event(self._wake, tick - loop.time())
         finally:
             await self._abandon()
 

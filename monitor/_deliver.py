@@ -13,7 +13,6 @@ the next round instead of queueing behind the stall.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -24,6 +23,7 @@ from ._errors import DeliveryError, DeliveryTimeout, EndpointGoneError, StorageE
 from ._outage import Outage
 from ._storage import Delivery, Store
 from ._times import utcnow
+from ._waits import wait_event
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +125,7 @@ class Deliverer:
                 outage.ok()
             except StorageError as exc:  # locked, full or away: nothing is lost, try again soon
                 pause = outage.failed(exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wakeup.wait(), max(0.05, pause))
+            await wait_event(wakeup, max(0.05, pause))
 
     async def _deliver(self, delivery: Delivery, stalled: list[bool]) -> bool:
         """One attempt (unless the channel went away or stalled meanwhile); True if made."""
