@@ -7,6 +7,8 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from monitor._errors import LockedError, StorageError
 from monitor._lock import DatabaseLock
 from monitor._models import Entry, Judgement
 from monitor._storage import NewItem, Storage
-from monitor._storage._schema import SCHEMA_VERSION
+from monitor._storage._schema import SCHEMA_VERSION, migrate
 
 NOW = datetime(2025, 3, 11, 12, 0, tzinfo=UTC)
 FEED = FeedConfig("http://127.0.0.1:1/feed.xml", "Test feed", 600)
@@ -194,3 +196,31 @@ def test_topic_state_round_trip(storage: Storage) -> None:
     assert storage.topic_state("t") is None
     storage.save_topic_states({"t": {"n": 3, "df": {"a": 1}}}, NOW)
     assert storage.topic_state("t") == {"n": 3, "df": {"a": 1}}
+
+
+def test_two_processes_creating_a_new_database_at_once_both_succeed(tmp_path: Path) -> None:
+    """A daemon starting and `monitor feeds add` beside it both find a new file at version 0;
+    the one that gets the write lock second finds the schema made, and does not create it
+    again ("table already exists": the CLI failed in CI)."""
+    path = tmp_path / "monitor.db"
+    first = sqlite3.connect(path, isolation_level=None, timeout=10)
+    second = sqlite3.connect(path, isolation_level=None, timeout=10, check_same_thread=False)
+    errors: list[Exception] = []
+
+    def open_second() -> None:
+        try:
+            migrate(second)
+        except sqlite3.Error as exc:
+            errors.append(exc)
+
+    first.execute("BEGIN IMMEDIATE")  # another process holds the write lock …
+    waiting = threading.Thread(target=open_second)
+    waiting.start()
+    time.sleep(0.3)  # … while this one has read version 0 and waits for the lock
+    first.execute("ROLLBACK")
+    migrate(first)
+    waiting.join(15)
+    assert errors == []
+    for conn in (first, second):
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        conn.close()

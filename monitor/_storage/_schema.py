@@ -215,17 +215,16 @@ _MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
 
 
 def migrate(conn: sqlite3.Connection) -> None:
-    """Create or upgrade the schema in one transaction. Refuses files from a newer version."""
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise ValueError(
-            f"schema version {version} is newer than this monitor "
-            f"understands ({SCHEMA_VERSION}); upgrade monitor"
-        )
-    if version == SCHEMA_VERSION:
+    """Create or upgrade the schema in one transaction. Refuses files from a newer version.
+
+    The version is read again once the write lock is held: two processes opening a new
+    database at once (a daemon starting, `monitor feeds add` beside it) both see version 0,
+    and the second to get the lock must find the first one's schema, not create it again."""
+    if _version(conn) == SCHEMA_VERSION:
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
+        version = _version(conn)
         for step in range(version + 1, SCHEMA_VERSION + 1):
             migration = _MIGRATIONS[step]
             if callable(migration):
@@ -239,3 +238,13 @@ def migrate(conn: sqlite3.Connection) -> None:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise ValueError(
+            f"schema version {version} is newer than this monitor "
+            f"understands ({SCHEMA_VERSION}); upgrade monitor"
+        )
+    return version
