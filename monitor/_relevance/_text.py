@@ -27,7 +27,6 @@ __all__ = [
     "surface",
     "tokenise",
     "tokenise_feed",
-    "tokens",
 ]
 
 STOPWORDS: frozenset[str] = frozenset(
@@ -123,11 +122,6 @@ def _drop_marks(match: re.Match[str]) -> str:
     return "".join(c for c in match.group() if not unicodedata.combining(c))
 
 
-def tokens(text: str) -> list[str]:
-    """Lower-case word tokens, accents folded, possessives dropped, hyphenated words split."""
-    return _WORDS.findall(_fold(text))
-
-
 def _token(word: str) -> str:
     """A word's sequence token: its stem, or the word marked as a stopword (cached)."""
     tok = _TOKEN_CACHE.get(word)
@@ -213,7 +207,8 @@ def surface(token: str) -> str:
 
 
 def _cased(text: str) -> tuple[list[str], list[str]]:
-    """(sequence tokens, the words as written) of ``text``, hyphenated words also joined."""
+    """(sequence tokens, the words as written) of ``text``, hyphenated words also joined and
+    country adjectives also read as the country."""
     folded = _fold(text, lower=False)
     words = _CASED_WORDS.findall(folded)
     get = _TOKEN_CACHE.get
