@@ -58,13 +58,15 @@ class AppriseSender:
     async def send(self, alert: Alert, *, recipients: Sequence[str] | None = None) -> None:
         """Notify every configured target once (``recipients`` does not apply here)."""
         title, body = notification(alert)
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+        # that arrives as the send ends (see _waits), and the deliverer would go on after
+        # shutdown began. The worker thread itself cannot be stopped: Apprise's own timeouts
+        # end it.
         try:
-            result = await asyncio.wait_for(
-                asyncio.to_thread(
+            async with asyncio.timeout(self._timeout):
+                result = await asyncio.to_thread(
                     self._apprise.notify, body=body, title=title, body_format=self._format
-                ),
-                self._timeout,
-            )
+                )
         except TimeoutError:
             raise DeliveryError(f"apprise: no answer within {self._timeout:g} s") from None
         if not result:

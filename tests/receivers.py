@@ -308,7 +308,9 @@ def smtp_server() -> Iterator[SmtpServer]:
 class StallingSmtp:
     """A TCP server on 127.0.0.1 that greets like SMTP and then misbehaves after EHLO/HELO:
     ``mode="stall"`` never answers, ``mode="drip"`` drips an endless multi-line reply one byte
-    every ``drip`` seconds (always under any socket timeout). Counts the connections it took."""
+    every ``drip`` seconds (always under any socket timeout); ``mode="silent"`` says nothing at
+    all, not even the greeting (an HTTP server that never answers). Counts the connections it
+    took."""
 
     host = "127.0.0.1"
 
@@ -338,6 +340,9 @@ class StallingSmtp:
 
     def _serve(self, conn: Any) -> None:
         try:
+            if self.mode == "silent":
+                self._stop.wait()
+                return
             conn.sendall(b"220 stalling.example ESMTP\r\n")
             conn.settimeout(0.2)
             buffer = b""

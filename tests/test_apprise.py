@@ -14,7 +14,7 @@ from monitor._config import load_config
 from monitor._errors import ConfigError
 from tests.feedserver import FeedServer
 from tests.helpers import DATA, cli, load_items, serve_items, write_config
-from tests.receivers import WebhookReceiver
+from tests.receivers import StallingSmtp, WebhookReceiver
 
 ITEMS = load_items(DATA / "clear_items.jsonl")
 ON_TOPIC = {i["title"] for i in ITEMS if i["label"] == 2}
@@ -89,6 +89,34 @@ def test_apprise_failure_is_retried_and_the_token_never_shown(
         + (tmp_path / "monitor.db").read_bytes().decode("latin-1")
     )
     assert TOKEN not in shown
+
+
+@needs_apprise
+def test_a_target_that_never_answers_fails_at_the_configured_timeout(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``[alerts.apprise] timeout`` bounds a send even when Apprise's own read timeout (``rto``)
+    is longer: the delivery is recorded as failed with the reason, to be retried."""
+    story = [i for i in ITEMS if i["label"] == 2][:1]
+    silent = StallingSmtp(mode="silent")
+    try:
+        config = write_config(
+            tmp_path,
+            list(serve_items(feed_server, story).values()),
+            extra=(
+                '[alerts]\nretry_schedule = []\n[alerts.apprise]\ntimeout = "0.5s"\n'
+                f'urls = ["json://127.0.0.1:{silent.port}/hook?rto=3"]'
+            ),
+        )
+        assert cli(config, "once") == 0
+    finally:
+        silent.close()
+    assert silent.connections >= 1
+    capsys.readouterr()
+    assert cli(config, "deliveries", "--format", "json") == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert (row["channel"], row["status"]) == ("apprise", "failed")
+    assert row["last_error"] == "apprise: no answer within 0.5 s"
 
 
 def test_apprise_urls_from_env_and_errors_name_the_key_not_the_url(
