@@ -47,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _reldata
 from _reldata import Batch, Topic
 
+from monitor._classify import batch_moment
 from monitor._evaluate import Metrics, best_threshold, metrics
 from monitor._models import Tokens
 from monitor._relevance import Params, Tracker, tokenise
@@ -80,6 +81,8 @@ GRID: list[tuple[str, ...]] = [
     ("adapt_band=1.5",),
     ("band_weight=0.1",),
     ("band_weight=0.3",),
+    ("adapt_half_life=0",),
+    ("adapt_half_life=72",),
 ]
 
 
@@ -127,7 +130,7 @@ def stream_scores(
     for batch in batches:
         toks = [tokens[str(item["id"])] for item in batch]
         judgements = tracker.judge_batch(toks)
-        tracker.observe_batch(toks, judgements, str(batch[0]["feed"]))
+        tracker.observe_batch(toks, judgements, str(batch[0]["feed"]), batch_moment(batch))
         before = len(judged)
         for item, j in zip(batch, judgements, strict=True):
             item_id = str(item["id"])

@@ -27,8 +27,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from monitor._classify import batch_moment
 from monitor._evaluate import Metrics, best_threshold, keyword_hit, metrics, metrics_at
-from monitor._relevance import DEFAULT_THRESHOLD, Params, Tracker, read_seeds
+from monitor._relevance import DEFAULT_THRESHOLD, Params, Tracker, read_seeds, tokenise
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
@@ -47,12 +48,14 @@ def describe(params: Params) -> str:
 
 
 def scores_for(params: Params, seeds: list[str], items: list[dict[str, object]]) -> list[float]:
+    """Each item judged, then learnt from, one at a time, with its feed and its publication
+    time as the poll's (the adaptation's clock, as ``monitor classify`` sets it)."""
     tracker = Tracker("topic", seeds, params=params)
     out = []
     for item in items:
-        title, summary = str(item["title"]), str(item["summary"])
-        judgement = tracker.judge(title, summary)
-        tracker.observe(title, summary, judgement)
+        tokens = tokenise(str(item["title"]), str(item["summary"]))
+        (judgement,) = tracker.judge_batch([tokens])
+        tracker.observe_batch([tokens], [judgement], str(item["feed"]), batch_moment([item]))
         out.append(judgement.score)
     return out
 

@@ -15,7 +15,7 @@ from ._plaintext import item_text
 from ._relevance import StoryGrouper, Tracker, tokenise
 from ._times import parse_iso, utcnow
 
-__all__ = ["BadLine", "batches", "classify_batch", "json_lines", "text_of"]
+__all__ = ["BadLine", "batch_moment", "batches", "classify_batch", "json_lines", "text_of"]
 
 
 class BadLine(str):
@@ -80,8 +80,9 @@ def classify_batch(
         results[number] = _outcome(number, item, judgements, tokens[k], grouper)
     feed = good[0][1].get("feed") if good else None
     source = None if feed is None else str(feed)
+    now = batch_moment(item for _, item in good)
     for tracker, judged in zip(trackers, per_topic, strict=True):
-        tracker.observe_batch(tokens, judged, source)
+        tracker.observe_batch(tokens, judged, source, now)
     out = []
     for number, line in batch:
         if isinstance(line, BadLine):
@@ -131,6 +132,14 @@ def _outcome(
         out["story_id"] = story_id(first_key)
         out["alert"] = first or first_key == key
     return out
+
+
+def batch_moment(items: Iterable[dict[str, Any]]) -> datetime | None:
+    """The poll time a replayed batch stands for (the trackers' clock): its items' latest
+    ``published``, never later than now (a date in the future is a feed's error); ``None``
+    when no item has a readable one."""
+    moments = [m for item in items if (m := _moment(item.get("published"))) is not None]
+    return min(max(moments), utcnow()) if moments else None
 
 
 def _moment(value: Any) -> datetime | None:

@@ -291,7 +291,7 @@ class Poller:
                     self.grouper.rollback(checkpoint)
                 raise
         for tracker, judgements in zip(trackers, per_topic, strict=True):
-            tracker.observe_batch(tokens, judgements, feed.url)  # committed: learn, in order
+            tracker.observe_batch(tokens, judgements, feed.url, now)  # committed: learn
         if warning:
             log.warning("feed=%r is malformed, kept what could be read: %s", feed.name, warning)
         return PollReport(feed.name, "ok", new=len(new), hits=len(hits))

@@ -75,6 +75,19 @@ def test_one_cycle_alerts_each_on_topic_item_once(
     assert sum(f["items_seen"] for f in feeds) == len(ITEMS)
 
 
+def test_the_adaptation_learns_on_the_poll_clock(tmp_path: Path, feed_server: FeedServer) -> None:
+    """The trackers' clock (which ages the adaptation pool) is the poll's time, not the
+    items' publication times (March 2025 here), and is saved with the topic's state."""
+    urls = serve_items(feed_server, ITEMS)
+    config = write_config(tmp_path, list(urls.values()))
+    before = time.time()
+    assert cli(config, "once") == 0
+    db = sqlite3.connect(tmp_path / "monitor.db")
+    ((state,),) = db.execute("SELECT state FROM topic_state").fetchall()
+    db.close()
+    assert before <= json.loads(state)["clock"] <= time.time()
+
+
 def test_new_edited_and_republished_items(
     tmp_path: Path,
     feed_server: FeedServer,

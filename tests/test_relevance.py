@@ -582,10 +582,66 @@ def test_items_just_below_the_bar_teach_the_adaptation_a_little(seeds: list[str]
     banded._consider({"force": 1.0}, params.adapt_z - 0.5, 3.0, 3.0, None)
     flat._consider({"force": 1.0}, params.adapt_z - 0.5, 3.0, 3.0, None)
     assert len(banded.state()["pool"]) == 1 and not flat.state()["pool"]
-    ((_, u, _),) = banded.state()["pool"]
+    ((_, u, _, _),) = banded.state()["pool"]
     assert sum(w * w for w in u.values()) ** 0.5 == pytest.approx(params.band_weight)
     banded._consider({"troop": 1.0}, params.adapt_z - 1.5 * params.adapt_band, 3.0, 3.0, None)
     assert len(banded.state()["pool"]) == 1  # below the band: not admitted
+
+
+def test_older_pool_items_weigh_less_in_the_stream_profile() -> None:
+    """A pool item's weight halves every ``half_life`` seconds of stream time before the newest
+    admission: what the story says now outweighs what it said days ago. Only ratios matter, so
+    items admitted at one time weigh alike; times survive the state, and an entry saved
+    without one (an older state) counts as the oldest."""
+
+    def fresh(half_life: float) -> Evidence:
+        return Evidence(
+            pool_size=8,
+            near_size=2,
+            support=1,
+            near_weight=0.0,
+            cap=0.0,
+            duplicate=0.9,
+            half_life=half_life,
+        )
+
+    hour = 3600.0
+    ev = fresh(72 * hour)
+    ev.admit({}, {"nuclear": 1.0}, at=0.0)  # three days before the next one: weight 1/2
+    ev.admit({}, {"troop": 1.0}, at=72 * hour)
+    ev.admit({}, {"troop": 0.6, "force": 0.8}, at=72 * hour)
+    q = ev.profile()
+    assert q["nuclear"] == pytest.approx(0.5 / 2.5)
+    assert q["troop"] == pytest.approx(1.6 / 2.5) and q["force"] == pytest.approx(0.8 / 2.5)
+    flat = fresh(0.0)  # no half-life: the plain centroid, as without times
+    for x, u, source, at in ev.state()["pool"]:
+        flat.readmit(x, u, source, at)
+    assert flat.profile()["nuclear"] == pytest.approx(1 / 3)
+    again = fresh(72 * hour)
+    again.restore(ev.state()["pool"], [])
+    assert again.profile() == pytest.approx(q)
+    legacy = fresh(72 * hour)  # an older state's 3-element entries next to a timed one
+    legacy.restore([[{}, {"nuclear": 1.0}, None], [{}, {"troop": 1.0}, None, 72 * hour]], [])
+    assert legacy.profile()["nuclear"] == pytest.approx(1.0 / 2)  # as old as the oldest
+    assert ev.state()["pool"][0][3] == 0.0
+
+
+def test_the_tracker_stamps_admissions_with_the_latest_poll_time(seeds: list[str]) -> None:
+    """``observe_batch``'s ``now`` is the adaptation's clock: it only moves forward (a feed
+    answering late with an older poll time does not turn it back), stamps what the pool
+    admits, and is saved and restored with the state."""
+    tracker = Tracker("t", seeds, params=Params(adapt_after=0))
+    weather = tokenise("Weather", "Sunny")
+    later, earlier = datetime(2025, 3, 11, 12, tzinfo=UTC), datetime(2025, 3, 10, tzinfo=UTC)
+    tracker.observe_batch([weather], tracker.judge_batch([weather]), "f", later)
+    tracker.observe_batch([weather], tracker.judge_batch([weather]), "f", earlier)
+    assert tracker.state()["clock"] == later.timestamp()
+    tracker._consider({"force": 1.0}, 10.0, 5.0, 5.0, None)
+    assert [e[3] for e in tracker.state()["pool"]] == [later.timestamp()]
+    restored = Tracker("t", seeds, params=Params(adapt_after=0))
+    restored.restore(tracker.state())
+    assert restored.state()["clock"] == later.timestamp()
+    assert restored.state()["pool"] == tracker.state()["pool"]
 
 
 def test_no_source_holds_more_than_a_quarter_of_the_pool() -> None:

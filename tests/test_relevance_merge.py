@@ -222,3 +222,16 @@ def test_two_first_saves_with_no_common_base_pool_their_normalisations() -> None
     # pooled: the mean of the variances plus the spread of the means
     assert var == pytest.approx((300 * (0.0004 + 0.01**2) + 100 * (0.0009 + 0.03**2)) / 400)
     assert seen == 400.0
+
+
+def test_pool_times_and_the_later_clock_survive_the_merge() -> None:
+    """Each pool item keeps the poll time it was admitted at (its age weighs it in the stream
+    profile), whichever worker admitted it; the merged clock is the later of the two."""
+    stored = state(20, {}, pool=[[*entry("old", "story")[:3], 1_000.0]])
+    stored["clock"] = 5_000.0
+    mine = state(25, {}, pool=[[*entry("new", "story")[:3], 4_000.0]])
+    mine["clock"] = 4_500.0
+    merged = merge_states(stored, state(15, {}), mine, P)
+    assert [e[3] for e in merged["pool"]] == [1_000.0, 4_000.0]
+    assert merged["clock"] == 5_000.0
+    assert merge_states(mine, state(15, {}), stored, P)["clock"] == 5_000.0

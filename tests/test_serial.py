@@ -87,6 +87,12 @@ def _poll_twice_with_a_failed_write(tmp_path: Path, feed_server: FeedServer, fai
     return asyncio.run(scenario())
 
 
+def _learnt(states: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tracker states without the time of the poll (the adaptation's clock and the pool's
+    admission times), which differs between two runs."""
+    return [{**s, "clock": None, "pool": [e[:3] for e in s["pool"]]} for s in states]
+
+
 def test_a_failed_write_teaches_nothing(tmp_path: Path, feed_server: FeedServer) -> None:
     """Trackers and the story grouper learn a poll's items only once its transaction has
     committed: a poll whose write failed, then succeeded, leaves them as one clean poll does."""
@@ -94,6 +100,6 @@ def test_a_failed_write_teaches_nothing(tmp_path: Path, feed_server: FeedServer)
     (tmp_path / "b").mkdir()
     clean = _poll_twice_with_a_failed_write(tmp_path / "a", feed_server, fail=False)
     retried = _poll_twice_with_a_failed_write(tmp_path / "b", feed_server, fail=True)
-    assert retried[0] == clean[0]  # the trackers' stream statistics
+    assert _learnt(retried[0]) == _learnt(clean[0])  # the trackers' stream statistics
     assert retried[1]["df"] == clean[1]["df"] and retried[1]["n"] == clean[1]["n"]
     assert [r[:2] for r in retried[1]["recent"]] == [r[:2] for r in clean[1]["recent"]]

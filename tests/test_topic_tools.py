@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import itertools
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from monitor._relevance import Tracker, read_seeds, tokenise
+from monitor._classify import batch_moment, classify_batch
+from monitor._relevance import StoryGrouper, Tracker, read_seeds, tokenise
 from tests.feedserver import FeedServer, rss
 from tests.helpers import DATA, ROOT, START, TOY_THRESHOLD, cli, load_items, write_config
 from tests.receivers import WebhookReceiver
@@ -80,6 +82,24 @@ def test_classify_judges_one_feeds_run_of_items_together(
     assert cli(config, "classify", str(other)) == 0
     first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
     assert first["score"] != second["score"]
+
+
+def test_a_replayed_batch_stands_for_a_poll_at_its_latest_publication_time() -> None:
+    """``classify`` replays items without poll times: a batch's latest readable ``published``
+    (never later than now) is the trackers' clock, which ages what the adaptation learnt."""
+    stamped = [
+        {"published": "2025-03-10T08:00:00Z"},
+        {"published": "2025-03-11T09:30:00+00:00"},
+        {"published": "not a date"},
+        {},
+    ]
+    assert batch_moment(stamped) == datetime(2025, 3, 11, 9, 30, tzinfo=UTC)
+    assert batch_moment([{"published": "2999-01-01T00:00:00Z"}]) <= datetime.now(UTC)
+    assert batch_moment([{"title": "no date"}]) is None
+    tracker = Tracker("t", read_seeds(ROOT / "seeds"))
+    lines = [(n, {**item, "title": "Weather", "feed": "a"}) for n, item in enumerate(stamped)]
+    classify_batch(lines, [tracker], StoryGrouper())
+    assert tracker.state()["clock"] == datetime(2025, 3, 11, 9, 30, tzinfo=UTC).timestamp()
 
 
 def test_classify_reads_an_item_as_the_daemon_reads_it_from_a_feed(

@@ -3,10 +3,12 @@
 Two bounded pools of unit TF-IDF vectors (oldest leave first): items the tracker was confident
 about (an item it was less sure of enters as a fraction of an item: its vector scaled by its
 weight), and recent near misses (close to the seeds, not admitted). :meth:`Evidence.profile` is
-Rocchio over them: the centroid of the pool (over features that several pool items share)
-minus ``near_weight`` times the centroid of the near misses, so that what the pool shares with
-the surrounding news (the seeds' context) cancels and what sets the story apart stays; then
-no feature may carry more than ``cap`` of the profile's length, so no single word steers it.
+Rocchio over them: the centroid of the pool (over features that ``support`` pool items share;
+each item weighted by its age, halving every ``half_life`` seconds of stream time, so that
+what the story says now outweighs what it said days ago) minus ``near_weight`` times the
+centroid of the near misses, so that what the pool shares with the surrounding news (the
+seeds' context) cancels and what sets the story apart stays; then no feature may carry more
+than ``cap`` of the profile's length, so no single word steers it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ __all__ = ["Evidence", "near_vectors", "pool_entries"]
 
 _NEAR_EVERY = 25  # near misses collected between refreshes of the stream profile
 
+# A pool entry: (features, tf-idf vector, source, admission time in POSIX seconds or None)
+Entry = tuple[Vector, Vector, str | None, float | None]
+
 
 class Evidence:
     """The adaptation pool and the near-miss pool, with running sums for their centroids."""
@@ -36,6 +41,7 @@ class Evidence:
         near_weight: float,
         cap: float,
         duplicate: float,
+        half_life: float = 0.0,
     ) -> None:
         self.pool_size = pool_size
         self.near_size = near_size
@@ -43,11 +49,11 @@ class Evidence:
         self.near_weight = near_weight
         self.cap = cap
         self.duplicate = duplicate
-        # (features, tf-idf vector of length ``weight``, source), and each one's weight
-        self._pool: deque[tuple[Vector, Vector, str | None]] = deque()
+        self.half_life = half_life  # seconds; 0: every pool item weighs the same
+        # (features, tf-idf vector of length ``weight``, source, admission time), and each
+        # one's weight
+        self._pool: deque[Entry] = deque()
         self._weights: deque[float] = deque()
-        self._pool_sum: Vector = {}
-        self._pool_support: dict[str, int] = {}
         self._near: deque[Vector] = deque()
         self._near_sum: Vector = {}
         self._near_stale = 0
@@ -63,48 +69,41 @@ class Evidence:
         bar = self.duplicate * _length(u)
         return any(
             _dot(v, u) >= bar * weight
-            for (_, v, _), weight in zip(self._pool, self._weights, strict=True)
+            for (_, v, _, _), weight in zip(self._pool, self._weights, strict=True)
         )
 
-    def admit(self, x: Vector, u: Vector, source: str | None = None, weight: float = 1.0) -> None:
+    def admit(
+        self,
+        x: Vector,
+        u: Vector,
+        source: str | None = None,
+        weight: float = 1.0,
+        at: float | None = None,
+    ) -> None:
         """Add an item (its features ``x`` and unit vector ``u``) to the pool as ``weight`` of
-        an item. No ``source`` (feed) holds more than a quarter of the pool: its oldest item
+        an item, admitted at stream time ``at`` (POSIX seconds; ``None``: no clock, it never
+        ages). No ``source`` (feed) holds more than a quarter of the pool: its oldest item
         leaves."""
         if weight != 1.0:
             u = {f: w * weight for f, w in u.items()}
-        self._add(x, u, source, weight)
+        self._add((x, u, source, at), weight)
 
-    def readmit(self, x: Vector, u: Vector, source: str | None) -> None:
+    def readmit(self, x: Vector, u: Vector, source: str | None, at: float | None = None) -> None:
         """Add an entry of a saved pool (:meth:`state`): its weight is its vector's length."""
-        self._add(x, u, source, _length(u))
+        self._add((x, u, source, at), _length(u))
 
-    def _add(self, x: Vector, u: Vector, source: str | None, weight: float) -> None:
+    def _add(self, entry: Entry, weight: float) -> None:
+        source = entry[2]
         if source is not None:
-            mine = [i for i, entry in enumerate(self._pool) if entry[2] == source]
+            mine = [i for i, old in enumerate(self._pool) if old[2] == source]
             if len(mine) >= max(1, self.pool_size // 4):
-                self._drop(mine[0])
-        self._pool.append((x, u, source))
+                del self._pool[mine[0]]
+                del self._weights[mine[0]]
+        self._pool.append(entry)
         self._weights.append(weight)
-        total, support = self._pool_sum, self._pool_support
-        for f, w in u.items():
-            total[f] = total.get(f, 0.0) + w
-            support[f] = support.get(f, 0) + 1
         while len(self._pool) > self.pool_size:
-            self._drop(0)
-
-    def _drop(self, index: int) -> None:
-        _, old, _ = self._pool[index]
-        del self._pool[index]
-        del self._weights[index]
-        total, support = self._pool_sum, self._pool_support
-        for f, w in old.items():
-            left = support[f] - 1
-            if left:
-                support[f] = left
-                total[f] -= w
-            else:
-                del support[f]
-                del total[f]
+            self._pool.popleft()
+            self._weights.popleft()
 
     def add_near(self, u: Vector) -> bool:
         """Add a near miss; True when enough have come in for the profile to be refreshed."""
@@ -130,19 +129,24 @@ class Evidence:
         The pools themselves are not changed, so a withdrawn judgement gives everything back.
         """
         self._near_stale = 0
-        total, support, size = self._pool_sum, self._pool_support, len(self._pool)
-        if vetoed:
-            total, support = dict(total), dict(support)
-            for (_, v, _), weight in zip(self._pool, self._weights, strict=True):
-                if any(_dot(v, u) >= self.duplicate * weight for u in vetoed):
-                    size -= 1
-                    for f, w in v.items():
-                        total[f] -= w
-                        support[f] -= 1
+        kept = [
+            (v, at)
+            for (_, v, _, at), weight in zip(self._pool, self._weights, strict=True)
+            if not (vetoed and any(_dot(v, u) >= self.duplicate * weight for u in vetoed))
+        ]
+        size = len(kept)
         if size < 2:
             return {}
+        ages = self._age_weights([at for _, at in kept])
+        total: Vector = {}
+        support: dict[str, int] = {}
+        for (v, _), d in zip(kept, ages, strict=True):
+            for f, w in v.items():
+                total[f] = total.get(f, 0.0) + d * w
+                support[f] = support.get(f, 0) + 1
+        mass = math.fsum(ages)
         need = min(self.support, size)
-        q = {f: s / size for f, s in total.items() if support[f] >= need}
+        q = {f: s / mass for f, s in total.items() if support[f] >= need}
         near, count = self._near_sum, len(self._near) + len(vetoed)
         if vetoed:
             near = dict(near)
@@ -158,9 +162,20 @@ class Evidence:
             q = {f: min(w, cap) for f, w in q.items()}
         return q
 
+    def _age_weights(self, times: Sequence[float | None]) -> list[float]:
+        """Each item's weight by its age: 1 for the newest admission, halving every
+        ``half_life`` seconds before it. Only the ratios matter (the centroid divides by their
+        sum), so the profile does not change as the clock runs, only as items come and go.
+        An entry without a time (saved before times were kept) counts as the oldest one."""
+        known = [at for at in times if at is not None]
+        if self.half_life <= 0 or not known:
+            return [1.0] * len(times)
+        newest, oldest = max(known), min(known)
+        return [0.5 ** ((newest - (oldest if at is None else at)) / self.half_life) for at in times]
+
     def state(self) -> dict[str, Any]:
         return {
-            "pool": [[dict(x), dict(u), source] for x, u, source in self._pool],
+            "pool": [[dict(x), dict(u), source, at] for x, u, source, at in self._pool],
             "near": [dict(u) for u in self._near],
         }
 
@@ -168,14 +183,12 @@ class Evidence:
         """Replace both pools with :meth:`state`'s ``pool`` and ``near`` (bad entries skipped)."""
         self._pool.clear()
         self._weights.clear()
-        self._pool_sum = {}
-        self._pool_support = {}
         self._near.clear()
         self._near_sum = {}
         for u in near_vectors(near):
             self.add_near(u)
-        for x, u, source in pool_entries(pool):
-            self.readmit(x, u, source)
+        for x, u, source, at in pool_entries(pool):
+            self.readmit(x, u, source, at)
 
     @classmethod
     def for_params(cls, p: Params) -> Evidence:
@@ -187,6 +200,7 @@ class Evidence:
             near_weight=p.near_weight,
             cap=p.adapt_cap,
             duplicate=p.adapt_dup,
+            half_life=p.adapt_half_life * 3600.0,
         )
 
 
@@ -203,18 +217,21 @@ def _length(u: Vector) -> float:
     return 1.0 if abs(length - 1.0) < 1e-9 else length
 
 
-def pool_entries(pool: Any) -> Iterator[tuple[Vector, Vector, str | None]]:
-    """A saved pool's valid entries (features, unit vector, source); bad ones skipped."""
+def pool_entries(pool: Any) -> Iterator[Entry]:
+    """A saved pool's valid entries (features, unit vector, source, admission time); bad ones
+    skipped, a missing source or time is ``None`` (a state saved before times were kept)."""
     for entry in pool if isinstance(pool, list) else []:
         if (
             isinstance(entry, list)
-            and len(entry) in (2, 3)
+            and 2 <= len(entry) <= 4
             and all(isinstance(v, dict) for v in entry[:2])
         ):
             x = {str(k): float(w) for k, w in entry[0].items()}
             u = {str(k): float(w) for k, w in entry[1].items()}
-            source = entry[2] if len(entry) == 3 and isinstance(entry[2], str) else None
-            yield x, u, source
+            source = entry[2] if len(entry) >= 3 and isinstance(entry[2], str) else None
+            at = entry[3] if len(entry) == 4 else None
+            at = float(at) if isinstance(at, int | float) and math.isfinite(at) else None
+            yield x, u, source, at
 
 
 def near_vectors(near: Any) -> Iterator[Vector]:

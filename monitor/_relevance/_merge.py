@@ -16,7 +16,8 @@ what the other workers saved since):
 * the seen texts, the adaptation pool and the near misses are unions, the worker's new
   entries after the stored ones (the newest last), capped as the tracker caps them (a pool
   item that is a near-copy of a stored one adds nothing, no feed holds more than a quarter);
-* the seed channel's IDF snapshot is recomputed from the merged counts.
+* the seed channel's IDF snapshot is recomputed from the merged counts; the clock (the
+  latest poll time) is the later of the two.
 
 A merge against an unchanged store (``stored == base``) returns ``mine`` itself: a single
 process saves exactly what its tracker holds. Pure: plain JSON-like dicts in and out.
@@ -55,6 +56,8 @@ def merge_states(stored: State, base: State | None, mine: State, params: Params)
     out["norm"] = _merge_norms(stored, old, mine, k_mine, k_other, params)
     out["seen"] = _merge_seen(stored.get("seen"), old.get("seen"), mine.get("seen"))
     out["meaning"] = mine.get("meaning") or stored.get("meaning")
+    clocks = [c for c in (stored.get("clock"), mine.get("clock")) if isinstance(c, int | float)]
+    out["clock"] = max(clocks) if clocks else None
     out.update(_merge_evidence(stored, old, mine, params))
     idf = mine.get("seed_idf")
     if isinstance(idf, dict):
@@ -174,11 +177,11 @@ def _key(u: Vector) -> tuple[tuple[str, float], ...]:
 def _merge_evidence(stored: State, base: State, mine: State, params: Params) -> State:
     evidence = Evidence.for_params(params)
     evidence.restore(stored.get("pool"), stored.get("near"))
-    known = {_key(u) for _, u, _ in pool_entries(base.get("pool"))}
-    known |= {_key(u) for _, u, _ in pool_entries(stored.get("pool"))}
-    for x, u, source in pool_entries(mine.get("pool")):
+    known = {_key(u) for _, u, _, _ in pool_entries(base.get("pool"))}
+    known |= {_key(u) for _, u, _, _ in pool_entries(stored.get("pool"))}
+    for x, u, source, at in pool_entries(mine.get("pool")):
         if _key(u) not in known and not evidence.is_copy(u):
-            evidence.readmit(x, u, source)
+            evidence.readmit(x, u, source, at)
     near_known = {_key(u) for u in near_vectors(base.get("near"))}
     near_known |= {_key(u) for u in near_vectors(stored.get("near"))}
     for u in near_vectors(mine.get("near")):

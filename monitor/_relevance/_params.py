@@ -38,6 +38,7 @@ class Params:
     adapt_pool: int = 60  # pool size (oldest leave first)
     adapt_floor: int = 6  # the stream channel reaches full weight with this many items
     adapt_support: int = 2  # pool items that must share a feature for it to count
+    adapt_half_life: float = 144.0  # hours of stream time in which a pool item's weight halves
     adapt_dup: float = 0.5  # an item this close (cosine) to a pool item adds no evidence
     adapt_cap: float = 0.3  # no feature carries more than this share of the stream profile
     near_z: float = 0.5  # seed-channel z from which an item not admitted is a near miss ...

@@ -14,7 +14,9 @@ are nearly all off topic (score normalisation as in TREC filtering).
   the channel's weight ramps up with the pool's size, and an item enters the pool only when
   the combined score *and* the seed channel alone are both confident (an item just below the
   combined bar enters as a fraction of an item), so one false hit cannot pull the profile to
-  another story by itself; an item judged irrelevant stops counting. A near-copy of a pooled
+  another story by itself; an item judged irrelevant stops counting. What the story says now
+  outweighs what it said days ago: a pool item's weight halves every ``adapt_half_life``
+  hours of stream time (the poll times ``observe_batch`` is given). A near-copy of a pooled
   item adds nothing (wire copies are one piece of evidence), recent near misses (close to the
   seeds, not admitted) are subtracted Rocchio-style so that the seeds' context cancels, and no
   feature may carry more than ``adapt_cap`` of the profile. The pools and that arithmetic live
@@ -37,6 +39,7 @@ from __future__ import annotations
 import math
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from monitor._models import Judgement, Tokens
@@ -134,6 +137,7 @@ class Tracker:
             (tuple(a.seq), x) for x in exclude if (a := analyse(x, joined=False)).content
         ]
         self._n = 0
+        self._clock: float | None = None  # the latest poll time observed (POSIX seconds)
         self._df: Counter[str] = Counter()
         self._seed = Channel(Norm(p.prior_mean, p.prior_sd, p.norm_prior, p.norm_window))
         self._stream = Channel(Norm(p.prior_mean, p.prior_sd, p.norm_prior, p.norm_window))
@@ -296,9 +300,14 @@ class Tracker:
         batch: Sequence[Tokens],
         judgements: Sequence[Judgement],
         source: str | None = None,
+        now: datetime | None = None,
     ) -> None:
-        """Learn from a judged batch (one ``source``'s answer), in its order, once it is
-        stored."""
+        """Learn from a judged batch (one ``source``'s answer at time ``now``, the poll's),
+        in its order, once it is stored. The tracker's clock is the latest ``now`` it was
+        given: what the adaptation admits is stamped with it."""
+        if now is not None:
+            moment = now.timestamp()
+            self._clock = moment if self._clock is None else max(self._clock, moment)
         for tokens, judgement in zip(batch, judgements, strict=True):
             self._observe(self._scored(tokens), judgement, refresh=False, source=source)
         self._refresh_stream()
@@ -422,7 +431,7 @@ class Tracker:
             u = self._unit(x)
             if not self._evidence.is_copy(u):
                 weight = 1.0 if z >= p.adapt_z else p.band_weight
-                self._evidence.admit(x, u, source, weight)
+                self._evidence.admit(x, u, source, weight, self._clock)
                 self._stream_stale = True
         elif z_s >= p.near_z and p.near_weight > 0 and self._evidence.add_near(self._unit(x)):
             self._stream_stale = True
@@ -483,6 +492,7 @@ class Tracker:
         return {
             "version": _STATE_VERSION,
             "n": self._n,
+            "clock": self._clock,
             "df": dict(self._df),
             "norm": [
                 self._seed.norm.state(),
@@ -504,6 +514,9 @@ class Tracker:
         if not (isinstance(n, int) and isinstance(df, dict)):
             return
         self._n = n
+        clock = state.get("clock")
+        finite = isinstance(clock, int | float) and math.isfinite(clock)
+        self._clock = float(clock) if finite and clock is not None else None
         self._df = Counter({str(k): int(v) for k, v in df.items() if isinstance(v, int | float)})
         if isinstance(norm, list) and len(norm) in (2, 3):
             self._seed.norm.restore(norm[0])
