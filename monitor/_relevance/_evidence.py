@@ -21,7 +21,7 @@ from typing import Any
 from monitor._relevance._channels import Vector
 from monitor._relevance._params import Params
 
-__all__ = ["Evidence", "near_vectors", "pool_entries"]
+__all__ = ["Evidence", "near_vectors", "pool_entries", "saved_time"]
 
 _NEAR_EVERY = 25  # near misses collected between refreshes of the stream profile
 
@@ -30,7 +30,7 @@ Entry = tuple[Vector, Vector, str | None, float | None]
 
 
 class Evidence:
-    """The adaptation pool and the near-miss pool, with running sums for their centroids."""
+    """The adaptation pool and the near-miss pool (with a running sum for its centroid)."""
 
     def __init__(
         self,
@@ -229,9 +229,12 @@ def pool_entries(pool: Any) -> Iterator[Entry]:
             x = {str(k): float(w) for k, w in entry[0].items()}
             u = {str(k): float(w) for k, w in entry[1].items()}
             source = entry[2] if len(entry) >= 3 and isinstance(entry[2], str) else None
-            at = entry[3] if len(entry) == 4 else None
-            at = float(at) if isinstance(at, int | float) and math.isfinite(at) else None
-            yield x, u, source, at
+            yield x, u, source, saved_time(entry[3] if len(entry) == 4 else None)
+
+
+def saved_time(value: Any) -> float | None:
+    """A time read back from a saved state (POSIX seconds), or ``None`` when it is not one."""
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
 
 
 def near_vectors(near: Any) -> Iterator[Vector]:

@@ -29,7 +29,7 @@ import math
 from typing import Any
 
 from monitor._relevance._channels import Vector
-from monitor._relevance._evidence import Evidence, near_vectors, pool_entries
+from monitor._relevance._evidence import Evidence, near_vectors, pool_entries, saved_time
 from monitor._relevance._params import Params
 from monitor._relevance._tracker import _DF_LIMIT, _SEEN_LIMIT
 
@@ -56,7 +56,7 @@ def merge_states(stored: State, base: State | None, mine: State, params: Params)
     out["norm"] = _merge_norms(stored, old, mine, k_mine, k_other, params)
     out["seen"] = _merge_seen(stored.get("seen"), old.get("seen"), mine.get("seen"))
     out["meaning"] = mine.get("meaning") or stored.get("meaning")
-    clocks = [c for c in (stored.get("clock"), mine.get("clock")) if isinstance(c, int | float)]
+    clocks = [c for c in map(saved_time, (stored.get("clock"), mine.get("clock"))) if c is not None]
     out["clock"] = max(clocks) if clocks else None
     out.update(_merge_evidence(stored, old, mine, params))
     idf = mine.get("seed_idf")

@@ -45,7 +45,7 @@ from typing import Any
 from monitor._models import Judgement, Tokens
 from monitor._relevance._channels import Channel, Norm, Vector
 from monitor._relevance._describe import describe, explain, keywords
-from monitor._relevance._evidence import Evidence
+from monitor._relevance._evidence import Evidence, saved_time
 from monitor._relevance._features import features, fingerprint
 from monitor._relevance._feedback import Feedback
 from monitor._relevance._params import DEFAULT_THRESHOLD, Params
@@ -514,9 +514,7 @@ class Tracker:
         if not (isinstance(n, int) and isinstance(df, dict)):
             return
         self._n = n
-        clock = state.get("clock")
-        finite = isinstance(clock, int | float) and math.isfinite(clock)
-        self._clock = float(clock) if finite and clock is not None else None
+        self._clock = saved_time(state.get("clock"))
         self._df = Counter({str(k): int(v) for k, v in df.items() if isinstance(v, int | float)})
         if isinstance(norm, list) and len(norm) in (2, 3):
             self._seed.norm.restore(norm[0])
