@@ -36,7 +36,7 @@ class Params:
     adapt_band: float = 1.0  # an item this far below adapt_z (the other gates met) enters ...
     band_weight: float = 0.2  # ... as this fraction of an item (weak evidence)
     adapt_pool: int = 60  # pool size (oldest leave first)
-    adapt_floor: int = 6  # the stream channel reaches full weight with this many items
+    adapt_floor: int = 12  # the stream channel reaches full weight with this many items
     adapt_support: int = 2  # pool items that must share a feature for it to count
     adapt_half_life: float = 144.0  # hours of stream time in which a pool item's weight halves
     adapt_dup: float = 0.5  # an item this close (cosine) to a pool item adds no evidence
