@@ -644,6 +644,28 @@ def test_the_tracker_stamps_admissions_with_the_latest_poll_time(seeds: list[str
     assert restored.state()["pool"] == tracker.state()["pool"]
 
 
+def test_the_half_life_counts_hours_of_poll_time(seeds: list[str]) -> None:
+    """``adapt_half_life`` is in hours of the poll times the tracker is given: an item admitted
+    six days before another weighs half as much in the stream channel at 144 h, as much at 0."""
+
+    def ratio(half_life: float) -> float:
+        params = Params(
+            adapt_after=0, adapt_half_life=half_life, adapt_support=1, near_weight=0, adapt_cap=0
+        )
+        tracker = Tracker("t", seeds, params=params)
+        weather = tokenise("Weather", "Sunny")
+        for day, feature in ((1, "older"), (7, "newer")):
+            moment = datetime(2025, 3, day, tzinfo=UTC)
+            tracker.observe_batch([weather], tracker.judge_batch([weather]), "f", moment)
+            tracker._consider({feature: 1.0}, 10.0, 5.0, 5.0, None)
+        tracker.observe_batch([], [], "f")  # the stream channel is refreshed after a batch
+        q = tracker._stream.q
+        return q["older"] / q["newer"]
+
+    assert ratio(144.0) == pytest.approx(0.5)
+    assert ratio(0.0) == pytest.approx(1.0)
+
+
 def test_no_source_holds_more_than_a_quarter_of_the_pool() -> None:
     ev = Evidence(pool_size=8, near_size=2, support=2, near_weight=0.0, cap=0.0, duplicate=0.9)
     for i in range(5):
