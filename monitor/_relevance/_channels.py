@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["Channel", "Norm", "Vector"]
+__all__ = ["Channel", "Norm", "Vector", "saved_norm"]
 
 Vector = dict[str, float]
 
@@ -39,11 +39,20 @@ class Norm:
         return [self.mean, self.var, self.seen]
 
     def restore(self, values: Any) -> None:
-        if isinstance(values, list) and len(values) == 3:
-            mean, var, seen = (float(v) for v in values)
-            if var > 0 and math.isfinite(mean) and math.isfinite(var):
-                self.mean, self.var, self.seen = mean, var, seen
-                self.sd = math.sqrt(var)
+        saved = saved_norm(values)
+        if saved is not None:
+            self.mean, self.var, self.seen = saved
+            self.sd = math.sqrt(self.var)
+
+
+def saved_norm(values: Any) -> tuple[float, float, float] | None:
+    """A saved :class:`Norm` state (mean, variance, items seen), or ``None`` when it is not a
+    valid one (a positive variance, finite mean and variance)."""
+    if isinstance(values, list) and len(values) == 3:
+        mean, var, seen = (float(v) for v in values)
+        if var > 0 and math.isfinite(mean) and math.isfinite(var):
+            return mean, var, seen
+    return None
 
 
 class Channel:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from monitor._relevance._channels import Vector
+from monitor._relevance._channels import Vector, saved_norm
 from monitor._relevance._evidence import Evidence, near_vectors, pool_entries, saved_time
 from monitor._relevance._params import Params
 from monitor._relevance._tracker import _DF_LIMIT, _SEEN_LIMIT
@@ -84,14 +84,6 @@ def _merge_df(stored: dict[str, Any], base: Any, mine: Any) -> dict[str, int]:
     return out
 
 
-def _norm(values: Any) -> tuple[float, float, float] | None:
-    if isinstance(values, list) and len(values) == 3:
-        mean, var, seen = (float(v) for v in values)
-        if var > 0 and math.isfinite(mean) and math.isfinite(var):
-            return mean, var, seen
-    return None
-
-
 def _merge_norms(
     stored: State, base: State, mine: State, k_mine: int, k_other: int, params: Params
 ) -> Any:
@@ -101,9 +93,9 @@ def _merge_norms(
     base_norms: list[Any] = base["norm"] if isinstance(base.get("norm"), list) else []
     out: list[Any] = []
     for i, values in enumerate(mine_norms):
-        m = _norm(values)
-        s = _norm(stored_norms[i]) if i < len(stored_norms) else None
-        b = _norm(base_norms[i]) if i < len(base_norms) else None
+        m = saved_norm(values)
+        s = saved_norm(stored_norms[i]) if i < len(stored_norms) else None
+        b = saved_norm(base_norms[i]) if i < len(base_norms) else None
         if m is None or s is None:
             out.append(values if m is not None else stored_norms[i])
         elif b is None:
