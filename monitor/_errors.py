@@ -48,6 +48,9 @@ class UnsupportedError(StorageError):
     """A feature the chosen storage backend does not have yet; the message names both."""
 
 
+MAX_MESSAGE = 200  # a FetchError's message is cut to this many characters (one log line)
+
+
 class FetchError(MonitorError):
     """A feed could not be fetched. ``retry_after`` is a server-imposed wait in seconds."""
 

@@ -2,15 +2,18 @@
 
 One :class:`Fetcher` owns one ``httpx.AsyncClient`` (connection reuse, HTTP/1.1, TLS verified)
 and turns a feed URL into a :class:`FetchResult` or a :class:`~monitor._errors.FetchError`.
-Every httpx, zlib and timeout error is translated into ``FetchError`` here, once, with a short
-message; nothing else in the project sees an httpx exception.
+Every httpx and timeout error is translated into ``FetchError`` here, once, with a short
+message; nothing else in the project sees an httpx exception. Its two helpers raise
+``FetchError`` themselves: ``_inflate`` (decoding, zlib's errors) and ``_addresses`` (the
+private-address guard, which resolves host names).
 
 Defences, each tested against ``tests/feedserver.py``:
 
 * a per-operation timeout (connect/read/write) *and* a total deadline per fetch, so a server
   that drip-feeds its body cannot hold a slot for ever;
 * a cap on the *decoded* body size, enforced while streaming: compressed bodies are inflated
-  here with a bounded ``zlib`` output (``max_length``), so a gzip bomb costs at most the cap;
+  (``_inflate``) with a bounded ``zlib`` output (``max_length``), so a gzip bomb costs at most
+  the cap;
 * redirects followed by hand: a hop limit, loop detection, http/https targets only, and
   ``permanent_url`` when the feed has moved for good (only 301/308 on the way);
 * a global concurrency limit and a per-host limit (queueing does not count against the
@@ -21,10 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import ipaddress
-import socket
 import time
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,7 +34,9 @@ from typing import Self
 
 import httpx
 
-from ._errors import FetchError
+from ._addresses import check_public, refuse_private
+from ._errors import MAX_MESSAGE, FetchError
+from ._inflate import Inflater
 
 __all__ = ["ACCEPT", "USER_AGENT", "FetchResult", "Fetcher", "parse_retry_after"]
 
@@ -56,7 +58,6 @@ ACCEPT_ENCODING = "gzip, deflate"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
 _MAX_RETRY_AFTER = 7 * 24 * 3600.0
-_MAX_MESSAGE = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +169,7 @@ class Fetcher:
                 try:
                     async with asyncio.timeout(self.deadline - spent):
                         if not self.allow_private:  # every hop, on the resolved addresses
-                            await _refuse_private(current)
+                            await refuse_private(current)
                         hop = await self._hop(client, current, conditional)
                 except TimeoutError:
                     raise FetchError(f"deadline of {self.deadline:g} s exceeded") from None
@@ -180,7 +181,7 @@ class Fetcher:
             permanent = permanent and status in _PERMANENT
             current = _check_url(target, base=current, what="redirect target")
             if str(current) in seen:
-                raise FetchError(f"redirect loop at {current}"[:_MAX_MESSAGE], status=status)
+                raise FetchError(f"redirect loop at {current}"[:MAX_MESSAGE], status=status)
             seen.add(str(current))
         raise FetchError(f"more than {self.max_redirects} redirects", status=status)
 
@@ -202,7 +203,7 @@ class Fetcher:
                     stream = response.extensions.get("network_stream")
                     peer = stream.get_extra_info("server_addr") if stream is not None else None
                     if peer:
-                        _check_public(url.host, str(peer[0]))
+                        check_public(url.host, str(peer[0]))
                 return await self._handle(response)
             finally:
                 await response.aclose()
@@ -211,11 +212,11 @@ class Fetcher:
         except httpx.InvalidURL as exc:
             # httpx parses a redirect's Location eagerly (response.next_request) even when it
             # does not follow it; our own URL was checked before, so this is the Location.
-            raise FetchError(f"invalid redirect target: {exc}"[:_MAX_MESSAGE]) from exc
+            raise FetchError(f"invalid redirect target: {exc}"[:MAX_MESSAGE]) from exc
         except (OSError, ValueError, OverflowError, ExceptionGroup) as exc:
             # What the transport raises outside httpx's tree (an address it cannot use):
             # this feed's error, never the cycle's.
-            raise FetchError(f"cannot connect: {type(exc).__name__}"[:_MAX_MESSAGE]) from exc
+            raise FetchError(f"cannot connect: {type(exc).__name__}"[:MAX_MESSAGE]) from exc
 
     async def _handle(self, response: httpx.Response) -> FetchResult | tuple[int, str]:
         status = response.status_code
@@ -243,7 +244,7 @@ class Fetcher:
             )
         reason = response.reason_phrase or "error"
         raise FetchError(
-            f"HTTP {status} {reason}"[:_MAX_MESSAGE],
+            f"HTTP {status} {reason}"[:MAX_MESSAGE],
             status=status,
             retry_after=parse_retry_after(headers.get("retry-after")),
         )
@@ -254,7 +255,7 @@ class Fetcher:
         length = headers.get("content-length", "").strip()
         if length.isdigit() and int(length) > cap:
             raise too_large
-        inflater = _Inflater.for_encoding(headers.get("content-encoding", ""))
+        inflater = Inflater.for_encoding(headers.get("content-encoding", ""))
         body = bytearray()
         async for chunk in response.aiter_raw():
             # Never ask zlib for more than one byte beyond the cap: a bomb stops here.
@@ -310,73 +311,6 @@ class _Slot:
             self._fetcher._hosts.pop(self._host, None)
 
 
-class _Inflater:
-    """Decodes a Content-Encoding incrementally with a bounded output per call."""
-
-    __slots__ = ("_zlib",)
-
-    def __init__(self, decompressor: zlib._Decompress | None) -> None:
-        self._zlib = decompressor
-
-    @classmethod
-    def for_encoding(cls, header: str) -> _Inflater:
-        codings = [c.strip().lower() for c in header.split(",") if c.strip()]
-        codings = [c for c in codings if c != "identity"]
-        if not codings:
-            return cls(None)
-        if len(codings) == 1 and codings[0] in ("gzip", "x-gzip"):
-            return cls(zlib.decompressobj(zlib.MAX_WBITS | 16))
-        if len(codings) == 1 and codings[0] == "deflate":
-            return _DeflateInflater(zlib.decompressobj())
-        raise FetchError(f"unsupported Content-Encoding {header.strip()!r}"[:_MAX_MESSAGE])
-
-    def inflate(self, data: bytes, limit: int) -> bytes:
-        """Decode ``data``; return at most ``limit`` bytes (more input is then ignored: the
-        caller stops because the cap is exceeded)."""
-        if self._zlib is None:
-            return data[:limit]
-        try:
-            return self._zlib.decompress(data, limit)
-        except zlib.error as exc:
-            raise FetchError(f"cannot decode compressed body: {exc}"[:_MAX_MESSAGE]) from exc
-
-    def flush(self, limit: int) -> bytes:
-        if self._zlib is None or self._zlib.eof:
-            return b""
-        try:
-            rest = self._zlib.decompress(self._zlib.unconsumed_tail, limit)
-        except zlib.error as exc:
-            raise FetchError(f"cannot decode compressed body: {exc}"[:_MAX_MESSAGE]) from exc
-        if not self._zlib.eof and len(rest) < limit:
-            raise FetchError("cannot decode compressed body: truncated")
-        return rest
-
-
-class _DeflateInflater(_Inflater):
-    """``deflate`` should be zlib-wrapped, but some servers send raw deflate (as httpx does,
-    retry as raw on the first error)."""
-
-    __slots__ = ("_head",)
-
-    def __init__(self, decompressor: zlib._Decompress) -> None:
-        super().__init__(decompressor)
-        self._head: bytes | None = b""  # input so far, until the 2-byte zlib header is judged
-
-    def inflate(self, data: bytes, limit: int) -> bytes:
-        if self._head is not None and self._zlib is not None:
-            self._head += data
-            try:
-                out = self._zlib.decompress(data, limit)
-            except zlib.error:  # not zlib-wrapped: start again as raw, from the first byte
-                head, self._head = self._head, None
-                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
-                return super().inflate(head, limit)
-            if len(self._head) >= 2:  # the header was accepted
-                self._head = None
-            return out
-        return super().inflate(data, limit)
-
-
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), clamped to
     [0, 7 days]; None when absent or unreadable."""
@@ -396,35 +330,6 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return min(max(seconds, 0.0), _MAX_RETRY_AFTER)
 
 
-async def _refuse_private(url: httpx.URL) -> None:
-    """FetchError if ``url``'s host is, or resolves to, a non-public address."""
-    host = url.host
-    try:
-        ipaddress.ip_address(host)
-        addresses = [host]
-    except ValueError:
-        loop = asyncio.get_running_loop()
-        try:
-            infos = await loop.getaddrinfo(host, url.port or 0, type=socket.SOCK_STREAM)
-        except OSError as exc:
-            raise FetchError(f"cannot resolve {host}: {exc}"[:_MAX_MESSAGE]) from None
-        addresses = [str(info[4][0]) for info in infos]
-    for address in addresses:
-        _check_public(host, address)
-
-
-def _check_public(host: str, address: str) -> None:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    mapped = getattr(ip, "ipv4_mapped", None)
-    if mapped is not None:
-        ip = mapped
-    if not ip.is_global or ip.is_multicast:
-        raise FetchError(
-            f"refused: {host} is a private, loopback or reserved address ({ip}) and "
-            "[monitor] allow_private is false"[:_MAX_MESSAGE]
-        )
-
-
 def request_was_conditional(response: httpx.Response) -> bool:
     headers = response.request.headers
     return "if-none-match" in headers or "if-modified-since" in headers
@@ -434,14 +339,14 @@ def _check_url(url: str, *, what: str, base: httpx.URL | None = None) -> httpx.U
     try:
         parsed = httpx.URL(url) if base is None else base.join(url)
     except (httpx.InvalidURL, TypeError, ValueError) as exc:
-        raise FetchError(f"invalid {what} {url!r}: {exc}"[:_MAX_MESSAGE]) from exc
+        raise FetchError(f"invalid {what} {url!r}: {exc}"[:MAX_MESSAGE]) from exc
     if parsed.scheme not in ("http", "https"):
-        raise FetchError(f"invalid {what} {url!r}: only http and https"[:_MAX_MESSAGE])
+        raise FetchError(f"invalid {what} {url!r}: only http and https"[:MAX_MESSAGE])
     if not parsed.host:
-        raise FetchError(f"invalid {what} {url!r}: no host"[:_MAX_MESSAGE])
+        raise FetchError(f"invalid {what} {url!r}: no host"[:MAX_MESSAGE])
     if parsed.port is not None and not 0 < parsed.port < 65536:
         raise FetchError(
-            f"invalid {what} {url!r}: port {parsed.port} is out of range"[:_MAX_MESSAGE]
+            f"invalid {what} {url!r}: port {parsed.port} is out of range"[:MAX_MESSAGE]
         )
     return parsed
 
@@ -480,7 +385,7 @@ def _describe(exc: httpx.HTTPError) -> str:
     kind = next((text for cls, text in _KINDS if isinstance(exc, cls)), "network error")
     detail = " ".join(str(exc).split())
     message = f"{kind}: {detail}" if detail else kind
-    return message[:_MAX_MESSAGE]
+    return message[:MAX_MESSAGE]
 
 
 def _size(n: int) -> str:

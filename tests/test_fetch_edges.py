@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor._fetch import _Inflater
+from monitor._inflate import Inflater
 from tests.feedserver import FeedServer, rss
 from tests.helpers import write_config
 
@@ -62,7 +62,7 @@ def test_raw_deflate_with_a_tiny_first_chunk_decodes(first: int) -> None:
     body = b"<rss>" + b"words and more words " * 200 + b"</rss>"
     compressor = zlib.compressobj(wbits=-zlib.MAX_WBITS)  # raw deflate, no zlib header
     raw = compressor.compress(body) + compressor.flush()
-    inflater = _Inflater.for_encoding("deflate")
+    inflater = Inflater.for_encoding("deflate")
     out = inflater.inflate(raw[:first], 10**6) + inflater.inflate(raw[first:], 10**6)
     out += inflater.flush(10**6)
     assert out == body
