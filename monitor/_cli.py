@@ -4,36 +4,30 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from . import __version__
-from ._classify import BadLine, batches, classify_batch, json_lines, text_of
 from ._cli_feeds import add_topics
 from ._cli_feeds import register_verbs as register_feed_verbs
 from ._cli_health import add_health, add_next_poll
 from ._cli_more import register as register_more
+from ._cli_score import register as register_scoring
 from ._cli_topic import register as register_topic_commands
 from ._cli_types import positive
 from ._config import Config, load_config
 from ._durations import parse_duration
 from ._errors import ConfigError, MonitorError
-from ._evaluate import evaluate, report_json, report_table
-from ._grouping import build_grouper
 from ._logjson import use_json_logs
 from ._output import deliveries_json, matched_json, render
-from ._progress import Progress
 from ._redact import redact_text
-from ._relevance import StoryGrouper, Tracker
-from ._runtime import FEEDBACK_INTERVAL, apply_feedback, build_trackers
-from ._storage import Store, open_store, stored_feedback
+from ._runtime import FEEDBACK_INTERVAL
+from ._storage import Store, open_store
 from ._times import utcnow
 
 log = logging.getLogger("monitor")
@@ -147,26 +141,7 @@ def _parser() -> argparse.ArgumentParser:
     redeliver.add_argument("id", help="a hit id (hit_…) or a delivery id")
     redeliver.set_defaults(func=cmd_redeliver)
 
-    classify = sub.add_parser("classify", help="score JSON Lines items as a stream; writes nothing")
-    classify.add_argument("file", nargs="?", default="-", help="JSON Lines file, or - for stdin")
-    _no_feedback_option(classify)
-    classify.set_defaults(func=cmd_classify)
-
-    evaluate = sub.add_parser(
-        "eval", help="score labelled JSON Lines items as a stream and print P, R, F1, Cnorm"
-    )
-    evaluate.add_argument("file", help="JSON Lines with a `label` (2 on topic, 1 brief, 0 off)")
-    evaluate.add_argument("--topic", help="the topic the labels are for (default: the first)")
-    evaluate.add_argument(
-        "--labels",
-        type=Path,
-        help="JSON Lines of `id` and `label` (a topic folder's labels.jsonl) instead of the "
-        "items' own `label`; items marked `seed: true` are stream only",
-    )
-    evaluate.add_argument("--plot", type=Path, help="write a precision-recall curve (PNG)")
-    evaluate.add_argument("--format", choices=["table", "json"], default="table")
-    _no_feedback_option(evaluate)
-    evaluate.set_defaults(func=cmd_eval)
+    register_scoring(sub)  # classify, eval
 
     feedback = sub.add_parser(
         "feedback",
@@ -194,14 +169,6 @@ def _parser() -> argparse.ArgumentParser:
     register_topic_commands(sub, _storage)
     register_more(sub)  # search, feeds add/remove/…, opml, init, atom
     return parser
-
-
-def _no_feedback_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--no-feedback",
-        action="store_true",
-        help="ignore the judgements in the database (seeds and stream only)",
-    )
 
 
 def _since(text: str) -> datetime:
@@ -316,94 +283,6 @@ def cmd_redeliver(args: argparse.Namespace) -> int:
     return 0
 
 
-def _scoring_parts(args: argparse.Namespace) -> tuple[list[Tracker], StoryGrouper]:
-    """The daemon's trackers and grouper for ``classify``/``eval``: seeds, plus the database's
-    judgements (read-only) unless ``--no-feedback``; never the daemon's learned stream state,
-    so that a run depends only on its input."""
-    config = _config(args, secrets=False)
-    trackers = build_trackers(config.topics)
-    if not args.no_feedback:
-        apply_feedback(trackers, stored_feedback(config))
-    return trackers, build_grouper(config.settings.story_window)
-
-
-def cmd_classify(args: argparse.Namespace) -> int:
-    trackers, grouper = _scoring_parts(args)
-    with _open_input(args.file) as lines:
-        for batch in batches(json_lines(lines)):
-            for (number, item), out in zip(
-                batch, classify_batch(batch, trackers, grouper), strict=True
-            ):
-                _warn_bad(number, item)
-                sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
-    return 0
-
-
-def _warn_bad(number: int, item: dict[str, Any] | BadLine) -> None:
-    if isinstance(item, BadLine):
-        print(f"monitor: line {number}: not a JSON object: {item}", file=sys.stderr)
-
-
-def cmd_eval(args: argparse.Namespace) -> int:
-    trackers, grouper = _scoring_parts(args)
-    names = [t.name for t in trackers]
-    topic = args.topic or names[0]
-    if topic not in names:
-        raise MonitorError(f"no topic {topic!r} in the config (topics: {', '.join(names)})")
-    labels = _read_labels(args.labels) if args.labels else None
-    labelled: list[tuple[int, float, bool]] = []
-    texts: list[tuple[str, str]] = []
-    unlabelled = 0
-    with _open_input(args.file) as lines, Progress("eval") as progress:  # on a terminal only
-        judged = (
-            pair
-            for batch in batches(json_lines(lines))
-            for pair in zip(batch, classify_batch(batch, trackers, grouper), strict=True)
-        )
-        for (number, item), out in judged:
-            progress.advance()
-            _warn_bad(number, item)
-            if isinstance(item, BadLine):
-                label = None
-            elif labels is not None:
-                label = labels.get(str(item.get("id")))
-            else:
-                label = item.get("label")
-            if isinstance(item, BadLine) or label not in (0, 1, 2):
-                unlabelled += 1  # still part of the stream: the trackers learnt from it
-                continue
-            labelled.append((label, out["topics"][topic], topic in out["hit_topics"]))
-            texts.append(text_of(item))
-    if not labelled:
-        raise MonitorError(f"{args.file}: no item with a `label` of 0, 1 or 2")
-    tracker = trackers[names.index(topic)]
-    report = evaluate(labelled, texts, tracker.threshold, tracker.keywords())
-    counts = {n: sum(1 for label, _, _ in labelled if label == n) for n in (2, 1, 0)}
-    if args.format == "json":
-        sys.stdout.write(
-            json.dumps(report_json(report, topic, counts, unlabelled), indent=2) + "\n"
-        )
-    else:
-        sys.stdout.write(report_table(report, topic, counts, unlabelled))
-    if args.plot:
-        from ._plot import plot_curve
-
-        plot_curve(report, args.plot, title=f"{topic}: {Path(args.file).name}")
-        print(f"wrote {args.plot}", file=sys.stderr)
-    return 0
-
-
-def _read_labels(path: Path) -> dict[str, int | None]:
-    """``id`` -> label from a labels file; seed items map to None (stream only)."""
-    out: dict[str, int | None] = {}
-    with _open_input(str(path)) as lines:
-        for number, row in json_lines(lines):
-            if isinstance(row, BadLine) or "id" not in row or row.get("label") not in (0, 1, 2):
-                raise MonitorError(f'{path}: line {number}: expected {{"id": …, "label": 0|1|2}}')
-            out[str(row["id"])] = None if row.get("seed") else int(row["label"])
-    return out
-
-
 def cmd_feedback(args: argparse.Namespace) -> int:
     config = _config(args, secrets=False)
     storage = _storage(args, readonly=args.verdict == "list")
@@ -440,22 +319,3 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 
 _PICKUP = f"a running daemon uses it within {int(FEEDBACK_INTERVAL)} s"
-
-
-@contextmanager
-def _open_input(name: str) -> Iterator[IO[str]]:
-    if name == "-":
-        try:
-            yield sys.stdin
-        except UnicodeDecodeError as exc:
-            raise MonitorError(f"standard input: not UTF-8 text ({exc.reason})") from None
-        return
-    try:
-        handle = open(name, encoding="utf-8")  # noqa: SIM115
-    except OSError as exc:
-        raise MonitorError(f"{name}: cannot read: {exc.strerror}") from None
-    with handle:
-        try:
-            yield handle
-        except UnicodeDecodeError as exc:
-            raise MonitorError(f"{name}: not UTF-8 text ({exc.reason}); save it as UTF-8") from None

@@ -1,4 +1,4 @@
-"""What the commands added by issue 13 share with ``_cli``: the config, the database, formats."""
+"""What the commands outside ``_cli`` share with it: the config, the database, formats."""
 
 from __future__ import annotations
 
