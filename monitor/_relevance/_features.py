@@ -7,7 +7,7 @@ import hashlib
 from monitor._models import Tokens
 from monitor._relevance._channels import Vector
 
-__all__ = ["features", "fingerprint"]
+__all__ = ["features", "fingerprint", "phrase_heads"]
 
 _STOP = "\x00"  # the mark of a stopword token (``_text``)
 
@@ -41,6 +41,18 @@ def features(
                     if key in phrases:
                         x[key] = weight
     return x
+
+
+def phrase_heads(phrases: dict[str, float]) -> dict[str, tuple[int, ...]]:
+    """First stem -> the lengths of the ``phrases`` it starts that are longer than two words
+    (two-word phrases are found as adjacent pairs)."""
+    heads: dict[str, tuple[int, ...]] = {}
+    for key in phrases:
+        size = key.count(" ") + 1
+        if size > 2:
+            head = key.split(" ", 1)[0]
+            heads[head] = tuple(sorted({*heads.get(head, ()), size}))
+    return heads
 
 
 def fingerprint(x: Vector, title_weight: float) -> str:

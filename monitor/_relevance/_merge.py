@@ -6,7 +6,7 @@ what the other workers saved since):
 
 * additive statistics add their deltas: the document count ``n`` and the document
   frequencies ``df`` (a feature's delta is never negative: a worker that forgot rare
-  features at ``_DF_LIMIT`` forgets nothing for the others);
+  features at ``DF_LIMIT`` forgets nothing for the others);
 * the score normalisations (an exponentially weighted mean and variance per channel) are
   combined as if the worker's observations had come first and the others' after them: while
   the normalisation's window is not full, as running sums (exact); once it is,
@@ -31,7 +31,7 @@ from typing import Any
 from monitor._relevance._channels import Vector, saved_norm
 from monitor._relevance._evidence import Evidence, near_vectors, pool_entries, saved_time
 from monitor._relevance._params import Params
-from monitor._relevance._tracker import _DF_LIMIT, _SEEN_LIMIT
+from monitor._relevance._persist import DF_LIMIT, SEEN_LIMIT
 
 __all__ = ["merge_states"]
 
@@ -79,7 +79,7 @@ def _merge_df(stored: dict[str, Any], base: Any, mine: Any) -> dict[str, int]:
             delta = c - was(f, 0)
             if delta > 0:
                 out[f] = get(f, 0) + delta
-    if len(out) > _DF_LIMIT:  # as the tracker does: forget features seen once
+    if len(out) > DF_LIMIT:  # as the tracker does: forget features seen once
         out = {f: c for f, c in out.items() if c > 1}
     return out
 
@@ -159,7 +159,7 @@ def _merge_seen(stored: Any, base: Any, mine: Any) -> list[str]:
     known = set(out) | (set(base) if isinstance(base, list) else set())
     if isinstance(mine, list):
         out += [str(x) for x in mine if x not in known]
-    return out[-_SEEN_LIMIT:]
+    return out[-SEEN_LIMIT:]
 
 
 def _key(u: Vector) -> tuple[tuple[str, float], ...]:

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 
 from monitor._relevance._text import BREAK, Analysis, is_stop
 
-__all__ = ["PHRASE_MAX", "PHRASE_MIN", "Profile", "build_profile", "phrase_key", "phrases_in"]
+__all__ = [
+    "PHRASE_MAX",
+    "PHRASE_MIN",
+    "Profile",
+    "build_profile",
+    "phrase_key",
+    "phrases_in",
+    "seed_terms",
+]
 
 PHRASE_MIN = 2
 PHRASE_MAX = 4
@@ -89,6 +97,31 @@ def build_profile(
         if gram:
             phrases[gram] = 1.0
     return Profile(terms=terms, phrases=phrases, seeds=n)
+
+
+def seed_terms(
+    profile: Profile,
+    users: Sequence[Analysis],
+    min_share: float,
+    core_power: float,
+    context_weight: float,
+) -> dict[str, float]:
+    """The seed channel's term weights: the profile's terms, those fewer than ``min_share`` of
+    the seeds use (with 3+ seeds) scaled by ``context_weight``, and a configured phrase's words
+    at full weight."""
+    floor = min_share**core_power if profile.seeds >= 3 else 0.0
+    # The seeds' context (terms few seeds use) is weak evidence, not none: it lets an item
+    # that shares little of the core but names the story's surroundings rank above news
+    # that shares nothing, while the core still dominates the profile.
+    terms = {
+        t: w if w >= floor else context_weight * w
+        for t, w in profile.terms.items()
+        if w >= floor or context_weight > 0
+    }
+    for user in users:  # a user phrase's words are evidence too
+        for term in user.content:
+            terms[term] = max(terms.get(term, 0.0), 1.0)
+    return terms
 
 
 def _contains(long: tuple[str, ...], short: tuple[str, ...]) -> bool:

@@ -45,23 +45,20 @@ from typing import Any
 from monitor._models import Judgement, Tokens
 from monitor._relevance._channels import Channel, Norm, Vector
 from monitor._relevance._describe import describe, explain, keywords
-from monitor._relevance._evidence import Evidence, saved_time
-from monitor._relevance._features import features, fingerprint
+from monitor._relevance._evidence import Evidence
+from monitor._relevance._exclude import Exclusions
+from monitor._relevance._features import features, fingerprint, phrase_heads
 from monitor._relevance._feedback import Feedback
 from monitor._relevance._params import DEFAULT_THRESHOLD, Params
-from monitor._relevance._profile import PHRASE_MAX, build_profile
+from monitor._relevance._persist import DF_LIMIT, SEEN_LIMIT, TrackerState
+from monitor._relevance._profile import PHRASE_MAX, build_profile, seed_terms
 from monitor._relevance._semantic import MEANING as _MEANING
 from monitor._relevance._semantic import MEANING_LABEL, Meaning
-from monitor._relevance._text import BREAK, Analysis, analyse, tokenise
+from monitor._relevance._text import Analysis, analyse, tokenise
 
 __all__ = ["DEFAULT_THRESHOLD", "Params", "Tracker"]
 
-_STATE_VERSION = 2
 _MATCHED_MAX = 10
-_DF_LIMIT = 400_000
-# Texts remembered so that a repeat teaches nothing: the stream's statistics and the
-# adaptation count each text once, however often a feed (or several) repeats it.
-_SEEN_LIMIT = 5_000
 _RATES_AFTER = 100  # items seen before describe() reports how common profile terms are
 
 
@@ -79,7 +76,7 @@ class _Scored:
         self.raw_s, self.raw_a, self.raw_e = raw
 
 
-class Tracker:
+class Tracker(TrackerState):
     """Tracks one topic over a stream of (title, summary) items.
 
     ``judge`` scores an item (0..1) without changing state; ``observe`` then lets the tracker
@@ -109,33 +106,14 @@ class Tracker:
         profile = build_profile(
             analysed, core_power=p.core_power, phrase_share=p.phrase_share, user_phrases=users
         )
-        floor = p.min_share**p.core_power if profile.seeds >= 3 else 0.0
-        # The seeds' context (terms few seeds use) is weak evidence, not none: it lets an item
-        # that shares little of the core but names the story's surroundings rank above news
-        # that shares nothing, while the core still dominates the profile.
-        context = p.context_weight
-        self._seed_terms = {
-            t: w if w >= floor else context * w
-            for t, w in profile.terms.items()
-            if w >= floor or context > 0
-        }
-        for user in users:  # a user phrase's words are evidence too
-            for term in user.content:
-                self._seed_terms[term] = max(self._seed_terms.get(term, 0.0), 1.0)
+        self._seed_terms = seed_terms(profile, users, p.min_share, p.core_power, p.context_weight)
         self._phrases = {" ".join(g): w for g, w in profile.phrases.items()}
         self._labels: dict[str, str] = {}
         self._record_labels([*analysed, *users])
         self._seed_texts = [s for s in seeds if s.strip()]
         self._user_phrases = [ph.strip() for ph in phrases if ph.strip()]
-        self._heads: dict[str, tuple[int, ...]] = {}
-        for key in self._phrases:
-            size = key.count(" ") + 1
-            if size > 2:  # two-word phrases are found as bigrams
-                head = key.split(" ", 1)[0]
-                self._heads[head] = tuple(sorted({*self._heads.get(head, ()), size}))
-        self._exclude = [
-            (tuple(a.seq), x) for x in exclude if (a := analyse(x, joined=False)).content
-        ]
+        self._heads = phrase_heads(self._phrases)
+        self._exclude = Exclusions(exclude)
         self._n = 0
         self._clock: float | None = None  # the latest poll time observed (POSIX seconds)
         self._df: Counter[str] = Counter()
@@ -323,7 +301,7 @@ class Tracker:
         hit = score >= self.threshold
         matched = explain(parts, score, tokens, self._labels, _MATCHED_MAX)
         if self._exclude:
-            vetoed = self._excluded(tokens)
+            vetoed = self._exclude.match(tokens)
             if vetoed is not None:
                 hit = False
                 matched = (("excluded:" + vetoed, 0.0), *matched[: _MATCHED_MAX - 1])
@@ -333,16 +311,6 @@ class Tracker:
         """An explicit judgement decides its near-duplicates (nearest judged item wins)."""
         verdict = self._feedback.verdict(self._unit(x, unigrams=True), self.params.feedback_near)
         return 0.0 if verdict is None else (2.0 if verdict else -2.0) * self.params.z_mid
-
-    def _excluded(self, tokens: Tokens) -> str | None:
-        seq = [*tokens.title, BREAK, *tokens.summary]
-        for gram, text in self._exclude:
-            n = len(gram)
-            first = gram[0]
-            for i, tok in enumerate(seq):
-                if tok == first and tuple(seq[i : i + n]) == gram:
-                    return text
-        return None
 
     # -- learning ------------------------------------------------------------------------
 
@@ -389,7 +357,7 @@ class Tracker:
             seen.move_to_end(mark)
             return
         seen[mark] = None
-        if len(seen) > _SEEN_LIMIT:
+        if len(seen) > SEEN_LIMIT:
             seen.popitem(last=False)
         seed = self._seed.norm
         z_s = (raw_s - seed.mean) / seed.sd
@@ -404,7 +372,7 @@ class Tracker:
         df = self._df
         df.update(x.keys())  # a Counter counts an iterable of keys in C
         self._n += 1
-        if len(df) > _DF_LIMIT:  # forget features seen once: they tell nothing about rarity
+        if len(df) > DF_LIMIT:  # forget features seen once: they tell nothing about rarity
             self._df = Counter({f: c for f, c in df.items() if c > 1})
         excluded = bool(judgement.matched) and judgement.matched[0][0].startswith("excluded:")
         if p.adapt_weight > 0 and not excluded and judgement.topic == self.name:
@@ -483,59 +451,3 @@ class Tracker:
         return keywords(self._phrases, self._seed_idf, self._labels, limit) or [
             label for label, _ in self.describe(1)["terms"]
         ]
-
-    # -- persistence ---------------------------------------------------------------------
-
-    def state(self) -> dict[str, Any]:
-        """JSON-serialisable stream state: IDF counts, score normalisation, the seed channel's
-        IDF snapshot and the adaptation pool (explicit feedback is not part of it)."""
-        return {
-            "version": _STATE_VERSION,
-            "n": self._n,
-            "clock": self._clock,
-            "df": dict(self._df),
-            "norm": [
-                self._seed.norm.state(),
-                self._stream.norm.state(),
-                self._meaning.norm.state(),
-            ],
-            "seed_idf": dict(self._seed_idf),
-            "since_refresh": self._since_refresh,
-            "seen": list(self._seen),
-            "meaning": self._meaning.state(),
-            **self._evidence.state(),  # "pool" and "near"
-        }
-
-    def restore(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`state` output; an empty or unknown-version dict is ignored."""
-        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
-            return
-        n, df, norm = state.get("n"), state.get("df"), state.get("norm")
-        if not (isinstance(n, int) and isinstance(df, dict)):
-            return
-        self._n = n
-        self._clock = saved_time(state.get("clock"))
-        self._df = Counter({str(k): int(v) for k, v in df.items() if isinstance(v, int | float)})
-        if isinstance(norm, list) and len(norm) in (2, 3):
-            self._seed.norm.restore(norm[0])
-            self._stream.norm.restore(norm[1])
-            if len(norm) == 3:
-                self._meaning.norm.restore(norm[2])
-        self._evidence.restore(state.get("pool"), state.get("near"))
-        self._meaning.restore(state.get("meaning"))
-        seen = state.get("seen")
-        self._seen = OrderedDict(
-            (str(m), None) for m in (seen if isinstance(seen, list) else [])[-_SEEN_LIMIT:]
-        )
-        self._last = None
-        seed_idf = state.get("seed_idf")
-        wanted = (*self._seed_terms, *self._phrases)
-        if isinstance(seed_idf, dict) and all(f in seed_idf for f in wanted):
-            self._seed_idf = {f: float(seed_idf[f]) for f in wanted}
-            self._refresh_seed(reweigh=False)
-        else:  # another seed set or an older state: weigh with the restored counts
-            self._refresh_seed()
-        since = state.get("since_refresh")
-        self._since_refresh = since if isinstance(since, int) else 0
-        self._stream_stale = True
-        self._refresh_stream()

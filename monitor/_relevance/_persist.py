@@ -1,0 +1,103 @@
+"""What a tracker saves of what it learnt from the stream, and how it reads it back.
+
+:class:`TrackerState` is the persistence half of :class:`~monitor._relevance._tracker.Tracker`
+(a mixin, as the storage backends' parts are): ``state()`` is the JSON the daemon keeps in
+``topic_state`` and the workers' merge (``_merge``) combines; ``restore()`` loads it, ignoring
+what it does not recognise. Explicit feedback is not part of it (it lives in its own table).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, OrderedDict
+from typing import TYPE_CHECKING, Any
+
+from monitor._relevance._channels import Channel
+from monitor._relevance._evidence import Evidence, saved_time
+from monitor._relevance._semantic import Meaning
+
+__all__ = ["DF_LIMIT", "SEEN_LIMIT", "STATE_VERSION", "TrackerState"]
+
+STATE_VERSION = 2
+DF_LIMIT = 400_000  # features counted before those seen once are forgotten
+# Texts remembered so that a repeat teaches nothing: the stream's statistics and the
+# adaptation count each text once, however often a feed (or several) repeats it.
+SEEN_LIMIT = 5_000
+
+
+class TrackerState:
+    """The tracker's stream state: IDF counts, score normalisations, the seed channel's IDF
+    snapshot, the seen texts and the adaptation's pools (attributes set by ``Tracker``)."""
+
+    _n: int
+    _clock: float | None
+    _df: Counter[str]
+    _seed: Channel
+    _stream: Channel
+    _meaning: Meaning
+    _seed_idf: dict[str, float]
+    _seed_terms: dict[str, float]
+    _phrases: dict[str, float]
+    _since_refresh: int
+    _seen: OrderedDict[str, None]
+    _evidence: Evidence
+    _stream_stale: bool
+    _last: object  # what the last judge() computed, for observe(): stale after a restore
+
+    if TYPE_CHECKING:
+
+        def _refresh_seed(self, *, reweigh: bool = True) -> None: ...
+        def _refresh_stream(self) -> None: ...
+
+    def state(self) -> dict[str, Any]:
+        """JSON-serialisable stream state: IDF counts, score normalisation, the seed channel's
+        IDF snapshot and the adaptation pool (explicit feedback is not part of it)."""
+        return {
+            "version": STATE_VERSION,
+            "n": self._n,
+            "clock": self._clock,
+            "df": dict(self._df),
+            "norm": [
+                self._seed.norm.state(),
+                self._stream.norm.state(),
+                self._meaning.norm.state(),
+            ],
+            "seed_idf": dict(self._seed_idf),
+            "since_refresh": self._since_refresh,
+            "seen": list(self._seen),
+            "meaning": self._meaning.state(),
+            **self._evidence.state(),  # "pool" and "near"
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state` output; an empty or unknown-version dict is ignored."""
+        if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
+            return
+        n, df, norm = state.get("n"), state.get("df"), state.get("norm")
+        if not (isinstance(n, int) and isinstance(df, dict)):
+            return
+        self._n = n
+        self._clock = saved_time(state.get("clock"))
+        self._df = Counter({str(k): int(v) for k, v in df.items() if isinstance(v, int | float)})
+        if isinstance(norm, list) and len(norm) in (2, 3):
+            self._seed.norm.restore(norm[0])
+            self._stream.norm.restore(norm[1])
+            if len(norm) == 3:
+                self._meaning.norm.restore(norm[2])
+        self._evidence.restore(state.get("pool"), state.get("near"))
+        self._meaning.restore(state.get("meaning"))
+        seen = state.get("seen")
+        self._seen = OrderedDict(
+            (str(m), None) for m in (seen if isinstance(seen, list) else [])[-SEEN_LIMIT:]
+        )
+        self._last = None
+        seed_idf = state.get("seed_idf")
+        wanted = (*self._seed_terms, *self._phrases)
+        if isinstance(seed_idf, dict) and all(f in seed_idf for f in wanted):
+            self._seed_idf = {f: float(seed_idf[f]) for f in wanted}
+            self._refresh_seed(reweigh=False)
+        else:  # another seed set or an older state: weigh with the restored counts
+            self._refresh_seed()
+        since = state.get("since_refresh")
+        self._since_refresh = since if isinstance(since, int) else 0
+        self._stream_stale = True
+        self._refresh_stream()
