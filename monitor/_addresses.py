@@ -33,6 +33,8 @@ async def refuse_private(url: httpx.URL) -> None:
 
 
 def check_public(host: str, address: str) -> None:
+    """FetchError if ``address`` (``host``'s) is not a public unicast address; an IPv4
+    address mapped into IPv6 is judged as the IPv4 one."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     mapped = getattr(ip, "ipv4_mapped", None)
     if mapped is not None:
