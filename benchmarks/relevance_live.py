@@ -82,6 +82,8 @@ GRID: list[tuple[str, ...]] = [
     ("adapt_band=1.5",),
     ("band_weight=0.1",),
     ("band_weight=0.3",),
+    ("adapt_ramp=0",),
+    ("adapt_ramp=2",),
     ("adapt_half_life=0",),
     ("adapt_half_life=72",),
 ]

@@ -588,6 +588,28 @@ def test_items_just_below_the_bar_teach_the_adaptation_a_little(seeds: list[str]
     assert len(banded.state()["pool"]) == 1  # below the band: not admitted
 
 
+def test_an_admitted_items_weight_grows_with_its_confidence(seeds: list[str]) -> None:
+    """``adapt_ramp``: an item admitted at the bar counts ``band_weight`` of an item, one
+    ``adapt_ramp`` above it a whole item, and in between on a straight line; with the ramp off
+    every admitted item counts whole."""
+    params = Params(adapt_after=0, adapt_ramp=1.0)
+    ramped = Tracker("t", seeds, params=params)
+    step = Tracker("t", seeds, params=replace(params, adapt_ramp=0.0))
+    for tracker in (ramped, step):  # one item seen: past the (zero) wait
+        tracker.observe("Weather", "Sunny", tracker.judge("Weather", "Sunny"))
+    over = (0.0, 0.5, 1.0, 3.0)  # z above adapt_z
+    for k, dz in enumerate(over):
+        for tracker in (ramped, step):
+            tracker._consider({f"word{k}": 1.0}, params.adapt_z + dz, 3.0, 3.0, None)
+
+    def weights(tracker: Tracker) -> list[float]:
+        return [sum(w * w for w in u.values()) ** 0.5 for _, u, _, _ in tracker.state()["pool"]]
+
+    b = params.band_weight
+    assert weights(ramped) == pytest.approx([b, b + (1 - b) * 0.5, 1.0, 1.0])
+    assert weights(step) == pytest.approx([1.0, 1.0, 1.0, 1.0])
+
+
 def test_older_pool_items_weigh_less_in_the_stream_profile() -> None:
     """A pool item's weight halves every ``half_life`` seconds of stream time before the newest
     admission: what the story says now outweighs what it said days ago. Only ratios matter, so

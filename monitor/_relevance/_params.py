@@ -35,6 +35,7 @@ class Params:
     adapt_seed_z: float = 1.5  # ... and seed-channel z needed as well
     adapt_band: float = 1.0  # an item this far below adapt_z (the other gates met) enters ...
     band_weight: float = 0.2  # ... as this fraction of an item (weak evidence)
+    adapt_ramp: float = 1.0  # an admitted item counts band_weight at adapt_z, 1 from here above
     adapt_pool: int = 60  # pool size (oldest leave first)
     adapt_floor: int = 12  # the stream channel reaches full weight with this many items
     adapt_support: int = 2  # pool items that must share a feature for it to count

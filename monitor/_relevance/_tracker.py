@@ -13,7 +13,8 @@ are nearly all off topic (score normalisation as in TREC filtering).
   the tracker was confident about. A feature counts only when several pool items share it,
   the channel's weight ramps up with the pool's size, and an item enters the pool only when
   the combined score *and* the seed channel alone are both confident (an item just below the
-  combined bar enters as a fraction of an item), so one false hit cannot pull the profile to
+  combined bar, or at it, enters as a fraction of an item, one ``adapt_ramp`` above it as a
+  whole one), so one false hit cannot pull the profile to
   another story by itself; an item judged irrelevant stops counting. What the story says now
   outweighs what it said days ago: a pool item's weight halves every ``adapt_half_life``
   hours of stream time (the poll times ``observe_batch`` is given). A near-copy of a pooled
@@ -389,7 +390,9 @@ class Tracker(TrackerState):
         Confident means the combined score, the seed channel *and* the semantic channel (when
         on: ``z_e`` is inf otherwise) each agree: two views of the seeds, one of their words,
         one of their meaning, must both vouch for what the tracker learns from. An item up to
-        ``adapt_band`` below the combined bar enters as ``band_weight`` of an item."""
+        ``adapt_band`` below the combined bar enters as ``band_weight`` of an item, one at the
+        bar too, and the weight grows on a straight line to a whole item ``adapt_ramp`` above
+        it: the surer the tracker, the more the item teaches."""
         p = self.params
         if self._n <= p.adapt_after:
             return  # too few items yet to tell a confident item from a lucky one
@@ -398,7 +401,10 @@ class Tracker(TrackerState):
             # scores there before the pool has learnt its words (docs/design.md).
             u = self._unit(x)
             if not self._evidence.is_copy(u):
-                weight = 1.0 if z >= p.adapt_z else p.band_weight
+                weight = p.band_weight
+                if z >= p.adapt_z:
+                    over = (z - p.adapt_z) / p.adapt_ramp if p.adapt_ramp > 0 else 1.0
+                    weight += (1.0 - p.band_weight) * min(1.0, over)
                 self._evidence.admit(x, u, source, weight, self._clock)
                 self._stream_stale = True
         elif z_s >= p.near_z and p.near_weight > 0 and self._evidence.add_near(self._unit(x)):
