@@ -10,18 +10,17 @@ are nearly all off topic (score normalisation as in TREC filtering).
   that use them times IDF (``_profile``); terms that few seeds use (their context) keep only a
   small fraction (``context_weight``) of that weight. It never drifts.
 * The *stream* channel (TDT-style adaptation): the centroid of a bounded pool of stream items
-  the tracker was confident about. A feature counts only when several pool items share it,
-  the channel's weight ramps up with the pool's size, and an item enters the pool only when
-  the combined score *and* the seed channel alone are both confident (an item just below the
+  the tracker was confident about. A feature counts only when several pool items share it, the
+  channel's weight ramps up with the pool's size, and an item enters the pool only when the
+  combined score *and* the seed channel alone are both confident (an item just below the
   combined bar, or at it, enters as a fraction of an item, one ``adapt_ramp`` above it as a
-  whole one), so one false hit cannot pull the profile to
-  another story by itself; an item judged irrelevant stops counting. What the story says now
-  outweighs what it said days ago: a pool item's weight halves every ``adapt_half_life``
-  hours of stream time (the poll times ``observe_batch`` is given). A near-copy of a pooled
-  item adds nothing (wire copies are one piece of evidence), recent near misses (close to the
-  seeds, not admitted) are subtracted Rocchio-style so that the seeds' context cancels, and no
-  feature may carry more than ``adapt_cap`` of the profile. The pools and that arithmetic live
-  in ``_evidence``.
+  whole one), so one false hit cannot pull the profile to another story by itself; an item
+  judged irrelevant stops counting. What the story says now outweighs what it said days ago: a
+  pool item's weight halves every ``adapt_half_life`` hours of stream time (the poll times
+  ``observe_batch`` is given). A near-copy of a pooled item adds nothing (wire copies are one
+  piece of evidence), recent near misses (close to the seeds, not admitted) are subtracted
+  Rocchio-style so that the seeds' context cancels, and no feature may carry more than
+  ``adapt_cap`` of the profile. The pools and that arithmetic live in ``_evidence``.
 
 * The *semantic* channel (``_semantic``): the best cosine between the item's embedding (a
   static word-embedding model's mean token vector) and a seed's. It sees meaning where the
