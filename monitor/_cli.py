@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from ._cli_common import check_topic
 from ._cli_feeds import add_topics
 from ._cli_feeds import register_verbs as register_feed_verbs
 from ._cli_health import add_health, add_next_poll
@@ -240,8 +241,7 @@ def _log_cycle(reports: Sequence[Any]) -> None:
 
 def cmd_hits(args: argparse.Namespace) -> int:
     topics = [t.name for t in _config(args, secrets=False).topics]
-    if args.topic is not None and args.topic not in topics:
-        raise MonitorError(f"no topic {args.topic!r} in the config (topics: {', '.join(topics)})")
+    check_topic(args.topic, topics)
     storage = _storage(args, readonly=True)
     rows = storage.hits(since=args.since, topic=args.topic, limit=args.limit)
     if args.format == "json":  # one JSON shape for matched (the webhook's), lists not text
@@ -287,8 +287,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     config = _config(args, secrets=False)
     storage = _storage(args, readonly=args.verdict == "list")
     topics = [t.name for t in config.topics]
-    if args.topic is not None and args.topic not in topics:
-        raise MonitorError(f"no topic {args.topic!r} in the config (topics: {', '.join(topics)})")
+    check_topic(args.topic, topics)
     if args.verdict == "list":
         rows = storage.feedback(args.topic)
         for row in rows:

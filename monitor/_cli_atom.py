@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from ._cli_common import config_of, open_storage
+from ._cli_common import check_topic, config_of, open_storage
 from ._durations import parse_duration
 from ._errors import MonitorError
 from ._times import utcnow
@@ -35,8 +35,7 @@ def register(sub: Any) -> None:
 def cmd_atom(args: argparse.Namespace) -> int:
     config = config_of(args)
     topics = [t.name for t in config.topics]
-    if args.topic is not None and args.topic not in topics:
-        raise MonitorError(f"no topic {args.topic!r} in the config (topics: {', '.join(topics)})")
+    check_topic(args.topic, topics)
     since = None
     if args.since is not None:
         try:

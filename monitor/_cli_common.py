@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
 from ._config import Config, load_config
+from ._errors import MonitorError
 from ._storage import Store, open_store
 
 FORMATS = ["table", "json", "csv"]
@@ -18,3 +20,9 @@ def config_of(args: argparse.Namespace) -> Config:
 def open_storage(args: argparse.Namespace, *, create: bool = False) -> Store:
     """The configured database; unless ``create``, it must exist already."""
     return open_store(config_of(args), must_exist=not create)
+
+
+def check_topic(name: str | None, names: Sequence[str]) -> None:
+    """MonitorError naming the configured topics when ``name`` (if given) is not one of them."""
+    if name is not None and name not in names:
+        raise MonitorError(f"no topic {name!r} in the config (topics: {', '.join(names)})")

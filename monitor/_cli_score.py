@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ._classify import BadLine, batches, classify_batch, json_lines, text_of
-from ._cli_common import config_of
+from ._cli_common import check_topic, config_of
 from ._errors import MonitorError
 from ._evaluate import evaluate, report_json, report_table
 from ._grouping import build_grouper
@@ -87,8 +87,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     trackers, grouper = _scoring_parts(args)
     names = [t.name for t in trackers]
     topic = args.topic or names[0]
-    if topic not in names:
-        raise MonitorError(f"no topic {topic!r} in the config (topics: {', '.join(names)})")
+    check_topic(topic, names)
     labels = _read_labels(args.labels) if args.labels else None
     labelled: list[tuple[int, float, bool]] = []
     texts: list[tuple[str, str]] = []

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._classify import batches, classify_batch
+from ._cli_common import check_topic
 from ._cli_types import positive
 from ._config import Config, load_config
 from ._errors import MonitorError
@@ -51,8 +52,7 @@ def register(sub: Any, storage: Callable[[argparse.Namespace], Store]) -> None:
 
 def _topic(config: Config, name: str) -> int:
     names = [t.name for t in config.topics]
-    if name not in names:
-        raise MonitorError(f"no topic {name!r} in the config (topics: {', '.join(names)})")
+    check_topic(name, names)
     return names.index(name)
 
 
