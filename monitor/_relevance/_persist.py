@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from monitor._relevance._channels import Channel
 from monitor._relevance._evidence import Evidence, saved_time
+from monitor._relevance._profile import SeedProfile
 from monitor._relevance._semantic import Meaning
 
 __all__ = ["DF_LIMIT", "SEEN_LIMIT", "STATE_VERSION", "TrackerState"]
@@ -34,9 +35,7 @@ class TrackerState:
     _seed: Channel
     _stream: Channel
     _meaning: Meaning
-    _seed_idf: dict[str, float]
-    _seed_terms: dict[str, float]
-    _phrases: dict[str, float]
+    _profile: SeedProfile
     _since_refresh: int
     _seen: OrderedDict[str, None]
     _evidence: Evidence
@@ -61,7 +60,7 @@ class TrackerState:
                 self._stream.norm.state(),
                 self._meaning.norm.state(),
             ],
-            "seed_idf": dict(self._seed_idf),
+            "seed_idf": dict(self._profile.idf),
             "since_refresh": self._since_refresh,
             "seen": list(self._seen),
             "meaning": self._meaning.state(),
@@ -91,9 +90,9 @@ class TrackerState:
         )
         self._last = None
         seed_idf = state.get("seed_idf")
-        wanted = (*self._seed_terms, *self._phrases)
+        wanted = self._profile.features()
         if isinstance(seed_idf, dict) and all(f in seed_idf for f in wanted):
-            self._seed_idf = {f: float(seed_idf[f]) for f in wanted}
+            self._profile.idf = {f: float(seed_idf[f]) for f in wanted}
             self._refresh_seed(reweigh=False)
         else:  # another seed set or an older state: weigh with the restored counts
             self._refresh_seed()

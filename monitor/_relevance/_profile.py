@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from monitor._relevance._text import BREAK, Analysis, is_stop
+from monitor._relevance._channels import Vector
+from monitor._relevance._features import phrase_heads
+from monitor._relevance._params import Params
+from monitor._relevance._text import BREAK, Analysis, analyse, is_stop
 
 __all__ = [
     "PHRASE_MAX",
     "PHRASE_MIN",
     "Profile",
+    "SeedProfile",
     "build_profile",
     "phrase_key",
     "phrases_in",
@@ -122,6 +126,55 @@ def seed_terms(
         for term in user.content:
             terms[term] = max(terms.get(term, 0.0), 1.0)
     return terms
+
+
+class SeedProfile:
+    """The seed channel's vocabulary: the seeds' terms (``seed_terms``) and phrases (the
+    configured ones included), how each feature is written in the seeds (``labels``, for
+    explanations) and the IDF snapshot the channel is weighted with (``idf``: refreshed every
+    ``refresh_every`` items, not per item, and saved with the tracker's state)."""
+
+    __slots__ = ("heads", "idf", "labels", "phrases", "terms", "user_phrases")
+
+    def __init__(self, seeds: Sequence[str], user_phrases: Sequence[str], p: Params) -> None:
+        analysed = [analyse(s) for s in seeds if s.strip()]
+        users = [a for a in (analyse(ph, joined=False) for ph in user_phrases) if a.content]
+        profile = build_profile(
+            analysed, core_power=p.core_power, phrase_share=p.phrase_share, user_phrases=users
+        )
+        self.terms = seed_terms(profile, users, p.min_share, p.core_power, p.context_weight)
+        self.phrases = {" ".join(g): w for g, w in profile.phrases.items()}
+        self.heads = phrase_heads(self.phrases)  # to find phrases of 3+ words in an item
+        self.user_phrases = [ph.strip() for ph in user_phrases if ph.strip()]
+        self.idf: dict[str, float] = {}
+        self.labels: dict[str, str] = {}
+        for a in (*analysed, *users):
+            seq, words = a.seq, a.words
+            for i in range(len(seq)):
+                for n in range(2, PHRASE_MAX + 1):
+                    key = " ".join(seq[i : i + n])
+                    if key in self.phrases and key not in self.labels:
+                        self.labels[key] = " ".join(words[i : i + n])
+
+    def features(self) -> tuple[str, ...]:
+        """Every feature the channel weighs (the keys ``idf`` must have)."""
+        return (*self.terms, *self.phrases)
+
+    def reweigh(self, n: int, df: Mapping[str, int], idf_prior: float) -> None:
+        """Take a new IDF snapshot from the stream's counts (``n`` items, ``df``)."""
+        lognum = math.log(n + idf_prior)
+        log = math.log
+        dfget = df.get
+        self.idf = {f: lognum - log(dfget(f, 0) + 1.0) for f in self.features()}
+
+    def vector(self, phrase_weight: float) -> Vector:
+        """The channel's unit profile: seed weight × IDF (a phrase's × ``phrase_weight``)."""
+        idf = self.idf
+        base = {t: w * idf[t] for t, w in self.terms.items()}
+        for key, w in self.phrases.items():
+            base[key] = phrase_weight * w * idf[key]
+        norm = math.sqrt(sum(w * w for w in base.values())) or 1.0
+        return {f: w / norm for f, w in base.items()}
 
 
 def _contains(long: tuple[str, ...], short: tuple[str, ...]) -> bool:

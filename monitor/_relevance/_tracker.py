@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -47,14 +47,14 @@ from monitor._relevance._channels import Channel, Norm, Vector
 from monitor._relevance._describe import describe, explain, keywords
 from monitor._relevance._evidence import Evidence
 from monitor._relevance._exclude import Exclusions
-from monitor._relevance._features import features, fingerprint, phrase_heads
+from monitor._relevance._features import features, fingerprint
 from monitor._relevance._feedback import Feedback
 from monitor._relevance._params import DEFAULT_THRESHOLD, Params
 from monitor._relevance._persist import DF_LIMIT, SEEN_LIMIT, TrackerState
-from monitor._relevance._profile import PHRASE_MAX, build_profile, seed_terms
+from monitor._relevance._profile import SeedProfile
 from monitor._relevance._semantic import MEANING as _MEANING
 from monitor._relevance._semantic import MEANING_LABEL, Meaning
-from monitor._relevance._text import Analysis, analyse, tokenise
+from monitor._relevance._text import tokenise
 
 __all__ = ["DEFAULT_THRESHOLD", "Params", "Tracker"]
 
@@ -101,25 +101,15 @@ class Tracker(TrackerState):
         self.params = p = params or Params()
         if p.title_weight < 1.0:
             raise ValueError("title_weight must be at least 1")
-        analysed = [analyse(s) for s in seeds if s.strip()]
-        users = [a for a in (analyse(ph, joined=False) for ph in phrases) if a.content]
-        profile = build_profile(
-            analysed, core_power=p.core_power, phrase_share=p.phrase_share, user_phrases=users
-        )
-        self._seed_terms = seed_terms(profile, users, p.min_share, p.core_power, p.context_weight)
-        self._phrases = {" ".join(g): w for g, w in profile.phrases.items()}
-        self._labels: dict[str, str] = {}
-        self._record_labels([*analysed, *users])
+        self._profile = SeedProfile(seeds, phrases, p)
+        self._labels = {**self._profile.labels, _MEANING: MEANING_LABEL}  # as written
         self._seed_texts = [s for s in seeds if s.strip()]
-        self._user_phrases = [ph.strip() for ph in phrases if ph.strip()]
-        self._heads = phrase_heads(self._phrases)
         self._exclude = Exclusions(exclude)
         self._n = 0
         self._clock: float | None = None  # the latest poll time observed (POSIX seconds)
         self._df: Counter[str] = Counter()
         self._seed = Channel(Norm(p.prior_mean, p.prior_sd, p.norm_prior, p.norm_window))
         self._stream = Channel(Norm(p.prior_mean, p.prior_sd, p.norm_prior, p.norm_window))
-        self._labels[_MEANING] = MEANING_LABEL
         self._meaning = Meaning(
             self._seed_texts if p.semantic_weight > 0 else [],
             Norm(p.semantic_mean, p.semantic_sd, p.norm_prior, p.norm_window),
@@ -129,24 +119,14 @@ class Tracker(TrackerState):
         self._evidence = Evidence.for_params(p)
         self._feedback = Feedback()
         self._since_refresh = 0
-        self._seed_idf: dict[str, float] = {}
         self._last: _Scored | None = None
         self._refresh_seed()
 
     # -- analysis ------------------------------------------------------------------------
 
-    def _record_labels(self, texts: Iterable[Analysis]) -> None:
-        keys = self._phrases
-        for a in texts:
-            seq, words = a.seq, a.words
-            for i in range(len(seq)):
-                for n in range(2, PHRASE_MAX + 1):
-                    key = " ".join(seq[i : i + n])
-                    if key in keys and key not in self._labels:
-                        self._labels[key] = " ".join(words[i : i + n])
-
     def _features(self, tokens: Tokens) -> Vector:
-        return features(tokens, self.params.title_weight, self._phrases, self._heads)
+        profile = self._profile
+        return features(tokens, self.params.title_weight, profile.phrases, profile.heads)
 
     def _idf(self, feature: str) -> float:
         return math.log((self._n + self.params.idf_prior) / (self._df.get(feature, 0) + 1.0))
@@ -163,20 +143,10 @@ class Tracker(TrackerState):
         """Re-weight the seed channel with the current IDF (unless ``reweigh`` is false) and
         apply explicit feedback."""
         p = self.params
-        if reweigh or not self._seed_idf:
-            lognum = math.log(self._n + p.idf_prior)
-            log = math.log
-            dfget = self._df.get
-            self._seed_idf = {
-                f: lognum - log(dfget(f, 0) + 1.0) for f in (*self._seed_terms, *self._phrases)
-            }
+        if reweigh or not self._profile.idf:
+            self._profile.reweigh(self._n, self._df, p.idf_prior)
             self._since_refresh = 0
-        weights = self._seed_idf
-        base = {t: w * weights[t] for t, w in self._seed_terms.items()}
-        for key, w in self._phrases.items():
-            base[key] = p.phrase_weight * w * weights[key]
-        norm = math.sqrt(sum(w * w for w in base.values())) or 1.0
-        q = {f: w / norm for f, w in base.items()}
+        q = self._profile.vector(p.phrase_weight)
         self._feedback.move(q, self._unit, p.feedback_weight)
         self._seed.set(q)
 
@@ -451,8 +421,9 @@ class Tracker(TrackerState):
         """The keyword alert a user would write for this topic (``monitor eval``'s baseline):
         the configured phrases, else the ``limit`` phrases that most seeds use (the stream's
         rarer first), none inside another; else the seeds' heaviest term."""
-        if self._user_phrases:
-            return list(self._user_phrases)
-        return keywords(self._phrases, self._seed_idf, self._labels, limit) or [
+        profile = self._profile
+        if profile.user_phrases:
+            return list(profile.user_phrases)
+        return keywords(profile.phrases, profile.idf, self._labels, limit) or [
             label for label, _ in self.describe(1)["terms"]
         ]
