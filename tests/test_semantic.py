@@ -17,7 +17,8 @@ import pytest
 
 from monitor._models import Tokens
 from monitor._relevance import Params, Tracker, read_seeds, tokenise
-from monitor._relevance._semantic import MEANING_LABEL, embedder
+from monitor._relevance._channels import Norm
+from monitor._relevance._semantic import MEANING_LABEL, Meaning, embedder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -213,3 +214,20 @@ def test_a_fresh_start_embeds_the_seeds_in_a_child_process(seeds: list[str]) -> 
     failed = Tracker("t", seeds)
     failed.prepare(lambda texts: None)  # the child could not do it
     assert failed.state()["meaning"] == here.state()["meaning"]
+
+
+def test_meaning_is_measured_against_what_the_seeds_share() -> None:
+    """The channel compares an item with the seeds' centroid, not with its nearest seed: a
+    copy of the one seed unlike the others scores below an item close to what they share."""
+    core = [
+        "European army chiefs weigh a peacekeeping force for Ukraine",
+        "Defence chiefs from thirty countries plan troops to secure a Ukraine ceasefire",
+        "France and Britain lead talks on a reassurance force for Kyiv",
+    ]
+    odd = "Central bank holds interest rates as inflation eases"
+    meaning = Meaning([*core, odd], Norm(0.35, 0.1, 400.0, 2000.0))
+    close = tokenise("Military leaders meet in Paris over a security force for Kyiv", "")
+    copy = tokenise(odd, "")
+    near, far = meaning.raw(close.meaning), meaning.raw(copy.meaning)
+    assert near is not None and far is not None
+    assert near > far

@@ -179,7 +179,8 @@ def embedder() -> Embedder | None:
 
 
 class Meaning:
-    """The semantic channel: an item's best cosine with a seed's vector, and the stream
+    """The semantic channel: an item's cosine with the seeds' centroid (what the seeds share
+    in meaning, as the seed channel weighs what they share in words), and the stream
     normalisation of that cosine. Off (``raw`` is None) without the model or the seeds.
 
     It keeps the seeds' vectors only, not the model: items arrive embedded (``Tokens.meaning``,
@@ -188,13 +189,14 @@ class Meaning:
     loads the model, and the daemon's main process lets it go once its trackers are built
     (:func:`release_model`)."""
 
-    __slots__ = ("_key", "_np", "_ready", "_seeds", "_texts", "norm")
+    __slots__ = ("_centre", "_key", "_np", "_ready", "_seeds", "_texts", "norm")
 
     def __init__(self, seeds: Sequence[str], norm: Norm) -> None:
         self.norm = norm
         self._texts = list(seeds)
         self._key = _seed_key(self._texts) if self._texts else None
         self._seeds: NDArray[np.float32] | None = None
+        self._centre: NDArray[np.float32] | None = None  # the seeds' mean, unit length
         self._np: Any = None
         self._ready = self._key is None  # nothing to embed: off
 
@@ -210,7 +212,13 @@ class Meaning:
 
         rows = [np.frombuffer(b, dtype=np.float32) for b in blobs if b is not None]
         if rows:
-            self._seeds, self._np = np.stack(rows), np
+            self._set(np.stack(rows), np)
+
+    def _set(self, seeds: NDArray[np.float32], np: Any) -> None:
+        centre = seeds.mean(axis=0)
+        length = float(np.linalg.norm(centre))
+        self._seeds, self._np, self._ready = seeds, np, True
+        self._centre = centre / length if length else centre
 
     def prepare(self, embed: SeedEmbedder | None = None) -> None:
         """Have the seeds' vectors now: from a restored state, from ``embed`` (the seed texts'
@@ -248,9 +256,9 @@ class Meaning:
         return out
 
     def raw(self, meaning: bytes | None) -> float | None:
-        if meaning is None or not self.on or self._seeds is None:
+        if meaning is None or not self.on or self._centre is None:
             return None
-        return float((self._seeds @ self._np.frombuffer(meaning, dtype=self._np.float32)).max())
+        return float(self._centre @ self._np.frombuffer(meaning, dtype=self._np.float32))
 
     def state(self) -> dict[str, Any] | None:
         """The seeds' vectors with the key they were made under (JSON-serialisable)."""
@@ -275,7 +283,7 @@ class Meaning:
         except (ImportError, TypeError, ValueError):
             return
         if matrix.ndim == 2 and len(matrix) and np.isfinite(matrix).all():
-            self._seeds, self._np, self._ready = matrix, np, True
+            self._set(matrix, np)
 
 
 def _seed_key(texts: Sequence[str]) -> str | None:

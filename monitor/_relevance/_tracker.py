@@ -22,10 +22,11 @@ are nearly all off topic (score normalisation as in TREC filtering).
   Rocchio-style so that the seeds' context cancels, and no feature may carry more than
   ``adapt_cap`` of the profile. The pools and that arithmetic live in ``_evidence``.
 
-* The *semantic* channel (``_semantic``): the best cosine between the item's embedding (a
-  static word-embedding model's mean token vector) and a seed's. It sees meaning where the
-  words differ; it counts only above the stream's mean (it adds evidence, never vetoes), and
-  an item enters the adaptation pool only if this channel agrees too. Off without the model.
+* The *semantic* channel (``_semantic``): the cosine between the item's embedding (a
+  static word-embedding model's mean token vector) and the seeds' centroid. It sees meaning
+  where the words differ; it counts only above the stream's mean (it adds evidence, never
+  vetoes), and an item enters the adaptation pool only if this channel agrees too. Off
+  without the model.
 
 The channels' z-scores are combined as ``(z_seed + w_a z_stream + w_e z_semantic) /
 sqrt(1 + w_a^2 + w_e^2)`` and mapped through a logistic centred on ``z_mid`` deviations above
