@@ -131,8 +131,9 @@ def seed_terms(
 class SeedProfile:
     """The seed channel's vocabulary: the seeds' terms (``seed_terms``) and phrases (the
     configured ones included), how each feature is written in the seeds (``labels``, for
-    explanations) and the IDF snapshot the channel is weighted with (``idf``: refreshed every
-    ``refresh_every`` items, not per item, and saved with the tracker's state)."""
+    explanations) and the IDF snapshot the channel is weighted with (``idf``: taken again every
+    ``refresh_every`` items, every ten while the stream is young, and saved with the tracker's
+    state)."""
 
     __slots__ = ("heads", "idf", "labels", "phrases", "terms", "user_phrases")
 
