@@ -131,6 +131,7 @@ def stream_scores(
     out: dict[str, tuple[float, bool]] = {}
     judged: list[tuple[str, str, bool]] = []
     for batch in batches:
+        batch = sorted(batch, key=_reldata.published)  # learnt oldest first, as the daemon does
         toks = [tokens[str(item["id"])] for item in batch]
         judgements = tracker.judge_batch(toks)
         tracker.observe_batch(toks, judgements, str(batch[0]["feed"]), batch_moment(batch))

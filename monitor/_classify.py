@@ -13,7 +13,7 @@ from ._models import Judgement, Tokens
 from ._output import matched_json
 from ._plaintext import item_text
 from ._relevance import StoryGrouper, Tracker, tokenise
-from ._times import parse_iso, utcnow
+from ._times import EPOCH, parse_iso, utcnow
 
 __all__ = ["BadLine", "batch_moment", "batches", "classify_batch", "json_lines", "text_of"]
 
@@ -69,8 +69,11 @@ def classify_batch(
 ) -> list[dict[str, Any]]:
     """Judge one batch as the daemon judges a poll: every item against every topic with the
     same state, then group the hits into stories, then let the trackers learn from the
-    batch in its order. A line that was not a JSON object gives its error."""
+    batch, oldest item first (undated ones before all), as the daemon takes a feed's new
+    entries whatever order the feed lists them in. A line that was not a JSON object gives
+    its error; results come in the batch's order."""
     good = [(n, i) for n, i in batch if not isinstance(i, BadLine)]
+    good.sort(key=lambda pair: _moment(pair[1].get("published")) or EPOCH)
     texts = [text_of(item) for _, item in good]
     tokens = [tokenise(title, summary) for title, summary in texts]
     per_topic = [tracker.judge_batch(tokens) for tracker in trackers]

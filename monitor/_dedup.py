@@ -6,11 +6,9 @@ import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from ._models import Entry
-
-_EPOCH = datetime.min.replace(tzinfo=UTC)
+from ._times import EPOCH
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +43,7 @@ def sort_entries(
         else:
             prints.add(entry.fingerprint)
             new.append(entry)
-    new.sort(key=lambda e: e.published or _EPOCH)
+    new.sort(key=lambda e: e.published or EPOCH)
     return Sorted(tuple(new), tuple(duplicates), tuple(edited))
 
 

@@ -28,6 +28,7 @@ from ._errors import ParseError
 from ._fastrss import parse_plain_rss
 from ._models import Entry, ParsedFeed
 from ._plaintext import MAX_SUMMARY, MAX_TITLE, item_text, plain_text
+from ._times import EPOCH
 
 __all__ = ["canonical_link", "parse_feed", "plain_text"]
 
@@ -36,7 +37,6 @@ MAX_KEY = 1_000
 MAX_WARNING = 200
 # Dates before this, or more than this far in the future, are treated as absent.
 EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)
-EPOCH = datetime.min.replace(tzinfo=UTC)  # how an undated entry sorts: oldest
 FUTURE_SLACK = timedelta(days=2)
 
 # Bozo exceptions that mean "the HTTP charset and the XML disagree": feedparser copes, and so

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+EPOCH = datetime.min.replace(tzinfo=UTC)  # how an undated entry sorts: oldest
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,23 @@ def test_a_batch_is_judged_whatever_order_the_feed_lists_it_in() -> None:
     # and judging changes nothing: the same items judged again get the same scores
     tracker = Tracker("t", seeds)
     assert tracker.judge_batch(batch) == tracker.judge_batch(batch)
+
+
+def test_classify_learns_a_batch_oldest_first_as_the_daemon_does() -> None:
+    """The daemon takes a feed's new entries oldest first, whatever order the feed lists them
+    in; ``classify`` learns from a batch (and groups its hits) in that order too, so that a
+    replay's figures are the daemon's. Results keep the batch's own order."""
+    seeds = read_seeds(ROOT / "seeds")
+    lines = [
+        (n, {**item, "feed": "a", "published": (START + timedelta(minutes=n)).isoformat()})
+        for n, item in enumerate(ITEMS)
+    ]
+    as_listed, oldest_first = Tracker("t", seeds), Tracker("t", seeds)
+    newest_first_out = classify_batch(lines[::-1], [as_listed], StoryGrouper())
+    oldest_first_out = classify_batch(lines, [oldest_first], StoryGrouper())
+    assert as_listed.state() == oldest_first.state()
+    assert newest_first_out[::-1] == oldest_first_out
+    assert any(out["alert"] for out in oldest_first_out)
 
 
 def test_classify_judges_one_feeds_run_of_items_together(
