@@ -7,6 +7,7 @@ seeds are the project's own seed folder.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -926,6 +927,41 @@ def test_dev_stream_reaches_the_floor(seeds: list[str]) -> None:
     result = metrics(labels, hits, DEFAULT_THRESHOLD)
     assert result.f1 >= 0.80, result
     assert result.cnorm <= 0.22, result
+
+
+def test_what_a_poll_teaches_does_not_depend_on_the_order_it_lists_its_items_in(
+    seeds: list[str],
+) -> None:
+    """A poll's items are learnt from with the scores they were judged with, so which of them
+    the adaptation admits is the same whichever of them a feed lists first (the scores of
+    later items used to be recomputed after the earlier ones had moved the statistics).
+    Over the dev stream: a tracker that has read the first N items takes the next 60 as one
+    poll, in the feed's order and reversed."""
+    path = EVAL_DIR / "dev.jsonl"
+    if not path.exists():
+        pytest.skip(f"evaluation data not found at {path} (needs ../shared/eval beside the repo)")
+    items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    tokens = [tokenise(item["title"], item["summary"]) for item in items]
+
+    def pool_after(start: int, poll: list[Any]) -> list[tuple[str, float]]:
+        """The admitted items (their features) and the weight each was admitted with."""
+        tracker = Tracker("t", seeds)
+        for k in range(0, start, 20):
+            batch = tokens[k : min(k + 20, start)]
+            tracker.observe_batch(batch, tracker.judge_batch(batch))
+        tracker.observe_batch(poll, tracker.judge_batch(poll))
+        return sorted(
+            (json.dumps(x, sort_keys=True), round(math.sqrt(sum(w * w for w in u.values())), 9))
+            for x, u, _, _ in tracker.state()["pool"]
+        )
+
+    admitted = 0
+    for start in range(100, len(tokens) - 60, 100):
+        poll = tokens[start : start + 60]
+        pool = pool_after(start, poll)
+        assert pool == pool_after(start, poll[::-1]), start
+        admitted = max(admitted, len(pool))
+    assert admitted >= 10  # the adaptation was learning
 
 
 def test_the_tokens_path_scores_and_groups_exactly_as_the_text_path(seeds: list[str]) -> None:

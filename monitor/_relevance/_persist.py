@@ -40,7 +40,7 @@ class TrackerState:
     _seen: OrderedDict[str, None]
     _evidence: Evidence
     _stream_stale: bool
-    _last: object  # what the last judge() computed, for observe(): stale after a restore
+    _judged: list[Any]  # what the last judge call computed, for observe: stale after a restore
 
     if TYPE_CHECKING:
 
@@ -88,7 +88,7 @@ class TrackerState:
         self._seen = OrderedDict(
             (str(m), None) for m in (seen if isinstance(seen, list) else [])[-SEEN_LIMIT:]
         )
-        self._last = None
+        self._judged = []
         seed_idf = state.get("seed_idf")
         wanted = self._profile.features()
         if isinstance(seed_idf, dict) and all(f in seed_idf for f in wanted):

@@ -120,7 +120,7 @@ class Tracker(TrackerState):
         self._evidence = Evidence.for_params(p)
         self._feedback = Feedback()
         self._since_refresh = 0
-        self._last: _Scored | None = None
+        self._judged: list[_Scored] = []  # what the last judge call computed, for observe
         self._refresh_seed()
 
     # -- analysis ------------------------------------------------------------------------
@@ -233,16 +233,22 @@ class Tracker(TrackerState):
 
     def judge(self, title: str, summary: str) -> Judgement:
         """Score one item; does not change what the tracker has learnt."""
-        return self._judge(tokenise(title, summary), (title, summary))
+        judgement, scored = self._judge(tokenise(title, summary), (title, summary))
+        self._judged = [scored]
+        return judgement
 
     def judge_tokens(self, tokens: Tokens) -> Judgement:
         """:meth:`judge` for an item already tokenised (same result)."""
-        return self._judge(tokens, tokens)
+        judgement, scored = self._judge(tokens, tokens)
+        self._judged = [scored]
+        return judgement
 
     def judge_batch(self, batch: Sequence[Tokens]) -> list[Judgement]:
         """Judge one poll's items (one feed's answer) against the same state: the order a
         feed lists its items in changes nothing."""
-        return [self._judge(tokens, tokens) for tokens in batch]
+        judged = [self._judge(tokens, tokens) for tokens in batch]
+        self._judged = [scored for _, scored in judged]
+        return [judgement for judgement, _ in judged]
 
     def observe_batch(
         self,
@@ -252,23 +258,34 @@ class Tracker(TrackerState):
         now: datetime | None = None,
     ) -> None:
         """Learn from a judged batch (one ``source``'s answer at time ``now``, the poll's),
-        in its order, once it is stored. The tracker's clock is the latest ``now`` it was
-        given: what the adaptation admits is stamped with it."""
+        in its order, once it is stored. What the batch teaches is decided on the scores it
+        was judged with (:meth:`judge_batch` just before: not scored again), so no item's
+        admission depends on the items listed before it. The tracker's clock is the latest
+        ``now`` it was given: what the adaptation admits is stamped with it."""
         if now is not None:
             moment = now.timestamp()
             self._clock = moment if self._clock is None else max(self._clock, moment)
-        for tokens, judgement in zip(batch, judgements, strict=True):
-            self._observe(self._scored(tokens), judgement, refresh=False, source=source)
+        scored = self._recall(batch) or [self._scored(tokens) for tokens in batch]
+        for item, judgement in zip(scored, judgements, strict=True):
+            self._observe(item, judgement, refresh=False, source=source)
         self._refresh_stream()
 
-    def _judge(self, tokens: Tokens, key: object) -> Judgement:
+    def _recall(self, keys: Sequence[object]) -> list[_Scored] | None:
+        """What the last judge call computed, if it was for exactly these items."""
+        judged = self._judged
+        if len(judged) != len(keys):
+            return None
+        if all(s.key is key or s.key == key for s, key in zip(judged, keys, strict=True)):
+            return judged
+        return None
+
+    def _judge(self, tokens: Tokens, key: object) -> tuple[Judgement, _Scored]:
         p = self.params
         x = self._features(tokens)
         z, raw, parts = self._score(x, tokens.meaning)
         if self._feedback:
             z += self._exemplar_shift(x)
         score = 0.0 if z == -math.inf else 1.0 / (1.0 + math.exp(p.z_mid - z))
-        self._last = _Scored(key, x, z, raw)
         hit = score >= self.threshold
         matched = explain(parts, score, tokens, self._labels, _MATCHED_MAX)
         if self._exclude:
@@ -276,7 +293,7 @@ class Tracker(TrackerState):
             if vetoed is not None:
                 hit = False
                 matched = (("excluded:" + vetoed, 0.0), *matched[: _MATCHED_MAX - 1])
-        return Judgement(self.name, round(score, 6), hit, matched)
+        return Judgement(self.name, round(score, 6), hit, matched), _Scored(key, x, z, raw)
 
     def _exemplar_shift(self, x: Vector) -> float:
         """An explicit judgement decides its near-duplicates (nearest judged item wins)."""
@@ -290,21 +307,16 @@ class Tracker(TrackerState):
     ) -> None:
         """Learn from one stream item: IDF counts, score normalisation, bounded adaptation.
         ``source`` (the feed) bounds what any one source can teach the adaptation."""
-        last = self._last
-        if last is not None and last.key == (title, summary):
-            self._observe(last, judgement, source=source)
-        else:
-            self._observe(self._scored(tokenise(title, summary)), judgement, source=source)
+        scored = self._recall([(title, summary)])
+        item = scored[0] if scored else self._scored(tokenise(title, summary))
+        self._observe(item, judgement, source=source)
 
     def observe_tokens(
         self, tokens: Tokens, judgement: Judgement, source: str | None = None
     ) -> None:
         """:meth:`observe` for an item already tokenised (same result)."""
-        last = self._last
-        if last is not None and (last.key is tokens or last.key == tokens):
-            self._observe(last, judgement, source=source)
-        else:
-            self._observe(self._scored(tokens), judgement, source=source)
+        scored = self._recall([tokens])
+        self._observe(scored[0] if scored else self._scored(tokens), judgement, source=source)
 
     def _scored(self, tokens: Tokens) -> _Scored:
         x = self._features(tokens)
@@ -320,7 +332,7 @@ class Tracker(TrackerState):
         source: str | None = None,
     ) -> None:
         p = self.params
-        self._last = None
+        self._judged = []
         x, z, raw_s, raw_a, raw_e = scored.x, scored.z, scored.raw_s, scored.raw_a, scored.raw_e
         mark = fingerprint(x, p.title_weight)
         seen = self._seen
@@ -391,7 +403,7 @@ class Tracker(TrackerState):
             [(self._features(tokenise(t, s, meaning=False)), bool(rel)) for t, s, rel in judged],
             lambda x: self._unit(x, unigrams=True),
         )
-        self._last = None
+        self._judged = []
         self._refresh_seed(reweigh=False)
         self._stream_stale = True
         self._refresh_stream()
