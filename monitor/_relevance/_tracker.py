@@ -40,7 +40,6 @@ from __future__ import annotations
 import math
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Any
 
 from monitor._models import Judgement, Tokens
@@ -48,10 +47,10 @@ from monitor._relevance._channels import Channel, Norm, Vector
 from monitor._relevance._describe import describe, explain, keywords
 from monitor._relevance._evidence import Evidence
 from monitor._relevance._exclude import Exclusions
-from monitor._relevance._features import features, fingerprint
+from monitor._relevance._features import features
 from monitor._relevance._feedback import Feedback
+from monitor._relevance._learn import Learning, Scored
 from monitor._relevance._params import DEFAULT_THRESHOLD, Params
-from monitor._relevance._persist import DF_LIMIT, SEEN_LIMIT, TrackerState
 from monitor._relevance._profile import SeedProfile
 from monitor._relevance._semantic import MEANING as _MEANING
 from monitor._relevance._semantic import MEANING_LABEL, Meaning
@@ -63,21 +62,7 @@ _MATCHED_MAX = 10
 _RATES_AFTER = 100  # items seen before describe() reports how common profile terms are
 
 
-class _Scored:
-    """What ``judge`` computed for one item, reused by ``observe``."""
-
-    __slots__ = ("key", "raw_a", "raw_e", "raw_s", "x", "z")
-
-    def __init__(
-        self, key: object, x: Vector, z: float, raw: tuple[float, float, float | None]
-    ) -> None:
-        self.key = key
-        self.x = x
-        self.z = z
-        self.raw_s, self.raw_a, self.raw_e = raw
-
-
-class Tracker(TrackerState):
+class Tracker(Learning):
     """Tracks one topic over a stream of (title, summary) items.
 
     ``judge`` scores an item (0..1) without changing state; ``observe`` then lets the tracker
@@ -120,7 +105,7 @@ class Tracker(TrackerState):
         self._evidence = Evidence.for_params(p)
         self._feedback = Feedback()
         self._since_refresh = 0
-        self._judged: list[_Scored] = []  # what the last judge call computed, for observe
+        self._judged: list[Scored] = []  # what the last judge call computed, for observe
         self._refresh_seed()
 
     # -- analysis ------------------------------------------------------------------------
@@ -250,36 +235,7 @@ class Tracker(TrackerState):
         self._judged = [scored for _, scored in judged]
         return [judgement for judgement, _ in judged]
 
-    def observe_batch(
-        self,
-        batch: Sequence[Tokens],
-        judgements: Sequence[Judgement],
-        source: str | None = None,
-        now: datetime | None = None,
-    ) -> None:
-        """Learn from a judged batch (one ``source``'s answer at time ``now``, the poll's),
-        in its order, once it is stored. What the batch teaches is decided on the scores it
-        was judged with (:meth:`judge_batch` just before: not scored again), so no item's
-        admission depends on the items listed before it. The tracker's clock is the latest
-        ``now`` it was given: what the adaptation admits is stamped with it."""
-        if now is not None:
-            moment = now.timestamp()
-            self._clock = moment if self._clock is None else max(self._clock, moment)
-        scored = self._recall(batch) or [self._scored(tokens) for tokens in batch]
-        for item, judgement in zip(scored, judgements, strict=True):
-            self._observe(item, judgement, refresh=False, source=source)
-        self._refresh_stream()
-
-    def _recall(self, keys: Sequence[object]) -> list[_Scored] | None:
-        """What the last judge call computed, if it was for exactly these items."""
-        judged = self._judged
-        if len(judged) != len(keys):
-            return None
-        if all(s.key is key or s.key == key for s, key in zip(judged, keys, strict=True)):
-            return judged
-        return None
-
-    def _judge(self, tokens: Tokens, key: object) -> tuple[Judgement, _Scored]:
+    def _judge(self, tokens: Tokens, key: object) -> tuple[Judgement, Scored]:
         p = self.params
         x = self._features(tokens)
         z, raw, parts = self._score(x, tokens.meaning)
@@ -293,104 +249,12 @@ class Tracker(TrackerState):
             if vetoed is not None:
                 hit = False
                 matched = (("excluded:" + vetoed, 0.0), *matched[: _MATCHED_MAX - 1])
-        return Judgement(self.name, round(score, 6), hit, matched), _Scored(key, x, z, raw)
+        return Judgement(self.name, round(score, 6), hit, matched), Scored(key, x, z, raw)
 
     def _exemplar_shift(self, x: Vector) -> float:
         """An explicit judgement decides its near-duplicates (nearest judged item wins)."""
         verdict = self._feedback.verdict(self._unit(x, unigrams=True), self.params.feedback_near)
         return 0.0 if verdict is None else (2.0 if verdict else -2.0) * self.params.z_mid
-
-    # -- learning ------------------------------------------------------------------------
-
-    def observe(
-        self, title: str, summary: str, judgement: Judgement, source: str | None = None
-    ) -> None:
-        """Learn from one stream item: IDF counts, score normalisation, bounded adaptation.
-        ``source`` (the feed) bounds what any one source can teach the adaptation."""
-        scored = self._recall([(title, summary)])
-        item = scored[0] if scored else self._scored(tokenise(title, summary))
-        self._observe(item, judgement, source=source)
-
-    def observe_tokens(
-        self, tokens: Tokens, judgement: Judgement, source: str | None = None
-    ) -> None:
-        """:meth:`observe` for an item already tokenised (same result)."""
-        scored = self._recall([tokens])
-        self._observe(scored[0] if scored else self._scored(tokens), judgement, source=source)
-
-    def _scored(self, tokens: Tokens) -> _Scored:
-        x = self._features(tokens)
-        z, raw, _ = self._score(x, tokens.meaning)
-        return _Scored(tokens, x, z, raw)
-
-    def _observe(
-        self,
-        scored: _Scored,
-        judgement: Judgement,
-        *,
-        refresh: bool = True,
-        source: str | None = None,
-    ) -> None:
-        p = self.params
-        self._judged = []
-        x, z, raw_s, raw_a, raw_e = scored.x, scored.z, scored.raw_s, scored.raw_a, scored.raw_e
-        mark = fingerprint(x, p.title_weight)
-        seen = self._seen
-        if mark in seen:  # a repeat: one text is one piece of evidence, however often sent
-            seen.move_to_end(mark)
-            return
-        seen[mark] = None
-        if len(seen) > SEEN_LIMIT:
-            seen.popitem(last=False)
-        seed = self._seed.norm
-        z_s = (raw_s - seed.mean) / seed.sd
-        seed.add(raw_s)
-        if self._stream.q:
-            self._stream.norm.add(raw_a)
-        z_e = math.inf
-        if raw_e is not None:
-            sem = self._meaning.norm
-            z_e = (raw_e - sem.mean) / sem.sd
-            sem.add(raw_e)
-        df = self._df
-        df.update(x.keys())  # a Counter counts an iterable of keys in C
-        self._n += 1
-        if len(df) > DF_LIMIT:  # forget features seen once: they tell nothing about rarity
-            self._df = Counter({f: c for f, c in df.items() if c > 1})
-        excluded = bool(judgement.matched) and judgement.matched[0][0].startswith("excluded:")
-        if p.adapt_weight > 0 and not excluded and judgement.topic == self.name:
-            self._consider(x, z, z_s, z_e, source)
-        self._since_refresh += 1
-        if self._since_refresh >= p.refresh_every or (self._n < 200 and self._since_refresh >= 10):
-            self._refresh_seed()
-        if refresh:
-            self._refresh_stream()
-
-    def _consider(self, x: Vector, z: float, z_s: float, z_e: float, source: str | None) -> None:
-        """Admit a confident item to the adaptation pool, or keep a near miss.
-
-        Confident means the combined score, the seed channel *and* the semantic channel (when
-        on: ``z_e`` is inf otherwise) each agree: two views of the seeds, one of their words,
-        one of their meaning, must both vouch for what the tracker learns from. An item up to
-        ``adapt_band`` below the combined bar enters as ``band_weight`` of an item, one at the
-        bar too, and the weight grows on a straight line to a whole item ``adapt_ramp`` above
-        it: the surer the tracker, the more the item teaches."""
-        p = self.params
-        if self._n <= p.adapt_after:
-            return  # too few items yet to tell a confident item from a lucky one
-        if z >= p.adapt_z - p.adapt_band and z_s >= p.adapt_seed_z and z_e >= p.adapt_sem_z:
-            # Just below the bar is weak evidence, not none: the topic's own coverage often
-            # scores there before the pool has learnt its words (docs/design.md).
-            u = self._unit(x)
-            if not self._evidence.is_copy(u):
-                weight = p.band_weight
-                if z >= p.adapt_z:
-                    over = (z - p.adapt_z) / p.adapt_ramp if p.adapt_ramp > 0 else 1.0
-                    weight += (1.0 - p.band_weight) * min(1.0, over)
-                self._evidence.admit(x, u, source, weight, self._clock)
-                self._stream_stale = True
-        elif z_s >= p.near_z and p.near_weight > 0 and self._evidence.add_near(self._unit(x)):
-            self._stream_stale = True
 
     def set_feedback(self, judged: Sequence[tuple[str, str, bool]]) -> None:
         """Replace the explicit feedback set with ``judged`` = (title, summary, relevant).
