@@ -7,9 +7,9 @@ Needs ../shared/eval beside the repository (skips with a message otherwise).
 For each field of ``Params`` the default and two neighbours (half and double, or one step for
 the bounded ones) are run through ``relevance_live``'s protocol: every topic, publication
 order and the eight live orders, the default threshold. Printed per setting: mean
-publication F1, mean live F1 and the worst live run over the seedings, each beside the
-defaults' (measured in the same run), and whether leave-one-topic-out over the field's three
-values keeps the default for every held-out topic group. ``feedback_weight`` and
+publication F1, mean live F1, mean live Cnorm and the worst live run over the seedings, each
+as a change from the defaults' (measured in the same run), and what leave-one-topic-out over
+the field's three values picks for each held-out topic group. ``feedback_weight`` and
 ``feedback_near`` act only on explicit feedback, which the benchmark has none of: they are
 listed, not swept.
 """
@@ -55,11 +55,12 @@ def neighbours(name: str, default: float, kind: object) -> list[str]:
     return [f"{name}={v:g}" for v in values]
 
 
-def summary(rows: dict[str, Row]) -> tuple[float, float, float]:
+def summary(rows: dict[str, Row]) -> tuple[float, float, float, float]:
     vals = list(rows.values())
     return (
         statistics.fmean(r.pub.f1 for r in vals),
         statistics.fmean(r.live_f1 for r in vals),
+        statistics.fmean(r.live_cnorm for r in vals),
         min(r.live_worst for r in vals),
     )
 
@@ -100,15 +101,21 @@ def main() -> int:
     with Pool(args.workers) as pool:
         results = dict(pool.map(_grid_job, [(sets, None) for sets in jobs]))
     base = summary(results[()])
-    print(f"defaults: publication {base[0]:.3f}, live {base[1]:.3f}, worst live run {base[2]:.3f}")
-    print(f"{'setting':<24} {'pub F1':>7} {'live F1':>8} {'worst':>6}   LOTO picks per group")
+    print(
+        f"defaults: publication {base[0]:.3f}, live {base[1]:.3f}, live Cnorm {base[2]:.3f}, "
+        f"worst live run {base[3]:.3f}"
+    )
+    print(
+        f"{'setting':<24} {'pub F1':>7} {'live F1':>8} {'Cnorm':>7} {'worst':>6}   "
+        "LOTO picks per group"
+    )
     for candidates in swept.values():
         picks = loto_keeps_default(results, [(), *candidates])
         for sets in candidates:
-            pub, live, worst = summary(results[sets])
+            pub, live, cnorm, worst = summary(results[sets])
             print(
                 f"{sets[0]:<24} {pub - base[0]:>+7.3f} {live - base[1]:>+8.3f} "
-                f"{worst - base[2]:>+6.3f}"
+                f"{cnorm - base[2]:>+7.3f} {worst - base[3]:>+6.3f}"
                 + (f"   {', '.join(picks)}" if sets is candidates[0] else "")
             )
     for name, why in NOT_SWEPT.items():
