@@ -40,7 +40,8 @@ def cmd_init(args: argparse.Namespace) -> int:
         raise MonitorError(f"{folder}: cannot write: {exc.strerror or exc}") from None
     print(
         f"wrote {folder / 'config.toml'} and {folder / 'seeds'}/\n"
-        f"next: put 3-10 on-topic articles in {folder / 'seeds'} (see its README), add feeds "
+        f"next: put about four on-topic news items or five articles in {folder / 'seeds'}, one "
+        f"per file (see its README), add feeds "
         f"(`monitor --config {folder / 'config.toml'} feeds add URL`), then `monitor once`"
     )
     return 0

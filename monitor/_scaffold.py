@@ -13,9 +13,9 @@ interval = "10m"            # default poll interval per feed
 # metrics = "127.0.0.1:9464" # /metrics (Prometheus) and /healthz of `monitor run`
 # keep_items = "90d"        # delete items first seen longer ago (hits are kept)
 
-# One [[topics]] table per subject you follow. Its profile is learnt from the seed documents
-# in its folder: put 3-10 articles that are squarely on the subject there (see
-# seeds/README). Check it with `monitor classify` / `monitor eval` before trusting it.
+# One [[topics]] table per subject you follow. Its profile is learnt from the seeds in its
+# folder, one per file: about four news items (headline and summary) or five articles, all
+# squarely on the story (see seeds/README). `monitor topic check NAME` shows what they teach.
 [[topics]]
 name = "{topic}"
 seeds = "seeds"
@@ -49,26 +49,34 @@ seeds = "seeds"
 """
 
 SEEDS_README = """\
-Seeds: the documents a topic is learnt from
-============================================
+Seeds: the examples a topic is learnt from
+==========================================
 
-Put here 3 to 10 articles that are squarely about the topic, one per file: .txt (plain
-text), .md or .html (tags, scripts and entities are stripped). This README has no such
-suffix, so it is not read as a seed.
+Put here a few examples squarely about the story you want to follow, one per file: .txt
+(plain text), .md or .html (tags, scripts and entities are stripped). This README has no
+such suffix, so it is not read as a seed.
+
+Two kinds work (measured on real feeds: README.md, "How relevance works"):
+- about four news items as a feed reader shows them, pasted: the headline, with its summary
+  or first sentence if there is one (a headline alone works nearly as well);
+- or about five whole articles (or their first paragraphs).
 
 What makes good seeds
-- Articles a person would want an alert for, from a few different outlets (the topic learns
-  the subject's words, not one outlet's style).
-- The whole article text, or at least its first paragraphs; a title alone is too little.
+- Items a person would want an alert for, from a few different outlets (the topic learns
+  the story's words, not one outlet's style).
+- All about the same story: the topic rests on what the seeds share.
 - Nothing off-topic: a seed that is half about something else teaches that too.
 
 Then
-1. `monitor eval labelled.jsonl` on items you have labelled (2 on topic, 0 off) shows
+1. `monitor topic check NAME` shows the words and phrases the topic rests on, warns about
+   seeds that share nothing or common news words, and, once items are stored, which of them
+   would have hit.
+2. `monitor eval labelled.jsonl` on items you have labelled (2 on topic, 0 off) shows
    precision, recall and the best threshold; or `monitor classify items.jsonl` shows each
    item's score and why.
-2. Set `threshold` in config.toml if the calibrated default (0.5) is not the one you want.
-3. `monitor once` polls every feed once; `monitor run` keeps going.
-4. Judge hits with `monitor feedback hit_... --relevant|--irrelevant`: the topic learns.
+3. Set `threshold` in config.toml if the calibrated default (0.5) is not the one you want.
+4. `monitor once` polls every feed once; `monitor run` keeps going.
+5. Judge hits with `monitor feedback hit_... --relevant|--irrelevant`: the topic learns.
 """
 
 

@@ -24,7 +24,11 @@ def test_init_scaffold_to_first_cycle(
     assert [t.name for t in loaded.topics] == ["paris"] and loaded.feeds == ()
     assert loaded.topics[0].seeds == (folder / "seeds").resolve()
     readme = (folder / "seeds" / "README").read_text()
-    assert "3 to 10 articles" in readme and "monitor eval" in readme
+    # both kinds of seeds the relevance benchmark measures, and the check made for them
+    assert "headline" in readme and "articles" in readme
+    assert "title alone is too little" not in readme
+    assert "monitor topic check" in readme and "monitor eval" in readme
+    assert "monitor topic check" in config.read_text()
 
     capsys.readouterr()
     assert main(["--config", str(config), "once"]) == 2  # no seed yet: a config error
