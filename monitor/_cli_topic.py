@@ -122,6 +122,8 @@ def _backtest(tracker: Tracker, storage: Store, config: Config, limit: int) -> d
                 "title": row["title"],
                 "summary": row["summary"],
                 "link": row["link"],
+                # learnt oldest first, as the daemon learnt a poll (it stores the hits last)
+                "published": row["published"],
                 "feed": (row["feed_id"], row["first_seen"]),
             },
         )

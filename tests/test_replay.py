@@ -93,3 +93,15 @@ def test_a_daemon_restarted_every_cycle_decides_as_classify_replays_its_polls(
         # The daemon's clock is the poll's time, the replay's a batch's latest publication
         # time, a second or two earlier: what the adaptation learnt ages by a hair more.
         assert abs(result["score"] - row[4]) <= 1e-5, (row[1], result["score"], row[4])
+
+    # `monitor topic check`'s backtest replays the stored items through a fresh tracker: over
+    # a history shorter than its window it must judge them as the daemon did.
+    capsys.readouterr()
+    assert cli(config, "topic", "check", "paris-coalition", "--format", "json") == 0
+    backtest = json.loads(capsys.readouterr().out)["backtest"]
+    assert backtest["items"] == len(stored)
+    by_title = {row[1]: row[4] for row in stored}
+    shown = backtest["top_hits"] + backtest["nearest_misses"]
+    assert len(shown) == 15
+    for entry in shown:
+        assert abs(entry["score"] - by_title[entry["title"]]) <= 1e-5, entry["title"]

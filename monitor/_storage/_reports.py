@@ -86,10 +86,12 @@ class ReportsMixin(SqlMixin):
         return rows
 
     def recent_items(self, limit: int) -> list[dict[str, Any]]:
-        """The last ``limit`` items first seen (oldest first, as they arrived), with their
-        feed: the stream ``monitor topic check`` replays."""
+        """The last ``limit`` items first seen (oldest first, as they arrived; within a poll
+        in the order stored, hits last), with their feed: the stream ``monitor topic check``
+        replays."""
         return self._read(
-            "SELECT * FROM (SELECT i.id, i.feed_id, i.title, i.summary, i.link, i.first_seen, "
+            "SELECT * FROM (SELECT i.id, i.feed_id, i.title, i.summary, i.link, i.published, "
+            "i.first_seen, "
             "f.name AS feed FROM items i JOIN feeds f ON f.id = i.feed_id "
             "WHERE i.duplicate_of IS NULL ORDER BY i.first_seen DESC, i.id DESC "
             f"LIMIT {self.dialect.p}) r ORDER BY first_seen, id",
