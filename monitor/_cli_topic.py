@@ -65,7 +65,12 @@ _FAR_IN_MEANING = 0.3
 def _warnings(described: dict[str, Any]) -> list[str]:
     out = []
     if described["seeds"] < 2:
-        out.append("one seed: the profile is that text's words; add 3-5 items about the same story")
+        lines = described["lines"][0] if described["lines"] else 0
+        pasted = f" (its {lines} lines are read as one text)" if lines > 1 else ""
+        out.append(
+            f"one seed{pasted}: the profile is that text's words; give about four items or "
+            "five articles about the same story, one per file"
+        )
     shared = described["shared"]
     if described["seeds"] >= 2 and shared and max(shared) < 0.2:
         out.append(

@@ -260,3 +260,29 @@ def test_topic_check_warns_of_a_seed_far_in_meaning(
     assert not [w for w in report["warnings"] if "far in meaning" in w]
     assert cli(config, "topic", "check", "t") == 0
     assert "closeness in meaning of each seed" in capsys.readouterr().out
+
+
+def test_topic_check_says_items_pasted_into_one_file_are_one_seed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Four headlines pasted into one file are one seed: the warning says to give each item
+    its own file, as the seeds README asks."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "all.txt").write_text("".join(f"{i['title']}\n" for i in ON[:4]), encoding="utf-8")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[monitor]\ndatabase = "monitor.db"\n[[topics]]\nname = "t"\nseeds = "{seeds}"\n',
+        encoding="utf-8",
+    )
+    report = _json(capsys, config, "topic", "check", "t", "--format", "json")
+    assert report["seeds"] == 1 and report["lines"] == [4]
+    (one,) = [w for w in report["warnings"] if w.startswith("one seed")]
+    assert "4 lines" in one and "one per file" in one
+
+    for n, item in enumerate(ON[:4]):
+        (seeds / f"{n}.txt").write_text(f"{item['title']}\n", encoding="utf-8")
+    (seeds / "all.txt").unlink()
+    report = _json(capsys, config, "topic", "check", "t", "--format", "json")
+    assert report["seeds"] == 4 and report["lines"] == [1, 1, 1, 1]
+    assert not [w for w in report["warnings"] if w.startswith("one seed")]

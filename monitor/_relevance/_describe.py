@@ -50,8 +50,9 @@ def describe(
     rates: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """The heaviest terms and phrases of a seed ``profile`` (as the seeds write them, with
-    their share of the profile's weight), how much the seeds agree (the share of each seed's
-    distinct words that another seed also uses) and, given the stream's ``rates`` (the share
+    their share of the profile's weight), each seed's non-blank lines (items pasted into one
+    file are one seed), how much the seeds agree (the share of each seed's distinct words that
+    another seed also uses) and, given the stream's ``rates`` (the share
     of items that use a feature), which of the heaviest terms are common news (in at least
     ``COMMON`` of the items): words that cannot tell the topic from its surroundings."""
     total = sum(profile.values()) or 1.0
@@ -80,6 +81,7 @@ def describe(
     return {
         "common": common,
         "seeds": len(seeds),
+        "lines": [sum(1 for line in text.splitlines() if line.strip()) for text in seeds],
         "words": [len(t) for t in sets],
         "shared": shared,
         "terms": [(label(f), round(w / total, 4)) for f, w in ranked if " " not in f][:limit],
