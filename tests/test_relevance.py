@@ -512,6 +512,35 @@ def test_adaptation_learns_the_story_from_the_stream(seeds: list[str]) -> None:
     assert cold.judge(*probe).score > before
 
 
+def test_new_seeds_do_not_inherit_what_the_old_ones_taught(seeds: list[str]) -> None:
+    """A topic whose seeds changed keeps the stream's statistics (IDF counts) but not what
+    was learnt under the old seeds: the adaptation's pools and the score normalisations of
+    the channels that compare with the seeds. Same seeds: everything is kept."""
+    a = _warm(Tracker("t", seeds))
+    for title, summary in [*ON_TOPIC, *OFF_TOPIC]:
+        a.observe(title, summary, a.judge(title, summary))
+    saved = json.loads(json.dumps(a.state()))
+    assert saved["pool"] and saved["near"]  # the old seeds admitted items and near misses
+
+    other = [
+        "Storm brings snow and travel chaos\n\nForecasters warned of more snow and ice.",
+        "Snow closes schools as storm sweeps north\n\nRoads were blocked by heavy snow.",
+    ]
+    b = Tracker("t", other)
+    b.restore(saved)
+    fresh = Tracker("t", other)
+    state, blank = b.state(), fresh.state()
+    assert (
+        state["n"] == saved["n"] and state["df"] == saved["df"] and state["seen"] == saved["seen"]
+    )
+    assert state["pool"] == [] and state["near"] == []
+    assert state["norm"] == blank["norm"]
+    # ... and a state saved under the new seeds is restored whole
+    c = Tracker("t", other)
+    c.restore(json.loads(json.dumps(state)))
+    assert json.dumps(c.state(), sort_keys=True) == json.dumps(state, sort_keys=True)
+
+
 def test_wire_copies_count_once_in_the_adaptation_pool(seeds: list[str]) -> None:
     """Copies of one report are one piece of evidence: they cannot vote a word in."""
     tracker = _warm(Tracker("t", seeds))

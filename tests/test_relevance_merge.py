@@ -98,6 +98,19 @@ def test_every_workers_counts_add_up_in_either_order() -> None:
     assert one_then_two["seed_idf"]["a"] == pytest.approx(math.log((17 + P.idf_prior) / 8.0))
 
 
+def test_a_store_saved_under_other_seeds_is_not_merged_in() -> None:
+    """While workers restart onto new seeds, one saving under the new seeds does not take in
+    the pools and normalisations learnt under the old ones (nor the other way round)."""
+    old = {**BASE, "seeds": "old"}
+    stored = {**ONE, "seeds": "old"}
+    mine = {**TWO, "seeds": "new"}
+    assert merge_states(stored, old, mine, P) is mine
+    assert merge_states(mine, mine, stored, P) is stored
+    # a state saved before seeds were recorded is read as saved under the same seeds
+    merged = merge_states(ONE, BASE, {**TWO, "seeds": "new"}, P)
+    assert pools(merged) == pools(ONE) | pools(TWO) and merged["seeds"] == "new"
+
+
 def test_saving_again_without_new_observations_adds_nothing() -> None:
     merged = merge_states(ONE, BASE, TWO, P)  # worker two's save; its new base is `merged`
     again = merge_states(merged, merged, merged, P)

@@ -20,7 +20,9 @@ what the other workers saved since):
   latest poll time) is the later of the two.
 
 A merge against an unchanged store (``stored == base``) returns ``mine`` itself: a single
-process saves exactly what its tracker holds. Pure: plain JSON-like dicts in and out.
+process saves exactly what its tracker holds; so does a merge with a state saved under other
+seeds (workers restarting onto a new seed set), whose pools and normalisations were learnt
+for another topic. Pure: plain JSON-like dicts in and out.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ def merge_states(stored: State, base: State | None, mine: State, params: Params)
     """The state to save: ``mine`` merged with what ``stored`` gained since ``base``."""
     if stored == base or stored.get("version") != mine.get("version"):
         return mine  # nobody else saved (or a state this code cannot read): plain save
+    if _other_seeds(stored, mine):
+        return mine  # learnt for another seed set (workers restarting onto new seeds)
     if not isinstance(stored.get("n"), int) or not isinstance(stored.get("df"), dict):
         return mine
     old: State = base if base is not None and base.get("version") == mine.get("version") else {}
@@ -64,6 +68,13 @@ def merge_states(stored: State, base: State | None, mine: State, params: Params)
         lognum = math.log(n + params.idf_prior)
         out["seed_idf"] = {f: lognum - math.log(df.get(f, 0) + 1.0) for f in idf}
     return out
+
+
+def _other_seeds(stored: State, mine: State) -> bool:
+    """Whether the two were saved under different seeds (a state without the record, saved
+    before seeds were recorded, is taken for the same seeds)."""
+    a, b = stored.get("seeds"), mine.get("seeds")
+    return isinstance(a, str) and isinstance(b, str) and a != b
 
 
 def _int(value: Any) -> int:

@@ -8,7 +8,9 @@ what it does not recognise. Explicit feedback is not part of it (it lives in its
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, OrderedDict
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from monitor._relevance._channels import Channel
@@ -16,13 +18,22 @@ from monitor._relevance._evidence import Evidence, saved_time
 from monitor._relevance._profile import SeedProfile
 from monitor._relevance._semantic import Meaning
 
-__all__ = ["DF_LIMIT", "SEEN_LIMIT", "STATE_VERSION", "TrackerState"]
+__all__ = ["DF_LIMIT", "SEEN_LIMIT", "STATE_VERSION", "TrackerState", "seeds_key"]
 
 STATE_VERSION = 2
 DF_LIMIT = 400_000  # features counted before those seen once are forgotten
 # Texts remembered so that a repeat teaches nothing: the stream's statistics and the
 # adaptation count each text once, however often a feed (or several) repeats it.
 SEEN_LIMIT = 5_000
+
+
+def seeds_key(seeds: Sequence[str], phrases: Sequence[str]) -> str:
+    """What a seed profile is made of (the seed texts and the configured phrases), as a digest
+    saved with the state: a state saved under other seeds is not restored whole."""
+    digest = hashlib.blake2b(digest_size=16)
+    for text in (*seeds, "\x00phrases", *phrases):
+        digest.update(text.encode("utf-8") + b"\x00")
+    return digest.hexdigest()
 
 
 class TrackerState:
@@ -41,6 +52,7 @@ class TrackerState:
     _evidence: Evidence
     _stream_stale: bool
     _judged: list[Any]  # what the last judge call computed, for observe: stale after a restore
+    _seeds_key: str  # what the seed profile is made of (see ``seeds_key``)
 
     if TYPE_CHECKING:
 
@@ -52,6 +64,7 @@ class TrackerState:
         IDF snapshot and the adaptation pool (explicit feedback is not part of it)."""
         return {
             "version": STATE_VERSION,
+            "seeds": self._seeds_key,
             "n": self._n,
             "clock": self._clock,
             "df": dict(self._df),
@@ -68,21 +81,27 @@ class TrackerState:
         }
 
     def restore(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`state` output; an empty or unknown-version dict is ignored."""
+        """Restore :meth:`state` output; an empty or unknown-version dict is ignored. A state
+        saved under other seeds gives only the stream's statistics (IDF counts, the seen texts,
+        the clock): what was learnt by comparing with those seeds (the adaptation's pools, the
+        score normalisations) was learnt for another topic."""
         if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
             return
         n, df, norm = state.get("n"), state.get("df"), state.get("norm")
         if not (isinstance(n, int) and isinstance(df, dict)):
             return
+        saved_seeds = state.get("seeds")
+        same_seeds = not isinstance(saved_seeds, str) or saved_seeds == self._seeds_key
         self._n = n
         self._clock = saved_time(state.get("clock"))
         self._df = Counter({str(k): int(v) for k, v in df.items() if isinstance(v, int | float)})
-        if isinstance(norm, list) and len(norm) in (2, 3):
+        if same_seeds and isinstance(norm, list) and len(norm) in (2, 3):
             self._seed.norm.restore(norm[0])
             self._stream.norm.restore(norm[1])
             if len(norm) == 3:
                 self._meaning.norm.restore(norm[2])
-        self._evidence.restore(state.get("pool"), state.get("near"))
+        if same_seeds:
+            self._evidence.restore(state.get("pool"), state.get("near"))
         self._meaning.restore(state.get("meaning"))
         seen = state.get("seen")
         self._seen = OrderedDict(
@@ -97,6 +116,6 @@ class TrackerState:
         else:  # another seed set or an older state: weigh with the restored counts
             self._refresh_seed()
         since = state.get("since_refresh")
-        self._since_refresh = since if isinstance(since, int) else 0
+        self._since_refresh = since if isinstance(since, int) and same_seeds else 0
         self._stream_stale = True
         self._refresh_stream()

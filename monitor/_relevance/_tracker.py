@@ -51,6 +51,7 @@ from monitor._relevance._features import features
 from monitor._relevance._feedback import Feedback
 from monitor._relevance._learn import Learning, Scored
 from monitor._relevance._params import DEFAULT_THRESHOLD, Params
+from monitor._relevance._persist import seeds_key
 from monitor._relevance._profile import SeedProfile
 from monitor._relevance._semantic import MEANING as _MEANING
 from monitor._relevance._semantic import MEANING_LABEL, Meaning
@@ -90,6 +91,7 @@ class Tracker(Learning):
         self._profile = SeedProfile(seeds, phrases, p)
         self._labels = {**self._profile.labels, _MEANING: MEANING_LABEL}  # as written
         self._seed_texts = [s for s in seeds if s.strip()]
+        self._seeds_key = seeds_key(self._seed_texts, phrases)
         self._exclude = Exclusions(exclude)
         self._n = 0
         self._clock: float | None = None  # the latest poll time observed (POSIX seconds)
