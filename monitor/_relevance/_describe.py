@@ -52,9 +52,9 @@ def describe(
     """The heaviest terms and phrases of a seed ``profile`` (as the seeds write them, with
     their share of the profile's weight), each seed's non-blank lines (items pasted into one
     file are one seed), how much the seeds agree (the share of each seed's distinct words that
-    another seed also uses) and, given the stream's ``rates`` (the share
-    of items that use a feature), which of the heaviest terms are common news (in at least
-    ``COMMON`` of the items): words that cannot tell the topic from its surroundings."""
+    another seed also uses) and, given the stream's ``rates`` (the share of items that use a
+    feature), which of the heaviest terms are common news (in at least ``COMMON`` of the
+    items): words that cannot tell the topic from its surroundings."""
     total = sum(profile.values()) or 1.0
     forms: dict[str, Counter[str]] = {}
     sets: list[set[str]] = []
