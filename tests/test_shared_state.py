@@ -78,6 +78,33 @@ def test_two_workers_learning_is_merged_and_both_take_it(stores: list[Store]) ->
     assert (again["n"], again["df"]) == (stored["n"], stored["df"])
 
 
+def test_a_reseeded_topic_starts_from_the_stored_counts_alone(stores: list[Store]) -> None:
+    """The topic's seeds changed between two runs (or while one worker still runs the old
+    ones): the new tracker takes the stored word counts, not the old seeds' pools, and the
+    old worker's next save does not bring them back into the new one's."""
+    old = Tracker("t", _seeds())
+    bases_old: dict[str, dict[str, object]] = {}
+    learn(old, TEXTS)
+    save_shared(stores[0], [old], bases_old, NOW)
+    stored = stores[0].topic_state("t")
+    assert stored is not None and stored["pool"]  # the old seeds admitted items
+
+    reseeded = ["Storm brings snow and travel chaos\n\nForecasters warned of more snow."]
+    new = Tracker("t", reseeded)
+    new.restore(stored)
+    bases_new: dict[str, dict[str, object]] = {"t": stored}
+    state = new.state()
+    assert state["n"] == stored["n"] and state["df"] == stored["df"] and state["pool"] == []
+    assert save_shared(stores[1], [new], bases_new, NOW) == []  # the store was its base
+    saved = stores[1].topic_state("t")
+    assert saved is not None and saved["seeds"] == state["seeds"] != stored["seeds"]
+    assert saved["pool"] == []
+    # the old worker saves again (the store moved under it): its own state, unmerged
+    assert save_shared(stores[0], [old], bases_old, NOW) == ["t"]
+    assert (stores[0].topic_state("t") or {})["seeds"] == stored["seeds"]
+    assert old.state()["pool"] == stored["pool"]
+
+
 def test_a_single_daemon_keeps_only_revisions_and_saves_plainly(tmp_path: Path) -> None:
     """SQLite (one daemon per database, under its lock): no second copy of each state is
     kept to merge against, and the saves are the plain ones."""
