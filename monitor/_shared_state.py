@@ -55,7 +55,8 @@ def save_shared(
                 return {**state, REVISION: _revision(stored) + 1}
             plain = {k: v for k, v in stored.items() if k != REVISION}
             state = merge_states(plain, _plain(base), state, by_name[topic].params)
-            merged[topic] = state
+            if state is not mine[topic]:  # else nothing to take (e.g. saved under other seeds)
+                merged[topic] = state
         return {**state, REVISION: _revision(stored) + 1}
 
     written = storage.update_topic_states(list(mine), update, now)
