@@ -66,7 +66,7 @@ def _warnings(described: dict[str, Any]) -> list[str]:
     out = []
     if described["seeds"] < 2:
         lines = described["lines"][0] if described["lines"] else 0
-        pasted = f" (its {lines} lines are read as one text)" if lines > 1 else ""
+        pasted = f", one file of {lines} lines read as one text" if lines > 1 else ""
         out.append(
             f"one seed{pasted}: the profile is that text's words; give about four items or "
             "five articles about the same story, one per file"
