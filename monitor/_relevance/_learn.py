@@ -46,7 +46,6 @@ class Learning(TrackerState):
 
     name: str
     params: Params
-    _judged: list[Scored]
 
     if TYPE_CHECKING:
 

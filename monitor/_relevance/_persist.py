@@ -18,6 +18,9 @@ from monitor._relevance._evidence import Evidence, saved_time
 from monitor._relevance._profile import SeedProfile
 from monitor._relevance._semantic import Meaning
 
+if TYPE_CHECKING:
+    from monitor._relevance._learn import Scored
+
 __all__ = ["DF_LIMIT", "SEEN_LIMIT", "STATE_VERSION", "TrackerState", "seeds_key"]
 
 STATE_VERSION = 2
@@ -51,7 +54,7 @@ class TrackerState:
     _seen: OrderedDict[str, None]
     _evidence: Evidence
     _stream_stale: bool
-    _judged: list[Any]  # what the last judge call computed, for observe: stale after a restore
+    _judged: list[Scored]  # what the last judge call computed, for observe: stale after a restore
     _seeds_key: str  # what the seed profile is made of (see ``seeds_key``)
 
     if TYPE_CHECKING:
