@@ -2,14 +2,15 @@
 
     python benchmarks/bench_merge.py [--dsn postgresql://...]
 
-The states are a real tracker's (the shipped seeds) after the dev stream (../shared/eval,
-when present), and that state grown to ``df`` sizes a long-running daemon reaches (the
-tracker forgets features seen once beyond 400,000). Two workers start from one base; each
-learns from its half of the items; the second's save merges the first's. Printed: the state's
-size as JSON, the pure merge (``merge_states``), and on a SQLite file (and, with ``--dsn``,
-on PostgreSQL) three saves: the save before sharing (``save_topic_states``), a save that
-finds nobody else saved (plain: it reads the stored state to check), and a save that merges
-(read, merge, write, load the merged state back into the tracker). Median of 5 runs each.
+The states are a real tracker's (the shipped seeds) after the dev stream (../shared/eval, when
+present), and that state grown to ``df`` sizes a long-running daemon reaches (the tracker
+counts at most 400,000 features; past that it keeps its most common 200,000). Two workers start
+from one base; each learns from its half of the items; the second's save merges the first's.
+Printed: the state's size as JSON, the pure merge (``merge_states``), and on a SQLite file
+(and, with ``--dsn``, on PostgreSQL) three saves: the save before sharing
+(``save_topic_states``), a save that finds nobody else saved (plain: it reads the stored state
+to check), and a save that merges (read, merge, write, load the merged state back into the
+tracker). Median of 5 runs each.
 """
 
 from __future__ import annotations

@@ -20,10 +20,12 @@ HERE = Path(__file__).resolve().parent
 STEPS = [
     ("farm selftest (the farm is not the bottleneck)", ["farm.py", "selftest"]),
     ("P3 scoring", ["bench_scoring.py"]),
+    ("scoring with a months-old install's counts", ["bench_long_run.py"]),
     ("P1, P2 and the scaling curve", ["bench_cycle.py"]),
     ("P5 alert latency and burst", ["bench_alerts.py"]),
     ("P4 memory and database size", ["bench_memory.py"]),
 ]
+NO_SMOKE = {"bench_scoring.py", "bench_long_run.py"}  # short at full size
 
 
 def main() -> int:
@@ -36,7 +38,7 @@ def main() -> int:
     )
     failed = 0
     for title, cmd in STEPS:
-        extra = ["--smoke"] if args.smoke and cmd[0] != "bench_scoring.py" else []
+        extra = ["--smoke"] if args.smoke and cmd[0] not in NO_SMOKE else []
         print(f"\n== {title}: {' '.join(cmd + extra)}", flush=True)
         started = time.perf_counter()
         code = subprocess.call([sys.executable, str(HERE / cmd[0]), *cmd[1:], *extra])

@@ -12,13 +12,13 @@ state that its batch-mates have already moved.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from monitor._models import Judgement, Tokens
 from monitor._relevance._channels import Vector
+from monitor._relevance._counts import forget_rare
 from monitor._relevance._features import fingerprint
 from monitor._relevance._params import Params
 from monitor._relevance._persist import DF_LIMIT, SEEN_LIMIT, TrackerState
@@ -137,8 +137,8 @@ class Learning(TrackerState):
         df = self._df
         df.update(x.keys())  # a Counter counts an iterable of keys in C
         self._n += 1
-        if len(df) > DF_LIMIT:  # forget features seen once: they tell nothing about rarity
-            self._df = Counter({f: c for f, c in df.items() if c > 1})
+        if len(df) > DF_LIMIT:
+            self._df = forget_rare(df, DF_LIMIT)
         excluded = bool(judgement.matched) and judgement.matched[0][0].startswith("excluded:")
         if p.adapt_weight > 0 and not excluded and judgement.topic == self.name:
             self._consider(x, z, z_s, z_e, source)

@@ -31,6 +31,7 @@ import math
 from typing import Any
 
 from monitor._relevance._channels import Vector, saved_norm
+from monitor._relevance._counts import forget_rare
 from monitor._relevance._evidence import Evidence, near_vectors, pool_entries, saved_time
 from monitor._relevance._params import Params
 from monitor._relevance._persist import DF_LIMIT, SEEN_LIMIT
@@ -90,9 +91,7 @@ def _merge_df(stored: dict[str, Any], base: Any, mine: Any) -> dict[str, int]:
             delta = c - was(f, 0)
             if delta > 0:
                 out[f] = get(f, 0) + delta
-    if len(out) > DF_LIMIT:  # as the tracker does: forget features seen once
-        out = {f: c for f, c in out.items() if c > 1}
-    return out
+    return forget_rare(out, DF_LIMIT) if len(out) > DF_LIMIT else out  # as the tracker does
 
 
 def _merge_norms(

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["DF_LIMIT", "SEEN_LIMIT", "STATE_VERSION", "TrackerState", "seeds_key"]
 
 STATE_VERSION = 2
-DF_LIMIT = 400_000  # features counted before those seen once are forgotten
+DF_LIMIT = 400_000  # features counted before the rarest are forgotten (``_counts``)
 # Texts remembered so that a repeat teaches nothing: the stream's statistics and the
 # adaptation count each text once, however often a feed (or several) repeats it.
 SEEN_LIMIT = 5_000

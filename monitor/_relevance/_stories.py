@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor._models import Tokens
+from monitor._relevance._counts import forget_rare
 from monitor._relevance._text import tokenise
 
 __all__ = ["DEFAULT_STORY_THRESHOLD", "StoryGrouper"]
@@ -239,7 +240,7 @@ class StoryGrouper:
             df[f] = df.get(f, 0) + 1
         self._n += 1
         if len(df) > _DF_LIMIT:
-            self._df = {f: c for f, c in df.items() if c > 1}
+            self._df = forget_rare(df, _DF_LIMIT)
 
     def _forget_before(self, cutoff: float) -> None:
         recent = self._recent
