@@ -302,6 +302,17 @@ def test_words_fold_accents_and_drop_possessives() -> None:
     ]
 
 
+def test_a_junk_word_is_tokenised_but_not_cached() -> None:
+    # The word cache is bounded by count; a hostile feed's words of thousands of letters would
+    # make that count gigabytes in a long-lived parser worker.
+    from monitor._relevance import _text
+
+    junk = [("x" * 5000) + chr(ord("a") + i % 26) * (i + 1) for i in range(30)]
+    tokens = tokenise("Paris talks", " ".join(junk))
+    assert len(tokens.summary) == 30  # still read, as before
+    assert not any(len(word) > 100 for word in _text._TOKEN_CACHE)
+
+
 def test_a_hyphenated_word_is_also_read_joined() -> None:
     """News spells "cease-fire" and "ceasefire", "peace-keeping" and "peacekeeping": the parts
     stay (for pairs and phrases) and the joined word follows the text after a break, so that

@@ -91,6 +91,7 @@ _COUNTRY_OF_ADJECTIVE.update(
     {a + "s": c for a, c in list(_COUNTRY_OF_ADJECTIVE.items()) if not a.endswith("ese")}
 )
 _CACHE_LIMIT = 200_000
+_CACHE_WORD_MAX = 40  # longer words (base64, a run of one letter) are junk: never cached
 _TOKEN_CACHE: dict[str, str] = {}
 
 
@@ -130,9 +131,10 @@ def _token(word: str) -> str:
             tok = _STOP_MARK + word
         else:
             tok = stem_english(word)
-        if len(_TOKEN_CACHE) >= _CACHE_LIMIT:
-            _TOKEN_CACHE.clear()
-        _TOKEN_CACHE[word] = tok
+        if len(word) <= _CACHE_WORD_MAX:  # the limit counts words: bound their size too
+            if len(_TOKEN_CACHE) >= _CACHE_LIMIT:
+                _TOKEN_CACHE.clear()
+            _TOKEN_CACHE[word] = tok
     return tok
 
 
