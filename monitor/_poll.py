@@ -21,7 +21,7 @@ from typing import Protocol
 
 from ._config import FeedConfig
 from ._decide import WEEK, expired, may_poll, next_poll, retention_cutoff, retry_until
-from ._dedup import rekey_reused, sort_entries
+from ._dedup import REUSES_COMPARED, rekey_reused, sort_entries
 from ._errors import FetchError, ParseError
 from ._fetch import Fetcher, FetchResult
 from ._health import FAILING_AFTER
@@ -246,7 +246,8 @@ class Poller:
             e.key for e in entries if e.key in known and known[e.key] != (e.title, e.summary)
         ]
         if changed:  # an edit, or a key reused for another story (judged by the text)
-            entries, known = rekey_reused(entries, known, self.storage.reused_keys(state, changed))
+            reuses = self.storage.reused_keys(state, changed, REUSES_COMPARED)
+            entries, known = rekey_reused(entries, known, reuses)
         sorted_ = sort_entries(entries, known, prints)
         now = self.clock()
         cutoff = retention_cutoff(now, self.keep_items)

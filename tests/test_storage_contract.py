@@ -145,8 +145,17 @@ def test_routes_queue_a_topic_on_its_own_channels_only(storage: Store) -> None:
 def test_reused_keys_are_found_by_prefix(storage: Store) -> None:
     store(storage, [NewItem(entry("k"), ()), NewItem(entry("k#2", "Old"), ())])
     state = storage.feed_state(FEED.url)
-    found = storage.reused_keys(state, ["id:k", "id:z"])
+    found = storage.reused_keys(state, ["id:k", "id:z"], 10)
     assert found == {"id:k": [("id:k#2", "Old", "Summary")], "id:z": []}
+
+
+def test_reused_keys_reads_only_each_keys_latest_stories(storage: Store) -> None:
+    # A feed whose items all share one link reuses that key for every story: the lookup of a
+    # changed key must not read the feed's whole history on every poll.
+    store(storage, [NewItem(entry(f"k#{i}", f"Story {i}"), ()) for i in range(5)])
+    state = storage.feed_state(FEED.url)
+    found = storage.reused_keys(state, ["id:k"], 3)
+    assert [title for _, title, _ in found["id:k"]] == ["Story 4", "Story 3", "Story 2"]
 
 
 def test_due_deliveries_are_delivered_retried_failed_and_requeued(storage: Store) -> None:

@@ -108,16 +108,17 @@ class SharedFeedsMixin(SqlMixin):
         return keys, prints
 
     def reused_keys(
-        self, feed: FeedState, keys: Sequence[str]
+        self, feed: FeedState, keys: Sequence[str], limit: int
     ) -> dict[str, list[tuple[str, str, str]]]:
-        """For each key, the feed's items stored under it as reused (``key#…``), newest first:
-        ``{key: [(reused key, title, summary), …]}``."""
+        """For each key, the latest ``limit`` of the feed's items stored under it as reused
+        (``key#…``), newest first: ``{key: [(reused key, title, summary), …]}``."""
         d = self.dialect
         found: dict[str, list[tuple[str, str, str]]] = {}
         for key in keys:
             rows = self._read(
                 f"SELECT key, title, summary FROM items WHERE feed_id = {d.p} "
-                f"AND key{d.bytewise} > {d.p} AND key{d.bytewise} < {d.p} ORDER BY id DESC",
+                f"AND key{d.bytewise} > {d.p} AND key{d.bytewise} < {d.p} "
+                f"ORDER BY id DESC LIMIT {int(limit)}",
                 (feed.id, key + "#", key + "$"),
             )
             found[key] = [(r["key"], r["title"], r["summary"]) for r in rows]

@@ -103,7 +103,7 @@ class Store(Protocol):
     ) -> tuple[dict[str, tuple[str, str]], set[str]]: ...
 
     def reused_keys(
-        self, feed: FeedState, keys: Sequence[str]
+        self, feed: FeedState, keys: Sequence[str], limit: int
     ) -> dict[str, list[tuple[str, str, str]]]: ...
 
     def store_poll(
