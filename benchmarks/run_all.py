@@ -21,6 +21,7 @@ STEPS = [
     ("farm selftest (the farm is not the bottleneck)", ["farm.py", "selftest"]),
     ("P3 scoring", ["bench_scoring.py"]),
     ("scoring with a months-old install's counts", ["bench_long_run.py"]),
+    ("a /metrics scrape as alerts pile up", ["bench_metrics.py"]),
     ("P1, P2 and the scaling curve", ["bench_cycle.py"]),
     ("P5 alert latency and burst", ["bench_alerts.py"]),
     ("P4 memory and database size", ["bench_memory.py"]),
