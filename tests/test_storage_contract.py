@@ -448,6 +448,27 @@ def test_postgres_schema_is_versioned_migrated_and_a_newer_one_refused(
         open_backend("postgres", tmp_path, request)
 
 
+def test_a_feeds_items_are_indexed_by_publication_time(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # The adaptive pace counts a feed's recent items on every poll (``entry_frequency``) and
+    # the feeds' rhythms every few minutes: without the index each reads the feed's whole
+    # history, which on PostgreSQL (no retention) grows for as long as the monitor runs.
+    s = open_backend(backend, tmp_path, request)
+    conn: Any = s.conn  # type: ignore[attr-defined]
+    if backend == "sqlite":
+        rows = conn.execute("SELECT sql FROM sqlite_master WHERE tbl_name = 'items'").fetchall()
+        definitions = [row[0] or "" for row in rows]
+    else:
+        rows = conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'items' "
+            "AND schemaname = current_schema()"
+        ).fetchall()
+        definitions = [row["indexdef"] for row in rows]
+    s.close()
+    assert any("(feed_id, published)" in d for d in definitions), definitions
+
+
 def test_items_named_by_the_user_feedback_and_the_recent_stream(storage: Store) -> None:
     [hid] = store(storage, [NewItem(entry("a", "Hit"), (hit(),)), NewItem(entry("b", "No"), ())])
     found = storage.find_item(hid)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import psycopg
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 _LOCK = 0x6D6F6E69  # pg_advisory_xact_lock key of the migration ("moni")
 
 _V1 = """
@@ -165,7 +165,13 @@ _V4 = """
 ALTER TABLE feeds ADD COLUMN IF NOT EXISTS topics text
 """
 
-_MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3, 4: _V4}
+# 5: a feed's items by publication time (SQLite's ``items_feed_published``): the adaptive
+# pace counts a feed's recent items on every poll, and without it read the feed's history
+_V5 = """
+CREATE INDEX IF NOT EXISTS items_feed_published ON items (feed_id, published)
+"""
+
+_MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5}
 
 
 def migrate(conn: psycopg.Connection[dict[str, object]]) -> None:
