@@ -7,10 +7,10 @@ present), and that state grown to ``df`` sizes a long-running daemon reaches (th
 counts at most 400,000 features; past that it keeps its most common 200,000). Two workers start
 from one base; each learns from its half of the items; the second's save merges the first's.
 Printed: the state's size as JSON, the pure merge (``merge_states``), and on a SQLite file
-(and, with ``--dsn``, on PostgreSQL) three saves: the save before sharing
-(``save_topic_states``), a save that finds nobody else saved (plain: it reads the stored state
-to check), and a save that merges (read, merge, write, load the merged state back into the
-tracker). Median of 5 runs each.
+(and, with ``--dsn``, on PostgreSQL) four saves: the save before sharing
+(``save_topic_states``), a single daemon's (it reads the stored revision alone), a save that
+finds nobody else saved (plain: it reads the stored state to check), and a save that merges
+(read, merge, write, load the merged state back into the tracker). Median of 5 runs each.
 """
 
 from __future__ import annotations
@@ -93,7 +93,10 @@ def main() -> None:
     names = [name for name, _ in stores(args.dsn, Path("."))]
     print(
         f"{'df features':>12} {'state JSON':>11} {'merge':>8}  "
-        + "  ".join(f"{name:>8}: {'old save':>9} {'plain':>7} {'merged':>7}" for name in names)
+        + "  ".join(
+            f"{name:>8}: {'old save':>9} {'single':>7} {'plain':>7} {'merged':>7}"
+            for name in names
+        )
     )
     for features in (0, 100_000, 400_000):
         s_one = grow(one.state(), features, "a") if features else one.state()
@@ -103,8 +106,10 @@ def main() -> None:
         merge = median_ms(lambda: merge_states(s_one, b, s_two, two.params))  # noqa: B023
         cells = []
         for name, opener in stores(args.dsn, Path(tempfile.mkdtemp())):
-            old, plain, merged = save_ms(opener, seeds, b, s_one, s_two)
-            cells.append(f"{name:>8}: {old:>7.0f}ms {plain:>5.0f}ms {merged:>5.0f}ms")
+            old, single, plain, merged = save_ms(opener, seeds, b, s_one, s_two)
+            cells.append(
+                f"{name:>8}: {old:>7.0f}ms {single:>5.0f}ms {plain:>5.0f}ms {merged:>5.0f}ms"
+            )
         print(f"{len(s_one['df']):>12,} {size:>9.1f}MB {merge:>6.0f}ms  " + "  ".join(cells))
 
 
@@ -114,11 +119,13 @@ def save_ms(
     base: dict[str, Any],
     first: dict[str, Any],
     second: dict[str, Any],
-) -> tuple[float, float, float]:
+) -> tuple[float, float, float, float]:
     """Medians of 5 fresh setups: the save before this change (``save_topic_states``), the
-    save of a process nobody else saved beside (plain), and the second worker's save, which
-    merges the first's and loads the result back (merged)."""
-    old, plain, merged = [], [], []
+    save of the one daemon of a SQLite file (single: it reads the stored revision alone),
+    the save of a process nobody else saved beside (plain: it reads the stored state to
+    check), and the second worker's save, which merges the first's and loads the result back
+    (merged)."""
+    old, single, plain, merged = [], [], [], []
     for _ in range(5):
         storage = opener()
         try:
@@ -127,6 +134,10 @@ def save_ms(
             began = time.perf_counter()
             storage.save_topic_states({"t": worker.state()}, NOW)
             old.append(time.perf_counter() - began)
+            storage.save_topic_states({"t": {**first, "revision": 7}}, NOW)
+            began = time.perf_counter()
+            assert save_shared(storage, [worker], {"t": {"revision": 7}}, NOW, shared=False) == []
+            single.append(time.perf_counter() - began)
             storage.save_topic_states({"t": {**first, "revision": 7}}, NOW)
             bases = {"t": {**first, "revision": 7}}
             began = time.perf_counter()
@@ -139,7 +150,8 @@ def save_ms(
             merged.append(time.perf_counter() - began)
         finally:
             storage.close()
-    return tuple(statistics.median(t) * 1000 for t in (old, plain, merged))  # type: ignore[return-value]
+    medians = (statistics.median(t) * 1000 for t in (old, single, plain, merged))
+    return tuple(medians)  # type: ignore[return-value]
 
 
 if __name__ == "__main__":

@@ -59,7 +59,9 @@ def save_shared(
                 merged[topic] = state
         return {**state, REVISION: _revision(stored) + 1}
 
-    written = storage.update_topic_states(list(mine), update, now)
+    # One process per database merges nothing: the stored revision is all it compares.
+    only = None if shared else (REVISION,)
+    written = storage.update_topic_states(list(mine), update, now, only=only)
     bases.update(written if shared else {t: slim(s) for t, s in written.items()})
     for topic, state in merged.items():
         by_name[topic].restore(state)

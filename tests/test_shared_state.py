@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,6 +105,27 @@ def test_a_reseeded_topic_starts_from_the_stored_counts_alone(stores: list[Store
     assert save_shared(stores[0], [old], bases_old, NOW) == []
     assert (stores[0].topic_state("t") or {})["seeds"] == stored["seeds"]
     assert old.state()["pool"] == stored["pool"]
+
+
+def test_a_single_daemon_reads_only_the_stored_revision(tmp_path: Path) -> None:
+    from monitor._storage import Storage
+
+    storage = Storage(tmp_path / "m.db")
+    asked: list[object] = []
+    update_topic_states = storage.update_topic_states
+
+    def recording(*args: Any, **kw: Any) -> Any:
+        asked.append(kw.get("only"))
+        return update_topic_states(*args, **kw)
+
+    storage.update_topic_states = recording  # type: ignore[method-assign]
+    try:
+        tracker = Tracker("t", _seeds())
+        save_shared(storage, [tracker], {}, NOW, shared=False)
+        save_shared(storage, [tracker], {}, NOW)
+        assert asked == [(REVISION,), None]  # the workers' save merges whole states
+    finally:
+        storage.close()
 
 
 def test_a_single_daemon_keeps_only_revisions_and_saves_plainly(tmp_path: Path) -> None:

@@ -448,6 +448,21 @@ def test_postgres_schema_is_versioned_migrated_and_a_newer_one_refused(
         open_backend("postgres", tmp_path, request)
 
 
+def test_a_topic_state_update_can_read_only_the_keys_it_needs(storage: Store) -> None:
+    # A state's JSON is megabytes at the tracker's limits; a save that only compares
+    # revisions (one daemon per SQLite file) need not parse it every five minutes.
+    storage.update_topic_states(["t"], lambda _t, _s: {"revision": 4, "df": {"a": 1}}, NOW)
+    seen: list[dict[str, Any] | None] = []
+
+    def update(_topic: str, stored: dict[str, Any] | None) -> dict[str, Any]:
+        seen.append(stored)
+        return {"revision": 5, "df": {"a": 2}}
+
+    storage.update_topic_states(["t", "new"], update, NOW, only=("revision",))
+    assert seen == [{"revision": 4}, None]
+    assert storage.topic_state("t") == {"revision": 5, "df": {"a": 2}}
+
+
 def test_a_feeds_items_are_indexed_by_publication_time(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:

@@ -4,6 +4,7 @@ file), retention, and the state save in one write transaction."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -62,19 +63,22 @@ class FeedsMixin(StorageBase, SharedFeedsMixin):
         return len(items), len(hits)
 
     def update_topic_states(
-        self, topics: Sequence[str], update: TopicUpdate, now: datetime
+        self,
+        topics: Sequence[str],
+        update: TopicUpdate,
+        now: datetime,
+        *,
+        only: Sequence[str] | None = None,
     ) -> dict[str, dict[str, Any]]:
         """Read, change and write each topic's state in ONE write transaction (SQLite takes
         it at once: no other writer between the read and the write); return what was written.
-        ``update(topic, stored)`` gets the stored state (None: none yet)."""
+        ``update(topic, stored)`` gets the stored state (None: none yet), or with ``only``
+        just those of its keys (scalars), read without parsing the rest."""
         written: dict[str, dict[str, Any]] = {}
         with self._write() as conn:
             for topic in topics:
-                row = conn.execute(
-                    "SELECT state FROM topic_state WHERE topic = ?", (topic,)
-                ).fetchone()
-                stored = json.loads(row[0]) if row else None
-                written[topic] = state = update(topic, stored if isinstance(stored, dict) else None)
+                stored = _stored_state(conn, topic, only)
+                written[topic] = state = update(topic, stored)
                 conn.execute(
                     "INSERT INTO topic_state (topic, state, updated) VALUES (?, ?, ?) "
                     "ON CONFLICT (topic) DO UPDATE SET state = excluded.state, "
@@ -82,3 +86,28 @@ class FeedsMixin(StorageBase, SharedFeedsMixin):
                     (topic, json.dumps(state), iso(now)),
                 )
         return written
+
+
+def _stored_state(
+    conn: sqlite3.Connection, topic: str, only: Sequence[str] | None
+) -> dict[str, Any] | None:
+    """A topic's stored state, or ``only`` its keys: SQLite's ``json_extract`` reads them
+    without Python parsing megabytes of JSON (a build without JSON functions reads it all)."""
+    if only is not None:
+        paths = ", ".join("json_extract(state, ?)" for _ in only)
+        keys = ['$."' + key.replace('"', '""') + '"' for key in only]
+        try:
+            row = conn.execute(
+                f"SELECT {paths} FROM topic_state WHERE topic = ?", (*keys, topic)
+            ).fetchone()
+        except sqlite3.OperationalError:
+            pass
+        else:
+            if row is None:
+                return None
+            return {key: value for key, value in zip(only, row, strict=True) if value is not None}
+    row = conn.execute("SELECT state FROM topic_state WHERE topic = ?", (topic,)).fetchone()
+    stored = json.loads(row[0]) if row else None
+    if not isinstance(stored, dict):
+        return None
+    return stored if only is None else {k: stored[k] for k in only if stored.get(k) is not None}

@@ -24,12 +24,19 @@ class PgFeedsMixin(PostgresBase, SharedFeedsMixin):
             release(conn, feed_id, *lease)
 
     def update_topic_states(
-        self, topics: Sequence[str], update: TopicUpdate, now: datetime
+        self,
+        topics: Sequence[str],
+        update: TopicUpdate,
+        now: datetime,
+        *,
+        only: Sequence[str] | None = None,
     ) -> dict[str, dict[str, Any]]:
         """Read, change and write each topic's state in ONE transaction, its row locked
         (``FOR UPDATE``) from the read to the commit: another worker's save of the same topic
         waits, then reads what this one wrote. Rows are created first (``DO NOTHING``), in
-        the topics' order, so that a topic's first two saves cannot both insert."""
+        the topics' order, so that a topic's first two saves cannot both insert. ``only``:
+        ``update`` gets just those keys of the stored state (workers merge whole states, so
+        here they are picked from it)."""
         order = sorted(set(topics))
         written: dict[str, dict[str, Any]] = {}
         with self._write() as conn:
@@ -47,6 +54,8 @@ class PgFeedsMixin(PostgresBase, SharedFeedsMixin):
             stored = {row["topic"]: json.loads(row["state"]) for row in rows}
             for topic in topics:
                 old = stored.get(topic)
+                if isinstance(old, dict) and only is not None:
+                    old = {k: old[k] for k in only if old.get(k) is not None}
                 written[topic] = state = update(topic, old if isinstance(old, dict) else None)
                 conn.execute(
                     "UPDATE topic_state SET state = %s, updated = %s WHERE topic = %s",

@@ -147,7 +147,12 @@ class Store(Protocol):
     def save_topic_states(self, states: dict[str, dict[str, Any]], now: datetime) -> None: ...
 
     def update_topic_states(
-        self, topics: Sequence[str], update: TopicUpdate, now: datetime
+        self,
+        topics: Sequence[str],
+        update: TopicUpdate,
+        now: datetime,
+        *,
+        only: Sequence[str] | None = None,
     ) -> dict[str, dict[str, Any]]: ...
 
     def recent_hit_items(self, since: datetime) -> list[dict[str, Any]]: ...
