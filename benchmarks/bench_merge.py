@@ -94,8 +94,7 @@ def main() -> None:
     print(
         f"{'df features':>12} {'state JSON':>11} {'merge':>8}  "
         + "  ".join(
-            f"{name:>8}: {'old save':>9} {'single':>7} {'plain':>7} {'merged':>7}"
-            for name in names
+            f"{name:>8}: {'old save':>9} {'single':>7} {'plain':>7} {'merged':>7}" for name in names
         )
     )
     for features in (0, 100_000, 400_000):
