@@ -13,7 +13,7 @@ from .._times import iso
 from ._base import StorageBase
 from ._feeds_shared import SharedFeedsMixin
 from ._noclaims import no_leases
-from ._rows import TopicUpdate
+from ._rows import TopicUpdate, state_keys
 
 
 class FeedsMixin(StorageBase, SharedFeedsMixin):
@@ -107,7 +107,4 @@ def _stored_state(
                 return None
             return {key: value for key, value in zip(only, row, strict=True) if value is not None}
     row = conn.execute("SELECT state FROM topic_state WHERE topic = ?", (topic,)).fetchone()
-    stored = json.loads(row[0]) if row else None
-    if not isinstance(stored, dict):
-        return None
-    return stored if only is None else {k: stored[k] for k in only if stored.get(k) is not None}
+    return state_keys(json.loads(row[0]) if row else None, only)

@@ -11,7 +11,7 @@ from typing import Any
 from ._feeds_shared import SharedFeedsMixin
 from ._pg_base import PostgresBase
 from ._pg_claims import release
-from ._rows import TopicUpdate
+from ._rows import TopicUpdate, state_keys
 
 
 class PgFeedsMixin(PostgresBase, SharedFeedsMixin):
@@ -53,10 +53,8 @@ class PgFeedsMixin(PostgresBase, SharedFeedsMixin):
             ).fetchall()
             stored = {row["topic"]: json.loads(row["state"]) for row in rows}
             for topic in topics:
-                old = stored.get(topic)
-                if isinstance(old, dict) and only is not None:
-                    old = {k: old[k] for k in only if old.get(k) is not None}
-                written[topic] = state = update(topic, old if isinstance(old, dict) else None)
+                old = state_keys(stored.get(topic), only)
+                written[topic] = state = update(topic, old)
                 conn.execute(
                     "UPDATE topic_state SET state = %s, updated = %s WHERE topic = %s",
                     (json.dumps(state), now, topic),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +14,14 @@ from .._times import parse_iso
 
 # ``update_topic_states``: (topic, the stored state or None) -> the state to write
 TopicUpdate = Callable[[str, dict[str, Any] | None], dict[str, Any]]
+
+
+def state_keys(state: Any, only: Sequence[str] | None) -> dict[str, Any] | None:
+    """A stored topic state as ``update_topic_states`` hands it over: the whole state, or
+    with ``only`` those of its keys that hold a value; None when it is not a state."""
+    if not isinstance(state, dict):
+        return None
+    return state if only is None else {k: state[k] for k in only if state.get(k) is not None}
 
 
 @dataclass(frozen=True, slots=True)
