@@ -463,6 +463,20 @@ def test_a_topic_state_update_can_read_only_the_keys_it_needs(storage: Store) ->
     assert storage.topic_state("t") == {"revision": 5, "df": {"a": 2}}
 
 
+def test_topic_states_are_stored_as_compact_json(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # Rewritten every five minutes, megabytes each at the tracker's limits: no spaces.
+    s = open_backend(backend, tmp_path, request)
+    s.update_topic_states(["u"], lambda _t, _s: {"n": 1, "df": {"a b": 2}}, NOW)
+    s.save_topic_states({"v": {"n": 2, "pool": [1, 2]}}, NOW)
+    conn: Any = s.conn  # type: ignore[attr-defined]
+    rows = conn.execute("SELECT topic, state FROM topic_state ORDER BY topic").fetchall()
+    s.close()
+    texts = [row[1] if backend == "sqlite" else row["state"] for row in rows]
+    assert texts == ['{"n":1,"df":{"a b":2}}', '{"n":2,"pool":[1,2]}']
+
+
 def test_a_feeds_items_are_indexed_by_publication_time(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:

@@ -13,7 +13,7 @@ from .._times import iso
 from ._base import StorageBase
 from ._feeds_shared import SharedFeedsMixin
 from ._noclaims import no_leases
-from ._rows import TopicUpdate, state_keys
+from ._rows import TopicUpdate, state_json, state_keys
 
 
 class FeedsMixin(StorageBase, SharedFeedsMixin):
@@ -83,7 +83,7 @@ class FeedsMixin(StorageBase, SharedFeedsMixin):
                     "INSERT INTO topic_state (topic, state, updated) VALUES (?, ?, ?) "
                     "ON CONFLICT (topic) DO UPDATE SET state = excluded.state, "
                     "updated = excluded.updated",
-                    (topic, json.dumps(state), iso(now)),
+                    (topic, state_json(state), iso(now)),
                 )
         return written
 

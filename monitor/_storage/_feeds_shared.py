@@ -20,7 +20,7 @@ from .._routing import channels_for
 from .._times import parse_iso
 from .._urls import feed_identity
 from ._dialect import SqlMixin
-from ._rows import FEED_STATE_COLUMNS, NewItem, feed_state_from, hit_id
+from ._rows import FEED_STATE_COLUMNS, NewItem, feed_state_from, hit_id, state_json
 
 
 class SharedFeedsMixin(SqlMixin):
@@ -140,7 +140,7 @@ class SharedFeedsMixin(SqlMixin):
                     f"INSERT INTO topic_state (topic, state, updated) VALUES ({p}, {p}, {p}) "
                     "ON CONFLICT (topic) DO UPDATE SET state = excluded.state, "
                     "updated = excluded.updated",
-                    (topic, json.dumps(state), self.dialect.time(now)),
+                    (topic, state_json(state), self.dialect.time(now)),
                 )
 
     def recent_hit_items(self, since: datetime) -> list[dict[str, Any]]:

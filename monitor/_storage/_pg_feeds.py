@@ -11,7 +11,7 @@ from typing import Any
 from ._feeds_shared import SharedFeedsMixin
 from ._pg_base import PostgresBase
 from ._pg_claims import release
-from ._rows import TopicUpdate, state_keys
+from ._rows import TopicUpdate, state_json, state_keys
 
 
 class PgFeedsMixin(PostgresBase, SharedFeedsMixin):
@@ -57,6 +57,6 @@ class PgFeedsMixin(PostgresBase, SharedFeedsMixin):
                 written[topic] = state = update(topic, old)
                 conn.execute(
                     "UPDATE topic_state SET state = %s, updated = %s WHERE topic = %s",
-                    (json.dumps(state), now, topic),
+                    (state_json(state), now, topic),
                 )
         return written

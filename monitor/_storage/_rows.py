@@ -16,6 +16,12 @@ from .._times import parse_iso
 TopicUpdate = Callable[[str, dict[str, Any] | None], dict[str, Any]]
 
 
+def state_json(state: dict[str, Any]) -> str:
+    """A topic state as stored: JSON without spaces (rewritten every five minutes, megabytes
+    at the tracker's limits: 14 % smaller)."""
+    return json.dumps(state, separators=(",", ":"))
+
+
 def state_keys(state: Any, only: Sequence[str] | None) -> dict[str, Any] | None:
     """A stored topic state as ``update_topic_states`` hands it over: the whole state, or
     with ``only`` those of its keys that hold a value; None when it is not a state."""
