@@ -20,7 +20,6 @@ features; the cut's own time is printed too, and what a table at the limit holds
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 import tracemalloc
@@ -33,6 +32,7 @@ from monitor._relevance import StoryGrouper, Tracker, read_seeds
 from monitor._relevance._counts import forget_rare
 from monitor._relevance._persist import DF_LIMIT
 from monitor._relevance._stories import _DF_LIMIT as STORY_DF_LIMIT
+from monitor._storage._rows import state_json
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 
@@ -89,7 +89,7 @@ def main() -> None:
     table = Counter({f"w{i:07d} x{i % 997:04d}": 2 for i in range(DF_LIMIT)})  # pair-like keys
     held = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
-    size = len(json.dumps(table))
+    size = len(state_json(table))
     print(f"a table at the limit: {held / 1e6:.0f} MB in memory, {size / 1e6:.1f} MB of JSON")
 
 
