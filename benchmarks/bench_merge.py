@@ -11,6 +11,9 @@ Printed: the state's size as JSON, the pure merge (``merge_states``), and on a S
 (``save_topic_states``), a single daemon's (it reads the stored revision alone), a save that
 finds nobody else saved (plain: it reads the stored state to check), and a save that merges
 (read, merge, write, load the merged state back into the tracker). Median of 5 runs each.
+Then what the single daemon's save cost means for a daemon of three such topics: how often its
+periodic save runs (``_decide.state_save_wait``) and the state it writes a day, against a save
+every five minutes.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from monitor._daemon import STATE_SAVE_INTERVAL
+from monitor._decide import state_save_wait
 from monitor._relevance import Tracker, read_seeds
 from monitor._relevance._merge import merge_states
 from monitor._shared_state import save_shared
@@ -34,6 +39,7 @@ from monitor._storage import Storage, Store
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
+TOPICS = 3  # topics of a daemon, for the periodic save's cadence
 
 
 def items() -> list[tuple[str, str]]:
@@ -97,6 +103,7 @@ def main() -> None:
             f"{name:>8}: {'old save':>9} {'single':>7} {'plain':>7} {'merged':>7}" for name in names
         )
     )
+    cadence = []
     for features in (0, 100_000, 400_000):
         s_one = grow(one.state(), features, "a") if features else one.state()
         s_two = grow(two.state(), features, "b") if features else two.state()
@@ -109,7 +116,19 @@ def main() -> None:
             cells.append(
                 f"{name:>8}: {old:>7.0f}ms {single:>5.0f}ms {plain:>5.0f}ms {merged:>5.0f}ms"
             )
+            if name == "sqlite":
+                cadence.append((len(s_one["df"]), size, single / 1000))
         print(f"{len(s_one['df']):>12,} {size:>9.1f}MB {merge:>6.0f}ms  " + "  ".join(cells))
+    print(f"\nA SQLite daemon with {TOPICS} such topics (its periodic save, `state_save_wait`):")
+    for features, size, single in cadence:
+        wait = state_save_wait(TOPICS * single, STATE_SAVE_INTERVAL)
+        daily = TOPICS * size * 86_400 / wait
+        before = TOPICS * size * 86_400 / STATE_SAVE_INTERVAL
+        print(
+            f"{features:>12,} features: a save every {wait:>5.0f} s "
+            f"(was {STATE_SAVE_INTERVAL:.0f}), {daily:>7,.0f} MB of state written a day "
+            f"(was {before:,.0f}): {daily / before:.2f}x"
+        )
 
 
 def save_ms(

@@ -37,7 +37,7 @@ from ._times import utcnow
 log = logging.getLogger(__name__)
 
 STARTUP_SPREAD = 5.0  # seconds over which due feeds are started
-STATE_SAVE_INTERVAL = 300.0
+STATE_SAVE_INTERVAL = 300.0  # seconds; longer when saves grow costly (``state_save_wait``)
 RETENTION_INTERVAL = 3600.0  # keep_items / keep_hits applied hourly, first a minute after start
 RETENTION_DELAY = 60.0
 SHUTDOWN_GRACE = 3.0
@@ -162,8 +162,12 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
         hup = _logged(feed_jobs.reload_config)
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, hup)
+
+    def save_state() -> None:  # named: a failed save is logged as "save_state: ..."
+        rt.save_state_if_due(STATE_SAVE_INTERVAL)
+
     scheduler.add_job(
-        _guarded(rt.save_state),
+        _guarded(save_state),
         IntervalTrigger(seconds=STATE_SAVE_INTERVAL),
         id="save-state",
         coalesce=True,

@@ -1,4 +1,5 @@
-"""Pure decisions about when a feed may be polled and when an alert is retried.
+"""Pure decisions about when a feed may be polled, when an alert is retried and when the
+learned state is saved.
 
 They take values and ``now`` and return values; the poller and the deliverer do the I/O.
 """
@@ -62,6 +63,28 @@ def next_retry(now: datetime, attempts: int, schedule: tuple[float, ...]) -> dat
     if attempts > len(schedule):
         return None
     return now + timedelta(seconds=schedule[attempts - 1])
+
+
+SAVE_BUDGET = 0.001  # share of the daemon's time its periodic state save may take
+STATE_SAVE_MAX = 3600.0  # seconds: ... but never more apart than this
+
+
+def state_save_wait(cost: float, interval: float) -> float:
+    """Seconds from one periodic state save to the next, given what the last one took
+    (``cost``): ``interval``, or longer in proportion when a save costs more than
+    ``SAVE_BUDGET`` of it (each topic's word counts grow to megabytes over months, rewritten
+    whole at every save), but at most ``STATE_SAVE_MAX`` (what a crash may cost in learning)."""
+    return max(interval, min(cost / SAVE_BUDGET, STATE_SAVE_MAX))
+
+
+def state_save_due(last: tuple[float, float] | None, now: float, interval: float) -> bool:
+    """Whether the periodic save, run every ``interval`` seconds, saves at ``now``: the first
+    time, then once :func:`state_save_wait` has passed since the ``last`` save began
+    (``last`` = (its start, what it took), monotonic seconds), to the nearest run."""
+    if last is None:
+        return True
+    began, cost = last
+    return now - began >= state_save_wait(cost, interval) - interval / 2
 
 
 def retention_cutoff(now: datetime, keep: float | None) -> datetime | None:

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ import httpx
 from ._alerts import build_senders
 from ._apprise import extra_senders
 from ._config import Config, TopicConfig
-from ._decide import retention_cutoff
+from ._decide import retention_cutoff, state_save_due
 from ._deliver import Deliverer
 from ._digest import DigestDeliverer, take_digest
 from ._fetch import Fetcher
@@ -54,6 +55,7 @@ class Runtime:
     # each topic's state as last loaded or saved: what this process learnt since is merged
     bases: dict[str, dict[str, Any]] = field(default_factory=dict)
     shared: bool = False  # other workers save states too (PostgreSQL): merge with theirs
+    saved: tuple[float, float] | None = None  # the last state save: (monotonic start, seconds)
 
     async def expire(self) -> tuple[int, int]:
         """Apply ``keep_items`` / ``keep_hits``: delete expired rows a batch at a time, letting
@@ -80,8 +82,19 @@ class Runtime:
         """Persist what the trackers learned from the stream (IDF, adaptation), merged with
         what other workers saved meanwhile (:func:`save_shared`); clamp waits stored under a
         clock that was ahead (see :func:`clamp_waits`)."""
+        began = time.monotonic()
         save_shared(self.storage, self.trackers, self.bases, utcnow(), shared=self.shared)
         clamp_waits(self.storage)
+        self.saved = (began, cost := time.monotonic() - began)
+        log.debug("learned state saved in %.2f s", cost)
+
+    def save_state_if_due(self, interval: float) -> None:
+        """The periodic save, run every ``interval`` seconds: skipped while a costly last save
+        says to wait (:func:`~monitor._decide.state_save_due`); waits are clamped either way."""
+        if state_save_due(self.saved, time.monotonic(), interval):
+            self.save_state()
+        else:
+            clamp_waits(self.storage)
 
     def refresh_feedback(self) -> None:
         """Hand each tracker the judgements recorded by ``monitor feedback`` since the last look."""

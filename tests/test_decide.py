@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from monitor._decide import backoff, is_due, may_poll, next_retry, retry_until
+import pytest
+
+from monitor._decide import (
+    SAVE_BUDGET,
+    STATE_SAVE_MAX,
+    backoff,
+    is_due,
+    may_poll,
+    next_retry,
+    retry_until,
+    state_save_due,
+    state_save_wait,
+)
 from monitor._dedup import sort_entries
 from monitor._models import Entry
 from monitor._storage import FeedState
@@ -80,3 +92,25 @@ def test_sort_entries() -> None:
     assert [e.key for e in result.new] == ["e", "a"]  # oldest first
     assert [e.key for e in result.duplicates] == ["d", "f"]  # same story, other link
     assert [e.key for e in result.edited] == ["b"]  # known key, new text: never alerts
+
+
+def test_state_save_waits_longer_when_a_save_is_costly() -> None:
+    """A state save that takes more than its budget of the daemon's time pushes the next one
+    back in proportion, up to an hour; a cheap one keeps the base interval."""
+    assert state_save_wait(0.05, 300.0) == 300.0
+    assert state_save_wait(0.0, 300.0) == 300.0
+    assert state_save_wait(2.0, 300.0) == pytest.approx(2.0 / SAVE_BUDGET)
+    assert state_save_wait(3600.0 * SAVE_BUDGET, 300.0) == pytest.approx(3600.0)
+    assert state_save_wait(60.0, 300.0) == STATE_SAVE_MAX
+    assert state_save_wait(60.0, 7200.0) == 7200.0  # never shorter than the base interval
+
+
+def test_a_cheap_state_save_runs_at_every_interval() -> None:
+    """The periodic job runs every ``interval`` (its runs a hair early or late): a cheap save
+    is due at each run, a costly one at the first run past its wait."""
+    assert state_save_due(None, 5.0, 300.0)
+    assert state_save_due((1000.0, 0.05), 1299.99, 300.0)
+    assert state_save_due((1000.0, 0.05), 1300.01, 300.0)
+    costly = (1000.0, 1.1)  # waits 1,100 s: the run at +1,200 s is the nearest
+    assert not state_save_due(costly, 1899.99, 300.0)
+    assert state_save_due(costly, 2199.99, 300.0)

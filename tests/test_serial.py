@@ -59,6 +59,37 @@ def test_housekeeping_jobs_run_on_the_event_loop_thread(
     assert threads == {"save": {loop_thread}, "feedback": {loop_thread}}
 
 
+def test_a_costly_state_save_runs_less_often(
+    tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The periodic state save keeps to its budget of the daemon's time: a save that takes
+    longer (here a slow disk: 0.1 s against a 0.1 s interval) pushes the next one back, and
+    the final save at shutdown still happens."""
+    urls = serve_items(feed_server, ITEMS)
+    config = load_config(write_config(tmp_path, list(urls.values())))
+    monkeypatch.setattr(_daemon, "STATE_SAVE_INTERVAL", 0.1)
+    save = Storage.update_topic_states
+    saves: list[float] = []
+
+    def slow(self: Storage, *args: Any, **kw: Any) -> Any:
+        time.sleep(0.1)
+        saves.append(time.monotonic())
+        return save(self, *args, **kw)
+
+    monkeypatch.setattr(Storage, "update_topic_states", slow)
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_later(1.5, stop.set)
+        await _daemon.run_daemon(config, stop)
+
+    asyncio.run(scenario())
+    # One periodic save (the next is ~100 s away at a budget of 0.1 %), then the final one;
+    # at the plain interval it would have saved about seven times.
+    assert len(saves) == 2
+    assert Storage(config.settings.database).topic_state(config.topics[0].name) is not None
+
+
 def _poll_twice_with_a_failed_write(tmp_path: Path, feed_server: FeedServer, fail: bool) -> Any:
     """Poll one feed (optionally after a first poll whose write fails because another process
     holds the database); return what the trackers and the grouper learned."""
