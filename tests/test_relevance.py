@@ -729,6 +729,56 @@ def test_the_half_life_counts_hours_of_poll_time(seeds: list[str]) -> None:
     assert ratio(0.0) == pytest.approx(1.0)
 
 
+def test_the_pool_s_recent_evidence_counts_items_by_their_age() -> None:
+    """``recent(now)``: each pool item counts 0.5 ** (its age / ``half_life``) at ``now`` (the
+    tracker's clock); without a clock or a half-life each counts 1, and an entry saved without a
+    time counts as old as the oldest one."""
+    hour = 3600.0
+    ev = Evidence(
+        pool_size=8, near_size=2, support=1, near_weight=0.0, cap=0.0, duplicate=0.9,
+        half_life=72 * hour,
+    )  # fmt: skip
+    ev.admit({}, {"nuclear": 1.0}, at=0.0)
+    ev.admit({}, {"troop": 1.0}, at=72 * hour)
+    assert ev.recent(72 * hour) == pytest.approx(1.5)
+    assert ev.recent(216 * hour) == pytest.approx(0.125 + 0.25)
+    assert ev.recent(None) == 2.0
+    legacy = Evidence(
+        pool_size=8, near_size=2, support=1, near_weight=0.0, cap=0.0, duplicate=0.9,
+        half_life=72 * hour,
+    )  # fmt: skip
+    legacy.restore([[{}, {"nuclear": 1.0}, None], [{}, {"troop": 1.0}, None, 72 * hour]], [])
+    assert legacy.recent(72 * hour) == pytest.approx(2.0)
+
+
+def test_a_pool_without_recent_evidence_weighs_less(seeds: list[str]) -> None:
+    """A topic gone quiet: its pool admitted nothing for weeks, so the stream channel (what the
+    pool learnt) weighs less and the seeds decide again, until recent evidence comes back.
+    The pool's words alone score lower after the silence than when they were fresh."""
+    params = Params(adapt_after=0, adapt_support=1, near_weight=0, adapt_cap=0)
+    tracker = Tracker("t", seeds, params=params)
+    weather = tokenise("Weather", "Sunny")
+    day = datetime(2025, 3, 1, tzinfo=UTC)
+    tracker.observe_batch([weather], tracker.judge_batch([weather]), "f", day)
+    for i in range(params.adapt_floor):
+        tracker._consider({"zephyr": 1.0, f"alpha{i}": 1.0, f"beta{i}": 1.0}, 10.0, 5.0, 5.0, None)
+    tracker.observe_batch([], [], "f", day)
+
+    def probe() -> float:  # the combined z of an item of the pool's words (its score is ~1)
+        tracker.judge("Zephyr", "zephyr")
+        return tracker._judged[0].z
+
+    fresh = probe()
+    weeks = day + timedelta(hours=4 * params.adapt_half_life)
+    tracker.observe_batch([weather], tracker.judge_batch([weather]), "f", weeks)
+    quiet = probe()
+    assert quiet < fresh - 1.0
+    for i in range(params.adapt_floor):  # the story is back
+        tracker._consider({"zephyr": 1.0, f"gamma{i}": 1.0, f"delta{i}": 1.0}, 10.0, 5.0, 5.0, None)
+    tracker.observe_batch([], [], "f", weeks)
+    assert probe() > quiet + 1.0
+
+
 def test_no_source_holds_more_than_a_quarter_of_the_pool() -> None:
     ev = Evidence(pool_size=8, near_size=2, support=2, near_weight=0.0, cap=0.0, duplicate=0.9)
     for i in range(5):

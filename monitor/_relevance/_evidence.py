@@ -57,6 +57,7 @@ class Evidence:
         self._near: deque[Vector] = deque()
         self._near_sum: Vector = {}
         self._near_stale = 0
+        self.version = 0  # changes whenever the pool does
 
     def __len__(self) -> int:
         """Items in the adaptation pool."""
@@ -93,6 +94,7 @@ class Evidence:
         self._add((x, u, source, at), _length(u))
 
     def _add(self, entry: Entry, weight: float) -> None:
+        self.version += 1
         source = entry[2]
         if source is not None:
             mine = [i for i, old in enumerate(self._pool) if old[2] == source]
@@ -162,6 +164,20 @@ class Evidence:
             q = {f: min(w, cap) for f, w in q.items()}
         return q
 
+    def recent(self, now: float | None) -> float:
+        """How much recent evidence the pool holds at ``now`` (the tracker's clock, POSIX
+        seconds): each item counts ``0.5 ** (age / half_life)``, an entry without a time as
+        old as the oldest one; without a clock or a half-life, each counts 1. The stream
+        channel's weight ramps up with it (a topic gone quiet leans on its seeds again)."""
+        known = [at for _, _, _, at in self._pool if at is not None]
+        if now is None or self.half_life <= 0 or not known:
+            return float(len(self._pool))
+        oldest = min(known)
+        return math.fsum(
+            0.5 ** (max(0.0, now - (oldest if at is None else at)) / self.half_life)
+            for _, _, _, at in self._pool
+        )
+
     def _age_weights(self, times: Sequence[float | None]) -> list[float]:
         """Each item's weight by its age: 1 for the newest admission, halving every
         ``half_life`` seconds before it. Only the ratios matter (the centroid divides by their
@@ -181,6 +197,7 @@ class Evidence:
 
     def restore(self, pool: Any, near: Any) -> None:
         """Replace both pools with :meth:`state`'s ``pool`` and ``near`` (bad entries skipped)."""
+        self.version += 1
         self._pool.clear()
         self._weights.clear()
         self._near.clear()

@@ -37,7 +37,8 @@ class Params:
     band_weight: float = 0.2  # ... as this fraction of an item (weak evidence)
     adapt_ramp: float = 1.0  # an admitted item counts band_weight at adapt_z, 1 from here above
     adapt_pool: int = 60  # pool size (oldest leave first)
-    adapt_floor: int = 12  # the stream channel reaches full weight with this many items
+    adapt_floor: int = 12  # the stream channel reaches full weight with this many items ...
+    adapt_recent: float = 6.0  # ... and this many recent ones (one counts 0.5 ** (age/half-life))
     adapt_support: int = 2  # pool items that must share a feature for it to count
     adapt_half_life: float = 144.0  # hours of stream time in which a pool item's weight halves
     adapt_dup: float = 0.5  # an item this close (cosine) to a pool item adds no evidence

@@ -11,7 +11,8 @@ are nearly all off topic (score normalisation as in TREC filtering).
   small fraction (``context_weight``) of that weight. It never drifts.
 * The *stream* channel (TDT-style adaptation): the centroid of a bounded pool of stream items
   the tracker was confident about. A feature counts only when several pool items share it, the
-  channel's weight ramps up with the pool's size, and an item enters the pool only when the
+  channel's weight ramps up with the pool's size and with how much of it is recent (a topic
+  gone quiet leans on its seeds again), and an item enters the pool only when the
   combined score *and* the seed channel alone are both confident (an item just below the
   combined bar, or at it, enters as a fraction of an item, one ``adapt_ramp`` above it as a
   whole one), so one false hit cannot pull the profile to another story by itself; an item
@@ -103,6 +104,8 @@ class Tracker(Learning):
             Norm(p.semantic_mean, p.semantic_sd, p.norm_prior, p.norm_window),
         )
         self._stream_stale = False
+        self._weight_key: tuple[float | None, int] | None = None  # _stream_weight's cache
+        self._weight = 0.0
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._evidence = Evidence.for_params(p)
         self._feedback = Feedback()
@@ -195,7 +198,7 @@ class Tracker(Learning):
         weights = 1.0  # 1 + the sum of their squared weights
         if qa:
             stream = self._stream
-            w = p.adapt_weight * min(1.0, len(self._evidence) / p.adapt_floor)
+            w = self._stream_weight()
             ka = 1.0 / (length * stream.qnorm)
             raw_a = dot_a * ka
             total += w * (raw_a - stream.norm.mean) / stream.norm.sd
@@ -217,6 +220,21 @@ class Tracker(Learning):
         parts = [(f, c * scale) for f, c in parts]
         parts += [(f, (cs * ks + ca * ka) * scale) for f, cs, ca in hits]
         return z, (raw_s, raw_a, raw_e), parts
+
+    def _stream_weight(self) -> float:
+        """The stream channel's weight: ``adapt_weight``, ramped up with the pool's items (full
+        at ``adapt_floor``) and with its recent evidence (full at ``adapt_recent`` items'
+        worth, each counted by its age on the tracker's clock): a topic whose pool has taken
+        nothing for weeks leans on its seeds again (docs/design.md)."""
+        key = (self._clock, self._evidence.version)
+        if key != self._weight_key:
+            p = self.params
+            evidence = self._evidence
+            ramp = min(1.0, len(evidence) / p.adapt_floor)
+            if p.adapt_recent > 0:
+                ramp = min(ramp, evidence.recent(self._clock) / p.adapt_recent)
+            self._weight_key, self._weight = key, p.adapt_weight * ramp
+        return self._weight
 
     def judge(self, title: str, summary: str) -> Judgement:
         """Score one item; does not change what the tracker has learnt."""
