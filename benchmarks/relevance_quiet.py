@@ -11,23 +11,35 @@ adaptation keeps learning from what is left (the gates are relative to the strea
 closest neighbours keep being admitted while the topic's own items age out of the pool).
 Printed, for the off-topic items of those days: the false alarms at the default threshold
 with the topic active and with it quiet. A tracker that drifts raises the second figure.
+``--stretch K`` runs the quiet days' clock K times slower (three weeks read as 3K: the same
+items, a longer silence for the adaptation's ages); ``--set`` overrides a ``Params`` field.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _reldata
+from relevance_live import parse_sets
 
 from monitor._classify import batch_moment
-from monitor._relevance import Tracker, tokenise
+from monitor._relevance import Params, Tracker, tokenise
 
 
-def false_alarms(topic: _reldata.Topic, items: list[_reldata.Item], since: str, quiet: bool) -> int:
-    tracker = Tracker(topic.name, topic.seeds)
+def false_alarms(
+    topic: _reldata.Topic,
+    items: list[_reldata.Item],
+    since: str,
+    quiet: bool,
+    stretch: float = 1.0,
+    params: Params | None = None,
+) -> int:
+    tracker = Tracker(topic.name, topic.seeds, params=params)
+    start = datetime.fromisoformat(since).replace(tzinfo=UTC)
     alarms = 0
     for batch in _reldata.publication_batches(items):
         batch = sorted(batch, key=_reldata.published)
@@ -42,14 +54,22 @@ def false_alarms(topic: _reldata.Topic, items: list[_reldata.Item], since: str, 
             key = str(item["id"])
             off = topic.labels.get(key, 0) == 0 and topic.scored(key)
             alarms += late and off and judgement.hit
-        tracker.observe_batch(tokens, judgements, str(batch[0]["feed"]), batch_moment(batch))
+        moment = batch_moment(batch)
+        if late and stretch != 1.0:  # the days from ``since`` on, slowed down
+            moment = start + (moment - start) * stretch
+        tracker.observe_batch(tokens, judgements, str(batch[0]["feed"]), moment)
     return alarms
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--from", dest="since", default="2025-03-16", help="quiet from this day")
+    parser.add_argument(
+        "--stretch", type=float, default=1.0, help="the quiet days' clock runs this much slower"
+    )
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     args = parser.parse_args()
+    params = parse_sets(args.set)
     if not _reldata.available():
         print(f"skipped: {_reldata.DEV} not found (the evaluation data lives in ../shared/eval)")
         return 0
@@ -57,8 +77,8 @@ def main() -> int:
     print(f"false alarms among the off-topic items from {args.since} on (default threshold)")
     print(f"{'topic':24} {'active':>7} {'quiet':>7}")
     for topic in _reldata.load_topics(items):
-        active = false_alarms(topic, items, args.since, quiet=False)
-        quiet = false_alarms(topic, items, args.since, quiet=True)
+        active = false_alarms(topic, items, args.since, False, args.stretch, params)
+        quiet = false_alarms(topic, items, args.since, True, args.stretch, params)
         print(f"{topic.name:24} {active:>7} {quiet:>7}")
     return 0
 
