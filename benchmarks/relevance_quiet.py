@@ -10,7 +10,9 @@ removed from a day on, so that for the rest of the month nothing of it arrives. 
 adaptation keeps learning from what is left (the gates are relative to the stream, so the
 closest neighbours keep being admitted while the topic's own items age out of the pool).
 Printed, for the off-topic items of those days: the false alarms at the default threshold
-with the topic active and with it quiet. A tracker that drifts raises the second figure.
+with the topic active and with it quiet (a tracker that drifts raises the second figure), and
+the active run's F1 over those days (what a slower clock must not cost a topic that is still
+active).
 ``--stretch K`` runs the quiet days' clock K times slower (three weeks read as 3K: the same
 items, a longer silence for the adaptation's ages); ``--set`` overrides a ``Params`` field.
 """
@@ -18,6 +20,8 @@ items, a longer silence for the adaptation's ages); ``--set`` overrides a ``Para
 from __future__ import annotations
 
 import argparse
+import math
+import statistics
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,17 +34,18 @@ from monitor._classify import batch_moment
 from monitor._relevance import Params, Tracker, tokenise
 
 
-def false_alarms(
+def late_days(
     topic: _reldata.Topic,
     items: list[_reldata.Item],
     since: str,
     quiet: bool,
     stretch: float = 1.0,
     params: Params | None = None,
-) -> int:
+) -> tuple[int, int, int]:
+    """(false alarms, hits, misses) among the scored items from ``since`` on."""
     tracker = Tracker(topic.name, topic.seeds, params=params)
     start = datetime.fromisoformat(since).replace(tzinfo=UTC)
-    alarms = 0
+    alarms = hits = misses = 0
     for batch in _reldata.publication_batches(items):
         batch = sorted(batch, key=_reldata.published)
         late = str(batch[0]["published"]) >= since
@@ -52,13 +57,17 @@ def false_alarms(
         judgements = tracker.judge_batch(tokens)
         for item, judgement in zip(batch, judgements, strict=True):
             key = str(item["id"])
-            off = topic.labels.get(key, 0) == 0 and topic.scored(key)
-            alarms += late and off and judgement.hit
+            if not (late and topic.scored(key)):
+                continue
+            label = topic.labels.get(key, 0)
+            alarms += label == 0 and judgement.hit
+            hits += label == 2 and judgement.hit
+            misses += label == 2 and not judgement.hit
         moment = batch_moment(batch)
         if late and stretch != 1.0:  # the days from ``since`` on, slowed down
             moment = start + (moment - start) * stretch
         tracker.observe_batch(tokens, judgements, str(batch[0]["feed"]), moment)
-    return alarms
+    return alarms, hits, misses
 
 
 def main() -> int:
@@ -74,12 +83,19 @@ def main() -> int:
         print(f"skipped: {_reldata.DEV} not found (the evaluation data lives in ../shared/eval)")
         return 0
     items = _reldata.load_items()
-    print(f"false alarms among the off-topic items from {args.since} on (default threshold)")
-    print(f"{'topic':24} {'active':>7} {'quiet':>7}")
+    print(f"false alarms among the off-topic items from {args.since} on (default threshold),")
+    print("and the active run's F1 over those days")
+    print(f"{'topic':24} {'active':>7} {'quiet':>7} {'F1':>7}")
+    total = [0, 0]
+    scores = []
     for topic in _reldata.load_topics(items):
-        active = false_alarms(topic, items, args.since, False, args.stretch, params)
-        quiet = false_alarms(topic, items, args.since, True, args.stretch, params)
-        print(f"{topic.name:24} {active:>7} {quiet:>7}")
+        active, hits, misses = late_days(topic, items, args.since, False, args.stretch, params)
+        quiet, _, _ = late_days(topic, items, args.since, True, args.stretch, params)
+        f1 = 2 * hits / (2 * hits + misses + active) if hits + misses else math.nan
+        total = [total[0] + active, total[1] + quiet]
+        scores.append(f1)
+        print(f"{topic.name:24} {active:>7} {quiet:>7} {f1:>7.3f}")
+    print(f"{'all':24} {total[0]:>7} {total[1]:>7} {statistics.fmean(scores):>7.3f} (mean)")
     return 0
 
 
