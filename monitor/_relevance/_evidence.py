@@ -169,25 +169,24 @@ class Evidence:
         seconds): each item counts ``0.5 ** (age / half_life)``, an entry without a time as
         old as the oldest one; without a clock or a half-life, each counts 1. The stream
         channel's weight ramps up with it (a topic gone quiet leans on its seeds again)."""
-        known = [at for _, _, _, at in self._pool if at is not None]
-        if now is None or self.half_life <= 0 or not known:
+        if now is None:
             return float(len(self._pool))
-        oldest = min(known)
-        return math.fsum(
-            0.5 ** (max(0.0, now - (oldest if at is None else at)) / self.half_life)
-            for _, _, _, at in self._pool
-        )
+        return math.fsum(self._age_weights([at for _, _, _, at in self._pool], now))
 
-    def _age_weights(self, times: Sequence[float | None]) -> list[float]:
-        """Each item's weight by its age: 1 for the newest admission, halving every
-        ``half_life`` seconds before it. Only the ratios matter (the centroid divides by their
-        sum), so the profile does not change as the clock runs, only as items come and go.
-        An entry without a time (saved before times were kept) counts as the oldest one."""
+    def _age_weights(self, times: Sequence[float | None], now: float | None = None) -> list[float]:
+        """Each item's weight by its age at ``now`` (default: the newest admission, which then
+        weighs 1), halving every ``half_life`` seconds. In the profile only the ratios matter
+        (the centroid divides by their sum), so it does not change as the clock runs, only as
+        items come and go. An entry without a time (saved before times were kept) counts as
+        the oldest one; without a half-life or any time, every item weighs 1."""
         known = [at for at in times if at is not None]
         if self.half_life <= 0 or not known:
             return [1.0] * len(times)
-        newest, oldest = max(known), min(known)
-        return [0.5 ** ((newest - (oldest if at is None else at)) / self.half_life) for at in times]
+        oldest = min(known)
+        ref = max(known) if now is None else now
+        return [
+            0.5 ** (max(0.0, ref - (oldest if at is None else at)) / self.half_life) for at in times
+        ]
 
     def state(self) -> dict[str, Any]:
         return {
