@@ -17,8 +17,8 @@ TopicUpdate = Callable[[str, dict[str, Any] | None], dict[str, Any]]
 
 
 def state_json(state: dict[str, Any]) -> str:
-    """A topic state as stored: JSON without spaces (rewritten every five minutes, megabytes
-    at the tracker's limits: 14 % smaller)."""
+    """A topic state as stored: JSON without spaces (rewritten whole at every state save,
+    megabytes at the tracker's limits: 14 % smaller)."""
     return json.dumps(state, separators=(",", ":"))
 
 
