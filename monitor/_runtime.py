@@ -188,6 +188,14 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                     name,
                     reason,
                 )
+            for name, count in storage.pending_channels().items():
+                if name not in targets:
+                    log.warning(
+                        "%d alerts wait on channel=%s, which the config no longer configures; "
+                        "they are kept and go out once it is configured again",
+                        count,
+                        name,
+                    )
             bases: dict[str, dict[str, Any]] = {}
             trackers = build_trackers(config.topics, storage, bases)
             for tracker in trackers:

@@ -223,6 +223,40 @@ def test_webhook_410_disables_the_endpoint(
         receiver2.close()
 
 
+def test_alerts_waiting_on_a_channel_the_config_dropped_are_reported_and_kept(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A channel taken out of the config leaves its pending alerts in the outbox: the start
+    says how many wait and on which channel (else a backlog that never drains, unexplained);
+    configured again, they are its own again."""
+    urls = list(serve_items(feed_server, [i for i in ITEMS if i["label"] == 2]).values())
+    retry = '[alerts]\nretry_schedule = ["1h"]'  # a failed attempt waits an hour
+    config = write_config(tmp_path, urls, webhook=webhook_receiver, extra=retry)
+    webhook_receiver.respond_with(503)
+    assert cli(config, "once") == 0  # first attempts fail: the alerts stay pending
+    assert "no longer configures" not in caplog.text
+    caplog.clear()
+    config = write_config(tmp_path, urls, extra=retry)  # the webhook taken out
+    assert cli(config, "once") == 0
+    warned = [r for r in caplog.records if "no longer configures" in r.getMessage()]
+    assert len(warned) == 1 and warned[0].levelname == "WARNING"
+    assert f"{len(ON_TOPIC)} alerts wait on channel=webhook" in warned[0].getMessage()
+    capsys.readouterr()
+    assert cli(config, "deliveries", "--status", "pending", "--format", "json") == 0
+    assert len(json.loads(capsys.readouterr().out)) == len(ON_TOPIC)  # kept, not dropped
+    caplog.clear()
+    config = write_config(tmp_path, urls, webhook=webhook_receiver, extra=retry)
+    assert cli(config, "once") == 0  # configured again: the alerts are its own again
+    assert "no longer configures" not in caplog.text
+    capsys.readouterr()
+    assert cli(config, "deliveries", "--status", "pending", "--format", "json") == 0
+    assert len(json.loads(capsys.readouterr().out)) == len(ON_TOPIC)  # due in an hour
+
+
 def test_bad_feeds_beside_good_ones(
     tmp_path: Path,
     feed_server: FeedServer,

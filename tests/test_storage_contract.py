@@ -194,6 +194,18 @@ def test_a_gone_channel_waits_until_its_target_changes(storage: Store) -> None:
     assert len(storage.due_deliveries(NOW, ["webhook"])) == 1
 
 
+def test_pending_alerts_are_counted_by_channel(storage: Store) -> None:
+    assert storage.pending_channels() == {}
+    store(storage, [NewItem(entry("a"), (hit(),)), NewItem(entry("b", "B"), (hit(),))])
+    storage.record_health(
+        FEED.url, "feed", "silent", title="t", detail="d", now=NOW, channels=["webhook"]
+    )
+    assert storage.pending_channels() == {"webhook": 3, "email": 2}
+    for delivery in storage.due_deliveries(NOW, ["email"]):
+        storage.record_delivery(delivery.id, NOW)
+    assert storage.pending_channels() == {"webhook": 3}
+
+
 def test_failures_not_modified_and_clamped_waits(storage: Store) -> None:
     state = storage.feed_state(FEED.url)
     until = NOW + timedelta(minutes=30)

@@ -118,6 +118,17 @@ class SharedOutboxMixin(SqlMixin):
             row["name"]: row["reason"] for row in self._read("SELECT name, reason FROM channels")
         }
 
+    def pending_channels(self) -> dict[str, int]:
+        """Alerts waiting to be sent (hits' and feed health changes'), counted by channel."""
+        return {
+            row["channel"]: int(row["n"])
+            for row in self._read(
+                "SELECT channel, count(*) AS n FROM (SELECT channel FROM deliveries "
+                "WHERE status = 'pending' UNION ALL SELECT channel FROM feed_event_deliveries "
+                "WHERE status = 'pending') waiting GROUP BY channel"
+            )
+        }
+
     def requeue(self, ident: str, now: datetime) -> int:
         """Queue again the deliveries of a hit id or a delivery id; return how many."""
         p = self.dialect.p
