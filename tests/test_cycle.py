@@ -23,6 +23,12 @@ def hits_json(config: Path, capsys: pytest.CaptureFixture[str], *args: str) -> l
     return json.loads(capsys.readouterr().out)
 
 
+def deliveries_json(config: Path, capsys: pytest.CaptureFixture[str], status: str) -> list[dict]:
+    capsys.readouterr()
+    assert cli(config, "deliveries", "--status", status, "--format", "json") == 0
+    return json.loads(capsys.readouterr().out)
+
+
 def test_one_cycle_alerts_each_on_topic_item_once(
     tmp_path: Path,
     feed_server: FeedServer,
@@ -141,9 +147,7 @@ def test_receiver_fails_then_recovers_nothing_lost_nothing_doubled(
     smtp_server.reject_next(100, code=451)
     assert cli(config, "once") == 0
     assert webhook_receiver.received == [] and smtp_server.messages == []
-    capsys.readouterr()
-    assert cli(config, "deliveries", "--status", "pending", "--format", "json") == 0
-    pending = json.loads(capsys.readouterr().out)
+    pending = deliveries_json(config, capsys, "pending")
     assert len(pending) == 2 * len(ON_TOPIC)
     assert all(p["attempts"] == 1 and p["last_error"] for p in pending)
 
@@ -159,9 +163,7 @@ def test_receiver_fails_then_recovers_nothing_lost_nothing_doubled(
     assert {r.json["title"] for r in received} == ON_TOPIC
     assert len({r.headers["webhook-id"] for r in received}) == len(ON_TOPIC)
     assert len(smtp_server.wait_for(len(ON_TOPIC))) == len(ON_TOPIC)
-    capsys.readouterr()
-    assert cli(config, "deliveries", "--status", "delivered", "--format", "json") == 0
-    assert len(json.loads(capsys.readouterr().out)) == 2 * len(ON_TOPIC)
+    assert len(deliveries_json(config, capsys, "delivered")) == 2 * len(ON_TOPIC)
 
 
 def test_webhook_gives_up_after_the_schedule_and_redeliver_sends_again(
@@ -181,9 +183,7 @@ def test_webhook_gives_up_after_the_schedule_and_redeliver_sends_again(
     webhook_receiver.respond_with(500)
     assert cli(config, "once") == 0  # first attempt fails, retry due at once
     assert cli(config, "once") == 0  # the retry fails: no retries left
-    capsys.readouterr()
-    assert cli(config, "deliveries", "--status", "failed", "--format", "json") == 0
-    (failed,) = json.loads(capsys.readouterr().out)
+    (failed,) = deliveries_json(config, capsys, "failed")
     assert failed["attempts"] == 2
     webhook_receiver.respond_with(200)
     assert cli(config, "redeliver", failed["hit_id"]) == 0
@@ -211,9 +211,7 @@ def test_webhook_410_disables_the_endpoint(
     webhook_receiver.respond_with(204)
     assert cli(config, "once") == 0
     assert len(webhook_receiver.received) == sent  # the channel stays disabled
-    capsys.readouterr()
-    assert cli(config, "deliveries", "--status", "pending", "--format", "json") == 0
-    assert len(json.loads(capsys.readouterr().out)) == len(ON_TOPIC)  # kept, not dropped
+    assert len(deliveries_json(config, capsys, "pending")) == len(ON_TOPIC)  # kept, not dropped
     receiver2 = WebhookReceiver(secret=webhook_receiver.secret)
     try:
         config = write_config(tmp_path, list(urls.values()), webhook=receiver2)
@@ -245,16 +243,12 @@ def test_alerts_waiting_on_a_channel_the_config_dropped_are_reported_and_kept(
     warned = [r for r in caplog.records if "no longer configures" in r.getMessage()]
     assert len(warned) == 1 and warned[0].levelname == "WARNING"
     assert f"{len(ON_TOPIC)} alerts wait on channel=webhook" in warned[0].getMessage()
-    capsys.readouterr()
-    assert cli(config, "deliveries", "--status", "pending", "--format", "json") == 0
-    assert len(json.loads(capsys.readouterr().out)) == len(ON_TOPIC)  # kept, not dropped
+    assert len(deliveries_json(config, capsys, "pending")) == len(ON_TOPIC)  # kept, not dropped
     caplog.clear()
     config = write_config(tmp_path, urls, webhook=webhook_receiver, extra=retry)
     assert cli(config, "once") == 0  # configured again: the alerts are its own again
     assert "no longer configures" not in caplog.text
-    capsys.readouterr()
-    assert cli(config, "deliveries", "--status", "pending", "--format", "json") == 0
-    assert len(json.loads(capsys.readouterr().out)) == len(ON_TOPIC)  # due in an hour
+    assert len(deliveries_json(config, capsys, "pending")) == len(ON_TOPIC)  # due in an hour
 
 
 def test_bad_feeds_beside_good_ones(
