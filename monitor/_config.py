@@ -21,6 +21,7 @@ from typing import Any
 from ._config_alerts import AlertsSection
 from ._config_feeds import FeedsSection, _default_name, settings_bounds
 from ._config_model import (
+    CHANNEL_NAMES,
     DEFAULT_RETRY_SCHEDULE,
     AppriseConfig,
     Config,
@@ -34,8 +35,6 @@ from ._config_model import (
 from ._config_monitor import MonitorSection
 from ._config_topics import TopicsSection
 from ._errors import ConfigError
-
-CHANNEL_NAMES = ("webhook", "email", "apprise")  # [alerts.<name>]: a topic's channels name them
 
 __all__ = [
     "DEFAULT_RETRY_SCHEDULE",

@@ -99,6 +99,9 @@ class Settings:
     outbox_poll: float = 5.0  # seconds between looks at the outbox for other processes' alerts
 
 
+CHANNEL_NAMES = ("webhook", "email", "apprise")  # [alerts.<name>]: a topic's channels name them
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     path: Path
@@ -110,6 +113,11 @@ class Config:
     retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
     apprise: AppriseConfig | None = None
     feed_health: bool = False  # [alerts] feed_health: a feed's health changes alert too
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """The alert channels configured (``[alerts.<name>]``), by name."""
+        return tuple(name for name in CHANNEL_NAMES if getattr(self, name) is not None)
 
 
 def is_postgres_url(text: str) -> bool:

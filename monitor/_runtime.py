@@ -189,9 +189,9 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                     reason,
                 )
             for name, count in storage.pending_channels().items():
-                if name not in targets:
+                if name not in config.channels:
                     log.warning(
-                        "%d alerts wait on channel=%s, which the config no longer configures; "
+                        "%d alerts wait on channel=%s, which the config no longer has; "
                         "they are kept and go out once it is configured again",
                         count,
                         name,

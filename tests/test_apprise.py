@@ -92,6 +92,22 @@ def test_apprise_failure_is_retried_and_the_token_never_shown(
 
 
 @needs_apprise
+def test_alerts_waiting_on_apprise_are_not_reported_as_an_unconfigured_channel(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    story = [i for i in ITEMS if i["label"] == 2][:1]
+    config = apprise_config(tmp_path, serve_items(feed_server, story), webhook_receiver)
+    config.write_text(config.read_text().replace('["0s"]', '["1h"]'))  # a failure waits
+    webhook_receiver.respond_with(500)
+    assert cli(config, "once") == 0  # fails: pending, due in an hour
+    assert cli(config, "once") == 0  # starts with an apprise alert waiting
+    assert "the config no longer has" not in caplog.text
+
+
+@needs_apprise
 def test_a_target_that_never_answers_fails_at_the_configured_timeout(
     tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
