@@ -21,7 +21,6 @@ from typing import Any
 from ._config_alerts import AlertsSection
 from ._config_feeds import FeedsSection, _default_name, settings_bounds
 from ._config_model import (
-    CHANNEL_NAMES,
     DEFAULT_RETRY_SCHEDULE,
     AppriseConfig,
     Config,
@@ -80,6 +79,6 @@ class _Loader(MonitorSection, TopicsSection, FeedsSection, AlertsSection):
                 top.get("feeds", list, [], expected="an array of [[feeds]] tables"), settings
             )
             alerts = self.alerts(top.get("alerts", dict, {}))
-        configured = tuple(name for name in CHANNEL_NAMES if alerts.get(name) is not None)
-        self.check_routes(topics, configured)
-        return Config(self.path, settings, topics, feeds, **alerts)
+        config = Config(self.path, settings, topics, feeds, **alerts)
+        self.check_routes(topics, config.channels)
+        return config
