@@ -10,9 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ._classify import batches, classify_batch
-from ._cli_common import check_topic
+from ._cli_common import check_topic, config_of
 from ._cli_types import positive
-from ._config import Config, load_config
+from ._config import Config
 from ._errors import MonitorError
 from ._grouping import build_grouper
 from ._output import matched_json
@@ -97,7 +97,7 @@ def _warnings(described: dict[str, Any]) -> list[str]:
 def cmd_topic_check(
     args: argparse.Namespace, open_storage: Callable[[argparse.Namespace], Store]
 ) -> int:
-    config = load_config(args.config)
+    config = config_of(args)  # sends nothing: no alert secrets needed
     index = _topic(config, args.name)
     tracker = build_trackers([config.topics[index]])[0]
     backtest = None
@@ -205,7 +205,7 @@ def _check_table(report: dict[str, Any]) -> str:
 def cmd_explain(
     args: argparse.Namespace, open_storage: Callable[[argparse.Namespace], Store]
 ) -> int:
-    config = load_config(args.config)
+    config = config_of(args)  # sends nothing: no alert secrets needed
     storage = open_storage(args)
     item = storage.find_item(args.id)
     if item is None:

@@ -38,7 +38,13 @@ def test_read_only_commands_need_no_secrets(
     assert not (tmp_path / "monitor.db").exists()
 
     assert cli(config, "feeds", "add", feed_server.url("/g.xml")) == 0  # creates the database
+    with_alerts = config.read_text(encoding="utf-8")
+    write_config(tmp_path, [feed_server.url("/f.xml")])  # the same database, no alerts
+    assert cli(config, "once") == 0  # stores item 1, for `explain`
+    config.write_text(with_alerts, encoding="utf-8")
     for command in (
+        ["explain", "1"],
+        ["topic", "check", "paris-coalition"],
         ["hits"],
         ["feeds"],
         ["deliveries"],
