@@ -4,6 +4,7 @@ its digest schedule, Apprise); secrets from the environment or a file, never in 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from ._config_model import (
@@ -86,8 +87,17 @@ class AlertsSection(LoaderBase):
             timeout = self.duration(t, "timeout", 30.0, minimum=0.1)
         return AppriseConfig(urls=tuple(urls), timeout=timeout)
 
-    def secret(self, t: Table, name: str, *, inline: bool) -> str | None:
-        """A secret from ``name`` (inline, if allowed), ``name_env`` or ``name_file``."""
+    def secret(
+        self,
+        t: Table,
+        name: str,
+        *,
+        inline: bool,
+        check: Callable[[str], str | None] | None = None,
+    ) -> str | None:
+        """A secret from ``name`` (inline, if allowed), ``name_env`` or ``name_file``;
+        ``check`` returns what is wrong with its value (an error naming the key the user wrote
+        and where the value came from, never the value), or None."""
         sources = [k for k in (name, f"{name}_env", f"{name}_file") if k in t.data]
         t.used.update((name, f"{name}_env", f"{name}_file"))
         if len(sources) > 1:
@@ -107,29 +117,31 @@ class AlertsSection(LoaderBase):
                     f"put the secret in the environment ({name}_env) "
                     f"or a file ({name}_file), not in the config",
                 )
-            return value
-        if key.endswith("_env"):
-            secret = os.environ.get(value)
+            secret, origin = value, ""
+        elif key.endswith("_env"):
+            secret, origin = os.environ.get(value, ""), f" (the environment variable {value})"
             if not secret:
                 self.fail(t.key(key), f"the environment variable {value} is not set")
-            return secret
-        path = self.base / value
-        try:
-            return path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            self.fail(t.key(key), f"cannot read {path}: {exc.strerror}")
+        else:
+            path = self.base / value
+            origin = f" (in {path})"
+            try:
+                secret = path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                self.fail(t.key(key), f"cannot read {path}: {exc.strerror}")
+            except UnicodeDecodeError:
+                self.fail(t.key(key), f"{path} is not UTF-8 text")
+            if not secret:
+                self.fail(t.key(key), f"{path} is empty")
+        problem = check(secret) if check is not None else None
+        if problem is not None:
+            self.fail(t.key(key), problem + origin)
+        return secret
 
     def webhook(self, raw: Any) -> WebhookConfig:
         with self.table("alerts.webhook", raw) as t:
             url = self.http_url(t, "url")
-            secret = self.secret(t, "secret", inline=True)
-            if secret is not None:
-                from ._alerts._signing import secret_key  # here: _alerts imports this module
-
-                try:
-                    secret_key(secret)
-                except ValueError as exc:
-                    self.fail(t.key("secret"), f"expected 'whsec_<base64>': {exc}")
+            secret = self.secret(t, "secret", inline=True, check=_webhook_secret_problem)
             timeout = self.duration(t, "timeout", 10.0, minimum=0.1)
         return WebhookConfig(url=url, secret=secret, timeout=timeout)
 
@@ -224,3 +236,13 @@ class AlertsSection(LoaderBase):
         if digest_at and all(in_window(moment, window) for moment in digest_at):
             self.fail(t.key("quiet_hours"), "every digest_at time falls inside it", text)
         return window
+
+
+def _webhook_secret_problem(secret: str) -> str | None:
+    from ._alerts._signing import secret_key  # here: _alerts imports this module
+
+    try:
+        secret_key(secret)
+    except ValueError as exc:
+        return f"expected 'whsec_<base64>': {exc}"
+    return None

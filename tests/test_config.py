@@ -169,3 +169,26 @@ def test_webhook_secret_without_whsec_prefix_is_refused(tmp_path: Path) -> None:
     message = error_of(tmp_path, "[alerts.webhook]\nurl = 'http://h/x'\nsecret = 'plain-secret'\n")
     assert "alerts.webhook.secret: expected 'whsec_<base64>'" in message
     assert "must start with 'whsec_'" in message and "plain-secret" not in message
+
+
+@pytest.mark.parametrize("content", [b"", b"\n", b"whsec_notbase64!!\n", b"\xff\xfe binary"])
+def test_a_bad_secret_file_is_named_with_the_key_the_user_wrote(
+    tmp_path: Path, content: bytes
+) -> None:
+    (tmp_path / "hook.secret").write_bytes(content)
+    message = error_of(
+        tmp_path, "[alerts.webhook]\nurl = 'http://h/x'\nsecret_file = 'hook.secret'\n"
+    )
+    assert "alerts.webhook.secret_file:" in message, message
+    assert str(tmp_path / "hook.secret") in message, message
+    assert "notbase64" not in message
+
+
+def test_an_empty_password_file_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "smtp.secret").write_text("\n", encoding="utf-8")
+    message = error_of(
+        tmp_path,
+        "[alerts.email]\nhost = 'h'\nsender = 'a@b'\nrecipients = ['x@y']\n"
+        "username = 'u'\npassword_file = 'smtp.secret'\n",
+    )
+    assert "alerts.email.password_file:" in message and "is empty" in message, message
