@@ -52,6 +52,9 @@ class TopicConfig:
     exclude: tuple[str, ...] = ()
     # The alert channels its hits go to, by name ("webhook", "email", "apprise"); None: all.
     channels: tuple[str, ...] | None = None
+    # Where the seeds folder was configured ("config.toml: [[topics]][1].seeds"), so that an
+    # error found when the seed files are read names the config key as the loader's do.
+    seeds_key: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,13 @@ from ._config_read import LoaderBase
 class TopicsSection(LoaderBase):
     def topics(self, raw: list[Any] | None) -> tuple[TopicConfig, ...]:
         if raw is None:  # no [[topics]]: one topic built from ./seeds
-            return (TopicConfig(name="default", seeds=(self.base / "seeds").resolve()),)
+            return (
+                TopicConfig(
+                    name="default",
+                    seeds=(self.base / "seeds").resolve(),
+                    seeds_key=f"{self.path}: (no [[topics]]: the default topic's seeds)",
+                ),
+            )
         if not raw:
             self.fail("topics", "expected at least one [[topics]] table")
         topics = []
@@ -39,6 +45,7 @@ class TopicsSection(LoaderBase):
                         phrases=t.strings("phrases"),
                         exclude=t.strings("exclude"),
                         channels=_channels(t.strings("channels")) if "channels" in t.data else None,
+                        seeds_key=f"{self.path}: {t.key('seeds')}",
                     )
                 )
         names = [topic.name for topic in topics]

@@ -25,6 +25,7 @@ from ._config import Config, TopicConfig
 from ._decide import retention_cutoff, state_save_due
 from ._deliver import Deliverer
 from ._digest import DigestDeliverer, take_digest
+from ._errors import ConfigError
 from ._fetch import Fetcher
 from ._grouping import PrimedGrouper
 from ._lock import DatabaseLock
@@ -124,9 +125,15 @@ def build_trackers(
     loaded (what a later save merges against)."""
     trackers = []
     for topic in topics:
+        try:
+            seeds = read_seeds(topic.seeds)
+        except ConfigError as exc:
+            if not topic.seeds_key:
+                raise
+            raise ConfigError(f"{topic.seeds_key}: {exc}") from None
         tracker = Tracker(
             topic.name,
-            read_seeds(topic.seeds),
+            seeds,
             threshold=topic.threshold,
             phrases=topic.phrases,
             exclude=topic.exclude,

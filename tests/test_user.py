@@ -129,6 +129,28 @@ def test_a_topic_with_no_usable_text_is_refused(tmp_path: Path) -> None:
         read_seeds(tmp_path)
 
 
+@pytest.mark.parametrize("command", [["once"], ["topic", "check", "second"]])
+@pytest.mark.parametrize(
+    ("content", "says"), [(None, "no seed articles"), (b"\x00\x01 binary", "not a text file")]
+)
+def test_an_unusable_seed_folder_names_the_config_key(
+    tmp_path: Path, command: list[str], content: bytes | None, says: str
+) -> None:
+    """As a missing seed folder does: the config file, then the topic's key, then the folder
+    and what is wrong with it."""
+    config = write_config(tmp_path, [])
+    (tmp_path / "empty").mkdir()
+    if content is not None:
+        (tmp_path / "empty" / "bad.txt").write_bytes(content)
+    config.write_text(
+        config.read_text() + '[[topics]]\nname = "second"\nseeds = "empty"\n', encoding="utf-8"
+    )
+    proc = _run(config, *command)
+    assert proc.returncode == 2, proc.stderr
+    assert f"{config}: [[topics]][2].seeds: seed folder {tmp_path / 'empty'}" in proc.stderr
+    assert says in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_all_feeds_failing_warns_and_once_exits_3(tmp_path: Path, feed_server: FeedServer) -> None:
     feed_server.add_behaviour("/a", "status", status=500)
     feed_server.add_behaviour("/b", "status", status=404)
