@@ -106,6 +106,7 @@ async def run_daemon(config: Config, stop: asyncio.Event | None = None) -> None:
 
 async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
     running: set[asyncio.Task[PollReport]] = set()
+    stopping = asyncio.Event()  # set before the scheduler shuts down
     exporter = Exporter(rt.config) if rt.config.settings.metrics else None  # /metrics, /healthz
 
     async def poll_job(feed: FeedConfig) -> None:
@@ -115,6 +116,10 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
         running.add(task)
         try:
             report = await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if stopping.is_set():  # the scheduler's shutdown cancels the jobs in flight
+                return  # a poll in flight at a stop is abandoned: a normal stop, not an error
+            raise
         finally:
             running.discard(task)
         reschedule(scheduler, rt, feed, report)
@@ -232,6 +237,7 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
         loop.remove_signal_handler(signal.SIGHUP)
         if exporter is not None:
             exporter.stop()
+        stopping.set()
         scheduler.shutdown(wait=False)
         background: set[asyncio.Task[Any]] = {*running, *essential}
         if digest is not None:

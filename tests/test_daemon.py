@@ -82,3 +82,30 @@ def test_daemon_polls_alerts_and_stops_cleanly(
     assert code == 0 and took < 5, err
     assert {r.json["title"] for r in received} == ON_TOPIC
     assert all(feed_server.count("/" + u.rsplit("/", 1)[1]) == 1 for u in urls.values())
+
+
+def test_stopping_with_a_poll_in_flight_logs_no_error(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """The README: polls in flight at a stop are abandoned (their feed's state was not
+    advanced, so the next start fetches the same items). That is a normal stop, not an error:
+    no ERROR line for log-based alerting to trip on at every restart."""
+    feed_server.add_behaviour("/hang", "hold", body=b"<rss/>", delay=60.0)
+    config = write_config(tmp_path, [feed_server.url("/hang")])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--log-format", "json", "--config", str(config), "run"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and feed_server.count("/hang") == 0:
+            time.sleep(0.05)
+        assert feed_server.count("/hang") == 1
+    finally:
+        code, err, took = stop(proc)
+    assert code == 0 and took < 5, err
+    assert '"stopping: 1 polls in flight"' in err, err
+    errors = [line for line in err.splitlines() if '"level":"error"' in line.replace(" ", "")]
+    assert errors == [], errors
