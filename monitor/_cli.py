@@ -272,15 +272,36 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
 
 
 def cmd_redeliver(args: argparse.Namespace) -> int:
-    count = _storage(args).requeue(args.id, utcnow())
+    storage = _storage(args)
+    count = storage.requeue(args.id, utcnow())
     if not count:
-        raise MonitorError(f"no delivery or hit with id {args.id!r}")
+        raise MonitorError(_nothing_to_redeliver(storage, args.id))
     print(
         f"queued {count} deliver{'y' if count == 1 else 'ies'} again; running workers on "
         "PostgreSQL are woken at once, a daemon on SQLite sends them within its outbox_poll "
         "(5 s); or run `monitor once`"
     )
     return 0
+
+
+def _nothing_to_redeliver(storage: Store, ident: str) -> str:
+    """Why ``ident`` has no deliveries: no such hit or delivery, or a hit never alerted (a
+    later report of a story alerted under its first hit)."""
+    item = storage.find_item(ident) if ident.startswith("hit_") else None
+    hit = (
+        next((h for h in storage.item_hits(item["id"]) if h["id"] == ident), None) if item else None
+    )
+    if hit is None:
+        return f"no delivery or hit with id {ident!r}"
+    if hit["alerted"]:
+        return f"hit {ident} has no deliveries: no alert channel took its topic when it was stored"
+    first = storage.story_alert(hit["story_id"]) if hit["story_id"] else None
+    if first is not None and first != ident:
+        return (
+            f"hit {ident} was not alerted: it is a later report of the story alerted as hit "
+            f"{first}; `monitor redeliver {first}` sends that alert again"
+        )
+    return f"hit {ident} was not alerted: its story had alerted before"
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:

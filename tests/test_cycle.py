@@ -404,3 +404,14 @@ def test_wire_copies_across_feeds_alert_once(
     assert sum(h["alerted"] for h in hits) == 1
     [hook] = webhook_receiver.received  # one alert, carrying the story id
     assert hook.json["story_id"] == hits[0]["story_id"]
+
+    # `redeliver` on a copy that was never alerted says so and names the story's alert
+    later = next(h for h in hits if not h["alerted"])
+    [alerted] = [h["id"] for h in hits if h["alerted"]]
+    capsys.readouterr()
+    assert cli(config, "redeliver", later["id"]) == 1
+    err = capsys.readouterr().err
+    assert f"{later['id']} was not alerted" in err and f"monitor redeliver {alerted}" in err, err
+    assert cli(config, "redeliver", alerted) == 0
+    assert cli(config, "once") == 0
+    assert len(webhook_receiver.wait_for(2)) == 2

@@ -128,6 +128,8 @@ def test_a_story_alerts_once_and_duplicates_are_stored_quietly(storage: Store) -
     assert rows[first[0]]["alerted"] is True and rows[second[0]]["alerted"] is False
     assert rows[second[0]]["story_id"] == "s1"
     assert len(storage.deliveries_report()) == 2  # the first hit's two channels only
+    assert storage.story_alert("s1") == first[0]  # what `redeliver` points a copy to
+    assert storage.story_alert("s2") is None
 
 
 def test_routes_queue_a_topic_on_its_own_channels_only(storage: Store) -> None:

@@ -85,6 +85,16 @@ class ReportsMixin(SqlMixin):
             row["matched"] = json.loads(row["matched"])
         return rows
 
+    def story_alert(self, story_id: str) -> str | None:
+        """The id of the hit that carried a story's alert (its alerted hit), if any."""
+        d = self.dialect
+        rows = self._read(
+            f"SELECT id FROM hits WHERE story_id = {d.p} AND alerted = 1 "
+            f"ORDER BY detected_at LIMIT 1",
+            (story_id,),
+        )
+        return str(rows[0]["id"]) if rows else None
+
     def recent_items(self, limit: int) -> list[dict[str, Any]]:
         """The last ``limit`` items first seen (oldest first, as they arrived; within a poll
         in the order stored, hits last), with their feed: the stream ``monitor topic check``
