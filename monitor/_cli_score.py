@@ -38,8 +38,8 @@ def register(sub: Any) -> None:
     evaluate.add_argument(
         "--labels",
         type=Path,
-        help="JSON Lines of `id` and `label` (a topic folder's labels.jsonl) instead of the "
-        "items' own `label`; items marked `seed: true` are stream only",
+        help="JSON Lines of `id` and `label` (or a topic folder, for its labels.jsonl) instead "
+        "of the items' own `label`; items marked `seed: true` are stream only",
     )
     evaluate.add_argument("--plot", type=Path, help="write a precision-recall curve (PNG)")
     evaluate.add_argument("--format", choices=["table", "json"], default="table")
@@ -132,7 +132,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _read_labels(path: Path) -> dict[str, int | None]:
-    """``id`` -> label from a labels file; seed items map to None (stream only)."""
+    """``id`` -> label from a labels file (a topic folder: its ``labels.jsonl``); seed items
+    map to None (stream only)."""
+    if path.is_dir():
+        path = path / "labels.jsonl"
     out: dict[str, int | None] = {}
     with _open_input(str(path)) as lines:
         for number, row in json_lines(lines):

@@ -185,6 +185,32 @@ def test_eval_plot_writes_a_png(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_eval_takes_labels_from_a_file_or_a_topic_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One stream measured for a topic whose labels live apart from it, as in a topic folder
+    (`labels.jsonl`, seeds marked `seed: true` and counted as stream only)."""
+    config = write_config(tmp_path, [])
+    rows = [json.loads(line) for line in (DATA / "clear_items.jsonl").read_text().splitlines()]
+    stream = tmp_path / "stream.jsonl"
+    stream.write_text(
+        "".join(json.dumps({k: v for k, v in {**r, "id": f"i{n}"}.items() if k != "label"}) + "\n"
+                for n, r in enumerate(rows))
+    )  # fmt: skip
+    folder = tmp_path / "my-topic"
+    folder.mkdir()
+    labels = [{"id": f"i{n}", "label": r["label"]} for n, r in enumerate(rows)]
+    labels[0]["seed"] = True
+    (folder / "labels.jsonl").write_text("".join(json.dumps(row) + "\n" for row in labels))
+    on_topic = sum(1 for r in rows if r["label"] == 2)
+    for where in (folder / "labels.jsonl", folder):
+        report = _json(
+            capsys, config, "eval", str(stream), "--labels", str(where), "--format", "json"
+        )
+        assert report["items"]["on_topic"] == on_topic - 1, where
+        assert report["items"]["unlabelled"] == 1, where
+
+
 def test_eval_without_labels_is_an_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
