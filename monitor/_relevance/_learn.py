@@ -162,7 +162,7 @@ class Learning(TrackerState):
             return  # too few items yet to tell a confident item from a lucky one
         if z >= p.adapt_z - p.adapt_band and z_s >= p.adapt_seed_z and z_e >= p.adapt_sem_z:
             # Just below the bar is weak evidence, not none: the topic's own coverage often
-            # scores there before the pool has learnt its words (docs/design.md).
+            # scores there before the pool has learnt its words (docs/relevance.md).
             u = self._unit(x)
             if not self._evidence.is_copy(u):
                 weight = p.band_weight

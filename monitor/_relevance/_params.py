@@ -1,6 +1,6 @@
 """The tracker's hyper-parameters: one place for every constant that shapes a decision.
 
-How each default was chosen is in docs/design.md ("The constants that stay").
+How each default was chosen is in docs/relevance.md ("The constants that stay").
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ DEFAULT_THRESHOLD = 0.5
 @dataclass(frozen=True, slots=True)
 class Params:
     """Hyper-parameters. Each default's figure on every topic (one step either side, publication
-    and live order, leave-one-topic-out) is in docs/design.md ("The constants that stay"),
+    and live order, leave-one-topic-out) is in docs/relevance.md ("The constants that stay"),
     measured by ``benchmarks/relevance_sweep.py``."""
 
     title_weight: float = 2.0  # a title word counts this many times a summary word (>= 1)

@@ -67,7 +67,7 @@ BREAK = _STOP_MARK + "|"  # a stopword token: no word pair or phrase spans it
 # BREAK as a joined word does: news writes "Syria's deal" and "the Syrian deal" for one
 # story. Only regular derivations, where the adjective is the country's name (less at most
 # its last letter) plus a suffix; not "French" or "British", nor continents ("European"), a
-# region's description more than a place (docs/design.md has the figures).
+# region's description more than a place (docs/relevance.md has the figures).
 _COUNTRY_OF_ADJECTIVE = dict(
     pair.split(":")
     for pair in """

@@ -225,7 +225,7 @@ class Tracker(Learning):
         """The stream channel's weight: ``adapt_weight``, ramped up with the pool's items (full
         at ``adapt_floor``) and with its recent evidence (full at ``adapt_recent`` items'
         worth, each counted by its age on the tracker's clock): a topic whose pool has taken
-        nothing for weeks leans on its seeds again (docs/design.md)."""
+        nothing for weeks leans on its seeds again (docs/relevance.md)."""
         key = (self._clock, self._evidence.version)
         if key != self._weight_key:
             p = self.params
