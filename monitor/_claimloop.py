@@ -67,11 +67,11 @@ class FeedClaimer:
         self._wake = asyncio.Event()
         self.outage = Outage("claims")  # backoff while the database is away
 
-    def feeds(self) -> dict[str, FeedConfig]:
-        """The feeds this worker polls (config + added, minus paused), re-read every few
-        seconds (``monitor feeds add/pause``, SIGHUP)."""
+    def feeds(self, *, fresh: bool = False) -> dict[str, FeedConfig]:
+        """The feeds this worker polls (``current_feeds``), re-read every few seconds (a
+        SIGHUP changes them) or when ``fresh``."""
         clock = asyncio.get_running_loop().time()
-        if clock - self._feeds_at >= FEEDS_REFRESH_INTERVAL:
+        if fresh or clock - self._feeds_at >= FEEDS_REFRESH_INTERVAL:
             self._feeds = {f.url: f for f in current_feeds(self.rt.config, self.rt.storage)}
             self._feeds_at = clock
         return self._feeds
@@ -112,10 +112,17 @@ class FeedClaimer:
         feeds = self.feeds()  # (may read the database: before taking the time)
         now = utcnow()  # the lease runs from here: the claim must follow at once
         claimed = self.rt.storage.claim_feeds(self.owner, now, limit=limit)
+        refreshed = False
         for state in claimed:
             feed = feeds.get(state.url)
-            if feed is None:  # in the database but not polled by this config (or paused)
-                later = now + timedelta(seconds=self.rt.config.settings.interval)
+            if feed is None and not refreshed:  # added since the list was read (SIGHUP)
+                feeds, refreshed = self.feeds(fresh=True), True
+                feed = feeds.get(state.url)
+            if feed is None:
+                # Not in this worker's config, though a worker's sync made it live: one that
+                # has reloaded a config with it. Back soon, for that worker (or this one once
+                # it reloads too), not a whole interval later.
+                later = now + timedelta(seconds=FEEDS_REFRESH_INTERVAL)
                 self._release(Lease(self.owner, state), later)
                 continue
             lease = Lease(self.owner, state)

@@ -90,3 +90,43 @@ def test_a_stopping_worker_hands_its_unfinished_feeds_back_at_once(
 
     leases = asyncio.run(stop_mid_poll())
     assert leases[feed_server.url("/slow")] == (None, None, "1970-01-01T00:00:00.000Z")
+
+
+def test_a_feed_added_by_sighup_while_a_worker_runs_is_polled_at_once(
+    tmp_path: Path,
+    pg_schema_dsn: str,
+    monkeypatch: pytest.MonkeyPatch,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
+) -> None:
+    """A `[[feeds]]` table added and SIGHUP while a worker runs: the new feed is due at once.
+    The worker's feed list is a few seconds old, so it claims a feed it does not know yet; it
+    must look again, not push the feed back a whole interval (10 minutes here)."""
+    from monitor._feedjobs import reload_feeds
+
+    monkeypatch.setenv("MONITOR_E2E_DSN", pg_schema_dsn)
+    feed_server.add("/old", rss([{"title": "old", "link": "https://e.test/1"}]))
+    feed_server.add("/new", rss([{"title": "new", "link": "https://e.test/2"}]))
+    old, new = feed_server.url("/old"), feed_server.url("/new")
+    config = load_config(pg_config(tmp_path, [old], webhook_receiver))
+
+    async def add_while_running() -> None:
+        async with open_runtime(config) as rt:
+            claimer = FeedClaimer(rt, lambda feed, lease: rt.poller.poll(feed, lease))
+            task = asyncio.create_task(claimer.run())
+            try:
+                while feed_server.count("/old") == 0:  # running, its feed list just read
+                    await asyncio.sleep(0.05)
+                pg_config(tmp_path, [old, new], webhook_receiver)  # the user edits the file
+                assert reload_feeds(rt)  # SIGHUP
+                for _ in range(100):  # 5 s: well under the 10-minute interval
+                    if feed_server.count("/new"):
+                        break
+                    await asyncio.sleep(0.05)
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    asyncio.run(add_while_running())
+    assert feed_server.count("/new") == 1

@@ -236,6 +236,21 @@ def test_sync_feeds_renames_and_keeps_another_spelling(storage: Store) -> None:
         storage.feed_state("http://127.0.0.1:1/none.xml")
 
 
+def test_a_feed_dropped_from_the_config_is_no_longer_listed_and_comes_back(
+    storage: Store,
+) -> None:
+    """SIGHUP with a `[[feeds]]` table deleted: the daemon stops polling it, and `monitor
+    feeds` must stop listing it too (its row stays, for its items' and hits' history)."""
+    store(storage, [NewItem(entry("a"), (hit(),))], feed=OTHER)
+    storage.sync_feeds([FEED])
+    assert [row["url"] for row in storage.feeds_report()] == [FEED.url]
+    assert {row.url: row.source for row in storage.feed_rows()}[OTHER.url] == "removed"
+    assert len(storage.hits()) == 1  # its history is kept
+    storage.sync_feeds([FEED, OTHER])  # back in the config: listed again, with its state
+    assert sorted(row["url"] for row in storage.feeds_report()) == sorted([FEED.url, OTHER.url])
+    assert {r["url"]: r["items_seen"] for r in storage.feeds_report()}[OTHER.url] == 1
+
+
 def test_topic_state_feedback_and_recent_hits(storage: Store) -> None:
     assert storage.topic_state("t") is None
     storage.save_topic_states({"t": {"n": 3, "idf": {"a": 1.5}}}, NOW)

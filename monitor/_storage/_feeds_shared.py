@@ -27,8 +27,11 @@ class SharedFeedsMixin(SqlMixin):
     def sync_feeds(self, feeds: Iterable[FeedConfig]) -> None:
         """Make sure every configured feed has a row; names follow the config. A row stored
         under another spelling of the same URL (before URLs were canonicalised: scheme or host
-        case, a default port) is that feed's row: renamed, not replaced."""
+        case, a default port) is that feed's row: renamed, not replaced. A feed the config no
+        longer has is marked removed (``monitor feeds`` stops listing it, no worker claims
+        it); its row stays for its items' history, and it comes back if the config does."""
         p = self.dialect.p
+        feeds = list(feeds)
         with self._write() as conn:
             stored: dict[str, tuple[int, str]] = {}
             for row in self._rows(conn, "SELECT id, url FROM feeds ORDER BY id"):
@@ -50,6 +53,14 @@ class SharedFeedsMixin(SqlMixin):
                     "ON CONFLICT (url) DO UPDATE SET name = excluded.name, source = 'config'",
                     (feed.url, feed.url, feed.name),
                 )
+            configured = {feed.url for feed in feeds}
+            for row in self._rows(conn, "SELECT url FROM feeds WHERE source = 'config'"):
+                if row["url"] not in configured:
+                    self._run(
+                        conn,
+                        f"UPDATE feeds SET source = 'removed', paused = 0 WHERE url = {p}",
+                        (row["url"],),
+                    )
 
     def feed_states(self) -> dict[str, FeedState]:
         rows = self._read(f"SELECT {FEED_STATE_COLUMNS} FROM feeds")
