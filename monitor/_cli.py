@@ -208,7 +208,7 @@ def cmd_once(args: argparse.Namespace) -> int:
     from ._daemon import run_once
 
     reports = asyncio.run(run_once(_config(args)))
-    failed = [r for r in reports if r.status in ("error", "gone")]
+    failed = [r for r in reports if r.status in ("error", "gone", "not-stored")]
     if failed and not any(r.status in ("ok", "not-modified", "unchanged") for r in reports):
         log.warning(
             "every feed failed this cycle (%d of %d; the rest wait for a retry): %s",

@@ -84,7 +84,7 @@ async def _poll_safely(rt: Runtime, feed: FeedConfig, lease: Lease | None = None
         return await rt.poller.poll(feed, lease)
     except StorageError as exc:
         log.error("poll feed=%r not stored: %s", feed.name, exc)
-        return PollReport(feed.name, "error", error=str(exc))
+        return PollReport(feed.name, "not-stored", error=str(exc))
     except Exception as exc:  # a bug met by one feed must not lose the other feeds' results
         log.exception("poll feed=%r failed unexpectedly", feed.name)
         return PollReport(feed.name, "error", error=f"{type(exc).__name__}: {exc}"[:300])
@@ -213,7 +213,7 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
             claimer.owner,
             rt.storage.where,
             len(rt.trackers),
-            ",".join(rt.deliverer.senders) or "none",
+            _channels(rt),
         )
     else:
         due = sum(1 for _, when in plan if when <= now + timedelta(seconds=STARTUP_SPREAD))
@@ -222,7 +222,7 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
             len(plan),
             due,
             len(rt.trackers),
-            ",".join(rt.deliverer.senders) or "none",
+            _channels(rt),
         )
     try:
         stopped = asyncio.create_task(stop.wait())
@@ -250,6 +250,12 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
         except StorageError as exc:
             log.error("could not save the learned state: %s", exc)
         log.info("stopped")
+
+
+def _channels(rt: Runtime) -> str:
+    """The alert channels, for the start-up line (a digest's email sends on its schedule)."""
+    names = [*rt.deliverer.senders, *(["email (digest)"] if rt.digest else [])]
+    return ",".join(names) or "none"
 
 
 async def _watch_database(rt: Runtime) -> None:

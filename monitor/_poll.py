@@ -45,7 +45,9 @@ class PollReport:
     """The outcome of one poll, for the log line and for callers."""
 
     feed: str
-    status: str  # ok | not-modified | unchanged | error | gone | skipped
+    # ok | not-modified | unchanged | error | gone | skipped | not-stored (the database
+    # refused the poll's results: full, locked, away; the feed's state was not advanced)
+    status: str
     new: int = 0
     hits: int = 0
     seconds: float = 0.0

@@ -143,5 +143,6 @@ def test_running_daemon_sends_the_digest_at_its_slot(
         _, err = proc.communicate(timeout=15)
     assert proc.returncode == 0, err
     assert "digest digest_" in err and f"{len(ON_TOPIC)} hits" in err
+    assert "channels=email (digest)" in err  # the only channel: not "none"
     text = mail.message.get_body(("plain",)).get_content()
     assert all(title in text for title in ON_TOPIC)

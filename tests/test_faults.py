@@ -165,7 +165,9 @@ def test_full_database_fails_the_poll_cleanly_and_the_next_cycle_catches_up(
 
     reports = asyncio.run(full_cycle())
     big_url = feed_server.url("/big")
-    assert any("/big:error:" in r and "disk is full" in r for r in reports), reports
+    # its own outcome (`monitor_polls_total{status="not-stored"}`): the feed answered, the
+    # database did not take it, and `monitor feeds` (read from that database) cannot say so
+    assert any("/big:not-stored:" in r and "disk is full" in r for r in reports), reports
     ((status, body_hash, etag),) = rows(
         db, f"SELECT last_status, body_hash, etag FROM feeds WHERE url = '{big_url}'"
     )

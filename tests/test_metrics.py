@@ -159,3 +159,11 @@ def test_metrics_address_in_use_is_a_one_line_error(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert f"monitor.metrics: cannot listen on 127.0.0.1:{port}" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_the_event_loop_lag_is_how_late_the_loop_runs_not_the_time_since_a_beat() -> None:
+    from monitor._exporter import HEARTBEAT_SECONDS, loop_lag
+
+    assert loop_lag(0.9 * HEARTBEAT_SECONDS, 0.0) == 0.0  # idle, between two beats
+    assert loop_lag(0.5, 0.25) == 0.25  # the last beat woke a quarter second late
+    assert loop_lag(HEARTBEAT_SECONDS + 4.0, 0.0) == 4.0  # the next beat is 4 s overdue
