@@ -118,8 +118,13 @@ def cmd_topic_check(
 
 
 def _backtest(tracker: Tracker, storage: Store, config: Config, limit: int) -> dict[str, Any]:
-    """Replay the latest stored items through a fresh tracker, feed batch by feed batch."""
-    rows = storage.recent_items(limit)
+    """Replay the latest stored items through a fresh tracker, feed batch by feed batch (the
+    items of feeds scored for other topics only are not the topic's stream)."""
+    rows = [
+        row
+        for row in storage.recent_items(limit)
+        if not row["feed_topics"] or tracker.name in json.loads(row["feed_topics"])
+    ]
     numbered = [
         (
             row["id"],
@@ -212,24 +217,39 @@ def cmd_explain(
         raise MonitorError(f"no hit, item or link {args.id!r} in {storage.where}")
     stored = {h["topic"]: h for h in storage.item_hits(item["id"])}
     trackers = build_trackers(config.topics, storage)  # as the daemon judges now
-    apply_feedback(trackers, storage.feedback())
+    judgements = storage.feedback()
+    apply_feedback(trackers, judgements)
+    judged = {j["topic"]: j for j in judgements if j["item_id"] == item["id"]}
+    feed_topics = json.loads(item["feed_topics"]) if item.get("feed_topics") else None
     topics: list[dict[str, Any]] = []
     for tracker in trackers:
-        now = tracker.judge(item["title"], item["summary"])
-        hit = stored.get(tracker.name)
-        topics.append(
-            {
-                "topic": tracker.name,
-                "threshold": tracker.threshold,
-                "hit": hit is not None,
-                "stored_score": hit["score"] if hit else None,
-                "stored_matched": matched_json(hit["matched"]) if hit else None,
-                "score_now": now.score,
-                "hit_now": now.hit,
-                "matched_now": matched_json(now.matched),
-                "why": _why(now.score, tracker.threshold, now.matched, hit is not None),
-            }
-        )
+        name = tracker.name
+        hit = stored.get(name)
+        # a miss keeps only the item's best score over the topics, with its topic
+        score = hit["score"] if hit else item["best_score"] if item["best_topic"] == name else None
+        judgement = judged.get(name)
+        entry: dict[str, Any] = {
+            "topic": name,
+            "threshold": tracker.threshold,
+            "hit": hit is not None,
+            "stored_score": score,
+            "stored_matched": matched_json(hit["matched"]) if hit else None,
+            "judged": None if judgement is None else _verdict(judgement),
+            "feedback_id": None if judgement is None else f"fb_{judgement['id']}",
+        }
+        if feed_topics is not None and name not in feed_topics:  # `feeds add --topic`
+            only = ", ".join(feed_topics)
+            why = f"not judged: its feed is scored for {only} only"
+            entry.update(score_now=None, hit_now=None, matched_now=[], why=why)
+        else:
+            now = tracker.judge(item["title"], item["summary"])
+            entry.update(
+                score_now=now.score,
+                hit_now=now.hit,
+                matched_now=matched_json(now.matched),
+                why=_why(now.score, tracker.threshold, now.matched, hit is not None, score, entry),
+            )
+        topics.append(entry)
     report = {"id": item["id"], "title": item["title"], "link": item["link"], "topics": topics}
     if args.format == "json":
         sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
@@ -252,8 +272,23 @@ def cmd_explain(
     return 0
 
 
-def _why(score: float, threshold: float, matched: Any, was_hit: bool) -> str:
+def _verdict(judgement: dict[str, Any]) -> str:
+    return "relevant" if judgement["relevant"] else "irrelevant"
+
+
+def _why(
+    score: float,
+    threshold: float,
+    matched: Any,
+    was_hit: bool,
+    stored: float | None,
+    entry: dict[str, Any],
+) -> str:
     verdict = "a hit when it arrived" if was_hit else "not a hit when it arrived"
+    if stored is not None:
+        verdict += f" (scored {stored:.3f})"
+    if entry["judged"] is not None:
+        verdict += f"; judged {entry['judged']} ({entry['feedback_id']})"
     vetoed = [f for f, _ in matched if f.startswith("excluded:")]
     if vetoed:
         return f"{verdict}; now vetoed by the exclude phrase {vetoed[0][9:]!r}"

@@ -183,10 +183,60 @@ def test_explain_says_why_an_item_was_or_was_not_a_hit(
 
     report = _json(capsys, config, "explain", "https://a.example/1", "--format", "json")
     [topic] = report["topics"]
-    assert topic["hit"] is False and topic["stored_score"] is None
+    assert topic["hit"] is False and 0 < topic["stored_score"] < topic["threshold"]  # kept
+    assert f"(scored {topic['stored_score']:.3f})" in topic["why"]
     assert topic["score_now"] < topic["threshold"]
     assert "not a hit when it arrived" in topic["why"] and "below the threshold" in topic["why"]
     assert cli(config, "explain", "https://nowhere.example/x") == 1
+
+
+def test_explain_names_the_judgement_that_decides_a_score(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An item judged with `monitor feedback` (or a near copy of one) scores as judged: the
+    explanation must say so, not credit its words with the judgement's effect."""
+    feed_server.add("/a.xml", rss(_entries(ON[:1] + OFF[:1], "a")))
+    config = write_config(tmp_path, [feed_server.url("/a.xml")])
+    assert cli(config, "once") == 0
+    [hit] = _json(capsys, config, "hits", "--format", "json")
+    assert cli(config, "feedback", hit["id"], "--irrelevant") == 0
+    assert cli(config, "feedback", "https://a.example/1", "--relevant") == 0
+    [judged_hit] = _json(capsys, config, "explain", hit["id"], "--format", "json")["topics"]
+    assert judged_hit["judged"] == "irrelevant" and judged_hit["feedback_id"].startswith("fb_")
+    assert f"judged irrelevant ({judged_hit['feedback_id']})" in judged_hit["why"]
+    assert judged_hit["hit_now"] is False
+    assert judged_hit["matched_now"][0]["feature"] == "(a near copy of an item judged irrelevant)"
+    [judged_miss] = _json(capsys, config, "explain", "https://a.example/1", "--format", "json")[
+        "topics"
+    ]
+    assert judged_miss["judged"] == "relevant" and judged_miss["hit_now"] is True
+    first = judged_miss["matched_now"][0]
+    assert first["feature"] == "(a near copy of an item judged relevant)"
+    assert first["weight"] > judged_miss["score_now"] / 2  # the judgement, not the words
+    weights = [m["weight"] for m in judged_miss["matched_now"]]
+    assert weights == sorted(weights, reverse=True)
+
+
+def test_explain_does_not_judge_a_feed_for_topics_it_is_not_scored_for(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed_server.add("/a.xml", rss(_entries(ON[:1], "a")))
+    config = write_config(tmp_path, [])
+    config.write_text(
+        config.read_text() + f'[[topics]]\nname = "other"\nseeds = "{ROOT / "seeds"}"\n'
+    )
+    assert cli(config, "feeds", "add", feed_server.url("/a.xml"), "--topic", "other") == 0
+    assert cli(config, "once") == 0
+    report = _json(capsys, config, "explain", "https://a.example/0", "--format", "json")
+    by_topic = {t["topic"]: t for t in report["topics"]}
+    assert by_topic["other"]["hit"] is True
+    skipped = by_topic["paris-coalition"]
+    assert skipped["score_now"] is None and skipped["hit_now"] is None
+    assert "not judged: its feed is scored for other only" in skipped["why"]
+    check = _json(capsys, config, "topic", "check", "paris-coalition", "--format", "json")
+    assert check["backtest"]["items"] == 0  # not this topic's stream
+    check = _json(capsys, config, "topic", "check", "other", "--format", "json")
+    assert check["backtest"]["items"] == 1 and check["backtest"]["hits"] == 1
 
 
 def test_matched_has_one_json_shape_everywhere(

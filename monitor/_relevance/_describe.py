@@ -126,4 +126,5 @@ def explain(
         out[label] = out.get(label, 0.0) + score * c / total
         if len(out) == limit:
             break
-    return tuple((label, round(w, 4)) for label, w in out.items())
+    ranked = sorted(out.items(), key=lambda lw: lw[1], reverse=True)  # after adding up
+    return tuple((label, round(w, 4)) for label, w in ranked)

@@ -61,6 +61,13 @@ from monitor._relevance._text import tokenise
 __all__ = ["DEFAULT_THRESHOLD", "Params", "Tracker"]
 
 _MATCHED_MAX = 10
+# An explanation's entry when an explicit judgement decided the score (a near copy of a
+# judged item), and how it reads.
+_JUDGED = {True: "\x01judged+", False: "\x01judged-"}
+JUDGED_LABELS = {
+    _JUDGED[True]: "(a near copy of an item judged relevant)",
+    _JUDGED[False]: "(a near copy of an item judged irrelevant)",
+}
 _RATES_AFTER = 100  # items seen before describe() reports how common profile terms are
 
 
@@ -90,7 +97,7 @@ class Tracker(Learning):
         if p.title_weight < 1.0:
             raise ValueError("title_weight must be at least 1")
         self._profile = SeedProfile(seeds, phrases, p)
-        self._labels = {**self._profile.labels, _MEANING: MEANING_LABEL}  # as written
+        self._labels = {**self._profile.labels, _MEANING: MEANING_LABEL, **JUDGED_LABELS}
         self._seed_texts = [s for s in seeds if s.strip()]
         self._seeds_key = seeds_key(self._seed_texts, phrases)
         self._exclude = Exclusions(exclude)
@@ -259,11 +266,16 @@ class Tracker(Learning):
         p = self.params
         x = self._features(tokens)
         z, raw, parts = self._score(x, tokens.meaning)
-        if self._feedback:
-            z += self._exemplar_shift(x)
+        verdict = self._verdict(x) if self._feedback else None
+        if verdict is not None:  # the judgement decides: it leads the explanation
+            shift = (2.0 if verdict else -2.0) * p.z_mid
+            z += shift
+            parts = [(_JUDGED[verdict], abs(shift)), *parts] if verdict else parts
         score = 0.0 if z == -math.inf else 1.0 / (1.0 + math.exp(p.z_mid - z))
         hit = score >= self.threshold
         matched = explain(parts, score, tokens, self._labels, _MATCHED_MAX)
+        if verdict is False:
+            matched = ((JUDGED_LABELS[_JUDGED[False]], 0.0), *matched[: _MATCHED_MAX - 1])
         if self._exclude:
             vetoed = self._exclude.match(tokens)
             if vetoed is not None:
@@ -271,10 +283,9 @@ class Tracker(Learning):
                 matched = (("excluded:" + vetoed, 0.0), *matched[: _MATCHED_MAX - 1])
         return Judgement(self.name, round(score, 6), hit, matched), Scored(key, x, z, raw)
 
-    def _exemplar_shift(self, x: Vector) -> float:
+    def _verdict(self, x: Vector) -> bool | None:
         """An explicit judgement decides its near-duplicates (nearest judged item wins)."""
-        verdict = self._feedback.verdict(self._unit(x, unigrams=True), self.params.feedback_near)
-        return 0.0 if verdict is None else (2.0 if verdict else -2.0) * self.params.z_mid
+        return self._feedback.verdict(self._unit(x, unigrams=True), self.params.feedback_near)
 
     def set_feedback(self, judged: Sequence[tuple[str, str, bool]]) -> None:
         """Replace the explicit feedback set with ``judged`` = (title, summary, relevant).

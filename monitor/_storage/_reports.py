@@ -17,19 +17,29 @@ class ReportsMixin(SqlMixin):
     """The shared reads."""
 
     def find_item(self, ident: str) -> dict[str, Any] | None:
-        """The item a user names by hit id, item id or link, with the hit's topic if any."""
+        """The item a user names by hit id, item id or link, with the hit's topic if any
+        (else the topic of its best score), its best score over the topics when it was
+        stored (``best_score``, ``best_topic``) and the topics its feed is scored for
+        (``feed_topics``: a JSON list, None for every topic)."""
         d = self.dialect
+        columns = (
+            "i.id, i.title, i.summary, i.link, i.score AS best_score, i.topic AS best_topic, "
+            "f.topics AS feed_topics"
+        )
         if ident.startswith("hit_"):
             sql = (
-                "SELECT i.id, i.title, i.summary, i.link, h.topic FROM hits h "
-                f"JOIN items i ON i.id = h.item_id WHERE h.id = {d.p}"
+                f"SELECT {columns}, h.topic FROM hits h JOIN items i ON i.id = h.item_id "
+                f"JOIN feeds f ON f.id = i.feed_id WHERE h.id = {d.p}"
             )
         elif ident.isdigit():
-            sql = f"SELECT id, title, summary, link, topic FROM items WHERE id = {d.p}{d.integer}"
+            sql = (
+                f"SELECT {columns}, i.topic FROM items i JOIN feeds f ON f.id = i.feed_id "
+                f"WHERE i.id = {d.p}{d.integer}"
+            )
         else:
             sql = (
-                f"SELECT id, title, summary, link, topic FROM items WHERE link = {d.p} "
-                "ORDER BY first_seen DESC LIMIT 1"
+                f"SELECT {columns}, i.topic FROM items i JOIN feeds f ON f.id = i.feed_id "
+                f"WHERE i.link = {d.p} ORDER BY i.first_seen DESC LIMIT 1"
             )
         rows = self._read(sql, (ident,))
         return rows[0] if rows else None
@@ -97,12 +107,13 @@ class ReportsMixin(SqlMixin):
 
     def recent_items(self, limit: int) -> list[dict[str, Any]]:
         """The last ``limit`` items first seen (oldest first, as they arrived; within a poll
-        in the order stored, hits last), with their feed: the stream ``monitor topic check``
+        in the order stored, hits last), with their feed and the topics it is scored for
+        (``feed_topics``, a JSON list; None: every topic): the stream ``monitor topic check``
         replays."""
         return self._read(
             "SELECT * FROM (SELECT i.id, i.feed_id, i.title, i.summary, i.link, i.published, "
             "i.first_seen, "
-            "f.name AS feed FROM items i JOIN feeds f ON f.id = i.feed_id "
+            "f.name AS feed, f.topics AS feed_topics FROM items i JOIN feeds f ON f.id = i.feed_id "
             "WHERE i.duplicate_of IS NULL ORDER BY i.first_seen DESC, i.id DESC "
             f"LIMIT {self.dialect.p}) r ORDER BY first_seen, id",
             (limit,),
