@@ -125,6 +125,7 @@ def test_unreadable_seed_file_names_the_file(tmp_path: Path) -> None:
 def test_a_topic_with_no_usable_text_is_refused(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("!!! ... --- ???")
     (tmp_path / "b.html").write_text("<p> <br> &nbsp; </p>")
+    (tmp_path / "c.txt").write_text("the and of it is")  # stopwords only: nothing to learn
     with pytest.raises(ConfigError, match="no usable text"):
         read_seeds(tmp_path)
 

@@ -6,7 +6,7 @@ import html
 from pathlib import Path
 
 from monitor._errors import ConfigError
-from monitor._relevance._text import sequence, strip_markup
+from monitor._relevance._text import is_stop, sequence, strip_markup
 
 __all__ = ["SEED_SUFFIXES", "read_seeds"]
 
@@ -47,7 +47,7 @@ def read_seeds(folder: Path) -> list[str]:
             f"seed folder {folder}: no seed articles (expected non-empty "
             f"{', '.join(SEED_SUFFIXES)} files)"
         )
-    if not any(sequence(text) for text in texts):
+    if not any(not is_stop(token) for text in texts for token in sequence(text)):
         raise ConfigError(
             f"seed folder {folder}: the seed files have no usable text (no word to learn from)"
         )
