@@ -311,6 +311,25 @@ def test_topic_check_warns_of_a_seed_far_in_meaning(
     assert cli(config, "topic", "check", "t") == 0
     assert "closeness in meaning of each seed" in capsys.readouterr().out
 
+    # Four real headlines of one broad story (March 2025): short, so none is close in
+    # meaning to the others, and none is the odd one out. No seed is named.
+    for f in seeds.iterdir():
+        f.unlink()
+    for n, title in enumerate(HEADLINES_OF_ONE_BROAD_STORY, 1):
+        (seeds / f"{n}.txt").write_text(title + "\n", encoding="utf-8")
+    report = _json(capsys, config, "topic", "check", "t", "--format", "json")
+    assert max(report["meaning"]) < 0.4, report["meaning"]
+    far = [w for w in report["warnings"] if "meaning" in w]
+    assert len(far) == 1 and far[0].startswith("the seeds are far apart in meaning"), far
+
+
+HEADLINES_OF_ONE_BROAD_STORY = [
+    "‘Somalia is dangerous’: Former US deportees struggle with fear, uncertainty",
+    "Mahmoud Khalil arrest: Can the US deport a green card holder?",
+    "US deports hundreds of Venezuelans despite court order",
+    "How Trump’s Crackdown Is Drastically Driving Down Migration",
+]
+
 
 def test_topic_check_says_items_pasted_into_one_file_are_one_seed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
