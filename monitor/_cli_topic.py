@@ -17,7 +17,7 @@ from ._config import Config
 from ._errors import MonitorError
 from ._grouping import build_grouper
 from ._output import matched_json
-from ._relevance import Tracker
+from ._relevance import Tracker, model_available
 from ._runtime import apply_feedback, build_trackers
 from ._storage import Store, uses_postgres
 
@@ -184,6 +184,8 @@ def _meaning_warnings(meaning: list[float]) -> list[str]:
 
 
 def _meaning_line(meaning: list[float] | None) -> str:
+    if meaning is None and model_available():
+        return "semantic channel: off (no seed has a word the model reads: a link alone?)"
     if meaning is None:
         return "semantic channel: off (the wordllama package is not installed)"
     if not meaning:

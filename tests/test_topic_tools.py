@@ -355,3 +355,24 @@ def test_topic_check_says_items_pasted_into_one_file_are_one_seed(
     report = _json(capsys, config, "topic", "check", "t", "--format", "json")
     assert report["seeds"] == 4 and report["lines"] == [1, 1, 1, 1]
     assert not [w for w in report["warnings"] if w.startswith("one seed")]
+
+
+def test_topic_check_says_why_the_semantic_channel_is_off(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A seed that is a link alone has no word the model reads: the channel is off for that
+    topic, and the model being installed, that is the reason to give."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    link = "https://www.example.com/news/2025/3/11/military-chiefs-meet-in-paris-on-ukraine-force"
+    (seeds / "link.txt").write_text(link + "\n", encoding="utf-8")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[monitor]\ndatabase = "monitor.db"\n[[topics]]\nname = "t"\nseeds = "{seeds}"\n',
+        encoding="utf-8",
+    )
+    capsys.readouterr()
+    assert cli(config, "topic", "check", "t") == 0
+    out = capsys.readouterr().out
+    assert "semantic channel: off (no seed has a word the model reads" in out, out
+    assert "not installed" not in out

@@ -11,6 +11,7 @@ Public API (the rest of the package is private)::
     release_model()              let this process's embedding model go (the daemon's main
                                  process, once its trackers are built)
     embed_seeds(texts)           seed vectors for Tracker.prepare(embed=...), in a child
+    model_available()            whether the semantic channel's model is installed
 
 The tracker learns only from its seeds, from the unlabelled stream it observes and from
 explicit feedback; no topic words are built in.
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from monitor._models import Judgement
 from monitor._relevance._seeds import read_seeds
-from monitor._relevance._semantic import embed_seeds, release_model
+from monitor._relevance._semantic import embed_seeds, model_available, release_model
 from monitor._relevance._stories import StoryGrouper
 from monitor._relevance._text import tokenise, tokenise_feed
 from monitor._relevance._tracker import DEFAULT_THRESHOLD, Params, Tracker
@@ -32,6 +33,7 @@ __all__ = [
     "StoryGrouper",
     "Tracker",
     "embed_seeds",
+    "model_available",
     "read_seeds",
     "release_model",
     "tokenise",

@@ -40,6 +40,7 @@ __all__ = [
     "Meaning",
     "embed_seeds",
     "embedder",
+    "model_available",
     "release_model",
 ]
 
@@ -176,6 +177,11 @@ def embedder() -> Embedder | None:
         return Embedder(folder)
     except (ImportError, OSError, KeyError, ValueError):
         return None  # a broken or unexpected model file: the channel is off, scoring goes on
+
+
+def model_available() -> bool:
+    """Whether the semantic channel's model is installed (and readable) in this process."""
+    return embedder() is not None
 
 
 class Meaning:
