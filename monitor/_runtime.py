@@ -116,6 +116,20 @@ def clamp_waits(storage: Store) -> None:
         )
 
 
+def _warn_of_unconfigured_topics(storage: Store, config: Config) -> None:
+    """A topic renamed (or removed) in the config leaves its learnt state, judgements and hits
+    under the old name: said at each start, as nothing else would say it."""
+    names = {topic.name for topic in config.topics}
+    gone = sorted(set(storage.stored_topics()) - names)
+    if gone:
+        log.warning(
+            "the database holds what topics %s learnt (their state, judgements and hits), "
+            "which the config no longer has: a renamed topic starts afresh under its new name; "
+            "give it its old name back to keep what it learnt",
+            ", ".join(repr(name) for name in gone),
+        )
+
+
 def build_trackers(
     topics: Sequence[TopicConfig],
     storage: Store | None = None,
@@ -203,6 +217,7 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                         count,
                         name,
                     )
+            _warn_of_unconfigured_topics(storage, config)
             bases: dict[str, dict[str, Any]] = {}
             trackers = build_trackers(config.topics, storage, bases)
             for tracker in trackers:

@@ -415,3 +415,19 @@ def test_wire_copies_across_feeds_alert_once(
     assert cli(config, "redeliver", alerted) == 0
     assert cli(config, "once") == 0
     assert len(webhook_receiver.wait_for(2)) == 2
+
+
+def test_a_renamed_topic_is_reported_at_start(
+    tmp_path: Path, feed_server: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Renaming a topic in the config strands what it learnt under the old name: each start
+    says so, naming the old topic, rather than letting it start afresh in silence."""
+    urls = serve_items(feed_server, ITEMS)
+    config = write_config(tmp_path, list(urls.values()))
+    assert cli(config, "once") == 0
+    assert "no longer has" not in caplog.text
+    config.write_text(config.read_text().replace('"paris-coalition"', '"paris"'))
+    assert cli(config, "once") == 0
+    warned = [r for r in caplog.records if "which the config no longer has" in r.getMessage()]
+    assert len(warned) == 1 and warned[0].levelname == "WARNING"
+    assert "'paris-coalition'" in warned[0].getMessage()

@@ -257,7 +257,8 @@ def test_topic_state_feedback_and_recent_hits(storage: Store) -> None:
     storage.save_topic_states({"t": {"n": 4}}, NOW)
     assert storage.topic_state("t") == {"n": 4}
     assert storage.feedback() == []
-    store(storage, [NewItem(entry("a", "Hit"), (hit(),))])
+    store(storage, [NewItem(entry("a", "Hit"), (hit(), hit("u")))])
+    assert storage.stored_topics() == ["t", "u"]  # a state, hits: each topic once
     [recent] = storage.recent_hit_items(NOW - timedelta(days=1))
     assert (recent["feed_url"], recent["key"], recent["title"]) == (FEED.url, "id:a", "Hit")
     assert storage.recent_hit_items(NOW + timedelta(days=1)) == []

@@ -95,6 +95,15 @@ class ReportsMixin(SqlMixin):
             row["matched"] = json.loads(row["matched"])
         return rows
 
+    def stored_topics(self) -> list[str]:
+        """The topics that left something in the database: a learnt state, judgements or hits
+        (read once at start: the hits' part is a scan of their topic index)."""
+        rows = self._read(
+            "SELECT topic FROM topic_state UNION SELECT topic FROM feedback "
+            "UNION SELECT DISTINCT topic FROM hits"
+        )
+        return sorted(str(row["topic"]) for row in rows)
+
     def story_alert(self, story_id: str) -> str | None:
         """The id of the hit that carried a story's alert (its alerted hit), if any."""
         d = self.dialect
