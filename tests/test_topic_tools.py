@@ -376,3 +376,28 @@ def test_topic_check_says_why_the_semantic_channel_is_off(
     out = capsys.readouterr().out
     assert "semantic channel: off (no seed has a word the model reads" in out, out
     assert "not installed" not in out
+
+
+def test_topic_check_lists_terms_and_phrases_as_the_seeds_write_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for n, text in enumerate(
+        [
+            "US deports Venezuelans, a French military official says in Paris",
+            "Venezuelans deported to El Salvador, French military official warns",
+            "Court order ignored as Venezuelans are deported, French military official says",
+        ],
+        1,
+    ):
+        (seeds / f"{n}.txt").write_text(text + "\n", encoding="utf-8")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[monitor]\ndatabase = "monitor.db"\n[[topics]]\nname = "t"\nseeds = "{seeds}"\n',
+        encoding="utf-8",
+    )
+    report = _json(capsys, config, "topic", "check", "t", "--format", "json")
+    terms = [t for t, _ in report["terms"]]
+    assert terms.count("Venezuelans") == 1, terms  # the word and the country it names: one
+    assert "French military official" in [p for p, _ in report["phrases"]], report["phrases"]

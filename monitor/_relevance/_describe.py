@@ -65,10 +65,21 @@ def describe(
             forms.setdefault(tok, Counter())[word] += 1
 
     def label(feature: str) -> str:
-        if " " in feature:
-            return labels.get(feature) or " ".join(surface(t) for t in feature.split())
-        seen = forms.get(feature)
-        return seen.most_common(1)[0][0] if seen else feature
+        parts = feature.split(" ")
+        if all(t in forms for t in parts):  # as the seeds write it (a phrase: word by word)
+            return " ".join(forms[t].most_common(1)[0][0] for t in parts)
+        if len(parts) > 1:
+            return labels.get(feature) or " ".join(surface(t) for t in parts)
+        return feature
+
+    def by_label(features: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        """Shares of features that read alike added up ("Venezuelans": the word and the
+        country it names), heaviest first."""
+        out: dict[str, float] = {}
+        for f, w in features:
+            out[label(f)] = out.get(label(f), 0.0) + w / total
+        ranked = sorted(out.items(), key=lambda lw: -lw[1])[:limit]
+        return [(name, round(w, 4)) for name, w in ranked]
 
     ranked = sorted(profile.items(), key=lambda fw: (-fw[1], fw[0]))
     shared = []
@@ -84,8 +95,8 @@ def describe(
         "lines": [sum(1 for line in text.splitlines() if line.strip()) for text in seeds],
         "words": [len(t) for t in sets],
         "shared": shared,
-        "terms": [(label(f), round(w / total, 4)) for f, w in ranked if " " not in f][:limit],
-        "phrases": [(label(f), round(w / total, 4)) for f, w in ranked if " " in f][:limit],
+        "terms": by_label([(f, w) for f, w in ranked if " " not in f]),
+        "phrases": by_label([(f, w) for f, w in ranked if " " in f]),
         "threshold": threshold,
     }
 
