@@ -35,6 +35,20 @@ def _entries(items: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
     ]
 
 
+def _topic_t(tmp_path: Path, texts: list[str]) -> Path:
+    """A config with one topic `t` seeded by ``texts`` (one file each, in tmp_path/seeds)."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for n, text in enumerate(texts, 1):
+        (seeds / f"{n}.txt").write_text(text, encoding="utf-8")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[monitor]\ndatabase = "monitor.db"\n[[topics]]\nname = "t"\nseeds = "{seeds}"\n',
+        encoding="utf-8",
+    )
+    return config
+
+
 def _json(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> Any:
     capsys.readouterr()
     assert cli(config, *args) == 0
@@ -288,16 +302,9 @@ def test_topic_check_warns_of_a_seed_far_in_meaning(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Three seeds about one story and a fourth about another: the fourth is named."""
+    texts = [f"{i['title']}\n\n{i['summary']}\n" for i in [*ON[:3], OFF[0]]]
+    config = _topic_t(tmp_path, texts)
     seeds = tmp_path / "seeds"
-    seeds.mkdir()
-    for n, item in enumerate([*ON[:3], OFF[0]], 1):
-        text = f"{item['title']}\n\n{item['summary']}\n"
-        (seeds / f"{n}.txt").write_text(text, encoding="utf-8")
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[monitor]\ndatabase = "monitor.db"\n[[topics]]\nname = "t"\nseeds = "{seeds}"\n',
-        encoding="utf-8",
-    )
     report = _json(capsys, config, "topic", "check", "t", "--format", "json")
     meaning = report["meaning"]
     assert len(meaning) == 4 and min(meaning) == meaning[3] < 0.3 < min(meaning[:3])
@@ -336,22 +343,16 @@ def test_topic_check_says_items_pasted_into_one_file_are_one_seed(
 ) -> None:
     """Four headlines pasted into one file are one seed: the warning says to give each item
     its own file, as the seeds README asks."""
-    seeds = tmp_path / "seeds"
-    seeds.mkdir()
-    (seeds / "all.txt").write_text("".join(f"{i['title']}\n" for i in ON[:4]), encoding="utf-8")
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[monitor]\ndatabase = "monitor.db"\n[[topics]]\nname = "t"\nseeds = "{seeds}"\n',
-        encoding="utf-8",
-    )
+    config = _topic_t(tmp_path, ["".join(f"{i['title']}\n" for i in ON[:4])])
     report = _json(capsys, config, "topic", "check", "t", "--format", "json")
     assert report["seeds"] == 1 and report["lines"] == [4]
     (one,) = [w for w in report["warnings"] if w.startswith("one seed")]
     assert "4 lines" in one and "one per file" in one
 
+    seeds = tmp_path / "seeds"
+    (seeds / "1.txt").unlink()  # the pasted file, then one file per headline
     for n, item in enumerate(ON[:4]):
-        (seeds / f"{n}.txt").write_text(f"{item['title']}\n", encoding="utf-8")
-    (seeds / "all.txt").unlink()
+        (seeds / f"h{n}.txt").write_text(f"{item['title']}\n", encoding="utf-8")
     report = _json(capsys, config, "topic", "check", "t", "--format", "json")
     assert report["seeds"] == 4 and report["lines"] == [1, 1, 1, 1]
     assert not [w for w in report["warnings"] if w.startswith("one seed")]
@@ -362,15 +363,8 @@ def test_topic_check_says_why_the_semantic_channel_is_off(
 ) -> None:
     """A seed that is a link alone has no word the model reads: the channel is off for that
     topic, and the model being installed, that is the reason to give."""
-    seeds = tmp_path / "seeds"
-    seeds.mkdir()
     link = "https://www.example.com/news/2025/3/11/military-chiefs-meet-in-paris-on-ukraine-force"
-    (seeds / "link.txt").write_text(link + "\n", encoding="utf-8")
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[monitor]\ndatabase = "monitor.db"\n[[topics]]\nname = "t"\nseeds = "{seeds}"\n',
-        encoding="utf-8",
-    )
+    config = _topic_t(tmp_path, [link + "\n"])
     capsys.readouterr()
     assert cli(config, "topic", "check", "t") == 0
     out = capsys.readouterr().out
@@ -381,21 +375,13 @@ def test_topic_check_says_why_the_semantic_channel_is_off(
 def test_topic_check_lists_terms_and_phrases_as_the_seeds_write_them(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    seeds = tmp_path / "seeds"
-    seeds.mkdir()
-    for n, text in enumerate(
+    config = _topic_t(
+        tmp_path,
         [
-            "US deports Venezuelans, a French military official says in Paris",
-            "Venezuelans deported to El Salvador, French military official warns",
-            "Court order ignored as Venezuelans are deported, French military official says",
+            "US deports Venezuelans, a French military official says in Paris\n",
+            "Venezuelans deported to El Salvador, French military official warns\n",
+            "Court order ignored as Venezuelans are deported, French military official says\n",
         ],
-        1,
-    ):
-        (seeds / f"{n}.txt").write_text(text + "\n", encoding="utf-8")
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[monitor]\ndatabase = "monitor.db"\n[[topics]]\nname = "t"\nseeds = "{seeds}"\n',
-        encoding="utf-8",
     )
     report = _json(capsys, config, "topic", "check", "t", "--format", "json")
     terms = [t for t, _ in report["terms"]]
