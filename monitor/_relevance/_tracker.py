@@ -61,12 +61,12 @@ from monitor._relevance._text import tokenise
 __all__ = ["DEFAULT_THRESHOLD", "Params", "Tracker"]
 
 _MATCHED_MAX = 10
-# An explanation's entry when an explicit judgement decided the score (a near copy of a
-# judged item), and how it reads.
-_JUDGED = {True: "\x01judged+", False: "\x01judged-"}
-JUDGED_LABELS = {
-    _JUDGED[True]: "(a near copy of an item judged relevant)",
-    _JUDGED[False]: "(a near copy of an item judged irrelevant)",
+# An explanation's entries when an explicit judgement decided the score (a near copy of a
+# judged item): the relevant one carries the score it gave; how each reads.
+_JUDGED_RELEVANT = "\x01judged+"
+_JUDGED_LABEL = {
+    True: "(a near copy of an item judged relevant)",
+    False: "(a near copy of an item judged irrelevant)",
 }
 _RATES_AFTER = 100  # items seen before describe() reports how common profile terms are
 
@@ -97,7 +97,11 @@ class Tracker(Learning):
         if p.title_weight < 1.0:
             raise ValueError("title_weight must be at least 1")
         self._profile = SeedProfile(seeds, phrases, p)
-        self._labels = {**self._profile.labels, _MEANING: MEANING_LABEL, **JUDGED_LABELS}
+        self._labels = {
+            **self._profile.labels,
+            _MEANING: MEANING_LABEL,
+            _JUDGED_RELEVANT: _JUDGED_LABEL[True],
+        }
         self._seed_texts = [s for s in seeds if s.strip()]
         self._seeds_key = seeds_key(self._seed_texts, phrases)
         self._exclude = Exclusions(exclude)
@@ -267,15 +271,15 @@ class Tracker(Learning):
         x = self._features(tokens)
         z, raw, parts = self._score(x, tokens.meaning)
         verdict = self._verdict(x) if self._feedback else None
-        if verdict is not None:  # the judgement decides: it leads the explanation
-            shift = (2.0 if verdict else -2.0) * p.z_mid
-            z += shift
-            parts = [(_JUDGED[verdict], abs(shift)), *parts] if verdict else parts
+        if verdict is not None:  # the judgement decides, and leads the explanation
+            z += (2.0 if verdict else -2.0) * p.z_mid
+        if verdict:
+            parts = [(_JUDGED_RELEVANT, 2.0 * p.z_mid), *parts]
         score = 0.0 if z == -math.inf else 1.0 / (1.0 + math.exp(p.z_mid - z))
         hit = score >= self.threshold
         matched = explain(parts, score, tokens, self._labels, _MATCHED_MAX)
         if verdict is False:
-            matched = ((JUDGED_LABELS[_JUDGED[False]], 0.0), *matched[: _MATCHED_MAX - 1])
+            matched = ((_JUDGED_LABEL[False], 0.0), *matched[: _MATCHED_MAX - 1])
         if self._exclude:
             vetoed = self._exclude.match(tokens)
             if vetoed is not None:
