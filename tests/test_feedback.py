@@ -139,6 +139,34 @@ def test_a_version_1_database_is_migrated(tmp_path: Path) -> None:
         assert db.execute("SELECT count(*) FROM feedback").fetchone()[0] == 0
 
 
+def test_a_version_6_database_keeps_its_judgements_and_never_reuses_an_id(
+    tmp_path: Path,
+) -> None:
+    """Version 7 rebuilds `feedback` so that ids are never given twice; the judgements and
+    their ids survive the rebuild."""
+    path = tmp_path / "old.db"
+    Storage(path).close()
+    with sqlite3.connect(path) as db:  # as version 6 left it: a plain INTEGER PRIMARY KEY
+        db.execute("DROP TABLE feedback")
+        db.execute(
+            "CREATE TABLE feedback (id INTEGER PRIMARY KEY, topic TEXT NOT NULL, item_id "
+            "INTEGER, link TEXT NOT NULL, title TEXT NOT NULL, summary TEXT NOT NULL, relevant "
+            "INTEGER NOT NULL, judged_at TEXT NOT NULL, UNIQUE (topic, item_id))"
+        )
+        for n in (1, 2, 3):
+            db.execute(
+                "INSERT INTO feedback VALUES (?, 't', ?, 'l', 'T', 'S', 1, 'x')", (n, 10 + n)
+            )
+        db.execute("DELETE FROM feedback WHERE id = 3")  # the newest, removed before
+        db.execute("PRAGMA user_version = 6")
+    storage = Storage(path)
+    assert [r["id"] for r in storage.feedback()] == [1, 2]
+    storage.remove_feedback("fb_2")
+    item = {"id": 99, "link": "l99", "title": "T", "summary": "S"}
+    assert storage.add_feedback("t", item, True, START) == 3  # never 2 again
+    storage.close()
+
+
 def test_classify_reads_feedback_without_writing(tmp_path: Path) -> None:
     path = tmp_path / "monitor.db"
     assert read_feedback(path) == []

@@ -553,8 +553,12 @@ def test_items_named_by_the_user_feedback_and_the_recent_stream(storage: Store) 
     assert [r["title"] for r in storage.feedback("u")] == ["Hit"]
     assert storage.remove_feedback(f"fb_{first}") == 1
     assert storage.remove_feedback(hid, topic="t") == 0
+    second = int(storage.feedback("u")[0]["id"])
     assert storage.remove_feedback(hid) == 1
     assert storage.feedback() == []
+    # an id is never given again: a retried `feedback --remove fb_N` must not remove a newer
+    # judgement that took the number of the one it removed
+    assert storage.add_feedback("t", found, True, NOW) > second
     # plain items are written before hits in a poll: "No" has the lower id
     assert [r["title"] for r in storage.recent_items(5)] == ["No", "Hit"]
     assert [r["title"] for r in storage.recent_items(1)] == ["Hit"]

@@ -14,8 +14,9 @@ from ._schema_v4 import apply_v4  # version 4's step in its own module: the SQL 
 # 4: full-text search, the hit_details view, managed feeds, digests (see _schema_v4);
 # 5: adaptive polling (the next poll decided, an index to count a feed's recent items);
 #    feed health changes and their own outbox (``[alerts] feed_health``);
-# 6: the topics an added feed is scored for (``monitor feeds add --topic``).
-SCHEMA_VERSION = 6
+# 6: the topics an added feed is scored for (``monitor feeds add --topic``);
+# 7: judgement ids never given twice (``feedback`` rebuilt with AUTOINCREMENT).
+SCHEMA_VERSION = 7
 
 _V1 = """
 CREATE TABLE feeds (
@@ -204,6 +205,32 @@ def _v6(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE feeds ADD COLUMN topics TEXT")
 
 
+def _v7(conn: sqlite3.Connection) -> None:
+    """``feedback.id`` AUTOINCREMENT: a removed judgement's id is never given to a new one,
+    so a retried ``monitor feedback --remove fb_N`` cannot remove a newer judgement. SQLite
+    cannot change a key in place: the table is rebuilt, its rows and ids kept."""
+    conn.execute(
+        """CREATE TABLE feedback_v7 (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic      TEXT NOT NULL,
+    item_id    INTEGER,
+    link       TEXT NOT NULL,
+    title      TEXT NOT NULL,
+    summary    TEXT NOT NULL,
+    relevant   INTEGER NOT NULL,
+    judged_at  TEXT NOT NULL,
+    UNIQUE (topic, item_id)
+)"""
+    )
+    conn.execute(
+        "INSERT INTO feedback_v7 (id, topic, item_id, link, title, summary, relevant, "
+        "judged_at) SELECT id, topic, item_id, link, title, summary, relevant, judged_at "
+        "FROM feedback"
+    )
+    conn.execute("DROP TABLE feedback")
+    conn.execute("ALTER TABLE feedback_v7 RENAME TO feedback")
+
+
 _MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
     1: _V1,
     2: _V2,
@@ -211,6 +238,7 @@ _MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
     4: _v4,
     5: _v5,
     6: _v6,
+    7: _v7,
 }
 
 
