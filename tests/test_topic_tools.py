@@ -13,6 +13,7 @@ import pytest
 
 from monitor._classify import batch_moment, classify_batch
 from monitor._relevance import StoryGrouper, Tracker, read_seeds, tokenise
+from monitor._relevance._text import analyse, stem
 from tests.feedserver import FeedServer, rss
 from tests.helpers import DATA, ROOT, START, TOY_THRESHOLD, cli, load_items, write_config
 from tests.receivers import WebhookReceiver
@@ -64,7 +65,30 @@ def test_matched_features_read_as_the_item_writes_them() -> None:
     labels = [f for f, _ in judgement.matched]
     assert "France" in labels and "franc" not in labels  # the word, not its stem
     assert all(not f.startswith(("term:", "phrase:")) for f in labels)
-    assert tokenise("Türkiye's Army", "").words == ("Turkiye", "Army")
+    # accents are shown as written, though matching folds them ("Türkiye" = "Turkiye")
+    turkiye = tokenise("Türkiye's Army", "")
+    assert turkiye.words == ("Türkiye", "Army")
+    assert turkiye.title == tokenise("Turkiye's army", "").title
+
+
+def test_words_keep_their_accents_and_ligatures_where_the_tokens_fold_them() -> None:
+    text = "L’Élysée: Macron’s «ﬁnal» offer, Ahmed al-Sharaa, São Paulo, Ukrainian’s Straße"
+    tokens = tokenise(text, "")
+    assert list(tokens.title) == analyse(text).seq  # matching still reads the folded text
+    assert len(tokens.words) == len(tokens.title)
+    shown = dict(zip(tokens.title, tokens.words, strict=True))
+    assert shown[stem("elysee")] == "Élysée"
+    assert shown[stem("sao")] == "São"
+    assert shown[stem("final")] == "ﬁnal"  # the ligature as written, read as "final"
+    assert shown[stem("alsharaa")] == "al-Sharaa"
+    assert shown[stem("ukraine")] == "Ukrainian"
+
+
+def test_explanations_show_accented_words_as_the_item_writes_them() -> None:
+    tracker = Tracker("t", ["Élysée summit on Ukraine", "Élysée hosts Ukraine talks"] * 2)
+    judgement = tracker.judge("Élysée summit: Ukraine talks", "")
+    labels = [f for f, _ in judgement.matched]
+    assert "Élysée" in labels and "elysee" not in labels and "Elysee" not in labels, labels
 
 
 def test_a_batch_is_judged_whatever_order_the_feed_lists_it_in() -> None:
@@ -387,3 +411,15 @@ def test_topic_check_lists_terms_and_phrases_as_the_seeds_write_them(
     terms = [t for t, _ in report["terms"]]
     assert terms.count("Venezuelans") == 1, terms  # the word and the country it names: one
     assert "French military official" in [p for p, _ in report["phrases"]], report["phrases"]
+
+
+def test_topic_check_shows_words_from_phrases_and_judgements_as_written() -> None:
+    """Profile terms that no seed writes (a configured phrase's words, a judged item's) are
+    shown as the phrase or the item writes them, not as stems."""
+    tracker = Tracker(
+        "t", ["Ransom paid in border case", "Border case ransom"], phrases=["Kidnapping"]
+    )
+    tracker.set_feedback([("Vance visits the border", "Vance on kidnappings", True)])
+    terms = [t for t, _ in tracker.describe(limit=50)["terms"]]
+    assert "Kidnapping" in terms and "Vance" in terms, terms
+    assert not {"kidnap", "vanc"} & set(terms), terms

@@ -48,21 +48,27 @@ def describe(
     limit: int = 15,
     *,
     rates: dict[str, float] | None = None,
+    more: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The heaviest terms and phrases of a seed ``profile`` (as the seeds write them, with
     their share of the profile's weight), each seed's non-blank lines (items pasted into one
     file are one seed), how much the seeds agree (the share of each seed's distinct words that
     another seed also uses) and, given the stream's ``rates`` (the share of items that use a
     feature), which of the heaviest terms are common news (in at least ``COMMON`` of the
-    items): words that cannot tell the topic from its surroundings."""
+    items): words that cannot tell the topic from its surroundings. Terms that no seed
+    writes are shown as the ``more`` texts write them (configured phrases, judged items)."""
     total = sum(profile.values()) or 1.0
     forms: dict[str, Counter[str]] = {}
     sets: list[set[str]] = []
     for text in seeds:
         tokens = tokenise(text, "", meaning=False)
         sets.append({t for t in tokens.title if not is_stop(t)})
-        for tok, word in zip(tokens.title, tokens.words, strict=False):
-            forms.setdefault(tok, Counter())[word] += 1
+        _count_forms(tokens, forms)
+    more_forms: dict[str, Counter[str]] = {}
+    for text in more:
+        _count_forms(tokenise(text, "", meaning=False), more_forms)
+    for tok, counts in more_forms.items():
+        forms.setdefault(tok, counts)
 
     def label(feature: str) -> str:
         parts = feature.split(" ")
@@ -99,6 +105,12 @@ def describe(
         "phrases": by_label([(f, w) for f, w in ranked if " " in f]),
         "threshold": threshold,
     }
+
+
+def _count_forms(tokens: Tokens, forms: dict[str, Counter[str]]) -> None:
+    """Count how ``tokens``' text writes each of its tokens into ``forms``."""
+    for tok, word in zip(tokens.title, tokens.words, strict=False):
+        forms.setdefault(tok, Counter())[word] += 1
 
 
 def keywords(

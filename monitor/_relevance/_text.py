@@ -10,6 +10,7 @@ import dataclasses
 import html
 import re
 import unicodedata
+from collections.abc import Callable
 
 from monitor._models import ParsedFeed, Tokens
 from monitor._relevance._semantic import embedder
@@ -123,6 +124,33 @@ def _drop_marks(match: re.Match[str]) -> str:
     return "".join(c for c in match.group() if not unicodedata.combining(c))
 
 
+def _fold_mapped(text: str) -> tuple[str, list[int] | None]:
+    """``_fold(text, lower=False)`` and, unless ``text`` is ASCII, the index in ``text`` of
+    each folded character (None when folding kept the length: then it kept every
+    character's place), to show a folded word as written ("Élysée", not "Elysee"). Folding
+    character by character gives the same text, since NFKD decomposes each character alone
+    and only reorders the combining marks that folding drops."""
+    folded = _fold(text, lower=False)
+    if len(folded) == len(text):
+        return folded, None
+    out: list[str] = []
+    origin: list[int] = []
+    pos = 0
+    for match in _NON_ASCII.finditer(text):
+        start, end = match.span()
+        out.append(text[pos:start])
+        origin.extend(range(pos, start))
+        for i in range(start, end):
+            decomposed = unicodedata.normalize("NFKD", text[i])
+            folded = "".join(c for c in decomposed if not unicodedata.combining(c))
+            out.append(folded)
+            origin.extend([i] * len(folded))
+        pos = end
+    out.append(text[pos:])
+    origin.extend(range(pos, len(text)))
+    return "".join(out), origin
+
+
 def _token(word: str) -> str:
     """A word's sequence token: its stem, or the word marked as a stopword (cached)."""
     tok = _TOKEN_CACHE.get(word)
@@ -164,31 +192,34 @@ def analyse(text: str, *, joined: bool = True) -> Analysis:
     seq = [get(w) or _token(w) for w in words]
     if joined:
         _add_joined(folded, seq, words)
-        _add_countries(seq, words)
+        _add_countries(seq, words, words)
     content = [t for t in seq if t[0] != _STOP_MARK]
     return Analysis(seq, content, words)
 
 
-def _add_joined(text: str, seq: list[str], words: list[str]) -> None:
-    """Append ``text``'s hyphenated words, joined, to its ``seq`` (and as written to its
-    ``words``), each after ``BREAK``."""
+def _add_joined(
+    text: str, seq: list[str], words: list[str], show: Callable[[int, int], str] | None = None
+) -> None:
+    """Append ``text``'s hyphenated words, joined, to its ``seq`` (and to its ``words`` as
+    ``text`` writes them, or as ``show`` shows that span of it), each after ``BREAK``."""
     if "-" not in text:
         return
-    for written in _HYPHENATED.findall(text):
+    for match in _HYPHENATED.finditer(text):
+        written = match.group()
         if written.count("-") < _JOINED_PARTS and len(written) <= _JOINED_MAX:
             seq += [BREAK, _token(written.replace("-", "").lower())]
-            words += ["|", written]
+            words += ["|", written if show is None else show(*match.span())]
 
 
-def _add_countries(seq: list[str], words: list[str]) -> None:
-    """Append the country of each of ``words``' country adjectives (after ``BREAK``) to
-    ``seq``, and the adjective as written to ``words``."""
+def _add_countries(seq: list[str], folded: list[str], words: list[str]) -> None:
+    """Append the country of each country adjective in ``folded`` (after ``BREAK``) to
+    ``seq``, and the adjective as ``words`` writes it to ``words``."""
     country_of = _COUNTRY_OF_ADJECTIVE.get
-    for word in words[:]:
-        country = country_of(word.lower())
+    for i in range(len(folded)):
+        country = country_of(folded[i].lower())
         if country is not None:
             seq += [BREAK, _token(country)]
-            words += ["|", word]
+            words += ["|", words[i]]
 
 
 def sequence(text: str) -> list[str]:
@@ -211,16 +242,28 @@ def surface(token: str) -> str:
 def _cased(text: str) -> tuple[list[str], list[str]]:
     """(sequence tokens, the words as written) of ``text``, hyphenated words also joined and
     country adjectives also read as the country."""
-    folded = _fold(text, lower=False)
-    words = _CASED_WORDS.findall(folded)
+    folded, origin = _fold_mapped(text)
     get = _TOKEN_CACHE.get
+    show: Callable[[int, int], str] | None = None
+    if folded is text:  # ASCII: the words are as written
+        words = shown = _CASED_WORDS.findall(folded)
+    else:
+
+        def show(start: int, end: int) -> str:
+            if origin is None:
+                return text[start:end]
+            return text[origin[start] : origin[end - 1] + 1]
+
+        spans = [m.span(1) for m in _CASED_WORDS.finditer(folded)]
+        words = [folded[a:b] for a, b in spans]
+        shown = [show(a, b) for a, b in spans]
     seq = []
     for w in words:
         low = w.lower()
         seq.append(get(low) or _token(low))
-    _add_joined(folded, seq, words)
-    _add_countries(seq, words)
-    return seq, words
+    _add_joined(folded, seq, shown, show)
+    _add_countries(seq, words, shown)
+    return seq, shown
 
 
 def tokenise(title: str, summary: str, *, meaning: bool = True) -> Tokens:

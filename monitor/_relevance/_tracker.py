@@ -103,6 +103,7 @@ class Tracker(Learning):
             _JUDGED_RELEVANT: _JUDGED_LABEL[True],
         }
         self._seed_texts = [s for s in seeds if s.strip()]
+        self._more_texts = list(self._profile.user_phrases)  # other texts that write words
         self._seeds_key = seeds_key(self._seed_texts, phrases)
         self._exclude = Exclusions(exclude)
         self._n = 0
@@ -302,6 +303,8 @@ class Tracker(Learning):
             [(self._features(tokenise(t, s, meaning=False)), bool(rel)) for t, s, rel in judged],
             lambda x: self._unit(x, unigrams=True),
         )
+        phrases = self._profile.user_phrases
+        self._more_texts = [*phrases, *(f"{t}\n{s}" for t, s, rel in judged if rel)]
         self._judged = []
         self._refresh_seed(reweigh=False)
         self._stream_stale = True
@@ -324,7 +327,13 @@ class Tracker(Learning):
         n = self._n
         rates = {f: self._df.get(f, 0) / n for f in self._seed.q} if n >= _RATES_AFTER else {}
         described = describe(
-            self._seed.q, self._labels, self._seed_texts, self.threshold, limit, rates=rates
+            self._seed.q,
+            self._labels,
+            self._seed_texts,
+            self.threshold,
+            limit,
+            rates=rates,
+            more=self._more_texts,
         )
         described["meaning"] = self._meaning.agreement() if self._meaning.on else None
         return described
