@@ -83,6 +83,13 @@ def _warnings(described: dict[str, Any]) -> list[str]:
     if not described["phrases"]:
         out.append("no phrase recurs across the seeds: matching rests on single words")
     out += _meaning_warnings(described.get("meaning") or [])
+    for n in described["not_english"]:
+        out.append(
+            f"seed {n} does not read as English ({described['english'][n - 1]:.0%} of its "
+            "words are common English words such as 'the' or 'and'): the stopwords and the "
+            "stemmer are English, so it matches only items in its own language, and that "
+            "language's common words weigh as topic words"
+        )
     for word, rate in described["common"]:
         out.append(
             f"{word!r} is in {rate:.0%} of the stored items: it cannot tell the topic from its "
@@ -185,7 +192,7 @@ def _meaning_warnings(meaning: list[float]) -> list[str]:
 
 def _meaning_line(meaning: list[float] | None) -> str:
     if meaning is None and model_available():
-        return "semantic channel: off (no seed has a word the model reads: a link alone?)"
+        return "semantic channel: off (no seed has a word the model reads)"
     if meaning is None:
         return "semantic channel: off (the wordllama package is not installed)"
     if not meaning:

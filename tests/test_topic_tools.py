@@ -385,14 +385,13 @@ def test_topic_check_says_items_pasted_into_one_file_are_one_seed(
 def test_topic_check_says_why_the_semantic_channel_is_off(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A seed that is a link alone has no word the model reads: the channel is off for that
-    topic, and the model being installed, that is the reason to give."""
-    link = "https://www.example.com/news/2025/3/11/military-chiefs-meet-in-paris-on-ukraine-force"
-    config = _topic_t(tmp_path, [link + "\n"])
+    """Seeds of words too long for the model to read (it skips junk such as base64): the
+    channel is off for that topic, and the model being installed, that is the reason to give."""
+    config = _topic_t(tmp_path, ["Pneumonoultramicroscopicsilicovolcanoconiosis\n"])
     capsys.readouterr()
     assert cli(config, "topic", "check", "t") == 0
     out = capsys.readouterr().out
-    assert "semantic channel: off (no seed has a word the model reads" in out, out
+    assert "semantic channel: off (no seed has a word the model reads)" in out, out
     assert "not installed" not in out
 
 
@@ -423,3 +422,30 @@ def test_topic_check_shows_words_from_phrases_and_judgements_as_written() -> Non
     terms = [t for t, _ in tracker.describe(limit=50)["terms"]]
     assert "Kidnapping" in terms and "Vance" in terms, terms
     assert not {"kidnap", "vanc"} & set(terms), terms
+
+
+def test_topic_check_warns_of_a_seed_not_in_english(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The stopwords and the stemmer are English: a seed in another language matches only
+    items in its language, and its language's common words weigh as topic words."""
+    english = [
+        "Military chiefs of about 30 countries met in Paris on Tuesday to plan a security "
+        "force for Ukraine, which would deploy after a ceasefire with Russia is agreed.",
+        "France and Britain lead the coalition of the willing: the chiefs of staff discussed "
+        "how a force for Ukraine would be made up and where it would be based.",
+        "The meeting at the French military headquarters was the first of its kind, with "
+        "European and Commonwealth chiefs of staff and a NATO observer.",
+    ]
+    french = (
+        "Les chefs d'état-major d'une trentaine de pays se sont réunis mardi à Paris pour "
+        "préparer une force de sécurité en Ukraine après un cessez-le-feu, selon l'Élysée."
+    )
+    report = _json(
+        capsys, _topic_t(tmp_path, [*english, french]), "topic", "check", "t", "--format", "json"
+    )
+    warned = [w for w in report["warnings"] if "English" in w]
+    assert len(warned) == 1 and warned[0].startswith("seed 4 does not read as English"), warned
+    (tmp_path / "seeds" / "4.txt").unlink()
+    report = _json(capsys, tmp_path / "config.toml", "topic", "check", "t", "--format", "json")
+    assert not [w for w in report["warnings"] if "English" in w], report["warnings"]

@@ -115,6 +115,38 @@ def test_unusable_seed_files_name_the_file(tmp_path: Path, content: bytes, says:
     assert "bad.txt" in str(caught.value)
 
 
+def test_a_seed_saved_as_utf16_is_read(tmp_path: Path) -> None:
+    """Windows editors save "Unicode" text as UTF-16 with a byte-order mark."""
+    text = "Military chiefs meet in Paris on a Ukraine force, says l’Élysée."
+    (tmp_path / "le.txt").write_bytes(text.encode("utf-16"))  # little-endian, with its BOM
+    (tmp_path / "be.txt").write_bytes(b"\xfe\xff" + text.encode("utf-16-be"))
+    assert read_seeds(tmp_path) == [text, text]
+
+
+def test_links_in_seeds_count_only_their_path_words(tmp_path: Path) -> None:
+    """A pasted article's links: the host ("https", "www", "bbc", "co", "uk") is nobody's
+    topic; the path's words ("military chiefs meet") often are its headline."""
+    (tmp_path / "a.txt").write_text(
+        "Military chiefs meet in Paris.\n"
+        "Source: https://www.example.co.uk/news/2025/03/11/military-chiefs-meet-in-paris.html?utm_source=x#top\n"
+        "See also www.bbc.com/news/world-europe-68483291 and http://t.co/AbC123xyz."
+    )
+    [text] = read_seeds(tmp_path)
+    words = set(text.lower().replace(".", " ").split())
+    assert not words & {"https", "http", "www", "example", "co", "uk", "bbc", "com", "utm", "html"}
+    assert "military chiefs meet in paris" in text.lower().split("source:")[1]
+    assert "world europe" in text
+    assert "abc123xyz" not in text.lower()  # an id of letters and digits is not a word
+
+
+def test_a_seed_that_is_a_link_alone_reads_as_its_path_words(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("https://www.example.com/world/military-chiefs-meet-in-paris")
+    assert read_seeds(tmp_path) == ["world military chiefs meet in paris"]
+    (tmp_path / "a.txt").write_text("https://t.co/AbC123xyz")
+    with pytest.raises(ConfigError, match="no usable text"):
+        read_seeds(tmp_path)
+
+
 def test_unreadable_seed_file_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "good.txt").write_text("Military chiefs meet in Paris on a Ukraine force.")
     (tmp_path / "gone.txt").symlink_to(tmp_path / "nowhere")  # listed, cannot be read

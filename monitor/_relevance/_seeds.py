@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 import html
+import re
 from pathlib import Path
 
 from monitor._errors import ConfigError
@@ -12,6 +14,15 @@ __all__ = ["SEED_SUFFIXES", "read_seeds"]
 
 SEED_SUFFIXES = (".txt", ".md", ".html", ".htm")
 
+# A link in a pasted article: its scheme and host ("https", "www", "bbc", "co", "uk") are
+# nobody's topic; its path's words often are the headline ("military-chiefs-meet-in-paris").
+_LINK = re.compile(
+    r"\b(?:[a-z][a-z0-9+.-]*://|www\.)[^\s/?#<>\"']*([^\s?#<>\"']*)(?:[?#][^\s<>\"']*)?",
+    re.IGNORECASE,
+)
+_PATH_SPLIT = re.compile(r"[\W_]+")
+_PAGE_SUFFIXES = frozenset({"htm", "html", "shtml", "php", "asp", "aspx", "jsp"})
+
 
 def read_seeds(folder: Path) -> list[str]:
     """The texts of the seed files in ``folder`` (.txt, .md, .html), sorted by file name.
@@ -19,7 +30,8 @@ def read_seeds(folder: Path) -> list[str]:
     HTML files lose their tags, scripts and entities. Raises :class:`ConfigError` naming the
     folder when it is missing, unreadable, or holds no non-empty seed file, and naming the file
     when a seed file cannot be read (a dangling link, no permission), is binary or is not
-    UTF-8; and when no seed has any usable word (a topic cannot be learnt from nothing).
+    UTF-8 (or UTF-16 with a byte-order mark); and when no seed has any usable word (a topic
+    cannot be learnt from nothing). A link counts only its path's words (see ``_LINK``).
     """
     folder = Path(folder)
     try:
@@ -34,24 +46,36 @@ def read_seeds(folder: Path) -> list[str]:
     except OSError as exc:
         raise ConfigError(f"seed folder {folder}: cannot be read ({exc.strerror or exc})") from exc
     texts: list[str] = []
+    links_only = False
     for path in files:
         raw = _read_text(folder, path)
         # HTML loses its markup; text keeps its lines but not its entities (an item pasted
         # from a feed: "&nbsp;" is a space, as the parse stage reads it, not a word).
         html_file = path.suffix.lower() in (".html", ".htm")
         text = strip_markup(raw) if html_file else html.unescape(raw).strip()
-        if text:
-            texts.append(text)
-    if not texts:
+        words = _LINK.sub(_path_words, text).strip()
+        links_only |= bool(text) and not words
+        if words:
+            texts.append(words)
+    if not texts and not links_only:
         raise ConfigError(
             f"seed folder {folder}: no seed articles (expected non-empty "
             f"{', '.join(SEED_SUFFIXES)} files)"
         )
     if not any(not is_stop(token) for text in texts for token in sequence(text)):
-        raise ConfigError(
-            f"seed folder {folder}: the seed files have no usable text (no word to learn from)"
-        )
+        why = "only links, with no words in their paths" if links_only else "no word to learn from"
+        raise ConfigError(f"seed folder {folder}: the seed files have no usable text ({why})")
     return texts
+
+
+def _path_words(link: re.Match[str]) -> str:
+    """A link's path as its words of letters: no ids, numbers or page suffixes."""
+    words = [
+        w
+        for w in _PATH_SPLIT.split(link.group(1))
+        if w.isalpha() and w.lower() not in _PAGE_SUFFIXES
+    ]
+    return " ".join(words)
 
 
 def _read_text(folder: Path, path: Path) -> str:
@@ -62,9 +86,11 @@ def _read_text(folder: Path, path: Path) -> str:
         raise ConfigError(
             f"seed folder {folder}: cannot read {path.name} ({exc.strerror or exc})"
         ) from None
-    if b"\x00" in data:
+    if b"\x00" in data and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise ConfigError(f"seed folder {folder}: {path.name} is not a text file (binary data)")
     try:
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return data.decode("utf-16")  # as Windows editors save "Unicode" text
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(
