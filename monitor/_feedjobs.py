@@ -16,8 +16,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ._config import Config, FeedConfig, load_config, settings_bounds
-from ._errors import MonitorError
+from ._errors import ConfigError, MonitorError
 from ._feedset import active_feeds
+from ._relevance import read_seeds
 from ._times import utcnow
 
 if TYPE_CHECKING:
@@ -112,7 +113,35 @@ def reload_feeds(rt: Runtime) -> bool:
             "SIGHUP: %s changed: takes effect at the next restart (only [[feeds]] reload)",
             ", ".join(changed),
         )
+    _check_seeds(rt, new)
     rt.storage.sync_feeds(new.feeds)
     rt.config = dataclasses.replace(rt.config, feeds=new.feeds)
     log.info("SIGHUP: reloaded %s: %d configured feeds", path, len(new.feeds))
     return True
+
+
+def _check_seeds(rt: Runtime, new: Config) -> None:
+    """SIGHUP: say which running topics' seed files were edited (they take effect at the next
+    restart) or no longer read (that restart would fail). A topic whose config changed is
+    already named with the sections that changed."""
+    running = {tracker.name: tracker for tracker in rt.trackers}
+    unchanged = set(rt.config.topics)
+    for topic in new.topics:
+        tracker = running.get(topic.name)
+        if tracker is None:
+            continue
+        try:
+            seeds = read_seeds(topic.seeds)
+        except ConfigError as exc:
+            log.error(
+                "SIGHUP: topic %s: its seed files cannot be read (%s): the running profile "
+                "stays, but the next restart would fail",
+                topic.name,
+                exc,
+            )
+            continue
+        if topic in unchanged and not tracker.same_seeds(seeds, topic.phrases):
+            log.warning(
+                "SIGHUP: topic %s: its seed files changed: takes effect at the next restart",
+                topic.name,
+            )

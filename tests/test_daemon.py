@@ -3,12 +3,19 @@ cleanly on SIGTERM/SIGINT within seconds, and resumes pending alerts on the next
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from monitor._config import load_config
+from monitor._feedjobs import reload_feeds
+from monitor._runtime import open_runtime
 from tests.feedserver import FeedServer
 from tests.helpers import DATA, TOY_THRESHOLD, load_items, serve_items, write_config
 from tests.receivers import WebhookReceiver
@@ -109,3 +116,34 @@ def test_stopping_with_a_poll_in_flight_logs_no_error(
     assert '"stopping: 1 polls in flight"' in err, err
     errors = [line for line in err.splitlines() if '"level":"error"' in line.replace(" ", "")]
     assert errors == [], errors
+
+
+def test_sighup_says_when_the_seed_files_changed_or_cannot_be_read(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SIGHUP reloads only feeds. An edited seed file (same folder, so the config is the same)
+    takes effect at the next restart: the log must say so, and say before that restart
+    when the seeds no longer read."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "1.txt").write_text("Military chiefs meet in Paris on a Ukraine force.")
+    config_path = tmp_path / "config.toml"
+    config_path.write_text(
+        f'[monitor]\ndatabase = "monitor.db"\n[[topics]]\nname = "t"\nseeds = "{seeds}"\n'
+    )
+
+    async def hup_three_times() -> None:
+        async with open_runtime(load_config(config_path)) as rt:
+            assert reload_feeds(rt)  # nothing changed: nothing to say
+            (seeds / "2.txt").write_text("Coalition of the willing plans a Ukraine force.")
+            assert reload_feeds(rt)
+            (seeds / "3.txt").write_bytes(b"\x00\x01 binary")
+            assert reload_feeds(rt)
+
+    caplog.set_level(logging.INFO, logger="monitor")
+    asyncio.run(hup_three_times())
+    said = [r.getMessage() for r in caplog.records if "seed files" in r.getMessage()]
+    assert len(said) == 2, said
+    assert "topic t: its seed files changed: takes effect at the next restart" in said[0]
+    assert "topic t: its seed files cannot be read" in said[1] and "3.txt" in said[1]
+    assert "the next restart would fail" in said[1]

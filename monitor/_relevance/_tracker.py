@@ -321,6 +321,11 @@ class Tracker(Learning):
 
     # -- introspection -------------------------------------------------------------------
 
+    def same_seeds(self, seeds: Sequence[str], phrases: Sequence[str]) -> bool:
+        """Whether ``seeds`` and ``phrases`` are what this tracker's profile was built from
+        (a running daemon's seed files may have been edited since it started)."""
+        return seeds_key([s for s in seeds if s.strip()], phrases) == self._seeds_key
+
     def describe(self, limit: int = 15) -> dict[str, Any]:
         """What the seed profile rests on, for ``monitor topic check`` (see
         :func:`~monitor._relevance._describe.describe`)."""
