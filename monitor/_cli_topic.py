@@ -169,28 +169,36 @@ def _backtest(tracker: Tracker, storage: Store, config: Config, limit: int) -> d
     }
 
 
-def _meaning_warnings(meaning: list[float]) -> list[str]:
-    """A seed far in meaning from the others and unlike them in that, or seeds all far apart."""
+def _meaning_warnings(meaning: list[float | None]) -> list[str]:
+    """Seeds the model cannot read; a seed far in meaning from the others and unlike them in
+    that, or seeds all far apart."""
+    out = [
+        f"seed {n} has no word the model reads (the semantic channel leaves it out)"
+        for n, v in enumerate(meaning, 1)
+        if v is None
+    ]
+    known = [(n, v) for n, v in enumerate(meaning, 1) if v is not None]
+    values = [v for _, v in known]
     far = [
         f"{n} ({v:.2f})"
-        for n, v in enumerate(meaning, 1)
-        if v < _FAR_IN_MEANING and v < median(meaning[: n - 1] + meaning[n:]) - _OUTLIER
+        for k, (n, v) in enumerate(known)
+        if v < _FAR_IN_MEANING and v < median(values[:k] + values[k + 1 :] or [v]) - _OUTLIER
     ]
     if far:
-        return [
+        out.append(
             f"{'seeds' if len(far) > 1 else 'seed'} {', '.join(far)} "
             f"{'are' if len(far) > 1 else 'is'} far in meaning from the others: probably about "
             "another story, and the profile then matches that story too"
-        ]
-    if len(meaning) >= 3 and median(meaning) < _FAR_IN_MEANING:
-        return [
-            f"the seeds are far apart in meaning (median {median(meaning):.2f}): short texts on "
+        )
+    elif len(values) >= 2 and median(values) < _FAR_IN_MEANING:
+        out.append(
+            f"the seeds are far apart in meaning (median {median(values):.2f}): short texts on "
             "one broad story can be; seeds about one event give a sharper topic"
-        ]
-    return []
+        )
+    return out
 
 
-def _meaning_line(meaning: list[float] | None) -> str:
+def _meaning_line(meaning: list[float | None] | None) -> str:
     if meaning is None and model_available():
         return "semantic channel: off (no seed has a word the model reads)"
     if meaning is None:
@@ -198,7 +206,7 @@ def _meaning_line(meaning: list[float] | None) -> str:
     if not meaning:
         return "closeness in meaning of each seed to the others: (one seed)"
     return "closeness in meaning of each seed to the others (cosine, 1 = same): " + ", ".join(
-        f"{v:.2f}" for v in meaning
+        f"{v:.2f}" if v is not None else f"(seed {n}: none)" for n, v in enumerate(meaning, 1)
     )
 
 

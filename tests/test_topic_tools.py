@@ -354,6 +354,35 @@ def test_topic_check_warns_of_a_seed_far_in_meaning(
     assert len(far) == 1 and far[0].startswith("the seeds are far apart in meaning"), far
 
 
+def test_meaning_warnings_name_the_right_seed_when_one_has_no_vector(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A seed the model cannot read (words too long for it) has no vector: the closeness of
+    the others must still be reported against their own seed numbers, and that seed named."""
+    unread = "Pneumonoultramicroscopicsilicovolcanoconiosis\n"
+    texts = [unread, *(f"{i['title']}\n\n{i['summary']}\n" for i in [*ON[:3], OFF[0]])]
+    config = _topic_t(tmp_path, texts)
+    report = _json(capsys, config, "topic", "check", "t", "--format", "json")
+    meaning = report["meaning"]
+    assert len(meaning) == 5 and meaning[0] is None, meaning
+    assert min(m for m in meaning if m is not None) == meaning[4]
+    far = [w for w in report["warnings"] if "far in meaning" in w]
+    assert len(far) == 1 and far[0].startswith("seed 5 "), far
+    unread_warning = [w for w in report["warnings"] if "no word the model reads" in w]
+    assert unread_warning and unread_warning[0].startswith("seed 1 "), report["warnings"]
+    assert cli(config, "topic", "check", "t") == 0
+    assert "(seed 1: none)" in capsys.readouterr().out
+
+    # two seeds about different stories: no third to single one out, still worth a warning
+    for f in (tmp_path / "seeds").iterdir():
+        f.unlink()
+    for n, item in enumerate([ON[0], OFF[0]], 1):
+        (tmp_path / "seeds" / f"{n}.txt").write_text(f"{item['title']}\n\n{item['summary']}")
+    report = _json(capsys, config, "topic", "check", "t", "--format", "json")
+    assert max(report["meaning"]) < 0.3, report["meaning"]
+    assert [w for w in report["warnings"] if "far apart in meaning" in w], report["warnings"]
+
+
 HEADLINES_OF_ONE_BROAD_STORY = [
     "‘Somalia is dangerous’: Former US deportees struggle with fear, uncertainty",
     "Mahmoud Khalil arrest: Can the US deport a green card holder?",

@@ -195,13 +195,14 @@ class Meaning:
     loads the model, and the daemon's main process lets it go once its trackers are built
     (:func:`release_model`)."""
 
-    __slots__ = ("_centre", "_key", "_np", "_ready", "_seeds", "_texts", "norm")
+    __slots__ = ("_centre", "_index", "_key", "_np", "_ready", "_seeds", "_texts", "norm")
 
     def __init__(self, seeds: Sequence[str], norm: Norm) -> None:
         self.norm = norm
         self._texts = list(seeds)
         self._key = _seed_key(self._texts) if self._texts else None
         self._seeds: NDArray[np.float32] | None = None
+        self._index: list[int] = []  # the seed (position in the texts) of each row of _seeds
         self._centre: NDArray[np.float32] | None = None  # the seeds' mean, unit length
         self._np: Any = None
         self._ready = self._key is None  # nothing to embed: off
@@ -218,12 +219,12 @@ class Meaning:
 
         rows = [np.frombuffer(b, dtype=np.float32) for b in blobs if b is not None]
         if rows:
-            self._set(np.stack(rows), np)
+            self._set(np.stack(rows), [i for i, b in enumerate(blobs) if b is not None], np)
 
-    def _set(self, seeds: NDArray[np.float32], np: Any) -> None:
+    def _set(self, seeds: NDArray[np.float32], index: list[int], np: Any) -> None:
         centre = seeds.mean(axis=0)
         length = float(np.linalg.norm(centre))
-        self._seeds, self._np, self._ready = seeds, np, True
+        self._seeds, self._index, self._np, self._ready = seeds, index, np, True
         self._centre = centre / length if length else centre
 
     def prepare(self, embed: SeedEmbedder | None = None) -> None:
@@ -246,19 +247,22 @@ class Meaning:
             self._load()
         return self._seeds is not None
 
-    def agreement(self) -> list[float]:
+    def agreement(self) -> list[float | None]:
         """Each seed's cosine with the (normalised) mean of the other seeds' vectors: how well
-        the seeds agree in meaning (empty when the channel is off or there is one seed)."""
+        the seeds agree in meaning; None for a seed without a vector (no word the model
+        reads). Empty when the channel is off or there is one seed."""
         if not self.on:
             return []
         seeds, np = self._seeds, self._np
-        if seeds is None or len(seeds) < 2:
+        if seeds is None or len(self._texts) < 2:
             return []
-        out = []
-        for i in range(len(seeds)):
-            others = np.delete(seeds, i, axis=0).mean(axis=0)
+        out: list[float | None] = [None] * len(self._texts)
+        for row, i in enumerate(self._index):
+            if len(seeds) < 2:
+                break
+            others = np.delete(seeds, row, axis=0).mean(axis=0)
             norm = float(np.linalg.norm(others))
-            out.append(round(float(seeds[i] @ others) / norm, 3) if norm else 0.0)
+            out[i] = round(float(seeds[row] @ others) / norm, 3) if norm else 0.0
         return out
 
     def raw(self, meaning: bytes | None) -> float | None:
@@ -270,7 +274,9 @@ class Meaning:
         """The seeds' vectors with the key they were made under (JSON-serialisable)."""
         if self._key is None or not self.on or self._seeds is None:
             return None
-        blobs = [base64.b64encode(row.tobytes()).decode("ascii") for row in self._seeds]
+        blobs: list[str | None] = [None] * len(self._texts)  # a seed without a vector: null
+        for row, i in zip(self._seeds, self._index, strict=True):
+            blobs[i] = base64.b64encode(row.tobytes()).decode("ascii")
         return {"key": self._key, "seeds": blobs}
 
     def restore(self, saved: Any) -> None:
@@ -279,17 +285,20 @@ class Meaning:
         if self._ready or not isinstance(saved, dict) or saved.get("key") != self._key:
             return
         blobs = saved.get("seeds")
-        if not isinstance(blobs, list):
+        # one entry per seed text, null where it has no vector (a state saved before that
+        # listed only the vectors: the seeds are embedded again unless all had one)
+        if not isinstance(blobs, list) or len(blobs) != len(self._texts):
             return
         try:
             import numpy as np
 
-            rows = [np.frombuffer(base64.b64decode(b), dtype=np.float32) for b in blobs]
+            index = [i for i, b in enumerate(blobs) if b is not None]
+            rows = [np.frombuffer(base64.b64decode(blobs[i]), dtype=np.float32) for i in index]
             matrix = np.stack(rows)
         except (ImportError, TypeError, ValueError):
             return
         if matrix.ndim == 2 and len(matrix) and np.isfinite(matrix).all():
-            self._set(matrix, np)
+            self._set(matrix, index, np)
 
 
 def _seed_key(texts: Sequence[str]) -> str | None:
