@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sys
@@ -327,15 +328,30 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     item = storage.find_item(args.id)
     if item is None:
         raise MonitorError(f"no hit, item or link {args.id!r} in {storage.where}")
-    topic = args.topic or (item["topic"] if item["topic"] in topics else None)
-    if topic is None and len(topics) == 1:
-        topic = topics[0]
-    if topic is None:
-        raise MonitorError(f"say which topic the judgement is for: --topic ({', '.join(topics)})")
+    topic = args.topic or _judged_topic(args.id, item, topics)
     relevant = args.verdict == "relevant"
     ident = storage.add_feedback(topic, item, relevant, utcnow())
     print(f"feedback fb_{ident}: {args.verdict} to {topic}: {item['title'][:80]}; " + _PICKUP)
     return 0
+
+
+def _judged_topic(ident: str, item: dict[str, Any], topics: list[str]) -> str:
+    """The topic a judgement without ``--topic`` is for: the hit's, the only topic (of the
+    config, or that the item's feed is scored for), or the one topic the item hit. An item
+    that hit none or several has only a best score, which may be near 0: the user says."""
+    feed_topics = json.loads(item["feed_topics"]) if item["feed_topics"] else topics
+    scored = [t for t in topics if t in feed_topics]
+    if ident.startswith("hit_") and item["topic"] in topics:
+        return str(item["topic"])
+    if len(scored) == 1:
+        return scored[0]
+    if item["hit_topics"] == 1 and item["hit_topic"] in scored:
+        return str(item["hit_topic"])
+    hit = "no topic's hit" if not item["hit_topics"] else "a hit for several topics"
+    raise MonitorError(
+        f"{ident!r} is {hit}: say which topic the judgement is for: --topic "
+        f"({', '.join(scored or topics)})"
+    )
 
 
 _PICKUP = f"a running daemon uses it within {int(FEEDBACK_INTERVAL)} s"

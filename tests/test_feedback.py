@@ -271,3 +271,38 @@ def test_a_running_daemon_picks_up_new_judgements(tmp_path: Path) -> None:
 
     before, after = asyncio.run(scores())
     assert before >= 0.5 > after
+
+
+def test_feedback_without_topic_on_an_item_that_hit_no_topic_asks_for_one(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With two topics, an item that hit neither (the miss a user most wants to mark
+    relevant) has only a best score, perhaps 0.02: judging it for that topic unasked would
+    teach the wrong topic. The user must say which; an item that hit one topic, or a hit id,
+    says it."""
+    other = tmp_path / "other-seeds"
+    other.mkdir()
+    (other / "1.txt").write_text("Earthquake in Myanmar: rescuers search the rubble in Mandalay.")
+    extra = f'[[topics]]\nname = "quake"\nseeds = "{other}"\n'
+    off = {
+        **NEAR_MISS,
+        "title": "Wildfire season starts early in Australia",
+        "summary": "",
+        "link": "https://a.example/fire",
+        "guid": "a-9",
+    }
+    on = {**ON_TOPIC, "guid": "a-2", "link": "https://a.example/chiefs"}
+    feed_server.add("/a.xml", rss([off, on]))
+    config = write_config(tmp_path, [feed_server.url("/a.xml")], extra=extra)
+    assert cli(config, "once") == 0
+    capsys.readouterr()
+    assert cli(config, "feedback", off["link"], "--relevant") == 1
+    err = capsys.readouterr().err
+    assert "--topic" in err and "no topic's hit" in err, err
+    assert cli(config, "feedback", off["link"], "--relevant", "--topic", "quake") == 0
+    assert cli(config, "feedback", on["link"], "--irrelevant") == 0  # it hit one topic
+    rows = _json(capsys, config, "feedback", "--list", "--format", "json")
+    assert [(r["topic"], r["link"]) for r in rows] == [
+        ("quake", off["link"]),
+        ("paris-coalition", on["link"]),
+    ]

@@ -19,12 +19,15 @@ class ReportsMixin(SqlMixin):
     def find_item(self, ident: str) -> dict[str, Any] | None:
         """The item a user names by hit id, item id or link, with the hit's topic if any
         (else the topic of its best score), its best score over the topics when it was
-        stored (``best_score``, ``best_topic``) and the topics its feed is scored for
-        (``feed_topics``: a JSON list, None for every topic)."""
+        stored (``best_score``, ``best_topic``), the topics its feed is scored for
+        (``feed_topics``: a JSON list, None for every topic) and how many topics it hit
+        (``hit_topics``; ``hit_topic`` one of them)."""
         d = self.dialect
         columns = (
             "i.id, i.title, i.summary, i.link, i.score AS best_score, i.topic AS best_topic, "
-            "f.topics AS feed_topics"
+            "f.topics AS feed_topics, "
+            "(SELECT count(*) FROM hits x WHERE x.item_id = i.id) AS hit_topics, "
+            "(SELECT min(x.topic) FROM hits x WHERE x.item_id = i.id) AS hit_topic"
         )
         if ident.startswith("hit_"):
             sql = (
