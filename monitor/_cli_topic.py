@@ -83,12 +83,24 @@ def _warnings(described: dict[str, Any]) -> list[str]:
     if not described["phrases"]:
         out.append("no phrase recurs across the seeds: matching rests on single words")
     out += _meaning_warnings(described.get("meaning") or [])
-    for n in described["not_english"]:
+    for n in described["unread_script"]:
         out.append(
-            f"seed {n} does not read as English ({described['english'][n - 1]:.0%} of its "
-            "words are common English words such as 'the' or 'and'): the stopwords and the "
-            "stemmer are English, so it matches only items in its own language, and that "
-            "language's common words weigh as topic words"
+            f"seed {n} is mostly in a script other than Latin, which the word channels do "
+            f"not read ({described['words'][n - 1]} words read): only Latin-script text "
+            "makes words"
+        )
+    foreign = described["not_english"]
+    if foreign:
+        if len(foreign) == described["seeds"]:
+            subject = "the seeds do not"
+        elif len(foreign) == 1:
+            subject = f"seed {foreign[0]} does not"
+        else:
+            subject = f"seeds {', '.join(map(str, foreign))} do not"
+        out.append(
+            f"{subject} read as English (few or no words such as 'the' or 'and'): the "
+            "stopwords and the stemmer are English, so such seeds match only items in their "
+            "own language, and that language's common words weigh as topic words"
         )
     for word, rate in described["common"]:
         out.append(

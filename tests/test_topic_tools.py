@@ -478,3 +478,33 @@ def test_topic_check_warns_of_a_seed_not_in_english(
     (tmp_path / "seeds" / "4.txt").unlink()
     report = _json(capsys, tmp_path / "config.toml", "topic", "check", "t", "--format", "json")
     assert not [w for w in report["warnings"] if "English" in w], report["warnings"]
+
+    # four short French headlines: none long enough alone, together they tell
+    for f in (tmp_path / "seeds").iterdir():
+        f.unlink()
+    headlines = [
+        "Ukraine : les chefs d'état-major de 30 pays réunis à Paris",
+        "Force de réassurance : la France et le Royaume-Uni à la manœuvre",
+        "Réunion des chefs militaires à Paris sur l'après cessez-le-feu",
+        "Coalition des volontaires : Macron reçoit les chefs d'état-major",
+    ]
+    for n, title in enumerate(headlines, 1):
+        (tmp_path / "seeds" / f"{n}.txt").write_text(title)
+    report = _json(capsys, tmp_path / "config.toml", "topic", "check", "t", "--format", "json")
+    warned = [w for w in report["warnings"] if "English" in w]
+    assert warned and warned[0].startswith("the seeds do not read as English"), warned
+
+
+def test_topic_check_warns_of_a_seed_in_a_script_it_does_not_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only Latin-script text makes words: a Ukrainian headline is read as no word at all."""
+    texts = [
+        "Зіткнення танкера та вантажного судна в Північному морі",
+        "Tanker and cargo ship collide in the North Sea off England",
+        "North Sea collision: tanker carrying jet fuel on fire after cargo ship strikes it",
+    ]
+    report = _json(capsys, _topic_t(tmp_path, texts), "topic", "check", "t", "--format", "json")
+    assert report["words"][0] == 0
+    warned = [w for w in report["warnings"] if "script" in w]
+    assert len(warned) == 1 and warned[0].startswith("seed 1 is mostly in a script"), warned
