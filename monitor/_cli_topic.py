@@ -74,6 +74,12 @@ def _warnings(described: dict[str, Any]) -> list[str]:
             f"one seed{pasted}: the profile is that text's words; give about four items or "
             "five articles about the same story, one per file"
         )
+    for group in described["same_text"]:
+        numbers = ", ".join(map(str, group[:-1])) + f" and {group[-1]}"
+        out.append(
+            f"seeds {numbers} are the same text: it counts {len(group)} times in the profile, "
+            "and its words look shared by several seeds"
+        )
     shared = described["shared"]
     if described["seeds"] >= 2 and shared and max(shared) < 0.2:
         out.append(

@@ -508,3 +508,18 @@ def test_topic_check_warns_of_a_seed_in_a_script_it_does_not_read(
     assert report["words"][0] == 0
     warned = [w for w in report["warnings"] if "script" in w]
     assert len(warned) == 1 and warned[0].startswith("seed 1 is mostly in a script"), warned
+
+
+def test_topic_check_warns_of_seeds_that_are_the_same_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A seed pasted twice counts twice, and its words look shared by two seeds."""
+    texts = [
+        "Musk says X was hit by a massive cyberattack",
+        "X outage: Musk blames a massive cyberattack\n",
+        "X outage:  Musk blames a massive cyberattack",  # the same, but for white space
+        "Thousands of X users report outages as Musk points to a cyberattack",
+    ]
+    report = _json(capsys, _topic_t(tmp_path, texts), "topic", "check", "t", "--format", "json")
+    same = [w for w in report["warnings"] if "same text" in w]
+    assert len(same) == 1 and same[0].startswith("seeds 2 and 3 are the same text"), same

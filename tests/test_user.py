@@ -147,6 +147,15 @@ def test_a_seed_that_is_a_link_alone_reads_as_its_path_words(tmp_path: Path) -> 
         read_seeds(tmp_path)
 
 
+def test_hidden_files_in_a_seed_folder_are_not_seeds(tmp_path: Path) -> None:
+    """macOS leaves "._name" files (binary resource forks) beside copied files; editors and
+    sync tools leave other hidden files. None of them is a seed the user wrote."""
+    (tmp_path / "a.txt").write_text("Military chiefs meet in Paris on a Ukraine force.")
+    (tmp_path / "._a.txt").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X")
+    (tmp_path / ".draft.md").write_text("Unrelated notes about a wildfire.")
+    assert read_seeds(tmp_path) == ["Military chiefs meet in Paris on a Ukraine force."]
+
+
 def test_unreadable_seed_file_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "good.txt").write_text("Military chiefs meet in Paris on a Ukraine force.")
     (tmp_path / "gone.txt").symlink_to(tmp_path / "nowhere")  # listed, cannot be read

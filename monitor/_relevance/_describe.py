@@ -70,7 +70,7 @@ def describe(
     feature), which of the heaviest terms are common news (in at least ``COMMON`` of the
     items): words that cannot tell the topic from its surroundings; each seed's share of
     common English words (``ENGLISH``; None for a seed too short to tell) and the seeds
-    that do not read as English (see :func:`_languages`). Terms that no seed writes are
+    that do not read as English (see :func:`_languages`); the seeds that are one text. Terms that no seed writes are
     shown as the ``more`` texts write them (configured phrases, judged items)."""
     total = sum(profile.values()) or 1.0
     forms: dict[str, Counter[str]] = {}
@@ -117,6 +117,7 @@ def describe(
         "words": [len(t) for t in sets],
         "shared": shared,
         **_languages(seeds, analysed),
+        "same_text": _same_texts(seeds),
         "terms": by_label([(f, w) for f, w in ranked if " " not in f]),
         "phrases": by_label([(f, w) for f, w in ranked if " " in f]),
         "threshold": threshold,
@@ -145,6 +146,14 @@ def _languages(seeds: Sequence[str], analysed: Sequence[Tokens]) -> dict[str, An
     if not not_english and len(every) >= ENGLISH_WORDS and together < ENGLISH_LEAST:
         not_english = [n for n in range(1, len(seeds) + 1) if n not in unread]
     return {"english": english, "not_english": not_english, "unread_script": unread}
+
+
+def _same_texts(seeds: Sequence[str]) -> list[list[int]]:
+    """The groups of seeds (numbered from 1) that are one text but for white space."""
+    groups: dict[str, list[int]] = {}
+    for n, text in enumerate(seeds, 1):
+        groups.setdefault(" ".join(text.split()), []).append(n)
+    return [g for g in groups.values() if len(g) > 1]
 
 
 def _count_forms(tokens: Tokens, forms: dict[str, Counter[str]]) -> None:

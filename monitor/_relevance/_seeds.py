@@ -25,7 +25,8 @@ _PAGE_SUFFIXES = frozenset({"htm", "html", "shtml", "php", "asp", "aspx", "jsp"}
 
 
 def read_seeds(folder: Path) -> list[str]:
-    """The texts of the seed files in ``folder`` (.txt, .md, .html), sorted by file name.
+    """The texts of the seed files in ``folder`` (.txt, .md, .html, not hidden), sorted by
+    file name.
 
     HTML files lose their tags, scripts and entities. Raises :class:`ConfigError` naming the
     folder when it is missing, unreadable, or holds no non-empty seed file, and naming the file
@@ -39,7 +40,9 @@ def read_seeds(folder: Path) -> list[str]:
             (
                 p
                 for p in folder.iterdir()
-                if (p.is_file() or p.is_symlink()) and p.suffix.lower() in SEED_SUFFIXES
+                if (p.is_file() or p.is_symlink())
+                and p.suffix.lower() in SEED_SUFFIXES
+                and not p.name.startswith(".")  # hidden: macOS "._" forks, editors' files
             ),
             key=lambda p: p.name,
         )
