@@ -523,3 +523,15 @@ def test_topic_check_warns_of_seeds_that_are_the_same_text(
     report = _json(capsys, _topic_t(tmp_path, texts), "topic", "check", "t", "--format", "json")
     same = [w for w in report["warnings"] if "same text" in w]
     assert len(same) == 1 and same[0].startswith("seeds 2 and 3 are the same text"), same
+
+
+def test_no_phrase_runs_from_one_line_of_a_seed_into_the_next() -> None:
+    """Headlines pasted one per line, or an article's menu, are lines, not one sentence."""
+    seeds = [
+        "Duterte flown to The Hague\nTrump tariffs hit Asian markets",
+        "ICC holds Duterte in The Hague\nTrump tariffs rattle Manila",
+        "Duterte appears before the ICC in The Hague\nTrump tariffs: what next",
+    ]
+    phrases = [p for p, _ in Tracker("t", seeds).describe(limit=50)["phrases"]]
+    assert "Trump tariffs" in phrases, phrases
+    assert not [p for p in phrases if "Hague Trump" in p], phrases

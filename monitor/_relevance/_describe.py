@@ -70,8 +70,9 @@ def describe(
     feature), which of the heaviest terms are common news (in at least ``COMMON`` of the
     items): words that cannot tell the topic from its surroundings; each seed's share of
     common English words (``ENGLISH``; None for a seed too short to tell) and the seeds
-    that do not read as English (see :func:`_languages`); the seeds that are one text. Terms that no seed writes are
-    shown as the ``more`` texts write them (configured phrases, judged items)."""
+    that do not read as English (see :func:`_languages`); the seeds that are one text.
+    Terms that no seed writes are shown as the ``more`` texts write them (configured
+    phrases, judged items)."""
     total = sum(profile.values()) or 1.0
     forms: dict[str, Counter[str]] = {}
     sets: list[set[str]] = []

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from monitor._relevance._channels import Vector
 from monitor._relevance._features import phrase_heads
 from monitor._relevance._params import Params
-from monitor._relevance._text import BREAK, Analysis, analyse, is_stop
+from monitor._relevance._text import BREAK, Analysis, analyse, analyse_lines, is_stop
 
 __all__ = [
     "PHRASE_MAX",
@@ -138,7 +138,7 @@ class SeedProfile:
     __slots__ = ("heads", "idf", "labels", "phrases", "terms", "user_phrases")
 
     def __init__(self, seeds: Sequence[str], user_phrases: Sequence[str], p: Params) -> None:
-        analysed = [analyse(s) for s in seeds if s.strip()]
+        analysed = [analyse_lines(s) for s in seeds if s.strip()]
         users = [a for a in (analyse(ph, joined=False) for ph in user_phrases) if a.content]
         profile = build_profile(
             analysed, core_power=p.core_power, phrase_share=p.phrase_share, user_phrases=users

@@ -21,6 +21,7 @@ __all__ = [
     "STOPWORDS",
     "Analysis",
     "analyse",
+    "analyse_lines",
     "is_stop",
     "sequence",
     "stem",
@@ -194,6 +195,26 @@ def analyse(text: str, *, joined: bool = True) -> Analysis:
         _add_joined(folded, seq, words)
         _add_countries(seq, words, words)
     content = [t for t in seq if t[0] != _STOP_MARK]
+    return Analysis(seq, content, words)
+
+
+def analyse_lines(text: str) -> Analysis:
+    """:func:`analyse` line by line, the lines' tokens joined by ``BREAK``: no phrase runs
+    from one line into the next (a seed's pasted headlines, an article's menu or list of
+    links are lines, not one sentence)."""
+    seq: list[str] = []
+    content: list[str] = []
+    words: list[str] = []
+    for line in text.splitlines():
+        a = analyse(line)
+        if not a.seq:
+            continue
+        if seq:
+            seq.append(BREAK)
+            words.append("|")
+        seq += a.seq
+        content += a.content
+        words += a.words
     return Analysis(seq, content, words)
 
 
