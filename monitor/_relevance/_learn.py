@@ -28,17 +28,25 @@ __all__ = ["Learning", "Scored"]
 
 
 class Scored:
-    """What ``judge`` computed for one item, reused by ``observe``."""
+    """What ``judge`` computed for one item, reused by ``observe``: its features, combined z,
+    raw channel scores, and the seed and semantic channels' z (``z_s``, ``z_e``: inf without
+    the semantic channel) under the normalisation it was judged with."""
 
-    __slots__ = ("key", "raw_a", "raw_e", "raw_s", "x", "z")
+    __slots__ = ("key", "raw_a", "raw_e", "raw_s", "x", "z", "z_e", "z_s")
 
     def __init__(
-        self, key: object, x: Vector, z: float, raw: tuple[float, float, float | None]
+        self,
+        key: object,
+        x: Vector,
+        z: float,
+        raw: tuple[float, float, float | None],
+        zs: tuple[float, float],
     ) -> None:
         self.key = key
         self.x = x
         self.z = z
         self.raw_s, self.raw_a, self.raw_e = raw
+        self.z_s, self.z_e = zs
 
 
 class Learning(TrackerState):
@@ -103,7 +111,17 @@ class Learning(TrackerState):
     def _scored(self, tokens: Tokens) -> Scored:
         x = self._features(tokens)
         z, raw, _ = self._score(x, tokens.meaning)
-        return Scored(tokens, x, z, raw)
+        return Scored(tokens, x, z, raw, self._channel_z(raw))
+
+    def _channel_z(self, raw: tuple[float, float, float | None]) -> tuple[float, float]:
+        """The seed and semantic channels' z of raw scores, under the current normalisation
+        (what admission to the adaptation asks of each channel)."""
+        seed = self._seed.norm
+        raw_e = raw[2]
+        if raw_e is None:
+            return (raw[0] - seed.mean) / seed.sd, math.inf
+        sem = self._meaning.norm
+        return (raw[0] - seed.mean) / seed.sd, (raw_e - sem.mean) / sem.sd
 
     def _observe(
         self,
@@ -124,16 +142,12 @@ class Learning(TrackerState):
         seen[mark] = None
         if len(seen) > SEEN_LIMIT:
             seen.popitem(last=False)
-        seed = self._seed.norm
-        z_s = (raw_s - seed.mean) / seed.sd
-        seed.add(raw_s)
+        z_s, z_e = scored.z_s, scored.z_e  # as judged: no item of a batch moves another's
+        self._seed.norm.add(raw_s)
         if self._stream.q:
             self._stream.norm.add(raw_a)
-        z_e = math.inf
         if raw_e is not None:
-            sem = self._meaning.norm
-            z_e = (raw_e - sem.mean) / sem.sd
-            sem.add(raw_e)
+            self._meaning.norm.add(raw_e)
         df = self._df
         df.update(x.keys())  # a Counter counts an iterable of keys in C
         self._n += 1

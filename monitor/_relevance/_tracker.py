@@ -286,7 +286,8 @@ class Tracker(Learning):
             if vetoed is not None:
                 hit = False
                 matched = (("excluded:" + vetoed, 0.0), *matched[: _MATCHED_MAX - 1])
-        return Judgement(self.name, round(score, 6), hit, matched), Scored(key, x, z, raw)
+        scored = Scored(key, x, z, raw, self._channel_z(raw))
+        return Judgement(self.name, round(score, 6), hit, matched), scored
 
     def _verdict(self, x: Vector) -> bool | None:
         """An explicit judgement decides its near-duplicates (nearest judged item wins)."""
