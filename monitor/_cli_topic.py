@@ -167,14 +167,16 @@ def _backtest(tracker: Tracker, storage: Store, config: Config, limit: int) -> d
     for batch in batches(numbered):
         for (number, _), out in zip(batch, classify_batch(batch, [tracker], grouper), strict=True):
             row = by_id[number]
+            matched = [m["feature"] for m in out["matched"][:5]]
             scored.append(
                 {
                     "id": number,
                     "score": out["score"],
                     "hit": out["hit"],
+                    "vetoed": bool(matched) and matched[0].startswith("excluded:"),
                     "title": row["title"],
                     "feed": row["feed"],
-                    "matched": [m["feature"] for m in out["matched"][:5]],
+                    "matched": matched,
                 }
             )
     scored.sort(key=lambda entry: -entry["score"])
@@ -183,7 +185,8 @@ def _backtest(tracker: Tracker, storage: Store, config: Config, limit: int) -> d
         "items": len(rows),
         "hits": len(hits),
         "top_hits": hits[:10],
-        "nearest_misses": [entry for entry in scored if not entry["hit"]][:5],
+        "nearest_misses": [e for e in scored if not e["hit"] and not e["vetoed"]][:5],
+        "vetoed": [e for e in scored if e["vetoed"]][:5],  # may score 1: not near misses
     }
 
 
@@ -253,7 +256,10 @@ def _check_table(report: dict[str, Any]) -> str:
             f"backtest over the latest {test['items']} stored items, replayed as they arrived: "
             f"{test['hits']} hits"
         )
-        for title, key in (("top hits", "top_hits"), ("nearest misses", "nearest_misses")):
+        shown = [("top hits", "top_hits"), ("nearest misses", "nearest_misses")]
+        if test["vetoed"]:
+            shown.append(("vetoed by an exclude phrase", "vetoed"))
+        for title, key in shown:
             lines.append(f"{title}:")
             for e in test[key]:
                 lines.append(f"  {e['score']:.3f}  {e['title'][:70]}  [{', '.join(e['matched'])}]")

@@ -535,3 +535,24 @@ def test_no_phrase_runs_from_one_line_of_a_seed_into_the_next() -> None:
     phrases = [p for p, _ in Tracker("t", seeds).describe(limit=50)["phrases"]]
     assert "Trump tariffs" in phrases, phrases
     assert not [p for p in phrases if "Hague Trump" in p], phrases
+
+
+def test_the_backtest_lists_items_vetoed_by_an_exclude_phrase_apart(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An item an exclude phrase vetoes may score 1.0: it is not a near miss."""
+    vetoed = {**ON[0], "title": ON[0]["title"] + " (opinion)"}
+    feed_server.add("/a.xml", rss(_entries([vetoed, *ON[1:], *OFF], "a")))
+    config = write_config(tmp_path, [feed_server.url("/a.xml")])
+    text = config.read_text().replace(
+        'name = "paris-coalition"', 'name = "paris-coalition"\nexclude = ["opinion"]'
+    )
+    config.write_text(text)
+    assert cli(config, "once") == 0
+    report = _json(capsys, config, "topic", "check", "paris-coalition", "--format", "json")
+    test = report["backtest"]
+    assert vetoed["title"] not in [e["title"] for e in test["nearest_misses"]]
+    assert [e["title"] for e in test["vetoed"]] == [vetoed["title"]]
+    capsys.readouterr()
+    assert cli(config, "topic", "check", "paris-coalition") == 0
+    assert "vetoed by an exclude phrase:" in capsys.readouterr().out
