@@ -152,6 +152,16 @@ def canonical_link(url: str) -> str:
     return urlunsplit((scheme, netloc, path, urlencode(sorted(query)), ""))
 
 
+def page_key(url: str) -> str:
+    """:func:`canonical_link`, also blind to http against https and to a trailing slash:
+    what a user's copy of a link (from a browser, an alert, a chat) shares with the feed's."""
+    parts = urlsplit(canonical_link(url))
+    if parts.scheme not in ("http", "https"):
+        return canonical_link(url)
+    path = parts.path.rstrip("/") or "/"
+    return urlunsplit(("https", parts.netloc, path, parts.query, ""))
+
+
 def fingerprint(text: str) -> str:
     """sha1 of ``text`` normalised: NFKC, casefolded, punctuation removed ("U.S." → "us",
     "don't" → "dont"; dashes, symbols and controls become spaces), whitespace collapsed."""

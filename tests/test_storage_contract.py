@@ -528,6 +528,24 @@ def test_a_feeds_items_are_indexed_by_publication_time(
     assert any("(feed_id, published)" in d for d in definitions), definitions
 
 
+def test_an_item_is_found_by_its_link_written_another_way(storage: Store) -> None:
+    """A user pastes the link from a browser: https where the feed said http, the host in
+    capitals, tracking parameters gone or added, a trailing slash. It names the same item."""
+    tracked = Entry(
+        "id:t1", "Tracked", "S", "http://news.example/world/story-1?utm_source=rss&id=7", NOW, "f1"
+    )
+    store(storage, [NewItem(tracked, ()), NewItem(entry("story-1", "Other path"), ())])
+    for written in (
+        "https://news.example/world/story-1?id=7",
+        "HTTP://NEWS.EXAMPLE/world/story-1?id=7&utm_medium=social#comments",
+        "https://news.example/world/story-1/?id=7",
+    ):
+        found = storage.find_item(written)
+        assert found is not None and found["title"] == "Tracked", written
+    assert storage.find_item("https://news.example/world/story-1?id=8") is None  # another page
+    assert storage.find_item("https://other.example/world/story-1?id=7") is None
+
+
 def test_items_named_by_the_user_feedback_and_the_recent_stream(storage: Store) -> None:
     [hid] = store(storage, [NewItem(entry("a", "Hit"), (hit(),)), NewItem(entry("b", "No"), ())])
     found = storage.find_item(hid)

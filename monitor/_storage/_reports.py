@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
+from .._parse import page_key
 from ._dialect import SqlMixin
 
 
@@ -45,7 +47,25 @@ class ReportsMixin(SqlMixin):
                 f"WHERE i.link = {d.p} ORDER BY i.first_seen DESC LIMIT 1"
             )
         rows = self._read(sql, (ident,))
-        return rows[0] if rows else None
+        if rows or ident.startswith("hit_") or ident.isdigit():
+            return rows[0] if rows else None
+        return self._item_by_page(ident, columns)
+
+    def _item_by_page(self, link: str, columns: str) -> dict[str, Any] | None:
+        """The latest item whose link is ``link`` written another way (``page_key``): the
+        candidates share its path, and are compared whole."""
+        want = page_key(link)
+        path = urlsplit(want).path.rstrip("/")
+        if not path:
+            return None
+        d = self.dialect
+        pattern = "%" + path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self._read(
+            f"SELECT {columns}, i.topic FROM items i JOIN feeds f ON f.id = i.feed_id "
+            f"WHERE i.link LIKE {d.p} ESCAPE '\\' ORDER BY i.first_seen DESC LIMIT 500",
+            (pattern,),
+        )
+        return next((row for row in rows if page_key(row["link"] or "") == want), None)
 
     def feedback(self, topic: str | None = None) -> list[dict[str, Any]]:
         """Judgements, oldest first (optionally of one topic)."""
