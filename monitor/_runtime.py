@@ -166,16 +166,20 @@ def apply_feedback(
     previous: dict[str, list[tuple[str, str, bool]]] | None = None,
 ) -> dict[str, list[tuple[str, str, bool]]]:
     """Give each tracker its topic's judgements (``rows`` with topic, title, summary, relevant)
-    where they differ from ``previous``; return what each tracker now has."""
+    where they differ from ``previous``; return what each tracker now has. A daemon passes
+    ``previous`` (``{}`` at start) and logs what changed; a one-shot command passes none and
+    logs it at debug level only (its output is what it prints)."""
     judged: dict[str, list[tuple[str, str, bool]]] = {t.name: [] for t in trackers}
     for row in rows:
         if row["topic"] in judged:
             judged[row["topic"]].append((row["title"], row["summary"], row["relevant"]))
+    level = logging.DEBUG if previous is None else logging.INFO
     previous = previous or {}
     for tracker in trackers:
         if judged[tracker.name] != previous.get(tracker.name, []):
             tracker.set_feedback(judged[tracker.name])
-            log.info("topic=%s feedback: %d judgements", tracker.name, len(judged[tracker.name]))
+            count = len(judged[tracker.name])
+            log.log(level, "topic=%s feedback: %d judgements", tracker.name, count)
     return judged
 
 
@@ -266,7 +270,7 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                         config, storage, trackers, poller, deliverer, bases=bases, shared=shared
                     )
                     runtime.digest = digest
-                    runtime.judged = apply_feedback(trackers, storage.feedback())
+                    runtime.judged = apply_feedback(trackers, storage.feedback(), {})
                     yield runtime
         finally:
             storage.close()

@@ -224,3 +224,14 @@ def test_a_feed_stored_under_another_spelling_keeps_its_row(
     db.close()
     assert sorted(urls_now) == sorted(urls.values())  # the rows renamed, none added
     assert hits_after == hits_before
+
+
+def test_one_shot_commands_do_not_log_the_judgements_they_read(stored: Path) -> None:
+    """`explain`, `topic check`, `classify` print their answer; "topic=… feedback: 1
+    judgements" on stderr is noise there. The daemon (`once`, `run`) still says it."""
+    assert cli(stored, "feedback", "2", "--relevant") == 0
+    for args in (["explain", "2"], ["topic", "check", "paris-coalition", "--items", "10"]):
+        proc = _run(stored, *args)
+        assert proc.returncode == 0 and "judgements" not in proc.stderr, (args, proc.stderr)
+    proc = _run(stored, "once")
+    assert "topic=paris-coalition feedback: 1 judgements" in proc.stderr, proc.stderr
