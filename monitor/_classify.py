@@ -18,8 +18,12 @@ from ._times import EPOCH, parse_iso, utcnow
 __all__ = ["BadLine", "batch_moment", "batches", "classify_batch", "json_lines", "text_of"]
 
 
+_TEXT_FIELDS = ("title", "summary", "link", "feed", "published")
+
+
 class BadLine(str):
-    """The error message standing in for a line that is not a JSON object."""
+    """The error message standing in for a line that is not a JSON object (or whose text
+    fields are not strings)."""
 
 
 def json_lines(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | BadLine]]:
@@ -30,9 +34,15 @@ def json_lines(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | Bad
         try:
             item = json.loads(line)
         except ValueError as exc:
-            item = BadLine(exc)
+            item = BadLine(f"not a JSON object: {exc}")
         if not isinstance(item, dict | BadLine):
-            item = BadLine("expected a JSON object")
+            item = BadLine("not a JSON object")
+        elif isinstance(item, dict):
+            wrong = [
+                k for k in _TEXT_FIELDS if item.get(k) is not None and not isinstance(item[k], str)
+            ]
+            if wrong:
+                item = BadLine(f"`{wrong[0]}` must be a string, not {json.dumps(item[wrong[0]])}")
         yield number, item
 
 

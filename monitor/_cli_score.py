@@ -80,7 +80,7 @@ def _cmd_classify(args: argparse.Namespace) -> int:
 
 def _warn_bad(number: int, item: dict[str, Any] | BadLine) -> None:
     if isinstance(item, BadLine):
-        print(f"monitor: line {number}: not a JSON object: {item}", file=sys.stderr)
+        print(f"monitor: line {number}: {item}", file=sys.stderr)
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
@@ -112,6 +112,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
                 continue
             labelled.append((label, out["topics"][topic], topic in out["hit_topics"]))
             texts.append(text_of(item))
+    if not labelled and labels is not None:
+        raise MonitorError(
+            f"{args.file}: no item's `id` has a label 0, 1 or 2 in {args.labels} "
+            f"({len(labels)} labels; the ids must be the items' `id` fields)"
+        )
     if not labelled:
         raise MonitorError(f"{args.file}: no item with a `label` of 0, 1 or 2")
     tracker = trackers[names.index(topic)]

@@ -248,6 +248,12 @@ def test_eval_without_labels_is_an_error(
     capsys.readouterr()
     assert cli(config, "eval", str(items)) == 1
     assert "no item with a `label`" in capsys.readouterr().err
+    # a labels file whose ids match no item says so, and names the file
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(json.dumps({"id": "other", "label": 2}) + "\n")
+    assert cli(config, "eval", str(items), "--labels", str(labels)) == 1
+    err = capsys.readouterr().err
+    assert str(labels) in err and "no item's `id`" in err, err
 
 
 def test_a_running_daemon_picks_up_new_judgements(tmp_path: Path) -> None:

@@ -89,6 +89,18 @@ def test_read_only_commands_need_no_alert_secrets(stored: Path) -> None:
     assert _run(stored, "once").returncode == 2  # the daemon's commands still need them
 
 
+def test_classify_says_which_line_has_a_title_that_is_not_text(tmp_path: Path) -> None:
+    """`"title": 5` used to be read as the text "5" and scored 0 without a word."""
+    config = write_config(tmp_path, [])
+    items = tmp_path / "items.jsonl"
+    items.write_text('{"title": "Military chiefs meet in Paris"}\n{"title": 5, "summary": "x"}\n')
+    proc = _run(config, "classify", str(items))
+    assert proc.returncode == 0, proc.stderr
+    assert "line 2: not a JSON object" not in proc.stderr
+    assert "line 2:" in proc.stderr and "`title` must be a string, not 5" in proc.stderr
+    assert len(proc.stdout.splitlines()) == 2  # the bad line is still answered, with its error
+
+
 def test_non_utf8_input_to_classify_and_eval_is_a_clear_error(tmp_path: Path) -> None:
     config = write_config(tmp_path, [])
     bad = tmp_path / "items.jsonl"
