@@ -556,3 +556,15 @@ def test_the_backtest_lists_items_vetoed_by_an_exclude_phrase_apart(
     capsys.readouterr()
     assert cli(config, "topic", "check", "paris-coalition") == 0
     assert "vetoed by an exclude phrase:" in capsys.readouterr().out
+
+
+def test_a_phrase_is_shown_as_the_seeds_write_it_not_word_by_word() -> None:
+    """"Supporters" opens one seed's sentence; the phrase is "Duterte supporters" in both
+    seeds that use it, and must read so (not "Duterte Supporters")."""
+    seeds = [
+        "Duterte supporters rally in The Hague. Supporters gathered outside the ICC.",
+        "Duterte supporters wait outside the court. Supporters sang all night.",
+        "Supporters of the former president protest his arrest.",
+    ]
+    phrases = [p for p, _ in Tracker("t", seeds).describe(limit=50)["phrases"]]
+    assert "Duterte supporters" in phrases, phrases

@@ -42,6 +42,14 @@ class Readable:
         self.labels = labels
 
     def __call__(self, feature: str) -> str:
+        return (
+            self.find(feature)
+            or self.labels.get(feature)
+            or " ".join(surface(t) for t in feature.split(" "))
+        )
+
+    def find(self, feature: str) -> str | None:
+        """The feature as the text writes it where it first occurs; None if it does not."""
         parts = feature.split(" ")
         if self.words:
             seq, n, first, i = self.seq, len(parts), parts[0], -1
@@ -50,7 +58,7 @@ class Readable:
                     i = seq.index(first, i + 1)
                     if n == 1 or list(seq[i : i + n]) == parts:
                         return " ".join(self.words[i : i + n])
-        return self.labels.get(feature) or " ".join(surface(t) for t in parts)
+        return None
 
 
 def describe(
@@ -86,9 +94,15 @@ def describe(
     for tok, counts in more_forms.items():
         forms.setdefault(tok, counts)
 
+    readers = [Readable(tokens, {}) for tokens in analysed]
+
     def label(feature: str) -> str:
         parts = feature.split(" ")
-        if all(t in forms for t in parts):  # as the seeds write it (a phrase: word by word)
+        if len(parts) > 1:  # a phrase as most seeds that use it write it
+            written = Counter(w for r in readers if (w := r.find(feature)))
+            if written:
+                return written.most_common(1)[0][0]
+        if all(t in forms for t in parts):  # as the seeds write it (else word by word)
             return " ".join(forms[t].most_common(1)[0][0] for t in parts)
         if len(parts) > 1:
             return labels.get(feature) or " ".join(surface(t) for t in parts)
