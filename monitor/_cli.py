@@ -210,20 +210,27 @@ def cmd_once(args: argparse.Namespace) -> int:
 
     reports = asyncio.run(run_once(_config(args)))
     failed = [r for r in reports if r.status in ("error", "gone", "not-stored")]
-    if failed and not any(r.status in ("ok", "not-modified", "unchanged") for r in reports):
-        log.warning(
-            "every feed failed this cycle (%d of %d; the rest wait for a retry): %s",
-            len(failed),
-            len(reports),
-            "; ".join(f"{r.feed}: {r.error}" for r in failed[:5]),
-        )
+    if reports and not any(r.status in ("ok", "not-modified", "unchanged") for r in reports):
+        if failed:
+            log.warning(
+                "every feed failed this cycle (%d of %d; the rest wait for a retry): %s",
+                len(failed),
+                len(reports),
+                "; ".join(f"{r.feed}: {r.error}" for r in failed[:5]),
+            )
+        else:  # each waits out a backoff, a Retry-After, or is gone: `monitor feeds` says
+            log.warning(
+                "no feed was read this cycle: all %d wait for a retry after failing or are "
+                "gone (see `monitor feeds`)",
+                len(reports),
+            )
         _log_cycle(reports)
         return EXIT_ALL_FEEDS_FAILED
     _log_cycle(reports)
     return 0
 
 
-EXIT_ALL_FEEDS_FAILED = 3  # `monitor once`: no feed could be read (documented for cron)
+EXIT_ALL_FEEDS_FAILED = 3  # `monitor once`: no feed was read (documented for cron)
 
 
 def _log_cycle(reports: Sequence[Any]) -> None:

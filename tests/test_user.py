@@ -212,8 +212,14 @@ def test_all_feeds_failing_warns_and_once_exits_3(tmp_path: Path, feed_server: F
     proc = _run(config, "once")
     assert proc.returncode == 3, proc.stderr
     assert "WARNING" in proc.stderr and "every feed failed" in proc.stderr
+    # at once again: both wait out their backoff, so still no feed is read (cron must see it)
     feed_server.add("/a", rss([{"title": "fine", "link": "https://e.test/1"}]))
-    assert _run(config, "once").returncode == 0  # one feed fine: 0
+    proc = _run(config, "once")
+    assert proc.returncode == 3, proc.stderr
+    assert "WARNING" in proc.stderr and "no feed was read" in proc.stderr, proc.stderr
+    feed_server.add("/c", rss([{"title": "fine", "link": "https://e.test/2"}]))
+    config = write_config(tmp_path, [feed_server.url(u) for u in ("/a", "/b", "/c")])
+    assert _run(config, "once").returncode == 0  # one feed read: 0
 
 
 def test_a_feed_stored_under_another_spelling_keeps_its_row(
