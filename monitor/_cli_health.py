@@ -12,11 +12,11 @@ from ._health import feed_health
 from ._storage import Store
 from ._times import iso, parse_iso
 
-RHYTHM_WINDOW = timedelta(days=90)  # the items a feed's usual rhythm is measured on
+RHYTHM_WINDOW = timedelta(days=90)  # a feed's rhythm: its items this long before its latest
 
 
 def add_health(storage: Store, rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
-    rhythms = storage.feed_rhythms(now - RHYTHM_WINDOW)
+    rhythms = storage.feed_rhythms(RHYTHM_WINDOW)
     for row in rows:
         items, first, last = rhythms.get(row["url"], (0, None, None))
         row["health"] = feed_health(

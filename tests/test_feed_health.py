@@ -185,3 +185,41 @@ def test_a_health_alert_that_fails_is_retried_with_the_same_id(
     time.sleep(0.2)
     assert len(webhook_receiver.received) == 2
     assert feed_server.count("/down") == 0  # never asked during its backoff
+
+
+def test_a_feed_silent_for_longer_than_the_rhythm_window_stays_silent(
+    backend: str,  # noqa: F811
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    """The rhythm is measured on a feed's latest items, however old: a feed that last
+    published four months ago is silent, not "ok" because its items fell out of a 90-day
+    window (which also sent a false "healthy again" alert)."""
+    from monitor._cli_health import add_health
+    from monitor._models import Entry
+    from monitor._storage import NewItem
+    from tests.test_storage_contract import store
+
+    storage = open_backend(backend, tmp_path, request)
+    try:
+        storage.sync_feeds([FEED])
+        last = NOW - timedelta(days=120)
+        items = [
+            NewItem(
+                Entry(
+                    f"id:{n}",
+                    f"Report {n}",
+                    "S",
+                    f"http://x/{n}",
+                    last - timedelta(hours=n),
+                    f"fp{n}",
+                ),
+                (),
+            )
+            for n in range(6)
+        ]
+        store(storage, items)
+        [row] = add_health(storage, storage.feeds_report(), NOW)
+        assert row["health"] == "silent 120d (usually every 1h)", row["health"]
+    finally:
+        storage.close()

@@ -559,7 +559,7 @@ def test_the_backtest_lists_items_vetoed_by_an_exclude_phrase_apart(
 
 
 def test_a_phrase_is_shown_as_the_seeds_write_it_not_word_by_word() -> None:
-    """"Supporters" opens one seed's sentence; the phrase is "Duterte supporters" in both
+    """ "Supporters" opens one seed's sentence; the phrase is "Duterte supporters" in both
     seeds that use it, and must read so (not "Duterte Supporters")."""
     seeds = [
         "Duterte supporters rally in The Hague. Supporters gathered outside the ICC.",

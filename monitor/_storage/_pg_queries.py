@@ -3,7 +3,7 @@ explicit feedback (twin of ``_queries`` and ``_managed``'s reads)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from .._feedset import FeedRow
@@ -14,12 +14,14 @@ from ._reports import ReportsMixin
 class PgQueriesMixin(PostgresBase, ReportsMixin):
     """Judgements and feed reads on PostgreSQL (the CLI's reports are :class:`ReportsMixin`'s)."""
 
-    def feed_rhythms(self, since: datetime) -> dict[str, tuple[int, str | None, str | None]]:
+    def feed_rhythms(self, window: timedelta) -> dict[str, tuple[int, str | None, str | None]]:
         rows = self._read(
             "SELECT f.url, count(i.id) AS n, min(i.published) AS first, "
-            "max(i.published) AS last FROM feeds f LEFT JOIN items i ON i.feed_id = f.id "
-            "AND i.published >= %s GROUP BY f.id",
-            (since,),
+            "max(i.published) AS last FROM feeds f "
+            "LEFT JOIN (SELECT feed_id, max(published) AS latest FROM items GROUP BY feed_id) m "
+            "ON m.feed_id = f.id LEFT JOIN items i ON i.feed_id = f.id "
+            "AND i.published >= m.latest - %s GROUP BY f.id",
+            (window,),
         )
         return {r["url"]: (r["n"], r["first"], r["last"]) for r in rows}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +38,16 @@ class ViewsMixin(StorageBase):
             row["matched"] = json.loads(row["matched"])
         return rows
 
-    def feed_rhythms(self, since: datetime) -> dict[str, tuple[int, str | None, str | None]]:
-        """Per feed URL: (items published since ``since``, first and last publication)."""
+    def feed_rhythms(self, window: timedelta) -> dict[str, tuple[int, str | None, str | None]]:
+        """Per feed URL: (items published within ``window`` before its latest item, their
+        first and last publication): its rhythm, however long ago it last published."""
         rows = self._read(
             "SELECT f.url, count(i.id) AS n, min(i.published) AS first, "
-            "max(i.published) AS last FROM feeds f LEFT JOIN items i ON i.feed_id = f.id "
-            "AND i.published >= ? GROUP BY f.id",
-            (iso(since),),
+            "max(i.published) AS last FROM feeds f "
+            "LEFT JOIN (SELECT feed_id, max(published) AS latest FROM items GROUP BY feed_id) m "
+            "ON m.feed_id = f.id LEFT JOIN items i ON i.feed_id = f.id "
+            "AND i.published >= strftime('%Y-%m-%dT%H:%M:%S', m.latest, ?) GROUP BY f.id",
+            (f"-{window.total_seconds()} seconds",),
         )
         return {r["url"]: (r["n"], r["first"], r["last"]) for r in rows}
 
