@@ -216,3 +216,70 @@ def test_once_applies_retention_and_skips_entries_older_than_the_period(
     # The old plain item is deleted, the hit kept; the feed's old article is not taken in
     # (it would be deleted at once, and come back as new at every change of the feed).
     assert titles == {"Title was-hit", "Fresh news today"}
+
+
+def test_an_undated_item_deleted_by_retention_is_not_taken_in_again(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """An undated entry cannot be told old by its date. Once retention deleted it (and its
+    hit, its alert sent), the feed still listing it must not bring it back as new: that
+    re-sent the alert under the same id."""
+    from tests.feedserver import rss
+
+    on = load_clear_on_topic()
+    undated = {
+        "title": on["title"],
+        "summary": on["summary"],
+        "link": "https://e.test/u",
+        "guid": "u-1",
+    }
+    plain = {
+        "title": "Weather report",
+        "summary": "Rain",
+        "link": "https://e.test/w",
+        "guid": "w-1",
+    }
+    feed_server.add("/f.xml", rss([undated, plain]))
+    config = write_config(
+        tmp_path, [feed_server.url("/f.xml")], monitor='keep_items = "1d"\nkeep_hits = "1d"'
+    )
+    assert cli(config, "once") == 0
+    db = tmp_path / "monitor.db"
+    conn = sqlite3.connect(db)
+    [(hit_id,)] = conn.execute("SELECT id FROM hits").fetchall()
+    old = (NOW - timedelta(days=3)).isoformat()
+    with conn:
+        conn.execute("UPDATE items SET first_seen = ?", (old,))
+        conn.execute("UPDATE hits SET detected_at = ?", (old,))
+        conn.execute("UPDATE deliveries SET status = 'delivered'")
+    assert cli(config, "once") == 0  # retention deletes both items and the hit
+    assert conn.execute("SELECT count(*) FROM items").fetchone()[0] == 0
+    feed_server.add(
+        "/f.xml",
+        rss(
+            [
+                {**undated, "title": undated["title"]},
+                plain,
+                {
+                    "title": "Fresh report",
+                    "summary": "Sun",
+                    "link": "https://e.test/n",
+                    "guid": "n-1",
+                },
+            ]
+        ),
+    )
+    assert cli(config, "once") == 0
+    titles = {r[0] for r in conn.execute("SELECT title FROM items")}
+    assert titles == {"Fresh report"}, titles
+    assert (
+        conn.execute("SELECT count(*) FROM deliveries WHERE hit_id = ?", (hit_id,)).fetchone()[0]
+        == 0
+    )
+    conn.close()
+
+
+def load_clear_on_topic() -> dict[str, str]:
+    from tests.helpers import DATA, load_items
+
+    return next(i for i in load_items(DATA / "clear_items.jsonl") if i["label"] == 2)

@@ -6,14 +6,17 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from .._models import FeedState
 from .._times import iso
 from ._base import StorageBase
 from ._feeds_shared import SharedFeedsMixin
 from ._noclaims import no_leases
 from ._rows import TopicUpdate, state_json, state_keys
+
+EXPIRED_KEYS_KEPT = timedelta(days=365)  # an expired item's key keeps it out this long
 
 
 class FeedsMixin(StorageBase, SharedFeedsMixin):
@@ -51,16 +54,40 @@ class FeedsMixin(StorageBase, SharedFeedsMixin):
                 conn.executemany("DELETE FROM deliveries WHERE hit_id = ?", hits)
                 conn.executemany("DELETE FROM hits WHERE id = ?", hits)
             if items_before is not None:
-                items = conn.execute(
-                    "SELECT id FROM items i WHERE first_seen < ? AND NOT EXISTS "
-                    "(SELECT 1 FROM hits h WHERE h.item_id = i.id) LIMIT ?",
+                rows = conn.execute(
+                    "SELECT id, feed_id, key, published FROM items i WHERE first_seen < ? "
+                    "AND NOT EXISTS (SELECT 1 FROM hits h WHERE h.item_id = i.id) LIMIT ?",
                     (iso(items_before), limit),
                 ).fetchall()
+                items = [(row[0],) for row in rows]
+                # stamped with the cutoff: the intake's date filter keeps out what is older
+                cutoff = iso(items_before)
+                conn.executemany(
+                    "INSERT OR REPLACE INTO expired_keys (feed_id, key, expired_at) "
+                    "VALUES (?, ?, ?)",
+                    [(f, k, cutoff) for _, f, k, p in rows if p is None or p >= cutoff],
+                )
                 conn.executemany(
                     "UPDATE items SET duplicate_of = NULL WHERE duplicate_of = ?", items
                 )
                 conn.executemany("DELETE FROM items WHERE id = ?", items)
+                if not rows:
+                    conn.execute(
+                        "DELETE FROM expired_keys WHERE expired_at < ?",
+                        (iso(items_before - EXPIRED_KEYS_KEPT),),
+                    )
         return len(items), len(hits)
+
+    def expired_keys(self, feed: FeedState, keys: Sequence[str]) -> set[str]:
+        """Which of ``keys`` retention deleted from ``feed`` (see ``expired_keys``)."""
+        found: set[str] = set()
+        for start in range(0, len(keys), 400):  # SQLite's limit on parameters, with room
+            among, params = self.dialect.among("key", list(keys[start : start + 400]))
+            rows = self._read(
+                f"SELECT key FROM expired_keys WHERE feed_id = ? AND {among}", [feed.id, *params]
+            )
+            found.update(row["key"] for row in rows)
+        return found
 
     def update_topic_states(
         self,

@@ -16,6 +16,7 @@ from typing import Any
 
 from .._config import Config
 from .._feedset import FeedRow
+from .._models import FeedState
 from ._feed_events import FeedEventsMixin
 from ._open import unsupported
 from ._pace import PaceMixin
@@ -52,6 +53,10 @@ class PostgresStorage(
         limit: int = 5000,
     ) -> tuple[int, int]:
         self._unsupported("retention (keep_items, keep_hits)")
+
+    def expired_keys(self, feed: FeedState, keys: Sequence[str]) -> set[str]:
+        """Retention does not run on PostgreSQL: nothing was expired."""
+        return set()
 
     def add_feeds(self, feeds: Sequence[FeedRow], now: datetime) -> None:
         self._unsupported("feeds managed from the CLI or OPML")

@@ -106,6 +106,8 @@ class Store(Protocol):
         self, feed: FeedState, keys: Sequence[str], limit: int
     ) -> dict[str, list[tuple[str, str, str]]]: ...
 
+    def expired_keys(self, feed: FeedState, keys: Sequence[str]) -> set[str]: ...
+
     def store_poll(
         self,
         feed: FeedState,

@@ -16,7 +16,7 @@ from ._schema_v4 import apply_v4  # version 4's step in its own module: the SQL 
 #    feed health changes and their own outbox (``[alerts] feed_health``);
 # 6: the topics an added feed is scored for (``monitor feeds add --topic``);
 # 7: judgement ids never given twice (``feedback`` rebuilt with AUTOINCREMENT).
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 _V1 = """
 CREATE TABLE feeds (
@@ -231,6 +231,18 @@ def _v7(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE feedback_v7 RENAME TO feedback")
 
 
+_V8 = """
+-- The keys of items retention deleted that their date cannot keep out (undated, or dated
+-- within the period): while the feed still lists one, it is not taken in again as new, which
+-- would alert again under the same hit id. Kept for a year after the deletion.
+CREATE TABLE IF NOT EXISTS expired_keys (
+    feed_id    INTEGER NOT NULL,
+    key        TEXT NOT NULL,
+    expired_at TEXT NOT NULL,
+    PRIMARY KEY (feed_id, key)
+) WITHOUT ROWID
+"""
+
 _MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
     1: _V1,
     2: _V2,
@@ -239,6 +251,7 @@ _MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
     5: _v5,
     6: _v6,
     7: _v7,
+    8: _V8,
 }
 
 
