@@ -70,8 +70,8 @@ def test_a_running_daemon_scores_a_feed_added_with_topics_for_them(
     proc = start(config)
     try:
         assert wait_for(lambda: (tmp_path / "monitor.db").exists(), 30)
-        code, _, _ = run(config, capsys, "feeds", "add", urls["world"], "--topic", "other")
-        assert code == 0
+        code, _, err = run(config, capsys, "feeds", "add", urls["world"], "--topic", "other")
+        assert code == 0, err
         assert wait_for(lambda: hit_topics(tmp_path), FEEDS_REFRESH_INTERVAL + 20), "no hits"
     finally:
         proc.send_signal(signal.SIGTERM)
