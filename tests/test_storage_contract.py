@@ -132,6 +132,21 @@ def test_a_story_alerts_once_and_duplicates_are_stored_quietly(storage: Store) -
     assert storage.story_alert("s2") is None
 
 
+def test_an_alerted_item_met_again_in_another_feed_is_not_alerted_again(storage: Store) -> None:
+    """A feed whose URL changed in the config is a new feed: its items come again, weeks old,
+    past any story window, so the grouper gives them new stories. The same GUID with the same
+    text already alerted: stored, not alerted again. Other text is another story."""
+    [first] = store(storage, [NewItem(entry("a"), (hit(),), story_id="s1")])
+    [again] = store(storage, [NewItem(entry("a"), (hit(),), story_id="s9")], feed=OTHER)
+    [other] = store(
+        storage, [NewItem(entry("b", fp="fp-new"), (hit(),), story_id="s8")], feed=OTHER
+    )
+    rows = {h["id"]: h for h in storage.hits()}
+    assert rows[first]["alerted"] is True and rows[again]["alerted"] is False
+    assert rows[other]["alerted"] is True
+    assert {d["hit_id"] for d in storage.deliveries_report()} == {first, other}
+
+
 def test_routes_queue_a_topic_on_its_own_channels_only(storage: Store) -> None:
     item = NewItem(entry("a"), (hit("mail-only"), hit("nowhere"), hit("all")))
     ids = store(storage, [item], routes={"mail-only": ["email"], "nowhere": []})
@@ -262,7 +277,7 @@ def test_topic_state_feedback_and_recent_hits(storage: Store) -> None:
     [recent] = storage.recent_hit_items(NOW - timedelta(days=1))
     assert (recent["feed_url"], recent["key"], recent["title"]) == (FEED.url, "id:a", "Hit")
     assert storage.recent_hit_items(NOW + timedelta(days=1)) == []
-    rhythms = storage.feed_rhythms(NOW - timedelta(days=1))
+    rhythms = storage.feed_rhythms(timedelta(days=1))
     assert rhythms[FEED.url][0] == 1 and rhythms[OTHER.url][0] == 0
 
 

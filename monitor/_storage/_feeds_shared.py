@@ -274,13 +274,27 @@ class SharedFeedsMixin(SqlMixin):
                 if item_id is None or item.duplicate:
                     continue
                 # One alert per story: a copy of a story that already alerted (the same GUID
-                # in another feed, a story seen before a restart) is stored, not alerted.
-                alert = item.alert and not (
-                    item.story_id is not None
-                    and self._rows(
+                # in another feed, a story seen before a restart) is stored, not alerted; so
+                # is an item another feed has, the same key and text, that alerted (a feed
+                # moved to a new URL brings its old items again, past any story window).
+                alert = (
+                    item.alert
+                    and not (
+                        item.story_id is not None
+                        and self._rows(
+                            conn,
+                            f"SELECT 1 AS one FROM hits WHERE story_id = {p} AND alerted = 1 "
+                            "LIMIT 1",
+                            (item.story_id,),
+                        )
+                    )
+                    and not self._rows(
                         conn,
-                        f"SELECT 1 AS one FROM hits WHERE story_id = {p} AND alerted = 1 LIMIT 1",
-                        (item.story_id,),
+                        "SELECT 1 AS one FROM items i JOIN hits h ON h.item_id = i.id "
+                        "WHERE i.feed_id IN (SELECT id FROM feeds) "  # the (feed, print) index
+                        f"AND i.fingerprint = {p} AND i.key = {p} AND i.feed_id <> {p} "
+                        "AND h.alerted = 1 LIMIT 1",
+                        (e.fingerprint, e.key, feed.id),
                     )
                 )
                 for j in item.judgements:
