@@ -82,16 +82,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.func(args)
         return result
     except ConfigError as exc:
-        print(f"monitor: config error: {exc}", file=sys.stderr)
+        _fatal(args, f"config error: {exc}")
         return 2
     except MonitorError as exc:
-        print(f"monitor: error: {exc}", file=sys.stderr)
+        _fatal(args, f"error: {exc}")
         return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `monitor hits | head`
         sys.stderr.close()
         return 0
+
+
+def _fatal(args: argparse.Namespace, message: str) -> None:
+    """Why a command stopped: a plain line, or with ``--log-format json`` a log object like
+    every other line (a log parser reading a daemon's output must be able to read this)."""
+    if args.log_format == "json":
+        log.error("%s", message)
+    else:
+        print(f"monitor: {message}", file=sys.stderr)
 
 
 def _parser() -> argparse.ArgumentParser:

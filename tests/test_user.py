@@ -253,3 +253,19 @@ def test_one_shot_commands_do_not_log_the_judgements_they_read(stored: Path) -> 
         assert proc.returncode == 0 and "judgements" not in proc.stderr, (args, proc.stderr)
     proc = _run(stored, "once")
     assert "topic=paris-coalition feedback: 1 judgements" in proc.stderr, proc.stderr
+
+
+def test_fatal_errors_are_json_lines_with_json_logs(tmp_path: Path) -> None:
+    """The systemd unit logs JSON: its most important line, why the daemon would not start,
+    must be one JSON object too."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[monitor\n")
+    for args, code in ((["once"], 2), (["hits"], 2)):
+        proc = subprocess.run(
+            [sys.executable, "-m", "monitor", "--log-format", "json", "--config", str(bad), *args],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert proc.returncode == code, proc.stderr
+        lines = [json.loads(line) for line in proc.stderr.splitlines()]
+        assert lines and lines[-1]["level"] == "error", lines
+        assert "config error" in lines[-1]["message"] and str(bad) in lines[-1]["message"]
