@@ -187,3 +187,36 @@ def test_running_daemon_follows_the_feed_list_and_sighup(
     assert "Traceback" not in err
     assert "SIGHUP: reloaded" in err and "now polled" in err
     assert "SIGHUP: config not reloaded, the running one stays" in err and "not valid TOML" in err
+
+
+def test_resume_polls_a_gone_or_moved_feed_afresh_from_its_configured_address(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 410 stops polling for good and a 301 moves the feed for good: when the server comes
+    back, or the new address dies, `monitor feeds resume URL` is how a user starts over."""
+    one = rss([{"title": "One", "link": "https://e.test/1"}])
+    feed_server.add_redirect("/moved.xml", "/new.xml")
+    feed_server.add("/new.xml", one)
+    feed_server.add("/gone.xml", b"", status=410)
+    moved, gone = feed_server.url("/moved.xml"), feed_server.url("/gone.xml")
+    config = write_config(tmp_path, [moved, gone])
+    cli(config, "once")
+    feed_server.add("/new.xml", b"", status=404)  # the new address dies, the old one is back
+    feed_server.add("/moved.xml", one)
+    feed_server.add("/gone.xml", one)
+
+    def rows() -> dict[str, dict[str, object]]:
+        capsys.readouterr()
+        assert cli(config, "feeds", "--format", "json") == 0
+        return {r["url"]: r for r in json.loads(capsys.readouterr().out)}
+
+    before = rows()
+    assert before[gone]["last_status"] == "gone"
+    assert before[moved]["fetch_url"] == feed_server.url("/new.xml")
+    for url in (moved, gone):
+        assert cli(config, "feeds", "resume", url) == 0
+    cli(config, "once")
+    after = rows()
+    assert after[gone]["last_status"] == "ok", after[gone]
+    assert after[moved]["last_status"] in ("ok", "not-modified"), after[moved]
+    assert after[moved]["fetch_url"] == moved

@@ -62,5 +62,15 @@ class ManagedFeedsMixin(StorageBase):
             return True
 
     def set_paused(self, url: str, paused: bool) -> None:
+        """Pause a feed, or resume it afresh: from its configured address, with a 410 (gone),
+        a permanent redirect and the error backoff forgotten (how a user retries them)."""
         with self._write() as conn:
-            conn.execute("UPDATE feeds SET paused = ? WHERE url = ?", (int(paused), url))
+            if paused:
+                conn.execute("UPDATE feeds SET paused = 1 WHERE url = ?", (url,))
+                return
+            conn.execute(
+                "UPDATE feeds SET paused = 0, fetch_url = url, error_count = 0, "
+                "retry_until = NULL, last_status = CASE WHEN last_status = 'gone' THEN 'error' "
+                "ELSE last_status END WHERE url = ?",
+                (url,),
+            )
