@@ -340,6 +340,8 @@ class Poller:
         gone: bool = False,
         lease: Lease | None = None,
     ) -> PollReport:
+        if state.fetch_url != state.url:  # the address that failed is not the configured one
+            message += f" (at {state.fetch_url}, where a permanent redirect moved it)"
         message = redact_text(message)  # a redirect target's or the feed's own credentials
         now = self.clock()
         until = None if gone else retry_until(now, state.error_count + 1, retry_after)

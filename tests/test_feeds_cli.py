@@ -210,9 +210,13 @@ def test_resume_polls_a_gone_or_moved_feed_afresh_from_its_configured_address(
         assert cli(config, "feeds", "--format", "json") == 0
         return {r["url"]: r for r in json.loads(capsys.readouterr().out)}
 
+    cli(config, "once")  # the new address fails: the error names it
     before = rows()
     assert before[gone]["last_status"] == "gone"
     assert before[moved]["fetch_url"] == feed_server.url("/new.xml")
+    assert f"(at {feed_server.url('/new.xml')}, where a permanent redirect" in str(
+        before[moved]["last_error"]
+    ), before[moved]
     for url in (moved, gone):
         assert cli(config, "feeds", "resume", url) == 0
     cli(config, "once")
