@@ -4,7 +4,8 @@ Every ``FEEDS_REFRESH_INTERVAL`` seconds (and at once on SIGHUP) the daemon comp
 it schedules with :func:`current_feeds`: feeds added from the CLI or an OPML import get a job
 (polled at once if due), removed and paused feeds lose theirs, a changed interval or name
 replaces the job (keeping its next run time). SIGHUP first re-reads ``config.toml``: its
-``[[feeds]]`` take effect; other changed sections need a restart and say so in the log.
+``[[feeds]]`` and ``[monitor]`` polling intervals take effect; other changed keys need a
+restart, and the log names them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ._config import Config, FeedConfig, load_config, settings_bounds
+from ._config import Config, FeedConfig, Settings, load_config, settings_bounds
 from ._errors import ConfigError, MonitorError
 from ._feedset import active_feeds
 from ._relevance import read_seeds
@@ -94,6 +95,18 @@ class FeedJobs:
         self.feeds.pop(url, None)
 
 
+_PACE = ("interval", "min_interval", "max_interval")  # [monitor] keys a SIGHUP applies
+# Config fields as the config file names them
+_SECTIONS = {
+    "topics": "[[topics]]",
+    "webhook": "[alerts.webhook]",
+    "email": "[alerts.email]",
+    "apprise": "[alerts.apprise]",
+    "retry_schedule": "[alerts] retry_schedule",
+    "feed_health": "[alerts] feed_health",
+}
+
+
 def reload_feeds(rt: Runtime) -> bool:
     """SIGHUP: re-read the config file; its ``[[feeds]]`` replace the running ones (and are
     synced to the database); other changes wait for a restart (logged). False: not read."""
@@ -103,19 +116,30 @@ def reload_feeds(rt: Runtime) -> bool:
     except MonitorError as exc:
         log.error("SIGHUP: config not reloaded, the running one stays: %s", exc)
         return False
+    old = rt.config
+    # the polling defaults reach every feed at once, with the [[feeds]] that take them
+    pace = {key: getattr(new.settings, key) for key in _PACE}
+    settings = dataclasses.replace(old.settings, **pace)
     changed = [
-        f.name
+        f"[monitor] {f.name}"
+        for f in dataclasses.fields(Settings)
+        if getattr(new.settings, f.name) != getattr(settings, f.name)
+    ]
+    changed += [
+        _SECTIONS.get(f.name, f.name)
         for f in dataclasses.fields(Config)
-        if f.name not in ("feeds", "path") and getattr(new, f.name) != getattr(rt.config, f.name)
+        if f.name not in ("feeds", "path", "settings")
+        and getattr(new, f.name) != getattr(old, f.name)
     ]
     if changed:
         log.warning(
-            "SIGHUP: %s changed: takes effect at the next restart (only [[feeds]] reload)",
+            "SIGHUP: %s changed: takes effect at the next restart (only [[feeds]] and the "
+            "[monitor] polling intervals reload)",
             ", ".join(changed),
         )
     _check_seeds(rt, new)
     rt.storage.sync_feeds(new.feeds)
-    rt.config = dataclasses.replace(rt.config, feeds=new.feeds)
+    rt.config = dataclasses.replace(old, feeds=new.feeds, settings=settings)
     log.info("SIGHUP: reloaded %s: %d configured feeds", path, len(new.feeds))
     return True
 

@@ -147,3 +147,33 @@ def test_sighup_says_when_the_seed_files_changed_or_cannot_be_read(
     assert "topic t: its seed files changed: takes effect at the next restart" in said[0]
     assert "topic t: its seed files cannot be read" in said[1] and "3.txt" in said[1]
     assert "the next restart would fail" in said[1]
+
+
+def test_sighup_names_the_keys_that_wait_for_a_restart(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """[monitor] interval (and the adaptive bounds) reach the feeds at once; other changed
+    keys wait for a restart, and the log names them, not "settings"."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "1.txt").write_text("Military chiefs meet in Paris on a Ukraine force.")
+    config_path = tmp_path / "config.toml"
+    text = (
+        '[monitor]\ndatabase = "monitor.db"\ninterval = "5m"\n'
+        f'[[topics]]\nname = "t"\nseeds = "{seeds}"\n'
+    )
+    config_path.write_text(text)
+
+    async def hup() -> float:
+        async with open_runtime(load_config(config_path)) as rt:
+            config_path.write_text(
+                text.replace('interval = "5m"', 'interval = "15m"\nkeep_items = "30d"')
+            )
+            assert reload_feeds(rt)
+            return rt.config.settings.interval
+
+    caplog.set_level(logging.INFO, logger="monitor")
+    assert asyncio.run(hup()) == 900.0
+    said = [r.getMessage() for r in caplog.records if "next restart" in r.getMessage()]
+    assert len(said) == 1 and "[monitor] keep_items" in said[0], said
+    assert "[monitor] interval" not in said[0] and "settings" not in said[0], said
