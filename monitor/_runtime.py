@@ -152,12 +152,21 @@ def build_trackers(
             phrases=topic.phrases,
             exclude=topic.exclude,
         )
-        if storage is not None and (state := storage.topic_state(topic.name)):
+        trackers.append(tracker)
+    if storage is not None:
+        restore_trackers(trackers, storage, bases)
+    return trackers
+
+
+def restore_trackers(
+    trackers: Sequence[Tracker], storage: Store, bases: dict[str, dict[str, Any]] | None = None
+) -> None:
+    """Give each tracker its topic's stored state; ``bases`` receives each state loaded."""
+    for tracker in trackers:
+        if state := storage.topic_state(tracker.name):
             tracker.restore(state)
             if bases is not None:
-                bases[topic.name] = state
-        trackers.append(tracker)
-    return trackers
+                bases[tracker.name] = state
 
 
 def apply_feedback(
@@ -197,6 +206,8 @@ def channel_targets(config: Config) -> dict[str, str]:
 async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
     """Lock the database, open it and build every part; close all of it on the way out."""
     settings = config.settings
+    # The seeds first: a topic that cannot be built stops the start before any file is made
+    trackers = build_trackers(config.topics)
     # SQLite: one daemon per file (a lock); PostgreSQL is shared by design
     lock = contextlib.nullcontext() if uses_postgres(config) else DatabaseLock(settings.database)
     with lock:
@@ -223,7 +234,7 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                     )
             _warn_of_unconfigured_topics(storage, config)
             bases: dict[str, dict[str, Any]] = {}
-            trackers = build_trackers(config.topics, storage, bases)
+            restore_trackers(trackers, storage, bases)
             for tracker in trackers:
                 # The seeds' vectors: from the saved state, else embedded in a child process
                 # (this one never loads the model: the parser workers embed the items).

@@ -203,6 +203,8 @@ def test_an_unusable_seed_folder_names_the_config_key(
     assert proc.returncode == 2, proc.stderr
     assert f"{config}: [[topics]][2].seeds: seed folder {tmp_path / 'empty'}" in proc.stderr
     assert says in proc.stderr and "Traceback" not in proc.stderr
+    # the start stopped before it made anything: no database, no lock file
+    assert not list(tmp_path.glob("monitor.db*")), list(tmp_path.glob("monitor.db*"))
 
 
 def test_all_feeds_failing_warns_and_once_exits_3(tmp_path: Path, feed_server: FeedServer) -> None:
