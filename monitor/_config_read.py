@@ -104,8 +104,9 @@ class LoaderBase:
         value = table.convert(
             name, parse_duration, default, "a duration such as '30s', '10m', '2h' or '1d'"
         )
-        if value < minimum:
-            self.fail(table.key(name), f"must be at least {format_duration(minimum)}", value)
+        if value < minimum:  # shown as written ("1h"), not as seconds
+            written = table.data.get(name, format_duration(value))
+            self.fail(table.key(name), f"must be at least {format_duration(minimum)}", written)
         return value
 
     def retention(self, table: Table, name: str) -> float | None:
