@@ -9,7 +9,6 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,8 @@ from ._cli_health import add_health, add_next_poll
 from ._cli_more import register as register_more
 from ._cli_score import register as register_scoring
 from ._cli_topic import register as register_topic_commands
-from ._cli_types import positive
+from ._cli_types import positive, since
 from ._config import Config, load_config
-from ._durations import parse_duration
 from ._errors import ConfigError, MonitorError
 from ._logjson import use_json_logs
 from ._output import deliveries_json, matched_json, render
@@ -132,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     hits = sub.add_parser("hits", help="list stored hits, newest first")
-    hits.add_argument("--since", type=_since, help="e.g. 2h, 3d or 2025-03-11")
+    hits.add_argument("--since", type=since, help="e.g. 2h, 3d or 2025-03-11")
     hits.add_argument("--topic")
     hits.add_argument("--limit", type=positive, default=50, help="at most N hits (N >= 1)")
     hits.add_argument("--format", choices=["table", "json", "csv"], default="table")
@@ -180,20 +178,6 @@ def _parser() -> argparse.ArgumentParser:
     register_topic_commands(sub, _storage)
     register_more(sub)  # search, feeds add/remove/…, opml, init, atom
     return parser
-
-
-def _since(text: str) -> datetime:
-    try:
-        return utcnow() - timedelta(seconds=parse_duration(text))
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: expected a duration such as 2h or 3d, or a date such as 2025-03-11"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _config(args: argparse.Namespace, *, secrets: bool | None = None) -> Config:

@@ -6,12 +6,11 @@ import argparse
 import os
 import sys
 import tempfile
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from ._cli_common import check_topic, config_of, open_storage
-from ._durations import parse_duration
+from ._cli_types import positive, since
 from ._errors import MonitorError
 from ._times import utcnow
 
@@ -26,8 +25,8 @@ def register(sub: Any) -> None:
     )
     atom.add_argument("--topic", help="only this topic's hits (default: every topic)")
     atom.add_argument("--output", type=Path, help="file to write (default: stdout)")
-    atom.add_argument("--limit", type=int, default=50, help="entries (default 50)")
-    atom.add_argument("--since", help="only hits detected in this period, e.g. 7d")
+    atom.add_argument("--limit", type=positive, default=50, help="entries (default 50)")
+    atom.add_argument("--since", type=since, help="only hits detected since, e.g. 7d")
     atom.add_argument("--self-url", help="the URL the feed will be served at (rel=self)")
     atom.set_defaults(func=cmd_atom)
 
@@ -36,15 +35,9 @@ def cmd_atom(args: argparse.Namespace) -> int:
     config = config_of(args)
     topics = [t.name for t in config.topics]
     check_topic(args.topic, topics)
-    since = None
-    if args.since is not None:
-        try:
-            since = utcnow() - timedelta(seconds=parse_duration(args.since))
-        except ValueError as exc:
-            raise MonitorError(f"--since: {exc}") from None
     storage = open_storage(args)
     try:
-        hits = storage.hit_entries(topic=args.topic, since=since, limit=args.limit)
+        hits = storage.hit_entries(topic=args.topic, since=args.since, limit=args.limit)
     finally:
         storage.close()
     from ._atom_out import hits_feed

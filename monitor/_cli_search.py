@@ -6,7 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from ._cli_common import FORMATS, open_storage
+from ._cli_common import FORMATS, check_topic, config_of, open_storage
+from ._cli_types import positive
 from ._output import render
 
 SEARCH_COLUMNS = ("item_id", "published", "score", "topic", "feed", "title", "hits")
@@ -22,7 +23,7 @@ def register(sub: Any) -> None:
     search.add_argument("query")
     search.add_argument("--topic", help="only items of this topic (best score or a hit)")
     search.add_argument("--hits-only", action="store_true", help="only items that are hits")
-    search.add_argument("--limit", type=int, default=50)
+    search.add_argument("--limit", type=positive, default=50, help="at most N (N >= 1)")
     search.add_argument("--format", choices=FORMATS, default="table")
     search.set_defaults(func=cmd_search)
 
@@ -30,6 +31,9 @@ def register(sub: Any) -> None:
 def cmd_search(args: argparse.Namespace) -> int:
     storage = open_storage(args)
     try:
+        # a topic renamed or removed since still has its stored items: it may be searched
+        known = [t.name for t in config_of(args).topics]
+        check_topic(args.topic, [*known, *(t for t in storage.stored_topics() if t not in known)])
         rows = storage.search(
             args.query, topic=args.topic, hits_only=args.hits_only, limit=args.limit
         )

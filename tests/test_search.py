@@ -50,7 +50,9 @@ def test_search_items_and_hits(filled: Path, capsys: pytest.CaptureFixture[str])
     with_phrase = {t for t in ON_TOPIC if "coalition of the willing" in t}
     assert with_phrase <= {r["title"] for r in phrase}
     assert search(filled, capsys, '"willing coalition"') == []  # a phrase, not two words
-    assert search(filled, capsys, "paris", "--topic", "no-such-topic") == []
+    capsys.readouterr()  # a topic neither configured nor stored is a typo: said, not "(none)"
+    assert cli(filled, "search", "paris", "--topic", "no-such-topic") == 1
+    assert "no topic 'no-such-topic'" in capsys.readouterr().err
     assert len(search(filled, capsys, "ukraine", "--limit", "2")) == 2
     capsys.readouterr()
     assert cli(filled, "search", "earthquake", "--format", "csv") == 0

@@ -271,3 +271,21 @@ def test_fatal_errors_are_json_lines_with_json_logs(tmp_path: Path) -> None:
         lines = [json.loads(line) for line in proc.stderr.splitlines()]
         assert lines and lines[-1]["level"] == "error", lines
         assert "config error" in lines[-1]["message"] and str(bad) in lines[-1]["message"]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "says"),
+    [
+        (["search", "paris", "--topic", "nope"], 1, "no topic 'nope'"),
+        (["search", "paris", "--limit", "0"], 2, "--limit"),
+        (["atom", "--limit", "0"], 2, "--limit"),
+        (["atom", "--since", "bogus"], 2, "expected a duration such as 2h or 3d"),
+        (["hits", "--since", "bogus"], 2, "expected a duration such as 2h or 3d"),
+    ],
+)
+def test_commands_check_the_same_options_the_same_way(
+    stored: Path, args: list[str], code: int, says: str
+) -> None:
+    proc = _run(stored, *args)
+    assert proc.returncode == code and says in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
