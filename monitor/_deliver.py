@@ -66,11 +66,16 @@ class Deliverer:
     async def _round(self, channel: str) -> tuple[int, bool]:
         """One channel's due deliveries; returns (attempted, stalled)."""
         attempted = 0
+        # No more claimed than the channel sends at once: a claim's lease covers one send,
+        # not a queue (on PostgreSQL a row still queued when it runs out is another
+        # worker's to send, again).
+        at_once = self.senders[channel].concurrency
         while True:
             now = self.clock()
-            due = self.storage.due_deliveries(now, [channel], limit=200)
+            due = self.storage.due_deliveries(now, [channel], limit=at_once)
             # feed health alerts ([alerts] feed_health): their own table, the same rules
-            due += self.storage.due_health_deliveries(now, [channel], limit=50)
+            if len(due) < at_once:
+                due += self.storage.due_health_deliveries(now, [channel], limit=at_once - len(due))
             if not due:
                 return attempted, False
             stalled: list[bool] = []

@@ -92,6 +92,7 @@ class WebhookReceiver:
         self._fail_left = 0
         self._fail_status = 500
         self._status = 204
+        self.delay = 0.0  # seconds each answer waits (a slow endpoint)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
@@ -176,6 +177,8 @@ class WebhookReceiver:
                         arrived_at=time.time(),
                     )
                 )
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 self.send_response(status)
                 if 300 <= status < 400:
                     self.send_header("location", "http://127.0.0.1:9/elsewhere")

@@ -11,6 +11,7 @@ from monitor._config import FeedConfig
 from monitor._storage import NewItem
 from monitor._storage._pg_claims import FEED_LEASE
 from monitor._storage._postgres import PostgresStorage
+from tests.receivers import WebhookReceiver
 from tests.test_storage_contract import entry, hit
 
 NOW = datetime(2025, 3, 11, 12, 0, tzinfo=UTC)
@@ -94,3 +95,71 @@ def test_paused_and_removed_feeds_are_not_claimed(pg_schema_dsn: str) -> None:
     s.conn.execute("UPDATE feeds SET source = 'removed' WHERE url = %s", (FEEDS[1].url,))
     assert [f.url for f in s.claim_feeds("w", NOW)] == [FEEDS[2].url]
     s.close()
+
+
+def test_a_claimed_alert_keeps_its_lease_when_another_worker_starts(pg_schema_dsn: str) -> None:
+    """A worker's start (and each state save) clamps waits stored under a clock that was
+    ahead. A delivery another worker has just claimed (its next attempt one lease ahead, no
+    attempt yet) is not such a wait: wiping it let the new worker send the alert again while
+    the first was still sending it."""
+    one, two = PostgresStorage(pg_schema_dsn), PostgresStorage(pg_schema_dsn)
+    one.sync_feeds(FEEDS[:1])
+    now = datetime.now(UTC)
+    poll_all_due([one], now)
+    [claimed] = one.due_deliveries(now, ["webhook"], limit=10)
+    assert two.clamp_delivery_waits(now) == 0  # the second worker starts
+    assert two.due_deliveries(now, ["webhook"], limit=10) == []
+    # a wait really stored ahead (no attempt, further than any lease) is still clamped
+    with one._write() as conn:
+        conn.execute(
+            "UPDATE deliveries SET next_attempt = %s WHERE id = %s",
+            (now + timedelta(days=365), claimed.id),
+        )
+    assert two.clamp_delivery_waits(now) == 1
+    assert [d.id for d in two.due_deliveries(now, ["webhook"], limit=10)] == [claimed.id]
+    one.close()
+    two.close()
+
+
+def test_a_worker_claims_no_more_alerts_than_it_sends_at_once(
+    pg_schema_dsn: str, webhook_receiver: WebhookReceiver
+) -> None:
+    """Claimed alerts share one lease. A worker that claimed 200 and sent them 8 at a time to
+    a slow endpoint outlived the lease on the last ones, and another worker sent them too."""
+    import asyncio
+
+    import httpx
+
+    from monitor._alerts import WebhookSender
+    from monitor._config import WebhookConfig
+    from monitor._deliver import Deliverer
+
+    storage = PostgresStorage(pg_schema_dsn)
+    storage.sync_feeds(FEEDS[:30])
+    now = datetime.now(UTC)
+    poll_all_due([storage], now)  # 30 hits: 30 alerts due
+    webhook_receiver.delay = 0.5
+    claimed: list[int] = []
+
+    async def deliver() -> None:
+        async with httpx.AsyncClient() as client:
+            cfg = WebhookConfig(url=webhook_receiver.url, secret=webhook_receiver.secret)
+            sender = WebhookSender(cfg, client)
+            deliverer = Deliverer(storage, {"webhook": sender}, (60.0,), targets={})
+            task = asyncio.create_task(deliverer.deliver_due())
+            watcher = PostgresStorage(pg_schema_dsn)
+            while not task.done():
+                await asyncio.sleep(0.1)
+                rows = watcher._read(
+                    "SELECT count(*) AS n FROM deliveries WHERE status = 'pending' "
+                    "AND next_attempt > now() AND last_attempt IS NULL",
+                    (),
+                )
+                claimed.append(int(rows[0]["n"]))
+            watcher.close()
+            assert await task == 30
+
+    asyncio.run(deliver())
+    storage.close()
+    assert claimed and max(claimed) <= WebhookSender.concurrency, claimed
+    assert len({r.headers["webhook-id"] for r in webhook_receiver.received}) == 30

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from .._decide import clamp_wait
@@ -50,16 +50,21 @@ class SharedOutboxMixin(SqlMixin):
         )
         return parse_iso(rows[0]["t"]) if rows else None
 
+    claim_margin = timedelta(0)  # how far ahead a claim sets a delivery's next attempt
+
     def clamp_delivery_waits(self, now: datetime) -> int:
         """Pending deliveries whose next attempt lies further ahead than its own wait (stored
-        under a clock that was ahead): clamped to that wait from now. Returns how many."""
+        under a clock that was ahead): clamped to that wait from now. Returns how many. A
+        delivery never attempted has no wait of its own, but a worker that claimed it (on
+        PostgreSQL) holds it one ``claim_margin`` ahead: only what lies beyond is clamped."""
         d, p = self.dialect, self.dialect.p
         with self._write() as conn:
             rows = self._rows(
                 conn,
                 "SELECT id, last_attempt, next_attempt FROM deliveries WHERE status = 'pending' "
-                f"AND next_attempt > {p} AND (last_attempt IS NULL OR last_attempt > {p})",
-                (d.time(now), d.time(now)),
+                f"AND ((last_attempt IS NULL AND next_attempt > {p}) OR "
+                f"(next_attempt > {p} AND last_attempt > {p}))",
+                (d.time(now + self.claim_margin), d.time(now), d.time(now)),
             )
             for row in rows:
                 since, until = parse_iso(row["last_attempt"]), parse_iso(row["next_attempt"])

@@ -32,6 +32,7 @@ class PostgresBase:
     def __init__(self, dsn: str, *, lease: timedelta = LEASE) -> None:
         self.dsn = dsn
         self.lease = lease
+        self.claim_margin = lease  # a claimed delivery is this far ahead (clamping spares it)
         self._where = redact_dsn(dsn)
         self.conn: Conn = self._connect()
         try:
