@@ -30,3 +30,30 @@ def test_waits_double_up_to_the_cap_and_the_log_says_when_it_ends(
     assert line.levelname == "INFO" and "claims resumed" in line.getMessage()
     assert "after 6 failed attempts" in line.getMessage()
     assert outage.failed(error) == 0.5  # the next outage starts over
+
+
+def test_a_database_server_that_never_answers_fails_the_call_instead_of_freezing() -> None:
+    """A partition or a dead host: the TCP connection opens (or hangs) and nothing comes
+    back. The worker must get an error it logs, not wait on the kernel for ever."""
+    import socket
+    import time
+
+    pytest.importorskip("psycopg")
+    from monitor._storage._pg_base import NETWORK_DEFAULTS, conninfo
+    from monitor._storage._postgres import PostgresStorage
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # accepts (the kernel does), never speaks
+    port = silent.getsockname()[1]
+    try:
+        started = time.monotonic()
+        with pytest.raises(StorageError, match="cannot use the database"):
+            PostgresStorage(f"postgresql://monitor@127.0.0.1:{port}/monitor")
+        waited = time.monotonic() - started
+    finally:
+        silent.close()
+    assert waited < 3 * float(NETWORK_DEFAULTS["connect_timeout"]), waited
+    # a DSN's own setting wins over the defaults
+    assert "connect_timeout=3" in conninfo("postgresql://h/db?connect_timeout=3")
+    assert "connect_timeout=10" in conninfo("postgresql://h/db")

@@ -21,6 +21,26 @@ from ._pg_schema import migrate
 Conn = psycopg.Connection[dict[str, Any]]
 
 LEASE = timedelta(minutes=2)  # default hold of a claimed feed or alert (``[monitor] lease``)
+# A server that stops answering (a partition, a dead host) fails a call within about a
+# minute, logged, instead of freezing the worker until the kernel gives up (15 min or never):
+# libpq's connect timeout, TCP keepalives on an idle connection, and a bound on unacknowledged
+# sends. A DSN that sets any of them keeps its own value.
+NETWORK_DEFAULTS = {
+    "connect_timeout": "10",
+    "keepalives": "1",
+    "keepalives_idle": "30",
+    "keepalives_interval": "10",
+    "keepalives_count": "3",
+    "tcp_user_timeout": "60000",  # milliseconds
+}
+
+
+def conninfo(dsn: str) -> str:
+    """``dsn`` with ``NETWORK_DEFAULTS`` for the parameters it does not set."""
+    given = psycopg.conninfo.conninfo_to_dict(dsn)
+    return psycopg.conninfo.make_conninfo(dsn, **{
+        k: v for k, v in NETWORK_DEFAULTS.items() if k not in given
+    })  # fmt: skip
 
 
 class PostgresBase:
@@ -43,7 +63,7 @@ class PostgresBase:
 
     def _connect(self) -> Conn:
         try:
-            return psycopg.connect(self.dsn, autocommit=True, row_factory=dict_row)
+            return psycopg.connect(conninfo(self.dsn), autocommit=True, row_factory=dict_row)
         except psycopg.Error as exc:
             raise StorageError(f"{self._where}: cannot use the database: {reason(exc)}") from None
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import psycopg
 
 from .._errors import StorageError
-from ._pg_base import Conn, PostgresBase, reason
+from ._pg_base import Conn, PostgresBase, conninfo, reason
 
 OUTBOX_CHANNEL = "monitor_outbox"
 
@@ -31,7 +31,7 @@ class PgNotifyMixin(PostgresBase):
         listener is connected (rows made due while nobody listened); until cancelled. A lost
         connection raises :class:`StorageError` (the deliverer calls again after a pause)."""
         try:
-            conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
+            conn = await psycopg.AsyncConnection.connect(conninfo(self.dsn), autocommit=True)
         except (psycopg.Error, OSError) as exc:
             raise StorageError(f"{self.where}: outbox listener: {reason(exc)}") from None
         try:
