@@ -18,8 +18,9 @@ def config_of(args: argparse.Namespace) -> Config:
 
 
 def open_storage(args: argparse.Namespace, *, create: bool = False) -> Store:
-    """The configured database; unless ``create``, it must exist already."""
-    return open_store(config_of(args), must_exist=not create)
+    """The configured database; unless ``create``, it must exist already and is only read
+    (never created nor migrated)."""
+    return open_store(config_of(args), readonly=not create, must_exist=not create)
 
 
 def check_topic(name: str | None, names: Sequence[str]) -> None:

@@ -163,3 +163,36 @@ def test_a_worker_claims_no_more_alerts_than_it_sends_at_once(
     storage.close()
     assert claimed and max(claimed) <= WebhookSender.concurrency, claimed
     assert len({r.headers["webhook-id"] for r in webhook_receiver.received}) == 30
+
+
+def test_reports_never_create_nor_upgrade_the_schema(pg_schema_dsn: str) -> None:
+    """As on SQLite: a report (`hits`, `feeds`, …) reads; a fleet's older workers must not
+    find the schema upgraded under them by someone's `monitor hits`, and a SELECT-only role
+    must be able to read."""
+    import psycopg
+    import pytest
+
+    from monitor._errors import StorageError
+
+    def tables() -> int:
+        with psycopg.connect(pg_schema_dsn) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM information_schema.tables "
+                "WHERE table_schema = current_schema()"
+            ).fetchone()
+            return int(row[0]) if row else 0
+
+    with pytest.raises(StorageError, match="run `monitor once` or `monitor run` first"):
+        PostgresStorage(pg_schema_dsn, readonly=True)
+    assert tables() == 0
+    PostgresStorage(pg_schema_dsn).close()  # a worker creates it
+    PostgresStorage(pg_schema_dsn, readonly=True).close()
+    with psycopg.connect(pg_schema_dsn, autocommit=True) as conn:
+        conn.execute("UPDATE monitor_schema SET version = version - 1")
+    with pytest.raises(StorageError, match="older than this monitor's"):
+        PostgresStorage(pg_schema_dsn, readonly=True)
+    with psycopg.connect(pg_schema_dsn) as conn:
+        row = conn.execute("SELECT version FROM monitor_schema").fetchone()
+    from monitor._storage._pg_schema import SCHEMA_VERSION
+
+    assert row is not None and row[0] == SCHEMA_VERSION - 1  # not upgraded

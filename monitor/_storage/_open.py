@@ -45,7 +45,7 @@ def open_store(config: Config, *, readonly: bool = False, must_exist: bool = Fal
             f"{config.path}: [monitor] names a PostgreSQL database but psycopg is not "
             f"installed ({exc}); install monitor[postgres]"
         ) from None
-    store = PostgresStorage(dsn, lease=timedelta(seconds=config.settings.lease))
+    store = PostgresStorage(dsn, lease=timedelta(seconds=config.settings.lease), readonly=readonly)
     try:
         check_config(config, store.where)
     except BaseException:
@@ -61,7 +61,7 @@ def stored_feedback(config: Config) -> list[dict[str, Any]]:
         from ._queries import read_feedback
 
         return read_feedback(config.settings.database)
-    store = open_store(config)
+    store = open_store(config, readonly=True)
     try:
         return store.feedback()
     finally:

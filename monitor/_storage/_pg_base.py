@@ -16,7 +16,7 @@ from .._errors import StorageError
 from .._times import iso
 from ._dialect import POSTGRES
 from ._open import unsupported
-from ._pg_schema import migrate
+from ._pg_schema import check_version, migrate
 
 Conn = psycopg.Connection[dict[str, Any]]
 
@@ -45,18 +45,19 @@ def conninfo(dsn: str) -> str:
 
 class PostgresBase:
     """One connection (autocommit between explicit transactions); ``_write`` and ``_read``.
-    ``lease``: how long a worker holds the feeds and alerts it claims."""
+    ``lease``: how long a worker holds the feeds and alerts it claims; ``readonly``: a
+    report's, which checks the schema's version and never creates nor migrates it."""
 
     dialect = POSTGRES
 
-    def __init__(self, dsn: str, *, lease: timedelta = LEASE) -> None:
+    def __init__(self, dsn: str, *, lease: timedelta = LEASE, readonly: bool = False) -> None:
         self.dsn = dsn
         self.lease = lease
         self.claim_margin = lease  # a claimed delivery is this far ahead (clamping spares it)
         self._where = redact_dsn(dsn)
         self.conn: Conn = self._connect()
         try:
-            migrate(self.conn)
+            (check_version if readonly else migrate)(self.conn)
         except (psycopg.Error, ValueError) as exc:
             self.conn.close()
             raise StorageError(f"{self._where}: cannot use the database: {reason(exc)}") from None
