@@ -29,6 +29,7 @@ from ._exporter import Exporter
 from ._feedjobs import FEEDS_REFRESH_INTERVAL, FeedJobs, current_feeds, reload_feeds
 from ._healthwatch import HEALTH_DELAY, HEALTH_INTERVAL, check_health
 from ._lease import Lease
+from ._outage import Outage
 from ._poll import PollReport
 from ._runtime import FEEDBACK_INTERVAL, Runtime, open_runtime
 from ._storage import uses_postgres
@@ -283,11 +284,15 @@ def _guarded(job: Callable[[], None]) -> Callable[[], Coroutine[Any, Any, None]]
     connection and the trackers from the same thread as the polls, between their steps;
     its database error is logged and the next run tries again."""
 
+    outage = Outage(job.__name__)  # one ERROR while the database is away, not one a run
+
     async def run() -> None:
         try:
             job()
         except StorageError as exc:
-            log.error("%s: %s", job.__name__, exc)
+            outage.failed(exc)
+        else:
+            outage.ok()
 
     run.__name__ = job.__name__
     return run

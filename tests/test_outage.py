@@ -16,19 +16,29 @@ def test_waits_double_up_to_the_cap_and_the_log_says_when_it_ends(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="monitor._outage")
-    outage = Outage("claims")
+    now = [1000.0]
+    outage = Outage("claims", clock=lambda: now[0])
     outage.ok()  # no outage: nothing to say
     assert caplog.records == []
     error = StorageError("db: terminating connection due to administrator command")
-    assert [outage.failed(error) for _ in range(6)] == [0.5, 1.0, 2.0, 4.0, 5.0, 5.0]
-    levels = [r.levelname for r in caplog.records]
-    assert levels == ["ERROR"] + ["WARNING"] * 5
+    waits = []
+    for _ in range(6):
+        waits.append(outage.failed(error))
+        now[0] += waits[-1]
+    assert waits == [0.5, 1.0, 2.0, 4.0, 5.0, 5.0]
+    # one ERROR when it starts; the retries in the first minute say nothing at INFO
+    assert [r.levelname for r in caplog.records] == ["ERROR"]
     assert "claims paused: db: terminating connection" in caplog.records[0].getMessage()
+    for _ in range(24):  # two minutes more, an attempt every 5 s: a WARNING each minute
+        outage.failed(error)
+        now[0] += 5.0
+    reminders = [r.getMessage() for r in caplog.records[1:]]
+    assert len(reminders) == 2 and all("claims still paused after" in m for m in reminders)
     caplog.clear()
     outage.ok()
     [line] = caplog.records
     assert line.levelname == "INFO" and "claims resumed" in line.getMessage()
-    assert "after 6 failed attempts" in line.getMessage()
+    assert "after 30 failed attempts" in line.getMessage()
     assert outage.failed(error) == 0.5  # the next outage starts over
 
 
