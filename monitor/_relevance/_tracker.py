@@ -279,8 +279,8 @@ class Tracker(Learning):
         score = 0.0 if z == -math.inf else 1.0 / (1.0 + math.exp(p.z_mid - z))
         hit = score >= self.threshold
         matched = explain(parts, score, tokens, self._labels, _MATCHED_MAX)
-        if verdict is False:
-            matched = ((_JUDGED_LABEL[False], 0.0), *matched[: _MATCHED_MAX - 1])
+        if verdict is False:  # the judgement alone decides: its words would all weigh 0
+            matched = ((_JUDGED_LABEL[False], 0.0),)
         if self._exclude:
             vetoed = self._exclude.match(tokens)
             if vetoed is not None:
