@@ -99,3 +99,29 @@ def test_what_postgresql_lacks_yet_is_a_clear_error(
     kept = pg_config(tmp_path, list(urls.values()), webhook_receiver, monitor='keep_items = "30d"')
     assert cli(kept, "once") != 0
     assert "retention ([monitor] keep_items, keep_hits) is not supported" in capsys.readouterr().err
+
+
+def test_classify_on_a_postgresql_config_reads_and_writes_nothing(
+    tmp_path: Path,
+    pg_schema_dsn: str,
+    monkeypatch: pytest.MonkeyPatch,
+    webhook_receiver: WebhookReceiver,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`classify` reads the judgements (none yet: no tables) and creates nothing."""
+    import json
+
+    import psycopg
+
+    monkeypatch.setenv("MONITOR_E2E_DSN", pg_schema_dsn)
+    config = pg_config(tmp_path, [], webhook_receiver)
+    items = tmp_path / "items.jsonl"
+    items.write_text(json.dumps({"title": "Military chiefs meet in Paris", "summary": ""}) + "\n")
+    capsys.readouterr()
+    assert cli(config, "classify", str(items)) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1
+    with psycopg.connect(pg_schema_dsn) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()"
+        ).fetchone()
+    assert row is not None and row[0] == 0

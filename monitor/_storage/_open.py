@@ -61,7 +61,14 @@ def stored_feedback(config: Config) -> list[dict[str, Any]]:
         from ._queries import read_feedback
 
         return read_feedback(config.settings.database)
-    store = open_store(config, readonly=True)
+    try:
+        store = open_store(config, readonly=True)
+    except StorageError as exc:
+        from ._pg_schema import NO_TABLES
+
+        if NO_TABLES in str(exc):  # no database yet: no judgements (as without a SQLite file)
+            return []
+        raise
     try:
         return store.feedback()
     finally:

@@ -174,12 +174,15 @@ CREATE INDEX IF NOT EXISTS items_feed_published ON items (feed_id, published)
 _MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5}
 
 
+NO_TABLES = "no monitor tables yet"
+
+
 def check_version(conn: psycopg.Connection[dict[str, object]]) -> None:
     """For a report: refuse a schema of another version, or none (never create nor migrate
     it: older workers of a fleet would find it upgraded under them)."""
     exists = conn.execute("SELECT to_regclass('monitor_schema') AS t").fetchone()
     if not exists or exists["t"] is None:
-        raise ValueError("no monitor tables yet; run `monitor once` or `monitor run` first")
+        raise ValueError(f"{NO_TABLES}; run `monitor once` or `monitor run` first")
     row = conn.execute("SELECT max(version) AS v FROM monitor_schema").fetchone()
     version = int(row["v"] or 0) if row else 0  # type: ignore[call-overload]
     if version > SCHEMA_VERSION:
