@@ -266,7 +266,7 @@ def _cased(text: str) -> tuple[list[str], list[str]]:
     folded, origin = _fold_mapped(text)
     get = _TOKEN_CACHE.get
     show: Callable[[int, int], str] | None = None
-    if folded is text:  # ASCII: the words are as written
+    if folded == text:  # nothing folded (ASCII, or quotes and dashes only): as written
         words = shown = _CASED_WORDS.findall(folded)
     else:
 
