@@ -255,7 +255,7 @@ class Poller:
         cutoff = retention_cutoff(now, self.keep_items)
         new = [e for e in sorted_.new if not expired(e.published, cutoff)]
         if cutoff is not None and new:  # deleted by retention, its date no guard: not new
-            gone = self.storage.expired_keys(state, [e.key for e in new])
+            gone = self.storage.expired_keys(state, new)
             new = [e for e in new if e.key not in gone]
         # Judge every item first (judging changes no state), store, and only once the
         # transaction has committed let the trackers learn: a failed write (locked, disk

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from .._models import FeedState
+from .._models import Entry, FeedState
 from .._times import iso
 from ._base import StorageBase
-from ._feeds_shared import SharedFeedsMixin
+from ._feeds_shared import SharedFeedsMixin, chunks
 from ._noclaims import no_leases
 from ._rows import TopicUpdate, state_json, state_keys
 
@@ -55,17 +55,18 @@ class FeedsMixin(StorageBase, SharedFeedsMixin):
                 conn.executemany("DELETE FROM hits WHERE id = ?", hits)
             if items_before is not None:
                 rows = conn.execute(
-                    "SELECT id, feed_id, key, published FROM items i WHERE first_seen < ? "
-                    "AND NOT EXISTS (SELECT 1 FROM hits h WHERE h.item_id = i.id) LIMIT ?",
+                    "SELECT id, feed_id, key, fingerprint, published FROM items i "
+                    "WHERE first_seen < ? AND NOT EXISTS "
+                    "(SELECT 1 FROM hits h WHERE h.item_id = i.id) LIMIT ?",
                     (iso(items_before), limit),
                 ).fetchall()
                 items = [(row[0],) for row in rows]
-                # stamped with the cutoff: the intake's date filter keeps out what is older
+                # what the intake's date filter cannot keep out (stamped with the cutoff)
                 cutoff = iso(items_before)
                 conn.executemany(
-                    "INSERT OR REPLACE INTO expired_keys (feed_id, key, expired_at) "
-                    "VALUES (?, ?, ?)",
-                    [(f, k, cutoff) for _, f, k, p in rows if p is None or p >= cutoff],
+                    "INSERT OR REPLACE INTO expired_keys (feed_id, key, fingerprint, "
+                    "expired_at) VALUES (?, ?, ?, ?)",
+                    [(f, k, fp, cutoff) for _, f, k, fp, p in rows if p is None or p >= cutoff],
                 )
                 conn.executemany(
                     "UPDATE items SET duplicate_of = NULL WHERE duplicate_of = ?", items
@@ -78,15 +79,18 @@ class FeedsMixin(StorageBase, SharedFeedsMixin):
                     )
         return len(items), len(hits)
 
-    def expired_keys(self, feed: FeedState, keys: Sequence[str]) -> set[str]:
-        """Which of ``keys`` retention deleted from ``feed`` (see ``expired_keys``)."""
+    def expired_keys(self, feed: FeedState, entries: Sequence[Entry]) -> set[str]:
+        """The keys of ``entries`` that retention deleted from ``feed`` with the same text
+        (see the ``expired_keys`` table): a key reused for another story is new."""
+        texts = {e.key: e.fingerprint for e in entries}
         found: set[str] = set()
-        for start in range(0, len(keys), 400):  # SQLite's limit on parameters, with room
-            among, params = self.dialect.among("key", list(keys[start : start + 400]))
+        for chunk in chunks(entries, 400):  # SQLite's limit on parameters, with room
+            among, params = self.dialect.among("key", [e.key for e in chunk])
             rows = self._read(
-                f"SELECT key FROM expired_keys WHERE feed_id = ? AND {among}", [feed.id, *params]
+                f"SELECT key, fingerprint FROM expired_keys WHERE feed_id = ? AND {among}",
+                [feed.id, *params],
             )
-            found.update(row["key"] for row in rows)
+            found.update(r["key"] for r in rows if texts.get(r["key"]) == r["fingerprint"])
         return found
 
     def update_topic_states(

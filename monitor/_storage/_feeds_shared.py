@@ -103,7 +103,7 @@ class SharedFeedsMixin(SqlMixin):
         d = self.dialect
         keys: dict[str, tuple[str, str]] = {}
         prints: set[str] = set()
-        for chunk in _chunks(entries, 400):  # SQLite's limit on parameters, with room
+        for chunk in chunks(entries, 400):  # SQLite's limit on parameters, with room
             among, params = d.among("key", [e.key for e in chunk])
             for row in self._read(
                 f"SELECT key, title, summary FROM items WHERE feed_id = {d.p} AND {among}",
@@ -342,6 +342,6 @@ class SharedFeedsMixin(SqlMixin):
         return new_hits
 
 
-def _chunks(seq: Sequence[Entry], size: int) -> Iterator[Sequence[Entry]]:
+def chunks(seq: Sequence[Entry], size: int) -> Iterator[Sequence[Entry]]:
     for start in range(0, len(seq), size):
         yield seq[start : start + size]

@@ -16,7 +16,7 @@ from typing import Any
 
 from .._config import Config
 from .._feedset import FeedRow
-from .._models import FeedState
+from .._models import Entry, FeedState
 from ._feed_events import FeedEventsMixin
 from ._open import unsupported
 from ._pace import PaceMixin
@@ -54,7 +54,7 @@ class PostgresStorage(
     ) -> tuple[int, int]:
         self._unsupported("retention (keep_items, keep_hits)")
 
-    def expired_keys(self, feed: FeedState, keys: Sequence[str]) -> set[str]:
+    def expired_keys(self, feed: FeedState, entries: Sequence[Entry]) -> set[str]:
         """Retention does not run on PostgreSQL: nothing was expired."""
         return set()
 

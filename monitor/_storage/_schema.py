@@ -233,12 +233,13 @@ def _v7(conn: sqlite3.Connection) -> None:
 
 _V8 = """
 -- The keys of items retention deleted that their date cannot keep out (undated, or dated
--- within the period): while the feed still lists one, it is not taken in again as new, which
--- would alert again under the same hit id. Kept for a year after the deletion.
+-- within the period): while the feed still lists one (the same key, the same text), it is
+-- not taken in again as new, which would alert again under the same hit id. Kept for a year.
 CREATE TABLE IF NOT EXISTS expired_keys (
-    feed_id    INTEGER NOT NULL,
-    key        TEXT NOT NULL,
-    expired_at TEXT NOT NULL,
+    feed_id     INTEGER NOT NULL,
+    key         TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    expired_at  TEXT NOT NULL,
     PRIMARY KEY (feed_id, key)
 ) WITHOUT ROWID
 """
