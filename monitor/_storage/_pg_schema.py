@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import psycopg
 
+from ._versions import refuse_version
+
 SCHEMA_VERSION = 5
 _LOCK = 0x6D6F6E69  # pg_advisory_xact_lock key of the migration ("moni")
 
@@ -183,18 +185,7 @@ def check_version(conn: psycopg.Connection[dict[str, object]]) -> None:
     exists = conn.execute("SELECT to_regclass('monitor_schema') AS t").fetchone()
     if not exists or exists["t"] is None:
         raise ValueError(f"{NO_TABLES}; run `monitor once` or `monitor run` first")
-    row = conn.execute("SELECT max(version) AS v FROM monitor_schema").fetchone()
-    version = int(row["v"] or 0) if row else 0  # type: ignore[call-overload]
-    if version > SCHEMA_VERSION:
-        raise ValueError(
-            f"schema version {version} is newer than this monitor "
-            f"understands ({SCHEMA_VERSION}); upgrade monitor"
-        )
-    if version < SCHEMA_VERSION:
-        raise ValueError(
-            f"schema version {version} is older than this monitor's ({SCHEMA_VERSION}); "
-            "run `monitor once` or `monitor run` to migrate it (reports never do)"
-        )
+    refuse_version(_version(conn), SCHEMA_VERSION, migrates=False)
 
 
 def migrate(conn: psycopg.Connection[dict[str, object]]) -> None:
@@ -203,13 +194,8 @@ def migrate(conn: psycopg.Connection[dict[str, object]]) -> None:
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
         conn.execute("CREATE TABLE IF NOT EXISTS monitor_schema (version integer NOT NULL)")
-        row = conn.execute("SELECT max(version) AS v FROM monitor_schema").fetchone()
-        version = int(row["v"] or 0) if row else 0  # type: ignore[call-overload]
-        if version > SCHEMA_VERSION:
-            raise ValueError(
-                f"schema version {version} is newer than this monitor "
-                f"understands ({SCHEMA_VERSION}); upgrade monitor"
-            )
+        version = _version(conn)
+        refuse_version(version, SCHEMA_VERSION, migrates=True)
         for step in range(version + 1, SCHEMA_VERSION + 1):
             for statement in _MIGRATIONS[step].split(";"):
                 if statement.strip():
@@ -217,3 +203,8 @@ def migrate(conn: psycopg.Connection[dict[str, object]]) -> None:
         if version < SCHEMA_VERSION:
             conn.execute("DELETE FROM monitor_schema")
             conn.execute("INSERT INTO monitor_schema (version) VALUES (%s)", (SCHEMA_VERSION,))
+
+
+def _version(conn: psycopg.Connection[dict[str, object]]) -> int:
+    row = conn.execute("SELECT max(version) AS v FROM monitor_schema").fetchone()
+    return int(row["v"] or 0) if row else 0  # type: ignore[call-overload]

@@ -9,6 +9,7 @@ import sqlite3
 from collections.abc import Callable
 
 from ._schema_v4 import apply_v4  # version 4's step in its own module: the SQL is long
+from ._versions import refuse_version
 
 # 3: what a hit judged, frozen at detection, and the recipients an email is still owed;
 # 4: full-text search, the hit_details view, managed feeds, digests (see _schema_v4);
@@ -135,16 +136,7 @@ def check_version(conn: sqlite3.Connection) -> None:
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version == 0 and not conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone():
         raise ValueError("empty database; run `monitor once` or `monitor run` first")
-    if version > SCHEMA_VERSION:
-        raise ValueError(
-            f"schema version {version} is newer than this monitor "
-            f"understands ({SCHEMA_VERSION}); upgrade monitor"
-        )
-    if version < SCHEMA_VERSION:
-        raise ValueError(
-            f"schema version {version} is older than this monitor's ({SCHEMA_VERSION}); "
-            "run `monitor once` or `monitor run` to migrate it (read-only commands never do)"
-        )
+    refuse_version(version, SCHEMA_VERSION, migrates=False)
 
 
 def _v4(conn: sqlite3.Connection) -> None:
@@ -284,9 +276,5 @@ def migrate(conn: sqlite3.Connection) -> None:
 
 def _version(conn: sqlite3.Connection) -> int:
     version: int = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise ValueError(
-            f"schema version {version} is newer than this monitor "
-            f"understands ({SCHEMA_VERSION}); upgrade monitor"
-        )
+    refuse_version(version, SCHEMA_VERSION, migrates=True)
     return version
