@@ -95,6 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _fatal(args: argparse.Namespace, message: str) -> None:
     """Why a command stopped: a plain line, or with ``--log-format json`` a log object like
     every other line (a log parser reading a daemon's output must be able to read this)."""
+    message = redact_text(message)  # an error may quote a URL with its credentials
     if args.log_format == "json":
         log.error("%s", message)
     else:

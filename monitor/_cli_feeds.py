@@ -20,6 +20,7 @@ from ._errors import MonitorError
 from ._feedjobs import FEEDS_REFRESH_INTERVAL
 from ._feedset import FeedRow, default_name, find, key
 from ._progress import Progress
+from ._redact import redact_text
 from ._storage import Store
 from ._times import utcnow
 from ._urls import canonical_feed_url
@@ -124,7 +125,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     finally:
         storage.close()
     scored = "" if topics is None else f", scored for {', '.join(topics)} only"
-    print(f"added {stored} ({name}{scored}); {_PICKUP}")
+    print(redact_text(f"added {stored} ({name}{scored}); {_PICKUP}"))
     return 0
 
 
@@ -158,7 +159,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
     finally:
         storage.close()
     kept = "" if deleted else " (its items and hits are kept)"
-    print(f"removed {row.url}{kept}; {_PICKUP}")
+    print(redact_text(f"removed {row.url}{kept}; {_PICKUP}"))
     return 0
 
 
@@ -171,7 +172,7 @@ def _set_paused(args: argparse.Namespace, paused: bool) -> int:
         storage.set_paused(row.url, paused)
     finally:
         storage.close()
-    print(f"{'paused' if paused else 'resumed'} {row.url}; {_PICKUP}")
+    print(redact_text(f"{'paused' if paused else 'resumed'} {row.url}; {_PICKUP}"))
     return 0
 
 
@@ -222,9 +223,9 @@ def cmd_opml_import(args: argparse.Namespace) -> int:
         progress.close()
         storage.close()
     report = f"imported {len(new)} feeds from {name}; {present} already present"
-    print(f"{report}; {len(skipped)} skipped; {_PICKUP}")
+    print(redact_text(f"{report}; {len(skipped)} skipped; {_PICKUP}"))
     for reason in skipped:
-        print(f"  skipped: {reason}")
+        print(redact_text(f"  skipped: {reason}"))
     return 0
 
 

@@ -54,10 +54,10 @@ def render(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str]) -> 
         # C1 controls (e.g. 0x9b, a CSI) can only occur inside strings: escape them too.
         return _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
     if fmt == "csv":
+        if not rows:  # nothing, rather than a header of another shape than the rows' one
+            return ""
         out = io.StringIO()
-        writer = csv.DictWriter(
-            out, fieldnames=list(rows[0]) if rows else list(columns), extrasaction="ignore"
-        )
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), extrasaction="ignore")
         writer.writeheader()
         for row in rows:
             writer.writerow({k: _csv_cell(v) for k, v in row.items()})

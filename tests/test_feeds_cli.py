@@ -224,3 +224,30 @@ def test_resume_polls_a_gone_or_moved_feed_afresh_from_its_configured_address(
     assert after[gone]["last_status"] == "ok", after[gone]
     assert after[moved]["last_status"] in ("ok", "not-modified"), after[moved]
     assert after[moved]["fetch_url"] == moved
+
+
+def test_feed_commands_never_print_the_credentials_in_a_url(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """The README: credentials inside URLs are redacted wherever a URL is shown. The feed
+    commands' own messages (cron mail, CI logs, scrollback) showed them."""
+    feed_server.add("/sec.xml", rss([{"title": "One", "link": "https://e.test/1"}]))
+    secret = feed_server.url("/sec.xml").replace("http://", "http://user:pw-123@") + "?token=abc9"
+    config = write_config(tmp_path, [])
+    outputs = []
+    for args in (
+        ["feeds", "add", secret],
+        ["feeds", "add", secret],  # already added: an error naming it
+        ["feeds", "pause", secret],
+        ["feeds", "resume", secret],
+        ["feeds", "remove", secret],
+        ["feeds", "remove", "http://127.0.0.1:1/x.xml?api_key=SECRETKEY"],
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "monitor", "--config", str(config), *args],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        outputs.append(proc.stdout + proc.stderr)
+    text = "\n".join(outputs)
+    assert "pw-123" not in text and "abc9" not in text and "SECRETKEY" not in text, text
+    assert "added" in outputs[0] and "already added" in outputs[1], outputs

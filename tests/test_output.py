@@ -45,3 +45,10 @@ def test_json_escapes_every_control_character() -> None:
     text = render(HOSTILE, "json", ("id", "title"))
     assert not CONTROLS & set(text.replace("\n", ""))
     assert json.loads(text)[1]["title"].startswith("\x1b[2J")  # data kept, escaped
+
+
+def test_csv_of_no_rows_has_no_header_of_another_shape() -> None:
+    """With rows, a CSV's header is every field of the rows; with none it was the table's
+    shorter column list, so a script saw two different headers from one command."""
+    assert render([], "csv", ("id", "title")) == ""
+    assert render([], "json", ("id", "title")) == "[]\n"
