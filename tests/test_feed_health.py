@@ -5,6 +5,7 @@ receiver and a real feed server on 127.0.0.1, both storage backends."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,7 @@ from monitor._health import FAILING_AFTER, health_state
 from monitor._healthwatch import check_health
 from monitor._storage import Storage, Store
 from tests.feedserver import FeedServer, rss
-from tests.helpers import write_config
+from tests.helpers import cli, write_config
 from tests.receivers import WebhookReceiver
 from tests.test_storage_contract import FEED, NOW, backend, open_backend  # noqa: F401
 
@@ -108,6 +109,7 @@ def test_a_silent_feed_is_logged_once_and_alerted_once_then_back(
     feed_server: FeedServer,
     webhook_receiver: WebhookReceiver,
     caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     now = datetime.now(UTC)
     hourly = [
@@ -146,6 +148,21 @@ def test_a_silent_feed_is_logged_once_and_alerted_once_then_back(
     assert back.json["type"] == "monitor.feed_health"
     assert "healthy again (was silent)" in back.json["title"]
     assert back.headers["webhook-id"] != silent.headers["webhook-id"]
+
+    # the CLI shows health alerts beside the hits' and sends one again by its id
+    capsys.readouterr()
+    assert cli(path, "deliveries", "--format", "json") == 0
+    rows = json.loads(capsys.readouterr().out)
+    health = [r for r in rows if str(r["hit_id"]).startswith("health_")]
+    assert {r["hit_id"] for r in health} == {
+        silent.headers["webhook-id"],
+        back.headers["webhook-id"],
+    }, rows
+    assert all(r["status"] == "delivered" and r["title"] for r in health), health
+    assert cli(path, "redeliver", silent.headers["webhook-id"]) == 0
+    asyncio.run(_daemon.run_once(config))
+    again = webhook_receiver.wait_for(3)[2]
+    assert again.headers["webhook-id"] == silent.headers["webhook-id"]
 
 
 def test_a_health_alert_that_fails_is_retried_with_the_same_id(

@@ -135,15 +135,25 @@ class SharedOutboxMixin(SqlMixin):
         }
 
     def requeue(self, ident: str, now: datetime) -> int:
-        """Queue again the deliveries of a hit id or a delivery id; return how many."""
+        """Queue again the deliveries of a hit id, a delivery id or a feed health alert's id
+        (``health_…``); return how many."""
         p = self.dialect.p
         with self._write() as conn:
-            count = self._run(
-                conn,
-                f"UPDATE deliveries SET status = 'pending', next_attempt = {p}, attempts = 0, "
-                f"recipients = NULL WHERE hit_id = {p} OR CAST(id AS TEXT) = {p}",
-                (self.dialect.time(now), ident, ident),
-            )
+            if ident.startswith("health_"):
+                count = self._run(
+                    conn,
+                    f"UPDATE feed_event_deliveries SET status = 'pending', next_attempt = {p}, "
+                    f"attempts = 0 WHERE event_id = {p}",
+                    (self.dialect.time(now), ident),
+                )
+            else:
+                count = self._run(
+                    conn,
+                    f"UPDATE deliveries SET status = 'pending', next_attempt = {p}, "
+                    f"attempts = 0, recipients = NULL WHERE hit_id = {p} "
+                    f"OR CAST(id AS TEXT) = {p}",
+                    (self.dialect.time(now), ident, ident),
+                )
             if count:
                 self._outbox_changed(conn)
         return count

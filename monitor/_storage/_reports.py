@@ -159,13 +159,23 @@ class ReportsMixin(SqlMixin):
         )
 
     def deliveries_report(self, status: str | None = None) -> list[dict[str, Any]]:
-        sql = (
-            "SELECT d.id, d.hit_id, d.channel, d.status, d.attempts, d.next_attempt, "
-            "d.last_attempt, d.delivered_at, d.last_error, i.title FROM deliveries d "
-            "JOIN hits h ON h.id = d.hit_id JOIN items i ON i.id = h.item_id"
-        )
-        params: list[Any] = []
+        """The outbox, newest first: the hits' deliveries, then the feed health alerts' (their
+        ``hit_id`` the event's id, ``health_…``, which ``redeliver`` takes too)."""
+        where, params = "", []
         if status:
-            sql += f" WHERE d.status = {self.dialect.p}"
-            params.append(status)
-        return self._read(sql + " ORDER BY d.id DESC", params)
+            where = f" WHERE d.status = {self.dialect.p}"
+            params = [status, status]
+        columns = "d.channel, d.status, d.attempts, d.next_attempt, d.last_attempt, " + (
+            "d.delivered_at, d.last_error"
+        )
+        sql = (
+            f"SELECT 0 AS kind, d.id AS id, d.hit_id, {columns}, i.title FROM deliveries d "
+            f"JOIN hits h ON h.id = d.hit_id JOIN items i ON i.id = h.item_id{where} "
+            f"UNION ALL SELECT 1 AS kind, d.id AS id, d.event_id AS hit_id, {columns}, e.title "
+            f"FROM feed_event_deliveries d JOIN feed_events e ON e.id = d.event_id{where} "
+            "ORDER BY kind, id DESC"
+        )
+        rows = self._read(sql, params)
+        for row in rows:
+            del row["kind"]
+        return rows
