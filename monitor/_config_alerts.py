@@ -81,7 +81,7 @@ class AlertsSection(LoaderBase):
                 urls = [u for u in text.split() if not u.startswith("#")]
             if not urls and (key == "urls" or self.secrets):
                 self.fail(t.key(key), "expected at least one Apprise URL")
-            for i, url in enumerate(urls):
+            for i, url in enumerate(urls, 1):  # positions as a reader counts them
                 if "://" not in url:
                     self.fail(f"{t.key(key)}[{i}]", "expected an Apprise URL such as ntfy://…")
             timeout = self.duration(t, "timeout", 30.0, minimum=0.1)

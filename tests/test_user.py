@@ -35,6 +35,13 @@ def test_config_positions_count_from_one(tmp_path: Path) -> None:
     config.write_text(text)
     with pytest.raises(ConfigError, match=r"\[\[feeds\]\]\[2\]\.interval"):
         load_config(config)
+    # a list's items too: the first Apprise URL is 1, as the sender's own check says
+    config.write_text(
+        config.read_text().replace('interval = "soon"', "")
+        + '[alerts.apprise]\nurls = ["ntfy://ok.example/t", "not-a-url"]\n'
+    )
+    with pytest.raises(ConfigError, match=r"alerts\.apprise\.urls\[2\]"):
+        load_config(config)
 
 
 def test_feed_urls_differing_only_in_case_or_default_port_are_one_feed(tmp_path: Path) -> None:
