@@ -145,7 +145,7 @@ def test_apprise_urls_from_env_and_errors_name_the_key_not_the_url(
     assert TOKEN not in repr(loaded)
     bad = write_config(tmp_path, [], extra=f'[alerts.apprise]\nurls = ["{TOKEN}"]')
     with pytest.raises(
-        ConfigError, match=r"alerts\.apprise\.urls\[0\]: expected an Apprise URL"
+        ConfigError, match=r"alerts\.apprise\.urls\[1\]: expected an Apprise URL"
     ) as e:
         load_config(bad)
     assert TOKEN not in str(e.value)
