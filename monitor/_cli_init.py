@@ -14,8 +14,9 @@ def register(sub: Any) -> None:
     init = sub.add_parser(
         "init",
         help="write a starting config.toml and seeds folder (never overwrites)",
-        description="Writes DIR/config.toml (every key commented) and DIR/seeds/README, "
-        "which says what seed documents to put there. Existing files are left alone.",
+        description="Writes DIR/config.toml (the keys most setups need, commented) and "
+        "DIR/seeds/README, which says what seed documents to put there. Existing files are "
+        "left alone.",
     )
     init.add_argument("dir", nargs="?", default=".", type=Path, help="folder (default: .)")
     init.add_argument("--topic", default="my-topic", help="the first topic's name")

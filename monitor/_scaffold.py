@@ -12,6 +12,7 @@ database = "monitor.db"
 interval = "10m"            # default poll interval per feed
 # metrics = "127.0.0.1:9464" # /metrics (Prometheus) and /healthz of `monitor run`
 # keep_items = "90d"        # delete items first seen longer ago (hits are kept)
+# keep_hits = "365d"        # delete hits (and their sent alerts) detected longer ago
 
 # One [[topics]] table per subject you follow. Its profile is learnt from the seeds in its
 # folder, one per file: about four news items (headline and summary) or five articles, all
@@ -31,13 +32,18 @@ seeds = "seeds"
 # url = "https://feeds.bbci.co.uk/news/world/rss.xml"
 # interval = "15m"
 
-# Alerts: a signed webhook and/or email. Without either, hits are only stored.
+# Alerts: a signed webhook, email and/or Apprise. Without any, hits are only stored.
+# [alerts]
+# feed_health = true        # also alert when a feed fails, goes silent or comes back
+#
 # [alerts.webhook]
 # url = "https://hooks.example.org/monitor"
 # secret_env = "MONITOR_WEBHOOK_SECRET"   # whsec_<base64>
 #
 # [alerts.email]
 # host = "smtp.example.org"
+# tls = "starttls"          # or "ssl" or "none"
+# port = 587                # default: 587 with starttls, 465 with ssl, 25 with none
 # sender = "monitor@example.org"
 # recipients = ["desk@example.org"]
 # username = "monitor"
@@ -46,6 +52,9 @@ seeds = "seeds"
 # digest_at = ["08:00", "18:00"]
 # timezone = "Europe/Paris"
 # quiet_hours = "22:00-07:00"   # no digest inside; what waits goes in the next one
+#
+# [alerts.apprise]           # ntfy, Slack, Telegram, … (pip install 'monitor[apprise]')
+# urls_env = "MONITOR_APPRISE_URLS"
 """
 
 SEEDS_README = """\

@@ -53,3 +53,29 @@ def test_init_scaffold_to_first_cycle(
     assert main(["init", str(folder)]) == 1
     assert "exists already" in capsys.readouterr().err
     assert config.read_text() == before
+
+
+def test_every_key_the_scaffold_comments_loads_when_uncommented(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A user turns the scaffold's commented keys on one by one: each must be a real key
+    with a valid example value, all of them at once included."""
+    import re
+
+    from tests.receivers import TEST_SECRET
+
+    pytest.importorskip("apprise")
+    folder = tmp_path / "mon"
+    assert main(["init", str(folder)]) == 0
+    (folder / "seeds" / "one.txt").write_text("Military chiefs meet in Paris on a Ukraine force.")
+    config = folder / "config.toml"
+    key = re.compile(r"# (\[\[?[\w.]+\]\]?|\w+ = )")
+    lines = [line[2:] if key.match(line) else line for line in config.read_text().splitlines()]
+    assert sum(1 for line in config.read_text().splitlines() if key.match(line)) >= 25
+    config.write_text("\n".join(lines) + "\n")
+    monkeypatch.setenv("MONITOR_WEBHOOK_SECRET", TEST_SECRET)
+    monkeypatch.setenv("MONITOR_SMTP_PASSWORD", "pw")
+    monkeypatch.setenv("MONITOR_APPRISE_URLS", "json://127.0.0.1:9/x")
+    loaded = load_config(config)
+    assert loaded.webhook and loaded.email and loaded.apprise and loaded.feed_health
+    assert loaded.settings.keep_hits is not None and loaded.feeds
