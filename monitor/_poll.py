@@ -254,9 +254,11 @@ class Poller:
         now = self.clock()
         cutoff = retention_cutoff(now, self.keep_items)
         new = [e for e in sorted_.new if not expired(e.published, cutoff)]
-        if cutoff is not None and new:  # deleted by retention, its date no guard: not new
-            gone = self.storage.expired_keys(state, new)
+        copies = [e for e in sorted_.duplicates if not expired(e.published, cutoff)]
+        if new or copies:  # deleted by retention (even if it is off now), its date no guard
+            gone = self.storage.expired_keys(state, [*new, *copies])
             new = [e for e in new if e.key not in gone]
+            copies = [e for e in copies if e.key not in gone]
         # Judge every item first (judging changes no state), store, and only once the
         # transaction has committed let the trackers learn: a failed write (locked, disk
         # full) is retried by the next poll, which must not count the same items twice.
@@ -272,11 +274,7 @@ class Poller:
             checkpoint = self.grouper.checkpoint() if has_hits else None
             try:
                 items = [self._group(feed, entry, tokens, js, now) for entry, tokens, js in judged]
-                items += [
-                    NewItem(entry, (), duplicate=True)
-                    for entry in sorted_.duplicates
-                    if not expired(entry.published, cutoff)
-                ]
+                items += [NewItem(entry, (), duplicate=True) for entry in copies]
                 hits = self.storage.store_poll(
                     state,
                     now,

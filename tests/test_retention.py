@@ -276,6 +276,12 @@ def test_an_undated_item_deleted_by_retention_is_not_taken_in_again(
         conn.execute("SELECT count(*) FROM deliveries WHERE hit_id = ?", (hit_id,)).fetchone()[0]
         == 0
     )
+    # retention turned off: what it deleted still does not come back
+    config.write_text(config.read_text().replace('keep_items = "1d"\nkeep_hits = "1d"', ""))
+    feed_server.add("/f.xml", rss([undated, plain]))
+    assert cli(config, "once") == 0
+    titles = {r[0] for r in conn.execute("SELECT title FROM items")}
+    assert titles == {"Fresh report"}, titles
     # the same GUID for another story (a feed numbering its items) is new
     feed_server.add("/f.xml", rss([{**undated, "title": "Harbour reopens", "summary": "Boats"}]))
     assert cli(config, "once") == 0

@@ -141,10 +141,17 @@ def test_an_alerted_item_met_again_in_another_feed_is_not_alerted_again(storage:
     [other] = store(
         storage, [NewItem(entry("b", fp="fp-new"), (hit(),), story_id="s8")], feed=OTHER
     )
+    # the first feed edits an item after it alerted; the moved feed brings the edited text
+    [edited] = store(storage, [NewItem(entry("c", "Before"), (hit(),), story_id="s3")])
+    store(storage, [], edited=[entry("c", "After", fp="fp-After")])
+    [moved] = store(
+        storage, [NewItem(entry("c", "After", fp="fp-After"), (hit(),), story_id="s7")], feed=OTHER
+    )
     rows = {h["id"]: h for h in storage.hits()}
     assert rows[first]["alerted"] is True and rows[again]["alerted"] is False
     assert rows[other]["alerted"] is True
-    assert {d["hit_id"] for d in storage.deliveries_report()} == {first, other}
+    assert rows[edited]["alerted"] is True and rows[moved]["alerted"] is False
+    assert {d["hit_id"] for d in storage.deliveries_report()} == {first, other, edited}
 
 
 def test_routes_queue_a_topic_on_its_own_channels_only(storage: Store) -> None:

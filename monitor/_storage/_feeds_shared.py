@@ -319,12 +319,12 @@ class SharedFeedsMixin(SqlMixin):
                             f"VALUES ({p}, {p}, 'pending', {p})",
                             [(hid, channel, stamp) for channel in targets],
                         )
-            for e in edited:
+            for e in edited:  # the story's text is the edited one now (fingerprint too)
                 self._run(
                     conn,
-                    f"UPDATE items SET title = {p}, summary = {p}, link = {p}, updated = {p} "
-                    f"WHERE feed_id = {p} AND key = {p}",
-                    (e.title, e.summary, e.link, stamp, feed.id, e.key),
+                    f"UPDATE items SET title = {p}, summary = {p}, link = {p}, updated = {p}, "
+                    f"fingerprint = {p} WHERE feed_id = {p} AND key = {p}",
+                    (e.title, e.summary, e.link, stamp, e.fingerprint, feed.id, e.key),
                 )
             self._run(
                 conn,
