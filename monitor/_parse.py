@@ -153,13 +153,20 @@ def canonical_link(url: str) -> str:
 
 
 def page_key(url: str) -> str:
-    """:func:`canonical_link`, also blind to http against https and to a trailing slash:
-    what a user's copy of a link (from a browser, an alert, a chat) shares with the feed's."""
+    """:func:`canonical_link`, also blind to http against https, to a trailing slash and to
+    the parameters by which a feed marks its own links (a value that names the feed:
+    ``traffic_source=rss``, ``dcmp=rss-page``): what a user's copy of a link (from a
+    browser, an alert, a chat) shares with the feed's. For finding an item, not for keys."""
     parts = urlsplit(canonical_link(url))
     if parts.scheme not in ("http", "https"):
         return canonical_link(url)
     path = parts.path.rstrip("/") or "/"
-    return urlunsplit(("https", parts.netloc, path, parts.query, ""))
+    query = [
+        (name, value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        if not value.lower().startswith(("rss", "feed", "atom"))
+    ]
+    return urlunsplit(("https", parts.netloc, path, urlencode(query), ""))
 
 
 def fingerprint(text: str) -> str:

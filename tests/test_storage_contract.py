@@ -73,8 +73,9 @@ def store(storage: Store, items: list[NewItem], *, feed: FeedConfig = FEED, **kw
         edited=[],
         channels=CHANNELS,
     )
+    now = kw.pop("now", NOW)
     args.update(kw)
-    return storage.store_poll(state, kw.pop("now", NOW), **args)
+    return storage.store_poll(state, now, **args)
 
 
 def test_schema_is_created_once_and_reopened(
@@ -565,6 +566,12 @@ def test_an_item_is_found_by_its_link_written_another_way(storage: Store) -> Non
         found = storage.find_item(written)
         assert found is not None and found["title"] == "Tracked", written
     assert storage.find_item("https://news.example/world/story-1?id=8") is None  # another page
+    # a feed that marks its links as its own (Al Jazeera's ?traffic_source=rss)
+    marked = Entry("id:m1", "Marked", "S", "https://aj.example/news/m-1?traffic_source=rss",
+                   NOW, "fm")  # fmt: skip
+    store(storage, [NewItem(marked, ())])
+    found = storage.find_item("https://aj.example/news/m-1")
+    assert found is not None and found["title"] == "Marked"
     assert storage.find_item("https://other.example/world/story-1?id=7") is None
 
 
@@ -602,3 +609,18 @@ def test_items_named_by_the_user_feedback_and_the_recent_stream(storage: Store) 
     # plain items are written before hits in a poll: "No" has the lower id
     assert [r["title"] for r in storage.recent_items(5)] == ["No", "Hit"]
     assert [r["title"] for r in storage.recent_items(1)] == ["Hit"]
+
+
+def test_a_link_in_two_feeds_names_the_copy_that_hit(storage: Store) -> None:
+    """Two feeds carry one article (a World and a Europe feed of one outlet, a feed moved in
+    the config). The link a user pastes from an alert must name the copy that hit, and a
+    judgement made by link must be removable by that link once a newer copy is stored."""
+    store(storage, [NewItem(entry("x", "Chiefs meet"), (hit(),), story_id="sx")])
+    found = storage.find_item("http://x/x")
+    assert found is not None
+    storage.add_feedback("t", found, False, NOW)
+    later = Entry("id:x", "Chiefs meet", "Summary", "http://x/x", NOW, "f")
+    store(storage, [NewItem(later, (miss(),))], feed=OTHER, now=NOW + timedelta(hours=1))
+    again = storage.find_item("http://x/x")
+    assert again is not None and again["id"] == found["id"] and again["hit_topics"] == 1
+    assert storage.remove_feedback("http://x/x") == 1

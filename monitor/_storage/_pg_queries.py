@@ -37,22 +37,6 @@ class PgQueriesMixin(PostgresBase, ReportsMixin):
         assert row is not None
         return int(row["id"])
 
-    def remove_feedback(self, ident: str, topic: str | None = None) -> int:
-        number = ident.removeprefix("fb_")
-        params: list[Any]
-        if ident.startswith("fb_") and number.isdigit():
-            sql, params = "DELETE FROM feedback WHERE id = %s", [int(number)]
-        else:
-            item = self.find_item(ident)
-            if item is None:
-                return 0
-            sql, params = "DELETE FROM feedback WHERE item_id = %s", [item["id"]]
-        if topic is not None:
-            sql += " AND topic = %s"
-            params.append(topic)
-        with self._write() as conn:
-            return conn.execute(sql.encode(), params).rowcount
-
     def feed_rows(self) -> list[FeedRow]:
         return [
             FeedRow.from_row(r)

@@ -38,24 +38,6 @@ class QueriesMixin(StorageBase, ReportsMixin):
             ).fetchone()
         return int(row[0])
 
-    def remove_feedback(self, ident: str, topic: str | None = None) -> int:
-        """Delete judgements by feedback id (``fb_N``, as ``--list`` shows it), or of the item
-        a hit id / item id / link names (the same ids as judging takes)."""
-        number = ident.removeprefix("fb_")
-        params: list[Any]
-        if ident.startswith("fb_") and number.isdigit():
-            sql, params = "DELETE FROM feedback WHERE id = ?", [int(number)]
-        else:
-            item = self.find_item(ident)
-            if item is None:
-                return 0
-            sql, params = "DELETE FROM feedback WHERE item_id = ?", [item["id"]]
-        with self._write() as conn:
-            if topic is not None:
-                sql += " AND topic = ?"
-                params.append(topic)
-            return conn.execute(sql, params).rowcount
-
 
 def read_feedback(path: Path) -> list[dict[str, Any]]:
     """The judgements in the database at ``path``, read-only (for ``monitor classify``/``eval``,

@@ -42,9 +42,9 @@ class ReportsMixin(SqlMixin):
                 f"WHERE i.id = {d.p}{d.integer}"
             )
         else:
-            sql = (
+            sql = (  # in several feeds: the copy that hit (what an alert links to) first
                 f"SELECT {columns}, i.topic FROM items i JOIN feeds f ON f.id = i.feed_id "
-                f"WHERE i.link = {d.p} ORDER BY i.first_seen DESC LIMIT 1"
+                f"WHERE i.link = {d.p} ORDER BY hit_topics DESC, i.first_seen DESC LIMIT 1"
             )
         rows = self._read(sql, (ident,))
         if rows or ident.startswith("hit_") or ident.isdigit():
@@ -62,10 +62,30 @@ class ReportsMixin(SqlMixin):
         pattern = "%" + path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         rows = self._read(
             f"SELECT {columns}, i.topic FROM items i JOIN feeds f ON f.id = i.feed_id "
-            f"WHERE i.link LIKE {d.p} ESCAPE '\\' ORDER BY i.first_seen DESC LIMIT 500",
+            f"WHERE i.link LIKE {d.p} ESCAPE '\\' "
+            "ORDER BY hit_topics DESC, i.first_seen DESC LIMIT 500",
             (pattern,),
         )
         return next((row for row in rows if page_key(row["link"] or "") == want), None)
+
+    def remove_feedback(self, ident: str, topic: str | None = None) -> int:
+        """Delete judgements by feedback id (``fb_N``, as ``--list`` shows it), or of the item
+        a hit id / item id / link names (the same ids as judging takes): a link also as it
+        was judged, though another feed's copy of it may be stored since."""
+        p = self.dialect.p
+        number = ident.removeprefix("fb_")
+        params: list[Any]
+        if ident.startswith("fb_") and number.isdigit():
+            where, params = f"id = {p}", [int(number)]
+        else:
+            item = self.find_item(ident)
+            where, params = f"link = {p}", [ident]
+            if item is not None:
+                where, params = f"({where} OR item_id = {p})", [ident, item["id"]]
+        if topic is not None:
+            where += f" AND topic = {p}"
+            params.append(topic)
+        return self._execute(f"DELETE FROM feedback WHERE {where}", params)
 
     def feedback(self, topic: str | None = None) -> list[dict[str, Any]]:
         """Judgements, oldest first (optionally of one topic)."""
