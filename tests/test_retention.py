@@ -125,9 +125,9 @@ def test_expire_deletes_old_items_but_keeps_hits(storage: Storage) -> None:
     )
     store(storage, NOW, [NewItem(entry("new-plain", NOW), ())])
     cutoff = NOW - timedelta(days=90)
-    assert storage.expire(items_before=cutoff) == (1, 0)
+    assert storage.expire(items_before=cutoff, keep_latest=0) == (1, 0)
     assert keys(storage) == {"id:old-hit", "id:new-plain"}
-    assert storage.expire(items_before=cutoff) == (0, 0)  # done: nothing more to do
+    assert storage.expire(items_before=cutoff, keep_latest=0) == (0, 0)  # done: nothing more to do
     # The hit is intact, with its alert.
     assert [h["title"] for h in storage.hits()] == ["Title old-hit"]
     assert storage.conn.execute("SELECT count(*) FROM deliveries").fetchone()[0] == 1
@@ -136,7 +136,7 @@ def test_expire_deletes_old_items_but_keeps_hits(storage: Storage) -> None:
 def test_expire_works_in_batches(storage: Storage) -> None:
     store(storage, OLD, [NewItem(entry(f"k{i}", OLD), ()) for i in range(25)])
     batches = []
-    while (done := storage.expire(items_before=NOW, limit=10)) != (0, 0):
+    while (done := storage.expire(items_before=NOW, limit=10, keep_latest=0)) != (0, 0):
         batches.append(done)
     assert batches == [(10, 0), (10, 0), (5, 0)]
     assert keys(storage) == set()
@@ -147,7 +147,10 @@ def test_a_republication_loses_its_pointer_to_a_deleted_original(storage: Storag
     store(storage, NOW, [NewItem(entry("copy", NOW, "Same story"), (), duplicate=True)])
     row = storage.conn.execute("SELECT duplicate_of FROM items WHERE key = 'id:copy'").fetchone()
     assert row[0] is not None
-    assert storage.expire(items_before=NOW - timedelta(days=90)) == (1, 0)  # no FK error
+    assert storage.expire(items_before=NOW - timedelta(days=90), keep_latest=0) == (
+        1,
+        0,
+    )  # no FK error
     row = storage.conn.execute("SELECT duplicate_of FROM items WHERE key = 'id:copy'").fetchone()
     assert row[0] is None
     assert keys(storage) == {"id:copy"}
@@ -159,7 +162,7 @@ def test_keep_hits_expires_hits_and_their_alerts_unless_pending(storage: Storage
     store(storage, OLD, [NewItem(entry("pending", OLD), (hit(),))])  # its alert is not out
     store(storage, NOW, [NewItem(entry("recent", NOW), (hit(),))])
     cutoff = NOW - timedelta(days=90)
-    assert storage.expire(items_before=cutoff, hits_before=cutoff) == (1, 1)
+    assert storage.expire(items_before=cutoff, hits_before=cutoff, keep_latest=0) == (1, 1)
     assert keys(storage) == {"id:pending", "id:recent"}
     assert {h["title"] for h in storage.hits()} == {"Title pending", "Title recent"}
     assert storage.conn.execute("SELECT count(*) FROM deliveries").fetchone()[0] == 2
@@ -184,7 +187,10 @@ def test_once_applies_retention_and_skips_entries_older_than_the_period(
     urls = serve_items(
         feed_server,
         [
-            {"feed": "f", "title": "Fresh news today", "summary": "s", "when": NOW},
+            *(
+                {"feed": "f", "title": f"Fresh news {n}", "summary": "s", "when": NOW}
+                for n in range(3)  # the feed's latest three stay whatever their age
+            ),
             {"feed": "f", "title": "An old article", "summary": "s", "when": OLD},
         ],
     )
@@ -215,7 +221,7 @@ def test_once_applies_retention_and_skips_entries_older_than_the_period(
     titles = {r[0] for r in conn.execute("SELECT title FROM items")}
     # The old plain item is deleted, the hit kept; the feed's old article is not taken in
     # (it would be deleted at once, and come back as new at every change of the feed).
-    assert titles == {"Title was-hit", "Fresh news today"}
+    assert titles == {"Title was-hit", "Fresh news 0", "Fresh news 1", "Fresh news 2"}
 
 
 def test_an_undated_item_deleted_by_retention_is_not_taken_in_again(
@@ -239,7 +245,13 @@ def test_an_undated_item_deleted_by_retention_is_not_taken_in_again(
         "link": "https://e.test/w",
         "guid": "w-1",
     }
-    feed_server.add("/f.xml", rss([undated, plain]))
+    # the feed's latest items stay whatever their age (its rhythm): three dated ones here
+    fillers = [
+        {"title": f"Tide table {n}", "summary": "", "link": f"https://e.test/t{n}",
+         "guid": f"t-{n}", "published": NOW - timedelta(hours=n)}
+        for n in range(3)
+    ]  # fmt: skip
+    feed_server.add("/f.xml", rss([undated, plain, *fillers]))
     config = write_config(
         tmp_path, [feed_server.url("/f.xml")], monitor='keep_items = "1d"\nkeep_hits = "1d"'
     )
@@ -253,7 +265,8 @@ def test_an_undated_item_deleted_by_retention_is_not_taken_in_again(
         conn.execute("UPDATE hits SET detected_at = ?", (old,))
         conn.execute("UPDATE deliveries SET status = 'delivered'")
     assert cli(config, "once") == 0  # retention deletes both items and the hit
-    assert conn.execute("SELECT count(*) FROM items").fetchone()[0] == 0
+    kept = {f["title"] for f in fillers}
+    assert {r[0] for r in conn.execute("SELECT title FROM items")} == kept
     feed_server.add(
         "/f.xml",
         rss(
@@ -271,7 +284,7 @@ def test_an_undated_item_deleted_by_retention_is_not_taken_in_again(
     )
     assert cli(config, "once") == 0
     titles = {r[0] for r in conn.execute("SELECT title FROM items")}
-    assert titles == {"Fresh report"}, titles
+    assert titles == {"Fresh report", *kept}, titles
     assert (
         conn.execute("SELECT count(*) FROM deliveries WHERE hit_id = ?", (hit_id,)).fetchone()[0]
         == 0
@@ -281,12 +294,12 @@ def test_an_undated_item_deleted_by_retention_is_not_taken_in_again(
     feed_server.add("/f.xml", rss([undated, plain]))
     assert cli(config, "once") == 0
     titles = {r[0] for r in conn.execute("SELECT title FROM items")}
-    assert titles == {"Fresh report"}, titles
+    assert titles == {"Fresh report", *kept}, titles
     # the same GUID for another story (a feed numbering its items) is new
     feed_server.add("/f.xml", rss([{**undated, "title": "Harbour reopens", "summary": "Boats"}]))
     assert cli(config, "once") == 0
     titles = {r[0] for r in conn.execute("SELECT title FROM items")}
-    assert titles == {"Fresh report", "Harbour reopens"}, titles
+    assert titles == {"Fresh report", "Harbour reopens", *kept}, titles
     conn.close()
 
 
@@ -294,3 +307,19 @@ def load_clear_on_topic() -> dict[str, str]:
     from tests.helpers import DATA, load_items
 
     return next(i for i in load_items(DATA / "clear_items.jsonl") if i["label"] == 2)
+
+
+def test_retention_keeps_a_dead_feeds_latest_items_so_it_stays_silent(
+    storage: Storage,
+) -> None:
+    """Feed health reads a feed's rhythm from its latest items. Retention deleting all of a
+    dead feed's items turned it "ok", with a false "healthy again" alert."""
+    from monitor._cli_health import add_health
+
+    last = NOW - timedelta(days=200)
+    items = [NewItem(entry(f"d{n}", last - timedelta(hours=n)), ()) for n in range(30)]
+    store(storage, last, items)
+    assert storage.expire(items_before=NOW - timedelta(days=90)) == (27, 0)
+    assert len(keys(storage)) == 3
+    [row] = add_health(storage, storage.feeds_report(), NOW)
+    assert row["health"] == "silent 200d (usually every 1h)", row["health"]

@@ -17,6 +17,9 @@ from ._noclaims import no_leases
 from ._rows import TopicUpdate, state_json, state_keys
 
 EXPIRED_KEYS_KEPT = timedelta(days=365)  # an expired item's key keeps it out this long
+# Each feed's latest items stay, however old: they are its rhythm (feed health), so a dead
+# feed stays "silent" instead of turning "ok" when retention deletes what it last published.
+KEEP_LATEST = 3
 
 
 class FeedsMixin(StorageBase, SharedFeedsMixin):
@@ -34,13 +37,16 @@ class FeedsMixin(StorageBase, SharedFeedsMixin):
         items_before: datetime | None,
         hits_before: datetime | None = None,
         limit: int = 5000,
+        keep_latest: int = KEEP_LATEST,
     ) -> tuple[int, int]:
         """Delete one batch (at most ``limit`` of each) of expired rows in one transaction;
         return ``(items, hits)`` deleted. Call again until it returns ``(0, 0)``.
 
         Hits detected before ``hits_before`` go with their alerts, unless an alert is still
         pending. Items first seen before ``items_before`` go unless they are hits (kept as long
-        as their hits). A re-publication whose original is deleted loses its ``duplicate_of``.
+        as their hits) or among their feed's ``keep_latest``; the keys their date cannot keep
+        out are kept (``expired_keys``). A re-publication whose original is deleted loses its
+        ``duplicate_of``.
         """
         hits: list[tuple[str]] = []
         items: list[tuple[int]] = []
@@ -57,8 +63,10 @@ class FeedsMixin(StorageBase, SharedFeedsMixin):
                 rows = conn.execute(
                     "SELECT id, feed_id, key, fingerprint, published FROM items i "
                     "WHERE first_seen < ? AND NOT EXISTS "
-                    "(SELECT 1 FROM hits h WHERE h.item_id = i.id) LIMIT ?",
-                    (iso(items_before), limit),
+                    "(SELECT 1 FROM hits h WHERE h.item_id = i.id) AND id NOT IN "
+                    "(SELECT j.id FROM items j WHERE j.feed_id = i.feed_id "
+                    "ORDER BY j.published DESC, j.id DESC LIMIT ?) LIMIT ?",
+                    (iso(items_before), keep_latest, limit),
                 ).fetchall()
                 items = [(row[0],) for row in rows]
                 # what the intake's date filter cannot keep out (stamped with the cutoff)

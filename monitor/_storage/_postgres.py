@@ -51,6 +51,7 @@ class PostgresStorage(
         items_before: datetime | None,
         hits_before: datetime | None = None,
         limit: int = 5000,
+        keep_latest: int = 3,
     ) -> tuple[int, int]:
         self._unsupported("retention (keep_items, keep_hits)")
 

@@ -142,6 +142,7 @@ class Store(Protocol):
         items_before: datetime | None,
         hits_before: datetime | None = None,
         limit: int = 5000,
+        keep_latest: int = 3,
     ) -> tuple[int, int]: ...
 
     def topic_state(self, topic: str) -> dict[str, Any] | None: ...
