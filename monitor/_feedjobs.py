@@ -69,10 +69,10 @@ class FeedJobs:
             old = self.feeds.get(url)
             if old == feed:
                 continue
-            if old is not None:  # interval or name changed: same next run
-                job = self.scheduler.get_job(url)
+            if old is not None:  # interval or name changed: same next run, unless the new
+                job = self.scheduler.get_job(url)  # pace brings it sooner
                 if job is not None and job.next_run_time is not None:
-                    first_run = job.next_run_time
+                    first_run = min(job.next_run_time, first_run)
                 self._remove(url)
             self.add(feed, first_run)
             self.feeds[url] = feed

@@ -136,3 +136,34 @@ def test_a_feed_failing_in_a_row_is_reported_once_and_its_recovery_too(
     assert len(failing) == 1 and "failed 3 polls in a row" in failing[0].getMessage()
     assert "HTTP 500" in failing[0].getMessage()
     assert len(back) == 1 and "after 5 failed polls" in back[0].getMessage()
+
+
+def test_a_shorter_interval_from_sighup_does_not_wait_out_the_old_one() -> None:
+    """A feed's interval cut from 1 h to 15 s by SIGHUP: its next poll comes at the new pace,
+    not at the end of the hour the old one had set."""
+    from datetime import timedelta
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from monitor._config import FeedConfig
+    from monitor._feedjobs import FeedJobs
+    from monitor._times import utcnow
+
+    scheduler = BackgroundScheduler()
+    scheduler.start(paused=True)
+    try:
+        url, now = "http://127.0.0.1:1/a.xml", utcnow()
+
+        def add(feed: FeedConfig, first: object) -> None:
+            scheduler.add_job(print, "interval", seconds=feed.interval, id=feed.url,
+                              next_run_time=first, replace_existing=True)  # fmt: skip
+
+        plan = [(FeedConfig(url, "a", 3600.0), now + timedelta(hours=1))]
+        jobs = FeedJobs(scheduler, None, lambda rt, at: list(plan), add)  # type: ignore[arg-type]
+        jobs.start(now)
+        plan[:] = [(FeedConfig(url, "a", 15.0), now + timedelta(seconds=15))]
+        jobs.refresh()
+        job = scheduler.get_job(url)
+        assert job is not None and job.next_run_time <= now + timedelta(seconds=16)
+    finally:
+        scheduler.shutdown(wait=False)
