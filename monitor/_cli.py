@@ -206,10 +206,12 @@ def cmd_once(args: argparse.Namespace) -> int:
     failed = [r for r in reports if r.status in ("error", "gone", "not-stored")]
     if reports and not any(r.status in ("ok", "not-modified", "unchanged") for r in reports):
         if failed:
+            rest = len(reports) - len(failed)
             log.warning(
-                "every feed failed this cycle (%d of %d; the rest wait for a retry): %s",
+                "every feed failed this cycle (%d of %d%s): %s",
                 len(failed),
                 len(reports),
+                f"; {rest} more wait for a retry" if rest else "",
                 "; ".join(f"{r.feed}: {r.error}" for r in failed[:5]),
             )
         else:  # each waits out a backoff, a Retry-After, or is gone: `monitor feeds` says

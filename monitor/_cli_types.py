@@ -8,15 +8,17 @@ from datetime import UTC, datetime, timedelta
 from ._durations import parse_duration
 from ._times import utcnow
 
+LARGEST = 2**31 - 1  # a limit any database takes (SQLite's integers end at 2**63 - 1)
+
 
 def positive(text: str) -> int:
-    """A whole number of at least 1 (``--limit``, ``--items``)."""
+    """A whole number from 1 to ``LARGEST`` (``--limit``, ``--items``)."""
     try:
         value = int(text)
     except ValueError:
         value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number of at least 1")
+    if not 1 <= value <= LARGEST:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number from 1 to {LARGEST:,}")
     return value
 
 

@@ -288,6 +288,8 @@ def test_fatal_errors_are_json_lines_with_json_logs(tmp_path: Path) -> None:
         (["atom", "--limit", "0"], 2, "--limit"),
         (["atom", "--since", "bogus"], 2, "expected a duration such as 2h or 3d"),
         (["hits", "--since", "bogus"], 2, "expected a duration such as 2h or 3d"),
+        (["hits", "--limit", "9223372036854775808"], 2, "expected a whole number from 1"),
+        (["search", "paris", "--limit", "9223372036854775808"], 2, "--limit"),
     ],
 )
 def test_commands_check_the_same_options_the_same_way(
