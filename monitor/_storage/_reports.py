@@ -52,8 +52,8 @@ class ReportsMixin(SqlMixin):
         return self._item_by_page(ident, columns)
 
     def _item_by_page(self, link: str, columns: str) -> dict[str, Any] | None:
-        """The latest item whose link is ``link`` written another way (``page_key``): the
-        candidates share its path, and are compared whole."""
+        """The item whose link is ``link`` written another way (``page_key``), one that hit
+        first, else the latest: the candidates share its path, and are compared whole."""
         want = page_key(link)
         path = urlsplit(want).path.rstrip("/")
         if not path:
