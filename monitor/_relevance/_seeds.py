@@ -89,12 +89,11 @@ def _read_text(folder: Path, path: Path) -> str:
         raise ConfigError(
             f"seed folder {folder}: cannot read {path.name} ({exc.strerror or exc})"
         ) from None
-    if b"\x00" in data and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))  # Windows "Unicode"
+    if b"\x00" in data and not utf16:
         raise ConfigError(f"seed folder {folder}: {path.name} is not a text file (binary data)")
     try:
-        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return data.decode("utf-16")  # as Windows editors save "Unicode" text
-        return data.decode("utf-8-sig")
+        return data.decode("utf-16" if utf16 else "utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(
             f"seed folder {folder}: {path.name} is not UTF-8 text "

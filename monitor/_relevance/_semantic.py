@@ -257,9 +257,9 @@ class Meaning:
         if seeds is None or len(self._texts) < 2:
             return []
         out: list[float | None] = [None] * len(self._texts)
+        if len(seeds) < 2:  # one vector: nothing to agree with
+            return out
         for row, i in enumerate(self._index):
-            if len(seeds) < 2:
-                break
             others = np.delete(seeds, row, axis=0).mean(axis=0)
             norm = float(np.linalg.norm(others))
             out[i] = round(float(seeds[row] @ others) / norm, 3) if norm else 0.0
