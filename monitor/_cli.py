@@ -44,6 +44,7 @@ FEED_COLUMNS = (
     "items_seen",
     "hits",
     "retry_until",
+    "interval",
     "next_poll",
     "last_error",
     "source",

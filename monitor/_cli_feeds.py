@@ -15,7 +15,7 @@ from typing import Any
 
 from ._cli_common import config_of, open_storage
 from ._config import Config, FeedConfig
-from ._durations import parse_duration
+from ._durations import format_duration, parse_duration
 from ._errors import MonitorError
 from ._feedjobs import FEEDS_REFRESH_INTERVAL
 from ._feedset import FeedRow, default_name, find, key
@@ -98,14 +98,10 @@ def _live(rows: list[FeedRow], url: str) -> FeedRow | None:
 
 def cmd_add(args: argparse.Namespace) -> int:
     url = _canonical(args.url)
-    interval = None
-    if args.interval is not None:
-        try:
-            interval = parse_duration(args.interval)
-        except ValueError as exc:
-            raise MonitorError(f"--interval: {exc}") from None
-        if interval < 1:
-            raise MonitorError(f"--interval: must be at least 1s, got {args.interval!r}")
+    try:
+        interval = _interval(args.interval)
+    except ValueError as exc:
+        raise MonitorError(f"--interval: {exc}") from None
     config = config_of(args)
     topics = _topics(config, args.topic)
     config, storage, rows = _open(args)
@@ -127,6 +123,16 @@ def cmd_add(args: argparse.Namespace) -> int:
     scored = "" if topics is None else f", scored for {', '.join(topics)} only"
     print(redact_text(f"added {stored} ({name}{scored}); {_PICKUP}"))
     return 0
+
+
+def _interval(written: str | None) -> float | None:
+    """A feed's own polling interval in seconds (None: the default); ValueError if bad."""
+    if written is None:
+        return None
+    interval = parse_duration(written)
+    if interval < 1:
+        raise ValueError(f"must be at least 1s, got {written!r}")
+    return interval
 
 
 def _topics(config: Config, names: list[str] | None) -> tuple[str, ...] | None:
@@ -215,9 +221,22 @@ def cmd_opml_import(args: argparse.Namespace) -> int:
                 continue
             if url in new:
                 continue
+            try:
+                interval = _interval(feed.interval)
+            except ValueError as exc:
+                skipped.append(f"{feed.url} (monitor:interval: {exc})")
+                continue
+            known = {topic.name for topic in config.topics}
+            unknown = [name for name in feed.topics or () if name not in known]
+            if unknown:
+                names = ", ".join(map(repr, unknown))
+                skipped.append(f"{feed.url} (scored for {names}: not a topic of {config.path})")
+                continue
             stored = row.url if row is not None else url
             title = feed.title or default_name(stored)
-            new[url] = FeedRow(stored, title, "cli", False, None, feed.category, feed.html_url)
+            new[url] = FeedRow(
+                stored, title, "cli", False, interval, feed.category, feed.html_url, feed.topics
+            )
         storage.add_feeds(list(new.values()), utcnow())
     finally:
         progress.close()
@@ -236,14 +255,17 @@ def cmd_opml_export(args: argparse.Namespace) -> int:
     storage.close()
     by_url = {row.url: row for row in rows}
     feeds: list[OpmlFeed] = []
-    for feed in config.feeds:
+    for feed in config.feeds:  # a config feed's interval is the config's business
         row = by_url.get(feed.url)
         extra = (row.html_url, row.category) if row else (None, None)
-        feeds.append(OpmlFeed(feed.url, feed.name, *extra))
+        feeds.append(OpmlFeed(feed.url, feed.name, *extra, topics=feed.topics))
     taken = {key(f.url) for f in config.feeds}
     for row in sorted(rows, key=lambda r: (r.category or "", r.name.lower())):
         if row.source == "cli" and key(row.url) not in taken:
-            feeds.append(OpmlFeed(row.url, row.name, row.html_url, row.category))
+            interval = None if row.interval is None else format_duration(row.interval)
+            feeds.append(
+                OpmlFeed(row.url, row.name, row.html_url, row.category, interval, row.topics)
+            )
     data = write_opml(feeds, f"monitor: {config.path.name}", utcnow())
     if args.file == "-":
         sys.stdout.buffer.write(data)

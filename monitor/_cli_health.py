@@ -1,12 +1,13 @@
-"""The ``health`` and ``next_poll`` columns of ``monitor feeds`` (see :mod:`monitor._health`
-and adaptive polling in :mod:`monitor._decide`)."""
+"""The ``health``, ``interval`` and ``next_poll`` columns of ``monitor feeds`` (see
+:mod:`monitor._health` and adaptive polling in :mod:`monitor._decide`)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
-from ._config import Config
+from ._config import Config, FeedConfig
+from ._durations import format_duration
 from ._feedjobs import current_feeds
 from ._health import feed_health
 from ._storage import Store
@@ -34,10 +35,20 @@ def add_health(storage: Store, rows: list[dict[str, Any]], now: datetime) -> lis
 def add_next_poll(
     config: Config, storage: Store, rows: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """``next_poll``: when an adaptively polled feed's pace (``min_interval`` /
-    ``max_interval``) has it polled next; None for a feed at a fixed interval."""
-    adaptive = {feed.url for feed in current_feeds(config, storage) if feed.adaptive}
+    """``interval``: how often a feed is polled ("10m", or "5m–2h" when adaptive; None for a
+    removed feed); ``next_poll``: when an adaptively polled feed's pace (``min_interval`` /
+    ``max_interval``) has it polled next, None for a feed at a fixed interval."""
+    feeds = {feed.url: feed for feed in current_feeds(config, storage)}
     decided = storage.next_polls()
     for row in rows:
-        row["next_poll"] = iso(decided.get(row["url"])) if row["url"] in adaptive else None
+        feed = feeds.get(row["url"])
+        row["interval"] = None if feed is None else _pace(feed)
+        adaptive = feed is not None and feed.adaptive
+        row["next_poll"] = iso(decided.get(row["url"])) if adaptive else None
     return rows
+
+
+def _pace(feed: FeedConfig) -> str:
+    if feed.min_interval is None or feed.max_interval is None:
+        return format_duration(feed.interval)
+    return f"{format_duration(feed.min_interval)}–{format_duration(feed.max_interval)}"

@@ -5,10 +5,16 @@ Reads what Miniflux and FreshRSS export (and most readers): feed outlines carry 
 may nest (a nested category is ``Parent/Child``). Parsing is safe: a document with a DOCTYPE
 or an entity declaration is refused before ElementTree sees it (what defusedxml does with
 ``forbid_dtd``), so no billion-laughs expansion and no external entity is ever resolved.
+
+What other readers have no attribute for is written in our own namespace (:data:`NS`): a
+feed's polling interval (``monitor:interval="2h"``) and the topics it is scored for
+(``monitor:topics``, a JSON list of names), so an export read back by ``opml import`` keeps
+what ``feeds add --interval --topic`` said. Other readers ignore them.
 """
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +26,8 @@ from xml.parsers import expat
 from ._errors import MonitorError
 
 MAX_OPML_BYTES = 16 * 2**20
+NS = "urn:x-monitor:opml"  # our attributes' namespace (a name, never fetched)
+ET.register_namespace("monitor", NS)
 
 
 class OpmlError(MonitorError):
@@ -32,6 +40,8 @@ class OpmlFeed:
     title: str | None = None
     html_url: str | None = None
     category: str | None = None  # "News" or "News/Europe" for nested categories
+    interval: str | None = None  # monitor:interval as written ("2h"); None: the default
+    topics: tuple[str, ...] | None = None  # monitor:topics; None: scored for every topic
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,19 +85,26 @@ def _walk(
     for node in parent:
         if _local(node.tag) != "outline":
             continue
-        attrs = {_local(k): v for k, v in node.attrib.items()}
+        attrs = {_local(k): v for k, v in node.attrib.items() if not k.startswith(f"{{{NS}}}")}
         label = _clean(attrs.get("title")) or _clean(attrs.get("text"))
         url = _clean(attrs.get("xmlUrl"))
         kind = (attrs.get("type") or "").strip().lower()
         if url and kind not in FEED_TYPES:
             skipped.append(f"{url} (type {attrs['type']!r}, not an RSS/Atom feed)")
         elif url:
+            try:
+                topics = _topics(node.get(f"{{{NS}}}topics"))
+            except ValueError:
+                skipped.append(f"{url} (monitor:topics is not a JSON list of topic names)")
+                continue
             out.append(
                 OpmlFeed(
                     url=url,
                     title=label,
                     html_url=_clean(attrs.get("htmlUrl")),
                     category="/".join(path) or None,
+                    interval=_clean(node.get(f"{{{NS}}}interval")),
+                    topics=topics,
                 )
             )
         else:  # a category (or a plain link outline): its children are in it
@@ -115,6 +132,10 @@ def write_opml(feeds: Sequence[OpmlFeed], title: str, now: datetime) -> bytes:
         attrs["xmlUrl"] = feed.url
         if feed.html_url:
             attrs["htmlUrl"] = feed.html_url
+        if feed.interval is not None:
+            attrs[f"{{{NS}}}interval"] = feed.interval
+        if feed.topics is not None:
+            attrs[f"{{{NS}}}topics"] = json.dumps(list(feed.topics), ensure_ascii=False)
         ET.SubElement(parent, "outline", attrs)
     ET.indent(root, space="  ")
     data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
@@ -144,6 +165,16 @@ def _refuse_declarations(data: bytes) -> None:
         parser.Parse(data, True)
     except expat.ExpatError as exc:
         raise OpmlError(f"not well-formed XML: {exc}") from None
+
+
+def _topics(value: str | None) -> tuple[str, ...] | None:
+    """monitor:topics read back: the names, None when absent; ValueError when malformed."""
+    if value is None:
+        return None
+    names = json.loads(value)
+    if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
+        raise ValueError(value)
+    return tuple(n.strip() for n in names)
 
 
 def _local(tag: str) -> str:

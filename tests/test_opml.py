@@ -11,7 +11,7 @@ import pytest
 
 from monitor._opml import OpmlError, OpmlFeed, parse_opml, write_opml
 from monitor._urls import canonical_feed_url
-from tests.helpers import DATA, cli, write_config
+from tests.helpers import DATA, SEEDS, cli, write_config
 
 OPML = DATA / "opml"
 
@@ -134,3 +134,40 @@ def test_unsafe_or_broken_documents_are_refused(
     err = capsys.readouterr().err
     assert f"{path}: " in err and expected in err and "Traceback" not in err
     assert not (tmp_path / "monitor.db").exists()  # refused before anything was written
+
+
+def test_export_keeps_a_feeds_interval_and_topics(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Moving a feed list to another machine by OPML keeps what `feeds add --interval
+    --topic` said: a feed scored for one topic must not come back scored for every topic."""
+    second = f'[[topics]]\nname = "second"\nseeds = "{SEEDS}"'
+    first = tmp_path / "a"
+    first.mkdir()
+    config = write_config(first, [], extra=second)
+    assert cli(config, "feeds", "add", "https://a.example/feed", "--interval", "2h") == 0
+    assert cli(config, "feeds", "add", "https://b.example/feed", "--topic", "second") == 0
+    exported = tmp_path / "out.opml"
+    assert cli(config, "opml", "export", str(exported)) == 0
+
+    other = tmp_path / "b"
+    other.mkdir()
+    config = write_config(other, [], extra=second)
+    capsys.readouterr()
+    assert cli(config, "opml", "import", str(exported)) == 0
+    assert "imported 2 feeds" in capsys.readouterr().out
+    rows = {r["url"]: r for r in feeds_json(config, capsys)}
+    assert rows["https://a.example/feed"]["interval"] == "2h"
+    assert rows["https://a.example/feed"]["topics"] is None
+    assert rows["https://b.example/feed"]["topics"] == ["second"]
+    assert rows["https://b.example/feed"]["interval"] == "10m"  # the config's default
+
+    # a topic the importing config does not have: the feed is skipped, with the reason
+    third = tmp_path / "c"
+    third.mkdir()
+    config = write_config(third, [])
+    capsys.readouterr()
+    assert cli(config, "opml", "import", str(exported)) == 0
+    out = capsys.readouterr().out
+    assert "imported 1 feeds" in out and "1 skipped" in out
+    assert "https://b.example/feed" in out and "'second'" in out
