@@ -96,6 +96,20 @@ def _live(rows: list[FeedRow], url: str) -> FeedRow | None:
     return None if row is None or row.source == "removed" else row
 
 
+def _named(storage: Store, rows: list[FeedRow], url: str) -> FeedRow | None:
+    """The live feed ``url`` names: its address as listed, or the one a permanent redirect
+    moved it to (what its errors name)."""
+    row = _live(rows, url)
+    if row is not None:
+        return row
+    moved = [
+        r["url"]
+        for r in storage.feeds_report()
+        if r["fetch_url"] and key(r["fetch_url"]) == key(url)
+    ]
+    return next((row for u in moved if (row := _live(rows, u)) is not None), None)
+
+
 def cmd_add(args: argparse.Namespace) -> int:
     url = _canonical(args.url)
     try:
@@ -151,14 +165,14 @@ def _topics(config: Config, names: list[str] | None) -> tuple[str, ...] | None:
 def cmd_remove(args: argparse.Namespace) -> int:
     config, storage, rows = _open(args)
     try:
-        listed = _in_config(config, args.url)
+        row = _named(storage, rows, args.url)
+        listed = _in_config(config, args.url if row is None else row.url)
         if listed is not None:
             raise MonitorError(
                 f"{args.url} is configured in {config.path} ([[feeds]] url = {listed.url!r}): "
                 "remove it there, then send the daemon SIGHUP or restart it "
                 "(or `monitor feeds pause` it)"
             )
-        row = _live(rows, args.url)
         if row is None:
             raise MonitorError(f"no feed {args.url!r} (see `monitor feeds`)")
         deleted = storage.remove_feed(row.url)
@@ -172,7 +186,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
 def _set_paused(args: argparse.Namespace, paused: bool) -> int:
     _, storage, rows = _open(args)
     try:
-        row = _live(rows, args.url)
+        row = _named(storage, rows, args.url)
         if row is None:
             raise MonitorError(f"no feed {args.url!r} (see `monitor feeds`)")
         storage.set_paused(row.url, paused)

@@ -217,7 +217,11 @@ def test_resume_polls_a_gone_or_moved_feed_afresh_from_its_configured_address(
     assert f"(at {feed_server.url('/new.xml')}, where a permanent redirect" in str(
         before[moved]["last_error"]
     ), before[moved]
-    for url in (moved, gone):
+    # the moved feed by the address its error names (the one a user copies), the other as listed
+    new = feed_server.url("/new.xml")
+    code, _, err = run(config, capsys, "feeds", "remove", new)  # ... still the config's feed
+    assert code == 1 and "remove it there" in err and f"url = {moved!r}" in err
+    for url in (new, gone):
         assert cli(config, "feeds", "resume", url) == 0
     cli(config, "once")
     after = rows()
