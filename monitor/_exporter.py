@@ -118,8 +118,13 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+    _body = True
 
-    def do_GET(self) -> None:
+    def do_HEAD(self) -> None:  # uptime checkers and load balancers: the status alone
+        self.do_GET(with_body=False)
+
+    def do_GET(self, *, with_body: bool = True) -> None:
+        self._body = with_body
         path = self.path.split("?", 1)[0]
         if path == "/metrics":
             from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -138,7 +143,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if self._body:
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:  # scrapes are not news
         pass

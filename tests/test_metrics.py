@@ -118,6 +118,11 @@ def test_daemon_serves_metrics_and_health(
         assert status == 200 and health["status"] == "ok"
         assert health["last_success"] == pytest.approx(time.time(), abs=60)
         assert get(base + "/other")[0] == 404
+        # uptime checkers and load balancers ask with HEAD: the status, no body
+        head = urllib.request.Request(base + "/healthz", method="HEAD")
+        with urllib.request.urlopen(head, timeout=5) as response:
+            assert response.status == 200 and response.read() == b""
+            assert response.headers["Content-Type"] == "application/json"
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=15)
