@@ -25,7 +25,7 @@ from ._storage import Store
 from ._times import utcnow
 from ._urls import canonical_feed_url
 
-_PICKUP = f"a running daemon picks it up within {int(FEEDS_REFRESH_INTERVAL)} s"
+_PICKUP = f"a running daemon picks up the change within {int(FEEDS_REFRESH_INTERVAL)} s"
 
 
 def register_verbs(feeds: argparse.ArgumentParser) -> None:
@@ -256,7 +256,8 @@ def cmd_opml_import(args: argparse.Namespace) -> int:
         progress.close()
         storage.close()
     report = f"imported {len(new)} feeds from {name}; {present} already present"
-    print(redact_text(f"{report}; {len(skipped)} skipped; {_PICKUP}"))
+    pickup = f"; {_PICKUP}" if new else ""
+    print(redact_text(f"{report}; {len(skipped)} skipped{pickup}"))
     for reason in skipped:
         print(redact_text(f"  skipped: {reason}"))
     return 0

@@ -210,7 +210,7 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
     if claimer is not None:
         essential.add(asyncio.create_task(claimer.run(), name="claims"))
         log.info(
-            "worker %s started: claims due feeds of %s, %d topics, channels=%s",
+            "worker %s started: claims due feeds of %s, topics=%d, channels=%s",
             claimer.owner,
             rt.storage.where,
             len(rt.trackers),
@@ -219,7 +219,7 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
     else:
         due = sum(1 for _, when in plan if when <= now + timedelta(seconds=STARTUP_SPREAD))
         log.info(
-            "daemon started: %d feeds (%d due now), %d topics, channels=%s",
+            "daemon started: feeds=%d (due now: %d), topics=%d, channels=%s",
             len(plan),
             due,
             len(rt.trackers),
