@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from . import __version__
 from ._cli_common import check_topic
@@ -23,7 +23,7 @@ from ._cli_topic import register as register_topic_commands
 from ._cli_types import positive, since
 from ._config import Config, load_config
 from ._errors import ConfigError, MonitorError
-from ._logjson import use_json_logs
+from ._logjson import JsonFormatter, use_json_logs
 from ._output import deliveries_json, matched_json, render
 from ._redact import redact_text
 from ._runtime import FEEDBACK_INTERVAL
@@ -65,7 +65,11 @@ DELIVERY_COLUMNS = (
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    _Parser.json_errors = "--log-format=json" in words or any(
+        a == "--log-format" and b == "json" for a, b in zip(words, words[1:], strict=False)
+    )
+    args = _parser().parse_args(words)
     logging.basicConfig(
         level=getattr(logging, args.log_level.upper()),
         stream=sys.stderr,
@@ -103,8 +107,22 @@ def _fatal(args: argparse.Namespace, message: str) -> None:
         print(f"monitor: {message}", file=sys.stderr)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, whose usage errors follow ``--log-format json`` like every other line."""
+
+    json_errors = False  # set from the command line before it is parsed
+
+    def error(self, message: str) -> NoReturn:
+        if not _Parser.json_errors:
+            super().error(message)
+        text = redact_text(f"usage error: {self.prog}: {message}")
+        record = logging.makeLogRecord({"name": "monitor", "levelname": "ERROR", "msg": text})
+        print(JsonFormatter().format(record), file=sys.stderr)
+        raise SystemExit(2)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="monitor",
         description="A news monitor: polls feeds, keeps the items that match "
         "your topics, alerts by email and signed webhook.",

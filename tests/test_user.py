@@ -278,6 +278,16 @@ def test_fatal_errors_are_json_lines_with_json_logs(tmp_path: Path) -> None:
         lines = [json.loads(line) for line in proc.stderr.splitlines()]
         assert lines and lines[-1]["level"] == "error", lines
         assert "config error" in lines[-1]["message"] and str(bad) in lines[-1]["message"]
+    # a command line argparse refuses (a unit file's typo) is one JSON object as well
+    for args in (["hits", "--limit", "x"], ["nosuchcommand"], ["--log-level", "loud", "once"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "monitor", "--log-format=json", "--config", str(bad), *args],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert proc.returncode == 2, proc.stderr
+        lines = [json.loads(line) for line in proc.stderr.splitlines()]
+        assert len(lines) == 1 and lines[0]["level"] == "error", proc.stderr
+        assert lines[0]["message"].startswith("usage error: "), lines
 
 
 @pytest.mark.parametrize(
