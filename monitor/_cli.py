@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import logging
 import os
@@ -67,7 +68,7 @@ DELIVERY_COLUMNS = (
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     _Parser.json_errors = "--log-format=json" in words or any(
-        a == "--log-format" and b == "json" for a, b in zip(words, words[1:], strict=False)
+        a == "--log-format" and b == "json" for a, b in itertools.pairwise(words)
     )
     args = _parser().parse_args(words)
     logging.basicConfig(
