@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -23,13 +24,14 @@ from ._cli_score import register as register_scoring
 from ._cli_topic import register as register_topic_commands
 from ._cli_types import positive, since
 from ._config import Config, load_config
+from ._digest_plan import digest_due
 from ._errors import ConfigError, MonitorError
 from ._logjson import JsonFormatter, use_json_logs
 from ._output import deliveries_json, matched_json, render
 from ._redact import redact_text
 from ._runtime import FEEDBACK_INTERVAL
 from ._storage import Store, open_store
-from ._times import utcnow
+from ._times import iso, utcnow
 
 log = logging.getLogger("monitor")
 
@@ -60,6 +62,7 @@ DELIVERY_COLUMNS = (
     "status",
     "attempts",
     "next_attempt",
+    "waits_for",
     "last_error",
     "title",
 )
@@ -290,9 +293,38 @@ def cmd_feeds(args: argparse.Namespace) -> int:
 
 
 def cmd_deliveries(args: argparse.Namespace) -> int:
-    rows = _storage(args, readonly=True).deliveries_report(args.status)
+    config = _config(args, secrets=False)
+    storage = _storage(args, readonly=True)
+    rows = storage.deliveries_report(args.status)
+    disabled = storage.disabled_channels()
+    email = config.email
+    digest = None
+    if email is not None and email.mode == "digest":
+        retry = storage.next_attempt(["email"])
+        digest = digest_due(storage.oldest_pending("email"), storage.last_digest(), retry, email)
+    for row in rows:
+        row["waits_for"] = _waits_for(row, config, disabled, digest)
+        if row["waits_for"] == "the digest":
+            row["next_attempt"] = iso(digest)
+        elif row["waits_for"] is not None and row["waits_for"].startswith("the channel"):
+            row["next_attempt"] = None
     sys.stdout.write(render(rows, args.format, DELIVERY_COLUMNS))
     return 0
+
+
+def _waits_for(
+    row: dict[str, Any], config: Config, disabled: dict[str, str], digest: datetime | None
+) -> str | None:
+    """What a pending delivery waits for (None: nothing, it goes out now)."""
+    if row["status"] != "pending":
+        return None
+    if row["channel"] in disabled:
+        return "the channel, disabled after a 410 Gone"
+    if row["channel"] not in config.channels:
+        return "the channel, not in the config"
+    if row["channel"] == "email" and digest is not None and not row["hit_id"].startswith("health_"):
+        return "the digest"
+    return "the retry" if row["attempts"] else None
 
 
 def cmd_redeliver(args: argparse.Namespace) -> int:

@@ -211,7 +211,10 @@ def test_webhook_410_disables_the_endpoint(
     webhook_receiver.respond_with(204)
     assert cli(config, "once") == 0
     assert len(webhook_receiver.received) == sent  # the channel stays disabled
-    assert len(deliveries_json(config, capsys, "pending")) == len(ON_TOPIC)  # kept, not dropped
+    waiting = deliveries_json(config, capsys, "pending")
+    assert len(waiting) == len(ON_TOPIC)  # kept, not dropped, and `deliveries` says why
+    assert {r["waits_for"] for r in waiting} == {"the channel, disabled after a 410 Gone"}
+    assert {r["next_attempt"] for r in waiting} == {None}
     receiver2 = WebhookReceiver(secret=webhook_receiver.secret)
     try:
         config = write_config(tmp_path, list(urls.values()), webhook=receiver2)
@@ -243,12 +246,16 @@ def test_alerts_waiting_on_a_channel_the_config_dropped_are_reported_and_kept(
     warned = [r for r in caplog.records if "the config no longer has" in r.getMessage()]
     assert len(warned) == 1 and warned[0].levelname == "WARNING"
     assert f"{len(ON_TOPIC)} alerts wait on channel=webhook" in warned[0].getMessage()
-    assert len(deliveries_json(config, capsys, "pending")) == len(ON_TOPIC)  # kept, not dropped
+    waiting = deliveries_json(config, capsys, "pending")
+    assert len(waiting) == len(ON_TOPIC)  # kept, not dropped
+    assert {r["waits_for"] for r in waiting} == {"the channel, not in the config"}
     caplog.clear()
     config = write_config(tmp_path, urls, webhook=webhook_receiver, extra=retry)
     assert cli(config, "once") == 0  # configured again: the alerts are its own again
     assert "the config no longer has" not in caplog.text
-    assert len(deliveries_json(config, capsys, "pending")) == len(ON_TOPIC)  # due in an hour
+    waiting = deliveries_json(config, capsys, "pending")
+    assert len(waiting) == len(ON_TOPIC)  # due in an hour
+    assert {r["waits_for"] for r in waiting} == {"the retry"}
 
 
 def test_bad_feeds_beside_good_ones(

@@ -78,6 +78,11 @@ def test_digest_sends_one_message_per_slot_through_the_outbox(
         (first,) = db.execute("SELECT min(detected_at) FROM hits").fetchone()
     db.close()
     due = datetime.fromisoformat(first.replace("Z", "+00:00")).timestamp() + 2.0
+    capsys.readouterr()  # `deliveries` tells when the digest carries them, not the queue time
+    assert cli(config, "deliveries", "--format", "json") == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["waits_for"] for r in rows} == {"the digest"}
+    assert {datetime.fromisoformat(r["next_attempt"]).timestamp() for r in rows} == {due}
     time.sleep(max(0.0, due - time.time() + 0.2))  # the slot: 2 s after the first hit
     smtp_server.reject_next(1, code=451)  # the server refuses the first try: all kept
     assert cli(config, "once") == 0
