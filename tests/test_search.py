@@ -4,6 +4,7 @@ on real SQLite files filled by a real cycle against loopback feeds."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -81,6 +82,37 @@ def test_hit_details_view_needs_no_joins(filled: Path) -> None:
         assert row["topic"] == "paris-coalition" and row["story_id"]
 
 
+def test_hit_details_and_atom_show_what_was_judged_after_the_feed_edits_the_item(
+    filled: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """README: a hit keeps what was judged, frozen at detection. `monitor hits` and the
+    alerts did; the view (Datasette, the README's queries) and the Atom feed showed the
+    item's edited text, so the same hit read differently depending on where one looked."""
+    path = filled.parent / "monitor.db"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "UPDATE items SET title = 'EDITED ' || title, link = link || '?edited', "
+            "summary = 'edited' WHERE id IN (SELECT item_id FROM hits)"
+        )
+    db.close()
+    db = sqlite3.connect(path)
+    db.row_factory = sqlite3.Row
+    rows = db.execute("SELECT title, link, summary FROM hit_details").fetchall()
+    db.close()
+    assert {r["title"] for r in rows} == ON_TOPIC
+    assert not any(r["link"].endswith("?edited") or r["summary"] == "edited" for r in rows)
+    capsys.readouterr()
+    assert cli(filled, "atom") == 0
+    atom = capsys.readouterr().out
+    assert "EDITED" not in atom and "?edited" not in atom
+    # the same hits in the same order as `monitor hits` (one poll's hits share a detection time)
+    assert cli(filled, "hits", "--format", "json") == 0
+    listed = [r["link"] for r in json.loads(capsys.readouterr().out)]
+    assert cli(filled, "atom") == 0
+    links = re.findall(r'rel="alternate" href="([^"]+)"', capsys.readouterr().out)
+    assert [link.replace("&amp;", "&") for link in links] == listed
+
+
 def test_index_follows_inserts_edits_and_deletes(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     Storage(path).close()
@@ -122,7 +154,7 @@ def test_migration_indexes_existing_items_and_is_idempotent(tmp_path: Path) -> N
     assert [r["title"] for r in storage.search("talk")] == ["Ceasefire talks in Paris"]
     storage.close()
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 8
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 9
     columns = {r[1] for r in db.execute("PRAGMA table_info(feeds)")}
     assert {"source", "paused", "interval", "category", "html_url", "added_at"} <= columns
     assert "next_poll" in columns  # version 5: adaptive polling

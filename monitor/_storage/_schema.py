@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from ._schema_v4 import apply_v4  # version 4's step in its own module: the SQL is long
+from ._schema_v4 import HIT_DETAILS, apply_v4  # version 4's step in its own module: the SQL is long
 from ._versions import refuse_version
 
 # 3: what a hit judged, frozen at detection, and the recipients an email is still owed;
@@ -16,8 +16,10 @@ from ._versions import refuse_version
 # 5: adaptive polling (the next poll decided, an index to count a feed's recent items);
 #    feed health changes and their own outbox (``[alerts] feed_health``);
 # 6: the topics an added feed is scored for (``monitor feeds add --topic``);
-# 7: judgement ids never given twice (``feedback`` rebuilt with AUTOINCREMENT).
-SCHEMA_VERSION = 8
+# 7: judgement ids never given twice (``feedback`` rebuilt with AUTOINCREMENT);
+# 8: the keys of items retention deleted (``expired_keys``);
+# 9: ``hit_details`` shows what a hit judged (frozen at detection), not the item's edited text.
+SCHEMA_VERSION = 9
 
 _V1 = """
 CREATE TABLE feeds (
@@ -236,6 +238,14 @@ CREATE TABLE IF NOT EXISTS expired_keys (
 ) WITHOUT ROWID
 """
 
+
+def _v9(conn: sqlite3.Connection) -> None:
+    """``hit_details`` with the hit's own title, link and summary (schema 3 froze them at
+    detection; the view read the item's, which a feed's edit changes)."""
+    conn.execute("DROP VIEW IF EXISTS hit_details")
+    conn.execute(HIT_DETAILS)
+
+
 _MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
     1: _V1,
     2: _V2,
@@ -245,6 +255,7 @@ _MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
     6: _v6,
     7: _v7,
     8: _V8,
+    9: _v9,
 }
 
 

@@ -51,8 +51,8 @@ SELECT
     h.detected_at,
     h.topic,
     round(h.score, 3) AS score,
-    i.title,
-    i.link,
+    coalesce(h.title, i.title) AS title,
+    coalesce(h.link, i.link) AS link,
     f.name AS feed,
     i.published,
     h.story_id,
@@ -67,7 +67,7 @@ SELECT
     END AS delivery_status,
     (SELECT group_concat(d.channel || ':' || d.status, ' ') FROM deliveries d
      WHERE d.hit_id = h.id) AS deliveries,
-    i.summary,
+    coalesce(h.summary, i.summary) AS summary,
     h.item_id,
     f.url AS feed_url
 FROM hits h

@@ -31,7 +31,7 @@ class ViewsMixin(StorageBase):
             "SELECT d.hit_id AS id, d.topic, d.score, d.title, d.link, d.feed, d.published, "
             "d.detected_at, d.summary, d.story_id, h.matched FROM hit_details d "
             f"JOIN hits h ON h.id = d.hit_id WHERE {' AND '.join(where)} "
-            "ORDER BY d.detected_at DESC, d.hit_id LIMIT ?",
+            "ORDER BY d.detected_at DESC, h.rowid DESC LIMIT ?",  # as `monitor hits` orders
             [*params, limit],
         )
         for row in rows:
