@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__
-from ._cli_common import check_topic
+from ._cli_common import check_topic, cut
 from ._cli_feeds import add_topics
 from ._cli_feeds import register_verbs as register_feed_verbs
 from ._cli_health import add_health, add_next_poll
@@ -156,7 +156,12 @@ def _parser() -> argparse.ArgumentParser:
     hits = sub.add_parser("hits", help="list stored hits, newest first")
     hits.add_argument("--since", type=since, help="e.g. 2h, 3d or 2025-03-11")
     hits.add_argument("--topic")
-    hits.add_argument("--limit", type=positive, default=50, help="at most N hits (N >= 1)")
+    hits.add_argument(
+        "--limit",
+        type=positive,
+        default=50,
+        help="at most N hits, newest first (N >= 1; default 50)",
+    )
     hits.add_argument("--format", choices=["table", "json", "csv"], default="table")
     hits.set_defaults(func=cmd_hits)
 
@@ -270,7 +275,8 @@ def cmd_hits(args: argparse.Namespace) -> int:
     topics = [t.name for t in _config(args, secrets=False).topics]
     check_topic(args.topic, topics)
     storage = _storage(args, readonly=True)
-    rows = storage.hits(since=args.since, topic=args.topic, limit=args.limit)
+    rows = storage.hits(since=args.since, topic=args.topic, limit=args.limit + 1)
+    rows = cut(rows, args.limit, "hits")
     if args.format == "json":  # one JSON shape for matched (the webhook's), lists not text
         for row in rows:
             row["matched"] = matched_json(row["matched"])

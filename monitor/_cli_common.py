@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
+from typing import Any
 
 from ._config import Config, load_config
 from ._errors import MonitorError
@@ -27,3 +29,13 @@ def check_topic(name: str | None, names: Sequence[str]) -> None:
     """MonitorError naming the configured topics when ``name`` (if given) is not one of them."""
     if name is not None and name not in names:
         raise MonitorError(f"no topic {name!r} in the config (topics: {', '.join(names)})")
+
+
+def cut(rows: list[dict[str, Any]], limit: int, what: str) -> list[dict[str, Any]]:
+    """The first ``limit`` of ``rows`` (read with one more than the limit), and a note on
+    stderr when there were more: a listing cut short says so (a CSV export is not short
+    without notice)."""
+    if len(rows) <= limit:
+        return rows
+    print(f"monitor: showing the first {limit:,} {what}; more match (--limit N)", file=sys.stderr)
+    return rows[:limit]

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from ._cli_common import FORMATS, check_topic, config_of, open_storage
+from ._cli_common import FORMATS, check_topic, config_of, cut, open_storage
 from ._cli_types import positive
 from ._output import render
 
@@ -23,7 +23,7 @@ def register(sub: Any) -> None:
     search.add_argument("query")
     search.add_argument("--topic", help="only items of this topic (best score or a hit)")
     search.add_argument("--hits-only", action="store_true", help="only items that are hits")
-    search.add_argument("--limit", type=positive, default=50, help="at most N (N >= 1)")
+    search.add_argument("--limit", type=positive, default=50, help="at most N (N >= 1; default 50)")
     search.add_argument("--format", choices=FORMATS, default="table")
     search.set_defaults(func=cmd_search)
 
@@ -35,9 +35,10 @@ def cmd_search(args: argparse.Namespace) -> int:
         known = [t.name for t in config_of(args).topics]
         check_topic(args.topic, [*known, *(t for t in storage.stored_topics() if t not in known)])
         rows = storage.search(
-            args.query, topic=args.topic, hits_only=args.hits_only, limit=args.limit
+            args.query, topic=args.topic, hits_only=args.hits_only, limit=args.limit + 1
         )
     finally:
         storage.close()
+    rows = cut(rows, args.limit, "items")
     sys.stdout.write(render(rows, args.format, SEARCH_COLUMNS))
     return 0

@@ -54,7 +54,15 @@ def test_search_items_and_hits(filled: Path, capsys: pytest.CaptureFixture[str])
     capsys.readouterr()  # a topic neither configured nor stored is a typo: said, not "(none)"
     assert cli(filled, "search", "paris", "--topic", "no-such-topic") == 1
     assert "no topic 'no-such-topic'" in capsys.readouterr().err
-    assert len(search(filled, capsys, "ukraine", "--limit", "2")) == 2
+    capsys.readouterr()
+    assert cli(filled, "search", "ukraine", "--limit", "2", "--format", "json") == 0
+    out, err = capsys.readouterr()
+    assert len(json.loads(out)) == 2 and "showing the first 2 items; more match (--limit N)" in err
+    assert cli(filled, "hits", "--limit", "1", "--format", "csv") == 0  # a cut export says so
+    out, err = capsys.readouterr()
+    assert len(out.splitlines()) == 2 and "showing the first 1 hits; more match" in err
+    assert cli(filled, "hits", "--limit", str(len(ON_TOPIC))) == 0  # all of them: no note
+    assert "more match" not in capsys.readouterr().err
     capsys.readouterr()
     assert cli(filled, "search", "earthquake", "--format", "csv") == 0
     out = capsys.readouterr().out.splitlines()
