@@ -27,7 +27,7 @@ from ._config import Config, load_config
 from ._digest_plan import digest_due
 from ._errors import ConfigError, MonitorError
 from ._logjson import JsonFormatter, use_json_logs
-from ._output import deliveries_json, matched_json, render
+from ._output import clean, deliveries_json, matched_json, render
 from ._redact import redact_text
 from ._runtime import FEEDBACK_INTERVAL
 from ._storage import Store, open_store
@@ -392,7 +392,8 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     topic = args.topic or _judged_topic(args.id, item, topics)
     relevant = args.verdict == "relevant"
     ident = storage.add_feedback(topic, item, relevant, utcnow())
-    print(f"feedback fb_{ident}: {args.verdict} to {topic}: {item['title'][:80]}; " + _PICKUP)
+    title = clean(item["title"])[:80]  # a feed's text
+    print(f"feedback fb_{ident}: {args.verdict} to {topic}: {title}; " + _PICKUP)
     return 0
 
 

@@ -16,7 +16,7 @@ from ._cli_types import positive
 from ._config import Config
 from ._errors import MonitorError
 from ._grouping import build_grouper
-from ._output import matched_json
+from ._output import clean, json_text, matched_json
 from ._relevance import Tracker, model_available
 from ._runtime import apply_feedback, build_trackers
 from ._storage import Store, uses_postgres
@@ -133,9 +133,9 @@ def cmd_topic_check(
     report["keyword_baseline"] = tracker.keywords()
     report["backtest"] = backtest
     if args.format == "json":
-        sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(json_text(report))
     else:
-        sys.stdout.write(_check_table(report))
+        sys.stdout.write(clean(_check_table(report)))  # backtest titles come from feeds
     return 0
 
 
@@ -311,7 +311,7 @@ def cmd_explain(
         topics.append(entry)
     report = {"id": item["id"], "title": item["title"], "link": item["link"], "topics": topics}
     if args.format == "json":
-        sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(json_text(report))
         return 0
     lines = [f"item {item['id']}: {item['title']}", f"  {item['link']}"]
     for t in topics:
@@ -327,7 +327,7 @@ def cmd_explain(
                 "  matched now: "
                 + ", ".join(f"{m['feature']} {m['weight']:.3f}" for m in t["matched_now"])
             )
-    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.write(clean("\n".join(lines)) + "\n")  # the item's text comes from a feed
     return 0
 
 

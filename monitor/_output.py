@@ -48,11 +48,16 @@ def deliveries_json(text: str | None) -> list[dict[str, str]]:
     return out
 
 
+def json_text(value: Any) -> str:
+    """``value`` as indented JSON and a newline, with no raw control character: JSON escapes
+    C0 controls; C1 controls (e.g. 0x9b, a CSI) can only occur inside strings: escaped too."""
+    text = json.dumps(value, ensure_ascii=False, indent=2)
+    return _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+
+
 def render(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str]) -> str:
     if fmt == "json":
-        text = json.dumps(list(rows), ensure_ascii=False, indent=2)
-        # C1 controls (e.g. 0x9b, a CSI) can only occur inside strings: escape them too.
-        return _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+        return json_text(list(rows))
     if fmt == "csv":
         if not rows:  # nothing, rather than a header of another shape than the rows' one
             return ""

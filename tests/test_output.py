@@ -7,8 +7,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
+
+import pytest
 
 from monitor._output import render
+from tests.feedserver import FeedServer
+from tests.helpers import cli, serve_items, write_config
 
 OSC_LINK = "\x1b]8;;https://evil.example/\x07click me\x1b]8;;\x07"
 HOSTILE = [
@@ -52,3 +57,26 @@ def test_csv_of_no_rows_has_no_header_of_another_shape() -> None:
     shorter column list, so a script saw two different headers from one command."""
     assert render([], "csv", ("id", "title")) == ""
     assert render([], "json", ("id", "title")) == "[]\n"
+
+
+def test_explain_feedback_and_topic_check_print_no_escape_from_a_feed(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The reports that print an item's text outside a table (`explain`, `feedback`'s
+    confirmation, `topic check`'s backtest) let a hostile feed write to the terminal."""
+    title = "\x1b[2J\x1b[31mParis\x1b[0m coalition of the willing \x9b31m military chiefs"
+    item = {"feed": "f", "title": title, "summary": "Ukraine security force \x1b]8;;x\x07"}
+    urls = serve_items(feed_server, [item])
+    config = write_config(tmp_path, list(urls.values()))
+    assert cli(config, "once") == 0
+    capsys.readouterr()
+    for args in (
+        ["explain", "1"],
+        ["explain", "1", "--format", "json"],
+        ["feedback", "1", "--irrelevant"],
+        ["topic", "check", "paris-coalition"],
+    ):
+        assert cli(config, *args) == 0, args
+        out = capsys.readouterr().out
+        assert not any(c in out for c in "\x1b\x9b\x07"), (args, out)
+        assert "coalition of the willing" in out or args[0] == "topic", (args, out)
