@@ -40,8 +40,12 @@ def feed_health(
 
 
 def _span(delta: timedelta) -> str:
+    """A silence or a rhythm, rounded to its largest unit up to days (never weeks: "87w"
+    beside "612d" in one table reads as two scales)."""
     seconds = delta.total_seconds()
-    for unit in (86400, 3600, 60):
+    if seconds >= 86400:
+        return f"{round(seconds / 86400)}d"
+    for unit in (3600, 60):
         if seconds >= unit:
             return format_duration(round(seconds / unit) * unit)
     return format_duration(max(1, round(seconds)))

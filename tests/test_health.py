@@ -31,6 +31,12 @@ def test_health_rules() -> None:
     assert health(paused=True, error_count=2) == "paused"
     hourly = dict(items=25, first=NOW - timedelta(days=4), last=NOW - timedelta(days=3))
     assert health(**hourly) == "silent 3d (usually every 1h)"
+    # long silences in days, whether or not the count divides by seven ("87w" beside "612d")
+    for days in (609, 612, 14):
+        quiet = dict(
+            items=25, first=NOW - timedelta(days=days + 1), last=NOW - timedelta(days=days)
+        )
+        assert health(**quiet) == f"silent {days}d (usually every 1h)"
     weekly = dict(items=25, first=NOW - timedelta(days=170), last=NOW - timedelta(days=3))
     assert health(**weekly) == "ok"  # quiet for 3 days is normal for a weekly feed
     assert health(items=25, first=NOW - timedelta(hours=30), last=NOW - timedelta(hours=20)) == (
