@@ -11,6 +11,7 @@ cancelled poll loses nothing and is simply done again), the learned state is sav
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import signal
@@ -27,6 +28,7 @@ from ._decide import is_due
 from ._errors import StorageError
 from ._exporter import Exporter
 from ._feedjobs import FEEDS_REFRESH_INTERVAL, FeedJobs, current_feeds, reload_feeds
+from ._fleet import FLEET_INTERVAL, Fleet, config_digest
 from ._healthwatch import HEALTH_DELAY, HEALTH_INTERVAL, check_health
 from ._lease import Lease
 from ._outage import Outage
@@ -146,6 +148,7 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
         _watch_health(rt)
 
     claimer: FeedClaimer | None = None
+    fleet: Fleet | None = None
     if uses_postgres(rt.config):  # one of many workers: claim due feeds from the database
         watch = exporter.watch_poll if exporter is not None else None
         claimer = FeedClaimer(rt, lambda feed, lease: _poll_safely(rt, feed, lease), watch=watch)
@@ -155,6 +158,18 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
 
         hup = _logged(reload_config)
         plan: list[tuple[FeedConfig, datetime]] = []
+        fleet = Fleet(claimer.owner, lambda: config_digest(rt.config, rt.trackers))
+
+        def check_fleet() -> None:  # named: a failed check-in is logged as "check_fleet: ..."
+            fleet.check(rt.storage, utcnow())
+
+        scheduler.add_job(
+            _guarded(check_fleet),
+            IntervalTrigger(seconds=FLEET_INTERVAL),
+            id="fleet",
+            next_run_time=now,
+            coalesce=True,
+        )
     else:
         # issue 13: feeds added/removed/paused from the CLI and SIGHUP reach the running daemon
         feed_jobs = FeedJobs(scheduler, rt, schedule_plan, add_feed_job)
@@ -250,6 +265,9 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
             rt.save_state()
         except StorageError as exc:
             log.error("could not save the learned state: %s", exc)
+        if fleet is not None:
+            with contextlib.suppress(StorageError):  # else forgotten a day later
+                fleet.leave(rt.storage)
         log.info("stopped")
 
 

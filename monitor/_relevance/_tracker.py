@@ -322,6 +322,11 @@ class Tracker(Learning):
 
     # -- introspection -------------------------------------------------------------------
 
+    @property
+    def seeds_digest(self) -> str:
+        """A digest of what the seed profile is made of (seed texts and phrases)."""
+        return self._seeds_key
+
     def same_seeds(self, seeds: Sequence[str], phrases: Sequence[str]) -> bool:
         """Whether ``seeds`` and ``phrases`` are what this tracker's profile was built from
         (a running daemon's seed files may have been edited since it started)."""

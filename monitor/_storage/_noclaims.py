@@ -24,3 +24,11 @@ class NoClaimsMixin:
 
     def release_feed(self, feed: FeedState, owner: str, next_poll: datetime) -> bool:
         raise UnsupportedError(_WHY)
+
+    def check_in(
+        self, owner: str, config: str, now: datetime, *, fresh: timedelta
+    ) -> list[tuple[str, str]]:
+        raise UnsupportedError(_WHY)
+
+    def check_out(self, owner: str) -> None:
+        raise UnsupportedError(_WHY)

@@ -50,6 +50,32 @@ class PgClaimsMixin(PostgresBase):
         with self._write() as conn:
             return release(conn, feed.id, owner, next_poll)
 
+    def check_in(
+        self, owner: str, config: str, now: datetime, *, fresh: timedelta
+    ) -> list[tuple[str, str]]:
+        """``owner`` is alive and runs the config whose digest is ``config``: the other workers
+        seen within ``fresh``, ``[(owner, config digest)]``. Workers not seen for a day are
+        forgotten (one killed never checks out)."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO workers (owner, config, started_at, seen_at) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT (owner) DO UPDATE SET "
+                "config = excluded.config, seen_at = excluded.seen_at",
+                (owner, config, now, now),
+            )
+            conn.execute("DELETE FROM workers WHERE seen_at < %s", (now - timedelta(days=1),))
+            rows = conn.execute(
+                "SELECT owner, config FROM workers WHERE owner <> %s AND seen_at >= %s "
+                "ORDER BY owner",
+                (owner, now - fresh),
+            ).fetchall()
+        return [(str(row["owner"]), str(row["config"])) for row in rows]
+
+    def check_out(self, owner: str) -> None:
+        """``owner`` stops: no longer a live worker."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM workers WHERE owner = %s", (owner,))
+
     def feed_leases(self) -> dict[str, tuple[str | None, str | None, str]]:
         """``{url: (owner, lease_until, next_poll)}`` (for reports and tests)."""
         return {

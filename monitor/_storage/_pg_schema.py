@@ -11,7 +11,7 @@ import psycopg
 
 from ._versions import refuse_version
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 _LOCK = 0x6D6F6E69  # pg_advisory_xact_lock key of the migration ("moni")
 
 _V1 = """
@@ -173,7 +173,18 @@ _V5 = """
 CREATE INDEX IF NOT EXISTS items_feed_published ON items (feed_id, published)
 """
 
-_MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5}
+# 6: the live workers and a digest of each one's config (``_fleet``): a worker whose config
+# differs (a feed or topic on one worker only) is warned of
+_V6 = """
+CREATE TABLE IF NOT EXISTS workers (
+    owner      text PRIMARY KEY,
+    config     text NOT NULL,
+    started_at timestamptz NOT NULL,
+    seen_at    timestamptz NOT NULL
+)
+"""
+
+_MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6}
 
 
 NO_TABLES = "no monitor tables yet"

@@ -136,6 +136,12 @@ class Store(Protocol):
 
     def release_feed(self, feed: FeedState, owner: str, next_poll: datetime) -> bool: ...
 
+    def check_in(
+        self, owner: str, config: str, now: datetime, *, fresh: timedelta
+    ) -> list[tuple[str, str]]: ...
+
+    def check_out(self, owner: str) -> None: ...
+
     def expire(
         self,
         *,
