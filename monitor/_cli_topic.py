@@ -80,6 +80,18 @@ def _warnings(described: dict[str, Any]) -> list[str]:
             f"seeds {numbers} are the same text: it counts {len(group)} times in the profile, "
             "and its words look shared by several seeds"
         )
+    by_seeds: dict[tuple[int, ...], list[str]] = {}
+    for line, owners in described.get("shared_lines") or []:
+        by_seeds.setdefault(tuple(owners), []).append(line)
+    for owners, texts in by_seeds.items():
+        which = ", ".join(map(str, owners[:-1])) + f" and {owners[-1]}"
+        quoted = "; ".join(repr(t[:60] + ("…" if len(t) > 60 else "")) for t in texts[:3])
+        more = f" and {len(texts) - 3} more" if len(texts) > 3 else ""
+        out.append(
+            f"seeds {which} share {len(texts)} line{'s' if len(texts) > 1 else ''} ({quoted}"
+            f"{more}): if that is a page's boilerplate (newsletter, copyright, menu), delete it "
+            "from the seed files, or its words weigh in the profile as the story's"
+        )
     shared = described["shared"]
     if described["seeds"] >= 2 and shared and max(shared) < 0.2:
         out.append(

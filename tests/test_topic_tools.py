@@ -528,6 +528,31 @@ def test_topic_check_warns_of_seeds_that_are_the_same_text(
     assert len(same) == 1 and same[0].startswith("seeds 2 and 3 are the same text"), same
 
 
+def test_topic_check_warns_of_lines_that_several_seeds_share(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Whole pages pasted from one outlet bring its furniture ("Sign up for our newsletter"),
+    which weighs in the profile as if the story said it. None of the seeds we measure shares
+    a line; a quote two reports share is a line too, so this is a warning, not a filter."""
+    footer = "Sign up for our morning newsletter and get the day's news in your inbox."
+    stories = [
+        "Military chiefs from 30 countries meet in Paris on a Ukraine security force",
+        "France and Britain lead talks on a coalition of the willing for Ukraine",
+        "Army chiefs discuss peacekeepers for Ukraine after a ceasefire",
+        "Coalition of the willing: who would send troops to Ukraine",
+    ]
+    texts = [f"{story}\n{footer}\nShort line" for story in stories[:3]] + [stories[3]]
+    report = _json(capsys, _topic_t(tmp_path, texts), "topic", "check", "t", "--format", "json")
+    shared = [w for w in report["warnings"] if "boilerplate" in w]
+    assert len(shared) == 1, report["warnings"]
+    assert "seeds 1, 2 and 3" in shared[0] and "Sign up for our morning" in shared[0]
+    assert "Short line" not in shared[0]  # too short to be told from a common phrase
+    (tmp_path / "plain").mkdir()
+    plain = _json(capsys, _topic_t(tmp_path / "plain", stories), "topic", "check", "t",
+                  "--format", "json")  # fmt: skip
+    assert not [w for w in plain["warnings"] if "boilerplate" in w]
+
+
 def test_no_phrase_runs_from_one_line_of_a_seed_into_the_next() -> None:
     """Headlines pasted one per line, or an article's menu, are lines, not one sentence."""
     seeds = [

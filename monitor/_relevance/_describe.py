@@ -133,6 +133,7 @@ def describe(
         "shared": shared,
         **_languages(seeds, analysed),
         "same_text": _same_texts(seeds),
+        "shared_lines": _shared_lines(seeds),
         "terms": by_label([(f, w) for f, w in ranked if " " not in f]),
         "phrases": by_label([(f, w) for f, w in ranked if " " in f]),
         "threshold": threshold,
@@ -161,6 +162,25 @@ def _languages(seeds: Sequence[str], analysed: Sequence[Tokens]) -> dict[str, An
     if not not_english and len(every) >= ENGLISH_WORDS and together < ENGLISH_LEAST:
         not_english = [n for n in range(1, len(seeds) + 1) if n not in unread]
     return {"english": english, "not_english": not_english, "unread_script": unread}
+
+
+SHARED_LINE_WORDS = 5  # a shorter line two seeds share may be a common phrase, not furniture
+
+
+def _shared_lines(seeds: Sequence[str]) -> list[tuple[str, list[int]]]:
+    """Lines (of ``SHARED_LINE_WORDS`` words or more) found in several seeds that are not
+    one text, with the seeds (numbered from 1) that have them: a page's furniture
+    ("Sign up for our newsletter") pasted with each article, or a quote they share."""
+    seen: dict[str, list[int]] = {}
+    texts = {" ".join(text.split()) for text in seeds}
+    if len(texts) < 2:
+        return []
+    for n, text in enumerate(seeds, 1):
+        for line in dict.fromkeys(" ".join(line.split()) for line in text.splitlines()):
+            if len(line.split()) >= SHARED_LINE_WORDS:
+                seen.setdefault(line, []).append(n)
+    same = {tuple(group) for group in _same_texts(seeds)}
+    return [(line, ns) for line, ns in seen.items() if len(ns) > 1 and tuple(ns) not in same]
 
 
 def _same_texts(seeds: Sequence[str]) -> list[list[int]]:
