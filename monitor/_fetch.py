@@ -154,9 +154,9 @@ class Fetcher:
         if client is None:
             raise RuntimeError("use 'async with Fetcher() as fetcher' before fetching")
         conditional: dict[str, str] = {}
-        if etag:
+        if etag := _validator(etag):
             conditional["If-None-Match"] = etag
-        if last_modified:
+        if last_modified := _validator(last_modified):
             conditional["If-Modified-Since"] = last_modified
 
         current = _check_url(url, what="feed URL")
@@ -237,8 +237,8 @@ class Fetcher:
                 status=status,
                 body=body,
                 headers=headers,
-                etag=headers.get("etag"),
-                last_modified=headers.get("last-modified"),
+                etag=_validator(headers.get("etag")),
+                last_modified=_validator(headers.get("last-modified")),
                 permanent_url=None,
                 elapsed=0.0,
             )
@@ -349,6 +349,14 @@ def _check_url(url: str, *, what: str, base: httpx.URL | None = None) -> httpx.U
             f"invalid {what} {url!r}: port {parsed.port} is out of range"[:MAX_MESSAGE]
         )
     return parsed
+
+
+def _validator(value: str | None) -> str | None:
+    """An ETag or Last-Modified that can go back in a request header (printable ASCII), else
+    None: a server's "café" cannot be encoded, and kept it failed every later request."""
+    if value and value.isascii() and value.isprintable():
+        return value
+    return None
 
 
 def _finish(hop: FetchResult, *, elapsed: float, moved: bool) -> FetchResult:

@@ -80,6 +80,18 @@ def test_304_when_validators_match(feed_server: FeedServer) -> None:
     assert headers["if-modified-since"] == first.last_modified
 
 
+def test_validators_that_cannot_be_sent_back_are_not_kept(feed_server: FeedServer) -> None:
+    """A server's ETag "café" or a localised Last-Modified (bytes outside ASCII) cannot go
+    back in a request header: kept, every later poll of the feed failed before it left."""
+    feed_server.add("/feed", FEED, etag='"caf\xe9"', last_modified="lun., 30 d\xe9c. 2026")
+    first = run(fetch(feed_server.url("/feed")))
+    assert first.status == 200 and first.etag is None and first.last_modified is None
+    # one stored before this rule: the request goes out unconditional instead of failing
+    again = run(fetch(feed_server.url("/feed"), etag='"caf\xe9"', last_modified="d\xe9c."))
+    assert again.status == 200 and again.body == FEED
+    assert "if-none-match" not in feed_server.requests[-1][1]
+
+
 def test_304_on_last_modified_alone(feed_server: FeedServer) -> None:
     feed_server.add("/feed", FEED, etag=None)
     result = run(fetch(feed_server.url("/feed"), last_modified="Mon, 02 Nov 2026 10:00:00 GMT"))

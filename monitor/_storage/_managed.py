@@ -63,14 +63,16 @@ class ManagedFeedsMixin(StorageBase):
 
     def set_paused(self, url: str, paused: bool) -> None:
         """Pause a feed, or resume it afresh: from its configured address, with a 410 (gone),
-        a permanent redirect and the error backoff forgotten (how a user retries them)."""
+        a permanent redirect, the error backoff and the validators forgotten (the next
+        request is unconditional; how a user retries them)."""
         with self._write() as conn:
             if paused:
                 conn.execute("UPDATE feeds SET paused = 1 WHERE url = ?", (url,))
                 return
             conn.execute(
                 "UPDATE feeds SET paused = 0, fetch_url = url, error_count = 0, "
-                "retry_until = NULL, last_status = CASE WHEN last_status = 'gone' THEN 'error' "
+                "retry_until = NULL, etag = NULL, last_modified = NULL, body_hash = NULL, "
+                "last_status = CASE WHEN last_status = 'gone' THEN 'error' "
                 "ELSE last_status END WHERE url = ?",
                 (url,),
             )
