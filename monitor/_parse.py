@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import time
 import unicodedata
 from collections.abc import Mapping
@@ -87,22 +88,15 @@ def parse_feed(
     if location:
         base = urljoin(url, location)
 
-    quick = parse_plain_rss(body, response_headers) if fast else None
-    if quick is not None:
-        feed_title, raw_entries = quick
-        warning = None
-    else:
-        result = feedparser.parse(
-            io.BytesIO(body),
-            response_headers=response_headers,
-            resolve_relative_uris=False,  # content becomes plain text: links in it are dropped
-            sanitize_html=True,  # drops <script>/<style> and their text before we strip tags
-        )
-        raw_entries = list(result.get("entries") or [])
-        if not result.get("version") and not raw_entries:
-            raise ParseError(_failure_reason(body, result))
-        feed_title = str((result.get("feed") or {}).get("title") or "")
-        warning = _warning(result)
+    try:
+        feed_title, raw_entries, warning = _read(body, response_headers, fast)
+    except (UnicodeError, ValueError, OverflowError):
+        # feedparser encodes each character reference it decodes: one to a surrogate or
+        # past U+10FFFF failed the whole feed. Such references become U+FFFD, then again.
+        fixed = _BAD_REFERENCE.sub(_replace_reference, body)
+        if fixed == body:
+            raise
+        feed_title, raw_entries, warning = _read(fixed, response_headers, fast)
 
     entries = tuple(
         entry for entry in (_entry(raw, base, now) for raw in raw_entries) if entry is not None
@@ -117,6 +111,37 @@ def parse_feed(
         entries = tuple(entries[i] for i in kept)
     title = plain_text(feed_title, MAX_TITLE)
     return ParsedFeed(title=title, entries=entries, warning=warning, skipped=skipped)
+
+
+def _read(
+    body: bytes, response_headers: dict[str, str], fast: bool
+) -> tuple[str, list[Any], str | None]:
+    """The feed's title, its raw entries and the parser's warning (None: well formed)."""
+    quick = parse_plain_rss(body, response_headers) if fast else None
+    if quick is not None:
+        return quick[0], list(quick[1]), None
+    result = feedparser.parse(
+        io.BytesIO(body),
+        response_headers=response_headers,
+        resolve_relative_uris=False,  # content becomes plain text: links in it are dropped
+        sanitize_html=True,  # drops <script>/<style> and their text before we strip tags
+    )
+    raw_entries = list(result.get("entries") or [])
+    if not result.get("version") and not raw_entries:
+        raise ParseError(_failure_reason(body, result))
+    feed_title = str((result.get("feed") or {}).get("title") or "")
+    return feed_title, raw_entries, _warning(result)
+
+
+_BAD_REFERENCE = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
+
+
+def _replace_reference(match: re.Match[bytes]) -> bytes:
+    hexadecimal, decimal = match.groups()
+    value = int(hexadecimal, 16) if hexadecimal else int(decimal)
+    if value > 0x10FFFF or 0xD800 <= value <= 0xDFFF:
+        return b"&#xFFFD;"
+    return match[0]
 
 
 def canonical_link(url: str) -> str:

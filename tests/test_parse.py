@@ -278,6 +278,16 @@ def test_malformed_but_recoverable_gives_a_warning() -> None:
     assert feed.warning.startswith("XML error at line 4")
 
 
+@pytest.mark.parametrize("ref", ["&#xD800;", "&#55296;", "&#x110000;", "&#99999999999;"])
+def test_a_character_reference_to_no_character_costs_one_character(ref: str) -> None:
+    """A surrogate or out-of-range reference made the whole feed fail on every poll
+    (feedparser encodes what it decodes); it reads as U+FFFD and the feed's items are kept."""
+    items = [{"title": f"Story {n}", "link": f"https://e.test/{n}"} for n in range(3)]
+    body = rss(items).replace(b"Story 1", f"Story {ref} one".encode())
+    feed = parse(body)
+    assert [e.title for e in feed.entries] == ["Story 0", "Story \ufffd one", "Story 2"]
+
+
 def test_charset_mismatch_is_not_a_warning() -> None:
     body = rss([{"title": "Crème brûlée"}])
     feed = parse_feed(body, url=URL, headers={"Content-Type": "text/plain"}, now=NOW)
