@@ -72,6 +72,35 @@ def reused_key(entry: Entry) -> str:
     return f"{entry.key}#{entry.fingerprint[:12]}"
 
 
+def split_shared_keys(
+    entries: Sequence[Entry], known: Mapping[str, tuple[str, str]]
+) -> list[Entry]:
+    """Stories of one body that share a key (a CMS giving every item the site's address as
+    GUID) each get their own: the one the stored item is (or the first listed) keeps the key,
+    every other story ``reused_key``. Entries of one story listed twice keep it (the first of
+    them wins in :func:`sort_entries`)."""
+    groups: dict[str, list[int]] = {}
+    for index, entry in enumerate(entries):
+        groups.setdefault(entry.key, []).append(index)
+    out = list(entries)
+    for key, indexes in groups.items():
+        if len(indexes) < 2:
+            continue
+        stored = known.get(key)
+        keeper = next(
+            (i for i in indexes if stored is not None and _same(stored, entries[i])), indexes[0]
+        )
+        kept = (entries[keeper].title, entries[keeper].summary)
+        for index in indexes:
+            if index != keeper and not _same(kept, entries[index]):
+                out[index] = dataclasses.replace(entries[index], key=reused_key(entries[index]))
+    return out
+
+
+def _same(stored: tuple[str, str], entry: Entry) -> bool:
+    return stored == (entry.title, entry.summary) or same_story(stored, entry)
+
+
 def rekey_reused(
     entries: Sequence[Entry],
     known: Mapping[str, tuple[str, str]],

@@ -21,7 +21,7 @@ from typing import Protocol
 
 from ._config import FeedConfig
 from ._decide import WEEK, expired, may_poll, next_poll, retention_cutoff, retry_until
-from ._dedup import REUSES_COMPARED, rekey_reused, sort_entries
+from ._dedup import REUSES_COMPARED, rekey_reused, sort_entries, split_shared_keys
 from ._errors import FetchError, ParseError
 from ._fetch import Fetcher, FetchResult
 from ._health import FAILING_AFTER
@@ -244,6 +244,10 @@ class Poller:
         lease: Lease | None = None,
     ) -> PollReport:
         known, prints = self.storage.known_entries(state, entries)
+        split = split_shared_keys(entries, known)
+        if split != list(entries):  # stories that shared a key have their own now
+            entries = split
+            known, prints = self.storage.known_entries(state, entries)
         changed = [
             e.key for e in entries if e.key in known and known[e.key] != (e.title, e.summary)
         ]
@@ -259,6 +263,10 @@ class Poller:
             gone = self.storage.expired_keys(state, [*new, *copies])
             new = [e for e in new if e.key not in gone]
             copies = [e for e in copies if e.key not in gone]
+        if copies:  # one re-publication of a story is kept; a link that changes on every
+            # request (a session parameter) would add a row per story per poll
+            again = self.storage.republished(state, [e.fingerprint for e in copies])
+            copies = [e for e in copies if e.fingerprint not in again]
         # Judge every item first (judging changes no state), store, and only once the
         # transaction has committed let the trackers learn: a failed write (locked, disk
         # full) is retried by the next poll, which must not count the same items twice.

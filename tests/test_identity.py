@@ -127,3 +127,50 @@ def test_a_reused_guid_with_another_story_is_scored_as_new(
         titles = [row[0] for row in db.execute("SELECT title FROM items ORDER BY id")]
     db.close()
     assert titles == [off["title"], on["title"]]  # the old story's row is kept as it was
+
+
+def test_stories_that_share_one_guid_in_one_body_are_all_taken_in(
+    tmp_path: Path, feed_server: FeedServer, webhook_receiver: WebhookReceiver
+) -> None:
+    """A CMS that gives every item the site's address as GUID: the stories of one body share
+    a key. The first of them was kept and the others dropped until the body changed (behind
+    a 304, until the next story): each story is its own item, at once, and stays one."""
+    stories = [*ON_TOPIC[:2], *OFF_TOPIC[:3]]
+    entries = [dict(e, guid="https://publisher.example/") for e in _entries(stories)]
+    feed_server.add("/f.xml", rss(entries))
+    config = write_config(tmp_path, [feed_server.url("/f.xml")], webhook=webhook_receiver)
+
+    def titles() -> list[str]:
+        with sqlite3.connect(tmp_path / "monitor.db") as db:
+            found = sorted(row[0] for row in db.execute("SELECT title FROM items"))
+        db.close()
+        return found
+
+    assert cli(config, "once") == 0
+    assert titles() == sorted(s["title"] for s in stories)  # at once
+    feed_server.add("/f.xml", rss(entries[::-1]))  # the body changes, the same stories
+    assert cli(config, "once") == 0
+    assert titles() == sorted(s["title"] for s in stories)  # and once each
+    assert sorted(r.json["title"] for r in webhook_receiver.received) == sorted(
+        s["title"] for s in ON_TOPIC[:2]
+    )
+
+
+def test_a_link_that_changes_on_every_poll_adds_no_row_per_poll(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """No GUID and a session parameter that differs on each request: every poll brought each
+    story again under a new key, stored as a re-publication, a row per story per poll."""
+    config = write_config(tmp_path, [feed_server.url("/f.xml")])
+    for poll in range(4):
+        entries = [
+            {"title": s["title"], "summary": s["summary"],
+             "link": f"https://n.example/{n}?sid={poll}x{n}", "published": START}
+            for n, s in enumerate(OFF_TOPIC[:5])
+        ]  # fmt: skip
+        feed_server.add("/f.xml", rss(entries))
+        assert cli(config, "once") == 0
+    with sqlite3.connect(tmp_path / "monitor.db") as db:
+        (rows,) = db.execute("SELECT count(*) FROM items").fetchone()
+    db.close()
+    assert rows <= 2 * 5  # each story, and at most one re-publication of it

@@ -131,6 +131,8 @@ def test_a_story_alerts_once_and_duplicates_are_stored_quietly(storage: Store) -
     assert len(storage.deliveries_report()) == 2  # the first hit's two channels only
     assert storage.story_alert("s1") == first[0]  # what `redeliver` points a copy to
     assert storage.story_alert("s2") is None
+    state = storage.feed_state(FEED.url)  # the story "fp-a" has a re-publication, "fp-b" none
+    assert storage.republished(state, ["fp-a", "fp-b"]) == {"fp-a"}
 
 
 def test_an_alerted_item_met_again_in_another_feed_is_not_alerted_again(storage: Store) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from .._config import FeedConfig
 from .._decide import clamp_wait
@@ -117,6 +117,21 @@ class SharedFeedsMixin(SqlMixin):
             ):
                 prints.add(row["fingerprint"])
         return keys, prints
+
+    def republished(self, feed: FeedState, fingerprints: Sequence[str]) -> set[str]:
+        """Which of ``fingerprints`` this feed already has a re-publication of (an item
+        stored with ``duplicate_of``)."""
+        d = self.dialect
+        found: set[str] = set()
+        for chunk in chunks(fingerprints, 400):
+            among, params = d.among("fingerprint", list(chunk))
+            for row in self._read(
+                f"SELECT DISTINCT fingerprint FROM items WHERE feed_id = {d.p} AND {among} "
+                "AND duplicate_of IS NOT NULL",
+                [feed.id, *params],
+            ):
+                found.add(row["fingerprint"])
+        return found
 
     def reused_keys(
         self, feed: FeedState, keys: Sequence[str], limit: int
@@ -342,6 +357,9 @@ class SharedFeedsMixin(SqlMixin):
         return new_hits
 
 
-def chunks(seq: Sequence[Entry], size: int) -> Iterator[Sequence[Entry]]:
+_T = TypeVar("_T")
+
+
+def chunks(seq: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
     for start in range(0, len(seq), size):
         yield seq[start : start + size]
