@@ -148,11 +148,27 @@ class Poller:
         return lease.owner, next_due(lease.feed.next_poll, now, feed.interval, jitter)
 
     def _not_modified(
-        self, feed: FeedConfig, state: FeedState, fetch_url: str, lease: Lease | None, status: str
+        self,
+        feed: FeedConfig,
+        state: FeedState,
+        result: FetchResult,
+        fetch_url: str,
+        lease: Lease | None,
+        status: str,
     ) -> PollReport:
+        """A 304, or a 200 with the bytes of last time: nothing to parse. Validators the
+        server sent are kept (a CDN's new ETag for the same file: else every later poll
+        downloads the body in full)."""
         now = self.clock()
         release = self._next(feed, lease, now)
-        self.storage.record_not_modified(state, now, fetch_url=fetch_url, lease=release)
+        self.storage.record_not_modified(
+            state,
+            now,
+            fetch_url=fetch_url,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            lease=release,
+        )
         return PollReport(feed.name, status)
 
     async def _poll(self, feed: FeedConfig, state: FeedState, lease: Lease | None) -> PollReport:
@@ -171,11 +187,11 @@ class Poller:
             )
         fetch_url = result.permanent_url or state.fetch_url
         if result.status == 304 or result.body is None:
-            report = self._not_modified(feed, state, fetch_url, lease, "not-modified")
+            report = self._not_modified(feed, state, result, fetch_url, lease, "not-modified")
             return self._paced(feed, state, report, result)
         body_hash = hashlib.sha1(result.body).hexdigest()
         if body_hash == state.body_hash:  # same bytes as last time: nothing to parse
-            report = self._not_modified(feed, state, fetch_url, lease, "unchanged")
+            report = self._not_modified(feed, state, result, fetch_url, lease, "unchanged")
             return self._paced(feed, state, report, result)
         try:
             parsed = await self.parser.parse(

@@ -213,6 +213,8 @@ class SharedFeedsMixin(SqlMixin):
         now: datetime,
         *,
         fetch_url: str | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
         lease: tuple[str, datetime] | None = None,
     ) -> None:
         d, p = self.dialect, self.dialect.p
@@ -222,8 +224,9 @@ class SharedFeedsMixin(SqlMixin):
                 conn,
                 f"UPDATE feeds SET last_polled = {p}, last_success = {p}, last_status = "
                 "'not-modified', last_error = NULL, error_count = 0, retry_until = NULL, "
-                f"fetch_url = coalesce({p}, fetch_url) WHERE id = {p}",
-                (d.time(now), d.time(now), fetch_url, feed.id),
+                f"fetch_url = coalesce({p}, fetch_url), etag = coalesce({p}, etag), "
+                f"last_modified = coalesce({p}, last_modified) WHERE id = {p}",
+                (d.time(now), d.time(now), fetch_url, etag, last_modified, feed.id),
             )
             self._release_lease(conn, feed.id, lease)
 

@@ -52,6 +52,8 @@ class Store(Protocol):
         now: datetime,
         *,
         fetch_url: str | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
         lease: tuple[str, datetime] | None = None,
     ) -> None: ...
 
