@@ -113,6 +113,7 @@ class FeedState:
     retry_until: datetime | None
     # PostgreSQL with several workers: when the feed fell due (as claimed); None otherwise
     next_poll: datetime | None = None
+    warning: str | None = None  # the last poll's (a malformed body, entries over max_items)
 
     @property
     def gone(self) -> bool:

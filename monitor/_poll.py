@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -27,7 +28,7 @@ from ._fetch import Fetcher, FetchResult
 from ._health import FAILING_AFTER
 from ._ids import item_ref, story_id
 from ._lease import Lease, jitter_seconds, next_due
-from ._models import Entry, Judgement, Tokens
+from ._models import Entry, Judgement, ParsedFeed, Tokens
 from ._parsepool import ParserPool
 from ._pollhints import feed_hint, http_hint
 from ._redact import redact_text
@@ -203,14 +204,6 @@ class Poller:
             )
         except ParseError as exc:
             return self._failed(feed, state, str(exc), lease=lease)
-        if parsed.skipped:
-            log.warning(
-                "feed=%r lists %d entries: took the newest %d (max_items), skipped %d",
-                feed.name,
-                len(parsed.entries) + parsed.skipped,
-                len(parsed.entries),
-                parsed.skipped,
-            )
         await asyncio.sleep(0)  # let the loop run between the parse and the store
         report = self._store(
             feed,
@@ -220,7 +213,7 @@ class Poller:
             body_hash,
             parsed.title,
             parsed.entries,
-            parsed.warning,
+            feed_warning(parsed),
             lease,
         )
         return self._paced(feed, state, report, result)
@@ -320,8 +313,10 @@ class Poller:
                 raise
         for tracker, judgements in zip(trackers, per_topic, strict=True):
             tracker.observe_batch(tokens, judgements, feed.url, now)  # committed: learn
-        if warning:
-            log.warning("feed=%r is malformed, kept what could be read: %s", feed.name, warning)
+        if warning and _shape(warning) != _shape(state.warning):  # not on every poll
+            log.warning("feed=%r %s", feed.name, warning)
+        elif state.warning and not warning:
+            log.info("feed=%r reads cleanly again", feed.name)
         return PollReport(feed.name, "ok", new=len(new), hits=len(hits))
 
     def _trackers_for(self, feed: FeedConfig) -> Sequence[Tracker]:
@@ -390,3 +385,22 @@ def _report_health(feed: FeedConfig, failed_before: int, report: PollReport) -> 
         )
     elif report.status in ("ok", "not-modified", "unchanged") and failed_before >= FAILING_AFTER:
         log.warning("feed=%r answers again after %d failed polls", feed.name, failed_before)
+
+
+def feed_warning(parsed: ParsedFeed) -> str | None:
+    """What is wrong with a feed that was still read (``feeds.warning``), or None."""
+    parts = []
+    if parsed.warning:
+        parts.append(f"is malformed, kept what could be read: {parsed.warning}")
+    if parsed.skipped:
+        parts.append(
+            f"lists {len(parsed.entries) + parsed.skipped} entries, more than max_items: took "
+            f"{len(parsed.entries)}, the newest (undated ones in the order listed)"
+        )
+    return "; ".join(parts) or None
+
+
+def _shape(warning: str | None) -> str:
+    """A warning but for its numbers (a growing feed's line numbers and counts): a lasting
+    one is logged when it starts or changes, not on every poll."""
+    return re.sub(r"\d+", "#", warning or "")

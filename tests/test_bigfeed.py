@@ -5,10 +5,13 @@ loop stays responsive while it is polled and stored."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import time
 from datetime import timedelta
 from pathlib import Path
+
+import pytest
 
 from monitor._config import load_config
 from monitor._parse import parse_feed
@@ -89,3 +92,35 @@ def test_parse_takes_now_from_its_caller() -> None:
     after = parse_feed(body, url="https://e.test/f", headers={}, now=START + timedelta(days=2))
     assert before.entries[0].published is None  # more than two days ahead of that `now`
     assert after.entries[0].published == START
+
+
+def test_a_lasting_feed_warning_is_logged_when_it_starts_and_when_it_ends(
+    tmp_path: Path, feed_server: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A feed that is always malformed, or always lists more than max_items, logged a
+    WARNING on every poll (144 a day at 10 minutes): now once when it starts or changes, an
+    INFO line when it ends; `monitor feeds` shows it meanwhile (`warning`)."""
+    config = load_config(
+        write_config(tmp_path, [feed_server.url("/f.xml")], monitor="max_items = 2")
+    )
+
+    def body(n: int, *, broken: bool) -> bytes:
+        items = [{"title": f"Item {k}", "link": f"https://e.test/{k}"} for k in range(n)]
+        text = rss(items)
+        return text.replace(b"</channel>", b"<item><title>open") if broken else text
+
+    async def polls() -> None:
+        async with open_runtime(config) as rt:
+            for n, broken in ((3, True), (4, True), (5, True), (6, False), (7, False), (1, False)):
+                feed_server.add("/f.xml", body(n, broken=broken))
+                report = await rt.poller.poll(config.feeds[0])
+                assert report.status == "ok", report
+
+    with caplog.at_level(logging.INFO, logger="monitor"):
+        asyncio.run(polls())
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 2, warned  # malformed and over max_items; then over max_items only
+    assert "malformed" in warned[0] and "max_items" in warned[0], warned
+    assert "malformed" not in warned[1] and "max_items" in warned[1], warned
+    ended = [r.getMessage() for r in caplog.records if "reads cleanly again" in r.getMessage()]
+    assert len(ended) == 1, ended

@@ -59,7 +59,7 @@ def hit_id(feed_url: str, key: str, topic: str) -> str:
 
 FEED_STATE_COLUMNS = (
     "id, url, fetch_url, name, etag, last_modified, body_hash, last_polled, last_status, "
-    "error_count, retry_until"
+    "error_count, retry_until, warning"
 )
 
 
@@ -77,6 +77,7 @@ def feed_state_from(row: dict[str, Any]) -> FeedState:
         error_count=row["error_count"],
         retry_until=parse_iso(row["retry_until"]),
         next_poll=parse_iso(row.get("next_poll")),
+        warning=row.get("warning"),
     )
 
 
