@@ -97,6 +97,11 @@ def parse_feed(
         if fixed == body:
             raise
         feed_title, raw_entries, warning = _read(fixed, response_headers, fast)
+    if warning is not None and raw_entries and _cut_short(body, len(raw_entries)):
+        # a file served while being written: what was read of its last entry may lack its
+        # GUID and text, and come back whole as another item
+        raw_entries = raw_entries[:-1]
+        warning += "; the body stops inside its last entry: left out"
 
     entries = tuple(
         entry for entry in (_entry(raw, base, now) for raw in raw_entries) if entry is not None
@@ -131,6 +136,18 @@ def _read(
         raise ParseError(_failure_reason(body, result))
     feed_title = str((result.get("feed") or {}).get("title") or "")
     return feed_title, raw_entries, _warning(result)
+
+
+_ROOT_CLOSED = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>\s*$")
+_ENTRY_CLOSED = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>")
+
+
+def _cut_short(body: bytes, entries: int) -> bool:
+    """Whether a malformed body stops inside its last entry: it does not end with its root's
+    closing tag and closes fewer entries than were read. (Not told for UTF-16 bodies.)"""
+    if b"\x00" in body[:64] or _ROOT_CLOSED.search(body[-512:]):
+        return False
+    return len(_ENTRY_CLOSED.findall(body)) < entries
 
 
 _BAD_REFERENCE = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
