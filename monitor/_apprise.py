@@ -42,17 +42,23 @@ class AppriseSender:
                 f"{config.path}: alerts.apprise: needs the apprise package; install it with "
                 "pip install 'monitor[apprise]' or remove [alerts.apprise]"
             ) from None
-        logging.getLogger("apprise").setLevel(logging.WARNING)
+        apprise_log = logging.getLogger("apprise")
         self._format = apprise.NotifyFormat.TEXT
         self._timeout = settings.timeout
         self._apprise: Any = apprise.Apprise()
-        for i, url in enumerate(settings.urls):
-            if not self._apprise.add(url):
-                scheme = url.split("://", 1)[0]
-                raise ConfigError(
-                    f"{config.path}: alerts.apprise: URL {i + 1} (scheme {scheme!r}) is not "
-                    "one Apprise understands (see its wiki for the URL of each service)"
-                )
+        # Apprise logs a URL it cannot parse whole ("Unparseable URL slak://…/<token>"): it
+        # stays silent while the URLs are read; our error names the key, not the URL.
+        apprise_log.setLevel(logging.CRITICAL + 1)
+        try:
+            for i, url in enumerate(settings.urls):
+                if not self._apprise.add(url):
+                    scheme = url.split("://", 1)[0]
+                    raise ConfigError(
+                        f"{config.path}: alerts.apprise: URL {i + 1} (scheme {scheme!r}) is "
+                        "not one Apprise understands (see its wiki for the URL of each service)"
+                    )
+        finally:
+            apprise_log.setLevel(logging.WARNING)
         self._count = len(settings.urls)
 
     async def send(self, alert: Alert, *, recipients: Sequence[str] | None = None) -> None:

@@ -14,7 +14,8 @@ _SECRET_NAMES = (
     r"(?:access_?token|auth(?:_?token)?|token|api_?key|apikey|key|secret|client_secret|"
     r"password|passwd|pass|pwd|sig|signature|session|sid|code)"
 )
-_USERINFO = re.compile(r"(?i)\b(https?://)[^/?#\s@]*@")
+# any scheme: a mistyped "htp://user:pw@…" is quoted by the error that refuses it
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s@'\"]*@")
 _QUERY_SECRET = re.compile(rf"(?i)([?&;]{_SECRET_NAMES}=)[^&#;\s'\"]*")
 
 
@@ -24,5 +25,5 @@ def redact_url(url: str) -> str:
 
 
 def redact_text(text: str) -> str:
-    """Every http(s) URL inside ``text`` redacted (error messages, log lines)."""
+    """Every URL inside ``text`` redacted (error messages, log lines)."""
     return redact_url(text)

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 from pathlib import Path
 
 import pytest
 
+from monitor._apprise import AppriseSender
 from monitor._config import load_config
 from monitor._errors import ConfigError
 from tests.feedserver import FeedServer
@@ -152,3 +154,17 @@ def test_apprise_urls_from_env_and_errors_name_the_key_not_the_url(
     both = write_config(tmp_path, [], extra='[alerts.apprise]\nurls = ["a://b"]\nurls_env = "X"')
     with pytest.raises(ConfigError, match="exactly one of urls, urls_env, urls_file"):
         load_config(both)
+
+
+def test_a_misspelt_service_is_refused_without_apprise_logging_its_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Apprise logged its own ERROR "Unparseable URL slak://T000/B000/<token>" before our
+    error (which names the key, not the URL)."""
+    secret = "SLACKSECRETXYZ"  # (Apprise shortens some path parts in its log, not this one)
+    monkeypatch.setenv("APPRISE_URLS", f"slak://T000/B000/{secret}")
+    config = write_config(tmp_path, [], extra='[alerts.apprise]\nurls_env = "APPRISE_URLS"')
+    with caplog.at_level(logging.DEBUG):
+        with pytest.raises(ConfigError, match="not one Apprise understands") as e:
+            AppriseSender(load_config(config))
+    assert secret not in str(e.value) and secret not in caplog.text, caplog.text

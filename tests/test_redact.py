@@ -65,3 +65,15 @@ def test_credentials_in_urls_are_redacted_everywhere_shown(
     for secret in ("feed-pass", "feed-tok", "bad-pass", "bad-key", "moved-pass",
                    "redir-pass", "redir-tok", "hook-tok"):  # fmt: skip
         assert secret not in out, secret
+
+
+def test_a_mistyped_scheme_still_hides_the_password(tmp_path: Path) -> None:
+    """`htp://user:pw@…` in the config is refused: the refusal quoted the URL with its
+    password (user-info was redacted for http(s) URLs only)."""
+    for url in ("htp://user:SECRETPW@hooks.example.org/x", "ftp://u:SECRETPW@h.example/?token=T1"):
+        config = write_config(
+            tmp_path, [], extra=f'[alerts.webhook]\nurl = "{url}"\nsecret_env = "S"'
+        )
+        out = _monitor(config, "once")
+        assert "expected an http(s) URL" in out, out
+        assert "SECRETPW" not in out and "T1" not in out, out
