@@ -164,7 +164,9 @@ def test_a_misspelt_service_is_refused_without_apprise_logging_its_url(
     secret = "SLACKSECRETXYZ"  # (Apprise shortens some path parts in its log, not this one)
     monkeypatch.setenv("APPRISE_URLS", f"slak://T000/B000/{secret}")
     config = write_config(tmp_path, [], extra='[alerts.apprise]\nurls_env = "APPRISE_URLS"')
-    with caplog.at_level(logging.DEBUG):
-        with pytest.raises(ConfigError, match="not one Apprise understands") as e:
-            AppriseSender(load_config(config))
+    with (
+        caplog.at_level(logging.DEBUG),
+        pytest.raises(ConfigError, match="not one Apprise understands") as e,
+    ):
+        AppriseSender(load_config(config))
     assert secret not in str(e.value) and secret not in caplog.text, caplog.text
