@@ -343,6 +343,18 @@ def cmd_redeliver(args: argparse.Namespace) -> int:
         "PostgreSQL are woken at once, a daemon on SQLite sends them within its outbox_poll "
         "(5 s); or run `monitor once`"
     )
+    disabled = storage.disabled_channels()
+    queued = {
+        row["channel"]
+        for row in storage.deliveries_report("pending")
+        if row["hit_id"] == args.id
+        or (str(row["id"]) == args.id and not row["hit_id"].startswith("health_"))
+    }
+    for channel in sorted(queued & set(disabled)):
+        print(
+            f"but channel {channel} is disabled after a 410 Gone ({disabled[channel]}): its "
+            "alerts wait until the config points it at another endpoint"
+        )
     return 0
 
 

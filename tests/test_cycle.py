@@ -204,6 +204,9 @@ def test_webhook_gives_up_after_the_schedule_and_redeliver_sends_again(
     assert len(received) == 3 and len({r.headers["webhook-id"] for r in received}) == 1
     assert cli(config, "once") == 0
     assert len(webhook_receiver.received) == 3  # delivered now: not sent again
+    assert cli(config, "redeliver", failed["hit_id"]) == 0  # a delivered one, once more
+    (again,) = deliveries_json(config, capsys, "pending")
+    assert again["delivered_at"] is None and again["attempts"] == 0, again
 
 
 def test_webhook_410_disables_the_endpoint(
@@ -227,6 +230,10 @@ def test_webhook_410_disables_the_endpoint(
     assert len(waiting) == len(ON_TOPIC)  # kept, not dropped, and `deliveries` says why
     assert {r["waits_for"] for r in waiting} == {"the channel, disabled after a 410 Gone"}
     assert {r["next_attempt"] for r in waiting} == {None}
+    capsys.readouterr()  # redelivering says the channel holds them, rather than "within 5 s"
+    assert cli(config, "redeliver", waiting[0]["hit_id"]) == 0
+    out = capsys.readouterr().out
+    assert "queued 1 delivery again" in out and "channel webhook is disabled" in out, out
     receiver2 = WebhookReceiver(secret=webhook_receiver.secret)
     try:
         config = write_config(tmp_path, list(urls.values()), webhook=receiver2)

@@ -143,14 +143,14 @@ class SharedOutboxMixin(SqlMixin):
                 count = self._run(
                     conn,
                     f"UPDATE feed_event_deliveries SET status = 'pending', next_attempt = {p}, "
-                    f"attempts = 0 WHERE event_id = {p}",
+                    f"attempts = 0, delivered_at = NULL WHERE event_id = {p}",
                     (self.dialect.time(now), ident),
                 )
             else:
                 count = self._run(
                     conn,
                     f"UPDATE deliveries SET status = 'pending', next_attempt = {p}, "
-                    f"attempts = 0, recipients = NULL WHERE hit_id = {p} "
+                    f"attempts = 0, recipients = NULL, delivered_at = NULL WHERE hit_id = {p} "
                     f"OR CAST(id AS TEXT) = {p}",
                     (self.dialect.time(now), ident, ident),
                 )
