@@ -205,11 +205,13 @@ class AlertsSection(LoaderBase):
             self.fail(t.key("timezone"), "expected a time zone such as 'Europe/Paris'", timezone)
         if "digest_at" in t.data and "digest_every" in t.data:
             self.fail(t.key("digest_every"), "give only one of digest_at, digest_every")
-        digest_at = t.strings("digest_at") or ("08:00",)
-        for moment in digest_at:
-            hour, _, minute = moment.partition(":")
+        written = t.strings("digest_at") or ("08:00",)
+        digest_at = []
+        for moment in written:
+            hour, _, minute = moment.strip().partition(":")
             if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
                 self.fail(t.key("digest_at"), "expected times such as ['08:00', '18:30']", moment)
+            digest_at.append(f"{int(hour):02d}:{int(minute):02d}")  # "8:00" is 08:00
         every = None
         if "digest_every" in t.data:
             every = self.duration(t, "digest_every", 3600.0, minimum=1)

@@ -42,13 +42,16 @@ def next_slot(after: datetime, cfg: EmailConfig) -> datetime:
     local = after.astimezone(zone)
     for day in range(0, 3):
         date = (local + timedelta(days=day)).date()
+        slots = []
         for moment in cfg.digest_at:
             if cfg.quiet_hours is not None and in_window(moment, cfg.quiet_hours):
                 continue
             hour, minute = (int(part) for part in moment.split(":"))
             slot = datetime(date.year, date.month, date.day, hour, minute, tzinfo=zone)
             if slot.astimezone(UTC) > after:
-                return slot.astimezone(UTC)
+                slots.append(slot.astimezone(UTC))
+        if slots:  # the earliest of the day, whatever order the times are listed in
+            return min(slots)
     # digest_at is never empty, and never all inside the quiet hours (a config error)
     raise AssertionError("no digest slot within three days")
 

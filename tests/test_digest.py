@@ -116,6 +116,15 @@ def test_digest_config_is_checked(tmp_path: Path) -> None:
     )
     cfg = load_config(ok).email
     assert cfg is not None and cfg.digest_at == ("07:30", "19:00") and cfg.mode == "digest"
+    # an hour written with one digit is that hour: sorted as a time, not as text ("8:00"
+    # after "18:00" held a morning's hits until 18:00, an evening's until the next 18:00)
+    short = write_config(tmp_path, [], extra=base + 'digest_at = ["18:00", "8:00"]')
+    cfg = load_config(short).email
+    assert cfg is not None and cfg.digest_at == ("08:00", "18:00")
+    morning = datetime(2025, 3, 11, 7, 0, tzinfo=UTC)
+    assert next_slot(morning, cfg) == datetime(2025, 3, 11, 8, 0, tzinfo=UTC)
+    unsorted = email(mode="digest", digest_at=("18:00", "08:00"))  # built by hand
+    assert next_slot(morning, unsorted) == datetime(2025, 3, 11, 8, 0, tzinfo=UTC)
     for extra, message in (
         ('mode = "weekly"', 'mode: expected "each" or "digest"'),
         ('digest_at = ["25:00"]', "digest_at: expected times such as"),
