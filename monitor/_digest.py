@@ -55,8 +55,14 @@ class DigestDeliverer:
         pending = self.storage.due_deliveries(now, [CHANNEL], limit=1000)
         if not pending:
             return 0
+        tried = sorted({d.last_attempt for d in pending if d.last_attempt is not None})
+        if tried:  # a digest tried before (refused, or the process died sending it) goes
+            # again as it was, under its Message-ID; what came since waits for the next one
+            pending = [d for d in pending if d.last_attempt == tried[0]]
+        else:
+            self.storage.mark_digest([d.id for d in pending], now)
         ids = [d.id for d in pending]
-        ident = digest_id(ids)
+        ident = digest_id([d.alert.id for d in pending])
         try:
             message = digest_message([d.alert for d in pending], self.cfg, ident=ident, now=now)
             await self.sender.send_message(message)

@@ -76,9 +76,11 @@ def may_send(now: datetime, due: datetime | None, cfg: EmailConfig) -> bool:
     return quiet_until(now, cfg.quiet_hours, cfg.timezone) is None
 
 
-def digest_id(delivery_ids: Sequence[int]) -> str:
-    """The same set of deliveries always gives the same Message-ID (a resend is recognisable)."""
-    text = ",".join(str(i) for i in sorted(delivery_ids))
+def digest_id(hit_ids: Sequence[str]) -> str:
+    """The same hits always give the same Message-ID (a resend is recognisable), and other
+    hits another one, whichever database they come from (hit ids hash the feed, the item and
+    the topic; outbox row numbers, 1 to N in every new database, collided across installs)."""
+    text = ",".join(sorted(hit_ids))
     return "digest_" + hashlib.sha256(text.encode()).hexdigest()[:24]
 
 

@@ -222,6 +222,7 @@ class _MailHandler:
     reject_left: int = 0
     reject_code: int = 554
     refuse_rcpt: dict[str, int] = field(default_factory=dict)  # address -> 450s left
+    hold: float = 0.0  # seconds between keeping a message and answering 250 (a slow server)
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
@@ -248,6 +249,9 @@ class _MailHandler:
         with self.cond:
             self.messages.append(mail)
             self.cond.notify_all()
+            hold = self.hold
+        if hold:
+            await asyncio.sleep(hold)
         return "250 OK"
 
 
@@ -280,6 +284,11 @@ class SmtpServer:
     def reject_next(self, n: int, code: int = 554) -> None:
         with self._handler.cond:
             self._handler.reject_left, self._handler.reject_code = n, code
+
+    def hold_answers(self, seconds: float) -> None:
+        """Keep each message, then wait ``seconds`` before answering 250 (0: at once)."""
+        with self._handler.cond:
+            self._handler.hold = seconds
 
     def refuse_recipient(self, address: str, times: int = 1) -> None:
         """Answer RCPT TO for ``address`` with a temporary 450, ``times`` times."""

@@ -160,3 +160,41 @@ def test_running_daemon_sends_the_digest_at_its_slot(
     assert "channels=email (digest)" in err  # the only channel: not "none"
     text = mail.message.get_body(("plain",)).get_content()
     assert all(title in text for title in ON_TOPIC)
+
+
+def test_a_digest_cut_off_by_a_crash_goes_again_as_it_was(
+    tmp_path: Path, feed_server: FeedServer, smtp_server: SmtpServer
+) -> None:
+    """The daemon dies after the server kept the digest but before it said so: the digest
+    goes again, the same hits under the same Message-ID (the receiver can tell a resend), and
+    what arrived meanwhile goes in the next one. It went as one new message of everything."""
+    on = [i for i in ITEMS if i["label"] == 2]
+    first, later = [*on[:3], *(i for i in ITEMS if i["label"] != 2)], on[3:]
+    urls = serve_items(feed_server, first)
+    config = digest_config(tmp_path, list(urls.values()), smtp_server, "1s")
+    smtp_server.hold_answers(30)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), "run"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        (kept,) = smtp_server.wait_for(1, timeout=30)
+    finally:
+        proc.kill()
+        proc.wait(10)
+    smtp_server.hold_answers(0)
+    serve_items(feed_server, first + later)  # new hits while the daemon was down
+    assert cli(config, "once") == 0
+    resent = smtp_server.wait_for(2)[1]
+    assert resent.message["Message-ID"] == kept.message["Message-ID"]
+    assert (
+        resent.message.get_body(("plain",)).get_content()
+        == kept.message.get_body(("plain",)).get_content()
+    )
+    time.sleep(1.2)  # the next slot
+    assert cli(config, "once") == 0
+    third = smtp_server.wait_for(3)[2]
+    assert third.message["Message-ID"] != kept.message["Message-ID"]
+    text = third.message.get_body(("plain",)).get_content()
+    assert all(i["title"] in text for i in later if i["label"] == 2)
+    assert not any(i["title"] in text for i in first if i["label"] == 2)

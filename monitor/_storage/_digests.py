@@ -23,6 +23,16 @@ class DigestsMixin(StorageBase):
         )
         return parse_iso(rows[0]["t"]) if rows else None
 
+    def mark_digest(self, delivery_ids: Sequence[int], now: datetime) -> None:
+        """The rows of a digest about to be sent: ``last_attempt`` set, so that if the process
+        dies before the server's answer is recorded, the same rows go again together."""
+        stamp = iso(now)
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE deliveries SET last_attempt = ? WHERE id = ?",
+                [(stamp, i) for i in delivery_ids],
+            )
+
     def record_digest(self, ident: str, delivery_ids: Sequence[int], now: datetime) -> None:
         """The digest ``ident`` was accepted: its deliveries are delivered, in one transaction."""
         stamp = iso(now)

@@ -16,7 +16,8 @@ from ._rows import Delivery, alert_from
 
 # The hit and item columns of a delivery, for :func:`delivery_from`.
 DELIVERY_COLUMNS = (
-    "d.id AS delivery_id, d.channel, d.attempts, d.recipients, h.id, h.topic, h.score, "
+    "d.id AS delivery_id, d.channel, d.attempts, d.recipients, d.last_attempt, h.id, "
+    "h.topic, h.score, "
     "h.matched, h.detected_at, h.story_id, coalesce(h.title, i.title) AS title, "
     "coalesce(h.summary, i.summary) AS summary, coalesce(h.link, i.link) AS link, "
     "i.published, f.name AS feed, f.url AS feed_url FROM deliveries d "
@@ -33,6 +34,7 @@ def delivery_from(row: dict[str, Any]) -> Delivery:
         row["attempts"],
         alert_from(row),
         None if recipients is None else tuple(json.loads(recipients)),
+        last_attempt=None if row["last_attempt"] is None else str(row["last_attempt"]),
     )
 
 
@@ -143,14 +145,16 @@ class SharedOutboxMixin(SqlMixin):
                 count = self._run(
                     conn,
                     f"UPDATE feed_event_deliveries SET status = 'pending', next_attempt = {p}, "
-                    f"attempts = 0, delivered_at = NULL WHERE event_id = {p}",
+                    f"attempts = 0, delivered_at = NULL, last_attempt = NULL "
+                    f"WHERE event_id = {p}",
                     (self.dialect.time(now), ident),
                 )
             else:
                 count = self._run(
                     conn,
                     f"UPDATE deliveries SET status = 'pending', next_attempt = {p}, "
-                    f"attempts = 0, recipients = NULL, delivered_at = NULL WHERE hit_id = {p} "
+                    f"attempts = 0, recipients = NULL, delivered_at = NULL, last_attempt = NULL "
+                    f"WHERE hit_id = {p} "
                     f"OR CAST(id AS TEXT) = {p}",
                     (self.dialect.time(now), ident, ident),
                 )

@@ -83,6 +83,9 @@ class PostgresStorage(
     ) -> list[dict[str, Any]]:
         self._unsupported("the Atom feed of hits")
 
+    def mark_digest(self, delivery_ids: Sequence[int], now: datetime) -> None:
+        self._unsupported("email digests")
+
     def last_digest(self) -> datetime | None:
         self._unsupported("email digests")
 

@@ -49,6 +49,7 @@ class Delivery:
     alert: Alert
     recipients: tuple[str, ...] | None = None  # still owed (email); None: every recipient
     event: bool = False  # a feed health change's alert (``feed_event_deliveries``), not a hit's
+    last_attempt: str | None = None  # as stored: the digest a row went out in, or was tried in
 
 
 def hit_id(feed_url: str, key: str, topic: str) -> str:
