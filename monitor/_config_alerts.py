@@ -23,6 +23,7 @@ class AlertsSection(LoaderBase):
         """The ``[alerts]`` fields of :class:`Config`, by name."""
         with self.table("alerts", raw) as t:
             schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
+            t.used.add("retry_schedule")  # a known key, listed when another is misspelt
             if "retry_schedule" in t.data:
                 values = t.get("retry_schedule", list, expected="a list of durations")
                 try:
@@ -99,7 +100,9 @@ class AlertsSection(LoaderBase):
         ``check`` returns what is wrong with its value (an error naming the key the user wrote
         and where the value came from, never the value), or None."""
         sources = [k for k in (name, f"{name}_env", f"{name}_file") if k in t.data]
-        t.used.update((name, f"{name}_env", f"{name}_file"))
+        # known keys (listed when another is misspelt): not an inline secret that is refused
+        t.used.update(k for k in (name, f"{name}_env", f"{name}_file") if inline or k != name)
+        t.used.update(sources)
         if len(sources) > 1:
             self.fail(t.key(sources[1]), f"give only one of {', '.join(sources)}")
         if not sources:
@@ -147,7 +150,9 @@ class AlertsSection(LoaderBase):
 
     def email(self, raw: Any) -> EmailConfig:
         with self.table("alerts.email", raw) as t:
-            host = t.get("host", str, required=True, expected="an SMTP host name")
+            host = t.get("host", str, required=True, expected="an SMTP host name").strip()
+            if not host:
+                self.fail(t.key("host"), "expected an SMTP host name", host)
             tls = t.get("tls", str, "starttls", expected='"starttls", "ssl" or "none"')
             if tls not in ("starttls", "ssl", "none"):
                 self.fail(t.key("tls"), 'expected "starttls", "ssl" or "none"', tls)
@@ -171,6 +176,13 @@ class AlertsSection(LoaderBase):
                         address,
                     )
             username = t.get("username", str, None, expected="a user name")
+            given = [k for k in ("password", "password_env", "password_file") if k in t.data]
+            if "password" in t.data:  # refused: said first
+                self.secret(t, "password", inline=False)
+            if given and not username:
+                self.fail(t.key(given[0]), "a password needs username (the login's user name)")
+            if username and not given:
+                self.fail(t.key("username"), "needs password_env or password_file (the login)")
             password = self.secret(t, "password", inline=False)
             timeout = self.duration(t, "timeout", 30.0, minimum=0.1)
             mode, digest_at, digest_every, timezone = self.digest(t)

@@ -131,6 +131,27 @@ password_env = "TEST_SMTP_PASSWORD"
             "[alerts.email]\nhost = 'h'\nsender = 'a@b'\nrecipients = ['x@y\\nBcc: z@q']\n",
             "alerts.email.recipients: expected a plain email address",
         ),
+        (  # an empty host only failed at every send, as a name lookup error
+            "[alerts.email]\nhost = ' '\nsender = 'a@b'\nrecipients = ['x@y']\n",
+            "alerts.email.host: expected an SMTP host name",
+        ),
+        (  # a password without a user name was never used
+            "[alerts.email]\nhost = 'h'\nsender = 'a@b'\nrecipients = ['x@y']\n"
+            "password_file = 'pw'\n",
+            "alerts.email.password_file: a password needs username",
+        ),
+        (  # ... and a user name without a password logged in with an empty one
+            "[alerts.email]\nhost = 'h'\nsender = 'a@b'\nrecipients = ['x@y']\nusername = 'u'\n",
+            "alerts.email.username: needs password_env or password_file",
+        ),
+        (  # a misspelt key lists the keys the table has, read or not
+            "[alerts]\nretry_shedule = ['1m']\n",
+            "unknown key (known keys here: apprise, email, feed_health, retry_schedule, webhook)",
+        ),
+        (  # ... and not a key that is always refused
+            "[alerts.email]\nhost = 'h'\nsender = 'a@b'\nrecipients = ['x@y']\nport_ = 25\n",
+            "known keys here: digest_at, digest_every, host, mode, password_env, password_file,",
+        ),
         ("[monitor\n", "not valid TOML"),
         ("feeds = 3\n", "feeds: expected an array"),
     ],
