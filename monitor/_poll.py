@@ -254,7 +254,8 @@ class Poller:
     ) -> PollReport:
         known, prints = self.storage.known_entries(state, entries)
         split = split_shared_keys(entries, known)
-        if split != list(entries):  # stories that shared a key have their own now
+        if any(a is not b for a, b in zip(split, entries, strict=True)):  # stories that
+            # shared a key have their own now
             entries = split
             known, prints = self.storage.known_entries(state, entries)
         changed = [
