@@ -19,7 +19,9 @@ from ._grouping import build_grouper
 from ._output import clean, json_text, matched_json
 from ._relevance import Tracker, model_available
 from ._runtime import apply_feedback, build_trackers
+from ._shared_state import SINCE
 from ._storage import Store, uses_postgres
+from ._times import iso, parse_iso
 
 __all__ = ["register"]
 
@@ -287,7 +289,8 @@ def cmd_explain(
     if item is None:
         raise MonitorError(f"no hit, item or link {args.id!r} in {storage.where}")
     stored = {h["topic"]: h for h in storage.item_hits(item["id"])}
-    trackers = build_trackers(config.topics, storage)  # as the daemon judges now
+    states: dict[str, dict[str, Any]] = {}
+    trackers = build_trackers(config.topics, storage, states)  # as the daemon judges now
     judgements = storage.feedback()
     apply_feedback(trackers, judgements)
     judged = {j["topic"]: j for j in judgements if j["item_id"] == item["id"]}
@@ -314,12 +317,21 @@ def cmd_explain(
             entry.update(score_now=None, hit_now=None, matched_now=[], why=why)
         else:
             now = tracker.judge(item["title"], item["summary"])
+            since = iso(parse_iso((states.get(name) or {}).get(SINCE))) or ""
+            added = hit is None and item["first_seen"] < since  # "": not known, never
             entry.update(
                 score_now=now.score,
                 hit_now=now.hit,
                 matched_now=matched_json(now.matched),
                 why=_why(now.score, tracker.threshold, now.matched, hit is not None, score, entry),
             )
+            if added:  # never judged for this topic: "not a hit when it arrived" is not so
+                entry["why"] = entry["why"].replace(
+                    "not a hit when it arrived",
+                    f"stored before this topic was added ({since[:10]}): never judged "
+                    "for it when it arrived",
+                    1,
+                )
         topics.append(entry)
     report = {"id": item["id"], "title": item["title"], "link": item["link"], "topics": topics}
     if args.format == "json":

@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -57,6 +58,7 @@ class Runtime:
     bases: dict[str, dict[str, Any]] = field(default_factory=dict)
     shared: bool = False  # other workers save states too (PostgreSQL): merge with theirs
     saved: tuple[float, float] | None = None  # the last state save: (monotonic start, seconds)
+    started: datetime = field(default_factory=utcnow)  # a topic new to the database: judged since
 
     async def expire(self) -> tuple[int, int]:
         """Apply ``keep_items`` / ``keep_hits``: delete expired rows a batch at a time, letting
@@ -84,7 +86,14 @@ class Runtime:
         what other workers saved meanwhile (:func:`save_shared`); clamp waits stored under a
         clock that was ahead (see :func:`clamp_waits`)."""
         began = time.monotonic()
-        save_shared(self.storage, self.trackers, self.bases, utcnow(), shared=self.shared)
+        save_shared(
+            self.storage,
+            self.trackers,
+            self.bases,
+            utcnow(),
+            shared=self.shared,
+            started=self.started,
+        )
         clamp_waits(self.storage)
         self.saved = (began, cost := time.monotonic() - began)
         log.debug("learned state saved in %.2f s", cost)

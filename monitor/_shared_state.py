@@ -19,10 +19,15 @@ from typing import Any
 from ._relevance import Tracker
 from ._relevance._merge import merge_states
 from ._storage import Store
+from ._times import iso
 
 log = logging.getLogger(__name__)
 
 REVISION = "revision"  # the state's key: how many saves the stored state has been through
+# ... and when the topic was first judged (the start of the process that first saved it;
+# absent for topics saved before this was kept): `monitor explain` tells an item stored
+# before it from one the topic judged
+SINCE = "since"
 
 State = dict[str, Any]
 
@@ -34,6 +39,7 @@ def save_shared(
     now: datetime,
     *,
     shared: bool = True,
+    started: datetime | None = None,
 ) -> list[str]:
     """Save every tracker's state merged with the others' (see the module); ``bases`` holds
     each topic's state as this process last loaded or wrote it, and is updated. Returns the
@@ -49,18 +55,21 @@ def save_shared(
     def update(topic: str, stored: State | None) -> State:
         base = bases.get(topic)
         state = mine[topic]
+        # a new topic is judged from this process's start; an old one keeps what it has
+        since = iso(started or now) if stored is None else stored.get(SINCE)
+        kept = {REVISION: _revision(stored) + 1, **({SINCE: since} if since else {})}
         if stored is not None and stored.get(REVISION) != (base or {}).get(REVISION):
             if base is not None and "n" not in base:  # a slim base: nothing to merge against
                 log.warning("topic=%s: another process saved its state; replaced", topic)
-                return {**state, REVISION: _revision(stored) + 1}
-            plain = {k: v for k, v in stored.items() if k != REVISION}
+                return {**state, **kept}
+            plain = {k: v for k, v in stored.items() if k not in (REVISION, SINCE)}
             state = merge_states(plain, _plain(base), state, by_name[topic].params)
             if state is not mine[topic]:  # else nothing to take (e.g. saved under other seeds)
                 merged[topic] = state
-        return {**state, REVISION: _revision(stored) + 1}
+        return {**state, **kept}
 
     # One process per database merges nothing: the stored revision is all it compares.
-    only = None if shared else (REVISION,)
+    only = None if shared else (REVISION, SINCE)
     written = storage.update_topic_states(list(mine), update, now, only=only)
     bases.update(written if shared else {t: slim(s) for t, s in written.items()})
     for topic, state in merged.items():
@@ -83,4 +92,4 @@ def _plain(state: State | None) -> State | None:
     """A stored state without its revision (the tracker's own keys only)."""
     if state is None:
         return None
-    return {k: v for k, v in state.items() if k != REVISION}
+    return {k: v for k, v in state.items() if k not in (REVISION, SINCE)}

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from monitor._relevance import Tracker
-from monitor._shared_state import REVISION, save_shared
+from monitor._shared_state import REVISION, SINCE, save_shared
 from monitor._storage import Store
+from monitor._times import iso
 from tests.test_relevance import BACKGROUND, ON_TOPIC, _seeds
 from tests.test_storage_contract import NOW, open_backend
 
@@ -45,6 +46,7 @@ def test_one_process_saves_exactly_what_its_tracker_holds(stores: list[Store]) -
         stored = storage.topic_state("t")
         assert stored is not None
         revision = stored.pop(REVISION)
+        assert stored.pop(SINCE) == iso(NOW)  # when the topic was first judged: kept
         assert json.dumps(stored, sort_keys=True) == before  # the plain save
         assert json.dumps(tracker.state(), sort_keys=True) == before  # the tracker untouched
     assert revision == 2
@@ -123,7 +125,7 @@ def test_a_single_daemon_reads_only_the_stored_revision(tmp_path: Path) -> None:
         tracker = Tracker("t", _seeds())
         save_shared(storage, [tracker], {}, NOW, shared=False)
         save_shared(storage, [tracker], {}, NOW)
-        assert asked == [(REVISION,), None]  # the workers' save merges whole states
+        assert asked == [(REVISION, SINCE), None]  # the workers' save merges whole states
     finally:
         storage.close()
 
@@ -144,7 +146,7 @@ def test_a_single_daemon_keeps_only_revisions_and_saves_plainly(tmp_path: Path) 
             assert bases == {"t": slim(storage.topic_state("t") or {})}
             assert set(bases["t"]) == {REVISION}
         stored = storage.topic_state("t")
-        assert stored is not None and stored.pop(REVISION) == 2
+        assert stored is not None and stored.pop(REVISION) == 2 and stored.pop(SINCE) == iso(NOW)
         assert stored == json.loads(json.dumps(tracker.state()))
 
         # Another process saved meanwhile (cannot happen under the lock): its state is

@@ -280,6 +280,29 @@ def test_explain_does_not_judge_a_feed_for_topics_it_is_not_scored_for(
     assert check["backtest"]["items"] == 1 and check["backtest"]["hits"] == 1
 
 
+def test_explain_tells_an_item_stored_before_its_topic_was_added(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A topic added to the config later never judged the items already stored: "not a hit
+    when it arrived" was wrong for them. Items that arrive once it is there are judged."""
+    feed_server.add("/a.xml", rss(_entries(ON[:1], "a")))
+    config = write_config(tmp_path, [feed_server.url("/a.xml")])
+    assert cli(config, "once") == 0
+    config.write_text(
+        config.read_text() + f'[[topics]]\nname = "later"\nseeds = "{ROOT / "seeds"}"\n'
+    )
+    assert cli(config, "once") == 0  # the feed is unchanged: nothing new to judge
+    feed_server.add("/a.xml", rss(_entries(ON[:2], "a")))
+    assert cli(config, "once") == 0  # one new item, judged for both topics
+    old = _json(capsys, config, "explain", "https://a.example/0", "--format", "json")
+    by_topic = {t["topic"]: t for t in old["topics"]}
+    assert "a hit when it arrived" in by_topic["paris-coalition"]["why"]
+    assert by_topic["later"]["why"].startswith("stored before this topic was added"), by_topic
+    assert by_topic["later"]["hit_now"] is True  # and how it scores now, as for any item
+    new = _json(capsys, config, "explain", "https://a.example/1", "--format", "json")
+    assert all("when it arrived" in t["why"] for t in new["topics"]), new
+
+
 def test_matched_has_one_json_shape_everywhere(
     tmp_path: Path,
     feed_server: FeedServer,
