@@ -277,7 +277,7 @@ def cmd_hits(args: argparse.Namespace) -> int:
     storage = _storage(args, readonly=True)
     rows = storage.hits(since=args.since, topic=args.topic, limit=args.limit + 1)
     rows = cut(rows, args.limit, "hits")
-    if args.format == "json":  # one JSON shape for matched (the webhook's), lists not text
+    if args.format != "table":  # one shape for matched (the webhook's), lists not text
         for row in rows:
             row["matched"] = matched_json(row["matched"])
             row["deliveries"] = deliveries_json(row["deliveries"])
@@ -294,6 +294,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         for name in ("name", "url", "fetch_url", "last_error", "warning"):
             if isinstance(row.get(name), str):
                 row[name] = redact_text(row[name])
+        row["paused"] = bool(row["paused"])  # true/false, as every other flag
     sys.stdout.write(render(rows, args.format, FEED_COLUMNS))
     return 0
 
@@ -385,8 +386,9 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     check_topic(args.topic, topics)
     if args.verdict == "list":
         rows = storage.feedback(args.topic)
-        for row in rows:
-            row["relevant"] = "relevant" if row["relevant"] else "irrelevant"
+        for row in rows:  # a word in the table, true/false in JSON and CSV
+            relevant = bool(row["relevant"])
+            row["relevant"] = relevant if args.format != "table" else _VERDICTS[relevant]
             row["id"] = f"fb_{row['id']}"  # not a number: numbers are item ids everywhere
         sys.stdout.write(render(rows, args.format, FEEDBACK_COLUMNS))
         return 0
@@ -407,6 +409,9 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     title = clean(item["title"])[:80]  # a feed's text
     print(f"feedback fb_{ident}: {args.verdict} to {topic}: {title}; " + _PICKUP)
     return 0
+
+
+_VERDICTS = {True: "relevant", False: "irrelevant"}
 
 
 def _judged_topic(ident: str, item: dict[str, Any], topics: list[str]) -> str:

@@ -40,5 +40,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     finally:
         storage.close()
     rows = cut(rows, args.limit, "items")
+    if args.format != "table":  # a list of hit ids, as `hits` lists deliveries
+        for row in rows:
+            row["hits"] = (row["hits"] or "").split()
     sys.stdout.write(render(rows, args.format, SEARCH_COLUMNS))
     return 0

@@ -71,6 +71,8 @@ def render(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str]) -> 
 
 
 def _csv_cell(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as JSON writes it, not Python's True
     if isinstance(value, list | dict):
         value = json.dumps(value)
     if not isinstance(value, str):
@@ -95,6 +97,8 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], width: int = 6
 def _cell(value: Any, width: int) -> str:
     if value is None:
         return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:.3f}"
     text = " ".join(clean(str(value)).split())  # clean first, then cut: no half sequence

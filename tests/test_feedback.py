@@ -76,7 +76,7 @@ def test_feedback_on_a_near_miss_stops_its_rewrite_hitting_and_removal_undoes_it
     assert cli(config, "feedback", hit["id"], "--irrelevant") == 0
     assert "irrelevant to paris-coalition" in capsys.readouterr().out
     [judged] = _json(capsys, config, "feedback", "--list", "--format", "json")
-    assert judged["relevant"] == "irrelevant" and judged["title"] == NEAR_MISS["title"]
+    assert judged["relevant"] is False and judged["title"] == NEAR_MISS["title"]
 
     # The next cycle (a fresh process reads the judgement from the database): the rewrite from
     # another outlet no longer hits; a clear on-topic item in the same cycle still does.
@@ -107,7 +107,7 @@ def test_feedback_by_link_replaces_an_earlier_verdict(
     assert cli(config, "feedback", NEAR_MISS["link"], "--irrelevant") == 0
     assert cli(config, "feedback", NEAR_MISS["link"], "--relevant") == 0
     rows = _json(capsys, config, "feedback", "--list", "--format", "json")
-    assert [r["relevant"] for r in rows] == ["relevant"]
+    assert [r["relevant"] for r in rows] == [True]
     assert cli(config, "feedback", NEAR_MISS["link"], "--remove") == 0
     assert _json(capsys, config, "feedback", "--list", "--format", "json") == []
 

@@ -109,7 +109,7 @@ def test_add_remove_pause_resume(
     assert code == 1 and "--interval" in err
 
     assert run(config, capsys, "feeds", "pause", a)[0] == 0  # a config feed can be paused
-    assert feeds(config, capsys)[a]["paused"] == 1
+    assert feeds(config, capsys)[a]["paused"] is True
     assert cli(config, "once") == 0
     assert feed_server.count("/a.xml") == 1 and feed_server.count("/b.xml") == 2
     assert run(config, capsys, "feeds", "resume", a)[0] == 0

@@ -80,3 +80,46 @@ def test_explain_feedback_and_topic_check_print_no_escape_from_a_feed(
         out = capsys.readouterr().out
         assert not any(c in out for c in "\x1b\x9b\x07"), (args, out)
         assert "coalition of the willing" in out or args[0] == "topic", (args, out)
+
+
+def test_each_field_has_one_type_in_json_and_csv(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A script reading `--format json` or `csv` got `paused` as 0/1 beside `alerted` as
+    true, `relevant` as a word, `matched` as objects in JSON and as pairs in CSV, `alerted`
+    as Python's True in CSV, and search's `hits` as one space-joined string."""
+    items = [{"feed": "f", "title": t, "summary": s} for t, s in (
+        ("Military chiefs from 30 countries meet in Paris on a Ukraine security force",
+         "A coalition of the willing led by France and Britain plans peacekeepers for Ukraine."),
+        ("Paris fashion week closes", "Designers show their autumn collections in Paris."),
+    )]  # fmt: skip
+    urls = serve_items(feed_server, items)
+    config = write_config(tmp_path, list(urls.values()))
+    assert cli(config, "once") == 0
+
+    def out(*args: str) -> str:
+        capsys.readouterr()
+        assert cli(config, *args) == 0, args
+        return capsys.readouterr().out
+
+    [hit] = json.loads(out("hits", "--format", "json"))
+    assert hit["alerted"] is True and isinstance(hit["matched"][0], dict)
+    [row] = csv.DictReader(io.StringIO(out("hits", "--format", "csv")))
+    assert row["alerted"] == "true"
+    assert json.loads(row["matched"]) == hit["matched"]  # the JSON's objects, not pairs
+    assert json.loads(row["deliveries"]) == hit["deliveries"]
+
+    assert cli(config, "feeds", "pause", next(iter(urls.values()))) == 0
+    [feed] = json.loads(out("feeds", "--format", "json"))
+    assert feed["paused"] is True
+    [feed_row] = csv.DictReader(io.StringIO(out("feeds", "--format", "csv")))
+    assert feed_row["paused"] == "true"
+
+    assert cli(config, "feedback", hit["id"], "--irrelevant") == 0
+    [judged] = json.loads(out("feedback", "--list", "--format", "json"))
+    assert judged["relevant"] is False
+    assert "irrelevant" in out("feedback", "--list")  # the table says it in words
+
+    found = json.loads(out("search", "Paris", "--format", "json"))
+    by_title = {r["title"][:8]: r for r in found}
+    assert by_title["Military"]["hits"] == [hit["id"]] and by_title["Paris fa"]["hits"] == []
