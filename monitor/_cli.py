@@ -24,7 +24,7 @@ from ._cli_score import register as register_scoring
 from ._cli_topic import register as register_topic_commands
 from ._cli_types import positive, since
 from ._config import Config, load_config
-from ._digest_plan import digest_due
+from ._digest import next_digest
 from ._errors import ConfigError, MonitorError
 from ._logjson import JsonFormatter, use_json_logs
 from ._output import clean, deliveries_json, matched_json, render
@@ -307,8 +307,7 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
     email = config.email
     digest = None
     if email is not None and email.mode == "digest":
-        retry = storage.next_attempt(["email"])
-        digest = digest_due(storage.oldest_pending("email"), storage.last_digest(), retry, email)
+        digest = next_digest(storage, email)
     for row in rows:
         row["waits_for"] = _waits_for(row, config, disabled, digest)
         if row["waits_for"] == "the digest":

@@ -40,12 +40,7 @@ class DigestDeliverer:
 
     def due_at(self) -> datetime | None:
         """When the next digest goes out; ``None`` when nothing waits."""
-        oldest = self.storage.oldest_pending(CHANNEL)
-        if oldest is None:
-            return None
-        last = self.storage.last_digest()
-        retry = self.storage.next_attempt([CHANNEL])  # after a failed send: its retry time
-        return digest_due(oldest, last, retry, self.cfg)
+        return next_digest(self.storage, self.cfg)
 
     async def deliver_if_due(self, now: datetime | None = None) -> int:
         """Send the digest if its time has come; return how many hits it carried."""
@@ -53,16 +48,19 @@ class DigestDeliverer:
         if not may_send(now, self.due_at(), self.cfg):  # not yet, or in the quiet hours
             return 0
         pending = self.storage.due_deliveries(now, [CHANNEL], limit=1000)
+        tried = self.storage.tried_digest(CHANNEL)
+        if tried is not None:  # a digest tried before (refused, or the process died sending
+            # it) goes again as it was, under its Message-ID; what came since waits
+            ident = tried[0]
+            pending = [d for d in pending if d.digest == ident]
+        else:
+            pending = [d for d in pending if d.digest is None]
+            ident = digest_id([d.alert.id for d in pending])
+            if pending:
+                self.storage.mark_digest([d.id for d in pending], ident)
         if not pending:
             return 0
-        tried = sorted({d.last_attempt for d in pending if d.last_attempt is not None})
-        if tried:  # a digest tried before (refused, or the process died sending it) goes
-            # again as it was, under its Message-ID; what came since waits for the next one
-            pending = [d for d in pending if d.last_attempt == tried[0]]
-        else:
-            self.storage.mark_digest([d.id for d in pending], now)
         ids = [d.id for d in pending]
-        ident = digest_id([d.alert.id for d in pending])
         try:
             message = digest_message([d.alert for d in pending], self.cfg, ident=ident, now=now)
             await self.sender.send_message(message)
@@ -91,6 +89,18 @@ class DigestDeliverer:
             if due is not None:
                 wait = min(IDLE_CHECK, max(0.05, (due - utcnow()).total_seconds()))
             await asyncio.sleep(wait)
+
+
+def next_digest(storage: Store, cfg: EmailConfig) -> datetime | None:
+    """When the next digest goes out (``None`` when nothing waits): a digest tried before
+    goes again at its retry time, alone; else the pending hits at their slot."""
+    tried = storage.tried_digest(CHANNEL)
+    if tried is not None:
+        return tried[1]
+    oldest = storage.oldest_pending(CHANNEL)
+    if oldest is None:
+        return None
+    return digest_due(oldest, storage.last_digest(), None, cfg)
 
 
 def take_digest(

@@ -198,3 +198,54 @@ def test_a_digest_cut_off_by_a_crash_goes_again_as_it_was(
     text = third.message.get_body(("plain",)).get_content()
     assert all(i["title"] in text for i in later if i["label"] == 2)
     assert not any(i["title"] in text for i in first if i["label"] == 2)
+
+
+def test_alerts_left_by_single_mails_go_in_one_digest(
+    tmp_path: Path, feed_server: FeedServer, smtp_server: SmtpServer
+) -> None:
+    """Rows left pending by mails sent one per hit (each tried at its own moment) and then
+    taken over by a digest went one per slot, a day each with a daily digest."""
+    urls = serve_items(feed_server, ITEMS)
+    each = digest_config(tmp_path, list(urls.values()), smtp_server, "1s")
+    text = each.read_text().replace('mode = "digest"\ndigest_every = "1s"', 'mode = "each"')
+    each.write_text(text.replace('retry_schedule = ["0s"]', 'retry_schedule = ["1s", "1h"]'))
+    smtp_server.reject_next(len(ON_TOPIC), code=451)
+    assert cli(each, "once") == 0
+    assert smtp_server.messages == []
+    digest = digest_config(tmp_path, list(urls.values()), smtp_server, "1s")  # now a digest
+    digest.write_text(digest.read_text().replace('["0s"]', '["1s", "1h"]'))
+    time.sleep(1.2)  # the rows' retry is due, and the slot
+    assert cli(tmp_path / "config.toml", "once") == 0
+    (mail,) = smtp_server.wait_for(1)
+    text = mail.message.get_body(("plain",)).get_content()
+    assert all(title in text for title in ON_TOPIC)
+
+
+def test_hits_after_a_refused_digest_wait_for_the_next_slot(
+    tmp_path: Path, feed_server: FeedServer, smtp_server: SmtpServer
+) -> None:
+    """A refused digest is retried on the retry schedule, alone; hits that came meanwhile go
+    in the digest after it. They went at once, before the retry, as another digest."""
+    on = [i for i in ITEMS if i["label"] == 2]
+    first, later = [*on[:3], *(i for i in ITEMS if i["label"] != 2)], on[3:]
+    urls = serve_items(feed_server, first)
+    config = digest_config(tmp_path, list(urls.values()), smtp_server, "2s")
+    config.write_text(config.read_text().replace('["0s"]', '["2s", "2s"]'))
+    assert cli(config, "once") == 0
+    time.sleep(2.2)  # the slot
+    smtp_server.reject_next(1, code=451)
+    assert cli(config, "once") == 0  # refused: retried in 2 s
+    serve_items(feed_server, first + later)
+    assert cli(config, "once") == 0  # the new hits are stored, and wait
+    time.sleep(0.5)
+    assert smtp_server.messages == []
+    time.sleep(1.8)
+    assert cli(config, "once") == 0  # the retry: the refused digest, as it was
+    (retried,) = smtp_server.wait_for(1)
+    text = retried.message.get_body(("plain",)).get_content()
+    assert all(i["title"] in text for i in on[:3]) and not any(i["title"] in text for i in later)
+    time.sleep(2.2)  # the next slot, from the digest just sent
+    assert cli(config, "once") == 0
+    second = smtp_server.wait_for(2)[1]
+    text = second.message.get_body(("plain",)).get_content()
+    assert all(i["title"] in text for i in later) and not any(i["title"] in text for i in on[:3])

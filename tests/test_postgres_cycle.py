@@ -72,7 +72,7 @@ def test_monitor_once_on_postgresql_alerts_each_on_topic_item_once(
     capsys.readouterr()
     assert cli(config, "feedback", "--list", "--format", "json") == 0
     [judged] = json.loads(capsys.readouterr().out)
-    assert judged["title"] == hits[0]["title"] and judged["relevant"] == "irrelevant"
+    assert judged["title"] == hits[0]["title"] and judged["relevant"] is False
     assert cli(config, "explain", hits[0]["id"]) == 0
     assert hits[0]["title"] in capsys.readouterr().out
 

@@ -15,23 +15,32 @@ class DigestsMixin(StorageBase):
         return parse_iso(rows[0]["t"]) if rows else None
 
     def oldest_pending(self, channel: str) -> datetime | None:
-        """When the oldest hit still waiting on ``channel`` was detected."""
+        """When the oldest hit still waiting on ``channel`` (in no digest yet) was detected."""
         rows = self._read(
             "SELECT min(h.detected_at) AS t FROM deliveries d JOIN hits h ON h.id = d.hit_id "
-            "WHERE d.channel = ? AND d.status = 'pending'",
+            "WHERE d.channel = ? AND d.status = 'pending' AND d.digest IS NULL",
             (channel,),
         )
         return parse_iso(rows[0]["t"]) if rows else None
 
-    def mark_digest(self, delivery_ids: Sequence[int], now: datetime) -> None:
-        """The rows of a digest about to be sent: ``last_attempt`` set, so that if the process
-        dies before the server's answer is recorded, the same rows go again together."""
-        stamp = iso(now)
+    def mark_digest(self, delivery_ids: Sequence[int], ident: str) -> None:
+        """The rows of digest ``ident``, about to be sent: if the send fails, or the process
+        dies before the server's answer is recorded, the same rows go again under ``ident``."""
         with self._write() as conn:
             conn.executemany(
-                "UPDATE deliveries SET last_attempt = ? WHERE id = ?",
-                [(stamp, i) for i in delivery_ids],
+                "UPDATE deliveries SET digest = ? WHERE id = ?",
+                [(ident, i) for i in delivery_ids],
             )
+
+    def tried_digest(self, channel: str) -> tuple[str, datetime | None] | None:
+        """The digest tried before whose rows are still pending (the one due first):
+        ``(its id, when it is due again)``; None when there is none."""
+        rows = self._read(
+            "SELECT digest, min(next_attempt) AS t FROM deliveries WHERE channel = ? AND "
+            "status = 'pending' AND digest IS NOT NULL GROUP BY digest ORDER BY t LIMIT 1",
+            (channel,),
+        )
+        return (rows[0]["digest"], parse_iso(rows[0]["t"])) if rows else None
 
     def record_digest(self, ident: str, delivery_ids: Sequence[int], now: datetime) -> None:
         """The digest ``ident`` was accepted: its deliveries are delivered, in one transaction."""

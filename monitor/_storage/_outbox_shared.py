@@ -16,7 +16,7 @@ from ._rows import Delivery, alert_from
 
 # The hit and item columns of a delivery, for :func:`delivery_from`.
 DELIVERY_COLUMNS = (
-    "d.id AS delivery_id, d.channel, d.attempts, d.recipients, d.last_attempt, h.id, "
+    "d.id AS delivery_id, d.channel, d.attempts, d.recipients, d.digest, h.id, "
     "h.topic, h.score, "
     "h.matched, h.detected_at, h.story_id, coalesce(h.title, i.title) AS title, "
     "coalesce(h.summary, i.summary) AS summary, coalesce(h.link, i.link) AS link, "
@@ -34,7 +34,7 @@ def delivery_from(row: dict[str, Any]) -> Delivery:
         row["attempts"],
         alert_from(row),
         None if recipients is None else tuple(json.loads(recipients)),
-        last_attempt=None if row["last_attempt"] is None else str(row["last_attempt"]),
+        digest=row["digest"],
     )
 
 
@@ -145,15 +145,14 @@ class SharedOutboxMixin(SqlMixin):
                 count = self._run(
                     conn,
                     f"UPDATE feed_event_deliveries SET status = 'pending', next_attempt = {p}, "
-                    f"attempts = 0, delivered_at = NULL, last_attempt = NULL "
-                    f"WHERE event_id = {p}",
+                    f"attempts = 0, delivered_at = NULL WHERE event_id = {p}",
                     (self.dialect.time(now), ident),
                 )
             else:
                 count = self._run(
                     conn,
                     f"UPDATE deliveries SET status = 'pending', next_attempt = {p}, "
-                    f"attempts = 0, recipients = NULL, delivered_at = NULL, last_attempt = NULL "
+                    f"attempts = 0, recipients = NULL, delivered_at = NULL, digest = NULL "
                     f"WHERE hit_id = {p} "
                     f"OR CAST(id AS TEXT) = {p}",
                     (self.dialect.time(now), ident, ident),

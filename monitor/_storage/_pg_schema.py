@@ -174,14 +174,16 @@ CREATE INDEX IF NOT EXISTS items_feed_published ON items (feed_id, published)
 """
 
 # 6: the live workers and a digest of each one's config (``_fleet``): a worker whose config
-# differs (a feed or topic on one worker only) is warned of
+# differs (a feed or topic on one worker only) is warned of; ``deliveries.digest`` kept in
+# step with SQLite's schema 9 (email digests are SQLite's alone for now)
 _V6 = """
 CREATE TABLE IF NOT EXISTS workers (
     owner      text PRIMARY KEY,
     config     text NOT NULL,
     started_at timestamptz NOT NULL,
     seen_at    timestamptz NOT NULL
-)
+);
+ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS digest text
 """
 
 _MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6}

@@ -83,7 +83,10 @@ class PostgresStorage(
     ) -> list[dict[str, Any]]:
         self._unsupported("the Atom feed of hits")
 
-    def mark_digest(self, delivery_ids: Sequence[int], now: datetime) -> None:
+    def mark_digest(self, delivery_ids: Sequence[int], ident: str) -> None:
+        self._unsupported("email digests")
+
+    def tried_digest(self, channel: str) -> tuple[str, datetime | None] | None:
         self._unsupported("email digests")
 
     def last_digest(self) -> datetime | None:

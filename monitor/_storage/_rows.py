@@ -49,7 +49,7 @@ class Delivery:
     alert: Alert
     recipients: tuple[str, ...] | None = None  # still owed (email); None: every recipient
     event: bool = False  # a feed health change's alert (``feed_event_deliveries``), not a hit's
-    last_attempt: str | None = None  # as stored: the digest a row went out in, or was tried in
+    digest: str | None = None  # the email digest it was put in (its Message-ID's id), if any
 
 
 def hit_id(feed_url: str, key: str, topic: str) -> str:

@@ -18,7 +18,8 @@ from ._versions import refuse_version
 # 6: the topics an added feed is scored for (``monitor feeds add --topic``);
 # 7: judgement ids never given twice (``feedback`` rebuilt with AUTOINCREMENT);
 # 8: the keys of items retention deleted (``expired_keys``);
-# 9: ``hit_details`` shows what a hit judged (frozen at detection), not the item's edited text.
+# 9: ``hit_details`` shows what a hit judged (frozen at detection), not the item's edited text;
+#    the digest an email delivery was put in (``deliveries.digest``).
 SCHEMA_VERSION = 9
 
 _V1 = """
@@ -241,9 +242,13 @@ CREATE TABLE IF NOT EXISTS expired_keys (
 
 def _v9(conn: sqlite3.Connection) -> None:
     """``hit_details`` with the hit's own title, link and summary (schema 3 froze them at
-    detection; the view read the item's, which a feed's edit changes)."""
+    detection; the view read the item's, which a feed's edit changes); ``deliveries.digest``,
+    the email digest a row was put in (a resend carries the same rows, under the same id)."""
     conn.execute("DROP VIEW IF EXISTS hit_details")
     conn.execute(HIT_DETAILS)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(deliveries)")}
+    if "digest" not in columns:
+        conn.execute("ALTER TABLE deliveries ADD COLUMN digest TEXT")
 
 
 _MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
