@@ -98,6 +98,27 @@ def test_feedback_on_a_near_miss_stops_its_rewrite_hitting_and_removal_undoes_it
     assert [r["hit"] for r in _classify(capsys, config, stream)] == [True, True]
 
 
+def test_a_strong_hit_judged_irrelevant_and_its_copies_are_no_longer_hits() -> None:
+    """The judgement decides its item and near copies (README). It took 2·z_mid off the
+    score: an item the seeds rate very high stayed a hit at 0.96 after "irrelevant", and a
+    copy under another link was alerted. Likewise "relevant" makes a hit of a weak item."""
+    from monitor._relevance import Tracker
+    from tests.helpers import SEEDS
+
+    tracker = Tracker("t", [p.read_text() for p in sorted(SEEDS.glob("*.txt"))])
+    title, summary = ON_TOPIC["title"], ON_TOPIC["summary"]
+    assert tracker.judge(title, summary).score > 0.95  # the seeds rate it very high
+    tracker.set_feedback([(title, summary, False)])
+    for copy in ((title, summary), (title, summary + " Updated.")):
+        judged = tracker.judge(*copy)
+        assert judged.hit is False and judged.score == 0.0, judged
+        assert judged.matched == (("(judged irrelevant: the item, or a near copy)", 0.0),)
+    weak = (NEAR_MISS["title"], "Paris fashion week")
+    tracker.set_feedback([(*weak, True)])
+    judged = tracker.judge(*weak)
+    assert judged.hit is True and judged.score >= tracker.threshold, judged
+
+
 def test_feedback_by_link_replaces_an_earlier_verdict(
     tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -245,14 +245,14 @@ def test_explain_names_the_judgement_that_decides_a_score(
     assert judged_hit["hit_now"] is False
     # the judgement alone: its words, at a share of a score of 0, would all read 0.000
     assert [m["feature"] for m in judged_hit["matched_now"]] == [
-        "(a near copy of an item judged irrelevant)"
+        "(judged irrelevant: the item, or a near copy)"
     ]
     [judged_miss] = _json(capsys, config, "explain", "https://a.example/1", "--format", "json")[
         "topics"
     ]
     assert judged_miss["judged"] == "relevant" and judged_miss["hit_now"] is True
     first = judged_miss["matched_now"][0]
-    assert first["feature"] == "(a near copy of an item judged relevant)"
+    assert first["feature"] == "(judged relevant: the item, or a near copy)"
     assert first["weight"] > judged_miss["score_now"] / 2  # the judgement, not the words
     weights = [m["weight"] for m in judged_miss["matched_now"]]
     assert weights == sorted(weights, reverse=True)

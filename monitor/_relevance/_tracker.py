@@ -65,8 +65,8 @@ _MATCHED_MAX = 10
 # judged item): the relevant one carries the score it gave; how each reads.
 _JUDGED_RELEVANT = "\x01judged+"
 _JUDGED_LABEL = {
-    True: "(a near copy of an item judged relevant)",
-    False: "(a near copy of an item judged irrelevant)",
+    True: "(judged relevant: the item, or a near copy)",
+    False: "(judged irrelevant: the item, or a near copy)",
 }
 _RATES_AFTER = 100  # items seen before describe() reports how common profile terms are
 
@@ -272,11 +272,14 @@ class Tracker(Learning):
         x = self._features(tokens)
         z, raw, parts = self._score(x, tokens.meaning)
         verdict = self._verdict(x) if self._feedback else None
-        if verdict is not None:  # the judgement decides, and leads the explanation
-            z += (2.0 if verdict else -2.0) * p.z_mid
-        if verdict:
+        if verdict is False:  # the judgement decides: no score, whatever the words say
+            z = -math.inf
+        elif verdict:  # ... a hit, and it leads the explanation
+            z += 2.0 * p.z_mid
             parts = [(_JUDGED_RELEVANT, 2.0 * p.z_mid), *parts]
         score = 0.0 if z == -math.inf else 1.0 / (1.0 + math.exp(p.z_mid - z))
+        if verdict:
+            score = max(score, self.threshold)
         hit = score >= self.threshold
         matched = explain(parts, score, tokens, self._labels, _MATCHED_MAX)
         if verdict is False:  # the judgement alone decides: its words would all weigh 0
