@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__
-from ._cli_common import check_topic, cut
+from ._cli_common import check_topic, cut, open_storage
 from ._cli_feeds import add_topics
 from ._cli_feeds import register_verbs as register_feed_verbs
 from ._cli_health import add_health, add_next_poll
@@ -204,7 +204,7 @@ def _parser() -> argparse.ArgumentParser:
     feedback.add_argument("--topic", help="the topic judged (default: the hit's or item's)")
     feedback.add_argument("--format", choices=["table", "json", "csv"], default="table")
     feedback.set_defaults(func=cmd_feedback)
-    register_topic_commands(sub, _storage)
+    register_topic_commands(sub, open_storage)  # reports: read-only, never migrated
     register_more(sub)  # search, feeds add/remove/…, opml, init, atom
     return parser
 

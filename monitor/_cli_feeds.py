@@ -21,7 +21,7 @@ from ._feedjobs import FEEDS_REFRESH_INTERVAL
 from ._feedset import FeedRow, default_name, find, key
 from ._progress import Progress
 from ._redact import redact_text
-from ._storage import Store
+from ._storage import Store, uses_postgres
 from ._times import utcnow
 from ._urls import canonical_feed_url
 
@@ -266,8 +266,14 @@ def cmd_opml_import(args: argparse.Namespace) -> int:
 def cmd_opml_export(args: argparse.Namespace) -> int:
     from ._opml import OpmlFeed, write_opml
 
-    config, storage, rows = _open(args)
-    storage.close()
+    config = config_of(args)
+    rows: list[FeedRow] = []  # a report: read, never created nor migrated
+    if uses_postgres(config) or config.settings.database.exists():
+        storage = open_storage(args)
+        try:
+            rows = storage.feed_rows()
+        finally:
+            storage.close()
     by_url = {row.url: row for row in rows}
     feeds: list[OpmlFeed] = []
     for feed in config.feeds:  # a config feed's interval is the config's business

@@ -80,7 +80,11 @@ def test_read_only_commands_never_migrate(tmp_path: Path, feed_server: FeedServe
     config = write_config(tmp_path, [feed_server.url("/f.xml")])
     db = tmp_path / "monitor.db"
     make_v1_database(db)
-    for command in (["hits"], ["feeds"], ["deliveries"], ["feedback", "--list"]):
+    reports = (
+        ["hits"], ["feeds"], ["deliveries"], ["feedback", "--list"], ["search", "x"],
+        ["explain", "1"], ["topic", "check", "paris-coalition"], ["opml", "export"],
+    )  # fmt: skip
+    for command in reports:
         code = cli(config, *command)
         assert code == 1, command
         with sqlite3.connect(db) as conn:
