@@ -58,7 +58,9 @@ def save_shared(
         # a new topic is judged from this process's start; an old one keeps what it has
         since = iso(started or now) if stored is None else stored.get(SINCE)
         kept = {REVISION: _revision(stored) + 1, **({SINCE: since} if since else {})}
-        if stored is not None and stored.get(REVISION) != (base or {}).get(REVISION):
+        # another process saved since this one loaded (a state from before revisions were
+        # kept counts as revision 0 on both sides)
+        if stored is not None and (base is None or _revision(stored) != _revision(base)):
             if base is not None and "n" not in base:  # a slim base: nothing to merge against
                 log.warning("topic=%s: another process saved its state; replaced", topic)
                 return {**state, **kept}

@@ -160,3 +160,24 @@ def test_a_single_daemon_keeps_only_revisions_and_saves_plainly(tmp_path: Path) 
         assert stored == json.loads(json.dumps(tracker.state()))
     finally:
         storage.close()
+
+
+def test_a_state_saved_before_revisions_is_not_taken_for_another_process(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A database from before revisions were kept: the first save after the upgrade warned
+    "another process saved its state; replaced", with no other process about."""
+    from monitor._shared_state import slim
+    from monitor._storage import Storage
+
+    storage = Storage(tmp_path / "m.db")
+    try:
+        tracker = Tracker("t", _seeds())
+        storage.save_topic_states({"t": tracker.state()}, NOW)  # no revision, as before
+        bases = {"t": slim(storage.topic_state("t") or {})}  # what the daemon keeps
+        learn(tracker, TEXTS[:5])
+        with caplog.at_level("WARNING"):
+            assert save_shared(storage, [tracker], bases, NOW, shared=False) == []
+        assert "another process" not in caplog.text
+    finally:
+        storage.close()
