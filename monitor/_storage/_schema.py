@@ -286,7 +286,8 @@ def migrate(conn: sqlite3.Connection) -> None:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite may have rolled back already (a full disk: its
+            conn.execute("ROLLBACK")  # error, not "cannot rollback", must reach the user)
         raise
 
 
