@@ -4,8 +4,9 @@ running.
 The lock is on the file the data lives in, not on a side file that can be deleted out from
 under a running daemon (which let a second one run beside it). SQLite's own locks are POSIX
 record locks, independent of ``flock``; the descriptor stays open until the database is
-closed, so closing it never drops SQLite's locks. ``<database>.lock`` only tells the holder's
-pid to a monitor that is refused.
+closed, so closing it never drops SQLite's locks. ``<database>.lock`` tells the holder's
+pid to a monitor that is refused; it is locked too, because releases before 29 Nov 2026 locked
+it alone (an older daemon and a newer one would otherwise run side by side).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class DatabaseLock:
         self.database = database
         self.path = database.with_name(database.name + ".lock")  # the holder's pid, for users
         self.fd: int | None = None
+        self.side: int | None = None  # the pid file, locked too (what older releases locked)
 
     def __enter__(self) -> DatabaseLock:
         try:
@@ -41,10 +43,26 @@ class DatabaseLock:
                 "is already running on this database"
             ) from None
         self.fd = fd
-        with contextlib.suppress(OSError):  # informational only
-            pid = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.write(pid, str(os.getpid()).encode())
-            os.close(pid)
+        # Releases before 29 Nov 2026 locked the side file instead: one of them running on
+        # this database holds it, and neither would see the other's lock.
+        try:
+            side = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            side = None  # informational only, unless an older monitor holds it
+        if side is not None:
+            try:
+                fcntl.flock(side, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(side)
+                self.__exit__(None, None, None)
+                raise LockedError(
+                    f"{self.database}: another monitor (pid {self._holder()}, an older "
+                    "release) is already running on this database"
+                ) from None
+            with contextlib.suppress(OSError):
+                os.ftruncate(side, 0)
+                os.write(side, str(os.getpid()).encode())
+        self.side = side
         return self
 
     def _holder(self) -> str:
@@ -56,6 +74,9 @@ class DatabaseLock:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if self.side is not None:
+            os.close(self.side)
+            self.side = None
         if self.fd is not None:
             os.close(self.fd)  # releases the lock; called after the database is closed
             self.fd = None

@@ -192,6 +192,29 @@ def test_second_daemon_is_refused(tmp_path: Path) -> None:
         pass
 
 
+def test_an_older_release_holding_the_side_lock_refuses_a_newer_one(tmp_path: Path) -> None:
+    """Releases before 29 Nov 2026 locked `<database>.lock` only: an older daemon running on
+    a database let a newer `monitor once` run beside it (and upgrade the file under it)."""
+    import fcntl
+    import os
+
+    side = os.open(tmp_path / "m.db.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        os.write(side, b"4242")
+        fcntl.flock(side, fcntl.LOCK_EX | fcntl.LOCK_NB)  # what the older release holds
+        with pytest.raises(LockedError, match=r"pid 4242, an older release"):
+            DatabaseLock(tmp_path / "m.db").__enter__()
+    finally:
+        os.close(side)
+    with DatabaseLock(tmp_path / "m.db"):  # the older one gone: runs, and holds both
+        other = os.open(tmp_path / "m.db.lock", os.O_RDWR)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(other)
+
+
 def test_topic_state_round_trip(storage: Storage) -> None:
     assert storage.topic_state("t") is None
     storage.save_topic_states({"t": {"n": 3, "df": {"a": 1}}}, NOW)
