@@ -184,3 +184,69 @@ def test_migrate_killed_mid_copy_resumes_without_duplicates(
     target = PostgresStorage(pg_schema_dsn)
     assert target._read("SELECT count(*) AS n FROM items")[0]["n"] == total
     target.close()
+
+
+def test_migrate_keeps_what_retention_deleted_ids_and_refuses_a_changed_source(
+    tmp_path: Path,
+    pg_schema_dsn: str,
+    monkeypatch: pytest.MonkeyPatch,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Three things the copy lost: the keys of items retention deleted (on PostgreSQL they
+    came back as new and alerted again under their old ids), the feedback ids SQLite will
+    never give again (a removed `fb_1` was given again), and a source that changed after a
+    finished copy (a second run said "0 rows" and left the copy out of date)."""
+    from datetime import UTC, datetime, timedelta
+
+    on = next(i for i in ITEMS if i["label"] == 2)
+    undated = {"title": on["title"], "summary": on["summary"], "link": "https://e.test/u",
+               "guid": "u-1"}  # fmt: skip
+    fillers = [
+        {"title": f"Tide table {n}", "summary": "", "link": f"https://e.test/t{n}",
+         "guid": f"t-{n}", "published": datetime.now(UTC) - timedelta(hours=n)}
+        for n in range(3)
+    ]  # fmt: skip
+    feed_server.add("/f.xml", rss([undated, *fillers]))
+    url = feed_server.url("/f.xml")
+    lite = write_config(
+        tmp_path, [url], webhook=webhook_receiver,
+        monitor='keep_items = "1d"\nkeep_hits = "1d"',
+    )  # fmt: skip
+    assert cli(lite, "once") == 0
+    assert len(webhook_receiver.received) == 1
+    db = sqlite3.connect(tmp_path / "monitor.db")
+    old = (datetime.now(UTC) - timedelta(days=3)).isoformat()
+    with db:
+        db.execute("UPDATE items SET first_seen = ?", (old,))
+        db.execute("UPDATE hits SET detected_at = ?", (old,))
+    assert cli(lite, "once") == 0  # retention deletes the undated item and its hit
+    assert db.execute("SELECT count(*) FROM expired_keys").fetchone()[0] == 1
+    db.close()
+    (hit,) = [r.json["id"] for r in webhook_receiver.received]
+    capsys.readouterr()
+    assert cli(lite, "feedback", "https://e.test/t0", "--irrelevant") == 0  # fb_1 ...
+    assert cli(lite, "feedback", "--remove", "fb_1") == 0  # ... removed: never given again
+
+    monkeypatch.setenv("MONITOR_E2E_DSN", pg_schema_dsn)
+    assert cli(lite, "migrate-db", "--to-env", "MONITOR_E2E_DSN") == 0
+    pg_dir = tmp_path / "pg"
+    pg_dir.mkdir()
+    pg = pg_config(pg_dir, [url], webhook_receiver)
+    feed_server.add(
+        "/f.xml", rss([undated, *fillers, {"title": "New", "link": "https://e.test/n"}])
+    )
+    assert cli(pg, "once") == 0
+    assert [r.json["id"] for r in webhook_receiver.received] == [hit]  # not alerted again
+    capsys.readouterr()
+    assert (
+        cli(pg, "feedback", "https://e.test/t1", "--irrelevant", "--topic", "paris-coalition") == 0
+    )
+    assert "feedback fb_2:" in capsys.readouterr().out
+
+    assert cli(lite, "once") == 0  # the SQLite file changes after the copy
+    capsys.readouterr()
+    assert cli(lite, "migrate-db", "--to-env", "MONITOR_E2E_DSN") == 1
+    err = capsys.readouterr().err
+    assert "changed since it was copied" in err and "items" in err, err

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -75,6 +76,16 @@ def test_monitor_once_on_postgresql_alerts_each_on_topic_item_once(
     assert judged["title"] == hits[0]["title"] and judged["relevant"] is False
     assert cli(config, "explain", hits[0]["id"]) == 0
     assert hits[0]["title"] in capsys.readouterr().out
+
+    # a feed paused (here, or on SQLite before `migrate-db`) can be resumed here
+    url = next(iter(urls.values()))
+    assert cli(config, "feeds", "pause", url) == 0
+    before = feed_server.count(urlsplit(url).path)
+    assert cli(config, "once") == 0
+    assert feed_server.count(urlsplit(url).path) == before
+    assert cli(config, "feeds", "resume", url) == 0
+    assert cli(config, "once") == 0
+    assert feed_server.count(urlsplit(url).path) == before + 1
 
 
 def test_what_postgresql_lacks_yet_is_a_clear_error(

@@ -9,10 +9,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from .._models import Entry, FeedState
 from .._times import iso
 from ._base import StorageBase
-from ._feeds_shared import SharedFeedsMixin, chunks
+from ._feeds_shared import SharedFeedsMixin
 from ._noclaims import no_leases
 from ._rows import TopicUpdate, state_json, state_keys
 
@@ -86,20 +85,6 @@ class FeedsMixin(StorageBase, SharedFeedsMixin):
                         (iso(items_before - EXPIRED_KEYS_KEPT),),
                     )
         return len(items), len(hits)
-
-    def expired_keys(self, feed: FeedState, entries: Sequence[Entry]) -> set[str]:
-        """The keys of ``entries`` that retention deleted from ``feed`` with the same text
-        (see the ``expired_keys`` table): a key reused for another story is new."""
-        texts = {e.key: e.fingerprint for e in entries}
-        found: set[str] = set()
-        for chunk in chunks(entries, 400):  # SQLite's limit on parameters, with room
-            among, params = self.dialect.among("key", [e.key for e in chunk])
-            rows = self._read(
-                f"SELECT key, fingerprint FROM expired_keys WHERE feed_id = ? AND {among}",
-                [feed.id, *params],
-            )
-            found.update(r["key"] for r in rows if texts.get(r["key"]) == r["fingerprint"])
-        return found
 
     def update_topic_states(
         self,

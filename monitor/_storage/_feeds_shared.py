@@ -118,6 +118,21 @@ class SharedFeedsMixin(SqlMixin):
                 prints.add(row["fingerprint"])
         return keys, prints
 
+    def expired_keys(self, feed: FeedState, entries: Sequence[Entry]) -> set[str]:
+        """The keys of ``entries`` that retention deleted from ``feed`` with the same text
+        (see the ``expired_keys`` table): a key reused for another story is new."""
+        texts = {e.key: e.fingerprint for e in entries}
+        found: set[str] = set()
+        for chunk in chunks(entries, 400):  # SQLite's limit on parameters, with room
+            among, params = self.dialect.among("key", [e.key for e in chunk])
+            rows = self._read(
+                f"SELECT key, fingerprint FROM expired_keys WHERE feed_id = {self.dialect.p} "
+                f"AND {among}",
+                [feed.id, *params],
+            )
+            found.update(r["key"] for r in rows if texts.get(r["key"]) == r["fingerprint"])
+        return found
+
     def republished(self, feed: FeedState, fingerprints: Sequence[str]) -> set[str]:
         """Which of ``fingerprints`` this feed already has a re-publication of (an item
         stored with ``duplicate_of``)."""

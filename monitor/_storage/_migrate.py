@@ -96,6 +96,16 @@ def _copy(
                 f"{target.where} is not empty (it has feeds already); "
                 "migrate into an empty database"
             )
+    for table, (_, last, done) in state.items():
+        if table == _KEYS or not done:
+            continue
+        (newest,) = lite.execute(f"SELECT coalesce(max(rowid), 0) FROM {table}").fetchone()
+        if newest > last:  # a resumed copy would miss these rows and what refers to them
+            raise MonitorError(
+                f"{source} has changed since it was copied ({table} has rows after the "
+                f"copy): the copy in {target.where} is out of date; migrate into an empty "
+                "database, with no daemon running on the SQLite file"
+            )
     copied: dict[str, int] = {}
     for table, _ in TABLES:
         _, last, done = state.get(table, (source, 0, False))
@@ -103,6 +113,8 @@ def _copy(
             copied[table] = _copy_table(lite, source, target, table, last, chunk, progress)
         else:
             copied[table] = 0
+    if not state.get(_KEYS, (source, 0, False))[2]:
+        copied[_KEYS] = _copy_keys(lite, source, target, chunk)
     with target._write() as conn:
         for table, identity in TABLES:
             if identity is not None:  # new rows continue after the copied ids
@@ -111,7 +123,60 @@ def _copy(
                     f"coalesce(max({identity}), 1), max({identity}) IS NOT NULL) "
                     f"FROM {table}".encode()
                 )
+        # an id SQLite will never give again (AUTOINCREMENT: a removed judgement's) neither
+        given = _sqlite_sequence(lite, "feedback")
+        if given:
+            conn.execute(
+                "SELECT setval(pg_get_serial_sequence('feedback', 'id'), "
+                "greatest(%s, (SELECT coalesce(max(id), 0) FROM feedback)), true)",
+                (given,),
+            )
     return copied
+
+
+_KEYS = "expired_keys"  # SQLite's is WITHOUT ROWID: copied in key order, idempotently
+
+
+def _copy_keys(lite: sqlite3.Connection, source: str, target: PostgresStorage, chunk: int) -> int:
+    """The keys of the items retention deleted (schema 8), so that on PostgreSQL too a feed
+    that still lists one does not bring it back as new (and alert it again)."""
+    if not lite.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (_KEYS,)
+    ).fetchone():
+        return 0
+    after: tuple[int, str] = (-1, "")
+    total = 0
+    while True:
+        rows = lite.execute(
+            f"SELECT feed_id, key, fingerprint, expired_at FROM {_KEYS} "
+            "WHERE (feed_id, key) > (?, ?) ORDER BY feed_id, key LIMIT ?",
+            (*after, chunk),
+        ).fetchall()
+        with target._write() as conn:
+            if rows:
+                with conn.cursor() as cur:
+                    cur.executemany(
+                        f"INSERT INTO {_KEYS} (feed_id, key, fingerprint, expired_at) "
+                        "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                        rows,
+                    )
+                after = (rows[-1][0], rows[-1][1])
+            conn.execute(
+                "INSERT INTO monitor_migration (tbl, source, last_rowid, done) "
+                "VALUES (%s, %s, 0, %s) ON CONFLICT (tbl) DO UPDATE SET done = excluded.done",
+                (_KEYS, source, not rows),
+            )
+        total += len(rows)
+        if not rows:
+            return total
+
+
+def _sqlite_sequence(lite: sqlite3.Connection, table: str) -> int:
+    try:
+        row = lite.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+    except sqlite3.OperationalError:  # no AUTOINCREMENT table at all (an old schema)
+        return 0
+    return int(row[0]) if row else 0
 
 
 def _copy_table(

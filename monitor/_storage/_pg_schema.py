@@ -175,7 +175,9 @@ CREATE INDEX IF NOT EXISTS items_feed_published ON items (feed_id, published)
 
 # 6: the live workers and a digest of each one's config (``_fleet``): a worker whose config
 # differs (a feed or topic on one worker only) is warned of; ``deliveries.digest`` kept in
-# step with SQLite's schema 9 (email digests are SQLite's alone for now)
+# step with SQLite's schema 9 (email digests are SQLite's alone for now); ``expired_keys``
+# (SQLite's schema 8), filled by ``migrate-db``: retention does not run here, but the items
+# it deleted on SQLite must not come back as new
 _V6 = """
 CREATE TABLE IF NOT EXISTS workers (
     owner      text PRIMARY KEY,
@@ -183,7 +185,14 @@ CREATE TABLE IF NOT EXISTS workers (
     started_at timestamptz NOT NULL,
     seen_at    timestamptz NOT NULL
 );
-ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS digest text
+ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS digest text;
+CREATE TABLE IF NOT EXISTS expired_keys (
+    feed_id     bigint NOT NULL,
+    key         text NOT NULL,
+    fingerprint text NOT NULL,
+    expired_at  timestamptz NOT NULL,
+    PRIMARY KEY (feed_id, key)
+)
 """
 
 _MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6}

@@ -16,7 +16,6 @@ from typing import Any
 
 from .._config import Config
 from .._feedset import FeedRow
-from .._models import Entry, FeedState
 from ._feed_events import FeedEventsMixin
 from ._open import unsupported
 from ._pace import PaceMixin
@@ -55,10 +54,6 @@ class PostgresStorage(
     ) -> tuple[int, int]:
         self._unsupported("retention (keep_items, keep_hits)")
 
-    def expired_keys(self, feed: FeedState, entries: Sequence[Entry]) -> set[str]:
-        """Retention does not run on PostgreSQL: nothing was expired."""
-        return set()
-
     def add_feeds(self, feeds: Sequence[FeedRow], now: datetime) -> None:
         self._unsupported("feeds managed from the CLI or OPML")
 
@@ -66,7 +61,19 @@ class PostgresStorage(
         self._unsupported("feeds managed from the CLI or OPML")
 
     def set_paused(self, url: str, paused: bool) -> None:
-        self._unsupported("pausing feeds")
+        """As on SQLite (a feed paused there comes over with ``migrate-db``); a resumed feed
+        is due at once for whichever worker claims first."""
+        with self._write() as conn:
+            if paused:
+                conn.execute("UPDATE feeds SET paused = 1 WHERE url = %s", (url,))
+                return
+            conn.execute(
+                "UPDATE feeds SET paused = 0, fetch_url = url, error_count = 0, "
+                "retry_until = NULL, etag = NULL, last_modified = NULL, body_hash = NULL, "
+                "next_poll = now(), last_status = CASE WHEN last_status = 'gone' "
+                "THEN 'error' ELSE last_status END WHERE url = %s",
+                (url,),
+            )
 
     def search(
         self,
