@@ -576,6 +576,36 @@ def test_topic_check_warns_of_lines_that_several_seeds_share(
     assert not [w for w in plain["warnings"] if "boilerplate" in w]
 
 
+def test_saved_pages_keep_their_blocks_as_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An HTML seed read as one line: its footer shared with the other pages was never found
+    (a saved page is the case the warning is for), and phrases ran across paragraphs."""
+    footer = (
+        "<footer><div>Sign up for our daily newsletter and get the best stories</div>"
+        "<span>Copyright 2025 Example News Media Group all rights reserved</span></footer>"
+    )
+    stories = [
+        "Military chiefs from 30 countries meet in Paris on a Ukraine security force",
+        "France and Britain lead talks on a coalition of the willing for Ukraine",
+        "Army chiefs discuss peacekeepers for Ukraine after a ceasefire",
+    ]
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for n, story in enumerate(stories, 1):
+        page = f"<html><body><h1>{story}</h1><p>More on the talks.</p>{footer}</body></html>"
+        (seeds / f"{n}.html").write_text(page, encoding="utf-8")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[monitor]\ndatabase = "monitor.db"\n[[topics]]\nname = "t"\nseeds = "{seeds}"\n'
+    )
+    report = _json(capsys, config, "topic", "check", "t", "--format", "json")
+    shared = [w for w in report["warnings"] if "boilerplate" in w]
+    assert len(shared) == 1 and "share 2 lines" in shared[0], report["warnings"]
+    phrases = [p for p, _ in Tracker("t", read_seeds(seeds)).describe(limit=50)["phrases"]]
+    assert not [p for p in phrases if "talks Sign" in p or "Ukraine More" in p], phrases
+
+
 def test_no_phrase_runs_from_one_line_of_a_seed_into_the_next() -> None:
     """Headlines pasted one per line, or an article's menu, are lines, not one sentence."""
     seeds = [

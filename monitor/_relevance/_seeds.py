@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from monitor._errors import ConfigError
-from monitor._relevance._text import is_stop, sequence, strip_markup
+from monitor._relevance._text import is_stop, sequence, strip_markup, strip_markup_scripts
 
 __all__ = ["SEED_SUFFIXES", "read_seeds"]
 
@@ -21,6 +21,13 @@ _LINK = re.compile(
     re.IGNORECASE,
 )
 _PATH_SPLIT = re.compile(r"[\W_]+")
+# A saved page's blocks are its lines (a phrase does not run from a headline into the next
+# paragraph, and a footer several pages share is a line of its own).
+_BLOCK = re.compile(
+    r"<\s*/?\s*(?:p|div|br|li|ul|ol|h[1-6]|tr|td|th|table|section|article|header|footer|"
+    r"nav|aside|blockquote|pre|figure|figcaption|main|form|dd|dt|hr)\b[^>]*>",
+    re.IGNORECASE,
+)
 _PAGE_SUFFIXES = frozenset({"htm", "html", "shtml", "php", "asp", "aspx", "jsp"})
 
 
@@ -55,7 +62,7 @@ def read_seeds(folder: Path) -> list[str]:
         # HTML loses its markup; text keeps its lines but not its entities (an item pasted
         # from a feed: "&nbsp;" is a space, as the parse stage reads it, not a word).
         html_file = path.suffix.lower() in (".html", ".htm")
-        text = strip_markup(raw) if html_file else html.unescape(raw).strip()
+        text = _page_text(raw) if html_file else html.unescape(raw).strip()
         words = _LINK.sub(_path_words, text).strip()
         links_only |= bool(text) and not words
         if words:
@@ -69,6 +76,12 @@ def read_seeds(folder: Path) -> list[str]:
         why = "only links, with no words in their paths" if links_only else "no word to learn from"
         raise ConfigError(f"seed folder {folder}: the seed files have no usable text ({why})")
     return texts
+
+
+def _page_text(raw: str) -> str:
+    """An HTML seed's text, one line per block, without tags, scripts and entities."""
+    lines = (strip_markup(block) for block in _BLOCK.split(strip_markup_scripts(raw)))
+    return "\n".join(line for line in lines if line)
 
 
 def _path_words(link: re.Match[str]) -> str:

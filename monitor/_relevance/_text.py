@@ -102,6 +102,11 @@ def stem(word: str) -> str:
     return stem_english(word)
 
 
+def strip_markup_scripts(text: str) -> str:
+    """``text`` without its scripts and style sheets (their content is not text)."""
+    return _SCRIPT.sub(" ", text)
+
+
 def strip_markup(text: str) -> str:
     """Remove HTML tags, scripts and entities; collapse whitespace."""
     text = _SCRIPT.sub(" ", text)
