@@ -616,6 +616,15 @@ def test_no_phrase_runs_from_one_line_of_a_seed_into_the_next() -> None:
     phrases = [p for p, _ in Tracker("t", seeds).describe(limit=50)["phrases"]]
     assert "Trump tariffs" in phrases, phrases
     assert not [p for p in phrases if "Hague Trump" in p], phrases
+    # ... nor from one sentence into the next
+    seeds = [
+        "Heathrow closed. Passengers stranded worldwide after U.S. flights diverted.",
+        "Heathrow closed? Passengers stranded again as U.S. flights diverted.",
+        "Fire at substation: Heathrow closed; passengers stranded, U.S. flights diverted.",
+    ]
+    phrases = [p for p, _ in Tracker("t", seeds).describe(limit=50)["phrases"]]
+    assert "Heathrow closed" in phrases and "Passengers stranded" in phrases, phrases
+    assert not [p for p in phrases if "closed Passengers" in p or "closed passengers" in p]
 
 
 def test_the_backtest_lists_items_vetoed_by_an_exclude_phrase_apart(

@@ -203,14 +203,20 @@ def analyse(text: str, *, joined: bool = True) -> Analysis:
     return Analysis(seq, content, words)
 
 
+# Where a sentence (or a clause: "Heathrow closed; passengers stranded") ends within a line:
+# after ? ! ; : and after a period that ends a lower-case word or a number ("closed.",
+# "2025."), not an initial or an abbreviation ("U.S. tariffs", "Mr. Starmer").
+_SENTENCE_END = re.compile(r"(?<=[?!;:])\s+|(?<=[a-z0-9]{2}\.)\s+")
+
+
 def analyse_lines(text: str) -> Analysis:
-    """:func:`analyse` line by line, the lines' tokens joined by ``BREAK``: no phrase runs
-    from one line into the next (a seed's pasted headlines, an article's menu or list of
-    links are lines, not one sentence)."""
+    """:func:`analyse` sentence by sentence, line by line, their tokens joined by ``BREAK``: no
+    phrase runs from one line into the next (a seed's pasted headlines, an article's menu or
+    list of links are lines, not one sentence), nor from one sentence into the next."""
     seq: list[str] = []
     content: list[str] = []
     words: list[str] = []
-    for line in text.splitlines():
+    for line in (part for ln in text.splitlines() for part in _SENTENCE_END.split(ln)):
         a = analyse(line)
         if not a.seq:
             continue
