@@ -39,7 +39,7 @@ def _entries(items: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
 def _topic_t(tmp_path: Path, texts: list[str]) -> Path:
     """A config with one topic `t` seeded by ``texts`` (one file each, in tmp_path/seeds)."""
     seeds = tmp_path / "seeds"
-    seeds.mkdir()
+    seeds.mkdir(parents=True)
     for n, text in enumerate(texts, 1):
         (seeds / f"{n}.txt").write_text(text, encoding="utf-8")
     config = tmp_path / "config.toml"
@@ -519,6 +519,35 @@ def test_topic_check_warns_of_a_seed_not_in_english(
     report = _json(capsys, tmp_path / "config.toml", "topic", "check", "t", "--format", "json")
     warned = [w for w in report["warnings"] if "English" in w]
     assert warned and warned[0].startswith("the seeds do not read as English"), warned
+
+
+def test_topic_check_tells_english_headlines_from_short_foreign_seeds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Four English headlines about one event share no "the" or "and": they were said not to
+    read as English. Two short French headlines among English ones were not warned of (each
+    too short alone, and the English ones diluted the four together)."""
+    fire = [
+        "Nightclub fire kills 51 people in North Macedonia",
+        "Nightclub Fire Kills at Least 51 in North Macedonia",
+        "51 dead, dozens injured in nightclub blaze in North Macedonia",
+        "At least 51 people killed in nightclub fire in North Macedonia",
+    ]
+    report = _json(
+        capsys, _topic_t(tmp_path / "a", fire), "topic", "check", "t", "--format", "json"
+    )
+    assert not [w for w in report["warnings"] if "English" in w], report["warnings"]
+    mixed = [
+        "Rodrigo Duterte arrêté à Manille et transféré à La Haye pour répondre devant la CPI",
+        "Les partisans de Duterte manifestent devant la Cour pénale internationale",
+        "ICC takes custody of former Philippines President Rodrigo Duterte",
+        "Duterte arrives in the Netherlands to face ICC charges",
+    ]
+    report = _json(
+        capsys, _topic_t(tmp_path / "b", mixed), "topic", "check", "t", "--format", "json"
+    )
+    warned = [w for w in report["warnings"] if "English" in w]
+    assert len(warned) == 1 and warned[0].startswith("seeds 1, 2 do not read as English"), warned
 
 
 def test_topic_check_warns_of_a_seed_in_a_script_it_does_not_read(
