@@ -103,6 +103,12 @@ class AlertsSection(LoaderBase):
         # known keys (listed when another is misspelt): not an inline secret that is refused
         t.used.update(k for k in (name, f"{name}_env", f"{name}_file") if inline or k != name)
         t.used.update(sources)
+        if name in sources and not inline:  # refused whatever else is there (and said first)
+            self.fail(
+                t.key(name),
+                f"put the secret in the environment ({name}_env) "
+                f"or a file ({name}_file), not in the config",
+            )
         if len(sources) > 1:
             self.fail(t.key(sources[1]), f"give only one of {', '.join(sources)}")
         if not sources:
@@ -113,13 +119,7 @@ class AlertsSection(LoaderBase):
             self.fail(t.key(key), "expected a non-empty string")
         if not self.secrets:
             return None
-        if key == name:
-            if not inline:
-                self.fail(
-                    t.key(key),
-                    f"put the secret in the environment ({name}_env) "
-                    f"or a file ({name}_file), not in the config",
-                )
+        if key == name:  # inline (allowed: refused above otherwise)
             secret, origin = value, ""
         elif key.endswith("_env"):
             secret, origin = os.environ.get(value, ""), f" (the environment variable {value})"
@@ -176,9 +176,11 @@ class AlertsSection(LoaderBase):
                         address,
                     )
             username = t.get("username", str, None, expected="a user name")
+            if username is not None and not username.strip():
+                self.fail(t.key("username"), "expected a user name", username)
             given = [k for k in ("password", "password_env", "password_file") if k in t.data]
             if "password" in t.data:  # refused: said first
-                self.secret(t, "password", inline=False)
+                self.secret(t, "password", inline=False)  # (raises)
             if given and not username:
                 self.fail(t.key(given[0]), "a password needs username (the login's user name)")
             if username and not given:

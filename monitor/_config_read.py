@@ -4,6 +4,8 @@ expectation."""
 
 from __future__ import annotations
 
+import difflib
+
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,7 +42,11 @@ class Table:
         self.used.add(name)
         if name not in self.data:
             if required:
-                self.loader.fail(self.key(name), f"missing; expected {expected or _kind(kind)}")
+                near = difflib.get_close_matches(name, [k for k in self.data if k not in self.used])
+                hint = f" (is {near[0]!r} a misspelling of it?)" if near else ""
+                self.loader.fail(
+                    self.key(name), f"missing; expected {expected or _kind(kind)}{hint}"
+                )
             return default
         value = self.data[name]
         if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
@@ -142,8 +148,12 @@ class LoaderBase:
 
     def http_url(self, t: Table, name: str) -> str:
         url: str = t.get(name, str, required=True, expected="an http(s) URL")
-        parts = urlsplit(url.strip())
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        try:
+            parts = urlsplit(url.strip())
+            ok = parts.scheme in ("http", "https") and bool(parts.netloc) and parts.port != 0
+        except ValueError:  # "http://[::1/x": an unclosed IPv6 bracket, a bad port
+            ok = False
+        if not ok:
             self.fail(t.key(name), "expected an http(s) URL", url)
         return url.strip()
 

@@ -152,6 +152,24 @@ password_env = "TEST_SMTP_PASSWORD"
             "[alerts.email]\nhost = 'h'\nsender = 'a@b'\nrecipients = ['x@y']\nport_ = 25\n",
             "known keys here: digest_at, digest_every, host, mode, password_env, password_file,",
         ),
+        (  # an unclosed IPv6 bracket: a traceback on every command
+            "[[feeds]]\nurl = 'http://u:pw@[::1/x'\n",
+            "[[feeds]][1].url: expected an http(s) URL",
+        ),
+        (  # a blank user name
+            "[alerts.email]\nhost = 'h'\nsender = 'a@b'\nrecipients = ['x@y']\n"
+            "username = '  '\npassword_env = 'X'\n",
+            "alerts.email.username: expected a user name",
+        ),
+        (  # an inline password beside password_env: the inline one is what is wrong
+            "[alerts.email]\nhost = 'h'\nsender = 'a@b'\nrecipients = ['x@y']\n"
+            "username = 'u'\npassword = 'x'\npassword_env = 'X'\n",
+            "alerts.email.password: put the secret in the environment",
+        ),
+        (  # a required key missing because it is misspelt
+            "[alerts.email]\nhots = 'h'\nsender = 'a@b'\nrecipients = ['x@y']\n",
+            "alerts.email.host: missing; expected an SMTP host name (is 'hots' a misspelling",
+        ),
         ("[monitor\n", "not valid TOML"),
         ("feeds = 3\n", "feeds: expected an array"),
     ],
