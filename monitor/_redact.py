@@ -24,6 +24,12 @@ def redact_url(url: str) -> str:
     return _QUERY_SECRET.sub(r"\1***", _USERINFO.sub(r"\1***@", url))
 
 
+# In messages, a password wherever it sits: "user:password@" before a host, however the URL
+# around it is mistyped ("http:/user:pw@host", "//user:pw@host", "user:pw@host/feed").
+_ANY_USERINFO = re.compile(r"(?i)(?<![\w.+-])([\w.+%-]+):[^\s/?#@'\"]+@(?=[\w[])")
+
+
 def redact_text(text: str) -> str:
-    """Every URL inside ``text`` redacted (error messages, log lines)."""
-    return redact_url(text)
+    """Every URL inside ``text`` redacted (error messages, log lines), and user-info in text
+    that a mistyped URL left unrecognised."""
+    return _ANY_USERINFO.sub(r"\1:***@", redact_url(text))

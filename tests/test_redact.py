@@ -77,3 +77,22 @@ def test_a_mistyped_scheme_still_hides_the_password(tmp_path: Path) -> None:
         out = _monitor(config, "once")
         assert "expected an http(s) URL" in out, out
         assert "SECRETPW" not in out and "T1" not in out, out
+
+
+def test_user_info_is_hidden_in_urls_mistyped_any_way() -> None:
+    """`http:/user:pw@host`, `http//…`, `//user:pw@…` and a bare `user:pw@host/feed`
+    reach the error that refuses them; the password must not."""
+    from monitor._redact import redact_text
+
+    for url in (
+        "http:/user:s3cret@host/feed",
+        "http//user:s3cret@host/feed",
+        "http:user:s3cret@host/feed",
+        "https;//user:s3cret@host/feed",
+        "//user:s3cret@host/feed",
+        "user:s3cret@host/feed",
+    ):
+        shown = redact_text(f"expected an http(s) URL, got {url!r}")
+        assert "s3cret" not in shown and "host/feed" in shown, shown
+    kept = "mail desk@example.org at 12:30; see https://example.org/a?b=c"
+    assert redact_text(kept) == kept  # an address, a time, a plain URL: left alone
