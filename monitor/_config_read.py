@@ -5,7 +5,6 @@ expectation."""
 from __future__ import annotations
 
 import difflib
-
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
