@@ -95,7 +95,7 @@ def _walk(
             try:
                 topics = _topics(node.get(f"{{{NS}}}topics"))
             except ValueError:
-                skipped.append(f"{url} (monitor:topics is not a JSON list of topic names)")
+                skipped.append(f"{url} (monitor:topics is not a non-empty JSON list of names)")
                 continue
             out.append(
                 OpmlFeed(
@@ -174,7 +174,9 @@ def _topics(value: str | None) -> tuple[str, ...] | None:
     names = json.loads(value)
     if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
         raise ValueError(value)
-    return tuple(n.strip() for n in names)
+    if not names:  # scored for no topic at all: never what a feed is added for
+        raise ValueError(value)
+    return tuple(dict.fromkeys(n.strip() for n in names))
 
 
 def _local(tag: str) -> str:

@@ -171,3 +171,18 @@ def test_export_keeps_a_feeds_interval_and_topics(
     out = capsys.readouterr().out
     assert "imported 1 feeds" in out and "1 skipped" in out
     assert "https://b.example/feed" in out and "'second'" in out
+
+
+def test_monitor_topics_must_name_a_topic_each_once() -> None:
+    """`monitor:topics="[]"` stored a feed scored for no topic (it never hit); repeated names
+    were kept twice."""
+    body = (
+        '<opml version="2.0" xmlns:m="urn:x-monitor:opml"><body>'
+        '<outline type="rss" xmlUrl="https://a.example/f" m:topics="[]"/>'
+        '<outline type="rss" xmlUrl="https://b.example/f" m:topics=\'["x", "x", " y"]\'/>'
+        "</body></opml>"
+    ).encode()
+    opml = parse_opml(body)
+    assert [f.url for f in opml.feeds] == ["https://b.example/f"]
+    assert opml.feeds[0].topics == ("x", "y")
+    assert any("https://a.example/f" in reason for reason in opml.skipped)
