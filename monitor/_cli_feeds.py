@@ -20,7 +20,7 @@ from ._errors import MonitorError
 from ._feedjobs import FEEDS_REFRESH_INTERVAL
 from ._feedset import FeedRow, default_name, find, key
 from ._progress import Progress
-from ._redact import redact_text
+from ._redact import redact_text, redact_url
 from ._storage import Store, uses_postgres
 from ._times import utcnow
 from ._urls import canonical_feed_url
@@ -98,16 +98,22 @@ def _live(rows: list[FeedRow], url: str) -> FeedRow | None:
 
 def _named(storage: Store, rows: list[FeedRow], url: str) -> FeedRow | None:
     """The live feed ``url`` names: its address as listed, or the one a permanent redirect
-    moved it to (what its errors name)."""
+    moved it to (what its errors name, as they show it: credentials redacted). Several feeds
+    moved to one address: an error naming them."""
     row = _live(rows, url)
     if row is not None:
         return row
+    wanted = key(url)
     moved = [
-        r["url"]
+        found
         for r in storage.feeds_report()
-        if r["fetch_url"] and key(r["fetch_url"]) == key(url)
+        if r["fetch_url"] and wanted in (key(r["fetch_url"]), key(redact_url(r["fetch_url"])))
+        if (found := _live(rows, r["url"])) is not None
     ]
-    return next((row for u in moved if (row := _live(rows, u)) is not None), None)
+    if len(moved) > 1:
+        names = ", ".join(redact_url(r.url) for r in moved)
+        raise MonitorError(f"{redact_url(url)} is where several feeds moved to ({names}): name one")
+    return moved[0] if moved else None
 
 
 def cmd_add(args: argparse.Namespace) -> int:

@@ -230,6 +230,27 @@ def test_resume_polls_a_gone_or_moved_feed_afresh_from_its_configured_address(
     assert after[moved]["fetch_url"] == moved
 
 
+def test_a_redirect_address_two_feeds_share_or_shown_redacted(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two feeds moved to one address: pausing by it picked one silently. An address shown
+    redacted (`?sid=***`) and copied back was "no feed"."""
+    one = rss([{"title": "One", "link": "https://e.test/1"}])
+    feed_server.add("/new.xml", one)
+    feed_server.add("/tok.xml?sid=abc123", one)
+    feed_server.add_redirect("/a.xml", "/new.xml")
+    feed_server.add_redirect("/b.xml", "/new.xml")
+    feed_server.add_redirect("/c.xml", "/tok.xml?sid=abc123")
+    urls = [feed_server.url(p) for p in ("/a.xml", "/b.xml", "/c.xml")]
+    config = write_config(tmp_path, urls)
+    cli(config, "once")
+    code, _, err = run(config, capsys, "feeds", "pause", feed_server.url("/new.xml"))
+    assert code == 1 and "several feeds moved" in err and urls[0] in err and urls[1] in err, err
+    shown = feed_server.url("/tok.xml?sid=***")
+    code, out, _ = run(config, capsys, "feeds", "pause", shown)
+    assert code == 0 and f"paused {urls[2]}" in out
+
+
 def test_feed_commands_never_print_the_credentials_in_a_url(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
