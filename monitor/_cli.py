@@ -306,7 +306,7 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
     disabled = storage.disabled_channels()
     email = config.email
     digest = None
-    if email is not None and email.mode == "digest":
+    if email is not None and _digest_mode(config):
         digest = next_digest(storage, email)
     for row in rows:
         row["waits_for"] = _waits_for(row, config, disabled, digest)
@@ -334,28 +334,44 @@ def _waits_for(
 
 
 def cmd_redeliver(args: argparse.Namespace) -> int:
+    config = _config(args, secrets=False)
     storage = _storage(args)
     count = storage.requeue(args.id, utcnow())
     if not count:
         raise MonitorError(_nothing_to_redeliver(storage, args.id))
-    print(
-        f"queued {count} deliver{'y' if count == 1 else 'ies'} again; running workers on "
-        "PostgreSQL are woken at once, a daemon on SQLite sends them within its outbox_poll "
-        "(5 s); or run `monitor once`"
-    )
     disabled = storage.disabled_channels()
-    queued = {
-        row["channel"]
-        for row in storage.deliveries_report("pending")
-        if row["hit_id"] == args.id
-        or (str(row["id"]) == args.id and not row["hit_id"].startswith("health_"))
-    }
-    for channel in sorted(queued & set(disabled)):
+    email = config.email
+    digest = next_digest(storage, email) if email is not None and _digest_mode(config) else None
+    held: dict[str, set[str]] = {}  # what holds them: channels by reason
+    for row in storage.deliveries_report("pending"):
+        if row["hit_id"] == args.id or (
+            str(row["id"]) == args.id and not row["hit_id"].startswith("health_")
+        ):
+            reason = _waits_for(row, config, disabled, digest) or "now"
+            held.setdefault(reason, set()).add(row["channel"])
+    print(f"queued {count} deliver{'y' if count == 1 else 'ies'} again")
+    if "now" in held or not held:
         print(
-            f"but channel {channel} is disabled after a 410 Gone ({disabled[channel]}): its "
-            "alerts wait until the config points it at another endpoint"
+            "  running workers on PostgreSQL are woken at once, a daemon on SQLite sends them "
+            "within its outbox_poll (5 s); or run `monitor once`"
         )
+    for reason, channels in sorted(held.items()):
+        names = ", ".join(sorted(channels))
+        if reason == "the digest":
+            print(f"  {names}: in the next digest, at {iso(digest)}")
+        elif reason == "the channel, disabled after a 410 Gone":
+            for channel in sorted(channels):
+                print(
+                    f"  but channel {channel} is disabled after a 410 Gone ({disabled[channel]}):"
+                    " its alerts wait until the config points it at another endpoint"
+                )
+        elif reason == "the channel, not in the config":
+            print(f"  but channel {names} is not in the config: its alerts wait until it is")
     return 0
+
+
+def _digest_mode(config: Config) -> bool:
+    return config.email is not None and config.email.mode == "digest"
 
 
 def _nothing_to_redeliver(storage: Store, ident: str) -> str:

@@ -249,3 +249,22 @@ def test_hits_after_a_refused_digest_wait_for_the_next_slot(
     second = smtp_server.wait_for(2)[1]
     text = second.message.get_body(("plain",)).get_content()
     assert all(i["title"] in text for i in later) and not any(i["title"] in text for i in on[:3])
+
+
+def test_redeliver_says_when_a_digest_carries_the_alerts(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    smtp_server: SmtpServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`redeliver` promised "within its outbox_poll (5 s)" for an alert a daily digest will
+    carry."""
+    urls = serve_items(feed_server, ITEMS)
+    config = digest_config(tmp_path, list(urls.values()), smtp_server, "1d")
+    assert cli(config, "once") == 0
+    capsys.readouterr()
+    assert cli(config, "deliveries", "--format", "json") == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    assert cli(config, "redeliver", row["hit_id"]) == 0
+    out = capsys.readouterr().out
+    assert "email: in the next digest, at " in out and "outbox_poll" not in out, out
