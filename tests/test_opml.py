@@ -177,11 +177,11 @@ def test_monitor_topics_must_name_a_topic_each_once() -> None:
     """`monitor:topics="[]"` stored a feed scored for no topic (it never hit); repeated names
     were kept twice."""
     body = (
-        '<opml version="2.0" xmlns:m="urn:x-monitor:opml"><body>'
-        '<outline type="rss" xmlUrl="https://a.example/f" m:topics="[]"/>'
-        '<outline type="rss" xmlUrl="https://b.example/f" m:topics=\'["x", "x", " y"]\'/>'
-        "</body></opml>"
-    ).encode()
+        b'<opml version="2.0" xmlns:m="urn:x-monitor:opml"><body>'
+        b'<outline type="rss" xmlUrl="https://a.example/f" m:topics="[]"/>'
+        b'<outline type="rss" xmlUrl="https://b.example/f" m:topics=\'["x", "x", " y"]\'/>'
+        b"</body></opml>"
+    )
     opml = parse_opml(body)
     assert [f.url for f in opml.feeds] == ["https://b.example/f"]
     assert opml.feeds[0].topics == ("x", "y")
