@@ -70,9 +70,7 @@ DELIVERY_COLUMNS = (
 
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
-    _Parser.json_errors = "--log-format=json" in words or any(
-        a == "--log-format" and b == "json" for a, b in itertools.pairwise(words)
-    )
+    _Parser.json_errors = _json_logs_asked(words)
     args = _parser().parse_args(words)
     logging.basicConfig(
         level=getattr(logging, args.log_level.upper()),
@@ -109,6 +107,16 @@ def _fatal(args: argparse.Namespace, message: str) -> None:
         log.error("%s", message)
     else:
         print(f"monitor: {message}", file=sys.stderr)
+
+
+def _json_logs_asked(words: Sequence[str]) -> bool:
+    """Whether the command line asks for ``--log-format json`` (as argparse reads it: an
+    abbreviation such as ``--log-f`` too), before argparse may refuse the rest of it."""
+    for word, following in itertools.pairwise([*words, ""]):
+        name, equals, value = word.partition("=")
+        if len(name) >= len("--log-f") and "--log-format".startswith(name):
+            return (value if equals else following) == "json"
+    return False
 
 
 class _Parser(argparse.ArgumentParser):

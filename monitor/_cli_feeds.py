@@ -19,6 +19,7 @@ from ._durations import format_duration, parse_duration
 from ._errors import MonitorError
 from ._feedjobs import FEEDS_REFRESH_INTERVAL
 from ._feedset import FeedRow, default_name, find, key
+from ._output import clean
 from ._progress import Progress
 from ._redact import redact_text, redact_url
 from ._storage import Store, uses_postgres
@@ -264,8 +265,8 @@ def cmd_opml_import(args: argparse.Namespace) -> int:
     report = f"imported {len(new)} feeds from {name}; {present} already present"
     pickup = f"; {_PICKUP}" if new else ""
     print(redact_text(f"{report}; {len(skipped)} skipped{pickup}"))
-    for reason in skipped:
-        print(redact_text(f"  skipped: {reason}"))
+    for reason in skipped:  # a file's text: no terminal escape gets through
+        print(clean(redact_text(f"  skipped: {reason}")))
     return 0
 
 

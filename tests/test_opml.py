@@ -186,3 +186,18 @@ def test_monitor_topics_must_name_a_topic_each_once() -> None:
     assert [f.url for f in opml.feeds] == ["https://b.example/f"]
     assert opml.feeds[0].topics == ("x", "y")
     assert any("https://a.example/f" in reason for reason in opml.skipped)
+
+
+def test_import_prints_no_escape_from_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, [])
+    path = tmp_path / "x.opml"
+    path.write_bytes(
+        '<opml version="2.0"><body><outline xmlUrl="ftp://a.example/\u009b31mred\u009d8;;x"/>'
+        "</body></opml>".encode()
+    )
+    capsys.readouterr()
+    assert cli(config, "opml", "import", str(path)) == 0
+    out = capsys.readouterr().out
+    assert "skipped" in out and not any(c in out for c in "\x9b\x9d"), repr(out)

@@ -279,9 +279,14 @@ def test_fatal_errors_are_json_lines_with_json_logs(tmp_path: Path) -> None:
         assert lines and lines[-1]["level"] == "error", lines
         assert "config error" in lines[-1]["message"] and str(bad) in lines[-1]["message"]
     # a command line argparse refuses (a unit file's typo) is one JSON object as well
-    for args in (["hits", "--limit", "x"], ["nosuchcommand"], ["--log-level", "loud", "once"]):
+    for first, args in (
+        ("--log-format=json", ["hits", "--limit", "x"]),
+        ("--log-format=json", ["nosuchcommand"]),
+        ("--log-format=json", ["--log-level", "loud", "once"]),
+        ("--log-f=json", ["hitz"]),  # an abbreviation argparse accepts
+    ):
         proc = subprocess.run(
-            [sys.executable, "-m", "monitor", "--log-format=json", "--config", str(bad), *args],
+            [sys.executable, "-m", "monitor", first, "--config", str(bad), *args],
             capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert proc.returncode == 2, proc.stderr
