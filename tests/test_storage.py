@@ -274,3 +274,36 @@ def test_a_full_disk_during_an_upgrade_says_so_and_leaves_the_file_as_it_was(
         migrate(conn)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
     conn.close()
+
+
+def test_a_backup_put_in_place_of_the_database_is_not_spoilt_by_its_write_ahead_log(
+    tmp_path: Path,
+) -> None:
+    """The daemon stops when its file is replaced; its write-ahead log stayed beside the new
+    file, and the next start applied it to the restored backup: "row 3 missing from index",
+    or "database disk image is malformed" and a restart loop."""
+    import shutil
+
+    from monitor._errors import DatabaseReplacedError
+
+    path = tmp_path / "monitor.db"
+    storage = Storage(path)
+    storage.save_topic_states({"t": {"n": 1}}, NOW)
+    backup = tmp_path / "backup.db"
+    with sqlite3.connect(backup) as copy:
+        storage.conn.backup(copy)
+    copy.close()
+    for n in range(50):  # the running daemon writes on: its log fills
+        storage.save_topic_states({f"t{n}": {"n": n, "pad": "x" * 2000}}, NOW)
+    assert (tmp_path / "monitor.db-wal").stat().st_size > 0
+    shutil.copy(backup, tmp_path / "restore.tmp")
+    (tmp_path / "restore.tmp").replace(path)  # the user puts the backup in place
+    with pytest.raises(DatabaseReplacedError):
+        storage.check_file()  # what the daemon's watch does every 2 s
+    storage.close()
+    again = Storage(path)  # the next start
+    try:
+        assert again.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert again.topic_state("t") == {"n": 1} and again.topic_state("t3") is None
+    finally:
+        again.close()

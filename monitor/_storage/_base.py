@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -66,16 +67,26 @@ class StorageBase:
         return str(self.path)
 
     def check_file(self) -> None:
-        """Raise :class:`DatabaseReplacedError` if the path no longer names the opened file."""
+        """Raise :class:`DatabaseReplacedError` if the path no longer names the opened file.
+        Its write-ahead log is emptied into the file it belongs to first: left beside the
+        file now at the path (a backup put in place), the next start would apply it there."""
         try:
             same = _identity(self.path) == self._identity
         except OSError:
             same = False
         if not same:
+            self._disown_log()
             raise DatabaseReplacedError(
                 f"{self.path}: the database file was deleted or replaced while in use; "
                 "stopping (nothing more is written to it)"
             )
+
+    def _disown_log(self) -> None:
+        """Checkpoint this connection's log into the file it opened (written through its open
+        descriptor, whatever the path names now) and truncate it, so that what is left at
+        ``<database>-wal`` is empty."""
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         self.conn.close()
