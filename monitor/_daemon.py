@@ -110,7 +110,9 @@ async def run_daemon(config: Config, stop: asyncio.Event | None = None) -> None:
 async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
     running: set[asyncio.Task[PollReport]] = set()
     stopping = asyncio.Event()  # set before the scheduler shuts down
-    exporter = Exporter(rt.config) if rt.config.settings.metrics else None  # /metrics, /healthz
+    exporter = (  # /metrics, /healthz; the last success as stored, across restarts
+        Exporter(rt.config, rt.storage.last_success()) if rt.config.settings.metrics else None
+    )
 
     async def poll_job(feed: FeedConfig) -> None:
         task = asyncio.create_task(_poll_safely(rt, feed))

@@ -13,6 +13,7 @@ import json
 import logging
 import threading
 import time
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -26,7 +27,7 @@ HEARTBEAT_SECONDS = 1.0
 
 
 class Exporter:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, last_success: datetime | None = None) -> None:
         address = config.settings.metrics
         assert address is not None
         try:
@@ -36,7 +37,9 @@ class Exporter:
                 f"{config.path}: monitor.metrics: serving metrics needs prometheus-client; "
                 "install it with pip install 'monitor[metrics]' or remove the key"
             ) from None
-        self.metrics = Metrics(config.settings.database)
+        self.metrics = Metrics(
+            config.settings.database, None if last_success is None else last_success.timestamp()
+        )
         self.beat = time.monotonic()
         self.late = 0.0  # how late the last heartbeat woke
         self.started = time.time()

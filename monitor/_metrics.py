@@ -36,7 +36,10 @@ SUCCESS = ("ok", "not-modified", "unchanged")
 
 
 class Metrics:
-    def __init__(self, database: Path) -> None:
+    def __init__(self, database: Path, last_success: float | None = None) -> None:
+        """``last_success``: the stored time of the last successful poll, so that the gauge
+        does not read 0 after a restart until the first poll (a staleness alert would fire
+        on every deploy)."""
         self.registry = CollectorRegistry()
         r = self.registry
         self.polls = Counter("monitor_polls", "Feed polls by outcome.", ["status"], registry=r)
@@ -57,7 +60,9 @@ class Metrics:
             "monitor_start_time_seconds", "Unix time at which the daemon started.", registry=r
         )
         self.started.set(time.time())
-        self._last_success: float | None = None
+        self._last_success = last_success
+        if last_success is not None:
+            self.last_success.set(last_success)
         r.register(_DatabaseCollector(database))
         for standard in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
             r.register(standard)  # memory, CPU, open files, Python version, GC

@@ -13,13 +13,14 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from monitor._config import load_config
 from monitor._errors import ConfigError
 from tests.feedserver import FeedServer
-from tests.helpers import DATA, load_items, serve_items, write_config
+from tests.helpers import DATA, cli, load_items, serve_items, write_config
 from tests.receivers import WebhookReceiver
 
 ITEMS = load_items(DATA / "clear_items.jsonl")
@@ -172,3 +173,35 @@ def test_the_event_loop_lag_is_how_late_the_loop_runs_not_the_time_since_a_beat(
     assert loop_lag(0.9 * HEARTBEAT_SECONDS, 0.0) == 0.0  # idle, between two beats
     assert loop_lag(0.5, 0.25) == 0.25  # the last beat woke a quarter second late
     assert loop_lag(HEARTBEAT_SECONDS + 4.0, 0.0) == 4.0  # the next beat is 4 s overdue
+
+
+def test_the_last_success_survives_a_restart(tmp_path: Path, feed_server: FeedServer) -> None:
+    """`monitor_last_success_timestamp_seconds` read 0 (and /healthz `last_success` null) after
+    every restart until the first poll, a whole interval later: the README's staleness alert
+    fired on every deploy."""
+    urls = serve_items(feed_server, ITEMS[:2])
+    port = free_port()
+    config = write_config(tmp_path, list(urls.values()), monitor=f'metrics = "127.0.0.1:{port}"')
+    assert cli(config, "once") == 0
+    polled = time.time()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), "run"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                got = samples(get(f"http://127.0.0.1:{port}/metrics")[1])
+                health = json.loads(get(f"http://127.0.0.1:{port}/healthz")[1])
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "no metrics"
+                time.sleep(0.2)
+        last = got[("monitor_last_success_timestamp_seconds", ())]
+        assert last == pytest.approx(polled, abs=30), last  # not 0: the stored time
+        assert health["last_success"] == pytest.approx(polled, abs=30)
+        assert feed_server.count(urlsplit(next(iter(urls.values()))).path) == 1  # not polled
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=15)

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .._parse import page_key
+from .._times import parse_iso
 from ._dialect import SqlMixin
 
 
@@ -171,6 +172,12 @@ class ReportsMixin(SqlMixin):
             f"LIMIT {self.dialect.p}) r ORDER BY first_seen, id",
             (limit,),
         )
+
+    def last_success(self) -> datetime | None:
+        """When a feed was last read successfully (any feed), as stored."""
+        rows = self._read("SELECT max(last_success) AS t FROM feeds")
+        value = rows[0]["t"] if rows else None
+        return value if isinstance(value, datetime) else parse_iso(value)
 
     def feeds_report(self) -> list[dict[str, Any]]:
         return self._read(
