@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import os
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -253,7 +252,7 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
             if not shared:
                 bases = {name: slim(state) for name, state in bases.items()}
             grouper = PrimedGrouper(settings.story_window, storage, shared=shared)
-            workers = settings.parse_workers or os.cpu_count() or 1
+            workers = settings.parse_workers or None  # 0: the cores it may use (affinity)
             async with (
                 httpx.AsyncClient(follow_redirects=False) as client,
                 Fetcher(

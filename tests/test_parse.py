@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import os
+import subprocess
 import sys
 import time
 import unicodedata
@@ -448,3 +449,27 @@ def test_pool_survives_a_crashed_worker() -> None:
             assert len(pool._idle) <= 2
 
     asyncio.run(main())
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs Linux CPU affinity")
+def test_parse_workers_0_counts_the_cores_the_daemon_may_use(tmp_path: Path) -> None:
+    """`taskset -c 0`, Docker's --cpuset-cpus or systemd's CPUAffinity= give the daemon fewer
+    cores than the host has: "one per core" started one per host core (50-140 MB each)."""
+    from tests.helpers import write_config
+
+    config = write_config(tmp_path, [])
+    script = (
+        "import asyncio, os, sys\n"
+        "os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})\n"
+        "from pathlib import Path\nfrom monitor._config import load_config\n"
+        "from monitor._runtime import open_runtime\n"
+        "async def main():\n"
+        "    async with open_runtime(load_config(Path(sys.argv[1]))) as rt:\n"
+        "        print(rt.poller.parser.workers)\n"
+        "asyncio.run(main())\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(config)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "1", proc.stdout
