@@ -79,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.log_format == "json":
         use_json_logs()
+    logging.captureWarnings(True)  # Python's warnings as log lines: JSON ones with JSON logs
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)  # its debug lines show headers
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -295,6 +295,27 @@ def test_fatal_errors_are_json_lines_with_json_logs(tmp_path: Path) -> None:
         assert lines[0]["message"].startswith("usage error: "), lines
 
 
+def test_python_warnings_are_json_lines_with_json_logs(tmp_path: Path) -> None:
+    """A Python warning (multiprocessing's "resource_tracker: process died unexpectedly,
+    relaunching" after an out-of-memory kill) came out as two plain lines among the JSON."""
+    config = write_config(tmp_path, [])
+    script = (
+        "import sys, warnings\n"
+        "import monitor._cli as cli\n"
+        "def hits(args):\n"
+        "    warnings.warn('resource_tracker: process died unexpectedly, relaunching')\n"
+        "    return 0\n"
+        "cli.cmd_hits = hits\n"
+        "sys.exit(cli.main(['--log-format', 'json', '--config', sys.argv[1], 'hits']))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(config)], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stderr.splitlines()]  # every line is JSON
+    assert any("resource_tracker" in line["message"] for line in lines), lines
+
+
 @pytest.mark.parametrize(
     ("args", "code", "says"),
     [
