@@ -147,10 +147,10 @@ class LoaderBase:
 
     def http_url(self, t: Table, name: str) -> str:
         url: str = t.get(name, str, required=True, expected="an http(s) URL")
-        try:
+        try:  # (an impossible port is the feed's own error when it is polled, not the config's)
             parts = urlsplit(url.strip())
-            ok = parts.scheme in ("http", "https") and bool(parts.netloc) and parts.port != 0
-        except ValueError:  # "http://[::1/x": an unclosed IPv6 bracket, a bad port
+            ok = parts.scheme in ("http", "https") and bool(parts.netloc)
+        except ValueError:  # "http://[::1/x": an unclosed IPv6 bracket
             ok = False
         if not ok:
             self.fail(t.key(name), "expected an http(s) URL", url)
