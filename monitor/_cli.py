@@ -239,8 +239,21 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_once(args: argparse.Namespace) -> int:
     from ._daemon import run_once
 
-    reports = asyncio.run(run_once(_config(args)))
-    failed = [r for r in reports if r.status in ("error", "gone", "not-stored")]
+    return once_status(asyncio.run(run_once(_config(args))))
+
+
+def once_status(reports: Sequence[Any]) -> int:
+    """``monitor once``'s exit status for cron (README), what went wrong logged."""
+    unstored = [r for r in reports if r.status == "not-stored"]
+    if unstored:  # read, but the database refused what was read: cron must hear of it
+        log.error(
+            "%d feed(s) read but not stored, the database refused the write: %s",
+            len(unstored),
+            "; ".join(f"{r.feed}: {r.error}" for r in unstored[:5]),
+        )
+        _log_cycle(reports)
+        return EXIT_DATABASE
+    failed = [r for r in reports if r.status in ("error", "gone")]
     if reports and not any(r.status in ("ok", "not-modified", "unchanged") for r in reports):
         if failed:
             rest = len(reports) - len(failed)
@@ -263,6 +276,7 @@ def cmd_once(args: argparse.Namespace) -> int:
     return 0
 
 
+EXIT_DATABASE = 1  # `monitor once`: the database cannot be used, or refused a feed's items
 EXIT_ALL_FEEDS_FAILED = 3  # `monitor once`: no feed was read (documented for cron)
 
 

@@ -341,3 +341,22 @@ def test_database_files_are_private(tmp_path: Path, valid_config: Path) -> None:
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
     finally:
         conn.close()
+
+
+def test_once_exits_1_when_the_database_refused_a_feeds_items(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A feed read but not stored (disk full, locked) beside one that was: `once` exited 0,
+    and cron saw success while items were lost for this cycle (they come again next time)."""
+    from monitor._cli import once_status
+    from monitor._poll import PollReport
+
+    stored = PollReport("a", "ok", new=3)
+    refused = PollReport("b", "not-stored", error="database or disk is full")
+    with caplog.at_level("ERROR"):
+        assert once_status([stored, refused]) == 1
+    assert "b: database or disk is full" in caplog.text
+    assert once_status([refused]) == 1  # "the database cannot be used", not "no feed read"
+    assert once_status([stored, PollReport("c", "error", error="HTTP 500")]) == 0
+    assert once_status([PollReport("c", "error", error="HTTP 500")]) == 3
+    assert once_status([]) == 0  # nothing to read: no feed, or every feed paused
