@@ -167,3 +167,12 @@ def test_a_shorter_interval_from_sighup_does_not_wait_out_the_old_one() -> None:
         assert job is not None and job.next_run_time <= now + timedelta(seconds=16)
     finally:
         scheduler.shutdown(wait=False)
+
+
+def test_short_intervals_keep_their_jitter() -> None:
+    """The jitter was cut to whole seconds: under a 10 s interval, none at all."""
+    from monitor._config import FeedConfig
+
+    assert _daemon.feed_trigger(FeedConfig("http://a/", "a", 5.0), 0.1).jitter == 0.5
+    assert _daemon.feed_trigger(FeedConfig("http://a/", "a", 7200.0), 0.1).jitter == 300.0
+    assert _daemon.feed_trigger(FeedConfig("http://a/", "a", 60.0), 0.0).jitter is None
