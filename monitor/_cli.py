@@ -82,7 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.captureWarnings(True)  # Python's warnings as log lines: JSON ones with JSON logs
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)  # its debug lines show headers
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # its warnings are its internals, once per interval while a poll outlasts its interval
+    # ("maximum number of running instances reached") or the loop was held ("missed by")
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
     logging.getLogger("matplotlib").setLevel(logging.WARNING)
     try:
         result: int = args.func(args)
