@@ -19,6 +19,7 @@ from ._alerts import EmailSender
 from ._config import Config, EmailConfig
 from ._decide import next_retry
 from ._digest_plan import digest_due, digest_id, digest_message, may_send
+from ._digest_quiet import quiet_until
 from ._errors import DeliveryError, StorageError
 from ._storage import Store
 from ._times import utcnow
@@ -50,9 +51,11 @@ class DigestDeliverer:
         pending = self.storage.due_deliveries(now, [CHANNEL], limit=1000)
         tried = self.storage.tried_digest(CHANNEL)
         if tried is not None:  # a digest tried before (refused, or the process died sending
-            # it) goes again as it was, under its Message-ID; what came since waits
-            ident = tried[0]
+            # it) goes again as it was, whole, under its Message-ID; what came since waits
+            ident, _, size = tried
             pending = [d for d in pending if d.digest == ident]
+            if len(pending) < size:  # not all of it due yet (rows stored under an older rule)
+                return 0
         else:
             pending = [d for d in pending if d.digest is None]
             ident = digest_id([d.alert.id for d in pending])
@@ -66,9 +69,10 @@ class DigestDeliverer:
             await self.sender.send_message(message)
         except (DeliveryError, ValueError) as exc:
             retryable = not isinstance(exc, DeliveryError) or exc.retryable
+            # one retry for the whole digest (its rows may have been tried apart before)
+            attempts = max(d.attempts for d in pending) + 1
+            retry_at = next_retry(now, attempts, self.schedule) if retryable else None
             for delivery in pending:
-                attempts = delivery.attempts + 1
-                retry_at = next_retry(now, attempts, self.schedule) if retryable else None
                 self.storage.record_delivery(delivery.id, now, error=str(exc), retry_at=retry_at)
             log.warning("digest of %d hits not sent: %s", len(ids), exc)
             return 0
@@ -79,15 +83,16 @@ class DigestDeliverer:
     async def run(self) -> None:
         """Send digests for ever, waking at each slot (and every few seconds when idle)."""
         while True:
+            sent = 0
             try:
-                await self.deliver_if_due()
+                sent = await self.deliver_if_due()
                 due = self.due_at()
             except StorageError as exc:
                 log.error("digest paused: %s", exc)
                 due = None
             wait = IDLE_CHECK
-            if due is not None:
-                wait = min(IDLE_CHECK, max(0.05, (due - utcnow()).total_seconds()))
+            if due is not None:  # (nothing sent at a due time: no tight loop, look again soon)
+                wait = min(IDLE_CHECK, max(0.05 if sent else 1.0, (due - utcnow()).total_seconds()))
             await asyncio.sleep(wait)
 
 
@@ -95,8 +100,10 @@ def next_digest(storage: Store, cfg: EmailConfig) -> datetime | None:
     """When the next digest goes out (``None`` when nothing waits): a digest tried before
     goes again at its retry time, alone; else the pending hits at their slot."""
     tried = storage.tried_digest(CHANNEL)
+    if tried is not None and tried[1] is not None:  # its retry, out of the quiet hours
+        return quiet_until(tried[1], cfg.quiet_hours, cfg.timezone) or tried[1]
     if tried is not None:
-        return tried[1]
+        return None
     oldest = storage.oldest_pending(CHANNEL)
     if oldest is None:
         return None

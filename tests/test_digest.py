@@ -268,3 +268,62 @@ def test_redeliver_says_when_a_digest_carries_the_alerts(
     assert cli(config, "redeliver", row["hit_id"]) == 0
     out = capsys.readouterr().out
     assert "email: in the next digest, at " in out and "outbox_poll" not in out, out
+
+
+def test_a_refused_digest_goes_again_whole_once(
+    tmp_path: Path, feed_server: FeedServer, smtp_server: SmtpServer
+) -> None:
+    """Rows tried apart before (single mails refused) and new ones, refused together as a
+    digest, got retries by their own attempt counts: the digest went again as two mails
+    under one Message-ID, and a receiver that drops repeats lost the second."""
+    on = [i for i in ITEMS if i["label"] == 2]
+    first, later = [*on[:3], *(i for i in ITEMS if i["label"] != 2)], on[3:]
+    urls = serve_items(feed_server, first)
+    each = digest_config(tmp_path, list(urls.values()), smtp_server, "1s")
+    text = each.read_text().replace('mode = "digest"\ndigest_every = "1s"', 'mode = "each"')
+    each.write_text(text.replace('["0s"]', '["1s", "3s", "1h"]'))
+    smtp_server.reject_next(3, code=451)
+    assert cli(each, "once") == 0  # three single mails refused: attempts 1, retry in 1 s
+    digest = digest_config(tmp_path, list(urls.values()), smtp_server, "1s")
+    digest.write_text(digest.read_text().replace('["0s"]', '["1s", "3s", "1h"]'))
+    serve_items(feed_server, first + later)  # two more hits: attempts 0
+    time.sleep(1.2)
+    smtp_server.reject_next(1, code=451)
+    assert cli(digest, "once") == 0  # the digest of five is refused
+    time.sleep(1.3)
+    assert cli(digest, "once") == 0
+    time.sleep(2.0)
+    assert cli(digest, "once") == 0
+    (mail,) = smtp_server.wait_for(1)
+    time.sleep(0.3)
+    assert len(smtp_server.messages) == 1  # one mail, every hit
+    text = mail.message.get_body(("plain",)).get_content()
+    assert all(i["title"] in text for i in on)
+
+
+def test_a_refused_digests_retry_in_the_quiet_hours_moves_to_their_end(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    smtp_server: SmtpServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The retry of a refused digest was taken as it was stored, inside the quiet hours: the
+    daemon looked every 50 ms until they ended, and `deliveries` showed a time inside them."""
+    from datetime import timedelta
+
+    now = datetime.now(UTC)
+    start, end = now + timedelta(minutes=30), now + timedelta(minutes=120)
+    window = f"{start:%H:%M}-{end:%H:%M}"
+    urls = serve_items(feed_server, ITEMS)
+    config = digest_config(tmp_path, list(urls.values()), smtp_server, "1s")
+    text = config.read_text().replace('["0s"]', '["1h"]')
+    config.write_text(text + f'\nquiet_hours = "{window}"')
+    assert cli(config, "once") == 0
+    time.sleep(1.2)
+    smtp_server.reject_next(1, code=451)
+    assert cli(config, "once") == 0  # refused: retry in an hour, inside the quiet hours
+    capsys.readouterr()
+    assert cli(config, "deliveries", "--format", "json") == 0
+    rows = json.loads(capsys.readouterr().out)
+    shown = {datetime.fromisoformat(r["next_attempt"]) for r in rows}
+    assert shown == {end.replace(second=0, microsecond=0)}, (shown, window)

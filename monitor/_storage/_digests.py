@@ -32,15 +32,16 @@ class DigestsMixin(StorageBase):
                 [(ident, i) for i in delivery_ids],
             )
 
-    def tried_digest(self, channel: str) -> tuple[str, datetime | None] | None:
+    def tried_digest(self, channel: str) -> tuple[str, datetime | None, int] | None:
         """The digest tried before whose rows are still pending (the one due first):
-        ``(its id, when it is due again)``; None when there is none."""
+        ``(its id, when all of it is due again, its rows)``; None when there is none."""
         rows = self._read(
-            "SELECT digest, min(next_attempt) AS t FROM deliveries WHERE channel = ? AND "
-            "status = 'pending' AND digest IS NOT NULL GROUP BY digest ORDER BY t LIMIT 1",
+            "SELECT digest, max(next_attempt) AS t, count(*) AS n FROM deliveries "
+            "WHERE channel = ? AND status = 'pending' AND digest IS NOT NULL "
+            "GROUP BY digest ORDER BY t LIMIT 1",
             (channel,),
         )
-        return (rows[0]["digest"], parse_iso(rows[0]["t"])) if rows else None
+        return (rows[0]["digest"], parse_iso(rows[0]["t"]), int(rows[0]["n"])) if rows else None
 
     def record_digest(self, ident: str, delivery_ids: Sequence[int], now: datetime) -> None:
         """The digest ``ident`` was accepted: its deliveries are delivered, in one transaction."""

@@ -93,7 +93,7 @@ class PostgresStorage(
     def mark_digest(self, delivery_ids: Sequence[int], ident: str) -> None:
         self._unsupported("email digests")
 
-    def tried_digest(self, channel: str) -> tuple[str, datetime | None] | None:
+    def tried_digest(self, channel: str) -> tuple[str, datetime | None, int] | None:
         self._unsupported("email digests")
 
     def last_digest(self) -> datetime | None:
