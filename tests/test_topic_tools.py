@@ -654,6 +654,19 @@ def test_no_phrase_runs_from_one_line_of_a_seed_into_the_next() -> None:
     phrases = [p for p, _ in Tracker("t", seeds).describe(limit=50)["phrases"]]
     assert "Heathrow closed" in phrases and "Passengers stranded" in phrases, phrases
     assert not [p for p in phrases if "closed Passengers" in p or "closed passengers" in p]
+    # ... after a closing quote or bracket, an acronym, a word with an accent; not after an
+    # initial, an abbreviation with dots or a title
+    from monitor._relevance._text import _sentences
+
+    for line, parts in (
+        ('confirmed "the terminal is closed." Passengers', 2),
+        ("flights in the UK. Passengers wait", 2),
+        ("in Bogotá. Passengers", 2),
+        ("(again.) Passengers", 2),
+        ("Talks in the U.S. capital with Mr. Starmer and Gen. Burkhard", 1),
+        ("It rose 2.5 percent", 1),
+    ):
+        assert len(_sentences(line)) == parts, (line, _sentences(line))
 
 
 def test_the_backtest_lists_items_vetoed_by_an_exclude_phrase_apart(

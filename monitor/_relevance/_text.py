@@ -204,9 +204,29 @@ def analyse(text: str, *, joined: bool = True) -> Analysis:
 
 
 # Where a sentence (or a clause: "Heathrow closed; passengers stranded") ends within a line:
-# after ? ! ; : and after a period that ends a lower-case word or a number ("closed.",
-# "2025."), not an initial or an abbreviation ("U.S. tariffs", "Mr. Starmer").
-_SENTENCE_END = re.compile(r"(?<=[?!;:])\s+|(?<=[a-z0-9]{2}\.)\s+")
+# after ? ! ; : or a period, with any closing quote or bracket ('closed." Passengers'), unless
+# the period ends an initial, an abbreviation with dots or a title ("U.S. tariffs",
+# "Mr. Starmer", "Gen. Burkhard").
+_SENTENCE_END = re.compile(r"(\S*?)([.?!;:])([\"'”’»)\]]*)\s+")
+_TITLES = frozenset(
+    "mr mrs ms dr st gen lt col sgt capt rep sen gov pres prof jr sr inc ltd co corp vs etc "
+    "no nos vol fig jan feb mar apr jun jul aug sep sept oct nov dec".split()
+)
+
+
+def _sentences(line: str) -> list[str]:
+    """``line`` cut where a sentence or clause ends (see ``_SENTENCE_END``)."""
+    parts: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(line):
+        word, mark = match.group(1), match.group(2)
+        bare = word.strip("\"'“‘«([").rstrip(".")
+        if mark == "." and (len(bare) <= 1 or "." in bare or bare.lower() in _TITLES):
+            continue  # "U.S.", "A.", "Mr.": not the end of a sentence
+        parts.append(line[start : match.end(3)])
+        start = match.end()
+    parts.append(line[start:])
+    return parts
 
 
 def analyse_lines(text: str) -> Analysis:
@@ -216,7 +236,7 @@ def analyse_lines(text: str) -> Analysis:
     seq: list[str] = []
     content: list[str] = []
     words: list[str] = []
-    for line in (part for ln in text.splitlines() for part in _SENTENCE_END.split(ln)):
+    for line in (part for ln in text.splitlines() for part in _sentences(ln)):
         a = analyse(line)
         if not a.seq:
             continue
