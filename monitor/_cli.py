@@ -114,12 +114,14 @@ def _fatal(args: argparse.Namespace, message: str) -> None:
 
 def _json_logs_asked(words: Sequence[str]) -> bool:
     """Whether the command line asks for ``--log-format json`` (as argparse reads it: an
-    abbreviation such as ``--log-f`` too), before argparse may refuse the rest of it."""
+    abbreviation such as ``--log-f`` too, the last one given wins), before argparse may
+    refuse the rest of it."""
+    asked = False
     for word, following in itertools.pairwise([*words, ""]):
         name, equals, value = word.partition("=")
         if len(name) >= len("--log-f") and "--log-format".startswith(name):
-            return (value if equals else following) == "json"
-    return False
+            asked = (value if equals else following) == "json"
+    return asked
 
 
 class _Parser(argparse.ArgumentParser):

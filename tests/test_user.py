@@ -284,6 +284,7 @@ def test_fatal_errors_are_json_lines_with_json_logs(tmp_path: Path) -> None:
         ("--log-format=json", ["nosuchcommand"]),
         ("--log-format=json", ["--log-level", "loud", "once"]),
         ("--log-f=json", ["hitz"]),  # an abbreviation argparse accepts
+        ("--log-format=text", ["--log-format", "json", "hitz"]),  # the last one given wins
     ):
         proc = subprocess.run(
             [sys.executable, "-m", "monitor", first, "--config", str(bad), *args],
