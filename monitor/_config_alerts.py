@@ -57,7 +57,8 @@ class AlertsSection(LoaderBase):
             sources = [k for k in ("urls", "urls_env", "urls_file") if k in t.data]
             t.used.update(("urls", "urls_env", "urls_file"))
             if len(sources) != 1:
-                self.fail(t.key("urls"), "give exactly one of urls, urls_env, urls_file")
+                hint = t.hint("urls", "urls_env", "urls_file")
+                self.fail(t.key("urls"), f"give exactly one of urls, urls_env, urls_file{hint}")
             key = sources[0]
             value = t.data[key]
             if key == "urls":
@@ -167,7 +168,10 @@ class AlertsSection(LoaderBase):
             sender = t.get("sender", str, required=True, expected="an email address")
             recipients = t.strings("recipients")
             if not recipients:
-                self.fail(t.key("recipients"), "expected at least one email address")
+                self.fail(
+                    t.key("recipients"),
+                    f"expected at least one email address{t.hint('recipients')}",
+                )
             for address in (sender, *recipients):
                 if "@" not in address or any(c in address for c in "\r\n,;<> "):
                     self.fail(

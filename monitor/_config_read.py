@@ -41,16 +41,24 @@ class Table:
         self.used.add(name)
         if name not in self.data:
             if required:
-                near = difflib.get_close_matches(name, [k for k in self.data if k not in self.used])
-                hint = f" (is {near[0]!r} a misspelling of it?)" if near else ""
                 self.loader.fail(
-                    self.key(name), f"missing; expected {expected or _kind(kind)}{hint}"
+                    self.key(name), f"missing; expected {expected or _kind(kind)}{self.hint(name)}"
                 )
             return default
         value = self.data[name]
         if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
             self.loader.fail(self.key(name), f"expected {expected or _kind(kind)}", value)
         return value
+
+    def hint(self, *names: str) -> str:
+        """For an error about missing ``names``: " (is 'hots' a misspelling of it?)" when a
+        key of the table that nothing reads is close to one of them, else ""."""
+        unread = [k for k in self.data if k not in self.used and k not in names]
+        for name in names:
+            near = difflib.get_close_matches(name, unread)
+            if near:
+                return f" (is {near[0]!r} a misspelling of {name!r}?)"
+        return ""
 
     def convert(self, name: str, func: Callable[[Any], T], default: T, expected: str) -> T:
         self.used.add(name)

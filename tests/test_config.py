@@ -170,6 +170,11 @@ password_env = "TEST_SMTP_PASSWORD"
             "[alerts.email]\nhots = 'h'\nsender = 'a@b'\nrecipients = ['x@y']\n",
             "alerts.email.host: missing; expected an SMTP host name (is 'hots' a misspelling",
         ),
+        (
+            "[alerts.email]\nhost = 'h'\nsender = 'a@b'\nrecipents = ['x@y']\n",
+            "at least one email address (is 'recipents' a misspelling of 'recipients'?)",
+        ),
+        ("[alerts.apprise]\nulrs = ['json://x']\n", "(is 'ulrs' a misspelling of 'urls'?)"),
         ("[monitor\n", "not valid TOML"),
         ("feeds = 3\n", "feeds: expected an array"),
     ],
