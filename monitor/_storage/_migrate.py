@@ -19,6 +19,7 @@ source that gained rows after one of its tables was copied is refused.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -46,7 +47,8 @@ _NOT_COPIED = frozenset({("feeds", "next_poll")})
 
 _PROGRESS = (
     "CREATE TABLE IF NOT EXISTS monitor_migration (tbl text PRIMARY KEY, source text NOT NULL, "
-    "last_rowid bigint NOT NULL, done boolean NOT NULL DEFAULT false)"
+    "last_rowid bigint NOT NULL, done boolean NOT NULL DEFAULT false)",
+    "ALTER TABLE monitor_migration ADD COLUMN IF NOT EXISTS digest text",
 )
 
 Progress = Callable[[str, int], None]  # (table, rows of this table copied so far)
@@ -82,7 +84,8 @@ def _copy(
     progress: Progress,
 ) -> dict[str, int]:
     with target._write() as conn:
-        conn.execute(_PROGRESS)
+        for statement in _PROGRESS:
+            conn.execute(statement.encode())
         state = {
             row["tbl"]: (row["source"], row["last_rowid"], row["done"])
             for row in conn.execute(b"SELECT * FROM monitor_migration").fetchall()
@@ -98,8 +101,14 @@ def _copy(
                 f"{target.where} is not empty (it has feeds already); "
                 "migrate into an empty database"
             )
+    finished = state.get(_SOURCE)
+    if finished is not None and _source_digest(lite) != _stored_digest(target):
+        raise MonitorError(
+            f"{source} has changed since it was copied: the copy in {target.where} is out of "
+            "date; migrate into an empty database, with no daemon running on the SQLite file"
+        )
     for table, (_, last, done) in state.items():
-        if table == _KEYS or not done:
+        if table in (_KEYS, _SOURCE) or not done:
             continue
         (newest,) = lite.execute(f"SELECT coalesce(max(rowid), 0) FROM {table}").fetchone()
         if newest > last:  # a resumed copy would miss these rows and what refers to them
@@ -125,6 +134,13 @@ def _copy(
                     f"coalesce(max({identity}), 1), max({identity}) IS NOT NULL) "
                     f"FROM {table}".encode()
                 )
+        # the source as copied: a later run that finds it changed refuses (not "0 rows")
+        conn.execute(
+            "INSERT INTO monitor_migration (tbl, source, last_rowid, done, digest) "
+            "VALUES (%s, %s, 0, true, %s) ON CONFLICT (tbl) DO UPDATE SET digest = "
+            "coalesce(monitor_migration.digest, excluded.digest)",
+            (_SOURCE, source, _source_digest(lite)),
+        )
         # an id SQLite will never give again (AUTOINCREMENT: a removed judgement's) neither
         given = _sqlite_sequence(lite, "feedback")
         if given:
@@ -137,6 +153,34 @@ def _copy(
 
 
 _KEYS = "expired_keys"  # SQLite's is WITHOUT ROWID: copied in key order, idempotently
+_SOURCE = "(source)"  # monitor_migration's row for the finished copy: the source's digest
+_LARGE = frozenset({"items", "hits"})  # only grow (retention aside): counted, not hashed
+
+
+def _source_digest(lite: sqlite3.Connection) -> str:
+    """What the copy was made of: every table's rows hashed (the large ones counted, with
+    their last rowid), so that an update or a deletion shows as well as a new row."""
+    digest = hashlib.sha256()
+    for table in [t for t, _ in TABLES] + [_KEYS]:
+        exists = lite.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+        ).fetchone()
+        if not exists:
+            continue
+        if table in _LARGE:
+            rows = lite.execute(f"SELECT count(*), coalesce(max(rowid), 0) FROM {table}")
+        else:
+            order = "feed_id, key" if table == _KEYS else "rowid"
+            rows = lite.execute(f"SELECT * FROM {table} ORDER BY {order}")
+        digest.update(table.encode())
+        for row in rows:
+            digest.update(repr(row).encode())
+    return digest.hexdigest()
+
+
+def _stored_digest(target: PostgresStorage) -> str | None:
+    rows = target._read("SELECT digest FROM monitor_migration WHERE tbl = %s", (_SOURCE,))
+    return str(rows[0]["digest"]) if rows and rows[0]["digest"] else None
 
 
 def _copy_keys(lite: sqlite3.Connection, source: str, target: PostgresStorage, chunk: int) -> int:
