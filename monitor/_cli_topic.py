@@ -319,17 +319,19 @@ def cmd_explain(
             now = tracker.judge(item["title"], item["summary"])
             since = iso(parse_iso((states.get(name) or {}).get(SINCE))) or ""
             added = hit is None and item["first_seen"] < since  # "": not known, never
+            unrun = hit is None and name not in states and bool(states)  # others have run
             entry.update(
                 score_now=now.score,
                 hit_now=now.hit,
                 matched_now=matched_json(now.matched),
                 why=_why(now.score, tracker.threshold, now.matched, hit is not None, score, entry),
             )
-            if added:  # never judged for this topic: "not a hit when it arrived" is not so
+            if added or unrun:  # never judged for this topic: not "not a hit when it arrived"
+                when = f"({since[:10]})" if added else "(it has not run yet)"
                 entry["why"] = entry["why"].replace(
                     "not a hit when it arrived",
-                    f"stored before this topic was added ({since[:10]}): never judged "
-                    "for it when it arrived",
+                    f"stored before this topic was added {when}: never judged for it when it "
+                    "arrived",
                     1,
                 )
         topics.append(entry)

@@ -101,6 +101,10 @@ async def run_daemon(config: Config, stop: asyncio.Event | None = None) -> None:
         loop.add_signal_handler(signum, stop.set)
     try:
         async with open_runtime(config) as rt:
+            try:  # a topic new to the database is on record from now (`explain` tells)
+                rt.save_state()
+            except StorageError as exc:
+                log.error("could not save the learned state: %s", exc)
             await _serve(rt, stop)
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -291,6 +291,10 @@ def test_explain_tells_an_item_stored_before_its_topic_was_added(
     config.write_text(
         config.read_text() + f'[[topics]]\nname = "later"\nseeds = "{ROOT / "seeds"}"\n'
     )
+    # before the new topic has run at all
+    old = _json(capsys, config, "explain", "https://a.example/0", "--format", "json")
+    later = {t["topic"]: t for t in old["topics"]}["later"]
+    assert later["why"].startswith("stored before this topic was added (it has not run yet)")
     assert cli(config, "once") == 0  # the feed is unchanged: nothing new to judge
     feed_server.add("/a.xml", rss(_entries(ON[:2], "a")))
     assert cli(config, "once") == 0  # one new item, judged for both topics
