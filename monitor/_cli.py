@@ -9,7 +9,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -24,7 +24,7 @@ from ._cli_score import register as register_scoring
 from ._cli_topic import register as register_topic_commands
 from ._cli_types import positive, since
 from ._config import Config, load_config
-from ._digest import next_digest
+from ._digest import digest_times
 from ._errors import ConfigError, MonitorError
 from ._logjson import JsonFormatter, use_json_logs
 from ._output import clean, deliveries_json, matched_json, render
@@ -326,27 +326,43 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     return 0
 
 
+DigestWhen = Callable[[dict[str, Any]], datetime | None]  # a delivery row -> its digest's time
+
+
 def cmd_deliveries(args: argparse.Namespace) -> int:
     config = _config(args, secrets=False)
     storage = _storage(args, readonly=True)
     rows = storage.deliveries_report(args.status)
     disabled = storage.disabled_channels()
-    email = config.email
-    digest = None
-    if email is not None and _digest_mode(config):
-        digest = next_digest(storage, email)
+    when = _digest_when(config, storage)
     for row in rows:
-        row["waits_for"] = _waits_for(row, config, disabled, digest)
+        row["waits_for"] = _waits_for(row, config, disabled, when)
         if row["waits_for"] == "the digest":
-            row["next_attempt"] = iso(digest)
+            row["next_attempt"] = iso(when(row)) if when is not None else None
         elif row["waits_for"] is not None and row["waits_for"].startswith("the channel"):
             row["next_attempt"] = None
     sys.stdout.write(render(rows, args.format, DELIVERY_COLUMNS))
     return 0
 
 
+def _digest_when(config: Config, storage: Store) -> DigestWhen | None:
+    """In digest mode, when the digest carrying a delivery row goes out: a digest tried before
+    at its retry, other rows in the slot after it."""
+    if config.email is None or not _digest_mode(config):
+        return None
+    tried, tried_at, after = digest_times(storage, config.email, utcnow())
+
+    def when(row: dict[str, Any]) -> datetime | None:
+        return tried_at if tried is not None and row.get("digest") == tried else after
+
+    return when
+
+
 def _waits_for(
-    row: dict[str, Any], config: Config, disabled: dict[str, str], digest: datetime | None
+    row: dict[str, Any],
+    config: Config,
+    disabled: dict[str, str],
+    digest: DigestWhen | None,
 ) -> str | None:
     """What a pending delivery waits for (None: nothing, it goes out now)."""
     if row["status"] != "pending":
@@ -367,15 +383,17 @@ def cmd_redeliver(args: argparse.Namespace) -> int:
     if not count:
         raise MonitorError(_nothing_to_redeliver(storage, args.id))
     disabled = storage.disabled_channels()
-    email = config.email
-    digest = next_digest(storage, email) if email is not None and _digest_mode(config) else None
+    when = _digest_when(config, storage)
     held: dict[str, set[str]] = {}  # what holds them: channels by reason
+    digest_at: datetime | None = None
     for row in storage.deliveries_report("pending"):
         if row["hit_id"] == args.id or (
             str(row["id"]) == args.id and not row["hit_id"].startswith("health_")
         ):
-            reason = _waits_for(row, config, disabled, digest) or "now"
+            reason = _waits_for(row, config, disabled, when) or "now"
             held.setdefault(reason, set()).add(row["channel"])
+            if reason == "the digest" and when is not None:
+                digest_at = when(row)
     print(f"queued {count} deliver{'y' if count == 1 else 'ies'} again")
     if "now" in held or not held:
         print(
@@ -385,7 +403,7 @@ def cmd_redeliver(args: argparse.Namespace) -> int:
     for reason, channels in sorted(held.items()):
         names = ", ".join(sorted(channels))
         if reason == "the digest":
-            print(f"  {names}: in the next digest, at {iso(digest)}")
+            print(f"  {names}: in the next digest, at {iso(digest_at)}")
         elif reason == "the channel, disabled after a 410 Gone":
             for channel in sorted(channels):
                 print(

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "email"
 IDLE_CHECK = 5.0  # seconds between looks when nothing is pending (two small queries)
+BATCH = 1000  # hits in one digest at most (the rest go in the next)
 
 
 class DigestDeliverer:
@@ -48,16 +49,19 @@ class DigestDeliverer:
         now = now or utcnow()
         if not may_send(now, self.due_at(), self.cfg):  # not yet, or in the quiet hours
             return 0
-        pending = self.storage.due_deliveries(now, [CHANNEL], limit=1000)
         tried = self.storage.tried_digest(CHANNEL)
         if tried is not None:  # a digest tried before (refused, or the process died sending
             # it) goes again as it was, whole, under its Message-ID; what came since waits
             ident, _, size = tried
-            pending = [d for d in pending if d.digest == ident]
+            pending = self.storage.digest_deliveries(CHANNEL, ident, now, limit=None)
             if len(pending) < size:  # not all of it due yet (rows stored under an older rule)
                 return 0
+            carried = digest_id([d.alert.id for d in pending])
+            if carried != ident:  # hits taken out of it (`redeliver`): other hits, other id
+                self.storage.mark_digest([d.id for d in pending], carried)
+                ident = carried
         else:
-            pending = [d for d in pending if d.digest is None]
+            pending = self.storage.digest_deliveries(CHANNEL, None, now, limit=BATCH)
             ident = digest_id([d.alert.id for d in pending])
             if pending:
                 self.storage.mark_digest([d.id for d in pending], ident)
@@ -74,7 +78,14 @@ class DigestDeliverer:
             retry_at = next_retry(now, attempts, self.schedule) if retryable else None
             for delivery in pending:
                 self.storage.record_delivery(delivery.id, now, error=str(exc), retry_at=retry_at)
-            log.warning("digest of %d hits not sent: %s", len(ids), exc)
+            if retry_at is None:
+                log.error(
+                    "digest %s of %d hits failed for good after %d attempts: %s "
+                    "(`monitor redeliver` queues them again)",
+                    ident, len(ids), attempts, exc,
+                )  # fmt: skip
+            else:
+                log.warning("digest of %d hits not sent: %s", len(ids), exc)
             return 0
         self.storage.record_digest(ident, ids, utcnow())
         log.info("digest %s sent: %d hits", ident, len(ids))
@@ -108,6 +119,20 @@ def next_digest(storage: Store, cfg: EmailConfig) -> datetime | None:
     if oldest is None:
         return None
     return digest_due(oldest, storage.last_digest(), None, cfg)
+
+
+def digest_times(
+    storage: Store, cfg: EmailConfig, now: datetime
+) -> tuple[str | None, datetime | None, datetime | None]:
+    """For reports: ``(the digest tried before, when it goes again, when the next new digest
+    goes)``. Hits in no digest wait for the slot after the tried one, if there is one."""
+    tried = storage.tried_digest(CHANNEL)
+    if tried is None:
+        return None, None, next_digest(storage, cfg)
+    at = next_digest(storage, cfg)
+    oldest = storage.oldest_pending(CHANNEL)
+    after = max(at, now) if at is not None else now
+    return tried[0], at, digest_due(oldest, after, None, cfg) if oldest is not None else None
 
 
 def take_digest(

@@ -9,13 +9,13 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from monitor._config import EmailConfig, load_config
-from monitor._digest_plan import next_slot
+from monitor._digest_plan import digest_id, next_slot
 from monitor._errors import ConfigError
 from tests.feedserver import FeedServer
 from tests.helpers import DATA, cli, load_items, serve_items, write_config
@@ -251,6 +251,60 @@ def test_hits_after_a_refused_digest_wait_for_the_next_slot(
     assert all(i["title"] in text for i in later) and not any(i["title"] in text for i in on[:3])
 
 
+def test_a_refused_digest_goes_again_when_newer_hits_are_due_before_it(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    smtp_server: SmtpServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The retry read the first rows due (at most 1,000, here 3) and looked for the tried
+    digest among them: hits stored after the refusal are due before its retry, so fewer of its
+    rows were read than it holds, and no digest, nor any email, went out again."""
+    monkeypatch.setattr("monitor._digest.BATCH", 3)
+    on = [i for i in ITEMS if i["label"] == 2]
+    first, later = [*on[:3], *(i for i in ITEMS if i["label"] != 2)], on[3:]
+    urls = serve_items(feed_server, first)
+    config = digest_config(tmp_path, list(urls.values()), smtp_server, "1s")
+    config.write_text(config.read_text().replace('["0s"]', '["2s", "2s"]'))
+    assert cli(config, "once") == 0
+    time.sleep(1.2)  # the slot
+    smtp_server.reject_next(1, code=451)
+    assert cli(config, "once") == 0  # the digest of three refused: retried in 2 s
+    serve_items(feed_server, first + later)
+    assert cli(config, "once") == 0  # new hits, due before the retry
+    time.sleep(2.2)
+    assert cli(config, "once") == 0  # the retry
+    (retried,) = smtp_server.wait_for(1)
+    text = retried.message.get_body(("plain",)).get_content()
+    assert all(i["title"] in text for i in on[:3]) and not any(i["title"] in text for i in later)
+    time.sleep(1.2)
+    assert cli(config, "once") == 0
+    second = smtp_server.wait_for(2)[1]
+    text = second.message.get_body(("plain",)).get_content()
+    assert all(i["title"] in text for i in later[:3])
+
+
+def test_a_digest_that_fails_for_good_is_an_error(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    smtp_server: SmtpServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The last attempt of a digest was logged as every retry (a warning), so a lost digest
+    never reached an error-level alert; single mails say "failed for good"."""
+    urls = serve_items(feed_server, ITEMS)
+    config = digest_config(tmp_path, list(urls.values()), smtp_server, "1s")
+    assert cli(config, "once") == 0
+    time.sleep(1.2)
+    smtp_server.reject_next(2, code=451)
+    with caplog.at_level("WARNING", logger="monitor"):
+        assert cli(config, "once") == 0  # refused: retried at once (retry_schedule ["0s"])
+        assert cli(config, "once") == 0  # refused again: no retry left
+    levels = [(r.levelname, r.getMessage()) for r in caplog.records if "digest" in r.getMessage()]
+    assert levels[0][0] == "WARNING" and levels[-1][0] == "ERROR", levels
+    assert "failed for good after 2 attempts" in levels[-1][1]
+
+
 def test_redeliver_says_when_a_digest_carries_the_alerts(
     tmp_path: Path,
     feed_server: FeedServer,
@@ -268,6 +322,72 @@ def test_redeliver_says_when_a_digest_carries_the_alerts(
     assert cli(config, "redeliver", row["hit_id"]) == 0
     out = capsys.readouterr().out
     assert "email: in the next digest, at " in out and "outbox_poll" not in out, out
+
+
+def test_a_digest_whose_hits_changed_goes_under_another_message_id(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    smtp_server: SmtpServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`redeliver` of one hit of a refused digest takes it out of the digest: the retry
+    carried the other hits under the Message-ID of all of them, so a receiver that had kept
+    the first attempt and drops repeats lost them."""
+    on = [i for i in ITEMS if i["label"] == 2]
+    urls = serve_items(feed_server, [*on[:3], *(i for i in ITEMS if i["label"] != 2)])
+    config = digest_config(tmp_path, list(urls.values()), smtp_server, "1s")
+    config.write_text(config.read_text().replace('["0s"]', '["1s", "1h"]'))
+    assert cli(config, "once") == 0
+    time.sleep(1.2)
+    smtp_server.reject_next(1, code=451)
+    assert cli(config, "once") == 0  # the digest of three refused
+    capsys.readouterr()
+    assert cli(config, "hits", "--format", "json") == 0
+    hit_ids = sorted(h["id"] for h in json.loads(capsys.readouterr().out))
+    assert len(hit_ids) == 3
+    assert cli(config, "redeliver", hit_ids[0]) == 0
+    time.sleep(1.2)
+    assert cli(config, "once") == 0  # the retry
+    time.sleep(1.2)
+    assert cli(config, "once") == 0  # the next slot
+    first, second = smtp_server.wait_for(2)
+    ids = {m.message["Message-ID"] for m in (first, second)}
+    assert ids == {
+        f"<{digest_id(hit_ids[1:])}@monitor>",
+        f"<{digest_id(hit_ids[:1])}@monitor>",
+    }, ids
+
+
+def test_deliveries_tell_hits_behind_a_refused_digest_the_slot_after_it(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    smtp_server: SmtpServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Hits stored while a refused digest waits for its retry go in the slot after it, but
+    `deliveries` and `redeliver` gave them the retry's time."""
+    on = [i for i in ITEMS if i["label"] == 2]
+    first, later = [*on[:3], *(i for i in ITEMS if i["label"] != 2)], on[3:]
+    urls = serve_items(feed_server, first)
+    config = digest_config(tmp_path, list(urls.values()), smtp_server, "1h")
+    config.write_text(config.read_text().replace('["0s"]', '["10m"]'))
+    conn = sqlite3.connect(tmp_path / "monitor.db")
+    assert cli(config, "once") == 0
+    with conn:  # the slot has come
+        conn.execute("UPDATE hits SET detected_at = '2020-01-01T00:00:00.000Z'")
+    smtp_server.reject_next(1, code=451)
+    assert cli(config, "once") == 0  # refused: retried in 10 minutes
+    serve_items(feed_server, first + later)
+    assert cli(config, "once") == 0  # new hits: they wait for the slot after the retry
+    capsys.readouterr()
+    assert cli(config, "deliveries", "--format", "json") == 0
+    rows = json.loads(capsys.readouterr().out)
+    times = {r["digest"] is not None: datetime.fromisoformat(r["next_attempt"]) for r in rows}
+    conn.close()
+    assert len(rows) == len(on) and times[False] - times[True] == timedelta(hours=1), times
+    assert cli(config, "redeliver", str(rows[-1]["id"])) == 0  # one of the refused digest
+    out = capsys.readouterr().out
+    assert f"in the next digest, at {times[False]:%Y-%m-%dT%H:%M:%S}" in out, out
 
 
 def test_a_refused_digest_goes_again_whole_once(
@@ -309,7 +429,6 @@ def test_a_refused_digests_retry_in_the_quiet_hours_moves_to_their_end(
 ) -> None:
     """The retry of a refused digest was taken as it was stored, inside the quiet hours: the
     daemon looked every 50 ms until they ended, and `deliveries` showed a time inside them."""
-    from datetime import timedelta
 
     now = datetime.now(UTC)
     start, end = now + timedelta(minutes=30), now + timedelta(minutes=120)

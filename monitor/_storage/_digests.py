@@ -7,6 +7,8 @@ from datetime import datetime
 
 from .._times import iso, parse_iso
 from ._base import StorageBase
+from ._outbox_shared import DELIVERY_COLUMNS, delivery_from
+from ._rows import Delivery
 
 
 class DigestsMixin(StorageBase):
@@ -31,6 +33,26 @@ class DigestsMixin(StorageBase):
                 "UPDATE deliveries SET digest = ? WHERE id = ?",
                 [(ident, i) for i in delivery_ids],
             )
+
+    def digest_deliveries(
+        self, channel: str, ident: str | None, now: datetime, *, limit: int | None
+    ) -> list[Delivery]:
+        """The due rows of digest ``ident`` (all of them), or with ``None`` the due rows in no
+        digest yet (oldest first, ``limit`` at most), on an enabled ``channel``."""
+        in_digest = "d.digest IS NULL" if ident is None else "d.digest = ?"
+        rows = self._read(
+            f"SELECT {DELIVERY_COLUMNS} LEFT JOIN channels c ON c.name = d.channel "
+            f"WHERE d.status = 'pending' AND d.next_attempt <= ? AND d.channel = ? "
+            f"AND {in_digest} AND c.disabled_at IS NULL ORDER BY d.next_attempt, d.id"
+            + ("" if limit is None else " LIMIT ?"),
+            (
+                iso(now),
+                channel,
+                *(() if ident is None else (ident,)),
+                *(() if limit is None else (limit,)),
+            ),
+        )
+        return [delivery_from(row) for row in rows]
 
     def tried_digest(self, channel: str) -> tuple[str, datetime | None, int] | None:
         """The digest tried before whose rows are still pending (the one due first):

@@ -27,6 +27,7 @@ from ._pg_outbox import PgOutboxMixin
 from ._pg_queries import PgQueriesMixin
 from ._pg_stories import PgStoriesMixin
 from ._protocol import Store
+from ._rows import Delivery
 
 
 class PostgresStorage(
@@ -94,6 +95,11 @@ class PostgresStorage(
         self._unsupported("email digests")
 
     def tried_digest(self, channel: str) -> tuple[str, datetime | None, int] | None:
+        self._unsupported("email digests")
+
+    def digest_deliveries(
+        self, channel: str, ident: str | None, now: datetime, *, limit: int | None
+    ) -> list[Delivery]:
         self._unsupported("email digests")
 
     def last_digest(self) -> datetime | None:

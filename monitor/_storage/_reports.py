@@ -197,9 +197,10 @@ class ReportsMixin(SqlMixin):
             "d.delivered_at, d.last_error"
         )
         sql = (
-            f"SELECT 0 AS kind, d.id AS id, d.hit_id, {columns}, i.title FROM deliveries d "
-            f"JOIN hits h ON h.id = d.hit_id JOIN items i ON i.id = h.item_id{where} "
-            f"UNION ALL SELECT 1 AS kind, d.id AS id, d.event_id AS hit_id, {columns}, e.title "
+            f"SELECT 0 AS kind, d.id AS id, d.hit_id, {columns}, d.digest, i.title "
+            f"FROM deliveries d JOIN hits h ON h.id = d.hit_id JOIN items i ON i.id = h.item_id"
+            f"{where} UNION ALL SELECT 1 AS kind, d.id AS id, d.event_id AS hit_id, {columns}, "
+            "NULL AS digest, e.title "
             f"FROM feed_event_deliveries d JOIN feed_events e ON e.id = d.event_id{where} "
             "ORDER BY kind, id DESC"
         )
