@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime, timedelta
 
-from ._durations import parse_duration
+from ._durations import TooLong, parse_duration
 from ._times import utcnow
 
 LARGEST = 2**31 - 1  # a limit any database takes (SQLite's integers end at 2**63 - 1)
@@ -26,6 +26,8 @@ def since(text: str) -> datetime:
     """``--since``: a period back from now ("2h", "3d") or a date ("2025-03-11")."""
     try:
         return utcnow() - timedelta(seconds=parse_duration(text))
+    except TooLong as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
     except ValueError:
         pass
     try:

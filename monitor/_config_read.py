@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlsplit
 
-from ._durations import format_duration, parse_duration
+from ._durations import TooLong, format_duration, parse_duration
 from ._errors import ConfigError
 
 T = TypeVar("T")
@@ -114,6 +114,12 @@ class LoaderBase:
         table.done()
 
     def duration(self, table: Table, name: str, default: float, *, minimum: float = 0) -> float:
+        try:
+            parse_duration(table.data.get(name, 0))
+        except TooLong as exc:
+            self.fail(table.key(name), str(exc), table.data[name])
+        except (ValueError, TypeError):
+            pass  # said below, with what was expected
         value = table.convert(
             name, parse_duration, default, "a duration such as '30s', '10m', '2h' or '1d'"
         )

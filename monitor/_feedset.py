@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._config import FeedConfig, _default_name
+from ._durations import LONGEST
 from ._urls import canonical_feed_url
 
 
@@ -80,8 +81,9 @@ def active_feeds(
         if ident in taken:
             continue
         taken.add(ident)
-        if row.interval:
-            feeds.append(FeedConfig(row.url, row.name, row.interval, topics=row.topics))
+        if row.interval:  # (stored by an earlier release that had no upper bound: clamped)
+            interval = min(row.interval, LONGEST)
+            feeds.append(FeedConfig(row.url, row.name, interval, topics=row.topics))
         else:
             low, high = bounds or (None, None)
             feeds.append(FeedConfig(row.url, row.name, default_interval, low, high, row.topics))

@@ -53,6 +53,24 @@ def test_outbox_poll_is_a_duration(tmp_path: Path) -> None:
     assert load_config(write(tmp_path, text)).settings.outbox_poll == 3600.0
 
 
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ('interval = "10000000d"', "monitor.interval: at most 36500d (100 years), got '10000000d'"),
+        ("interval = 1e300", "monitor.interval: at most 36500d (100 years)"),
+        ("interval = inf", "monitor.interval: at most 36500d (100 years)"),
+        ("interval = nan", "monitor.interval: expected a duration"),
+        ('keep_items = "99999999w"', "monitor.keep_items: at most 36500d (100 years)"),
+    ],
+)
+def test_a_duration_beyond_any_date_is_refused(tmp_path: Path, line: str, says: str) -> None:
+    """An interval of 10,000,000 days was accepted, then the scheduler's date overflowed and
+    `monitor run` crashed at every start."""
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, f"[monitor]\n{line}\n"))
+    assert says in str(err.value), str(err.value)
+
+
 def test_full_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TEST_SMTP_PASSWORD", "hunter2")
     (tmp_path / "hook.secret").write_text("whsec_c2VjcmV0\n")

@@ -173,6 +173,33 @@ def test_export_keeps_a_feeds_interval_and_topics(
     assert "https://b.example/feed" in out and "'second'" in out
 
 
+def test_an_interval_beyond_any_date_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`feeds add --interval 10000000d` and an OPML file's `monitor:interval="99999999d"`
+    were stored, and `monitor run` then crashed at every start (the scheduler's date
+    overflowed); a feed stored so by an earlier release is polled at most every 100 years."""
+    from monitor._feedset import FeedRow, active_feeds
+
+    config = write_config(tmp_path, [])
+    capsys.readouterr()
+    assert cli(config, "feeds", "add", "https://a.example/f", "--interval", "10000000d") != 0
+    assert "--interval: at most 36500d (100 years)" in capsys.readouterr().err
+    opml = tmp_path / "in.opml"
+    opml.write_text(
+        '<opml version="2.0" xmlns:monitor="urn:x-monitor:opml"><body>'
+        '<outline type="rss" xmlUrl="https://b.example/f" monitor:interval="99999999d"/>'
+        "</body></opml>"
+    )
+    assert cli(config, "opml", "import", str(opml)) == 0
+    out = capsys.readouterr().out
+    assert "imported 0 feeds" in out and "at most 36500d" in out, out
+    assert feeds_json(config, capsys) == []
+    row = FeedRow("https://c.example/f", "c", "cli", False, 1e12)
+    (feed,) = active_feeds([], [row], 600.0)
+    assert feed.interval == 36500 * 86400
+
+
 def test_monitor_topics_must_name_a_topic_each_once() -> None:
     """`monitor:topics="[]"` stored a feed scored for no topic (it never hit); repeated names
     were kept twice."""

@@ -325,6 +325,8 @@ def test_python_warnings_are_json_lines_with_json_logs(tmp_path: Path) -> None:
         (["atom", "--limit", "0"], 2, "--limit"),
         (["atom", "--since", "bogus"], 2, "expected a duration such as 2h or 3d"),
         (["hits", "--since", "bogus"], 2, "expected a duration such as 2h or 3d"),
+        (["hits", "--since", "10000000d"], 2, "at most 36500d (100 years)"),
+        (["atom", "--since", "999999999999999d"], 2, "at most 36500d (100 years)"),
         (["hits", "--limit", "9223372036854775808"], 2, "expected a whole number from 1"),
         (["search", "paris", "--limit", "9223372036854775808"], 2, "--limit"),
     ],
