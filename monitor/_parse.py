@@ -199,7 +199,10 @@ def page_key(url: str) -> str:
     the parameters by which a feed marks its own links (a value that names the feed:
     ``traffic_source=rss``, ``dcmp=rss-page``): what a user's copy of a link (from a
     browser, an alert, a chat) shares with the feed's. For finding an item, not for keys."""
-    parts = urlsplit(canonical_link(url))
+    try:
+        parts = urlsplit(canonical_link(url))
+    except ValueError:  # not a URL after all ("http://[::1/x"): compared as written
+        return canonical_link(url)
     if parts.scheme not in ("http", "https"):
         return canonical_link(url)
     path = parts.path.rstrip("/") or "/"

@@ -17,7 +17,10 @@ def canonical_feed_url(url: str) -> str:
     fragment dropped (never sent to the server). Path, query and user info are kept as written
     (a server may treat their case and order as significant). Raises :class:`ValueError` for
     anything but an absolute http(s) URL."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError as exc:  # "Invalid IPv6 URL"
+        raise ValueError(f"{url!r}: {exc}, expected an http(s) URL") from None
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS or not parts.hostname:
         raise ValueError(f"{url!r}: expected an http(s) URL")

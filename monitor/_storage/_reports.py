@@ -57,7 +57,10 @@ class ReportsMixin(SqlMixin):
         """The item whose link is ``link`` written another way (``page_key``), one that hit
         first, else the latest: the candidates share its path, and are compared whole."""
         want = page_key(link)
-        path = urlsplit(want).path.rstrip("/")
+        try:
+            path = urlsplit(want).path.rstrip("/")
+        except ValueError:  # not a URL ("http://[::1/x"): only the exact link above matches
+            return None
         if not path:
             return None
         d = self.dialect
