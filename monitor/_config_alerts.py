@@ -188,7 +188,10 @@ class AlertsSection(LoaderBase):
             if given and not username:
                 self.fail(t.key(given[0]), "a password needs username (the login's user name)")
             if username and not given:
-                self.fail(t.key("username"), "needs password_env or password_file (the login)")
+                hint = t.hint("password_env", "password_file")
+                self.fail(
+                    t.key("username"), f"needs password_env or password_file (the login){hint}"
+                )
             password = self.secret(t, "password", inline=False)
             timeout = self.duration(t, "timeout", 30.0, minimum=0.1)
             mode, digest_at, digest_every, timezone = self.digest(t)

@@ -193,6 +193,15 @@ password_env = "TEST_SMTP_PASSWORD"
             "at least one email address (is 'recipents' a misspelling of 'recipients'?)",
         ),
         ("[alerts.apprise]\nulrs = ['json://x']\n", "(is 'ulrs' a misspelling of 'urls'?)"),
+        (  # the closest known key, not the first one close enough
+            "[alerts.apprise]\nurls_evn = 'X'\n",
+            "(is 'urls_evn' a misspelling of 'urls_env'?)",
+        ),
+        (  # a user name whose password key is misspelt: the hint, not only "needs"
+            "[alerts.email]\nhost = 'h'\nsender = 'a@b'\nrecipients = ['x@y']\n"
+            "username = 'u'\npassword_evn = 'P'\n",
+            "(is 'password_evn' a misspelling of 'password_env'?)",
+        ),
         ("[monitor\n", "not valid TOML"),
         ("feeds = 3\n", "feeds: expected an array"),
     ],
