@@ -3,6 +3,11 @@ that send (`once`, `run`) still refuse, naming the key and the variable."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -56,3 +61,47 @@ def test_read_only_commands_need_no_secrets(
     ):
         capsys.readouterr()
         assert cli(config, *command) == 0, (command, capsys.readouterr().err)
+
+
+def _without_write_access() -> list[str]:
+    """A prefix that runs a command without the power to ignore file permissions (root has
+    it: ``setpriv`` drops it); [] when the tests already run without it."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root and setpriv is not installed: permissions cannot bite")
+    caps = "-dac_override,-dac_read_search,-fowner"
+    return ["setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}", "--"]
+
+
+def test_reports_read_a_copy_in_a_read_only_directory(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """A backup copied to a read-only place (no -wal/-shm beside it, none can be made): every
+    report failed with "attempt to write a readonly database"."""
+    feed_server.add("/f.xml", rss([{"title": "Hello", "link": "https://e/1"}]))
+    config = write_config(tmp_path, [feed_server.url("/f.xml")])
+    assert cli(config, "once") == 0
+    shelf = tmp_path / "shelf"
+    shelf.mkdir()
+    with (
+        sqlite3.connect(tmp_path / "monitor.db") as source,
+        sqlite3.connect(shelf / "monitor.db") as copy,
+    ):
+        source.backup(copy)
+    source.close()
+    copy.close()
+    shutil.copy(config, shelf / "config.toml")
+    (shelf / "monitor.db").chmod(0o444)
+    shelf.chmod(0o555)
+    try:
+        for command in (["hits", "--format", "json"], ["feeds"], ["explain", "1"]):
+            proc = subprocess.run(
+                [*_without_write_access(), sys.executable, "-m", "monitor",
+                 "--config", str(shelf / "config.toml"), *command],
+                capture_output=True, text=True, timeout=60,
+            )  # fmt: skip
+            assert proc.returncode == 0, (command, proc.stderr)
+        assert sorted(p.name for p in shelf.iterdir()) == ["config.toml", "monitor.db"]
+    finally:
+        shelf.chmod(0o755)

@@ -33,13 +33,7 @@ class StorageBase:
         self.readonly = readonly
         try:
             if readonly:
-                conn = sqlite3.connect(
-                    f"{path.resolve().as_uri()}?mode=ro",
-                    uri=True,
-                    isolation_level=None,
-                    check_same_thread=False,
-                    timeout=BUSY_TIMEOUT_MS / 1000,
-                )
+                conn = _open_readonly(path)
             else:
                 create_private(path)
                 conn = sqlite3.connect(
@@ -50,7 +44,14 @@ class StorageBase:
                 )
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if readonly:
-                check_version(conn)
+                try:
+                    check_version(conn)
+                except sqlite3.OperationalError:
+                    if not _unwritable_copy(path):
+                        raise
+                    conn.close()  # a WAL file's reader makes <db>-shm: here it cannot
+                    conn = _open_readonly(path, immutable=True)
+                    check_version(conn)
             else:
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
@@ -169,3 +170,22 @@ def reason(exc: BaseException) -> str:
     if "disk is full" in text or "database or disk is full" in text:
         return "the disk is full"
     return text
+
+
+def _open_readonly(path: Path, *, immutable: bool = False) -> sqlite3.Connection:
+    """``mode=ro``; ``immutable``: also no locks and no ``-shm`` (a copy nothing writes)."""
+    return sqlite3.connect(
+        f"{path.resolve().as_uri()}?mode=ro" + ("&immutable=1" if immutable else ""),
+        uri=True,
+        isolation_level=None,
+        check_same_thread=False,
+        timeout=BUSY_TIMEOUT_MS / 1000,
+    )
+
+
+def _unwritable_copy(path: Path) -> bool:
+    """A database in a directory this process cannot write, with no write-ahead log beside it
+    (a backup on a read-only shelf; a running writer keeps its log there): read as it is,
+    without the shared-memory file SQLite cannot make there."""
+    wal = path.with_name(path.name + "-wal")
+    return not os.access(path.parent, os.W_OK) and not (wal.exists() and wal.stat().st_size)
