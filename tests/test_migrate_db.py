@@ -255,3 +255,54 @@ def test_migrate_keeps_what_retention_deleted_ids_and_refuses_a_changed_source(
     assert cli(lite, "migrate-db", "--to-env", "MONITOR_E2E_DSN") == 1
     err = capsys.readouterr().err
     assert "changed since it was copied" in err, err
+
+
+def test_a_resumed_copy_refuses_rows_changed_since_they_were_copied(
+    tmp_path: Path,
+    pg_schema_dsn: str,
+    monkeypatch: pytest.MonkeyPatch,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An interrupted copy resumed after the SQLite file changed: rows already copied that
+    were updated meanwhile (a feed paused, an alert delivered) stayed as they were copied, and
+    the copy was accepted (a delivery left pending on PostgreSQL is sent a second time)."""
+    urls = list(serve_items(feed_server, ITEMS).values())
+    lite = write_config(tmp_path, urls, webhook=webhook_receiver, threshold=TOY_THRESHOLD)
+    webhook_receiver.fail_next(100)  # every alert stays pending
+    assert cli(lite, "once") == 0
+    database = tmp_path / "monitor.db"
+
+    def interrupt(table: str, rows: int) -> None:
+        if table == "deliveries" and rows > 2:
+            raise Interrupted
+
+    target = PostgresStorage(pg_schema_dsn)
+    with pytest.raises(Interrupted):
+        migrate_sqlite(database, target, chunk=2, progress=interrupt)
+    target.close()
+    monkeypatch.setenv("MONITOR_E2E_DSN", pg_schema_dsn)
+    copy = ("migrate-db", "--to-env", "MONITOR_E2E_DSN")
+    db = sqlite3.connect(database)
+    (was,) = db.execute("SELECT status, delivered_at FROM deliveries WHERE id = 1").fetchall()
+    with db:  # the daemon delivered it meanwhile (the first chunk of deliveries is copied)
+        db.execute(
+            "UPDATE deliveries SET status = 'delivered', delivered_at = '2026-01-01' WHERE id = 1"
+        )
+    capsys.readouterr()
+    assert cli(lite, *copy) == 1
+    err = capsys.readouterr().err
+    assert "changed since it was copied (deliveries has rows updated or deleted" in err, err
+    with db:
+        db.execute("UPDATE deliveries SET status = ?, delivered_at = ? WHERE id = 1", was)
+    db.close()
+    assert cli(lite, "feeds", "pause", urls[0]) == 0  # a finished table
+    capsys.readouterr()
+    assert cli(lite, *copy) == 1
+    assert "(feeds has rows updated or deleted" in capsys.readouterr().err
+    with sqlite3.connect(database) as db:  # back as it was copied (`resume` resets more)
+        db.execute("UPDATE feeds SET paused = 0")
+    db.close()
+    capsys.readouterr()
+    assert cli(lite, *copy) == 0, capsys.readouterr().err  # as it was copied: it goes on

@@ -13,8 +13,10 @@ copied are those both schemas have; what PostgreSQL adds (a feed's ``next_poll``
 its default: every feed is due at once, and its first poll is a conditional request (ETag /
 Last-Modified).
 
-The source must not change during the copy: the CLI holds the SQLite file's daemon lock; a
-source that gained rows after one of its tables was copied is refused.
+The source must not change during the copy: the CLI holds the SQLite file's daemon lock. A
+source changed between two runs is refused: rows added after a table was copied, rows
+updated or deleted after they were copied (each table keeps a running sum of its copied
+rows' hashes, checked when a copy resumes), and after a finished copy any change at all.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import hashlib
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .._errors import MonitorError, StorageError
 from ._postgres import PostgresStorage
@@ -86,10 +89,9 @@ def _copy(
     with target._write() as conn:
         for statement in _PROGRESS:
             conn.execute(statement.encode())
-        state = {
-            row["tbl"]: (row["source"], row["last_rowid"], row["done"])
-            for row in conn.execute(b"SELECT * FROM monitor_migration").fetchall()
-        }
+        rows = conn.execute(b"SELECT * FROM monitor_migration").fetchall()
+        state = {row["tbl"]: (row["source"], row["last_rowid"], row["done"]) for row in rows}
+        sums = {row["tbl"]: row["digest"] for row in rows if row["digest"] is not None}
         others = {src for src, _, _ in state.values()} - {source}
         if others:
             raise MonitorError(
@@ -117,11 +119,24 @@ def _copy(
                 f"copy): the copy in {target.where} is out of date; migrate into an empty "
                 "database, with no daemon running on the SQLite file"
             )
+    for table, (_, last, _) in state.items():
+        if (
+            table in sums
+            and table != _SOURCE
+            and _row_sum(lite, target, table, last) != sums[table]
+        ):
+            raise MonitorError(  # a resumed copy would keep them as they were copied
+                f"{source} has changed since it was copied ({table} has rows updated or "
+                f"deleted since): the copy in {target.where} is out of date; migrate into an "
+                "empty database, with no daemon running on the SQLite file"
+            )
     copied: dict[str, int] = {}
     for table, _ in TABLES:
         _, last, done = state.get(table, (source, 0, False))
         if not done:
-            copied[table] = _copy_table(lite, source, target, table, last, chunk, progress)
+            copied[table] = _copy_table(
+                lite, source, target, table, (last, sums.get(table)), chunk, progress
+            )
         else:
             copied[table] = 0
     if not state.get(_KEYS, (source, 0, False))[2]:
@@ -225,15 +240,8 @@ def _sqlite_sequence(lite: sqlite3.Connection, table: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _copy_table(
-    lite: sqlite3.Connection,
-    source: str,
-    target: PostgresStorage,
-    table: str,
-    last: int,
-    chunk: int,
-    progress: Progress,
-) -> int:
+def _columns(lite: sqlite3.Connection, target: PostgresStorage, table: str) -> list[str]:
+    """The columns of ``table`` copied: those both schemas have, but :data:`_NOT_COPIED`."""
     theirs = {
         row["column_name"]
         for row in target._read(
@@ -243,7 +251,39 @@ def _copy_table(
         )
     }
     ours = [row[1] for row in lite.execute(f"PRAGMA table_info({table})")]
-    columns = [c for c in ours if c in theirs and (table, c) not in _NOT_COPIED]
+    return [c for c in ours if c in theirs and (table, c) not in _NOT_COPIED]
+
+
+_SUM = 1 << 128
+
+
+def _add_rows(total: int, rows: list[Any]) -> int:
+    """A running sum of the rows' hashes (order-free, so one per table builds chunk by
+    chunk): any row updated or deleted after it was copied changes it."""
+    for row in rows:
+        total += int.from_bytes(hashlib.sha256(repr(tuple(row)).encode()).digest()[:16], "big")
+    return total % _SUM
+
+
+def _row_sum(lite: sqlite3.Connection, target: PostgresStorage, table: str, last: int) -> str:
+    """The running sum of ``table``'s rows up to rowid ``last``, as the source has them now."""
+    columns = ", ".join(_columns(lite, target, table))
+    rows = lite.execute(f"SELECT rowid, {columns} FROM {table} WHERE rowid <= ?", (last,))
+    return f"{_add_rows(0, rows.fetchall()):032x}"
+
+
+def _copy_table(
+    lite: sqlite3.Connection,
+    source: str,
+    target: PostgresStorage,
+    table: str,
+    resume: tuple[int, str | None],
+    chunk: int,
+    progress: Progress,
+) -> int:
+    last, stored = resume
+    total_sum = int(stored, 16) if stored else 0
+    columns = _columns(lite, target, table)
     into = [*columns, "seq"] if table == "hits" else columns  # SQLite's rowid: the hits' order
     insert = (
         f"INSERT INTO {table} ({', '.join(into)}) OVERRIDING SYSTEM VALUE "
@@ -261,11 +301,13 @@ def _copy_table(
                 with conn.cursor() as cur:
                     cur.executemany(insert.encode(), values)
                 last = rows[-1][0]
+                total_sum = _add_rows(total_sum, rows)
             conn.execute(
-                "INSERT INTO monitor_migration (tbl, source, last_rowid, done) "
-                "VALUES (%s, %s, %s, %s) ON CONFLICT (tbl) DO UPDATE SET "
-                "last_rowid = excluded.last_rowid, done = excluded.done",
-                (table, source, last, not rows),
+                "INSERT INTO monitor_migration (tbl, source, last_rowid, done, digest) "
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (tbl) DO UPDATE SET "
+                "last_rowid = excluded.last_rowid, done = excluded.done, "
+                "digest = excluded.digest",
+                (table, source, last, not rows, f"{total_sum:032x}"),
             )
             total += len(rows)
             if rows:
