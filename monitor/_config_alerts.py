@@ -226,11 +226,20 @@ class AlertsSection(LoaderBase):
             self.fail(t.key("timezone"), "expected a time zone such as 'Europe/Paris'", timezone)
         if "digest_at" in t.data and "digest_every" in t.data:
             self.fail(t.key("digest_every"), "give only one of digest_at, digest_every")
-        written = t.strings("digest_at") or ("08:00",)
+        if isinstance(t.data.get("digest_at"), str):  # one time: as a list of one
+            t.data["digest_at"] = [t.data["digest_at"]]
+        written = t.strings("digest_at")
+        if "digest_at" not in t.data:
+            written = ("08:00",)
+        elif not written:
+            self.fail(t.key("digest_at"), "expected at least one time, such as ['08:00']")
         digest_at = []
         for moment in written:
             hour, _, minute = moment.strip().partition(":")
-            if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+            if not (
+                hour.isdigit() and len(minute) == 2 and minute.isdigit()
+                and int(hour) < 24 and int(minute) < 60
+            ):  # fmt: skip
                 self.fail(t.key("digest_at"), "expected times such as ['08:00', '18:30']", moment)
             digest_at.append(f"{int(hour):02d}:{int(minute):02d}")  # "8:00" is 08:00
         every = None

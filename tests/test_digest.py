@@ -125,9 +125,14 @@ def test_digest_config_is_checked(tmp_path: Path) -> None:
     assert next_slot(morning, cfg) == datetime(2025, 3, 11, 8, 0, tzinfo=UTC)
     unsorted = email(mode="digest", digest_at=("18:00", "08:00"))  # built by hand
     assert next_slot(morning, unsorted) == datetime(2025, 3, 11, 8, 0, tzinfo=UTC)
+    one = write_config(tmp_path, [], extra=base + 'digest_at = "8:00"')  # one time, not a list
+    cfg = load_config(one).email
+    assert cfg is not None and cfg.digest_at == ("08:00",)
     for extra, message in (
         ('mode = "weekly"', 'mode: expected "each" or "digest"'),
         ('digest_at = ["25:00"]', "digest_at: expected times such as"),
+        ('digest_at = ["8:5"]', "digest_at: expected times such as"),  # 08:05 or 08:50?
+        ("digest_at = []", "digest_at: expected at least one time"),  # was 08:00, unsaid
         ('timezone = "Mars/Olympus"', "timezone: expected a time zone"),
         ('digest_at = ["08:00"]\ndigest_every = "1h"', "give only one of digest_at, digest_every"),
     ):

@@ -139,6 +139,7 @@ def _copy(
             )
         else:
             copied[table] = 0
+    copied[_KEYS] = 0
     if not state.get(_KEYS, (source, 0, False))[2]:
         copied[_KEYS] = _copy_keys(lite, source, target, chunk)
     with target._write() as conn:
