@@ -669,6 +669,8 @@ def test_no_phrase_runs_from_one_line_of_a_seed_into_the_next() -> None:
         ("(again.) Passengers", 2),
         ("Talks in the U.S. capital with Mr. Starmer and Gen. Burkhard", 1),
         ("It rose 2.5 percent", 1),
+        ("The airport closed… Passengers wait", 2),  # an ellipsis, one character
+        ("The blaze killed 5. Rescuers searched", 2),  # a number is not an initial
     ):
         assert len(_sentences(line)) == parts, (line, _sentences(line))
 

@@ -204,10 +204,10 @@ def analyse(text: str, *, joined: bool = True) -> Analysis:
 
 
 # Where a sentence (or a clause: "Heathrow closed; passengers stranded") ends within a line:
-# after ? ! ; : or a period, with any closing quote or bracket ('closed." Passengers'), unless
-# the period ends an initial, an abbreviation with dots or a title ("U.S. tariffs",
-# "Mr. Starmer", "Gen. Burkhard").
-_SENTENCE_END = re.compile(r"(\S*?)([.?!;:])([\"'”’»)\]]*)\s+")
+# after ? ! ; : an ellipsis or a period, with any closing quote or bracket ('closed."
+# Passengers'), unless the period ends an initial, an abbreviation with dots or a title
+# ("U.S. tariffs", "Mr. Starmer", "Gen. Burkhard"; a number is not an initial: "killed 5.").
+_SENTENCE_END = re.compile(r"(\S*?)([.?!;:…])([\"'”’»)\]]*)\s+")
 _TITLES = frozenset(
     "mr mrs ms dr st gen lt col sgt capt rep sen gov pres prof jr sr inc ltd co corp vs etc "
     "no nos vol fig jan feb mar apr jun jul aug sep sept oct nov dec".split()
@@ -221,7 +221,8 @@ def _sentences(line: str) -> list[str]:
     for match in _SENTENCE_END.finditer(line):
         word, mark = match.group(1), match.group(2)
         bare = word.strip("\"'“‘«([").rstrip(".")
-        if mark == "." and (len(bare) <= 1 or "." in bare or bare.lower() in _TITLES):
+        initial = len(bare) <= 1 and not bare.isdigit()
+        if mark == "." and (initial or "." in bare or bare.lower() in _TITLES):
             continue  # "U.S.", "A.", "Mr.": not the end of a sentence
         parts.append(line[start : match.end(3)])
         start = match.end()
