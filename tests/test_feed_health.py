@@ -159,6 +159,8 @@ def test_a_silent_feed_is_logged_once_and_alerted_once_then_back(
         back.headers["webhook-id"],
     }, rows
     assert all(r["status"] == "delivered" and r["title"] for r in health), health
+    # numbered apart from the hits' rows: a number would name a hit's delivery to `redeliver`
+    assert all(r["id"] is None for r in health), health
     assert cli(path, "redeliver", silent.headers["webhook-id"]) == 0
     asyncio.run(_daemon.run_once(config))
     again = webhook_receiver.wait_for(3)[2]

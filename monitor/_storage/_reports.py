@@ -191,7 +191,7 @@ class ReportsMixin(SqlMixin):
 
     def deliveries_report(self, status: str | None = None) -> list[dict[str, Any]]:
         """The outbox, newest first: the hits' deliveries, then the feed health alerts' (their
-        ``hit_id`` the event's id, ``health_…``, which ``redeliver`` takes too)."""
+        ``hit_id`` the event's id, ``health_…``, which ``redeliver`` takes too; no ``id``)."""
         where, params = "", []
         if status:
             where = f" WHERE d.status = {self.dialect.p}"
@@ -209,5 +209,6 @@ class ReportsMixin(SqlMixin):
         )
         rows = self._read(sql, params)
         for row in rows:
-            del row["kind"]
+            if row.pop("kind"):  # a health alert's row: named by its health_… id alone (its
+                row["id"] = None  # number, counted apart, would name a hit's delivery)
         return rows
