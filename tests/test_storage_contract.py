@@ -440,8 +440,6 @@ def test_postgres_names_what_it_does_not_support_yet(
     s = open_backend("postgres", tmp_path, request)
     with pytest.raises(UnsupportedError, match="full-text search is not supported by the Post"):
         s.search("paris")
-    with pytest.raises(UnsupportedError, match="retention"):
-        s.expire(items_before=NOW)
     with pytest.raises(UnsupportedError, match="email digests"):
         s.last_digest()
     s.close()
@@ -626,3 +624,33 @@ def test_a_link_in_two_feeds_names_the_copy_that_hit(storage: Store) -> None:
     again = storage.find_item("http://x/x")
     assert again is not None and again["id"] == found["id"] and again["hit_topics"] == 1
     assert storage.remove_feedback("http://x/x") == 1
+
+
+def test_retention_deletes_what_expired_on_both_backends(storage: Store) -> None:
+    """`keep_items` / `keep_hits` were SQLite's alone: PostgreSQL refused them at start, and a
+    fleet's database grew for ever. Old items and delivered hits go, a hit still owed an alert
+    stays, each feed's latest items stay, and an undated item's key keeps it out."""
+    old = NOW - timedelta(days=30)
+    dated = [
+        Entry(f"id:k{n}", f"Old {n}", "S", f"http://x/k{n}", old, f"fp-k{n}") for n in range(5)
+    ]
+    undated = Entry("id:undated", "Undated", "S", "http://x/u", None, "fp-u")
+    sent = Entry("id:sent", "Sent", "S", "http://x/s", old, "fp-s")
+    owed = Entry("id:owed", "Owed", "S", "http://x/o", old, "fp-o")
+    store(storage, [NewItem(e, (miss(),)) for e in [*dated, undated]], now=old)
+    store(storage, [NewItem(sent, (hit(),))], now=old, etag='"e2"')
+    for d in storage.due_deliveries(NOW, CHANNELS, limit=100):
+        storage.record_delivery(d.id, NOW)
+    store(storage, [NewItem(owed, (hit(),))], now=old, etag='"e3"')  # its alerts still pending
+    store(storage, [NewItem(entry("new"), (miss(),))], etag='"e4"')
+    cutoff = NOW - timedelta(days=7)
+    total = (0, 0)
+    while (batch := storage.expire(items_before=cutoff, hits_before=cutoff, limit=2,
+                                   keep_latest=1)) != (0, 0):  # fmt: skip
+        total = (total[0] + batch[0], total[1] + batch[1])
+    assert total == (7, 1)  # five dated, the undated one and the sent hit's item; one hit
+    assert [h["title"] for h in storage.hits()] == ["Owed"]
+    state = storage.feed_state(FEED.url)
+    keys, _ = storage.known_entries(state, [*dated, undated, sent, owed, entry("new")])
+    assert set(keys) == {"id:owed", "id:new"}
+    assert storage.expired_keys(state, [undated, dated[0]]) == {"id:undated"}

@@ -31,6 +31,7 @@ from ._outbox import OutboxMixin
 from ._pace import PaceMixin
 from ._protocol import Store
 from ._queries import QueriesMixin, read_feedback
+from ._retention import RetentionMixin
 from ._rows import Delivery, NewItem, hit_id
 from ._search import SearchMixin
 from ._stories import StoriesMixin
@@ -56,6 +57,7 @@ __all__ = [
 
 class Storage(
     FeedsMixin,
+    RetentionMixin,
     OutboxMixin,
     QueriesMixin,
     SearchMixin,

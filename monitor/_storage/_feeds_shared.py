@@ -2,8 +2,8 @@
 feed already has, a poll's outcomes (one transaction each) and the trackers' saved states.
 What differs is a hook of each backend: a claimed feed's lease (``_check_lease``,
 ``_release_lease``), an inserted row's id (``_insert_id``) and the outbox's wake-up
-(``_outbox_changed``). Retention (SQLite) and the merging state save stay in each backend
-(``_feeds``, ``_pg_feeds``)."""
+(``_outbox_changed``). The merging state save stays in each backend (``_feeds``,
+``_pg_feeds``); retention is ``_retention``, for both."""
 
 from __future__ import annotations
 

@@ -176,8 +176,8 @@ CREATE INDEX IF NOT EXISTS items_feed_published ON items (feed_id, published)
 # 6: the live workers and a digest of each one's config (``_fleet``): a worker whose config
 # differs (a feed or topic on one worker only) is warned of; ``deliveries.digest`` kept in
 # step with SQLite's schema 9 (email digests are SQLite's alone for now); ``expired_keys``
-# (SQLite's schema 8), filled by ``migrate-db``: retention does not run here, but the items
-# it deleted on SQLite must not come back as new
+# (SQLite's schema 8), filled by ``migrate-db`` (the items retention deleted on SQLite must
+# not come back as new) and, since retention runs here too, by retention
 _V6 = """
 CREATE TABLE IF NOT EXISTS workers (
     owner      text PRIMARY KEY,

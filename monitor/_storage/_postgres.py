@@ -27,6 +27,7 @@ from ._pg_outbox import PgOutboxMixin
 from ._pg_queries import PgQueriesMixin
 from ._pg_stories import PgStoriesMixin
 from ._protocol import Store
+from ._retention import RetentionMixin
 from ._rows import Delivery
 
 
@@ -39,21 +40,12 @@ class PostgresStorage(
     PaceMixin,
     FeedEventsMixin,
     PgStoriesMixin,
+    RetentionMixin,
     PostgresBase,
 ):
     """The database at ``dsn`` (a ``postgresql://`` URL), its schema created or migrated."""
 
     # -- not yet on PostgreSQL -------------------------------------------------------------
-
-    def expire(
-        self,
-        *,
-        items_before: datetime | None,
-        hits_before: datetime | None = None,
-        limit: int = 5000,
-        keep_latest: int = 3,
-    ) -> tuple[int, int]:
-        self._unsupported("retention (keep_items, keep_hits)")
 
     def add_feeds(self, feeds: Sequence[FeedRow], now: datetime) -> None:
         self._unsupported("feeds managed from the CLI or OPML")
@@ -114,9 +106,6 @@ class PostgresStorage(
 
 def check_config(config: Config, where: str) -> None:
     """Refuse at start what the PostgreSQL backend cannot do yet (rather than mid-run)."""
-    settings = config.settings
-    if settings.keep_items is not None or settings.keep_hits is not None:
-        unsupported(where, "retention ([monitor] keep_items, keep_hits)")
     if config.email is not None and config.email.mode == "digest":
         unsupported(where, 'email digests ([alerts.email] mode = "digest")')
 
