@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.feedserver import FeedServer
+from tests.feedserver import FeedServer, rss
 from tests.helpers import DATA, TOY_THRESHOLD, cli, load_items, serve_items, write_config
 from tests.receivers import WebhookReceiver
 
@@ -86,6 +86,28 @@ def test_monitor_once_on_postgresql_alerts_each_on_topic_item_once(
     assert cli(config, "feeds", "resume", url) == 0
     assert cli(config, "once") == 0
     assert feed_server.count(urlsplit(url).path) == before + 1
+
+    # feeds added from the CLI or an OPML file are polled by the workers, and removed again
+    feed_server.add("/added.xml", rss([{"title": "Added", "link": "https://e.test/added"}]))
+    added = feed_server.url("/added.xml")
+    assert cli(config, "feeds", "add", added, "--interval", "2h") == 0
+    opml = tmp_path / "in.opml"
+    feed_server.add("/opml.xml", rss([{"title": "From OPML", "link": "https://e.test/opml"}]))
+    opml.write_text(
+        '<opml version="2.0"><body>'
+        f'<outline type="rss" text="o" xmlUrl="{feed_server.url("/opml.xml")}"/></body></opml>'
+    )
+    assert cli(config, "opml", "import", str(opml)) == 0
+    assert cli(config, "once") == 0
+    assert feed_server.count("/added.xml") == 1 and feed_server.count("/opml.xml") == 1
+    capsys.readouterr()
+    assert cli(config, "feeds", "--format", "json") == 0
+    rows = {f["url"]: f for f in json.loads(capsys.readouterr().out)}
+    assert rows[added]["interval"] == "2h" and rows[added]["items_seen"] == 1
+    assert cli(config, "feeds", "remove", added) == 0
+    capsys.readouterr()
+    assert cli(config, "feeds", "--format", "json") == 0
+    assert added not in {f["url"] for f in json.loads(capsys.readouterr().out)}
 
 
 def test_what_postgresql_lacks_yet_is_a_clear_error(

@@ -25,6 +25,7 @@ from ._digests import DigestsMixin
 from ._feed_events import FeedEventsMixin
 from ._feeds import FeedsMixin
 from ._managed import ManagedFeedsMixin
+from ._managed_shared import SharedManagedFeedsMixin
 from ._noclaims import NoClaimsMixin
 from ._open import open_store, stored_feedback, unsupported, uses_postgres
 from ._outbox import OutboxMixin
@@ -62,6 +63,7 @@ class Storage(
     QueriesMixin,
     SearchMixin,
     ManagedFeedsMixin,
+    SharedManagedFeedsMixin,
     ViewsMixin,
     DigestsMixin,
     PaceMixin,

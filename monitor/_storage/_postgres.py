@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from .._config import Config
-from .._feedset import FeedRow
 from ._feed_events import FeedEventsMixin
+from ._managed_shared import SharedManagedFeedsMixin
 from ._open import unsupported
 from ._pace import PaceMixin
 from ._pg_base import PostgresBase
@@ -41,17 +41,12 @@ class PostgresStorage(
     FeedEventsMixin,
     PgStoriesMixin,
     RetentionMixin,
+    SharedManagedFeedsMixin,
     PostgresBase,
 ):
     """The database at ``dsn`` (a ``postgresql://`` URL), its schema created or migrated."""
 
     # -- not yet on PostgreSQL -------------------------------------------------------------
-
-    def add_feeds(self, feeds: Sequence[FeedRow], now: datetime) -> None:
-        self._unsupported("feeds managed from the CLI or OPML")
-
-    def remove_feed(self, url: str) -> bool:
-        self._unsupported("feeds managed from the CLI or OPML")
 
     def set_paused(self, url: str, paused: bool) -> None:
         """As on SQLite (a feed paused there comes over with ``migrate-db``); a resumed feed
