@@ -21,7 +21,9 @@ def parse_duration(value: str | int | float) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a duration such as '30s', '10m', '2h' or '1d'")
     if isinstance(value, int | float):
-        if value < 0 or math.isnan(value):
+        if math.isnan(value):
+            raise ValueError("expected a duration such as '30s', '10m', '2h' or '1d', not nan")
+        if value < 0:
             raise ValueError("a duration cannot be negative")
         seconds = float(value)
     else:
