@@ -36,4 +36,9 @@ def since(text: str) -> datetime:
         raise argparse.ArgumentTypeError(
             f"{text!r}: expected a duration such as 2h or 3d, or a date such as 2025-03-11"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        moment.astimezone(UTC)  # (as it is compared: in UTC)
+    except OverflowError:
+        raise argparse.ArgumentTypeError(f"{text!r}: out of range in UTC") from None
+    return moment

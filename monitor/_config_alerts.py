@@ -4,6 +4,7 @@ its digest schedule, Apprise); secrets from the environment or a file, never in 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,8 @@ from ._config_model import (
 from ._config_read import LoaderBase, Table
 from ._digest_quiet import in_window, parse_window
 from ._durations import parse_duration
+
+_CLOCK = re.compile(r"[0-9]{1,2}:[0-9]{2}")  # "8:00", "18:30" (ASCII digits)
 
 
 class AlertsSection(LoaderBase):
@@ -186,7 +189,10 @@ class AlertsSection(LoaderBase):
             if "password" in t.data:  # refused: said first
                 self.secret(t, "password", inline=False)  # (raises)
             if given and not username:
-                self.fail(t.key(given[0]), "a password needs username (the login's user name)")
+                hint = t.hint("username")
+                self.fail(
+                    t.key(given[0]), f"a password needs username (the login's user name){hint}"
+                )
             if username and not given:
                 hint = t.hint("password_env", "password_file")
                 self.fail(
@@ -236,10 +242,7 @@ class AlertsSection(LoaderBase):
         digest_at = []
         for moment in written:
             hour, _, minute = moment.strip().partition(":")
-            if not (
-                hour.isdigit() and len(minute) == 2 and minute.isdigit()
-                and int(hour) < 24 and int(minute) < 60
-            ):  # fmt: skip
+            if not (_CLOCK.fullmatch(moment.strip()) and int(hour) < 24 and int(minute) < 60):
                 self.fail(t.key("digest_at"), "expected times such as ['08:00', '18:30']", moment)
             digest_at.append(f"{int(hour):02d}:{int(minute):02d}")  # "8:00" is 08:00
         every = None

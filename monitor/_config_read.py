@@ -53,12 +53,12 @@ class Table:
     def hint(self, *names: str) -> str:
         """For an error about missing ``names``: " (is 'hots' a misspelling of it?)" when a
         key of the table that nothing reads is close to one of them, else ""."""
-        unread = [k for k in self.data if k not in self.used and k not in names]
+        unread = {k.lower(): k for k in self.data if k not in self.used and k not in names}
         pairs = [(key, name) for name in names for key in difflib.get_close_matches(name, unread)]
         if not pairs:
             return ""
         key, name = max(pairs, key=lambda p: difflib.SequenceMatcher(None, p[1], p[0]).ratio())
-        return f" (is {key!r} a misspelling of {name!r}?)"
+        return f" (is {unread[key]!r} a misspelling of {name!r}?)"
 
     def convert(self, name: str, func: Callable[[Any], T], default: T, expected: str) -> T:
         self.used.add(name)

@@ -217,10 +217,10 @@ class Deliverer:
                            remaining=exc.remaining)  # fmt: skip
         if retry_at is None:
             log.error(
-                "deliver hit=%s channel=%s failed for good after %d attempts: %s",
+                "deliver hit=%s channel=%s failed for good after %s: %s",
                 delivery.alert.id,
                 delivery.channel,
-                attempts,
+                f"{attempts} attempt{'' if attempts == 1 else 's'}",
                 exc,
             )
         else:

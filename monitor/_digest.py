@@ -80,12 +80,12 @@ class DigestDeliverer:
                 self.storage.record_delivery(delivery.id, now, error=str(exc), retry_at=retry_at)
             if retry_at is None:
                 log.error(
-                    "digest %s of %d hits failed for good after %d attempts: %s "
+                    "digest %s of %s failed for good after %s: %s "
                     "(`monitor redeliver` queues them again)",
-                    ident, len(ids), attempts, exc,
+                    ident, _count(len(ids), "hit"), _count(attempts, "attempt"), exc,
                 )  # fmt: skip
             else:
-                log.warning("digest of %d hits not sent: %s", len(ids), exc)
+                log.warning("digest of %s not sent: %s", _count(len(ids), "hit"), exc)
             return 0
         self.storage.record_digest(ident, ids, utcnow())
         log.info("digest %s sent: %d hits", ident, len(ids))
@@ -105,6 +105,10 @@ class DigestDeliverer:
             if due is not None:  # (nothing sent at a due time: no tight loop, look again soon)
                 wait = min(IDLE_CHECK, max(0.05 if sent else 1.0, (due - utcnow()).total_seconds()))
             await asyncio.sleep(wait)
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}{'' if n == 1 else 's'}"
 
 
 def next_digest(storage: Store, cfg: EmailConfig) -> datetime | None:

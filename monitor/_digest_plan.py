@@ -97,7 +97,8 @@ def digest_message(
     msg = EmailMessage(policy=policy.SMTP)
     msg["From"] = one_line(cfg.sender, FIELD_LIMIT)
     msg["To"] = ", ".join(one_line(rcpt, FIELD_LIMIT) for rcpt in cfg.recipients)
-    msg["Subject"] = header_text(f"[monitor] {len(alerts)} new hits: {counts}", SUBJECT_LIMIT)
+    hits = "1 new hit" if len(alerts) == 1 else f"{len(alerts)} new hits"
+    msg["Subject"] = header_text(f"[monitor] {hits}: {counts}", SUBJECT_LIMIT)
     msg["Date"] = format_datetime(now.astimezone(UTC))
     msg["Message-ID"] = f"<{ident}@monitor>"
     msg["Auto-Submitted"] = "auto-generated"

@@ -37,7 +37,8 @@ class FeedRow:
             name=row["name"],
             source=row["source"],
             paused=bool(row["paused"]),
-            interval=row["interval"],
+            # (an earlier release stored any length: the longest a duration may be now)
+            interval=None if row["interval"] is None else min(row["interval"], LONGEST),
             category=row["category"],
             html_url=row["html_url"],
             topics=None if topics is None else tuple(json.loads(topics)),
@@ -81,9 +82,8 @@ def active_feeds(
         if ident in taken:
             continue
         taken.add(ident)
-        if row.interval:  # (stored by an earlier release that had no upper bound: clamped)
-            interval = min(row.interval, LONGEST)
-            feeds.append(FeedConfig(row.url, row.name, interval, topics=row.topics))
+        if row.interval:
+            feeds.append(FeedConfig(row.url, row.name, row.interval, topics=row.topics))
         else:
             low, high = bounds or (None, None)
             feeds.append(FeedConfig(row.url, row.name, default_interval, low, high, row.topics))

@@ -202,6 +202,16 @@ password_env = "TEST_SMTP_PASSWORD"
             "username = 'u'\npassword_evn = 'P'\n",
             "(is 'password_evn' a misspelling of 'password_env'?)",
         ),
+        (  # ... and the other way round
+            "[alerts.email]\nhost = 'h'\nsender = 'a@b'\nrecipients = ['x@y']\n"
+            "usernme = 'u'\npassword_env = 'P'\n",
+            "(is 'usernme' a misspelling of 'username'?)",
+        ),
+        (  # a key in capitals
+            "[alerts.email]\nhost = 'h'\nsender = 'a@b'\nrecipients = ['x@y']\n"
+            "username = 'u'\nPASSWORD_ENV = 'P'\n",
+            "(is 'PASSWORD_ENV' a misspelling of 'password_env'?)",
+        ),
         ("[monitor\n", "not valid TOML"),
         ("feeds = 3\n", "feeds: expected an array"),
     ],

@@ -132,6 +132,9 @@ def test_digest_config_is_checked(tmp_path: Path) -> None:
         ('mode = "weekly"', 'mode: expected "each" or "digest"'),
         ('digest_at = ["25:00"]', "digest_at: expected times such as"),
         ('digest_at = ["8:5"]', "digest_at: expected times such as"),  # 08:05 or 08:50?
+        ('digest_at = ["\u00b2:00"]', "digest_at: expected times such as"),  # was a traceback
+        ('digest_at = ["\uff11\uff18:00"]', "digest_at: expected times such as"),
+        ('digest_at = ["008:00"]', "digest_at: expected times such as"),
         ("digest_at = []", "digest_at: expected at least one time"),  # was 08:00, unsaid
         ('timezone = "Mars/Olympus"', "timezone: expected a time zone"),
         ('digest_at = ["08:00"]\ndigest_every = "1h"', "give only one of digest_at, digest_every"),
@@ -294,6 +297,7 @@ def test_a_digest_that_fails_for_good_is_an_error(
     feed_server: FeedServer,
     smtp_server: SmtpServer,
     caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The last attempt of a digest was logged as every retry (a warning), so a lost digest
     never reached an error-level alert; single mails say "failed for good"."""
@@ -308,6 +312,23 @@ def test_a_digest_that_fails_for_good_is_an_error(
     levels = [(r.levelname, r.getMessage()) for r in caplog.records if "digest" in r.getMessage()]
     assert levels[0][0] == "WARNING" and levels[-1][0] == "ERROR", levels
     assert "failed for good after 2 attempts" in levels[-1][1]
+    caplog.clear()
+    capsys.readouterr()
+    assert cli(config, "hits", "--format", "json") == 0
+    assert cli(config, "redeliver", json.loads(capsys.readouterr().out)[0]["id"]) == 0
+    smtp_server.reject_next(1, code=554)  # refused for good at once
+    time.sleep(1.2)
+    with caplog.at_level("WARNING", logger="monitor"):
+        assert cli(config, "once") == 0
+    said = [r.getMessage() for r in caplog.records if "for good" in r.getMessage()]
+    assert said and "after 1 attempt:" in said[-1], said  # not "1 attempts"
+    from monitor._digest_plan import digest_message
+    from monitor._models import Alert
+
+    now = datetime.now(UTC)
+    alert = Alert("hit_1", "t", 0.9, "Title", "", "https://e/1", "f", "https://e/f", None, now, ())
+    one = digest_message([alert], email(), ident="digest_x", now=now)
+    assert one["Subject"] == "[monitor] 1 new hit: t (1)"  # not "1 new hits"
 
 
 def test_redeliver_says_when_a_digest_carries_the_alerts(

@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -307,3 +308,35 @@ def test_a_resumed_copy_refuses_rows_changed_since_they_were_copied(
     db.close()
     capsys.readouterr()
     assert cli(lite, *copy) == 0, capsys.readouterr().err  # as it was copied: it goes on
+
+
+def test_a_copy_begun_by_an_earlier_release_resumes(
+    tmp_path: Path,
+    pg_schema_dsn: str,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
+) -> None:
+    """A table part-copied by a release that kept no sums: the sum begun at the resume
+    covered only the rows copied since, and the next resume refused an unchanged source."""
+    urls = list(serve_items(feed_server, ITEMS).values())
+    lite = write_config(tmp_path, urls, webhook=webhook_receiver, threshold=TOY_THRESHOLD)
+    webhook_receiver.fail_next(100)
+    assert cli(lite, "once") == 0
+    database = tmp_path / "monitor.db"
+
+    def stop_at(rows_in_deliveries: int) -> Callable[[str, int], None]:
+        def interrupt(table: str, rows: int) -> None:
+            if table == "deliveries" and rows > rows_in_deliveries:
+                raise Interrupted
+
+        return interrupt
+
+    target = PostgresStorage(pg_schema_dsn)
+    with pytest.raises(Interrupted):
+        migrate_sqlite(database, target, chunk=1, progress=stop_at(1))
+    target._execute("UPDATE monitor_migration SET digest = NULL")  # as the earlier release
+    with pytest.raises(Interrupted):
+        migrate_sqlite(database, target, chunk=1, progress=stop_at(1))
+    copied = migrate_sqlite(database, target, chunk=1)
+    assert copied["deliveries"] > 0
+    target.close()

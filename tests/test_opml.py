@@ -4,6 +4,7 @@ tests/data/opml), round trips through a real database, and unsafe documents refu
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -195,9 +196,18 @@ def test_an_interval_beyond_any_date_is_refused(
     out = capsys.readouterr().out
     assert "imported 0 feeds" in out and "at most 36500d" in out, out
     assert feeds_json(config, capsys) == []
-    row = FeedRow("https://c.example/f", "c", "cli", False, 1e12)
-    (feed,) = active_feeds([], [row], 600.0)
+    stored = {"url": "https://c.example/f", "name": "c", "source": "cli", "paused": 0,
+              "interval": 1e12, "category": None, "html_url": None}  # fmt: skip
+    (feed,) = active_feeds([], [FeedRow.from_row(stored)], 600.0)
     assert feed.interval == 36500 * 86400
+    # stored so: exported as the interval it is polled at (the import refused the number)
+    assert cli(config, "feeds", "add", "https://d.example/f", "--interval", "2h") == 0
+    with sqlite3.connect(tmp_path / "monitor.db") as db:
+        db.execute("UPDATE feeds SET interval = 1e12 WHERE url = 'https://d.example/f'")
+    db.close()
+    capsys.readouterr()
+    assert cli(config, "opml", "export") == 0
+    assert 'monitor:interval="36500d"' in capsys.readouterr().out
 
 
 def test_monitor_topics_must_name_a_topic_each_once() -> None:

@@ -105,3 +105,23 @@ def test_reports_read_a_copy_in_a_read_only_directory(
         assert sorted(p.name for p in shelf.iterdir()) == ["config.toml", "monitor.db"]
     finally:
         shelf.chmod(0o755)
+    # copied with its write-ahead log (not empty): said so, with what to do
+    writer = sqlite3.connect(tmp_path / "monitor.db")
+    writer.execute("PRAGMA wal_autocheckpoint = 0")
+    with writer:
+        writer.execute("UPDATE feeds SET name = 'renamed'")
+    (shelf / "monitor.db").chmod(0o644)
+    shutil.copy(tmp_path / "monitor.db", shelf / "monitor.db")
+    shutil.copy(tmp_path / "monitor.db-wal", shelf / "monitor.db-wal")
+    writer.close()
+    shelf.chmod(0o555)
+    try:
+        proc = subprocess.run(
+            [*_without_write_access(), sys.executable, "-m", "monitor",
+             "--config", str(shelf / "config.toml"), "feeds"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        shelf.chmod(0o755)
+    assert proc.returncode == 1, proc.stderr
+    assert "monitor.db-wal" in proc.stderr and "sqlite3" in proc.stderr, proc.stderr

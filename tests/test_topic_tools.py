@@ -671,6 +671,9 @@ def test_no_phrase_runs_from_one_line_of_a_seed_into_the_next() -> None:
         ("It rose 2.5 percent", 1),
         ("The airport closed… Passengers wait", 2),  # an ellipsis, one character
         ("The blaze killed 5. Rescuers searched", 2),  # a number is not an initial
+        ("Inflation rose to 2.5. Markets fell", 2),  # nor an abbreviation
+        ("It cost investors $1.5bn. Rescuers of the currency", 2),
+        ("Talks at 10 a.m. Friday in Paris, e.g. with Ph.D. students", 1),
     ):
         assert len(_sentences(line)) == parts, (line, _sentences(line))
 

@@ -326,6 +326,8 @@ def test_python_warnings_are_json_lines_with_json_logs(tmp_path: Path) -> None:
         (["atom", "--since", "bogus"], 2, "expected a duration such as 2h or 3d"),
         (["hits", "--since", "bogus"], 2, "expected a duration such as 2h or 3d"),
         (["hits", "--since", "10000000d"], 2, "at most 36500d (100 years)"),
+        (["hits", "--since", "0001-01-01T00:00+05:00"], 2, "out of range"),
+        (["atom", "--since", "9999-12-31T23:59-05:00"], 2, "out of range"),
         (["explain", "http://[::1/x"], 1, "no hit, item or link 'http://[::1/x'"),
         (["feeds", "add", "http://[::1/x"], 1, "'http://[::1/x': Invalid IPv6 URL, expected"),
         (["feedback", "http://[::1/x", "--irrelevant"], 1, "no hit, item or link 'http://[::1/x'"),

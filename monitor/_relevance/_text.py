@@ -206,7 +206,8 @@ def analyse(text: str, *, joined: bool = True) -> Analysis:
 # Where a sentence (or a clause: "Heathrow closed; passengers stranded") ends within a line:
 # after ? ! ; : an ellipsis or a period, with any closing quote or bracket ('closed."
 # Passengers'), unless the period ends an initial, an abbreviation with dots or a title
-# ("U.S. tariffs", "Mr. Starmer", "Gen. Burkhard"; a number is not an initial: "killed 5.").
+# ("U.S. tariffs", "e.g. this", "Mr. Starmer", "Gen. Burkhard"; a number is neither: "killed
+# 5.", "rose to 2.5.").
 _SENTENCE_END = re.compile(r"(\S*?)([.?!;:…])([\"'”’»)\]]*)\s+")
 _TITLES = frozenset(
     "mr mrs ms dr st gen lt col sgt capt rep sen gov pres prof jr sr inc ltd co corp vs etc "
@@ -222,7 +223,8 @@ def _sentences(line: str) -> list[str]:
         word, mark = match.group(1), match.group(2)
         bare = word.strip("\"'“‘«([").rstrip(".")
         initial = len(bare) <= 1 and not bare.isdigit()
-        if mark == "." and (initial or "." in bare or bare.lower() in _TITLES):
+        dotted = "." in bare and all(len(p) <= 2 and p.isalpha() for p in bare.split("."))
+        if mark == "." and (initial or dotted or bare.lower() in _TITLES):
             continue  # "U.S.", "A.", "Mr.": not the end of a sentence
         parts.append(line[start : match.end(3)])
         start = match.end()

@@ -33,7 +33,7 @@ class StorageBase:
         self.readonly = readonly
         try:
             if readonly:
-                conn = _open_readonly(path)
+                conn = _open_report(path)
             else:
                 create_private(path)
                 conn = sqlite3.connect(
@@ -43,16 +43,7 @@ class StorageBase:
                     timeout=BUSY_TIMEOUT_MS / 1000,
                 )
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            if readonly:
-                try:
-                    check_version(conn)
-                except sqlite3.OperationalError:
-                    if not _unwritable_copy(path):
-                        raise
-                    conn.close()  # a WAL file's reader makes <db>-shm: here it cannot
-                    conn = _open_readonly(path, immutable=True)
-                    check_version(conn)
-            else:
+            if not readonly:
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
                 conn.execute("PRAGMA foreign_keys = ON")
@@ -172,6 +163,31 @@ def reason(exc: BaseException) -> str:
     return text
 
 
+def _open_report(path: Path) -> sqlite3.Connection:
+    """A report's connection: read-only, its schema version checked. A copy in a directory
+    this process cannot write is read as it is (immutable) if no write-ahead log is beside
+    it; with one, the error says what to do."""
+    wal = path.with_name(path.name + "-wal")
+    conn = _open_readonly(path)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        check_version(conn)
+        return conn
+    except sqlite3.OperationalError as exc:
+        conn.close()  # a WAL file's reader makes <db>-shm: in an unwritable directory it cannot
+        if os.access(path.parent, os.W_OK):
+            raise
+        if wal.exists() and wal.stat().st_size:
+            raise StorageError(
+                f"{path}: cannot use the database: {reason(exc)} (its write-ahead log {wal} "
+                "needs a directory this process can write; copy the database alone with "
+                f'`sqlite3 {path.name} ".backup COPY"`, or read it where it was written)'
+            ) from None
+    conn = _open_readonly(path, immutable=True)
+    check_version(conn)
+    return conn
+
+
 def _open_readonly(path: Path, *, immutable: bool = False) -> sqlite3.Connection:
     """``mode=ro``; ``immutable``: also no locks and no ``-shm`` (a copy nothing writes)."""
     return sqlite3.connect(
@@ -181,11 +197,3 @@ def _open_readonly(path: Path, *, immutable: bool = False) -> sqlite3.Connection
         check_same_thread=False,
         timeout=BUSY_TIMEOUT_MS / 1000,
     )
-
-
-def _unwritable_copy(path: Path) -> bool:
-    """A database in a directory this process cannot write, with no write-ahead log beside it
-    (a backup on a read-only shelf; a running writer keeps its log there): read as it is,
-    without the shared-memory file SQLite cannot make there."""
-    wal = path.with_name(path.name + "-wal")
-    return not os.access(path.parent, os.W_OK) and not (wal.exists() and wal.stat().st_size)

@@ -283,6 +283,8 @@ def _copy_table(
     progress: Progress,
 ) -> int:
     last, stored = resume
+    # part-copied by a release that kept no sum: none kept (it would cover only what follows)
+    summed = stored is not None or last == 0
     total_sum = int(stored, 16) if stored else 0
     columns = _columns(lite, target, table)
     into = [*columns, "seq"] if table == "hits" else columns  # SQLite's rowid: the hits' order
@@ -302,13 +304,13 @@ def _copy_table(
                 with conn.cursor() as cur:
                     cur.executemany(insert.encode(), values)
                 last = rows[-1][0]
-                total_sum = _add_rows(total_sum, rows)
+                total_sum = _add_rows(total_sum, rows) if summed else 0
             conn.execute(
                 "INSERT INTO monitor_migration (tbl, source, last_rowid, done, digest) "
                 "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (tbl) DO UPDATE SET "
                 "last_rowid = excluded.last_rowid, done = excluded.done, "
                 "digest = excluded.digest",
-                (table, source, last, not rows, f"{total_sum:032x}"),
+                (table, source, last, not rows, f"{total_sum:032x}" if summed else None),
             )
             total += len(rows)
             if rows:
