@@ -45,9 +45,16 @@ class DigestDeliverer:
         return next_digest(self.storage, self.cfg)
 
     async def deliver_if_due(self, now: datetime | None = None) -> int:
-        """Send the digest if its time has come; return how many hits it carried."""
+        """Send the digest if its time has come; return how many hits it carried. With
+        several workers (PostgreSQL) one sends it; the others find it sent."""
         now = now or utcnow()
         if not may_send(now, self.due_at(), self.cfg):  # not yet, or in the quiet hours
+            return 0
+        with self.storage.digest_lock() as mine:
+            return await self._deliver(now) if mine else 0
+
+    async def _deliver(self, now: datetime) -> int:
+        if not may_send(now, self.due_at(), self.cfg):  # sent by another worker meanwhile
             return 0
         tried = self.storage.tried_digest(CHANNEL)
         if tried is not None:  # a digest tried before (refused, or the process died sending

@@ -131,14 +131,6 @@ def test_what_postgresql_lacks_yet_is_a_clear_error(
     assert "Datasette metadata is not supported by the PostgreSQL" in capsys.readouterr().err
     kept = pg_config(tmp_path, list(urls.values()), webhook_receiver, monitor='keep_items = "30d"')
     assert cli(kept, "once") == 0  # retention runs on PostgreSQL too
-    digest = kept.read_text() + (
-        '\n[alerts.email]\nhost = "127.0.0.1"\nsender = "a@b.c"\nrecipients = ["d@e.f"]\n'
-        'mode = "digest"\n'
-    )
-    kept.write_text(digest)
-    capsys.readouterr()
-    assert cli(kept, "once") != 0
-    assert "email digests" in capsys.readouterr().err
 
 
 def test_classify_on_a_postgresql_config_reads_and_writes_nothing(

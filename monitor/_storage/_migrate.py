@@ -1,17 +1,17 @@
 """Copy a SQLite database into PostgreSQL (``monitor migrate-db``), resumably.
 
 Every table the PostgreSQL schema has — feeds, items, hits, the outbox (deliveries), channels,
-the trackers' learned state (topic_state), feedback, and the feed health changes with their
-alerts (feed_events, feed_event_deliveries) — is copied in rowid order, a chunk at a time
-(``expired_keys``, which has no rowid, in key order). Each chunk is one PostgreSQL transaction
-that also records how far its table got (``monitor_migration``), so a copy that is interrupted
-(killed, the network gone) and run again continues after the last committed chunk: no row is
-copied twice, none is skipped. Ids are kept (items, hits, deliveries and feedback refer to each
-other and the CLI shows them), ``hits.seq`` takes SQLite's rowid (the order of ``monitor
-hits``), and the identity sequences are moved past the copied ids at the end. The columns
-copied are those both schemas have; what PostgreSQL adds (a feed's ``next_poll``, leases) keeps
-its default: every feed is due at once, and its first poll is a conditional request (ETag /
-Last-Modified).
+the trackers' learned state (topic_state), feedback, the feed health changes with their alerts
+(feed_events, feed_event_deliveries) and the email digests sent — is copied in rowid order, a
+chunk at a time (``expired_keys``, which has no rowid, in key order). Each chunk is one
+PostgreSQL transaction that also records how far its table got (``monitor_migration``), so a
+copy that is interrupted (killed, the network gone) and run again continues after the last
+committed chunk: no row is copied twice, none is skipped. Ids are kept (items, hits, deliveries
+and feedback refer to each other and the CLI shows them), ``hits.seq`` takes SQLite's rowid
+(the order of ``monitor hits``), and the identity sequences are moved past the copied ids at
+the end. The columns copied are those both schemas have; what PostgreSQL adds (a feed's
+``next_poll``, leases) keeps its default: every feed is due at once, and its first poll is a
+conditional request (ETag / Last-Modified).
 
 The source must not change during the copy: the CLI holds the SQLite file's daemon lock. A
 source changed between two runs is refused: rows added after a table was copied, rows
@@ -41,6 +41,7 @@ TABLES: tuple[tuple[str, str | None], ...] = (
     ("feedback", "id"),
     ("feed_events", "seq"),  # feed health changes, and their alerts' outbox
     ("feed_event_deliveries", "id"),
+    ("digests", None),  # the email digests sent: the next slot counts from the last
 )
 CHUNK = 1000
 # Columns both schemas have that must keep PostgreSQL's default: SQLite's ``feeds.next_poll``

@@ -37,7 +37,7 @@ def open_store(config: Config, *, readonly: bool = False, must_exist: bool = Fal
             )
         return Storage(path, readonly=readonly)
     try:
-        from ._postgres import PostgresStorage, check_config
+        from ._postgres import PostgresStorage
     except ModuleNotFoundError as exc:  # psycopg is an optional extra
         if not (exc.name or "").startswith("psycopg"):
             raise
@@ -45,13 +45,7 @@ def open_store(config: Config, *, readonly: bool = False, must_exist: bool = Fal
             f"{config.path}: [monitor] names a PostgreSQL database but psycopg is not "
             f"installed ({exc}); install monitor[postgres]"
         ) from None
-    store = PostgresStorage(dsn, lease=timedelta(seconds=config.settings.lease), readonly=readonly)
-    try:
-        check_config(config, store.where)
-    except BaseException:
-        store.close()
-        raise
-    return store
+    return PostgresStorage(dsn, lease=timedelta(seconds=config.settings.lease), readonly=readonly)
 
 
 def stored_feedback(config: Config) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ import psycopg
 
 from ._versions import refuse_version
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 _LOCK = 0x6D6F6E69  # pg_advisory_xact_lock key of the migration ("moni")
 
 _V1 = """
@@ -175,7 +175,7 @@ CREATE INDEX IF NOT EXISTS items_feed_published ON items (feed_id, published)
 
 # 6: the live workers and a digest of each one's config (``_fleet``): a worker whose config
 # differs (a feed or topic on one worker only) is warned of; ``deliveries.digest`` kept in
-# step with SQLite's schema 9 (email digests are SQLite's alone for now); ``expired_keys``
+# step with SQLite's schema 9; ``expired_keys``
 # (SQLite's schema 8), filled by ``migrate-db`` (the items retention deleted on SQLite must
 # not come back as new) and, since retention runs here too, by retention
 _V6 = """
@@ -195,7 +195,16 @@ CREATE TABLE IF NOT EXISTS expired_keys (
 )
 """
 
-_MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6}
+# 7: email digests sent (SQLite's ``digests``, schema 4): digests run on PostgreSQL too
+_V7 = """
+CREATE TABLE IF NOT EXISTS digests (
+    id         text PRIMARY KEY,
+    sent_at    timestamptz NOT NULL,
+    deliveries integer NOT NULL
+)
+"""
+
+_MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6, 7: _V7}
 
 
 NO_TABLES = "no monitor tables yet"

@@ -10,17 +10,15 @@ reports, the trackers' state and reading feedback. What it does not have yet rai
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from .._config import Config
 from ._feed_events import FeedEventsMixin
 from ._managed_shared import SharedManagedFeedsMixin
-from ._open import unsupported
 from ._pace import PaceMixin
 from ._pg_base import PostgresBase
 from ._pg_claims import PgClaimsMixin
+from ._pg_digests import PgDigestsMixin
 from ._pg_feeds import PgFeedsMixin
 from ._pg_notify import PgNotifyMixin
 from ._pg_outbox import PgOutboxMixin
@@ -28,7 +26,6 @@ from ._pg_queries import PgQueriesMixin
 from ._pg_stories import PgStoriesMixin
 from ._protocol import Store
 from ._retention import RetentionMixin
-from ._rows import Delivery
 
 
 class PostgresStorage(
@@ -42,6 +39,7 @@ class PostgresStorage(
     PgStoriesMixin,
     RetentionMixin,
     SharedManagedFeedsMixin,
+    PgDigestsMixin,
     PostgresBase,
 ):
     """The database at ``dsn`` (a ``postgresql://`` URL), its schema created or migrated."""
@@ -77,32 +75,6 @@ class PostgresStorage(
         self, *, topic: str | None = None, since: datetime | None = None, limit: int = 50
     ) -> list[dict[str, Any]]:
         self._unsupported("the Atom feed of hits")
-
-    def mark_digest(self, delivery_ids: Sequence[int], ident: str) -> None:
-        self._unsupported("email digests")
-
-    def tried_digest(self, channel: str) -> tuple[str, datetime | None, int] | None:
-        self._unsupported("email digests")
-
-    def digest_deliveries(
-        self, channel: str, ident: str | None, now: datetime, *, limit: int | None
-    ) -> list[Delivery]:
-        self._unsupported("email digests")
-
-    def last_digest(self) -> datetime | None:
-        self._unsupported("email digests")
-
-    def oldest_pending(self, channel: str) -> datetime | None:
-        self._unsupported("email digests")
-
-    def record_digest(self, ident: str, delivery_ids: Sequence[int], now: datetime) -> None:
-        self._unsupported("email digests")
-
-
-def check_config(config: Config, where: str) -> None:
-    """Refuse at start what the PostgreSQL backend cannot do yet (rather than mid-run)."""
-    if config.email is not None and config.email.mode == "digest":
-        unsupported(where, 'email digests ([alerts.email] mode = "digest")')
 
 
 def _is_a_store(storage: PostgresStorage) -> Store:
