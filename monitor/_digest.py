@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import MutableMapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ._alerts import EmailSender
@@ -29,16 +29,29 @@ log = logging.getLogger(__name__)
 CHANNEL = "email"
 IDLE_CHECK = 5.0  # seconds between looks when nothing is pending (two small queries)
 BATCH = 1000  # hits in one digest at most (the rest go in the next)
+HOLD_MARGIN = 60.0  # seconds past the send's timeout before another worker takes a digest
 
 
 class DigestDeliverer:
+    """``hold`` (several workers): a digest being sent is held that long (its rows' next
+    attempt), so that no other worker takes it for one tried before while it is in flight, even
+    if this worker's database session, and the lock with it, is lost meanwhile."""
+
     def __init__(
-        self, storage: Store, sender: EmailSender, cfg: EmailConfig, schedule: tuple[float, ...]
+        self,
+        storage: Store,
+        sender: EmailSender,
+        cfg: EmailConfig,
+        schedule: tuple[float, ...],
+        *,
+        hold: float = 0.0,
     ) -> None:
         self.storage = storage
         self.sender = sender
         self.cfg = cfg
         self.schedule = schedule
+        self.hold = hold
+        self._unrecorded: tuple[str, list[int], datetime] | None = None  # sent, not yet stored
 
     def due_at(self) -> datetime | None:
         """When the next digest goes out; ``None`` when nothing waits."""
@@ -48,6 +61,10 @@ class DigestDeliverer:
         """Send the digest if its time has come; return how many hits it carried. With
         several workers (PostgreSQL) one sends it; the others find it sent."""
         now = now or utcnow()
+        if self._unrecorded is not None:  # sent while the database was away: stored first
+            self.storage.record_digest(*self._unrecorded)
+            log.info("digest %s recorded", self._unrecorded[0])
+            self._unrecorded = None
         if not may_send(now, self.due_at(), self.cfg):  # not yet, or in the quiet hours
             return 0
         with self.storage.digest_lock() as mine:
@@ -63,18 +80,16 @@ class DigestDeliverer:
             pending = self.storage.digest_deliveries(CHANNEL, ident, now, limit=None)
             if len(pending) < size:  # not all of it due yet (rows stored under an older rule)
                 return 0
-            carried = digest_id([d.alert.id for d in pending])
-            if carried != ident:  # hits taken out of it (`redeliver`): other hits, other id
-                self.storage.mark_digest([d.id for d in pending], carried)
-                ident = carried
+            ident = digest_id([d.alert.id for d in pending])  # (`redeliver` took hits out of
+            # it: other hits, other id)
         else:
             pending = self.storage.digest_deliveries(CHANNEL, None, now, limit=BATCH)
             ident = digest_id([d.alert.id for d in pending])
-            if pending:
-                self.storage.mark_digest([d.id for d in pending], ident)
         if not pending:
             return 0
         ids = [d.id for d in pending]
+        until = now + timedelta(seconds=self.hold) if self.hold else None
+        self.storage.mark_digest(ids, ident, until)
         try:
             message = digest_message([d.alert for d in pending], self.cfg, ident=ident, now=now)
             await self.sender.send_message(message)
@@ -94,7 +109,13 @@ class DigestDeliverer:
             else:
                 log.warning("digest of %s not sent: %s", _count(len(ids), "hit"), exc)
             return 0
-        self.storage.record_digest(ident, ids, utcnow())
+        sent_at = utcnow()
+        try:
+            self.storage.record_digest(ident, ids, sent_at)
+        except StorageError as exc:  # (held meanwhile: no other worker sends it again)
+            self._unrecorded = (ident, ids, sent_at)
+            log.error("digest %s sent, not yet recorded: %s (recorded when it is back)", ident, exc)
+            return len(ids)
         log.info("digest %s sent: %d hits", ident, len(ids))
         return len(ids)
 
@@ -147,12 +168,14 @@ def digest_times(
 
 
 def take_digest(
-    config: Config, storage: Store, senders: MutableMapping[str, Any]
+    config: Config, storage: Store, senders: MutableMapping[str, Any], *, several: bool = False
 ) -> DigestDeliverer | None:
     """In digest mode, take the email sender away from the per-hit deliverer (the outbox still
-    queues ``email`` rows) and hand it to a :class:`DigestDeliverer`."""
+    queues ``email`` rows) and hand it to a :class:`DigestDeliverer`; ``several``: other
+    workers send digests too (PostgreSQL)."""
     if config.email is None or config.email.mode != "digest":
         return None
     sender = senders.pop(CHANNEL)
     assert isinstance(sender, EmailSender)
-    return DigestDeliverer(storage, sender, config.email, config.retry_schedule)
+    hold = config.email.timeout + HOLD_MARGIN if several else 0.0
+    return DigestDeliverer(storage, sender, config.email, config.retry_schedule, hold=hold)

@@ -29,8 +29,9 @@ WORKER_FRESH = timedelta(seconds=3 * FLEET_INTERVAL)  # a worker not seen since 
 def config_digest(config: Config, trackers: Sequence[Tracker]) -> str:
     """What must be the same on every worker: the configured feeds and their pace and topics,
     the topics (threshold, vetoes, channels, and the seed texts and phrases their profile is
-    made of, wherever the seeds folder is) and the alert channels. Not the machine's own
-    settings (concurrency, parse workers), which may differ."""
+    made of, wherever the seeds folder is), the alert channels and when mail goes out (one
+    mail per hit or digests, their times, the quiet hours). Not the machine's own settings
+    (concurrency, parse workers), which may differ."""
     feeds = sorted(
         [f.url, f.interval, f.min_interval, f.max_interval, list(f.topics or ())]
         for f in config.feeds
@@ -39,7 +40,12 @@ def config_digest(config: Config, trackers: Sequence[Tracker]) -> str:
         [t.name, t.threshold, list(t.exclude), list(t.channels or ())] for t in config.topics
     )
     profiles = sorted([t.name, t.seeds_digest] for t in trackers)
-    text = json.dumps([feeds, topics, profiles, sorted(config.channels)], sort_keys=True)
+    email = config.email
+    mail = None  # when mail goes out: every worker sends it, by the same rule
+    if email is not None:
+        mail = [email.mode, list(email.digest_at), email.digest_every, email.timezone,
+                None if email.quiet_hours is None else list(email.quiet_hours)]  # fmt: skip
+    text = json.dumps([feeds, topics, profiles, sorted(config.channels), mail], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -267,7 +267,7 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
             ):
                 senders = {s.kind: s for s in build_senders(config.webhook, config.email, client)}
                 senders.update({s.kind: s for s in extra_senders(config)})  # Apprise
-                digest = take_digest(config, storage, senders)  # mode = "digest": email's
+                digest = take_digest(config, storage, senders, several=shared)  # "digest" mode
                 deliverer = Deliverer(storage, senders, config.retry_schedule, targets=targets,
                                       outbox_poll=settings.outbox_poll)  # fmt: skip
                 async with ParserPool(workers=workers, timeout=settings.parse_timeout) as parser:

@@ -126,3 +126,59 @@ def test_migrate_db_carries_the_digests_sent(
     assert postgres.last_digest() == sqlite.last_digest() is not None
     sqlite.close()
     postgres.close()
+
+
+def test_a_worker_that_loses_its_session_mid_send_is_not_doubled(
+    tmp_path: Path,
+    pg_schema_dsn: str,
+    monkeypatch: pytest.MonkeyPatch,
+    feed_server: FeedServer,
+    smtp_server: SmtpServer,
+) -> None:
+    """The server ends a worker's session while its digest is with the mail server (a
+    database restart): the lock went with the session, the rows were due, and a second worker
+    sent the digest again at once. The sender records it once the database is back."""
+    import psycopg
+
+    monkeypatch.setenv("MONITOR_E2E_DSN", pg_schema_dsn)
+    urls = serve_items(feed_server, ITEMS)
+    config = pg_digest_config(tmp_path, list(urls.values()), smtp_server, '["0s"]')
+    assert cli(config, "once") == 0
+    time.sleep(1.2)
+    smtp_server.hold_answers(3)
+    env = {**os.environ, "MONITOR_E2E_DSN": pg_schema_dsn}
+    first = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), "run"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        smtp_server.wait_for(1, timeout=30)  # kept, not yet answered
+        with psycopg.connect(pg_schema_dsn, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE pid <> pg_backend_pid() AND datname = current_database()"
+            )
+        assert cli(config, "once") == 0  # a second worker, at the same moment
+        time.sleep(4)  # the first one's answer, and its record once reconnected
+        assert len(smtp_server.messages) == 1
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            rows = _deliveries(config)
+            if {r["status"] for r in rows} == {"delivered"}:
+                break
+            time.sleep(0.5)
+        assert {r["status"] for r in rows} == {"delivered"}, rows
+    finally:
+        first.terminate()
+        first.communicate(timeout=30)
+    assert len(smtp_server.messages) == 1
+
+
+def _deliveries(config: Path) -> list[dict[str, object]]:
+    out = subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(config), "deliveries",
+         "--format", "json"],
+        capture_output=True, text=True, timeout=60, env=os.environ.copy(),
+    )  # fmt: skip
+    rows: list[dict[str, object]] = json.loads(out.stdout)
+    return rows

@@ -33,6 +33,27 @@ def test_the_digest_follows_what_workers_must_share(
     assert digest("b", ["http://127.0.0.1:1/a.xml"]) == base  # another folder, same config
     assert digest("c", ["http://127.0.0.1:1/a.xml"], "concurrency = 3") == base  # the machine's
     assert digest("d", ["http://127.0.0.1:1/a.xml", "http://127.0.0.1:1/b.xml"]) != base
+    # when mail goes out: one worker sending each hit at once empties every digest, one
+    # without the quiet hours sends inside the others'
+    email = (
+        '[alerts.email]\nhost = "127.0.0.1"\nsender = "a@b.c"\nrecipients = ["d@e.f"]\n'
+        'mode = "digest"\ndigest_every = "1h"\n'
+    )
+
+    def mailing(folder: str, extra: str) -> str:
+        (tmp_path / folder).mkdir()
+        path = pg_config(tmp_path / folder, ["http://127.0.0.1:1/a.xml"], webhook_receiver)
+        path.write_text(path.read_text() + "\n" + extra)
+        config = load_config(path)
+        return config_digest(config, build_trackers(config.topics))
+
+    digests = {
+        mailing("e", email),
+        mailing("f", email.replace('mode = "digest"', 'mode = "each"')),
+        mailing("g", email + 'quiet_hours = "22:00-07:00"\n'),
+        mailing("h", email.replace('digest_every = "1h"', 'digest_every = "2h"')),
+    }
+    assert len(digests) == 4
 
 
 def test_a_worker_with_another_config_is_warned_of(

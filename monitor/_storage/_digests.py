@@ -34,15 +34,26 @@ class DigestsMixin(SqlMixin):
         )
         return parse_iso(rows[0]["t"]) if rows else None
 
-    def mark_digest(self, delivery_ids: Sequence[int], ident: str) -> None:
+    def mark_digest(
+        self, delivery_ids: Sequence[int], ident: str, until: datetime | None = None
+    ) -> None:
         """The rows of digest ``ident``, about to be sent: if the send fails, or the process
-        dies before the server's answer is recorded, the same rows go again under ``ident``."""
+        dies before the server's answer is recorded, the same rows go again under ``ident``
+        (not before ``until``, when given: the send may still be in flight till then)."""
         p = self.dialect.p
         with self._write() as conn:
+            if until is None:
+                self._run_many(
+                    conn,
+                    f"UPDATE deliveries SET digest = {p} WHERE id = {p}",
+                    [(ident, i) for i in delivery_ids],
+                )
+                return
+            held = self.dialect.time(until)
             self._run_many(
                 conn,
-                f"UPDATE deliveries SET digest = {p} WHERE id = {p}",
-                [(ident, i) for i in delivery_ids],
+                f"UPDATE deliveries SET digest = {p}, next_attempt = {p} WHERE id = {p}",
+                [(ident, held, i) for i in delivery_ids],
             )
 
     def digest_deliveries(
