@@ -4,7 +4,7 @@ time (a session advisory lock, tried, not waited for: the others find the rows d
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import psycopg
 
@@ -27,8 +27,7 @@ class PgDigestsMixin(PostgresBase, DigestsMixin):
         try:
             yield got
         finally:
-            if got and not conn.broken and not conn.closed:  # a lost session lost its lock too
-                try:
+            if got and not conn.broken and not conn.closed:
+                # a session lost meanwhile (the server restarted) lost its lock with it
+                with suppress(psycopg.Error):
                     conn.execute("SELECT pg_advisory_unlock(%s)", (_DIGEST_LOCK,))
-                except psycopg.Error as exc:
-                    raise StorageError(f"{self._where}: {reason(exc)}") from None
