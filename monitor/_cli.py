@@ -350,10 +350,12 @@ def _digest_when(config: Config, storage: Store) -> DigestWhen | None:
     at its retry, other rows in the slot after it."""
     if config.email is None or not _digest_mode(config):
         return None
-    tried, tried_at, after = digest_times(storage, config.email, utcnow())
+    now = utcnow()
+    tried, tried_at, after = digest_times(storage, config.email, now)
 
     def when(row: dict[str, Any]) -> datetime | None:
-        return tried_at if tried is not None and row.get("digest") == tried else after
+        at = tried_at if tried is not None and row.get("digest") == tried else after
+        return None if at is None else max(at, now)  # a passed slot: the next look, now
 
     return when
 

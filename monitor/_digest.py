@@ -116,7 +116,7 @@ class DigestDeliverer:
             self._unrecorded = (ident, ids, sent_at)
             log.error("digest %s sent, not yet recorded: %s (recorded when it is back)", ident, exc)
             return len(ids)
-        log.info("digest %s sent: %d hits", ident, len(ids))
+        log.info("digest %s sent: %s", ident, _count(len(ids), "hit"))
         return len(ids)
 
     async def run(self) -> None:

@@ -64,9 +64,11 @@ class Fleet:
         if differ and differ != self.differ:
             log.warning(
                 "worker %s runs config %s; %d other live worker(s) run another: %s. Feeds, "
-                "topics, seeds or alert channels differ: a feed only one config lists is "
-                "marked removed at the others' start and may go unpolled. Give every worker "
-                "the same config (and seed files)",
+                "topics, seeds, alert channels or when mail goes out differ: a feed only one "
+                "config lists is marked removed at the others' start and may go unpolled; a "
+                "worker mailing each hit at once empties the others' digests, one without "
+                "their quiet hours mails inside them. Give every worker the same config (and "
+                "seed files)",
                 self.owner,
                 mine,
                 len(differ),

@@ -416,6 +416,53 @@ def test_deliveries_tell_hits_behind_a_refused_digest_the_slot_after_it(
     assert f"in the next digest, at {times[False]:%Y-%m-%dT%H:%M:%S}" in out, out
 
 
+def test_deliveries_never_give_a_digest_time_in_the_past(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    smtp_server: SmtpServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Hits whose slot has passed (the daemon was down, or they were requeued after a digest
+    failed for good) go in the next digest at once: `deliveries` and `redeliver` gave the
+    passed slot, minutes or days ago."""
+    urls = serve_items(feed_server, ITEMS)
+    config = digest_config(tmp_path, list(urls.values()), smtp_server, "1h")
+    assert cli(config, "once") == 0
+    with sqlite3.connect(tmp_path / "monitor.db") as conn:
+        conn.execute("UPDATE hits SET detected_at = '2020-01-01T00:00:00.000Z'")
+    conn.close()
+    before = datetime.now(UTC)
+    capsys.readouterr()
+    assert cli(config, "deliveries", "--format", "json") == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert all(datetime.fromisoformat(r["next_attempt"]) >= before for r in rows), rows
+    assert cli(config, "redeliver", str(rows[0]["id"])) == 0
+    shown = capsys.readouterr().out.split("in the next digest, at ")[1].split()[0]
+    assert datetime.fromisoformat(shown) >= before, shown
+
+
+def test_a_hit_requeued_while_its_digest_is_sent_goes_again(
+    tmp_path: Path, feed_server: FeedServer, smtp_server: SmtpServer
+) -> None:
+    """`redeliver` during a send: the digest's record marked the requeued row delivered too,
+    and what `redeliver` had promised (the next digest) never came."""
+    from monitor._storage import Storage
+
+    urls = serve_items(feed_server, ITEMS)
+    config = digest_config(tmp_path, list(urls.values()), smtp_server, "1h")
+    assert cli(config, "once") == 0
+    storage = Storage(tmp_path / "monitor.db")
+    now = datetime.now(UTC)
+    rows = storage.digest_deliveries("email", None, now, limit=None)
+    ids = [d.id for d in rows]
+    storage.mark_digest(ids, "digest_x")
+    storage.requeue(str(ids[0]), now)  # while the digest is with the mail server
+    storage.record_digest("digest_x", ids, now)
+    left = storage.digest_deliveries("email", None, now + timedelta(seconds=1), limit=None)
+    storage.close()
+    assert [d.id for d in left] == [ids[0]]
+
+
 def test_a_refused_digest_goes_again_whole_once(
     tmp_path: Path, feed_server: FeedServer, smtp_server: SmtpServer
 ) -> None:

@@ -97,8 +97,8 @@ class DigestsMixin(SqlMixin):
                 conn,
                 "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, "
                 f"last_attempt = {p}, last_error = NULL, next_attempt = NULL, "
-                f"delivered_at = {p} WHERE id = {p}",
-                [(stamp, stamp, i) for i in delivery_ids],
+                f"delivered_at = {p} WHERE id = {p} AND digest = {p}",  # (not one requeued
+                [(stamp, stamp, i, ident) for i in delivery_ids],  # meanwhile: it goes again)
             )
             self._run(
                 conn,
