@@ -38,6 +38,17 @@ class Interrupted(Exception):
     pass
 
 
+def interrupt_in(table: str, after: int) -> Callable[[str, int], None]:
+    """A ``progress`` callback that interrupts the copy once ``table`` has more than
+    ``after`` rows copied (inside that chunk: it is rolled back)."""
+
+    def interrupt(copying: str, rows: int) -> None:
+        if copying == table and rows > after:
+            raise Interrupted
+
+    return interrupt
+
+
 def reports(config: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
     out = {}
     for args in REPORTS:
@@ -68,13 +79,9 @@ def test_migrate_interrupted_and_resumed_gives_identical_reports(
     database = tmp_path / "monitor.db"
 
     # interrupted inside its third chunk of items: that chunk is rolled back
-    def interrupt(table: str, rows: int) -> None:
-        if table == "items" and rows > 4:
-            raise Interrupted
-
     target = PostgresStorage(pg_schema_dsn)
     with pytest.raises(Interrupted):
-        migrate_sqlite(database, target, chunk=2, progress=interrupt)
+        migrate_sqlite(database, target, chunk=2, progress=interrupt_in("items", 4))
     assert target._read("SELECT count(*) AS n FROM items")[0]["n"] == 4
     assert target._read("SELECT count(*) AS n FROM hits")[0]["n"] == 0
     target.close()
@@ -276,13 +283,9 @@ def test_a_resumed_copy_refuses_rows_changed_since_they_were_copied(
     assert cli(lite, "once") == 0
     database = tmp_path / "monitor.db"
 
-    def interrupt(table: str, rows: int) -> None:
-        if table == "deliveries" and rows > 2:
-            raise Interrupted
-
     target = PostgresStorage(pg_schema_dsn)
     with pytest.raises(Interrupted):
-        migrate_sqlite(database, target, chunk=2, progress=interrupt)
+        migrate_sqlite(database, target, chunk=2, progress=interrupt_in("deliveries", 2))
     target.close()
     monkeypatch.setenv("MONITOR_E2E_DSN", pg_schema_dsn)
     copy = ("migrate-db", "--to-env", "MONITOR_E2E_DSN")
@@ -324,19 +327,12 @@ def test_a_copy_begun_by_an_earlier_release_resumes(
     assert cli(lite, "once") == 0
     database = tmp_path / "monitor.db"
 
-    def stop_at(rows_in_deliveries: int) -> Callable[[str, int], None]:
-        def interrupt(table: str, rows: int) -> None:
-            if table == "deliveries" and rows > rows_in_deliveries:
-                raise Interrupted
-
-        return interrupt
-
     target = PostgresStorage(pg_schema_dsn)
     with pytest.raises(Interrupted):
-        migrate_sqlite(database, target, chunk=1, progress=stop_at(1))
+        migrate_sqlite(database, target, chunk=1, progress=interrupt_in("deliveries", 1))
     target._execute("UPDATE monitor_migration SET digest = NULL")  # as the earlier release
     with pytest.raises(Interrupted):
-        migrate_sqlite(database, target, chunk=1, progress=stop_at(1))
+        migrate_sqlite(database, target, chunk=1, progress=interrupt_in("deliveries", 1))
     copied = migrate_sqlite(database, target, chunk=1)
     assert copied["deliveries"] > 0
     target.close()

@@ -5,7 +5,6 @@ gets there first, never one per worker; a refused digest goes again whole. Real 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -54,17 +53,7 @@ def test_two_workers_at_the_slot_send_one_digest(
     assert smtp_server.messages == []
     time.sleep(1.2)
     smtp_server.hold_answers(2)
-    env = {**os.environ, "MONITOR_E2E_DSN": pg_schema_dsn}
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-m", "monitor", "--config", str(config), "once"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
+    workers = [_worker(config, "once") for _ in range(2)]
     for worker in workers:
         _, err = worker.communicate(timeout=60)
         assert worker.returncode == 0, err
@@ -146,11 +135,7 @@ def test_a_worker_that_loses_its_session_mid_send_is_not_doubled(
     assert cli(config, "once") == 0
     time.sleep(1.2)
     smtp_server.hold_answers(3)
-    env = {**os.environ, "MONITOR_E2E_DSN": pg_schema_dsn}
-    first = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--config", str(config), "run"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    first = _worker(config, "run")
     try:
         smtp_server.wait_for(1, timeout=30)  # kept, not yet answered
         with psycopg.connect(pg_schema_dsn, autocommit=True) as admin:
@@ -174,11 +159,19 @@ def test_a_worker_that_loses_its_session_mid_send_is_not_doubled(
     assert len(smtp_server.messages) == 1
 
 
+def _worker(config: Path, command: str) -> subprocess.Popen[str]:
+    """A `monitor` process of its own (a worker), with this test's environment (the DSN)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), command],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
 def _deliveries(config: Path) -> list[dict[str, object]]:
     out = subprocess.run(
         [sys.executable, "-m", "monitor", "--config", str(config), "deliveries",
          "--format", "json"],
-        capture_output=True, text=True, timeout=60, env=os.environ.copy(),
+        capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     rows: list[dict[str, object]] = json.loads(out.stdout)
     return rows
