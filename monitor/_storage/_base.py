@@ -170,8 +170,7 @@ def _open_report(path: Path) -> sqlite3.Connection:
     wal = path.with_name(path.name + "-wal")
     conn = _open_readonly(path)
     try:
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        check_version(conn)
+        check_version(conn)  # (waits up to BUSY_TIMEOUT_MS on a lock: the connect's timeout)
         return conn
     except sqlite3.OperationalError as exc:
         conn.close()  # a WAL file's reader makes <db>-shm: in an unwritable directory it cannot
