@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import feedparser
 import pytest
 
 from tests.feedserver import FeedServer, rss
@@ -54,6 +55,9 @@ def test_monitor_once_on_postgresql_alerts_each_on_topic_item_once(
     hits = json.loads(capsys.readouterr().out)
     assert {h["title"] for h in hits} == ON_TOPIC
     assert {h["id"] for h in hits} == {r.json["id"] for r in hooks}
+    assert cli(config, "atom") == 0  # the Atom feed of hits: the same hits, as judged
+    atom = feedparser.parse(capsys.readouterr().out.encode())
+    assert not atom.bozo and {e.title for e in atom.entries} == ON_TOPIC
 
     # a second cycle: conditional requests, nothing alerted twice
     assert cli(config, "once") == 0

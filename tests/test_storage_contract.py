@@ -408,9 +408,28 @@ def test_reports_are_the_same_on_both_backends(
         store(s, [NewItem(entry("c"), (hit(),), story_id="x")], feed=OTHER)
         s.record_delivery(1, NOW + timedelta(seconds=3))  # (claiming differs: see below)
         outputs.append((s.hits(), s.hits(topic="u", limit=1), s.feeds_report(),
-                        s.deliveries_report()))  # fmt: skip
+                        s.deliveries_report(), s.hit_entries(),
+                        s.hit_entries(topic="t", since=NOW, limit=1)))  # fmt: skip
         s.close()
     assert outputs[0] == outputs[1]
+
+
+def test_the_atom_feeds_hits_newest_first_as_they_were_judged(storage: Store) -> None:
+    store(storage, [NewItem(entry("a", "First"), (hit(), hit("u", 0.7)))])
+    later = NOW + timedelta(hours=1)
+    store(storage, [NewItem(entry("b", "Second"), (hit(),))], feed=OTHER, now=later)
+    rows = storage.hit_entries()
+    assert (rows[0]["title"], rows[0]["topic"]) == ("Second", "t")
+    assert {(r["title"], r["topic"]) for r in rows[1:]} == {("First", "t"), ("First", "u")}
+    second = rows[0]
+    assert second["link"] == "http://x/b" and second["feed"] == "Other feed"
+    assert second["summary"] == "Summary" and second["score"] == 0.9
+    assert second["matched"] == [["phrase:coalition of the willing", 0.5]]
+    assert second["detected_at"] == "2025-03-11T13:00:00.000Z"
+    assert second["published"] == "2025-03-11T12:00:00.000Z"
+    assert [r["title"] for r in storage.hit_entries(topic="u")] == ["First"]
+    assert [r["title"] for r in storage.hit_entries(since=later)] == ["Second"]
+    assert len(storage.hit_entries(limit=2)) == 2
 
 
 def test_postgres_claims_deliveries_once_across_workers(

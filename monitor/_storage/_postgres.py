@@ -10,7 +10,6 @@ reports, the trackers' state and reading feedback. What it does not have yet rai
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from ._feed_events import FeedEventsMixin
@@ -70,11 +69,6 @@ class PostgresStorage(
         limit: int | None = 50,
     ) -> list[dict[str, Any]]:
         self._unsupported("full-text search")
-
-    def hit_entries(
-        self, *, topic: str | None = None, since: datetime | None = None, limit: int = 50
-    ) -> list[dict[str, Any]]:
-        self._unsupported("the Atom feed of hits")
 
 
 def _is_a_store(storage: PostgresStorage) -> Store:

@@ -131,6 +131,32 @@ class ReportsMixin(SqlMixin):
             row["alerted"] = bool(row["alerted"])
         return rows
 
+    def hit_entries(
+        self, *, topic: str | None = None, since: datetime | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """Hits newest first with title, link, feed, summary (as judged, frozen at detection)
+        and what matched (``matched`` as ``[[feature, weight], …]``), for the Atom feed."""
+        d = self.dialect
+        where, params = [d.true], list[Any]()
+        if topic is not None:
+            where.append(f"h.topic = {d.p}")
+            params.append(topic)
+        if since is not None:
+            where.append(f"h.detected_at >= {d.p}")
+            params.append(d.time(since))
+        rows = self._read(
+            "SELECT h.id, h.topic, h.score, coalesce(h.title, i.title) AS title, "
+            "coalesce(h.link, i.link) AS link, f.name AS feed, i.published, h.detected_at, "
+            "coalesce(h.summary, i.summary) AS summary, h.story_id, h.matched "
+            "FROM hits h JOIN items i ON i.id = h.item_id JOIN feeds f ON f.id = i.feed_id "
+            f"WHERE {' AND '.join(where)} ORDER BY h.detected_at DESC, {d.hit_order} DESC "
+            f"LIMIT {d.p}",  # as `monitor hits` orders
+            [*params, limit],
+        )
+        for row in rows:
+            row["matched"] = json.loads(row["matched"])
+        return rows
+
     def item_hits(self, item_id: int) -> list[dict[str, Any]]:
         """The hits stored for one item (one per topic it hit), for ``monitor explain``."""
         d = self.dialect

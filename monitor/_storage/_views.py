@@ -1,43 +1,17 @@
-"""Reads through the ``hit_details`` view (schema version 4): hits with their item's text."""
+"""Reads of the SQLite backend only: feeds' rhythms, and what /metrics reads on a
+connection of its own."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from .._errors import StorageError
-from .._times import iso
 from ._base import StorageBase, reason
 
 
 class ViewsMixin(StorageBase):
-    def hit_entries(
-        self, *, topic: str | None = None, since: datetime | None = None, limit: int = 50
-    ) -> list[dict[str, Any]]:
-        """Hits newest first with title, link, feed, summary and what matched (``matched`` as
-        ``[[feature, weight], …]``), for the Atom feed of hits."""
-        where: list[str] = ["1"]
-        params: list[Any] = []
-        if topic is not None:
-            where.append("d.topic = ?")
-            params.append(topic)
-        if since is not None:
-            where.append("d.detected_at >= ?")
-            params.append(iso(since))
-        rows = self._read(
-            "SELECT d.hit_id AS id, d.topic, d.score, d.title, d.link, d.feed, d.published, "
-            "d.detected_at, d.summary, d.story_id, h.matched FROM hit_details d "
-            f"JOIN hits h ON h.id = d.hit_id WHERE {' AND '.join(where)} "
-            "ORDER BY d.detected_at DESC, h.rowid DESC LIMIT ?",  # as `monitor hits` orders
-            [*params, limit],
-        )
-        for row in rows:
-            row["matched"] = json.loads(row["matched"])
-        return rows
-
     def feed_rhythms(self, window: timedelta) -> dict[str, tuple[int, str | None, str | None]]:
         """Per feed URL: (items published within ``window`` before its latest item, their
         first and last publication): its rhythm, however long ago it last published."""
