@@ -17,8 +17,9 @@ def register(sub: Any) -> None:
     search = sub.add_parser(
         "search",
         help="full-text search over stored items (title, summary), best match first",
-        description='QUERY is SQLite FTS5 syntax: words (all must match), "a phrase", '
-        "OR, NOT, prefix*, title:word. Words are stemmed: talks finds talk.",
+        description='QUERY: words (all must match), "a phrase", AND, OR, NOT, (…), prefix*, '
+        "title:word (SQLite's FTS5 syntax; PostgreSQL reads the same). Words are stemmed: "
+        "talks finds talk.",
     )
     search.add_argument("query")
     search.add_argument("--topic", help="only items of this topic (best score or a hit)")

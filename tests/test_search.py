@@ -36,7 +36,29 @@ def filled(tmp_path: Path, feed_server: FeedServer, webhook_receiver: WebhookRec
     return config
 
 
-def test_search_items_and_hits(filled: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.fixture(params=["sqlite", "postgres"])
+def searched(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Path:
+    """A config whose database a cycle filled: SQLite (FTS5) or PostgreSQL (text search)."""
+    if request.param == "sqlite":
+        config: Path = request.getfixturevalue("filled")
+        return config
+    from tests.test_postgres_cycle import pg_config
+
+    monkeypatch.setenv("MONITOR_E2E_DSN", request.getfixturevalue("pg_schema_dsn"))
+    urls = serve_items(feed_server, ITEMS)
+    config = pg_config(tmp_path, list(urls.values()), webhook_receiver)
+    assert cli(config, "once") == 0
+    return config
+
+
+def test_search_items_and_hits(searched: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    filled = searched
     titles = {r["title"] for r in search(filled, capsys, "paris")}
     assert "Paris fashion week closes with a show at the Louvre" in titles
     assert (
@@ -69,11 +91,32 @@ def test_search_items_and_hits(filled: Path, capsys: pytest.CaptureFixture[str])
     assert out[0].startswith("item_id,") and len(out) == 2 and "Japan" in out[1]
 
 
-def test_bad_query_is_a_clear_error(filled: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    capsys.readouterr()
-    assert cli(filled, "search", 'unbalanced "quote') == 1
-    err = capsys.readouterr().err
-    assert "not a valid full-text query" in err and "Traceback" not in err
+def test_bad_query_is_a_clear_error(searched: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for query in ('unbalanced "quote', "(open", "NOT", "a OR", "nosuchcolumn:word", "a )"):
+        capsys.readouterr()
+        assert cli(searched, "search", query) == 1, query
+        err = capsys.readouterr().err
+        assert "not a valid full-text query" in err and "Traceback" not in err
+
+
+def test_search_syntax_prefixes_columns_and_operators(
+    searched: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def titles(query: str) -> set[str]:
+        return {r["title"] for r in search(searched, capsys, query, "--limit", "500")}
+
+    paris, ukraine = titles("paris"), titles("ukraine")
+    assert paris and ukraine and paris != ukraine
+    assert titles("paris AND ukraine") == titles("paris ukraine") == paris & ukraine
+    assert titles("paris OR ukraine") == paris | ukraine
+    assert titles("paris NOT ukraine") == paris - ukraine
+    assert titles("(paris OR ukraine) NOT military") == (paris | ukraine) - titles("military")
+    assert titles("ukrain*") >= ukraine  # a prefix
+    in_title = titles("title:paris")
+    assert in_title and all("paris" in t.lower() for t in in_title) and in_title <= paris
+    assert titles("zzzqqq") == set()
+    [row] = search(searched, capsys, "tsunami")  # the summary's words around the match
+    assert "[tsunami]" in row["snippet"].lower() and "warning" in row["snippet"]
 
 
 def test_hit_details_view_needs_no_joins(filled: Path) -> None:

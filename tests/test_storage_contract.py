@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from monitor._config import FeedConfig
-from monitor._errors import StorageError, UnsupportedError
+from monitor._errors import StorageError
 from monitor._models import Entry, Judgement
 from monitor._storage import NewItem, Storage, Store
 
@@ -450,16 +450,6 @@ def test_postgres_claims_deliveries_once_across_workers(
     assert {d.id for d in two.due_deliveries(later, ["webhook"])} == {d.id for d in a + b}
     one.close()
     two.close()
-
-
-def test_postgres_names_what_it_does_not_support_yet(
-    tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
-    request.getfixturevalue("pg_schema_dsn")
-    s = open_backend("postgres", tmp_path, request)
-    with pytest.raises(UnsupportedError, match="full-text search is not supported by the Post"):
-        s.search("paris")
-    s.close()
 
 
 def test_postgres_errors_are_storage_errors_without_the_password() -> None:

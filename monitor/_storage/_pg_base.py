@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -15,7 +15,6 @@ from psycopg.rows import dict_row
 from .._errors import StorageError
 from .._times import iso
 from ._dialect import POSTGRES
-from ._open import unsupported
 from ._pg_schema import check_version, migrate
 
 Conn = psycopg.Connection[dict[str, Any]]
@@ -129,9 +128,6 @@ class PostgresBase:
         except psycopg.Error as exc:
             raise StorageError(f"{self._where}: {reason(exc)}") from None
         return [{k: as_text(v) for k, v in row.items()} for row in rows]
-
-    def _unsupported(self, feature: str) -> NoReturn:
-        unsupported(self._where, feature)
 
 
 def as_text(value: Any) -> Any:

@@ -11,7 +11,17 @@ import psycopg
 
 from ._versions import refuse_version
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
+TEXT_SEARCH = "'english'"  # the text search configuration: English stemming, as FTS5's porter
+
+
+def document(alias: str = "") -> str:
+    """An item's title and summary as text search reads them: the expression of the index
+    of schema 8, which ``monitor search`` tests (the planner matches it whatever the alias)."""
+    text = f"coalesce({alias}title, '') || ' ' || coalesce({alias}summary, '')"
+    return f"to_tsvector({TEXT_SEARCH}, {text})"
+
+
 _LOCK = 0x6D6F6E69  # pg_advisory_xact_lock key of the migration ("moni")
 
 _V1 = """
@@ -204,7 +214,15 @@ CREATE TABLE IF NOT EXISTS digests (
 )
 """
 
-_MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6, 7: _V7}
+# 8: full-text search (``monitor search``, SQLite's ``items_fts``): a GIN index of the items'
+# title and summary as text search reads them (``_pg_search.document``)
+_V8 = f"""
+CREATE INDEX IF NOT EXISTS items_text_search ON items USING gin (({document()}))
+"""
+
+_MIGRATIONS: dict[int, str] = {
+    1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6, 7: _V7, 8: _V8
+}  # fmt: skip
 
 
 NO_TABLES = "no monitor tables yet"

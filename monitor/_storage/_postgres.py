@@ -4,13 +4,12 @@ mixin per concern over one psycopg connection (``_pg_*``).
 What it has: the versioned schema, feeds and their state, polls stored in one transaction,
 the outbox claimed with ``FOR UPDATE SKIP LOCKED``, feeds claimed with leases (``_pg_claims``,
 the claim loop of ``monitor run``'s workers), the CLI's hits / feeds / deliveries
-reports, the trackers' state and reading feedback. What it does not have yet raises
-:class:`UnsupportedError` naming the feature (see the methods at the end).
+reports, the Atom feed of hits and full-text search (``_pg_search``), retention, digests,
+feeds managed from the CLI, the trackers' state and reading feedback. What the CLI does
+not have on PostgreSQL yet (Datasette metadata) it refuses with :class:`UnsupportedError`.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from ._feed_events import FeedEventsMixin
 from ._managed_shared import SharedManagedFeedsMixin
@@ -22,6 +21,7 @@ from ._pg_feeds import PgFeedsMixin
 from ._pg_notify import PgNotifyMixin
 from ._pg_outbox import PgOutboxMixin
 from ._pg_queries import PgQueriesMixin
+from ._pg_search import PgSearchMixin
 from ._pg_stories import PgStoriesMixin
 from ._protocol import Store
 from ._retention import RetentionMixin
@@ -33,6 +33,7 @@ class PostgresStorage(
     PgOutboxMixin,
     PgNotifyMixin,
     PgQueriesMixin,
+    PgSearchMixin,
     PaceMixin,
     FeedEventsMixin,
     PgStoriesMixin,
@@ -42,8 +43,6 @@ class PostgresStorage(
     PostgresBase,
 ):
     """The database at ``dsn`` (a ``postgresql://`` URL), its schema created or migrated."""
-
-    # -- not yet on PostgreSQL -------------------------------------------------------------
 
     def set_paused(self, url: str, paused: bool) -> None:
         """As on SQLite (a feed paused there comes over with ``migrate-db``); a resumed feed
@@ -59,16 +58,6 @@ class PostgresStorage(
                 "THEN 'error' ELSE last_status END WHERE url = %s",
                 (url,),
             )
-
-    def search(
-        self,
-        query: str,
-        *,
-        topic: str | None = None,
-        hits_only: bool = False,
-        limit: int | None = 50,
-    ) -> list[dict[str, Any]]:
-        self._unsupported("full-text search")
 
 
 def _is_a_store(storage: PostgresStorage) -> Store:
