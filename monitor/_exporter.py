@@ -37,8 +37,9 @@ class Exporter:
                 f"{config.path}: monitor.metrics: serving metrics needs prometheus-client; "
                 "install it with pip install 'monitor[metrics]' or remove the key"
             ) from None
-        self.metrics = Metrics(
-            config.settings.database, None if last_success is None else last_success.timestamp()
+        self.metrics = Metrics(  # the database gauges read what the daemon uses
+            config.settings.dsn or config.settings.database,
+            None if last_success is None else last_success.timestamp(),
         )
         self.beat = time.monotonic()
         self.late = 0.0  # how late the last heartbeat woke

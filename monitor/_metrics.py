@@ -5,7 +5,8 @@ Counted in the process as polls finish: ``monitor_polls_total{status}``,
 ``monitor_last_success_timestamp_seconds``. Read from the database at each scrape (so they are
 right across restarts and include what ``monitor redeliver`` changed):
 ``monitor_alerts{channel,status}`` (the outbox by status), ``monitor_outbox_backlog`` (pending
-deliveries), ``monitor_feeds{state}``. Needs the optional ``prometheus-client``
+deliveries), ``monitor_feeds{state}``, ``monitor_delivery_latency_seconds`` (histogram), from
+the SQLite file or the PostgreSQL database the daemon uses. Needs the optional ``prometheus-client``
 (``pip install 'monitor[metrics]'``).
 """
 
@@ -28,7 +29,7 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 from ._errors import StorageError
-from ._storage import read_delivery_latency, read_ops_counts
+from ._storage import Gauges, read_delivery_latency, read_ops_counts
 
 POLL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 DELIVERY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0, 60.0, 300.0, 1800.0, 3600.0, 86400.0)
@@ -36,10 +37,10 @@ SUCCESS = ("ok", "not-modified", "unchanged")
 
 
 class Metrics:
-    def __init__(self, database: Path, last_success: float | None = None) -> None:
-        """``last_success``: the stored time of the last successful poll, so that the gauge
-        does not read 0 after a restart until the first poll (a staleness alert would fire
-        on every deploy)."""
+    def __init__(self, database: Path | str, last_success: float | None = None) -> None:
+        """``database``: the SQLite file, or a PostgreSQL URL (a ``str``). ``last_success``:
+        the stored time of the last successful poll, so that the gauge does not read 0 after
+        a restart until the first poll (a staleness alert would fire on every deploy)."""
         self.registry = CollectorRegistry()
         r = self.registry
         self.polls = Counter("monitor_polls", "Feed polls by outcome.", ["status"], registry=r)
@@ -83,8 +84,16 @@ class Metrics:
 class _DatabaseCollector(Collector):
     """The outbox and the feeds, counted by a read-only query at each scrape."""
 
-    def __init__(self, database: Path) -> None:
+    def __init__(self, database: Path | str) -> None:
         self.database = database
+
+    def _read(self) -> Gauges:
+        if isinstance(self.database, str):
+            from ._storage._pg_gauges import read_pg_gauges
+
+            return read_pg_gauges(self.database, DELIVERY_BUCKETS)
+        rows, states = read_ops_counts(self.database)
+        return rows, states, read_delivery_latency(self.database, DELIVERY_BUCKETS)
 
     def collect(self) -> Iterator[GaugeMetricFamily | HistogramMetricFamily]:
         alerts = GaugeMetricFamily(
@@ -99,8 +108,7 @@ class _DatabaseCollector(Collector):
             labels=["state"],
         )  # fmt: skip
         try:
-            rows, states = read_ops_counts(self.database)
-            counts, total, delivered = read_delivery_latency(self.database, DELIVERY_BUCKETS)
+            rows, states, (counts, total, delivered) = self._read()
         except StorageError:
             return  # no database yet, or busy for longer than the timeout: no sample
         pending = 0

@@ -57,17 +57,29 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 @needs_prometheus
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_daemon_serves_metrics_and_health(
-    tmp_path: Path, feed_server: FeedServer, webhook_receiver: WebhookReceiver
+    tmp_path: Path,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
+    backend: str,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     urls = serve_items(feed_server, ITEMS)
     port = free_port()
-    config = write_config(
-        tmp_path,
-        [*urls.values(), feed_server.url("/missing.xml")],
-        webhook=webhook_receiver,
-        monitor=f'metrics = "127.0.0.1:{port}"',
-    )
+    feeds = [*urls.values(), feed_server.url("/missing.xml")]
+    if backend == "sqlite":
+        config = write_config(
+            tmp_path, feeds, webhook=webhook_receiver, monitor=f'metrics = "127.0.0.1:{port}"'
+        )
+    else:  # the database gauges read PostgreSQL (the daemon's environment names it)
+        from tests.test_postgres_cycle import pg_config
+
+        monkeypatch.setenv("MONITOR_E2E_DSN", request.getfixturevalue("pg_schema_dsn"))
+        config = pg_config(
+            tmp_path, feeds, webhook_receiver, monitor=f'metrics = "127.0.0.1:{port}"'
+        )
     base = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
         [sys.executable, "-m", "monitor", "--config", str(config), "--log-format", "json", "run"],

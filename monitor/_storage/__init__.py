@@ -36,12 +36,13 @@ from ._retention import RetentionMixin
 from ._rows import Delivery, NewItem, hit_id
 from ._search import SearchMixin
 from ._stories import StoriesMixin
-from ._views import ViewsMixin, read_delivery_latency, read_ops_counts
+from ._views import Gauges, ViewsMixin, read_delivery_latency, read_ops_counts
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
     "Delivery",
     "FeedState",
+    "Gauges",
     "NewItem",
     "Storage",
     "Store",

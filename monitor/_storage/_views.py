@@ -10,6 +10,10 @@ from pathlib import Path
 from .._errors import StorageError
 from ._base import StorageBase, reason
 
+# What /metrics reads at each scrape: (deliveries by (channel, status), feeds by state,
+# (cumulative delivery-latency counts per bucket bound, their sum, their count))
+Gauges = tuple[list[tuple[str, str, int]], dict[str, int], tuple[list[int], float, int]]
+
 
 class ViewsMixin(StorageBase):
     def feed_rhythms(self, window: timedelta) -> dict[str, tuple[int, str | None, str | None]]:
