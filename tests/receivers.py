@@ -221,7 +221,8 @@ class _MailHandler:
     cond: threading.Condition = field(default_factory=threading.Condition)
     reject_left: int = 0
     reject_code: int = 554
-    refuse_rcpt: dict[str, int] = field(default_factory=dict)  # address -> 450s left
+    refuse_rcpt: dict[str, int] = field(default_factory=dict)  # address -> refusals left
+    refuse_code: dict[str, int] = field(default_factory=dict)  # address -> 450 or a 5xx
     hold: float = 0.0  # seconds between keeping a message and answering 250 (a slow server)
 
     async def handle_RCPT(
@@ -230,6 +231,8 @@ class _MailHandler:
         with self.cond:
             if self.refuse_rcpt.get(address, 0) > 0:
                 self.refuse_rcpt[address] -= 1
+                if self.refuse_code.get(address, 450) >= 500:
+                    return "550 5.1.1 no such user"
                 return "450 4.2.1 mailbox busy, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -290,10 +293,12 @@ class SmtpServer:
         with self._handler.cond:
             self._handler.hold = seconds
 
-    def refuse_recipient(self, address: str, times: int = 1) -> None:
-        """Answer RCPT TO for ``address`` with a temporary 450, ``times`` times."""
+    def refuse_recipient(self, address: str, times: int = 1, code: int = 450) -> None:
+        """Answer RCPT TO for ``address`` with a temporary 450 (or ``code`` 550: for good),
+        ``times`` times."""
         with self._handler.cond:
             self._handler.refuse_rcpt[address] = times
+            self._handler.refuse_code[address] = code
 
     def wait_for(self, count: int, timeout: float = 5.0) -> list[ReceivedMail]:
         """Block until ``count`` messages have been accepted; return them all."""

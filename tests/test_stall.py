@@ -145,3 +145,43 @@ def test_a_temporarily_refused_recipient_still_gets_the_alert(
     # and only the recipient still owed the alert gets the retry: no copy for the other
     desk = [m for m in smtp_server.messages if "desk@example.org" in m.rcpt_tos]
     assert len(desk) == len(ON_TOPIC)
+
+
+def test_a_recipient_refused_for_good_is_a_failed_delivery_not_a_silent_one(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    smtp_server: SmtpServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A 550 for one of two recipients was recorded as "delivered", with no error: that
+    recipient never got the alert and nothing but a log line said so. Now the delivery is
+    failed, names the refused recipient, and `redeliver` sends to that recipient only."""
+    urls = serve_items(feed_server, ITEMS)
+    email = "\n".join(
+        [
+            "[alerts.email]",
+            'host = "127.0.0.1"',
+            f"port = {smtp_server.port}",
+            'tls = "none"',
+            'sender = "monitor@example.org"',
+            'recipients = ["desk@example.org", "boss@example.org"]',
+        ]
+    )
+    config = write_config(tmp_path, list(urls.values()), extra=email)
+    smtp_server.refuse_recipient("boss@example.org", times=len(ON_TOPIC), code=550)
+    assert cli(config, "once") == 0
+    assert cli(config, "once") == 0  # nothing is retried on its own: the refusal is for good
+    desk = [m for m in smtp_server.messages if "desk@example.org" in m.rcpt_tos]
+    assert len(desk) == len(ON_TOPIC)
+    assert not any("boss@example.org" in m.rcpt_tos for m in smtp_server.messages)
+    capsys.readouterr()
+    assert cli(config, "deliveries", "--format", "json") == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == len(ON_TOPIC)
+    for row in rows:
+        assert row["status"] == "failed", row
+        assert "boss@example.org" in row["last_error"] and "550" in row["last_error"]
+    assert cli(config, "redeliver", str(rows[0]["id"])) == 0
+    assert cli(config, "once") == 0
+    again = smtp_server.messages[len(desk) :]
+    assert [m.rcpt_tos for m in again] == [["boss@example.org"]]  # the one still owed it

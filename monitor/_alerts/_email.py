@@ -9,10 +9,13 @@ deliverer, per channel (:attr:`EmailSender.concurrency`).
 
 Outcome of one attempt (RFC 5321 reply classes decide):
 
-* accepted for every recipient, or refused for some with a 5xx — delivered (those refused
-  for good are logged);
+* accepted for every recipient — delivered;
 * a 4xx for some recipients — ``DeliveryError(retryable=True, remaining=…)``: at least once
-  per recipient, so the message goes again (same ``Message-ID``) to those recipients only;
+  per recipient, so the message goes again (same ``Message-ID``) to the refused recipients
+  only (one refused with a 5xx beside them is tried once more with them);
+* a 5xx for some recipients only — ``DeliveryError(retryable=False, remaining=…)``: a failed
+  delivery naming them (the others have the message); ``monitor redeliver`` of a single
+  mail sends it to them only (a digest goes again whole);
 * 4xx replies, connection failures, timeouts, TLS failures, a dropped connection —
   ``DeliveryError(retryable=True)``: transient by definition;
 * 5xx replies, a failed login, a server without STARTTLS/AUTH where the config needs it, a
@@ -128,17 +131,23 @@ class EmailSender:
             raise self._error(f"cannot send the message: {exc}", False) from None
         if not refused:
             return
+        # At least once per recipient: a refusal is not a delivery. The delivery stays owed
+        # to the refused recipients only (the retry, or a `redeliver`, goes to them).
         later = sorted(rcpt for rcpt, (code, _) in refused.items() if 400 <= code < 500)
         never = sorted(rcpt for rcpt in refused if rcpt not in later)
-        if never:
-            log.warning("%s refused recipients %s for good", self._label, never)
-        if later:
-            # At least once per recipient: a temporary refusal is not a delivery. The message
-            # is tried again (same Message-ID) for those recipients only.
-            codes = sorted({refused[rcpt][0] for rcpt in later})
-            error = self._error(f"recipients refused for now {codes}: {', '.join(later)}", True)
-            error.remaining = tuple(later)  # the retry goes to them only
-            raise error
+        codes = sorted({code for code, _ in refused.values()})
+        if later:  # tried again (same Message-ID); one refused for good too, once more
+            detail = f"recipients refused for now {codes}: {', '.join(later)}"
+            if never:
+                detail += f"; for good: {', '.join(never)}"
+            error = self._error(detail, True)
+        else:  # a failed delivery that names them, not a "delivered" that hides them
+            error = self._error(
+                f"recipients refused for good {codes}: {', '.join(never)} (the others have it)",
+                False,
+            )
+        error.remaining = tuple(sorted(refused))
+        raise error
 
     def _transmit(
         self, message: EmailMessage, conversation: _Conversation, to: tuple[str, ...]

@@ -151,8 +151,10 @@ class SharedOutboxMixin(SqlMixin):
             else:
                 count = self._run(
                     conn,
-                    f"UPDATE deliveries SET status = 'pending', next_attempt = {p}, "
-                    f"attempts = 0, recipients = NULL, delivered_at = NULL, digest = NULL "
+                    # still owed to some recipients only (refused by the server): to them
+                    f"UPDATE deliveries SET status = 'pending', next_attempt = {p}, attempts = 0, "
+                    "recipients = CASE WHEN status = 'delivered' THEN NULL ELSE recipients END, "
+                    "delivered_at = NULL, digest = NULL "
                     f"WHERE hit_id = {p} "
                     f"OR CAST(id AS TEXT) = {p}",
                     (self.dialect.time(now), ident, ident),
