@@ -661,3 +661,20 @@ def test_retention_deletes_what_expired_on_both_backends(storage: Store) -> None
     keys, _ = storage.known_entries(state, [*dated, undated, sent, owed, entry("new")])
     assert set(keys) == {"id:owed", "id:new"}
     assert storage.expired_keys(state, [undated, dated[0]]) == {"id:undated"}
+
+
+def test_a_delivery_number_is_never_given_to_another_hit(storage: Store) -> None:
+    """`deliveries` shows numbers that `redeliver N` takes. SQLite gave the number of the
+    newest delivery again once retention had deleted it (a quiet topic's last hits expire),
+    so a `redeliver 1` read off an older listing acted on another hit."""
+    old = NOW - timedelta(days=30)
+    store(storage, [NewItem(entry("a"), (hit(),))], now=old)
+    for d in storage.due_deliveries(NOW, CHANNELS, limit=100):
+        storage.record_delivery(d.id, NOW)
+    before = {r["id"] for r in storage.deliveries_report()}
+    while storage.expire(items_before=NOW, hits_before=NOW, limit=10, keep_latest=0) != (0, 0):
+        pass
+    assert storage.hits() == [] and storage.deliveries_report() == []
+    store(storage, [NewItem(entry("b"), (hit(),))], etag='"e2"')
+    after = {r["id"] for r in storage.deliveries_report()}
+    assert after and not after & before

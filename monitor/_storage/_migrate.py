@@ -158,14 +158,16 @@ def _copy(
             "coalesce(monitor_migration.digest, excluded.digest)",
             (_SOURCE, source, _source_digest(lite)),
         )
-        # an id SQLite will never give again (AUTOINCREMENT: a removed judgement's) neither
-        given = _sqlite_sequence(lite, "feedback")
-        if given:
-            conn.execute(
-                "SELECT setval(pg_get_serial_sequence('feedback', 'id'), "
-                "greatest(%s, (SELECT coalesce(max(id), 0) FROM feedback)), true)",
-                (given,),
-            )
+        # an id SQLite will never give again (AUTOINCREMENT: a removed judgement's or
+        # delivery's) neither
+        for table in ("feedback", "deliveries"):
+            given = _sqlite_sequence(lite, table)
+            if given:
+                conn.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"greatest(%s, (SELECT coalesce(max(id), 0) FROM {table})), true)".encode(),
+                    (given,),
+                )
     return copied
 
 

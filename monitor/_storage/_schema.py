@@ -19,8 +19,9 @@ from ._versions import refuse_version
 # 7: judgement ids never given twice (``feedback`` rebuilt with AUTOINCREMENT);
 # 8: the keys of items retention deleted (``expired_keys``);
 # 9: ``hit_details`` shows what a hit judged (frozen at detection), not the item's edited text;
-#    the digest an email delivery was put in (``deliveries.digest``).
-SCHEMA_VERSION = 9
+#    the digest an email delivery was put in (``deliveries.digest``);
+# 10: delivery numbers never given twice (``deliveries`` rebuilt with AUTOINCREMENT).
+SCHEMA_VERSION = 10
 
 _V1 = """
 CREATE TABLE feeds (
@@ -251,6 +252,44 @@ def _v9(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE deliveries ADD COLUMN digest TEXT")
 
 
+_DELIVERY_COLUMNS = (
+    "id, hit_id, channel, status, attempts, next_attempt, last_attempt, last_error, "
+    "delivered_at, recipients, digest"
+)
+
+
+def _v10(conn: sqlite3.Connection) -> None:
+    """``deliveries.id`` AUTOINCREMENT: the number ``monitor deliveries`` shows and
+    ``redeliver`` takes is never given to another hit, also once retention deleted the
+    newest rows (a quiet topic's last hits expire). Rebuilt as version 7 rebuilt
+    ``feedback``, rows and numbers kept; the view that reads the table is made again."""
+    conn.execute("DROP VIEW IF EXISTS hit_details")
+    conn.execute(
+        """CREATE TABLE deliveries_v10 (            -- the outbox
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    hit_id       TEXT NOT NULL REFERENCES hits(id),
+    channel      TEXT NOT NULL,              -- webhook | email
+    status       TEXT NOT NULL,              -- pending | delivered | failed
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    next_attempt TEXT,
+    last_attempt TEXT,
+    last_error   TEXT,
+    delivered_at TEXT,
+    recipients   TEXT,                       -- JSON list: the recipients still owed it
+    digest       TEXT,                       -- the email digest it was put in
+    UNIQUE (hit_id, channel)
+)"""
+    )
+    conn.execute(
+        f"INSERT INTO deliveries_v10 ({_DELIVERY_COLUMNS}) "
+        f"SELECT {_DELIVERY_COLUMNS} FROM deliveries"
+    )
+    conn.execute("DROP TABLE deliveries")
+    conn.execute("ALTER TABLE deliveries_v10 RENAME TO deliveries")
+    conn.execute("CREATE INDEX deliveries_due ON deliveries (status, next_attempt)")
+    conn.execute(HIT_DETAILS)
+
+
 _MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
     1: _V1,
     2: _V2,
@@ -261,6 +300,7 @@ _MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
     7: _v7,
     8: _V8,
     9: _v9,
+    10: _v10,
 }
 
 
