@@ -19,9 +19,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .._errors import MonitorError
 from ._pg_base import PostgresBase
 from ._pg_schema import TEXT_SEARCH, document
+from ._query import Token, lex, words
+from ._search import _not_a_query
 
 __all__ = ["PgSearchMixin", "SearchQuery", "parse_query"]
 
@@ -29,9 +30,6 @@ _CONFIG = TEXT_SEARCH
 
 
 DOCUMENT = document("i.")
-_COLUMNS = ("title", "summary")
-_TOKEN = re.compile(r'\s*(?:(\()|(\))|(?:(\w+):)?(?:"([^"]*)("?)|([^\s()"]+)))')
-_OPERATORS = ("AND", "OR", "NOT")
 _WORD = re.compile(r"\w+")
 
 
@@ -48,44 +46,14 @@ class SearchQuery:
 
 class _Parser:
     def __init__(self, query: str) -> None:
-        self.tokens = self._lex(query)
+        self.tokens = lex(query)
         self.pos = 0
         self.positive: list[tuple[str, str]] = []  # (tsquery SQL, its parameter) not under NOT
 
-    @staticmethod
-    def _lex(query: str) -> list[tuple[str, str | None, str]]:
-        """(kind, column, text): kind is "(", ")", "op", "word" or "phrase"."""
-        out: list[tuple[str, str | None, str]] = []
-        pos = 0
-        while query[pos:].strip():
-            m = _TOKEN.match(query, pos)
-            if m is None:  # pragma: no cover - every non-space character starts a token
-                raise ValueError(f"unexpected {query[pos:].strip()[:20]!r}")
-            opening, closing, column, phrase, closed, word = m.groups()
-            pos = m.end()
-            if column is not None and column.lower() not in _COLUMNS:
-                raise ValueError(f"no column {column!r} (title or summary)")
-            col = column.lower() if column else None
-            if opening:
-                out.append(("(", None, "("))
-            elif closing:
-                out.append((")", None, ")"))
-            elif phrase is not None:
-                if not closed:
-                    raise ValueError("unterminated string")
-                out.append(("phrase", col, phrase))
-            elif word in _OPERATORS and col is None:
-                out.append(("op", None, word))
-            else:
-                out.append(("word", col, word))
-        return out
-
-    def peek(self) -> tuple[str, str | None, str] | None:
+    def peek(self) -> Token | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
 
     def parse(self) -> tuple[str, list[str]]:
-        if not self.tokens:
-            raise ValueError("empty query")
         sql, params = self._or(negated=False)
         if self.peek() is not None:
             raise ValueError(f"unexpected {self.peek()[2]!r}")  # type: ignore[index]
@@ -145,7 +113,8 @@ def _tsquery(kind: str, text: str) -> tuple[str, str]:
     word = text[:-1] if prefix else text
     if prefix and _WORD.fullmatch(word):
         return f"to_tsquery({_CONFIG}, %s)", f"{word}:*"
-    return f"phraseto_tsquery({_CONFIG}, %s)", word  # a phrase; a word with punctuation in it
+    return f"phraseto_tsquery({_CONFIG}, %s)", words(word)  # a phrase, or a word with
+    # punctuation in it: its words ("tsunami-warning" as "tsunami warning")
 
 
 def _join(parts: list[tuple[str, list[str]]], op: str) -> tuple[str, list[str]]:
@@ -177,10 +146,7 @@ class PgSearchMixin(PostgresBase):
         try:
             parsed = parse_query(query)
         except ValueError as exc:
-            raise MonitorError(
-                f"search {query!r}: not a valid full-text query ({exc}); use words, "
-                '"a phrase", AND, OR, NOT, prefix* or put the whole query in quotes'
-            ) from None
+            raise _not_a_query(query, str(exc)) from None
         where, params = [parsed.where], list[Any](parsed.params)
         if hits_only:
             where.append("EXISTS (SELECT 1 FROM hits h WHERE h.item_id = i.id)")

@@ -7,6 +7,7 @@ from typing import Any
 
 from .._errors import MonitorError, StorageError
 from ._base import StorageBase, reason
+from ._query import fts5
 
 
 class SearchMixin(StorageBase):
@@ -18,10 +19,15 @@ class SearchMixin(StorageBase):
         hits_only: bool = False,
         limit: int | None = 50,
     ) -> list[dict[str, Any]]:
-        """Items whose title or summary match ``query`` (FTS5 syntax: words, ``"a phrase"``,
-        ``AND``/``OR``/``NOT``, ``prefix*``), best match first. ``topic`` keeps the items
-        whose best topic or a hit is that topic; ``hits_only`` the items that are hits."""
-        where, params = ["items_fts MATCH ?"], [query]
+        """Items whose title or summary match ``query`` (``_query``'s syntax: words,
+        ``"a phrase"``, ``AND``/``OR``/``NOT``, ``prefix*``, ``title:``), best match first.
+        ``topic`` keeps the items whose best topic or a hit is that topic; ``hits_only`` the
+        items that are hits."""
+        try:
+            match = fts5(query)  # the user's words quoted where FTS5 would misread them
+        except ValueError as exc:
+            raise _not_a_query(query, str(exc)) from None
+        where, params = ["items_fts MATCH ?"], [match]
         if hits_only:
             where.append("EXISTS (SELECT 1 FROM hits h WHERE h.item_id = i.id)")
         if topic is not None:
@@ -47,13 +53,17 @@ class SearchMixin(StorageBase):
             return [dict(zip(names, row, strict=True)) for row in cursor]
         except sqlite3.OperationalError as exc:
             if not any(word in str(exc) for word in _NOT_THE_QUERY):
-                raise MonitorError(
-                    f"search {query!r}: not a valid full-text query ({exc}); use words, "
-                    '"a phrase", AND, OR, NOT, prefix* or put the whole query in quotes'
-                ) from None
+                raise _not_a_query(query, str(exc)) from None
             raise StorageError(f"{self.path}: {reason(exc)}") from None
         except sqlite3.Error as exc:
             raise StorageError(f"{self.path}: {reason(exc)}") from None
+
+
+def _not_a_query(query: str, reason: str) -> MonitorError:
+    return MonitorError(
+        f"search {query!r}: not a valid full-text query ({reason}); use words, "
+        '"a phrase", AND, OR, NOT, (…), prefix* or put the whole query in quotes'
+    )
 
 
 # sqlite3 reports a bad MATCH expression as an OperationalError, like these, which are not
