@@ -135,7 +135,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config",
         type=Path,
-        default=Path(os.environ.get("MONITOR_CONFIG", "config.toml")),
+        default=Path(os.environ.get("MONITOR_CONFIG") or "config.toml"),  # set but empty: unset
         help="config file (default: $MONITOR_CONFIG or ./config.toml)",
     )
     parser.add_argument(

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ._cli_common import config_of, open_storage
+from ._cli_types import interval
 from ._config import Config, FeedConfig
 from ._durations import format_duration, parse_duration
 from ._errors import MonitorError
@@ -35,7 +36,9 @@ def register_verbs(feeds: argparse.ArgumentParser) -> None:
     add = verbs.add_parser("add", help="add a feed (kept in the database)")
     add.add_argument("url")
     add.add_argument("--name", help="display name (default: host + path)")
-    add.add_argument("--interval", help="poll interval, e.g. 30m (default: [monitor] interval)")
+    add.add_argument(
+        "--interval", type=interval, help="poll interval, e.g. 30m (default: [monitor] interval)"
+    )
     add.add_argument(
         "--topic",
         action="append",
@@ -119,10 +122,6 @@ def _named(storage: Store, rows: list[FeedRow], url: str) -> FeedRow | None:
 
 def cmd_add(args: argparse.Namespace) -> int:
     url = _canonical(args.url)
-    try:
-        interval = _interval(args.interval)
-    except ValueError as exc:
-        raise MonitorError(f"--interval: {exc}") from None
     config = config_of(args)
     topics = _topics(config, args.topic)
     config, storage, rows = _open(args)
@@ -137,7 +136,7 @@ def cmd_add(args: argparse.Namespace) -> int:
             raise MonitorError(f"{args.url} is already added (as {row.url})")
         stored = row.url if row is not None else url  # a removed feed comes back as it was
         name = args.name or default_name(stored)
-        row = FeedRow(stored, name, "cli", False, interval, topics=topics)
+        row = FeedRow(stored, name, "cli", False, args.interval, topics=topics)
         storage.add_feeds([row], utcnow())
     finally:
         storage.close()

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from ._cli_types import topic_name
 from ._errors import MonitorError
 from ._scaffold import scaffold
 
@@ -19,7 +20,7 @@ def register(sub: Any) -> None:
         "left alone.",
     )
     init.add_argument("dir", nargs="?", default=".", type=Path, help="folder (default: .)")
-    init.add_argument("--topic", default="my-topic", help="the first topic's name")
+    init.add_argument("--topic", default="my-topic", type=topic_name, help="the first topic's name")
     init.set_defaults(func=cmd_init)
 
 

@@ -44,8 +44,14 @@ def cmd_migrate_db(args: argparse.Namespace) -> int:
     dsn = args.to or (os.environ.get(args.to_env) if args.to_env else None) or settings.dsn
     if args.to_env and not os.environ.get(args.to_env):
         raise MonitorError(f"--to-env: the environment variable {args.to_env} is not set")
-    if dsn is None or not is_postgres_url(dsn):
+    if dsn is None:
         raise MonitorError("say where to copy to: --to postgresql://… or --to-env VAR")
+    if not is_postgres_url(dsn):  # (never echoed: it may hold a password)
+        given = "--to" if args.to else f"--to-env {args.to_env}"
+        raise MonitorError(
+            f"{given}: expected a postgresql://… URL (migrate-db copies a SQLite database "
+            "to PostgreSQL), got something else"
+        )
     if args.source is None and settings.dsn is not None:
         raise MonitorError("the config names PostgreSQL: say which SQLite file to copy (--from)")
     source = settings.database if args.source is None else Path(args.source)

@@ -22,6 +22,24 @@ def positive(text: str) -> int:
     return value
 
 
+def interval(text: str) -> float:
+    """A feed's own polling interval (``feeds add --interval``): a duration of 1 s or more."""
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:  # (TooLong among them)
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if seconds < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1s, got {text!r}")
+    return seconds
+
+
+def topic_name(text: str) -> str:
+    """A topic's name (``init --topic``): anything but blank."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a non-empty topic name")
+    return text
+
+
 def since(text: str) -> datetime:
     """``--since``: a period back from now ("2h", "3d") or a date ("2025-03-11")."""
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 CONFIG = """\
 # monitor configuration, written by `monitor init`. Every key is documented in README.md
 # ("Configuration"). Paths are relative to this file. Secrets never go here: use the
@@ -18,7 +20,7 @@ interval = "10m"            # default poll interval per feed
 # folder, one per file: about four news items (headline and summary) or five articles, all
 # squarely on the story (see seeds/README). `monitor topic check NAME` shows what they teach.
 [[topics]]
-name = "{topic}"
+name = {topic}
 seeds = "seeds"
 # threshold = 0.5           # scores are 0-1; raise for fewer, surer hits
 # phrases = ["a phrase that is evidence"]
@@ -91,4 +93,6 @@ Then
 
 def scaffold(topic: str = "my-topic") -> dict[str, str]:
     """Relative path → text."""
-    return {"config.toml": CONFIG.format(topic=topic), "seeds/README": SEEDS_README}
+    # a TOML basic string: JSON's escapes are TOML's (quotes, backslashes, control characters)
+    quoted = json.dumps(topic, ensure_ascii=False)
+    return {"config.toml": CONFIG.format(topic=quoted), "seeds/README": SEEDS_README}

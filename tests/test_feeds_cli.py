@@ -105,8 +105,11 @@ def test_add_remove_pause_resume(
     assert code == 1 and "config.toml" in err and "remove it there" in err
     code, _, err = run(config, capsys, "feeds", "add", "ftp://x/feed")
     assert code == 1 and "expected an http(s) URL" in err
-    code, _, err = run(config, capsys, "feeds", "add", "http://x.example/f", "--interval", "soon")
-    assert code == 1 and "--interval" in err
+    for bad in ("soon", "5x", "0s", "200y"):  # a malformed command line: a usage error
+        with pytest.raises(SystemExit) as exit_:
+            run(config, capsys, "feeds", "add", "http://x.example/f", "--interval", bad)
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2 and "argument --interval" in err, err
 
     assert run(config, capsys, "feeds", "pause", a)[0] == 0  # a config feed can be paused
     assert feeds(config, capsys)[a]["paused"] is True

@@ -79,3 +79,35 @@ def test_every_key_the_scaffold_comments_loads_when_uncommented(
     loaded = load_config(config)
     assert loaded.webhook and loaded.email and loaded.apprise and loaded.feed_health
     assert loaded.settings.keep_hits is not None and loaded.feeds
+
+
+@pytest.mark.parametrize("name", ['dam "collapse"', "x\\y", "crue de la Seine ✓", "a\tb"])
+def test_any_topic_name_init_accepts_is_written_so_that_it_loads(tmp_path: Path, name: str) -> None:
+    """`init --topic 'dam "collapse"'` wrote `name = "dam "collapse""`: a config that the
+    next command refused as not TOML."""
+    assert main(["init", str(tmp_path / "m"), "--topic", name]) == 0
+    assert [t.name for t in load_config(tmp_path / "m" / "config.toml").topics] == [name]
+
+
+@pytest.mark.parametrize("name", ["", "   "])
+def test_a_blank_topic_name_is_a_usage_error_before_anything_is_written(
+    tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["init", str(tmp_path / "m"), "--topic", name])
+    assert exit_.value.code == 2 and "--topic" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
+
+
+def test_an_empty_monitor_config_variable_means_the_default_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`MONITOR_CONFIG= monitor feeds` read the current directory as the config ("Is a
+    directory: '.'"): set but empty is unset, as in a systemd unit's `Environment=`."""
+    assert main(["init", str(tmp_path)]) == 0
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MONITOR_CONFIG", "")
+    capsys.readouterr()
+    assert main(["feeds"]) == 1  # the config read: it names its database, not made yet
+    err = capsys.readouterr().err
+    assert "monitor.db: no database yet" in err and "Is a directory" not in err

@@ -336,3 +336,16 @@ def test_a_copy_begun_by_an_earlier_release_resumes(
     copied = migrate_sqlite(database, target, chunk=1)
     assert copied["deliveries"] > 0
     target.close()
+
+
+@pytest.mark.parametrize("target", ["sqlite:///tmp/x.db", "/tmp/x.db", "mysql://u:pw@h/db"])
+def test_a_target_that_is_not_postgresql_is_named_as_such(
+    tmp_path: Path, target: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--to sqlite:///…` said "say where to copy to", as if --to were missing."""
+    config = write_config(tmp_path, ["http://127.0.0.1:1/f.xml"])
+    capsys.readouterr()
+    assert cli(config, "migrate-db", "--to", target) == 1
+    err = capsys.readouterr().err
+    assert "--to: expected a postgresql://… URL" in err and "say where" not in err
+    assert "pw" not in err  # the value is never echoed: it may hold a password
