@@ -226,6 +226,10 @@ def test_resume_polls_a_gone_or_moved_feed_afresh_from_its_configured_address(
     assert code == 1 and "remove it there" in err and f"url = {moved!r}" in err
     for url in (new, gone):
         assert cli(config, "feeds", "resume", url) == 0
+    resumed = rows()  # afresh: not "ok" beside the old error and status
+    for url in (moved, gone):
+        assert resumed[url]["health"] == "ok", resumed[url]
+        assert resumed[url]["last_status"] is None and resumed[url]["last_error"] is None
     cli(config, "once")
     after = rows()
     assert after[gone]["last_status"] == "ok", after[gone]

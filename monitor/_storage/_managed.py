@@ -24,7 +24,9 @@ class ManagedFeedsMixin(StorageBase):
             conn.execute(
                 "UPDATE feeds SET paused = 0, fetch_url = url, error_count = 0, "
                 "retry_until = NULL, etag = NULL, last_modified = NULL, body_hash = NULL, "
-                "last_status = CASE WHEN last_status = 'gone' THEN 'error' "
-                "ELSE last_status END WHERE url = ?",
+                # a failed or gone feed starts over: not polled since, no error of before
+                "last_error = CASE WHEN last_status IN ('gone', 'error') THEN NULL "
+                "ELSE last_error END, last_status = CASE WHEN last_status IN ('gone', 'error') "
+                "THEN NULL ELSE last_status END WHERE url = ?",
                 (url,),
             )

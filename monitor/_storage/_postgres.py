@@ -54,8 +54,9 @@ class PostgresStorage(
             conn.execute(
                 "UPDATE feeds SET paused = 0, fetch_url = url, error_count = 0, "
                 "retry_until = NULL, etag = NULL, last_modified = NULL, body_hash = NULL, "
-                "next_poll = now(), last_status = CASE WHEN last_status = 'gone' "
-                "THEN 'error' ELSE last_status END WHERE url = %s",
+                "next_poll = now(), last_error = CASE WHEN last_status IN ('gone', 'error') "
+                "THEN NULL ELSE last_error END, last_status = CASE WHEN last_status IN "
+                "('gone', 'error') THEN NULL ELSE last_status END WHERE url = %s",
                 (url,),
             )
 
