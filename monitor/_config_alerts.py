@@ -230,6 +230,10 @@ class AlertsSection(LoaderBase):
             ZoneInfo(timezone)
         except (ValueError, KeyError, OSError):
             self.fail(t.key("timezone"), "expected a time zone such as 'Europe/Paris'", timezone)
+        if mode != "digest":  # ignored otherwise: one mail per hit, and no word of why
+            for key in ("digest_at", "digest_every", "timezone"):
+                if key in t.data:
+                    self.fail(t.key(key), 'applies to mode = "digest" only', t.data[key])
         if "digest_at" in t.data and "digest_every" in t.data:
             self.fail(t.key("digest_every"), "give only one of digest_at, digest_every")
         if isinstance(t.data.get("digest_at"), str):  # one time: as a list of one

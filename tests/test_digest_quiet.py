@@ -87,6 +87,10 @@ def test_quiet_hours_are_checked(tmp_path: Path) -> None:
     assert cfg is not None and cfg.quiet_hours == ("22:00", "07:00")
     for extra, message in (
         ('quiet_hours = "22:00-07:00"', 'quiet_hours: applies to mode = "digest" only'),
+        # a digest time without the mode was ignored: one mail per hit, no word of why
+        ('digest_at = ["08:00"]', 'digest_at: applies to mode = "digest" only'),
+        ('digest_every = "1h"', 'digest_every: applies to mode = "digest" only'),
+        ('mode = "each"\ntimezone = "Europe/Paris"', 'timezone: applies to mode = "digest"'),
         ('mode = "digest"\nquiet_hours = "late"', "quiet_hours: expected a window such as"),
         ('mode = "digest"\nquiet_hours = "07:00-07:00"', "quiet_hours: expected a window"),
         (
