@@ -49,7 +49,7 @@ def test_the_digest_follows_what_workers_must_share(
 
     digests = {
         mailing("e", email),
-        mailing("f", email.replace('mode = "digest"', 'mode = "each"')),
+        mailing("f", email.replace('mode = "digest"\ndigest_every = "1h"', 'mode = "each"')),
         mailing("g", email + 'quiet_hours = "22:00-07:00"\n'),
         mailing("h", email.replace('digest_every = "1h"', 'digest_every = "2h"')),
     }
