@@ -1,6 +1,6 @@
 """``python -m monitor`` — the same as the ``monitor`` command."""
 
-from ._cli import main
+from ._entry import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

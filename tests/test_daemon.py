@@ -177,3 +177,19 @@ def test_sighup_names_the_keys_that_wait_for_a_restart(
     said = [r.getMessage() for r in caplog.records if "next restart" in r.getMessage()]
     assert len(said) == 1 and "[monitor] keep_items" in said[0], said
     assert "[monitor] interval" not in said[0] and "settings" not in said[0], said
+
+
+def test_ctrl_c_while_the_command_loads_ends_it_without_a_traceback(tmp_path: Path) -> None:
+    """A Ctrl-C in the first tenths of a second (the CLI's modules loading) printed a traceback
+    of the imports; later it gives a one-line exit. Interrupted at several moments of the
+    start, the command never prints a traceback."""
+    config = write_config(tmp_path, [])
+    for delay in (0.06, 0.1, 0.15, 0.2, 0.3):  # loading takes ~0.25 s, the interpreter 0.01
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--config", str(config), "feeds"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        assert "Traceback" not in err, (delay, err)
