@@ -22,13 +22,11 @@ from typing import Any
 from ._pg_base import PostgresBase
 from ._pg_schema import TEXT_SEARCH, document
 from ._query import Token, lex, words
-from ._search import _not_a_query
+from ._search import not_a_query
 
 __all__ = ["PgSearchMixin", "SearchQuery", "parse_query"]
 
 _CONFIG = TEXT_SEARCH
-
-
 DOCUMENT = document("i.")
 _WORD = re.compile(r"\w+")
 
@@ -55,28 +53,32 @@ class _Parser:
 
     def parse(self) -> tuple[str, list[str]]:
         sql, params = self._or(negated=False)
-        if self.peek() is not None:
-            raise ValueError(f"unexpected {self.peek()[2]!r}")  # type: ignore[index]
+        if (tok := self.peek()) is not None:
+            raise ValueError(f"unexpected {tok.text!r}")
         return sql, params
 
     def _or(self, negated: bool) -> tuple[str, list[str]]:
         parts = [self._and(negated)]
-        while (tok := self.peek()) and tok[:1] == ("op",) and tok[2] == "OR":
+        while (tok := self.peek()) and tok.kind == "op" and tok.text == "OR":
             self.pos += 1
             parts.append(self._and(negated))
         return _join(parts, " OR ")
 
     def _and(self, negated: bool) -> tuple[str, list[str]]:
         parts = [self._not(negated)]
-        while (tok := self.peek()) and tok[0] != ")" and not (tok[0] == "op" and tok[2] != "AND"):
-            if tok[0] == "op":  # AND
+        while (
+            (tok := self.peek())
+            and tok.kind != ")"
+            and not (tok.kind == "op" and tok.text != "AND")
+        ):
+            if tok.kind == "op":  # AND
                 self.pos += 1
             parts.append(self._not(negated))
         return _join(parts, " AND ")
 
     def _not(self, negated: bool) -> tuple[str, list[str]]:
         sql, params = self._primary(negated)
-        while (tok := self.peek()) and tok[0] == "op" and tok[2] == "NOT":
+        while (tok := self.peek()) and tok.kind == "op" and tok.text == "NOT":
             self.pos += 1
             other, more = self._primary(not negated)
             sql, params = f"({sql} AND NOT {other})", [*params, *more]
@@ -90,7 +92,7 @@ class _Parser:
         self.pos += 1
         if kind == "(":
             sql, params = self._or(negated)
-            if self.peek() is None or self.peek()[0] != ")":  # type: ignore[index]
+            if (end := self.peek()) is None or end.kind != ")":
                 raise ValueError("unbalanced parenthesis")
             self.pos += 1
             return f"({sql})", params
@@ -146,7 +148,7 @@ class PgSearchMixin(PostgresBase):
         try:
             parsed = parse_query(query)
         except ValueError as exc:
-            raise _not_a_query(query, str(exc)) from None
+            raise not_a_query(query, str(exc)) from None
         where, params = [parsed.where], list[Any](parsed.params)
         if hits_only:
             where.append("EXISTS (SELECT 1 FROM hits h WHERE h.item_id = i.id)")

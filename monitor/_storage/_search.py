@@ -26,7 +26,7 @@ class SearchMixin(StorageBase):
         try:
             match = fts5(query)  # the user's words quoted where FTS5 would misread them
         except ValueError as exc:
-            raise _not_a_query(query, str(exc)) from None
+            raise not_a_query(query, str(exc)) from None
         where, params = ["items_fts MATCH ?"], [match]
         if hits_only:
             where.append("EXISTS (SELECT 1 FROM hits h WHERE h.item_id = i.id)")
@@ -53,13 +53,13 @@ class SearchMixin(StorageBase):
             return [dict(zip(names, row, strict=True)) for row in cursor]
         except sqlite3.OperationalError as exc:
             if not any(word in str(exc) for word in _NOT_THE_QUERY):
-                raise _not_a_query(query, str(exc)) from None
+                raise not_a_query(query, str(exc)) from None
             raise StorageError(f"{self.path}: {reason(exc)}") from None
         except sqlite3.Error as exc:
             raise StorageError(f"{self.path}: {reason(exc)}") from None
 
 
-def _not_a_query(query: str, reason: str) -> MonitorError:
+def not_a_query(query: str, reason: str) -> MonitorError:
     return MonitorError(
         f"search {query!r}: not a valid full-text query ({reason}); use words, "
         '"a phrase", AND, OR, NOT, (…), prefix* or put the whole query in quotes'
