@@ -678,3 +678,29 @@ def test_a_delivery_number_is_never_given_to_another_hit(storage: Store) -> None
     store(storage, [NewItem(entry("b"), (hit(),))], etag='"e2"')
     after = {r["id"] for r in storage.deliveries_report()}
     assert after and not after & before
+
+
+def test_postgres_claims_feed_health_alerts_once_across_workers(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A feed's health change was sent by every worker of a fleet (each deliverer read the
+    due rows without claiming them): three workers, three identical webhooks and mails."""
+    request.getfixturevalue("pg_schema_dsn")
+    one = open_backend("postgres", tmp_path, request)
+    two = open_backend("postgres", tmp_path, request)
+    one.sync_feeds([FEED])
+    ident = one.record_health(
+        FEED.url, "Test feed", "gone", title="gone", detail="HTTP 410", now=NOW,
+        channels=["webhook", "email"],
+    )  # fmt: skip
+    a = one.due_health_deliveries(NOW, ["webhook", "email"])
+    b = two.due_health_deliveries(NOW, ["webhook", "email"])
+    assert len(a) == 2 and b == []  # no row handed to both workers
+    assert {d.alert.id for d in a} == {ident} and all(d.event for d in a)
+    # a worker that dies mid-send: its rows fall due again when the lease runs out
+    later = NOW + timedelta(minutes=5)
+    assert {d.id for d in two.due_health_deliveries(later, ["webhook", "email"])} == {
+        d.id for d in a
+    }
+    one.close()
+    two.close()

@@ -3,7 +3,8 @@ share it: due rows are
 claimed with ``FOR UPDATE SKIP LOCKED`` and leased (their next attempt moved ahead by
 :data:`CLAIM_LEASE`) in one short transaction, so no two workers send the same row at once;
 a worker that dies mid-send leaves a row that falls due again when its lease runs out (and
-goes out again under the same id: the hit id is the webhook-id)."""
+goes out again under the same id: the hit id is the webhook-id). Feed health alerts
+(``feed_event_deliveries``) are claimed the same way."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from ._feed_events import event_alert
 from ._outbox_shared import DELIVERY_COLUMNS, SharedOutboxMixin, delivery_from
 from ._pg_base import LEASE, PostgresBase
 from ._pg_notify import notify_outbox
@@ -47,3 +49,37 @@ class PgOutboxMixin(PostgresBase, SharedOutboxMixin):
         order = {ident: n for n, ident in enumerate(ids)}
         rows.sort(key=lambda row: order[row["delivery_id"]])
         return [delivery_from(row) for row in rows]
+
+    def due_health_deliveries(
+        self, now: datetime, channels: Sequence[str], limit: int = 100
+    ) -> list[Delivery]:
+        """Claim up to ``limit`` due feed health alerts for this worker, as hits' are claimed
+        (each worker's deliverer read them unclaimed, and every worker sent each one)."""
+        with self._write() as conn:
+            claimed = conn.execute(
+                "SELECT d.id FROM feed_event_deliveries d LEFT JOIN channels c "
+                "ON c.name = d.channel WHERE d.status = 'pending' AND d.next_attempt <= %s "
+                "AND d.channel = ANY(%s) AND c.disabled_at IS NULL "
+                "ORDER BY d.next_attempt, d.id LIMIT %s FOR UPDATE OF d SKIP LOCKED",
+                (now, list(channels), limit),
+            ).fetchall()
+            ids = [row["id"] for row in claimed]
+            if ids:
+                conn.execute(
+                    "UPDATE feed_event_deliveries SET next_attempt = %s WHERE id = ANY(%s)",
+                    (now + self.lease, ids),
+                )
+        if not ids:
+            return []
+        rows = self._read(
+            "SELECT d.id AS delivery_id, d.channel, d.attempts, e.id, e.feed_url, e.feed, "
+            "e.title, e.detail, e.at FROM feed_event_deliveries d "
+            "JOIN feed_events e ON e.id = d.event_id WHERE d.id = ANY(%s) "
+            "ORDER BY d.next_attempt, d.id",
+            (ids,),
+        )
+        return [
+            Delivery(row["delivery_id"], row["channel"], row["attempts"], event_alert(row),
+                     event=True)
+            for row in rows
+        ]  # fmt: skip
