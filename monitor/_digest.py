@@ -21,6 +21,7 @@ from ._decide import next_retry
 from ._digest_plan import digest_due, digest_id, digest_message, may_send
 from ._digest_quiet import quiet_until
 from ._errors import DeliveryError, StorageError
+from ._outage import Outage
 from ._storage import Store
 from ._times import utcnow
 
@@ -121,14 +122,16 @@ class DigestDeliverer:
 
     async def run(self) -> None:
         """Send digests for ever, waking at each slot (and every few seconds when idle)."""
+        outage = Outage("digests")  # one ERROR, a WARNING a minute, INFO when back
         while True:
             sent = 0
             try:
                 sent = await self.deliver_if_due()
                 due = self.due_at()
             except StorageError as exc:
-                log.error("digest paused: %s", exc)
-                due = None
+                await asyncio.sleep(min(IDLE_CHECK, outage.failed(exc)))
+                continue
+            outage.ok()
             wait = IDLE_CHECK
             if due is not None:  # (nothing sent at a due time: no tight loop, look again soon)
                 wait = min(IDLE_CHECK, max(0.05 if sent else 1.0, (due - utcnow()).total_seconds()))

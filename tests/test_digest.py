@@ -519,3 +519,49 @@ def test_a_refused_digests_retry_in_the_quiet_hours_moves_to_their_end(
     rows = json.loads(capsys.readouterr().out)
     shown = {datetime.fromisoformat(r["next_attempt"]) for r in rows}
     assert shown == {end.replace(second=0, microsecond=0)}, (shown, window)
+
+
+def test_a_database_outage_is_logged_once_and_its_end_too(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """While the database was away the digest loop logged an ERROR every 5 s (per worker: 51
+    lines for a fleet of three over 85 s) and never said it was back; the other loops say it
+    once, remind each minute and log when it answers again."""
+    import asyncio
+    import logging
+
+    from monitor._alerts._email import EmailSender
+    from monitor._digest import DigestDeliverer
+    from monitor._errors import StorageError
+    from monitor._storage import Storage
+
+    class Away(Storage):
+        """A real database that is away for its first reads (a restart)."""
+
+        failures = 3
+        answered = 0
+
+        def tried_digest(self, channel: str) -> tuple[str, datetime | None, int] | None:
+            if self.failures:
+                self.failures -= 1
+                raise StorageError(f"{self.path}: cannot use the database: connection refused")
+            self.answered += 1
+            return super().tried_digest(channel)
+
+    storage = Away(tmp_path / "m.db")
+    cfg = email(mode="digest", digest_every=3600.0)
+    deliverer = DigestDeliverer(storage, EmailSender(cfg), cfg, (1.0,))
+    caplog.set_level(logging.INFO)
+
+    async def run_until_back() -> None:
+        task = asyncio.create_task(deliverer.run())
+        while not storage.answered:  # back after 0.5 + 1 + 2 s of backoff
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.1)
+        task.cancel()
+
+    asyncio.run(run_until_back())
+    storage.close()
+    said = [(r.levelname, r.getMessage()) for r in caplog.records if "digest" in r.getMessage()]
+    assert [level for level, _ in said] == ["ERROR", "INFO"], said
+    assert "digests paused" in said[0][1] and "digests resumed" in said[1][1]
