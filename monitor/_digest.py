@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,7 +22,7 @@ from ._digest_plan import digest_due, digest_id, digest_message, may_send
 from ._digest_quiet import quiet_until
 from ._errors import DeliveryError, StorageError
 from ._outage import Outage
-from ._storage import Store
+from ._storage import Delivery, Store
 from ._times import utcnow
 
 log = logging.getLogger(__name__)
@@ -93,14 +93,18 @@ class DigestDeliverer:
         self.storage.mark_digest(ids, ident, until)
         try:
             message = digest_message([d.alert for d in pending], self.cfg, ident=ident, now=now)
-            await self.sender.send_message(message)
+            await self.sender.send_message(message, recipients=_owed(pending))
         except (DeliveryError, ValueError) as exc:
             retryable = not isinstance(exc, DeliveryError) or exc.retryable
-            # one retry for the whole digest (its rows may have been tried apart before)
+            # one retry for the whole digest (its rows may have been tried apart before), to
+            # the recipients the server refused only (the others have it)
+            remaining = exc.remaining if isinstance(exc, DeliveryError) else None
             attempts = max(d.attempts for d in pending) + 1
             retry_at = next_retry(now, attempts, self.schedule) if retryable else None
             for delivery in pending:
-                self.storage.record_delivery(delivery.id, now, error=str(exc), retry_at=retry_at)
+                self.storage.record_delivery(
+                    delivery.id, now, error=str(exc), retry_at=retry_at, remaining=remaining
+                )
             if retry_at is None:
                 log.error(
                     "digest %s of %s failed for good after %s: %s "
@@ -136,6 +140,14 @@ class DigestDeliverer:
             if due is not None:  # (nothing sent at a due time: no tight loop, look again soon)
                 wait = min(IDLE_CHECK, max(0.05 if sent else 1.0, (due - utcnow()).total_seconds()))
             await asyncio.sleep(wait)
+
+
+def _owed(pending: Sequence[Delivery]) -> list[str] | None:
+    """Whom a digest goes to: the recipients its rows are still owed to (a retry after some
+    refused it for now), or every recipient (None) when any row is owed to all."""
+    if any(d.recipients is None for d in pending):
+        return None
+    return sorted({r for d in pending for r in d.recipients or ()})
 
 
 def _count(n: int, thing: str) -> str:

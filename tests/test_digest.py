@@ -565,3 +565,31 @@ def test_a_database_outage_is_logged_once_and_its_end_too(
     said = [(r.levelname, r.getMessage()) for r in caplog.records if "digest" in r.getMessage()]
     assert [level for level, _ in said] == ["ERROR", "INFO"], said
     assert "digests paused" in said[0][1] and "digests resumed" in said[1][1]
+
+
+def test_a_digest_refused_for_now_by_one_recipient_goes_again_to_that_one_only(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    smtp_server: SmtpServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A digest that one recipient refused for now (4xx) went again to every recipient, so
+    those who had it got it twice; single mails went again to the refused one only."""
+    urls = serve_items(feed_server, ITEMS)
+    config = digest_config(tmp_path, list(urls.values()), smtp_server, "1s")
+    text = config.read_text().replace(
+        'recipients = ["desk@example.org"]',
+        'recipients = ["desk@example.org", "busy@example.org"]',
+    )
+    config.write_text(text)
+    assert cli(config, "once") == 0
+    time.sleep(1.2)  # the slot
+    smtp_server.refuse_recipient("busy@example.org", times=1)
+    assert cli(config, "once") == 0  # desk has it; busy is owed it
+    assert [m.rcpt_tos for m in smtp_server.messages] == [["desk@example.org"]]
+    assert statuses(config, capsys) == ["pending"] * len(ON_TOPIC)
+    assert cli(config, "once") == 0  # the retry ("0s"): to busy alone, the same Message-ID
+    mails = smtp_server.wait_for(2)
+    assert [m.rcpt_tos for m in mails] == [["desk@example.org"], ["busy@example.org"]]
+    assert mails[0].message["Message-ID"] == mails[1].message["Message-ID"]
+    assert statuses(config, capsys) == ["delivered"] * len(ON_TOPIC)

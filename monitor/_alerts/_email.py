@@ -14,8 +14,8 @@ Outcome of one attempt (RFC 5321 reply classes decide):
   per recipient, so the message goes again (same ``Message-ID``) to the refused recipients
   only (one refused with a 5xx beside them is tried once more with them);
 * a 5xx for some recipients only — ``DeliveryError(retryable=False, remaining=…)``: a failed
-  delivery naming them (the others have the message); ``monitor redeliver`` of a single
-  mail sends it to them only (a digest goes again whole);
+  delivery naming them (the others have the message); ``monitor redeliver`` sends it to
+  them only (a digest too: it goes to the recipients its rows are owed to);
 * 4xx replies, connection failures, timeouts, TLS failures, a dropped connection —
   ``DeliveryError(retryable=True)``: transient by definition;
 * 5xx replies, a failed login, a server without STARTTLS/AUTH where the config needs it, a
