@@ -29,20 +29,7 @@ class PgOutboxMixin(PostgresBase, SharedOutboxMixin):
         self, now: datetime, channels: Sequence[str], limit: int = 100
     ) -> list[Delivery]:
         """Claim up to ``limit`` due deliveries for this worker (see the module's note)."""
-        with self._write() as conn:
-            claimed = conn.execute(
-                "SELECT d.id FROM deliveries d LEFT JOIN channels c ON c.name = d.channel "
-                "WHERE d.status = 'pending' AND d.next_attempt <= %s AND d.channel = ANY(%s) "
-                "AND c.disabled_at IS NULL ORDER BY d.next_attempt, d.id LIMIT %s "
-                "FOR UPDATE OF d SKIP LOCKED",
-                (now, list(channels), limit),
-            ).fetchall()
-            ids = [row["id"] for row in claimed]
-            if ids:
-                conn.execute(
-                    "UPDATE deliveries SET next_attempt = %s WHERE id = ANY(%s)",
-                    (now + self.lease, ids),
-                )
+        ids = self._claim("deliveries", now, channels, limit)
         if not ids:
             return []
         rows = self._read(f"SELECT {DELIVERY_COLUMNS} WHERE d.id = ANY(%s)", (ids,))
@@ -55,20 +42,7 @@ class PgOutboxMixin(PostgresBase, SharedOutboxMixin):
     ) -> list[Delivery]:
         """Claim up to ``limit`` due feed health alerts for this worker, as hits' are claimed
         (each worker's deliverer read them unclaimed, and every worker sent each one)."""
-        with self._write() as conn:
-            claimed = conn.execute(
-                "SELECT d.id FROM feed_event_deliveries d LEFT JOIN channels c "
-                "ON c.name = d.channel WHERE d.status = 'pending' AND d.next_attempt <= %s "
-                "AND d.channel = ANY(%s) AND c.disabled_at IS NULL "
-                "ORDER BY d.next_attempt, d.id LIMIT %s FOR UPDATE OF d SKIP LOCKED",
-                (now, list(channels), limit),
-            ).fetchall()
-            ids = [row["id"] for row in claimed]
-            if ids:
-                conn.execute(
-                    "UPDATE feed_event_deliveries SET next_attempt = %s WHERE id = ANY(%s)",
-                    (now + self.lease, ids),
-                )
+        ids = self._claim("feed_event_deliveries", now, channels, limit)
         if not ids:
             return []
         rows = self._read(
@@ -83,3 +57,23 @@ class PgOutboxMixin(PostgresBase, SharedOutboxMixin):
                      event=True)
             for row in rows
         ]  # fmt: skip
+
+    def _claim(self, table: str, now: datetime, channels: Sequence[str], limit: int) -> list[int]:
+        """Up to ``limit`` due rows of an outbox ``table`` (hits' or feed health alerts'),
+        taken for this worker in one short transaction: locked rows skipped, the taken ones'
+        next attempt moved a lease ahead (see the module's note)."""
+        with self._write() as conn:
+            claimed = conn.execute(
+                f"SELECT d.id FROM {table} d LEFT JOIN channels c ON c.name = d.channel "
+                "WHERE d.status = 'pending' AND d.next_attempt <= %s AND d.channel = ANY(%s) "
+                "AND c.disabled_at IS NULL ORDER BY d.next_attempt, d.id LIMIT %s "
+                "FOR UPDATE OF d SKIP LOCKED".encode(),
+                (now, list(channels), limit),
+            ).fetchall()
+            ids = [int(row["id"]) for row in claimed]
+            if ids:
+                conn.execute(
+                    f"UPDATE {table} SET next_attempt = %s WHERE id = ANY(%s)".encode(),
+                    (now + self.lease, ids),
+                )
+        return ids
