@@ -25,6 +25,7 @@ from ._cli_topic import register as register_topic_commands
 from ._cli_types import positive, since
 from ._config import Config, load_config
 from ._errors import ConfigError, MonitorError
+from ._feedset import as_configured
 from ._logjson import JsonFormatter, use_json_logs
 from ._output import clean, deliveries_json, matched_json, render
 from ._redact import redact_text
@@ -301,9 +302,12 @@ def cmd_hits(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds(args: argparse.Namespace) -> int:
-    storage = _storage(args, readonly=True)
-    rows = add_health(storage, storage.feeds_report(), utcnow())
-    rows = add_next_poll(_config(args), storage, rows)
+    config = _config(args)
+    storage = open_store(config, readonly=True, must_exist=True)
+    # the config's [[feeds]] as they are now: a report never writes (sync_feeds) to say so
+    rows = as_configured(config.feeds, storage.feeds_report(removed=True))
+    rows = add_health(storage, rows, utcnow())
+    rows = add_next_poll(config, storage, rows)
     rows = add_topics(storage, rows, joined=args.format == "table")
     for row in rows:  # the configured URLs may carry credentials: never shown
         for name in ("name", "url", "fetch_url", "last_error", "warning"):

@@ -90,6 +90,51 @@ def active_feeds(
     return feeds
 
 
+def as_configured(
+    config_feeds: Sequence[FeedConfig], rows: Iterable[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """``monitor feeds``' rows (``feeds_report(removed=True)``: every stored feed's) as the
+    config has them now, as the next write would make them (``sync_feeds``), without writing:
+    a configured feed is the config's (its URL and name; a removed row comes back with its
+    state, a new feed is listed never polled), a row the config no longer lists is left out
+    (removed), an added one stays. Sorted by name, as stored rows are."""
+    rows = list(rows)
+    stored: dict[str, Mapping[str, Any]] = {}
+    for row in rows:  # a row under the exact URL wins over another spelling of it
+        ident = key(row["url"])
+        if ident == row["url"] or ident not in stored:
+            stored[ident] = row
+    out: list[dict[str, Any]] = []
+    taken: set[int] = set()
+    for feed in config_feeds:
+        found = stored.get(feed.url)
+        if found is None:
+            out.append({**_NEVER_POLLED, "name": feed.name, "url": feed.url, "fetch_url": feed.url})
+            continue
+        taken.add(id(found))
+        moved = found["fetch_url"] not in (None, found["url"])  # a permanent redirect: kept
+        fetch_url = found["fetch_url"] if moved else feed.url
+        config = {"url": feed.url, "fetch_url": fetch_url, "name": feed.name, "source": "config"}
+        out.append({**found, **config})
+    out += [dict(row) for row in rows if row["source"] == "cli" and id(row) not in taken]
+    return sorted(out, key=lambda row: str(row["name"]))  # code points: UTF-8's byte order
+
+
+_NEVER_POLLED: dict[str, Any] = {
+    "last_status": None,
+    "last_polled": None,
+    "last_success": None,
+    "error_count": 0,
+    "retry_until": None,
+    "items_seen": 0,
+    "hits": 0,
+    "last_error": None,
+    "warning": None,
+    "source": "config",
+    "paused": False,
+}
+
+
 def find(rows: Iterable[FeedRow], url: str) -> FeedRow | None:
     """The stored feed that ``url`` names, in any spelling; a live one before a removed one."""
     ident = key(url)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from monitor._feedjobs import FEEDS_REFRESH_INTERVAL
 from monitor._urls import canonical_feed_url, same_feed
 from tests.feedserver import FeedServer, rss
 from tests.helpers import DATA, cli, load_items, write_config
+from tests.test_readonly import _without_write_access
 
 ITEMS = load_items(DATA / "clear_items.jsonl")
 
@@ -283,3 +285,58 @@ def test_feed_commands_never_print_the_credentials_in_a_url(
     text = "\n".join(outputs)
     assert "pw-123" not in text and "abc9" not in text and "SECRETKEY" not in text, text
     assert "added" in outputs[0] and "already added" in outputs[1], outputs
+
+
+def test_the_listing_follows_config_toml_without_writing(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README: a `[[feeds]]` table added to or deleted from config.toml counts at the next
+    command. `monitor feeds` (a report: it only reads) listed the database's copy until a
+    command that writes brought it in line."""
+    for name in ("a", "b", "c"):
+        feed_server.add(
+            f"/{name}.xml", rss([{"title": f"{name} item", "link": f"https://e/{name}"}])
+        )
+    a, b, c = (feed_server.url(f"/{n}.xml") for n in ("a", "b", "c"))
+    config = write_config(tmp_path, [a, b])
+    assert cli(config, "once") == 0
+    assert run(config, capsys, "feeds", "add", c, "--name", "C")[0] == 0
+    database = tmp_path / "monitor.db"
+    with sqlite3.connect(database) as db:
+        before = sorted(db.execute("SELECT url, name, source FROM feeds"))
+    db.close()
+
+    # b deleted, a renamed, d added: listed as the config has them
+    d = feed_server.url("/d.xml")
+    write_config(tmp_path, [d], extra=f'[[feeds]]\nurl = "{a}"\nname = "Renamed A"')
+    rows = feeds(config, capsys)
+    assert set(rows) == {a, c, d}, rows
+    assert (rows[a]["name"], rows[a]["source"], rows[a]["items_seen"]) == ("Renamed A", "config", 1)
+    assert rows[c]["source"] == "cli"
+    new = rows[d]
+    assert (new["source"], new["health"], new["last_status"], new["items_seen"]) == (
+        "config", "ok", None, 0,
+    ), new  # fmt: skip
+    assert new["interval"] == "10m" and new["paused"] is False
+    code, table, _ = run(config, capsys, "feeds")
+    assert code == 0 and "Renamed A" in table and "127.0.0.1" in table and "/b.xml" not in table
+    with sqlite3.connect(database) as db:  # a report: nothing written
+        assert sorted(db.execute("SELECT url, name, source FROM feeds")) == before
+    db.close()
+
+    # a database file this user cannot write is read as it is
+    database.chmod(0o444)
+    try:
+        proc = subprocess.run(
+            [*_without_write_access(), sys.executable, "-m", "monitor",
+             "--config", str(config), "feeds", "--format", "json"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        database.chmod(0o600)
+    assert proc.returncode == 0, proc.stderr
+    assert {row["url"] for row in json.loads(proc.stdout)} == {a, c, d}
+
+    # b back in the file: its row comes back with its state
+    write_config(tmp_path, [a, b])
+    assert feeds(config, capsys)[b]["items_seen"] == 1

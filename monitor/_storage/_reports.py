@@ -208,11 +208,14 @@ class ReportsMixin(SqlMixin):
         value = rows[0]["t"] if rows else None
         return value if isinstance(value, datetime) else parse_iso(value)
 
-    def feeds_report(self) -> list[dict[str, Any]]:
+    def feeds_report(self, *, removed: bool = False) -> list[dict[str, Any]]:
+        """Each feed's row for ``monitor feeds``; ``removed``: the removed feeds' rows too
+        (kept for their items), which a feed back in the config takes up again."""
+        where = "" if removed else "WHERE source <> 'removed' "
         return self._read(
             "SELECT name, url, fetch_url, last_status, last_polled, last_success, error_count, "
             "retry_until, items_seen, hits, last_error, warning, source, paused FROM feeds "
-            f"WHERE source <> 'removed' ORDER BY name{self.dialect.bytewise}"
+            f"{where}ORDER BY name{self.dialect.bytewise}"
         )
 
     def deliveries_report(self, status: str | None = None) -> list[dict[str, Any]]:
