@@ -52,7 +52,11 @@ def register_verbs(feeds: argparse.ArgumentParser) -> None:
         ("resume", cmd_resume, "poll a paused feed again"),
     ):
         parser = verbs.add_parser(verb, help=text)
-        parser.add_argument("url", help="the feed's URL, in any spelling")
+        parser.add_argument(
+            "url",
+            metavar="FEED",
+            help="the feed's URL (in any spelling, or as `monitor feeds` lists it) or its name",
+        )
         parser.set_defaults(func=func)
 
 
@@ -100,24 +104,69 @@ def _live(rows: list[FeedRow], url: str) -> FeedRow | None:
     return None if row is None or row.source == "removed" else row
 
 
-def _named(storage: Store, rows: list[FeedRow], url: str) -> FeedRow | None:
-    """The live feed ``url`` names: its address as listed, or the one a permanent redirect
-    moved it to (what its errors name, as they show it: credentials redacted). Several feeds
-    moved to one address: an error naming them."""
-    row = _live(rows, url)
+def _named(storage: Store, rows: list[FeedRow], wanted: str) -> FeedRow | None:
+    """The live feed ``wanted`` names: its address in any spelling, as ``monitor feeds``
+    lists it (credentials redacted), or the one a permanent redirect moved it to (what its
+    errors name, redacted or not); else its name. Several feeds: an error naming them and
+    saying how to choose one."""
+    row = _live(rows, wanted)
     if row is not None:
         return row
-    wanted = key(url)
-    moved = [
-        found
+    live = [r for r in rows if r.source != "removed"]
+    moved_to = {
+        r["url"]: r["fetch_url"]
         for r in storage.feeds_report()
-        if r["fetch_url"] and wanted in (key(r["fetch_url"]), key(redact_url(r["fetch_url"])))
-        if (found := _live(rows, r["url"])) is not None
+        if r["fetch_url"] and r["fetch_url"] != r["url"]
+    }
+    target = key(wanted)
+    listed = [r for r in live if key(redact_url(r.url)) == target]
+    moved = [
+        r
+        for r in live
+        if r.url in moved_to and target in (key(moved_to[r.url]), key(redact_url(moved_to[r.url])))
     ]
-    if len(moved) > 1:
-        names = ", ".join(redact_url(r.url) for r in moved)
-        raise MonitorError(f"{redact_url(url)} is where several feeds moved to ({names}): name one")
-    return moved[0] if moved else None
+    found = list(dict.fromkeys([*listed, *moved]))
+    by_name = not found
+    if by_name:
+        found = [r for r in live if r.name.strip() == wanted.strip()]
+    if len(found) > 1:
+        raise _ambiguous(wanted, found, moved, by_name=by_name)
+    return found[0] if found else None
+
+
+def _ambiguous(
+    wanted: str, found: list[FeedRow], moved: list[FeedRow], *, by_name: bool
+) -> MonitorError:
+    """Why ``wanted`` names several feeds, which they are, and what names one of them."""
+    shown = redact_url(wanted)
+    if by_name:
+        lead = f"{wanted!r} is the name of {len(found)} feeds"
+        which = ", ".join(redact_url(r.url) for r in found)
+    elif not moved:
+        lead = (
+            f"{shown} is ambiguous: the addresses of {len(found)} feeds differ only in the "
+            "secret it hides"
+        )
+        which = ", ".join(repr(r.name) for r in found)
+    else:
+        lead = (
+            f"{shown} is where several feeds moved to by permanent redirects"
+            if len(moved) == len(found)
+            else f"{shown} is ambiguous: it names {len(found)} feeds"
+        )
+        which = ", ".join(
+            f"{r.name!r}: " + (f"moved from {redact_url(r.url)}" if r in moved else "listed so")
+            for r in found
+        )
+    ways = []
+    if not by_name and len({r.name for r in found}) == len(found):
+        ways.append("by its name")
+    if len({key(redact_url(r.url)) for r in found}) == len(found):
+        ways.append("by its address as `monitor feeds` lists it")
+    else:
+        ways.append("by its full address, secret included")
+    named = "" if ways[0] == "by its name" else " (or give the feeds names of their own)"
+    return MonitorError(f"{lead} ({which}); choose one {' or '.join(ways)}{named}")
 
 
 def cmd_add(args: argparse.Namespace) -> int:

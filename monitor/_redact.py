@@ -16,7 +16,7 @@ _SECRET_NAMES = (
 )
 # any scheme: a mistyped "htp://user:pw@…" is quoted by the error that refuses it
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s@'\"]*@")
-_QUERY_SECRET = re.compile(rf"(?i)([?&;]{_SECRET_NAMES}=)[^&#;\s'\"]*")
+_QUERY_SECRET = re.compile(rf"(?i)([?&;]{_SECRET_NAMES}=)([^&#;\s'\"]*)")
 
 
 def redact_url(url: str) -> str:
@@ -29,7 +29,20 @@ def redact_url(url: str) -> str:
 _ANY_USERINFO = re.compile(r"(?i)(?<![\w.+-])([\w.+%-]+):[^\s/?#@'\"]+@(?=[\w[])")
 
 
+# In messages, a secret's value ends before the punctuation that ends the URL in the sentence
+# ("(…?token=***), …": a comma, a closing parenthesis), not at the next space; punctuation
+# inside it (a JWT's dots, a list's commas) is still part of it. (Cut after the match: a
+# lazy pattern would be quadratic on a hostile run of dots.)
+_TRAILING = ".,:!?)]}"
+
+
+def _hide_value(match: re.Match[str]) -> str:
+    value = match.group(2)
+    return f"{match.group(1)}***{value[len(value.rstrip(_TRAILING)) :]}"
+
+
 def redact_text(text: str) -> str:
     """Every URL inside ``text`` redacted (error messages, log lines), and user-info in text
     that a mistyped URL left unrecognised."""
-    return _ANY_USERINFO.sub(r"\1:***@", redact_url(text))
+    text = _QUERY_SECRET.sub(_hide_value, _USERINFO.sub(r"\1***@", text))
+    return _ANY_USERINFO.sub(r"\1:***@", text)

@@ -340,3 +340,41 @@ def test_the_listing_follows_config_toml_without_writing(
     # b back in the file: its row comes back with its state
     write_config(tmp_path, [a, b])
     assert feeds(config, capsys)[b]["items_seen"] == 1
+
+
+def test_feeds_told_apart_only_by_a_secret_are_chosen_by_name(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two feeds whose addresses differ only in a `?token=`: the address as listed names
+    both. The error showed them redacted alike, said they had "moved" there (no redirect) and
+    lost its closing parenthesis; the name, which tells them apart, was not accepted."""
+    one = rss([{"title": "One", "link": "https://e.test/1"}])
+    feed_server.add("/feed?token=AAA", one)
+    feed_server.add("/feed?token=BBB", one)
+    alpha, beta = feed_server.url("/feed?token=AAA"), feed_server.url("/feed?token=BBB")
+    shown = feed_server.url("/feed?token=***")
+    tables = (f'[[feeds]]\nurl = "{alpha}"\nname = "Alpha"\n'
+              f'[[feeds]]\nurl = "{beta}"\nname = "Beta"\n')  # fmt: skip
+    config = write_config(tmp_path, [], extra=tables)
+    assert cli(config, "once") == 0
+    for verb in ("pause", "remove"):
+        code, _, err = run(config, capsys, "feeds", verb, shown)
+        assert code == 1 and "ambiguous" in err and "moved" not in err, err
+        assert "'Alpha'" in err and "'Beta'" in err and "by its name" in err, err
+        assert err.count("(") == err.count(")"), err
+        assert "AAA" not in err and "BBB" not in err, err
+    code, out, _ = run(config, capsys, "feeds", "pause", "Beta")
+    assert code == 0 and "paused" in out and "BBB" not in out, out
+    listed = {
+        row["name"]: row for row in json.loads(run(config, capsys, "feeds", "--format", "json")[1])
+    }
+    assert (listed["Alpha"]["paused"], listed["Beta"]["paused"]) == (False, True)
+    assert run(config, capsys, "feeds", "resume", beta)[0] == 0  # the full address, as ever
+    code, _, err = run(config, capsys, "feeds", "pause", "Gamma")
+    assert code == 1 and "no feed 'Gamma'" in err
+
+    # no names of their own: the same default name too, so the full address it is
+    write_config(tmp_path, [alpha, beta])
+    code, _, err = run(config, capsys, "feeds", "pause", shown)
+    assert code == 1 and "ambiguous" in err and "full address" in err, err
+    assert "by its name" not in err and err.count("(") == err.count(")"), err

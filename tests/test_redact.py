@@ -96,3 +96,21 @@ def test_user_info_is_hidden_in_urls_mistyped_any_way() -> None:
         assert "s3cret" not in shown and "host/feed" in shown, shown
     kept = "mail desk@example.org at 12:30; see https://example.org/a?b=c"
     assert redact_text(kept) == kept  # an address, a time, a plain URL: left alone
+
+
+def test_the_punctuation_after_a_redacted_secret_stays_in_a_message() -> None:
+    """A message listing redacted URLs lost the comma between them and the parenthesis after
+    the last: the secret's value ran to the next space. A secret with dots or commas inside
+    (a JWT, a list) is still hidden whole."""
+    from monitor._redact import redact_text
+
+    listed = "https://x.example/feed?token=AAA, https://x.example/feed?token=BBB"
+    assert redact_text(f"two feeds ({listed}): name one") == (
+        "two feeds (https://x.example/feed?token=***, https://x.example/feed?token=***): name one"
+    )
+    assert redact_text("at https://x.example/f?token=eyJ.eyJ.c2ln.") == (
+        "at https://x.example/f?token=***."
+    )
+    assert redact_text("see https://x.example/f?key=a,b,c) now") == (
+        "see https://x.example/f?key=***) now"
+    )
