@@ -53,6 +53,7 @@ FEED_COLUMNS = (
     "source",
     "paused",
     "topics",
+    "url",  # what `feeds pause|resume|remove` take (redacted, as shown: they take it so)
 )
 FEEDBACK_COLUMNS = ("id", "topic", "relevant", "judged_at", "title", "link")
 
@@ -314,7 +315,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
             if isinstance(row.get(name), str):
                 row[name] = redact_text(row[name])
         row["paused"] = bool(row["paused"])  # true/false, as every other flag
-    sys.stdout.write(render(rows, args.format, FEED_COLUMNS))
+    sys.stdout.write(render(rows, args.format, FEED_COLUMNS, whole=["url"]))
     return 0
 
 

@@ -55,7 +55,11 @@ def json_text(value: Any) -> str:
     return _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
 
 
-def render(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str]) -> str:
+def render(
+    rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str], *, whole: Sequence[str] = ()
+) -> str:
+    """``rows`` as JSON, CSV or a table of ``columns`` (cells cut to a width, but for the
+    ``whole`` columns: an address to copy back into a command)."""
     if fmt == "json":
         return json_text(list(rows))
     if fmt == "csv":
@@ -67,7 +71,7 @@ def render(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str]) -> 
         for row in rows:
             writer.writerow({k: _csv_cell(v) for k, v in row.items()})
         return out.getvalue()
-    return table(rows, columns)
+    return table(rows, columns, whole=whole)
 
 
 def _csv_cell(value: Any) -> Any:
@@ -81,10 +85,16 @@ def _csv_cell(value: Any) -> Any:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], width: int = 60) -> str:
+def table(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    width: int = 60,
+    *,
+    whole: Sequence[str] = (),
+) -> str:
     if not rows:
         return "(none)\n"
-    cells = [[_cell(row.get(c), width) for c in columns] for row in rows]
+    cells = [[_cell(row.get(c), 0 if c in whole else width) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     lines = [
         "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(),
@@ -102,4 +112,4 @@ def _cell(value: Any, width: int) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
     text = " ".join(clean(str(value)).split())  # clean first, then cut: no half sequence
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return text if not width or len(text) <= width else text[: width - 1] + "…"

@@ -378,3 +378,26 @@ def test_feeds_told_apart_only_by_a_secret_are_chosen_by_name(
     code, _, err = run(config, capsys, "feeds", "pause", shown)
     assert code == 1 and "ambiguous" in err and "full address" in err, err
     assert "by its name" not in err and err.count("(") == err.count(")"), err
+
+
+def test_the_table_shows_the_address_the_commands_take(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`feeds pause|resume|remove` take a feed's address, which the table did not show (only
+    `--format json` had it). It shows it now, whole (a cut one cannot be copied back) and
+    with its secrets redacted, as every report shows a URL; as shown, the commands take it."""
+    one = rss([{"title": "One", "link": "https://e.test/1"}])
+    long_path = "/news/a-rather-long-feed-path/with/several/levels/rss.xml?token=abc9"
+    feed_server.add(long_path, one)
+    feed_server.add("/plain.xml", one)
+    secret, plain = feed_server.url(long_path), feed_server.url("/plain.xml")
+    config = write_config(tmp_path, [plain])
+    assert run(config, capsys, "feeds", "add", secret, "--name", "Long")[0] == 0
+    code, table, _ = run(config, capsys, "feeds")
+    assert code == 0 and "abc9" not in table, table
+    shown = secret.replace("abc9", "***")
+    assert len(shown) > 60 and shown in table and plain in table, table
+    assert "url" in table.splitlines()[0].split(), table
+    for address in (shown, plain):
+        code, out, err = run(config, capsys, "feeds", "pause", address)
+        assert code == 0 and "paused" in out, err
