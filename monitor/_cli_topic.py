@@ -17,8 +17,8 @@ from ._config import Config
 from ._errors import MonitorError
 from ._grouping import build_grouper
 from ._output import clean, json_text, matched_json
-from ._relevance import Tracker, model_available
-from ._runtime import apply_feedback, build_trackers
+from ._relevance import Tracker, model_available, readable
+from ._runtime import apply_feedback, build_trackers, new_tracker, topic_seed_files
 from ._shared_state import SINCE
 from ._storage import Store, uses_postgres
 from ._times import iso, parse_iso
@@ -68,6 +68,13 @@ _OUTLIER = 0.15
 
 
 def _warnings(described: dict[str, Any]) -> list[str]:
+    """What to look at before relying on the topic, each seed named by its file."""
+    files: list[str] = described["files"]
+
+    def names(numbers: list[int], last: str = " and ") -> str:
+        named = [files[n - 1] for n in numbers]
+        return ", ".join(named[:-1]) + last + named[-1] if len(named) > 1 else named[0]
+
     out = []
     if described["seeds"] < 2:
         lines = described["lines"][0] if described["lines"] else 0
@@ -76,17 +83,22 @@ def _warnings(described: dict[str, Any]) -> list[str]:
             f"one seed{pasted}: the profile is that text's words; give about four items or "
             "five articles about the same story, one per file"
         )
-    for group in described["same_text"]:
-        numbers = ", ".join(map(str, group[:-1])) + f" and {group[-1]}"
+    for name in described["no_words"]:
         out.append(
-            f"seeds {numbers} are the same text: it counts {len(group)} times in the profile, "
+            f"seed {name} has no word to read (it is empty, or only punctuation, numbers, "
+            "markup or common words such as 'the'): it adds nothing to the topic; put the "
+            "article's text in it, or delete it"
+        )
+    for group in described["same_text"]:
+        out.append(
+            f"seeds {names(group)} are the same text: it counts {len(group)} times in the profile, "
             "and its words look shared by several seeds"
         )
     by_seeds: dict[tuple[int, ...], list[str]] = {}
     for line, owners in described.get("shared_lines") or []:
         by_seeds.setdefault(tuple(owners), []).append(line)
     for owners, texts in by_seeds.items():
-        which = ", ".join(map(str, owners[:-1])) + f" and {owners[-1]}"
+        which = names(list(owners))
         quoted = "; ".join(repr(t[:60] + ("…" if len(t) > 60 else "")) for t in texts[:3])
         more = f" and {len(texts) - 3} more" if len(texts) > 3 else ""
         out.append(
@@ -102,21 +114,22 @@ def _warnings(described: dict[str, Any]) -> list[str]:
         )
     if not described["phrases"]:
         out.append("no phrase recurs across the seeds: matching rests on single words")
-    out += _meaning_warnings(described.get("meaning") or [])
+    meaning = described.get("meaning") or []
+    out += _meaning_warnings(meaning, files, set(described["no_words"]))
     for n in described["unread_script"]:
         out.append(
-            f"seed {n} is mostly in a script other than Latin, which the word channels do "
-            f"not read ({described['words'][n - 1]} words read): only Latin-script text "
-            "makes words"
+            f"seed {files[n - 1]} is mostly in a script other than Latin, which the word "
+            f"channels do not read ({described['words'][n - 1]} words read): only "
+            "Latin-script text makes words"
         )
     foreign = described["not_english"]
     if foreign:
         if len(foreign) == described["seeds"]:
             subject = "the seeds do not"
         elif len(foreign) == 1:
-            subject = f"seed {foreign[0]} does not"
+            subject = f"seed {names(foreign)} does not"
         else:
-            subject = f"seeds {', '.join(map(str, foreign))} do not"
+            subject = f"seeds {names(foreign, ', ')} do not"
         out.append(
             f"{subject} read as English (few or no words such as 'the' or 'and'): the "
             "stopwords and the stemmer are English, so such seeds match only items in their "
@@ -134,8 +147,9 @@ def cmd_topic_check(
     args: argparse.Namespace, open_storage: Callable[[argparse.Namespace], Store]
 ) -> int:
     config = config_of(args)  # sends nothing: no alert secrets needed
-    index = _topic(config, args.name)
-    tracker = build_trackers([config.topics[index]])[0]
+    topic = config.topics[_topic(config, args.name)]
+    files = topic_seed_files(topic)
+    tracker = new_tracker(topic, [seed.text for seed in files if seed.text])
     backtest = None
     # first: the replay teaches the stream's statistics
     if uses_postgres(config) or config.settings.database.exists():
@@ -143,6 +157,11 @@ def cmd_topic_check(
         apply_feedback([tracker], storage.feedback(args.name))
         backtest = _backtest(tracker, storage, config, args.items)
     described = tracker.describe()
+    described["files"] = named = [seed.name for seed in files if seed.text]  # seed n: n - 1
+    other_script = {named[n - 1] for n in described["unread_script"]}  # said so apart
+    described["no_words"] = [
+        seed.name for seed in files if not readable(seed.text) and seed.name not in other_script
+    ]
     report: dict[str, Any] = {"topic": args.name, **described, "warnings": _warnings(described)}
     report["keyword_baseline"] = tracker.keywords()
     report["backtest"] = backtest
@@ -204,18 +223,23 @@ def _backtest(tracker: Tracker, storage: Store, config: Config, limit: int) -> d
     }
 
 
-def _meaning_warnings(meaning: list[float | None]) -> list[str]:
+def _meaning_warnings(
+    meaning: list[float | None], files: list[str], wordless: set[str]
+) -> list[str]:
     """Seeds the model cannot read; a seed far in meaning from the others and unlike them in
-    that, or seeds all far apart."""
+    that, or seeds all far apart (``files``: the seeds' names; the ``wordless`` ones, warned
+    of already, are about nothing rather than another story)."""
     out = [
-        f"seed {n} has no word the model reads (the semantic channel leaves it out)"
+        f"seed {files[n - 1]} has no word the model reads (the semantic channel leaves it out)"
         for n, v in enumerate(meaning, 1)
         if v is None
     ]
-    known = [(n, v) for n, v in enumerate(meaning, 1) if v is not None]
+    known = [
+        (n, v) for n, v in enumerate(meaning, 1) if v is not None and files[n - 1] not in wordless
+    ]
     values = [v for _, v in known]
     far = [
-        f"{n} ({v:.2f})"
+        f"{files[n - 1]} ({v:.2f})"
         for k, (n, v) in enumerate(known)
         if v < _FAR_IN_MEANING and v < median(values[:k] + values[k + 1 :] or [v]) - _OUTLIER
     ]
@@ -233,7 +257,7 @@ def _meaning_warnings(meaning: list[float | None]) -> list[str]:
     return out
 
 
-def _meaning_line(meaning: list[float | None] | None) -> str:
+def _meaning_line(meaning: list[float | None] | None, files: list[str]) -> str:
     if meaning is None and model_available():
         return "semantic channel: off (no seed has a word the model reads)"
     if meaning is None:
@@ -241,7 +265,8 @@ def _meaning_line(meaning: list[float | None] | None) -> str:
     if not meaning:
         return "closeness in meaning of each seed to the others: (one seed)"
     return "closeness in meaning of each seed to the others (cosine, 1 = same): " + ", ".join(
-        f"{v:.2f}" if v is not None else f"(seed {n}: none)" for n, v in enumerate(meaning, 1)
+        f"{name} {v:.2f}" if v is not None else f"{name} (none)"
+        for name, v in zip(files, meaning, strict=True)
     )
 
 
@@ -250,8 +275,8 @@ def _check_table(report: dict[str, Any]) -> str:
         f"topic {report['topic']}: {report['seeds']} seeds "
         f"({', '.join(str(w) for w in report['words'])} words), threshold {report['threshold']}",
         "share of each seed's words another seed also uses: "
-        + ", ".join(f"{s:.0%}" for s in report["shared"]),
-        _meaning_line(report.get("meaning")),
+        + ", ".join(f"{n} {s:.0%}" for n, s in zip(report["files"], report["shared"], strict=True)),
+        _meaning_line(report.get("meaning"), report["files"]),
         "",
         "the profile rests on (share of its weight):",
         "  terms:   " + ", ".join(f"{t} {w:.1%}" for t, w in report["terms"]),

@@ -32,7 +32,7 @@ from ._lock import DatabaseLock
 from ._parsepool import ParserPool, embed_in_child
 from ._poll import Poller
 from ._redact import redact_url
-from ._relevance import Tracker, read_seeds, release_model
+from ._relevance import SeedFile, Tracker, read_seed_files, release_model
 from ._routing import topic_routes
 from ._shared_state import save_shared, slim
 from ._storage import Store, open_store, uses_postgres
@@ -147,23 +147,28 @@ def build_trackers(
     loaded (what a later save merges against)."""
     trackers = []
     for topic in topics:
-        try:
-            seeds = read_seeds(topic.seeds)
-        except ConfigError as exc:
-            if not topic.seeds_key:
-                raise
-            raise ConfigError(f"{topic.seeds_key}: {exc}") from None
-        tracker = Tracker(
-            topic.name,
-            seeds,
-            threshold=topic.threshold,
-            phrases=topic.phrases,
-            exclude=topic.exclude,
-        )
-        trackers.append(tracker)
+        seeds = [seed.text for seed in topic_seed_files(topic) if seed.text]
+        trackers.append(new_tracker(topic, seeds))
     if storage is not None:
         restore_trackers(trackers, storage, bases)
     return trackers
+
+
+def topic_seed_files(topic: TopicConfig) -> list[SeedFile]:
+    """The topic's seed files (:func:`read_seed_files`); an error names the config key."""
+    try:
+        return read_seed_files(topic.seeds)
+    except ConfigError as exc:
+        if not topic.seeds_key:
+            raise
+        raise ConfigError(f"{topic.seeds_key}: {exc}") from None
+
+
+def new_tracker(topic: TopicConfig, seeds: Sequence[str]) -> Tracker:
+    """A fresh tracker of ``topic`` from its seed texts."""
+    return Tracker(
+        topic.name, seeds, threshold=topic.threshold, phrases=topic.phrases, exclude=topic.exclude
+    )
 
 
 def restore_trackers(

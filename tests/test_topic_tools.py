@@ -363,7 +363,7 @@ def test_topic_check_warns_of_a_seed_far_in_meaning(
     meaning = report["meaning"]
     assert len(meaning) == 4 and min(meaning) == meaning[3] < 0.3 < min(meaning[:3])
     far = [w for w in report["warnings"] if "far in meaning" in w]
-    assert len(far) == 1 and far[0].startswith("seed 4 ")
+    assert len(far) == 1 and far[0].startswith("seed 4.txt ")
 
     (seeds / "4.txt").unlink()
     report = _json(capsys, config, "topic", "check", "t", "--format", "json")
@@ -397,11 +397,11 @@ def test_meaning_warnings_name_the_right_seed_when_one_has_no_vector(
     assert len(meaning) == 5 and meaning[0] is None, meaning
     assert min(m for m in meaning if m is not None) == meaning[4]
     far = [w for w in report["warnings"] if "far in meaning" in w]
-    assert len(far) == 1 and far[0].startswith("seed 5 "), far
+    assert len(far) == 1 and far[0].startswith("seed 5.txt "), far
     unread_warning = [w for w in report["warnings"] if "no word the model reads" in w]
-    assert unread_warning and unread_warning[0].startswith("seed 1 "), report["warnings"]
+    assert unread_warning and unread_warning[0].startswith("seed 1.txt "), report["warnings"]
     assert cli(config, "topic", "check", "t") == 0
-    assert "(seed 1: none)" in capsys.readouterr().out
+    assert "1.txt (none)" in capsys.readouterr().out
 
     # two seeds about different stories: no third to single one out, still worth a warning
     for f in (tmp_path / "seeds").iterdir():
@@ -504,7 +504,7 @@ def test_topic_check_warns_of_a_seed_not_in_english(
         capsys, _topic_t(tmp_path, [*english, french]), "topic", "check", "t", "--format", "json"
     )
     warned = [w for w in report["warnings"] if "English" in w]
-    assert len(warned) == 1 and warned[0].startswith("seed 4 does not read as English"), warned
+    assert len(warned) == 1 and warned[0].startswith("seed 4.txt does not read as English"), warned
     (tmp_path / "seeds" / "4.txt").unlink()
     report = _json(capsys, tmp_path / "config.toml", "topic", "check", "t", "--format", "json")
     assert not [w for w in report["warnings"] if "English" in w], report["warnings"]
@@ -551,7 +551,8 @@ def test_topic_check_tells_english_headlines_from_short_foreign_seeds(
         capsys, _topic_t(tmp_path / "b", mixed), "topic", "check", "t", "--format", "json"
     )
     warned = [w for w in report["warnings"] if "English" in w]
-    assert len(warned) == 1 and warned[0].startswith("seeds 1, 2 do not read as English"), warned
+    assert len(warned) == 1, warned
+    assert warned[0].startswith("seeds 1.txt, 2.txt do not read as English"), warned
 
 
 def test_topic_check_warns_of_a_seed_in_a_script_it_does_not_read(
@@ -566,7 +567,7 @@ def test_topic_check_warns_of_a_seed_in_a_script_it_does_not_read(
     report = _json(capsys, _topic_t(tmp_path, texts), "topic", "check", "t", "--format", "json")
     assert report["words"][0] == 0
     warned = [w for w in report["warnings"] if "script" in w]
-    assert len(warned) == 1 and warned[0].startswith("seed 1 is mostly in a script"), warned
+    assert len(warned) == 1 and warned[0].startswith("seed 1.txt is mostly in a script"), warned
 
 
 def test_topic_check_warns_of_seeds_that_are_the_same_text(
@@ -581,7 +582,7 @@ def test_topic_check_warns_of_seeds_that_are_the_same_text(
     ]
     report = _json(capsys, _topic_t(tmp_path, texts), "topic", "check", "t", "--format", "json")
     same = [w for w in report["warnings"] if "same text" in w]
-    assert len(same) == 1 and same[0].startswith("seeds 2 and 3 are the same text"), same
+    assert len(same) == 1 and same[0].startswith("seeds 2.txt and 3.txt are the same text"), same
 
 
 def test_topic_check_warns_of_lines_that_several_seeds_share(
@@ -601,7 +602,7 @@ def test_topic_check_warns_of_lines_that_several_seeds_share(
     report = _json(capsys, _topic_t(tmp_path, texts), "topic", "check", "t", "--format", "json")
     shared = [w for w in report["warnings"] if "boilerplate" in w]
     assert len(shared) == 1, report["warnings"]
-    assert "seeds 1, 2 and 3" in shared[0] and "Sign up for our morning" in shared[0]
+    assert "seeds 1.txt, 2.txt and 3.txt" in shared[0] and "Sign up for our morning" in shared[0]
     assert "Short line" not in shared[0]  # too short to be told from a common phrase
     (tmp_path / "plain").mkdir()
     plain = _json(capsys, _topic_t(tmp_path / "plain", stories), "topic", "check", "t",
@@ -709,3 +710,56 @@ def test_a_phrase_is_shown_as_the_seeds_write_it_not_word_by_word() -> None:
     ]
     phrases = [p for p, _ in Tracker("t", seeds).describe(limit=50)["phrases"]]
     assert "Duterte supporters" in phrases, phrases
+
+
+def _topic_files(tmp_path: Path, files: dict[str, str]) -> Path:
+    """A config with one topic `t` seeded by ``files`` (name: text, in tmp_path/seeds)."""
+    config = _topic_t(tmp_path, [])
+    for name, text in files.items():
+        (tmp_path / "seeds" / name).write_text(text, encoding="utf-8")
+    return config
+
+
+def test_topic_check_names_seeds_by_their_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Warnings said "seed 4": the user had to count the folder's files in name order to
+    find it. They name the file."""
+    story = [f"{i['title']}\n\n{i['summary']}\n" for i in ON[:3]]
+    files = {"bbc.txt": story[0], "guardian.md": story[1], "reuters.txt": story[2]}
+    files["sport.txt"] = f"{OFF[0]['title']}\n\n{OFF[0]['summary']}\n"  # another story
+    files["reuters-again.txt"] = story[2]
+    config = _topic_files(tmp_path, files)
+    report = _json(capsys, config, "topic", "check", "t", "--format", "json")
+    assert report["files"] == sorted(files), report["files"]
+    far = [w for w in report["warnings"] if "far in meaning" in w]
+    assert len(far) == 1 and far[0].startswith("seed sport.txt "), far
+    same = [w for w in report["warnings"] if "same text" in w]
+    assert len(same) == 1 and same[0].startswith("seeds reuters-again.txt and reuters.txt "), same
+    assert not [w for w in report["warnings"] if "seed 4" in w or "seeds 3" in w]
+
+
+def test_topic_check_warns_of_a_seed_with_no_word_to_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An empty file, one of punctuation or common words only, and a saved page whose text
+    is all markup give the topic nothing: they were taken in silence (the empty one not even
+    counted), as if the topic rested on them. Warned of, by name; the topic still loads (as
+    a folder with some usable text does: only a folder with none is a config error)."""
+    story = [f"{i['title']}\n\n{i['summary']}\n" for i in ON[:3]]
+    files = {f"{n}.txt": text for n, text in enumerate(story, 1)}
+    files |= {
+        "empty.txt": "",
+        "dashes.txt": "--- *** ... !!! 2025 ---\n",
+        "stopwords.md": "the and of to in\n",
+        "page.html": "<html><script>var a = 1;</script><div><img src='x.png'></div></html>",
+    }
+    config = _topic_files(tmp_path, files)
+    report = _json(capsys, config, "topic", "check", "t", "--format", "json")
+    unread = [w for w in report["warnings"] if "no word to read" in w]
+    named = sorted(w.split()[1] for w in unread)
+    assert named == ["dashes.txt", "empty.txt", "page.html", "stopwords.md"], report["warnings"]
+    assert not [w for w in report["warnings"] if "far in meaning" in w], report["warnings"]
+    capsys.readouterr()
+    assert cli(config, "topic", "check", "t") == 0
+    assert "warning: seed empty.txt has no word to read" in capsys.readouterr().out

@@ -4,6 +4,8 @@ Public API (the rest of the package is private)::
 
     DEFAULT_THRESHOLD            calibrated default threshold for Tracker scores (0..1)
     read_seeds(folder)           seed texts from .txt/.md/.html files, sorted by name
+    read_seed_files(folder)      the same files with their names (SeedFile), also those that
+                                 give no text; readable(text): whether a seed has a word
     Tracker(name, seeds, ...)    judge / observe / state / restore / set_feedback
     StoryGrouper(...)            near-duplicate story grouping across feeds
     tokenise / tokenise_feed     the text analysis scoring and grouping start from (the
@@ -20,7 +22,7 @@ explicit feedback; no topic words are built in.
 from __future__ import annotations
 
 from monitor._models import Judgement
-from monitor._relevance._seeds import read_seeds
+from monitor._relevance._seeds import SeedFile, read_seed_files, read_seeds, readable
 from monitor._relevance._semantic import embed_seeds, model_available, release_model
 from monitor._relevance._stories import StoryGrouper
 from monitor._relevance._text import tokenise, tokenise_feed
@@ -30,11 +32,14 @@ __all__ = [
     "DEFAULT_THRESHOLD",
     "Judgement",
     "Params",
+    "SeedFile",
     "StoryGrouper",
     "Tracker",
     "embed_seeds",
     "model_available",
+    "read_seed_files",
     "read_seeds",
+    "readable",
     "release_model",
     "tokenise",
     "tokenise_feed",

@@ -5,12 +5,13 @@ from __future__ import annotations
 import codecs
 import html
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from monitor._errors import ConfigError
 from monitor._relevance._text import is_stop, sequence, strip_markup, strip_markup_scripts
 
-__all__ = ["SEED_SUFFIXES", "read_seeds"]
+__all__ = ["SEED_SUFFIXES", "SeedFile", "read_seed_files", "read_seeds", "readable"]
 
 SEED_SUFFIXES = (".txt", ".md", ".html", ".htm")
 
@@ -31,15 +32,32 @@ _BLOCK = re.compile(
 _PAGE_SUFFIXES = frozenset({"htm", "html", "shtml", "php", "asp", "aspx", "jsp"})
 
 
+@dataclass(frozen=True, slots=True)
+class SeedFile:
+    """One seed file: its name in the seeds folder and the text it gives the topic ("" for
+    none: empty, or only markup, entities or links' hosts)."""
+
+    name: str
+    text: str
+
+
 def read_seeds(folder: Path) -> list[str]:
     """The texts of the seed files in ``folder`` (.txt, .md, .html, not hidden), sorted by
-    file name.
+    file name, each file that gives any: see :func:`read_seed_files`."""
+    return [seed.text for seed in read_seed_files(folder) if seed.text]
+
+
+def read_seed_files(folder: Path) -> list[SeedFile]:
+    """The seed files in ``folder`` (.txt, .md, .html, not hidden), sorted by name, with
+    their texts.
 
     HTML files lose their tags, scripts and entities. Raises :class:`ConfigError` naming the
     folder when it is missing, unreadable, or holds no non-empty seed file, and naming the file
     when a seed file cannot be read (a dangling link, no permission), is binary or is not
     UTF-8 (or UTF-16 with a byte-order mark); and when no seed has any usable word (a topic
-    cannot be learnt from nothing). A link counts only its path's words (see ``_LINK``).
+    cannot be learnt from nothing). A link counts only its path's words (see ``_LINK``). A
+    file with no usable word beside others that have some is not an error (``topic check``
+    warns of it: see :func:`readable`).
     """
     folder = Path(folder)
     try:
@@ -55,7 +73,7 @@ def read_seeds(folder: Path) -> list[str]:
         )
     except OSError as exc:
         raise ConfigError(f"seed folder {folder}: cannot be read ({exc.strerror or exc})") from exc
-    texts: list[str] = []
+    seeds: list[SeedFile] = []
     links_only = False
     for path in files:
         raw = _read_text(folder, path)
@@ -65,17 +83,22 @@ def read_seeds(folder: Path) -> list[str]:
         text = _page_text(raw) if html_file else html.unescape(raw).strip()
         words = _LINK.sub(_path_words, text).strip()
         links_only |= bool(text) and not words
-        if words:
-            texts.append(words)
-    if not texts and not links_only:
+        seeds.append(SeedFile(path.name, words))
+    if not any(seed.text for seed in seeds) and not links_only:
         raise ConfigError(
             f"seed folder {folder}: no seed articles (expected non-empty "
             f"{', '.join(SEED_SUFFIXES)} files)"
         )
-    if not any(not is_stop(token) for text in texts for token in sequence(text)):
+    if not any(readable(seed.text) for seed in seeds):
         why = "only links, with no words in their paths" if links_only else "no word to learn from"
         raise ConfigError(f"seed folder {folder}: the seed files have no usable text ({why})")
-    return texts
+    return seeds
+
+
+def readable(text: str) -> bool:
+    """Whether a seed's text has a word the topic can learn (not only punctuation, numbers,
+    common words such as "the", or a script the tokeniser does not read)."""
+    return any(not is_stop(token) for token in sequence(text))
 
 
 def _page_text(raw: str) -> str:
