@@ -55,8 +55,8 @@ def test_an_added_feed_is_scored_for_its_topics_only(
     assert "http://127.0.0.1:1/x" not in rows and set(rows) == {europe, world}
     assert (rows[europe]["topics"], rows[world]["topics"]) == (["other"], None)
     code, out, _ = run(config, capsys, "feeds")
-    assert code == 0 and out.splitlines()[0].split()[-1] == "topics"
-    assert [line.split()[-1] for line in out.splitlines()[2:]] == ["other", "-"]
+    assert code == 0 and out.splitlines()[0].split()[-2:] == ["topics", "url"]
+    assert [line.split()[-2] for line in out.splitlines()[2:]] == ["other", "-"]
 
     assert cli(config, "once") == 0
     assert hit_topics(tmp_path) == {europe: {"other"}, world: {"paris-coalition", "other"}}
