@@ -9,9 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ._cli_common import check_topic, config_of, open_storage
+from ._cli_common import cannot_write, check_topic, config_of, open_storage
 from ._cli_types import positive, since
-from ._errors import MonitorError
 from ._times import utcnow
 
 
@@ -56,7 +55,6 @@ def cmd_atom(args: argparse.Namespace) -> int:
 
 def _write_atomically(path: Path, data: bytes) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         try:
             with os.fdopen(fd, "wb") as handle:
@@ -67,4 +65,4 @@ def _write_atomically(path: Path, data: bytes) -> None:
             Path(tmp).unlink(missing_ok=True)
             raise
     except OSError as exc:
-        raise MonitorError(f"{path}: cannot write: {exc.strerror or exc}") from None
+        raise cannot_write(path, exc) from None

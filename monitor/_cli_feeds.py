@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._cli_common import config_of, open_storage
+from ._cli_common import cannot_write, config_of, open_storage
 from ._cli_types import interval
 from ._config import Config, FeedConfig
 from ._durations import format_duration, parse_duration
@@ -350,6 +350,6 @@ def cmd_opml_export(args: argparse.Namespace) -> int:
     try:
         Path(args.file).write_bytes(data)
     except OSError as exc:
-        raise MonitorError(f"{args.file}: cannot write: {exc.strerror}") from None
+        raise cannot_write(Path(args.file), exc) from None
     print(f"wrote {len(feeds)} feeds to {args.file}", file=sys.stderr)
     return 0

@@ -29,7 +29,6 @@ class DatabaseLock:
 
     def __enter__(self) -> DatabaseLock:
         try:
-            self.database.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.database, os.O_RDONLY | os.O_CREAT, 0o600)
         except OSError as exc:
             message = f"{self.database}: cannot use the database: {exc.strerror}"

@@ -35,7 +35,7 @@ from ._redact import redact_url
 from ._relevance import SeedFile, Tracker, read_seed_files, release_model
 from ._routing import topic_routes
 from ._shared_state import save_shared, slim
-from ._storage import Store, open_store, uses_postgres
+from ._storage import Store, check_database_folder, open_store, uses_postgres
 from ._times import utcnow
 
 log = logging.getLogger(__name__)
@@ -222,6 +222,7 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
     # The seeds first: a topic that cannot be built stops the start before any file is made
     trackers = build_trackers(config.topics)
     # SQLite: one daemon per file (a lock); PostgreSQL is shared by design
+    check_database_folder(config)  # (before the lock, which creates the file)
     lock = contextlib.nullcontext() if uses_postgres(config) else DatabaseLock(settings.database)
     with lock:
         storage = open_store(config)

@@ -28,6 +28,7 @@ def test_atom_of_hits_round_trips_through_feedparser(
     urls = serve_items(feed_server, ITEMS)
     config = write_config(tmp_path, list(urls.values()), webhook=webhook_receiver)
     assert cli(config, "once") == 0
+    (tmp_path / "www").mkdir()
     out = tmp_path / "www" / "paris.xml"
     self_url = "https://example.org/paris.xml"
     args = ("atom", "--topic", "paris-coalition", "--output", str(out), "--self-url", self_url)
@@ -80,3 +81,23 @@ def test_hostile_text_stays_valid_xml() -> None:
     assert entry.title == "Bad  title <script>alert(1)</script> & ]]>"  # as text, not markup
     assert entry.link == 'https://e.example/a?b=1&c="2"'
     assert parsed.feed.updated == "2025-03-11T09:01:00.000Z"
+
+
+def test_an_output_in_a_missing_folder_is_refused_as_opml_export_refuses_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`atom --output` made missing folders on its way (a mistyped /var/www/feds/x.xml was
+    published where no web server looks, unnoticed) while `opml export` refused one. Both
+    refuse now, naming the folder, and make nothing."""
+    config = write_config(tmp_path, [])
+    assert cli(config, "feeds", "add", "http://127.0.0.1:1/a.xml") == 0  # a database to read
+    missing = tmp_path / "www" / "feeds"
+    for args in (
+        ("atom", "--output", str(missing / "paris.xml")),
+        ("opml", "export", str(missing / "feeds.opml")),
+    ):
+        capsys.readouterr()
+        assert cli(config, *args) == 1
+        err = capsys.readouterr().err
+        assert f"cannot write: the folder {missing} does not exist" in err, err
+    assert not (tmp_path / "www").exists()

@@ -11,6 +11,7 @@ import pytest
 
 from monitor._config import load_config
 from monitor._errors import ConfigError
+from tests.helpers import cli
 
 FEED = '[[feeds]]\nurl = "http://127.0.0.1:1/a.xml"\n'
 
@@ -87,3 +88,20 @@ def test_a_lease_must_outlast_one_poll_on_postgresql(tmp_path: Path) -> None:
     assert "monitor.lease: expected a duration longer than deadline + parse_timeout" in message
     # SQLite has no leases: the key is not checked against the fetch deadline there
     assert load_config(write(tmp_path, 'lease = "50s"')).settings.lease == 50.0
+
+
+def test_a_database_in_a_missing_folder_is_a_config_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`database = "data/m.db"` without a `data` folder: the first command that writes made
+    the folder (a mistyped path started a new, empty database elsewhere, unnoticed). It is a
+    config error naming the file, the key and the folder; nothing is made."""
+    path = write(tmp_path, 'database = "data/m.db"')
+    (tmp_path / "seeds" / "a.txt").write_text("Military chiefs meet in Paris on a Ukraine force")
+    for args in (["once"], ["feeds", "add", "http://127.0.0.1:1/b.xml"]):
+        capsys.readouterr()
+        assert cli(path, *args) == 2, args
+        err = capsys.readouterr().err
+        folder = tmp_path.resolve() / "data"
+        assert f"{path}: monitor.database: the folder {folder} does not exist" in err, err
+    assert not (tmp_path / "data").exists()

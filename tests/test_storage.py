@@ -59,6 +59,7 @@ def store(storage: Storage, items: list[NewItem], **kw: object) -> list[str]:
 
 def test_new_file_is_private_with_schema(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "m.db"
+    path.parent.mkdir()  # the database's folder is never made (a config error if missing)
     Storage(path).close()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     conn = sqlite3.connect(path)

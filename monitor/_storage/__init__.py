@@ -27,7 +27,13 @@ from ._feeds import FeedsMixin
 from ._managed import ManagedFeedsMixin
 from ._managed_shared import SharedManagedFeedsMixin
 from ._noclaims import NoClaimsMixin
-from ._open import open_store, stored_feedback, unsupported, uses_postgres
+from ._open import (
+    check_database_folder,
+    open_store,
+    stored_feedback,
+    unsupported,
+    uses_postgres,
+)
 from ._outbox import OutboxMixin
 from ._pace import PaceMixin
 from ._protocol import Store
@@ -46,6 +52,7 @@ __all__ = [
     "NewItem",
     "Storage",
     "Store",
+    "check_database_folder",
     "hit_id",
     "open_store",
     "read_delivery_latency",

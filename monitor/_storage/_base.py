@@ -146,8 +146,8 @@ def _identity(path: Path) -> tuple[int, int]:
 
 
 def create_private(path: Path) -> None:
-    """Create the database file readable by its owner only (0600), if it does not exist."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Create the database file readable by its owner only (0600), if it does not exist (in
+    a folder that does: see ``check_database_folder``)."""
     with suppress(FileExistsError):
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 

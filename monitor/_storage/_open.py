@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any, NoReturn
 
 from .._config import Config
-from .._errors import MonitorError, StorageError, UnsupportedError
+from .._errors import ConfigError, MonitorError, StorageError, UnsupportedError
 from ._protocol import Store
 
 
@@ -23,9 +23,21 @@ def uses_postgres(config: Config) -> bool:
     return config.settings.dsn is not None
 
 
+def check_database_folder(config: Config) -> None:
+    """A SQLite database is created (0600) in a folder that must exist: made on the way, a
+    mistyped path would start an empty database where nobody looks. ConfigError naming it."""
+    folder = config.settings.database.parent
+    if config.settings.dsn is None and not folder.is_dir():
+        raise ConfigError(
+            f"{config.path}: monitor.database: the folder {folder} does not exist (the "
+            "database file is created, its folder is not); create it or correct the path"
+        )
+
+
 def open_store(config: Config, *, readonly: bool = False, must_exist: bool = False) -> Store:
     """The configured database. ``readonly`` (SQLite: opened ``mode=ro``, never created nor
-    migrated); ``must_exist``: a missing SQLite file is an error, not a new database."""
+    migrated); ``must_exist``: a missing SQLite file is an error, not a new database; else
+    it is created, in a folder that must exist (:func:`check_database_folder`)."""
     dsn = config.settings.dsn
     if dsn is None:
         from . import Storage
@@ -35,6 +47,7 @@ def open_store(config: Config, *, readonly: bool = False, must_exist: bool = Fal
             raise MonitorError(
                 f"{path}: no database yet; run `monitor once` or `monitor run` first"
             )
+        check_database_folder(config)
         return Storage(path, readonly=readonly)
     try:
         from ._postgres import PostgresStorage
