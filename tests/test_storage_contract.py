@@ -25,6 +25,7 @@ CHANNELS = ["webhook", "email"]
 
 def open_backend(name: str, tmp_path: Path, request: pytest.FixtureRequest) -> Store:
     if name == "sqlite":
+        tmp_path.mkdir(exist_ok=True)
         return Storage(tmp_path / "m.db")
     from monitor._storage._postgres import PostgresStorage
 
