@@ -280,18 +280,18 @@ class Poller:
         # Judge every item first (judging changes no state), store, and only once the
         # transaction has committed let the trackers learn: a failed write (locked, disk
         # full) is retried by the next poll, which must not count the same items twice.
-        # The parser workers tokenised the entries; the trackers keep only the stateful part.
-        tokens = [entry.tokens or tokenise(entry.title, entry.summary) for entry in new]
+        # An edited item is judged again (a page retitled as its story breaks: a topic it
+        # was no hit for may alert now, once); judged first, for the trackers learn from the
+        # new items alone (what they judged last: an edit is not a new item of the stream).
         trackers = self._trackers_for(feed)
-        per_topic = [tracker.judge_batch(tokens) for tracker in trackers]
-        judged = [
-            (entry, tokens[k], tuple(js[k] for js in per_topic)) for k, entry in enumerate(new)
-        ]
-        has_hits = any(j.hit for _, _, judgements in judged for j in judgements)
+        _, _, edits = _judge(trackers, sorted_.edited)
+        tokens, per_topic, judged = _judge(trackers, new)
+        has_hits = any(j.hit for _, _, judgements in (*judged, *edits) for j in judgements)
         with self.grouper.exclusive() if has_hits else contextlib.nullcontext():
             checkpoint = self.grouper.checkpoint() if has_hits else None
             try:
                 items = [self._group(feed, entry, tokens, js, now) for entry, tokens, js in judged]
+                edited = [self._group(feed, entry, tokens, js, now) for entry, tokens, js in edits]
                 items += [NewItem(entry, (), duplicate=True) for entry in copies]
                 hits = self.storage.store_poll(
                     state,
@@ -303,7 +303,7 @@ class Poller:
                     body_hash=body_hash,
                     warning=warning,
                     items=items,
-                    edited=sorted_.edited,
+                    edited=edited,
                     channels=self.channels,
                     routes=self.routes,
                     lease=self._next(feed, lease, now),
@@ -372,6 +372,18 @@ class Poller:
         if until is not None and until > now + timedelta(minutes=1):
             message += f" (next try after {until:%Y-%m-%d %H:%M:%S} UTC)"
         return PollReport(feed.name, "gone" if gone else "error", error=message)
+
+
+def _judge(
+    trackers: Sequence[Tracker], entries: Sequence[Entry]
+) -> tuple[list[Tokens], list[list[Judgement]], list[tuple[Entry, Tokens, tuple[Judgement, ...]]]]:
+    """Entries judged by every tracker as one batch: (their tokens, each tracker's
+    judgements, each entry with its tokens and its judgements). The parser workers tokenised
+    the entries; the trackers keep only the stateful part."""
+    tokens = [entry.tokens or tokenise(entry.title, entry.summary) for entry in entries]
+    per_topic = [tracker.judge_batch(tokens) for tracker in trackers]
+    judged = [(e, tokens[k], tuple(js[k] for js in per_topic)) for k, e in enumerate(entries)]
+    return tokens, per_topic, judged
 
 
 def _report_health(feed: FeedConfig, failed_before: int, report: PollReport) -> None:

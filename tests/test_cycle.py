@@ -140,6 +140,45 @@ def test_new_edited_and_republished_items(
     )
 
 
+def test_an_item_edited_into_the_topic_alerts_once(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A feed rewrites an item that was no hit (a live page retitled as the story breaks):
+    the new text is judged, and it alerts once; later edits of it alert no more."""
+    story = next(i for i in ITEMS if i["label"] == 2)
+    lead = "Follow our live coverage of the day's events as they unfold."
+    first = {
+        "title": "Live: the day's events",
+        "summary": lead,
+        "link": "https://n.example/live",
+        "guid": "live",
+        "published": START,
+    }
+    feed_server.add("/f.xml", rss([first]))
+    config = write_config(tmp_path, [feed_server.url("/f.xml")], webhook=webhook_receiver)
+    assert cli(config, "once") == 0
+    assert webhook_receiver.received == []
+    assert hits_json(config, capsys) == []
+
+    edited = dict(first, title=story["title"], summary=f"{lead} {story['summary']}")
+    feed_server.add("/f.xml", rss([edited]))
+    assert cli(config, "once") == 0
+    assert [r.json["title"] for r in webhook_receiver.received] == [story["title"]]
+    assert [h["title"] for h in hits_json(config, capsys)] == [story["title"]]
+
+    again = dict(edited, summary=edited["summary"] + " Updated with more detail.")
+    feed_server.add("/f.xml", rss([again]))
+    assert cli(config, "once") == 0
+    assert len(webhook_receiver.received) == 1  # an edit of a hit does not alert again
+    assert len(hits_json(config, capsys)) == 1
+    db = sqlite3.connect(tmp_path / "monitor.db")
+    assert db.execute("select count(*) from items").fetchone()[0] == 1
+    db.close()
+
+
 def test_receiver_fails_then_recovers_nothing_lost_nothing_doubled(
     tmp_path: Path,
     feed_server: FeedServer,

@@ -79,6 +79,28 @@ def store(storage: Store, items: list[NewItem], *, feed: FeedConfig = FEED, **kw
     return storage.store_poll(state, now, **args)
 
 
+def test_an_edited_item_gets_the_hits_it_had_not_and_alerts_once(storage: Store) -> None:
+    """An item stored as no hit and edited into the topic: a hit for it, one alert; its
+    next edit adds none; the item's text and best score are the edited ones."""
+    assert store(storage, [NewItem(entry("a", "Before"), (miss(), miss("u")))]) == []
+    after = entry("a", "After", fp="fp-After")
+    [first] = store(storage, [], edited=[NewItem(after, (hit(), miss("u")), story_id="s1")])
+    again = entry("a", "Again", fp="fp-Again")
+    assert (
+        store(storage, [], edited=[NewItem(again, (hit(score=0.8), miss("u")), story_id="s1")])
+        == []
+    )
+    [row] = storage.hits()
+    assert (row["id"], row["title"], row["alerted"]) == (first, "After", True)
+    assert {d["hit_id"] for d in storage.deliveries_report()} == {first}
+    item = storage.find_item("http://x/a")
+    assert item is not None and (item["title"], item["best_score"]) == ("Again", 0.8)
+    # a topic it was no hit for: a hit of its own, not alerted (its story has alerted)
+    [other] = store(storage, [], edited=[NewItem(again, (hit(), hit("u")), story_id="s1")])
+    assert {h["topic"]: h["alerted"] for h in storage.hits()} == {"t": True, "u": False}
+    assert other != first
+
+
 def test_schema_is_created_once_and_reopened(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
@@ -147,7 +169,9 @@ def test_an_alerted_item_met_again_in_another_feed_is_not_alerted_again(storage:
     )
     # the first feed edits an item after it alerted; the moved feed brings the edited text
     [edited] = store(storage, [NewItem(entry("c", "Before"), (hit(),), story_id="s3")])
-    store(storage, [], edited=[entry("c", "After", fp="fp-After")])
+    store(
+        storage, [], edited=[NewItem(entry("c", "After", fp="fp-After"), (hit(),), story_id="s3")]
+    )
     [moved] = store(
         storage, [NewItem(entry("c", "After", fp="fp-After"), (hit(),), story_id="s7")], feed=OTHER
     )

@@ -124,7 +124,7 @@ class Store(Protocol):
         body_hash: str | None,
         warning: str | None,
         items: Sequence[NewItem],
-        edited: Sequence[Entry],
+        edited: Sequence[NewItem],
         channels: Sequence[str],
         routes: Mapping[str, Sequence[str]] | None = None,
         lease: tuple[str, datetime] | None = None,
