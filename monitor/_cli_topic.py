@@ -16,7 +16,7 @@ from ._cli_types import positive
 from ._config import Config
 from ._errors import MonitorError
 from ._grouping import build_grouper
-from ._output import clean, json_text, matched_json
+from ._output import clean, json_text, matched_json, score_text
 from ._relevance import Tracker, model_available, readable
 from ._runtime import apply_feedback, build_trackers, new_tracker, topic_seed_files
 from ._shared_state import SINCE
@@ -301,7 +301,8 @@ def _check_table(report: dict[str, Any]) -> str:
         for title, key in shown:
             lines.append(f"{title}:")
             for e in test[key]:
-                lines.append(f"  {e['score']:.3f}  {e['title'][:70]}  [{', '.join(e['matched'])}]")
+                score = score_text(e["score"], report["threshold"])
+                lines.append(f"  {score}  {e['title'][:70]}  [{', '.join(e['matched'])}]")
     return "\n".join(lines) + "\n"
 
 
@@ -396,7 +397,7 @@ def _why(
 ) -> str:
     verdict = "a hit when it arrived" if was_hit else "not a hit when it arrived"
     if stored is not None:
-        verdict += f" (scored {stored:.3f})"
+        verdict += f" (scored {score_text(stored, threshold)})"
     if entry["judged"] is not None:
         verdict += f"; judged {entry['judged']} ({entry['feedback_id']})"
     vetoed = [f for f, _ in matched if f.startswith("excluded:")]
@@ -406,4 +407,7 @@ def _why(
         return f"{verdict}; now it shares no term or phrase with the topic (score 0)"
     side = "at or above" if score >= threshold else "below"
     words = ", ".join(f for f, _ in matched[:3])
-    return f"{verdict}; now scores {score:.3f}, {side} the threshold, mostly on {words}"
+    return (
+        f"{verdict}; now scores {score_text(score, threshold)}, {side} the threshold, mostly "
+        f"on {words}"
+    )

@@ -39,6 +39,18 @@ def matched_json(pairs: Any) -> list[dict[str, Any]]:
     return [{"feature": str(f), "weight": w} for f, w in pairs or ()]
 
 
+def score_text(score: float, threshold: float) -> str:
+    """``score`` at 3 decimals, or with the digits it takes to fall on the side of
+    ``threshold`` the score is on: 0.549732 beside a threshold of 0.55 reads 0.5497, not
+    0.550 (a miss that would read as meeting it)."""
+    meets = score >= threshold
+    for digits in range(3, 10):
+        text = f"{score:.{digits}f}"
+        if (float(text) >= threshold) == meets:
+            return text
+    return repr(score)  # exact: on its side
+
+
 def deliveries_json(text: str | None) -> list[dict[str, str]]:
     """A hit's ``channel:status`` deliveries (as the reports' query gives them) as a list."""
     out = []

@@ -763,3 +763,61 @@ def test_topic_check_warns_of_a_seed_with_no_word_to_read(
     capsys.readouterr()
     assert cli(config, "topic", "check", "t") == 0
     assert "warning: seed empty.txt has no word to read" in capsys.readouterr().out
+
+
+def _between(score: float) -> float:
+    """A threshold between ``score`` and its value at 3 decimals: what a 3-decimal score
+    printed beside it would put on the wrong side."""
+    return (score + float(f"{score:.3f}")) / 2
+
+
+def test_explain_prints_a_score_on_the_side_of_the_threshold_it_is_on(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Threshold 0.55 and a score of 0.549732 read "now scores 0.550, below the threshold":
+    the printed score has the digits it takes to agree with the decision."""
+    feed_server.add("/a.xml", rss(_entries(ON[:1] + OFF[:1], "a")))
+    config = write_config(tmp_path, [feed_server.url("/a.xml")])
+    assert cli(config, "once") == 0
+    for link in ("https://a.example/0", "https://a.example/1"):
+        [topic] = _json(capsys, config, "explain", link, "--format", "json")["topics"]
+        threshold = _between(topic["score_now"])
+        config = write_config(tmp_path, [feed_server.url("/a.xml")], threshold=threshold)
+        [topic] = _json(capsys, config, "explain", link, "--format", "json")["topics"]
+        side = "at or above" if topic["score_now"] >= threshold else "below"
+        printed = topic["why"].split("now scores ")[1].split(",")[0]
+        assert f", {side} the threshold" in topic["why"], topic["why"]
+        assert (float(printed) >= threshold) == (side == "at or above"), (printed, threshold)
+        stored = topic["why"].split("(scored ")[1].split(")")[0]
+        assert (float(stored) >= threshold) == (topic["stored_score"] >= threshold), stored
+
+
+def test_hits_and_the_backtest_print_scores_on_their_side_of_the_threshold(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed_server.add("/a.xml", rss(_entries(ON + OFF, "a")))
+    config = write_config(tmp_path, [feed_server.url("/a.xml")], threshold=TOY_THRESHOLD)
+    assert cli(config, "once") == 0
+    [hit, *_] = _json(capsys, config, "hits", "--format", "json")
+    threshold = _between(hit["score"])
+    config = write_config(tmp_path, [feed_server.url("/a.xml")], threshold=threshold)
+    capsys.readouterr()
+    assert cli(config, "hits") == 0
+    [row] = [line for line in capsys.readouterr().out.splitlines() if hit["id"] in line]
+    printed = float(row.split()[2])
+    assert (printed >= threshold) == (hit["score"] >= threshold), (row, threshold)
+
+    report = _json(capsys, config, "topic", "check", "paris-coalition", "--format", "json")
+    test = report["backtest"]
+    entry = (test["nearest_misses"] or test["top_hits"])[0]
+    threshold = _between(entry["score"])
+    config = write_config(tmp_path, [feed_server.url("/a.xml")], threshold=threshold)
+    report = _json(capsys, config, "topic", "check", "paris-coalition", "--format", "json")
+    entries = report["backtest"]["top_hits"] + report["backtest"]["nearest_misses"]
+    assert entries
+    assert cli(config, "topic", "check", "paris-coalition") == 0
+    table = capsys.readouterr().out
+    for e in entries:
+        [line] = [x for x in table.splitlines() if e["title"][:70] in x]
+        printed = float(line.split()[0])
+        assert (printed >= threshold) == (e["score"] >= threshold), (line, threshold)
