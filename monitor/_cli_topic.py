@@ -115,14 +115,16 @@ def _warnings(described: dict[str, Any]) -> list[str]:
     if not described["phrases"]:
         out.append("no phrase recurs across the seeds: matching rests on single words")
     meaning = described.get("meaning") or []
-    out += _meaning_warnings(meaning, files, set(described["no_words"]))
+    foreign = described["not_english"]
+    # the meaning model reads English: a foreign seed's closeness says little of its story
+    unjudged = {*described["no_words"], *(files[n - 1] for n in foreign)}
+    out += _meaning_warnings(meaning, files, unjudged)
     for n in described["unread_script"]:
         out.append(
             f"seed {files[n - 1]} is mostly in a script other than Latin, which the word "
             f"channels do not read ({described['words'][n - 1]} words read): only "
             "Latin-script text makes words"
         )
-    foreign = described["not_english"]
     if foreign:
         if len(foreign) == described["seeds"]:
             subject = "the seeds do not"
@@ -130,10 +132,16 @@ def _warnings(described: dict[str, Any]) -> list[str]:
             subject = f"seed {names(foreign)} does not"
         else:
             subject = f"seeds {names(foreign, ', ')} do not"
+        model = (
+            "; the meaning model reads English too, so their closeness in meaning to the "
+            "others is not checked"
+            if meaning
+            else ""
+        )
         out.append(
             f"{subject} read as English (few or no words such as 'the' or 'and'): the "
             "stopwords and the stemmer are English, so such seeds match only items in their "
-            "own language, and that language's common words weigh as topic words"
+            f"own language, and that language's common words weigh as topic words{model}"
         )
     for word, rate in described["common"]:
         out.append(
@@ -224,18 +232,19 @@ def _backtest(tracker: Tracker, storage: Store, config: Config, limit: int) -> d
 
 
 def _meaning_warnings(
-    meaning: list[float | None], files: list[str], wordless: set[str]
+    meaning: list[float | None], files: list[str], unjudged: set[str]
 ) -> list[str]:
     """Seeds the model cannot read; a seed far in meaning from the others and unlike them in
-    that, or seeds all far apart (``files``: the seeds' names; the ``wordless`` ones, warned
-    of already, are about nothing rather than another story)."""
+    that, or seeds all far apart (``files``: the seeds' names; the ``unjudged`` ones, warned
+    of already, are about nothing rather than another story, or not in English, which the
+    model does not read)."""
     out = [
         f"seed {files[n - 1]} has no word the model reads (the semantic channel leaves it out)"
         for n, v in enumerate(meaning, 1)
         if v is None
     ]
     known = [
-        (n, v) for n, v in enumerate(meaning, 1) if v is not None and files[n - 1] not in wordless
+        (n, v) for n, v in enumerate(meaning, 1) if v is not None and files[n - 1] not in unjudged
     ]
     values = [v for _, v in known]
     far = [

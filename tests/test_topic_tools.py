@@ -555,6 +555,73 @@ def test_topic_check_tells_english_headlines_from_short_foreign_seeds(
     assert warned[0].startswith("seeds 1.txt, 2.txt do not read as English"), warned
 
 
+GREENLAND = [
+    "Greenlanders to vote in election after Trump takeover threats",
+    "Greenland holds election in shadow of Trump",
+    "Opposition wins Greenland election, held amid Trump saber-rattling",
+    "Greenland, coveted by Trump, sees surprise victory of center-right opposition in "
+    "parliamentary elections",
+]
+
+
+@pytest.mark.parametrize(
+    "headline",
+    [
+        "Au Groenland, l'opposition remporte les élections législatives sous la pression de Trump",
+        "Le Groenland vote pour son parlement sous la pression de Donald Trump, qui veut acheter "
+        "l'île",
+    ],
+)
+def test_topic_check_tells_a_short_foreign_headline_among_english_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], headline: str
+) -> None:
+    """One French headline beside four English ones on the same story had too few of the
+    plainly French words to be warned of, and was called far in meaning ("probably about
+    another story"): the meaning model reads English, so its closeness says little."""
+    config = _topic_t(tmp_path, [*GREENLAND, headline])
+    report = _json(capsys, config, "topic", "check", "t", "--format", "json")
+    warned = [w for w in report["warnings"] if "English" in w]
+    assert len(warned) == 1 and warned[0].startswith("seed 5.txt does not read as English"), warned
+    assert not [w for w in report["warnings"] if "far in meaning" in w], report["warnings"]
+    assert not [w for w in report["warnings"] if "far apart in meaning" in w], report["warnings"]
+
+
+def test_short_headlines_in_the_other_languages_read_as_foreign() -> None:
+    """Headlines of the six languages the function words cover, each beside the English
+    ones, are told; so are English headlines that name Le Pen or La Liga not."""
+    foreign = [
+        "La oposición gana las elecciones en Groenlandia tras las amenazas de Trump",
+        "Groenlandia vota bajo la presión de Trump, que quiere comprar la isla",
+        "Die Opposition gewinnt die Wahl in Grönland nach den Drohungen von Trump",
+        "L'opposizione vince le elezioni in Groenlandia dopo le minacce di Trump",
+        "Groenlândia vai às urnas sob pressão de Trump, que quer comprar a ilha",
+        "Groenland kiest een nieuw parlement onder druk van Trump",
+    ]
+    for headline in foreign:
+        assert Tracker("t", [*GREENLAND, headline]).describe()["not_english"] == [5], headline
+
+
+def test_english_headlines_with_foreign_names_or_a_foreign_word_read_as_english() -> None:
+    english = [
+        "Le Pen barred from running for office after embezzlement verdict",
+        "De Gaulle's grandson backs Le Pen in the French presidential race",
+        "Real Madrid go top of La Liga as Barcelona lose at Las Palmas",
+        "La Liga leaders Barcelona beat Real Sociedad",
+        "Los Angeles fires: Las Vegas sends crews as Des Moines offers help",
+        "Von der Leyen unveils plan to rearm Europe",
+        "Son of Le Pen ally dies in Le Mans crash",
+        "Macron's 'en même temps' leaves voters cold",
+        "Macron says France is ready 'pour la paix' as allies meet",
+        "El Salvador's Bukele offers to house US deportees",
+        "Die Hard star Bruce Willis: family shares update",
+    ]
+    for n in range(0, len(english), 4):
+        seeds = english[n : n + 4]
+        assert Tracker("t", seeds).describe()["not_english"] == [], seeds
+    for headline in english:
+        assert Tracker("t", [*GREENLAND, headline]).describe()["not_english"] == [], headline
+
+
 def test_topic_check_warns_of_a_seed_in_a_script_it_does_not_read(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
