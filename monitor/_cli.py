@@ -27,7 +27,7 @@ from ._config import Config, load_config
 from ._errors import ConfigError, MonitorError
 from ._feedset import as_configured
 from ._logjson import JsonFormatter, use_json_logs
-from ._output import clean, deliveries_json, matched_json, render, score_text
+from ._output import cell, deliveries_json, matched_json, render, score_text
 from ._redact import redact_text
 from ._relevance import DEFAULT_THRESHOLD
 from ._runtime import FEEDBACK_INTERVAL
@@ -354,7 +354,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     topic = args.topic or _judged_topic(args.id, item, topics)
     relevant = args.verdict == "relevant"
     ident = storage.add_feedback(topic, item, relevant, utcnow())
-    title = clean(item["title"])[:80]  # a feed's text
+    title = cell(item["title"], 80)  # a feed's text: cleaned, then cut as a table cuts it
     print(f"feedback fb_{ident}: {args.verdict} to {topic}: {title}; " + _PICKUP)
     return 0
 

@@ -106,7 +106,7 @@ def table(
 ) -> str:
     if not rows:
         return "(none)\n"
-    cells = [[_cell(row.get(c), 0 if c in whole else width) for c in columns] for row in rows]
+    cells = [[cell(row.get(c), 0 if c in whole else width) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     lines = [
         "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(),
@@ -116,7 +116,9 @@ def table(
     return "\n".join(lines) + "\n"
 
 
-def _cell(value: Any, width: int) -> str:
+def cell(value: Any, width: int) -> str:
+    """``value`` as a table shows it: text on one line, cleaned, and cut to ``width``
+    characters with "…" where it is longer (0: whole)."""
     if value is None:
         return "-"
     if isinstance(value, bool):

@@ -133,6 +133,24 @@ def test_feedback_by_link_replaces_an_earlier_verdict(
     assert _json(capsys, config, "feedback", "--list", "--format", "json") == []
 
 
+def test_feedback_confirmation_cuts_a_long_title_as_the_tables_do(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The confirmation line cut the title at 80 characters with no mark ("…how Trump is
+    affect; a running daemon …"): it is cut as a table cell is, with an ellipsis."""
+    title = (
+        "Canadians boycott American goods and holidays: a reporter asks shoppers in Toronto "
+        "how Trump is affecting what they buy"
+    )
+    feed_server.add("/a.xml", rss([{**NEAR_MISS, "title": title}]))
+    config = write_config(tmp_path, [feed_server.url("/a.xml")])
+    assert cli(config, "once") == 0
+    capsys.readouterr()
+    assert cli(config, "feedback", NEAR_MISS["link"], "--irrelevant") == 0
+    out = capsys.readouterr().out
+    assert f": {title[:79]}…; a running daemon" in out, out
+
+
 def test_feedback_errors_are_one_line(
     tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
