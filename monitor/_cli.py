@@ -27,8 +27,9 @@ from ._config import Config, load_config
 from ._errors import ConfigError, MonitorError
 from ._feedset import as_configured
 from ._logjson import JsonFormatter, use_json_logs
-from ._output import clean, deliveries_json, matched_json, render
+from ._output import cell, deliveries_json, matched_json, render, score_text
 from ._redact import redact_text
+from ._relevance import DEFAULT_THRESHOLD
 from ._runtime import FEEDBACK_INTERVAL
 from ._storage import Store, open_store
 from ._times import utcnow
@@ -289,8 +290,8 @@ def _log_cycle(reports: Sequence[Any]) -> None:
 
 
 def cmd_hits(args: argparse.Namespace) -> int:
-    topics = [t.name for t in _config(args, secrets=False).topics]
-    check_topic(args.topic, topics)
+    config = _config(args, secrets=False)
+    check_topic(args.topic, [t.name for t in config.topics])
     storage = _storage(args, readonly=True)
     rows = storage.hits(since=args.since, topic=args.topic, limit=args.limit + 1)
     rows = cut(rows, args.limit, "hits")
@@ -298,6 +299,13 @@ def cmd_hits(args: argparse.Namespace) -> int:
         for row in rows:
             row["matched"] = matched_json(row["matched"])
             row["deliveries"] = deliveries_json(row["deliveries"])
+    else:  # a score never reads as on the other side of its topic's threshold
+        thresholds = {
+            t.name: DEFAULT_THRESHOLD if t.threshold is None else t.threshold for t in config.topics
+        }
+        for row in rows:
+            if row["topic"] in thresholds:
+                row["score"] = score_text(row["score"], thresholds[row["topic"]])
     sys.stdout.write(render(rows, args.format, HIT_COLUMNS))
     return 0
 
@@ -346,7 +354,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     topic = args.topic or _judged_topic(args.id, item, topics)
     relevant = args.verdict == "relevant"
     ident = storage.add_feedback(topic, item, relevant, utcnow())
-    title = clean(item["title"])[:80]  # a feed's text
+    title = cell(item["title"], 80)  # a feed's text: cleaned, then cut as a table cuts it
     print(f"feedback fb_{ident}: {args.verdict} to {topic}: {title}; " + _PICKUP)
     return 0
 

@@ -55,19 +55,31 @@ def _no_feedback_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _scoring_parts(args: argparse.Namespace) -> tuple[list[Tracker], StoryGrouper]:
+def _scoring_parts(
+    args: argparse.Namespace,
+) -> tuple[list[Tracker], StoryGrouper, dict[str, int] | None]:
     """The daemon's trackers and grouper for ``classify``/``eval``: seeds, plus the database's
     judgements (read-only) unless ``--no-feedback``; never the daemon's learned stream state,
-    so that a run depends only on its input."""
+    so that a run depends only on its input. Also how many judgements each topic was given
+    (None: ``--no-feedback``), for the output to say."""
     config = config_of(args)
     trackers = build_trackers(config.topics)
+    judged = None
     if not args.no_feedback:
-        apply_feedback(trackers, stored_feedback(config))
-    return trackers, build_grouper(config.settings.story_window)
+        given = apply_feedback(trackers, stored_feedback(config))
+        judged = {name: len(rows) for name, rows in given.items()}
+    return trackers, build_grouper(config.settings.story_window), judged
 
 
 def _cmd_classify(args: argparse.Namespace) -> int:
-    trackers, grouper = _scoring_parts(args)
+    trackers, grouper, judged = _scoring_parts(args)
+    applied = sum((judged or {}).values())
+    if applied:  # on stderr: stdout is one JSON line per item
+        print(
+            f"classify: {applied} stored judgement{'s' if applied != 1 else ''} applied (an "
+            "item judged, or a near copy, scores as judged; --no-feedback leaves them out)",
+            file=sys.stderr,
+        )
     with _open_input(args.file) as lines:
         for batch in batches(json_lines(lines)):
             for (number, item), out in zip(
@@ -84,7 +96,7 @@ def _warn_bad(number: int, item: dict[str, Any] | BadLine) -> None:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    trackers, grouper = _scoring_parts(args)
+    trackers, grouper, given = _scoring_parts(args)
     names = [t.name for t in trackers]
     topic = args.topic or names[0]
     check_topic(topic, names)
@@ -122,12 +134,12 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     tracker = trackers[names.index(topic)]
     report = evaluate(labelled, texts, tracker.threshold, tracker.keywords())
     counts = {n: sum(1 for label, _, _ in labelled if label == n) for n in (2, 1, 0)}
+    applied = None if given is None else given[topic]
     if args.format == "json":
-        sys.stdout.write(
-            json.dumps(report_json(report, topic, counts, unlabelled), indent=2) + "\n"
-        )
+        out = report_json(report, topic, counts, unlabelled, applied)
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
     else:
-        sys.stdout.write(report_table(report, topic, counts, unlabelled))
+        sys.stdout.write(report_table(report, topic, counts, unlabelled, applied))
     if args.plot:
         from ._plot import plot_curve
 

@@ -16,7 +16,7 @@ from ._cli_types import positive
 from ._config import Config
 from ._errors import MonitorError
 from ._grouping import build_grouper
-from ._output import clean, json_text, matched_json
+from ._output import clean, json_text, matched_json, score_text
 from ._relevance import Tracker, model_available, readable
 from ._runtime import apply_feedback, build_trackers, new_tracker, topic_seed_files
 from ._shared_state import SINCE
@@ -115,14 +115,16 @@ def _warnings(described: dict[str, Any]) -> list[str]:
     if not described["phrases"]:
         out.append("no phrase recurs across the seeds: matching rests on single words")
     meaning = described.get("meaning") or []
-    out += _meaning_warnings(meaning, files, set(described["no_words"]))
+    foreign = described["not_english"]
+    # the meaning model reads English: a foreign seed's closeness says little of its story
+    unjudged = {*described["no_words"], *(files[n - 1] for n in foreign)}
+    out += _meaning_warnings(meaning, files, unjudged)
     for n in described["unread_script"]:
         out.append(
             f"seed {files[n - 1]} is mostly in a script other than Latin, which the word "
             f"channels do not read ({described['words'][n - 1]} words read): only "
             "Latin-script text makes words"
         )
-    foreign = described["not_english"]
     if foreign:
         if len(foreign) == described["seeds"]:
             subject = "the seeds do not"
@@ -130,10 +132,16 @@ def _warnings(described: dict[str, Any]) -> list[str]:
             subject = f"seed {names(foreign)} does not"
         else:
             subject = f"seeds {names(foreign, ', ')} do not"
+        model = (
+            "; the meaning model reads English too, so their closeness in meaning to the "
+            "others is not checked"
+            if meaning
+            else ""
+        )
         out.append(
             f"{subject} read as English (few or no words such as 'the' or 'and'): the "
             "stopwords and the stemmer are English, so such seeds match only items in their "
-            "own language, and that language's common words weigh as topic words"
+            f"own language, and that language's common words weigh as topic words{model}"
         )
     for word, rate in described["common"]:
         out.append(
@@ -224,18 +232,19 @@ def _backtest(tracker: Tracker, storage: Store, config: Config, limit: int) -> d
 
 
 def _meaning_warnings(
-    meaning: list[float | None], files: list[str], wordless: set[str]
+    meaning: list[float | None], files: list[str], unjudged: set[str]
 ) -> list[str]:
     """Seeds the model cannot read; a seed far in meaning from the others and unlike them in
-    that, or seeds all far apart (``files``: the seeds' names; the ``wordless`` ones, warned
-    of already, are about nothing rather than another story)."""
+    that, or seeds all far apart (``files``: the seeds' names; the ``unjudged`` ones, warned
+    of already, are about nothing rather than another story, or not in English, which the
+    model does not read)."""
     out = [
         f"seed {files[n - 1]} has no word the model reads (the semantic channel leaves it out)"
         for n, v in enumerate(meaning, 1)
         if v is None
     ]
     known = [
-        (n, v) for n, v in enumerate(meaning, 1) if v is not None and files[n - 1] not in wordless
+        (n, v) for n, v in enumerate(meaning, 1) if v is not None and files[n - 1] not in unjudged
     ]
     values = [v for _, v in known]
     far = [
@@ -301,7 +310,8 @@ def _check_table(report: dict[str, Any]) -> str:
         for title, key in shown:
             lines.append(f"{title}:")
             for e in test[key]:
-                lines.append(f"  {e['score']:.3f}  {e['title'][:70]}  [{', '.join(e['matched'])}]")
+                score = score_text(e["score"], report["threshold"])
+                lines.append(f"  {score}  {e['title'][:70]}  [{', '.join(e['matched'])}]")
     return "\n".join(lines) + "\n"
 
 
@@ -396,7 +406,7 @@ def _why(
 ) -> str:
     verdict = "a hit when it arrived" if was_hit else "not a hit when it arrived"
     if stored is not None:
-        verdict += f" (scored {stored:.3f})"
+        verdict += f" (scored {score_text(stored, threshold)})"
     if entry["judged"] is not None:
         verdict += f"; judged {entry['judged']} ({entry['feedback_id']})"
     vetoed = [f for f, _ in matched if f.startswith("excluded:")]
@@ -406,4 +416,7 @@ def _why(
         return f"{verdict}; now it shares no term or phrase with the topic (score 0)"
     side = "at or above" if score >= threshold else "below"
     words = ", ".join(f for f, _ in matched[:3])
-    return f"{verdict}; now scores {score:.3f}, {side} the threshold, mostly on {words}"
+    return (
+        f"{verdict}; now scores {score_text(score, threshold)}, {side} the threshold, mostly "
+        f"on {words}"
+    )

@@ -16,13 +16,17 @@ from ._urls import feed_identity
 class FeedsSection(LoaderBase):
     def feeds(self, raw: list[Any], settings: Settings) -> tuple[FeedConfig, ...]:
         feeds: list[FeedConfig] = []
-        seen: set[str] = set()
+        seen: dict[str, int] = {}  # a feed's identity -> its entry's position
         for i, item in enumerate(raw, 1):  # positions as a reader counts them
             with self.table(f"[[feeds]][{i}]", item) as t:
                 url = feed_identity(self.http_url(t, "url"))  # HTTP://Host:80/x = http://host/x
-                if url in seen:
-                    self.fail(t.key("url"), "this feed is listed twice", url)
-                seen.add(url)
+                if url in seen:  # quoted as written: the identity may read otherwise
+                    self.fail(
+                        t.key("url"),
+                        f"this feed is listed twice (the same feed as [[feeds]][{seen[url]}])",
+                        t.data["url"],
+                    )
+                seen[url] = i
                 name = t.get("name", str, None, expected="a display name") or _default_name(url)
                 interval = self.duration(t, "interval", settings.interval, minimum=1)
                 own_min = self.optional_duration(t, "min_interval")

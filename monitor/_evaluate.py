@@ -215,9 +215,14 @@ def evaluate(
 
 
 def report_json(
-    report: Report, topic: str, counts: dict[int, int], unlabelled: int
+    report: Report,
+    topic: str,
+    counts: dict[int, int],
+    unlabelled: int,
+    judgements: int | None = None,
 ) -> dict[str, Any]:
-    """``monitor eval --format json``: the report with the item counts by label."""
+    """``monitor eval --format json``: the report with the item counts by label and the
+    number of stored ``judgements`` of the topic applied (None: ``--no-feedback``, 0)."""
     return {
         "topic": topic,
         "items": {
@@ -226,6 +231,7 @@ def report_json(
             "off_topic": counts[0],
             "unlabelled": unlabelled,
         },
+        "judgements_applied": judgements or 0,
         "configured": asdict(report.at_threshold),
         "best": asdict(report.best),
         "keyword": asdict(report.keyword),
@@ -233,11 +239,28 @@ def report_json(
     }
 
 
-def report_table(report: Report, topic: str, counts: dict[int, int], unlabelled: int) -> str:
-    """``monitor eval``'s table: configured threshold, best threshold, keyword baseline."""
+def report_table(
+    report: Report,
+    topic: str,
+    counts: dict[int, int],
+    unlabelled: int,
+    judgements: int | None = None,
+) -> str:
+    """``monitor eval``'s table: configured threshold, best threshold, keyword baseline; and
+    whether stored ``judgements`` of the topic were applied (None: ``--no-feedback``)."""
     lines = [
         f"topic {topic}: {counts[2]} on topic, {counts[0]} off topic, {counts[1]} brief "
         f"(not scored){f', {unlabelled} unlabelled (stream only)' if unlabelled else ''}",
+    ]
+    if judgements is None:
+        lines.append("stored judgements left out (--no-feedback)")
+    elif judgements:
+        plural = "s" if judgements != 1 else ""
+        lines.append(
+            f"{judgements} stored judgement{plural} of {topic} applied (an item judged, or a "
+            "near copy, scores as judged; --no-feedback leaves them out)"
+        )
+    lines += [
         "",
         f"{'':<20} {'threshold':>9} {'precision':>9} {'recall':>7} {'F1':>6} {'Cnorm':>6} "
         f"{'TP':>4} {'FP':>4} {'FN':>4}",

@@ -125,12 +125,10 @@ def reload_feeds(rt: Runtime) -> bool:
         for f in dataclasses.fields(Settings)
         if getattr(new.settings, f.name) != getattr(settings, f.name)
     ]
-    changed += [
-        _SECTIONS.get(f.name, f.name)
-        for f in dataclasses.fields(Config)
-        if f.name not in ("feeds", "path", "settings")
-        and getattr(new, f.name) != getattr(old, f.name)
-    ]
+    for f in dataclasses.fields(Config):
+        if f.name not in ("feeds", "path", "settings"):
+            before, after = getattr(old, f.name), getattr(new, f.name)
+            changed += _changed_keys(_SECTIONS.get(f.name, f.name), before, after)
     if changed:
         log.warning(
             "SIGHUP: %s changed: takes effect at the next restart (only [[feeds]] and the "
@@ -144,10 +142,38 @@ def reload_feeds(rt: Runtime) -> bool:
     return True
 
 
+def _changed_keys(where: str, old: Any, new: Any) -> list[str]:
+    """What changed between two values of one config table, named as the file names it:
+    ``[alerts.webhook] timeout``; an array of tables by position, ``[[topics]][2].threshold``
+    (``[[topics]][3] added``); a whole table added or removed, or a plain value, ``where``."""
+    if old == new:
+        return []
+    if isinstance(old, tuple) and where.startswith("[["):
+        out = []
+        for n in range(1, max(len(old), len(new)) + 1):
+            entry = f"{where}[{n}]"
+            if n > len(old) or n > len(new):
+                out.append(f"{entry} {'added' if n > len(old) else 'removed'}")
+            else:
+                out += [f"{entry}.{key}" for key in _fields_changed(old[n - 1], new[n - 1])]
+        return out
+    if dataclasses.is_dataclass(old) and dataclasses.is_dataclass(new):
+        return [f"{where} {key}" for key in _fields_changed(old, new)]
+    return [where]
+
+
+def _fields_changed(old: Any, new: Any) -> list[str]:
+    return [
+        f.name
+        for f in dataclasses.fields(old)
+        if f.compare and getattr(old, f.name) != getattr(new, f.name)
+    ]
+
+
 def _check_seeds(rt: Runtime, new: Config) -> None:
     """SIGHUP: say which running topics' seed files were edited (they take effect at the next
     restart) or no longer read (that restart would fail). A topic whose config changed is
-    already named with the sections that changed."""
+    already named with the keys that changed."""
     running = {tracker.name: tracker for tracker in rt.trackers}
     unchanged = set(rt.config.topics)
     for topic in new.topics:

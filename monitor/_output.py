@@ -39,6 +39,18 @@ def matched_json(pairs: Any) -> list[dict[str, Any]]:
     return [{"feature": str(f), "weight": w} for f, w in pairs or ()]
 
 
+def score_text(score: float, threshold: float) -> str:
+    """``score`` at 3 decimals, or with the digits it takes to fall on the side of
+    ``threshold`` the score is on: 0.549732 beside a threshold of 0.55 reads 0.5497, not
+    0.550 (a miss that would read as meeting it)."""
+    meets = score >= threshold
+    for digits in range(3, 10):
+        text = f"{score:.{digits}f}"
+        if (float(text) >= threshold) == meets:
+            return text
+    return repr(score)  # exact: on its side
+
+
 def deliveries_json(text: str | None) -> list[dict[str, str]]:
     """A hit's ``channel:status`` deliveries (as the reports' query gives them) as a list."""
     out = []
@@ -94,7 +106,7 @@ def table(
 ) -> str:
     if not rows:
         return "(none)\n"
-    cells = [[_cell(row.get(c), 0 if c in whole else width) for c in columns] for row in rows]
+    cells = [[cell(row.get(c), 0 if c in whole else width) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     lines = [
         "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(),
@@ -104,7 +116,9 @@ def table(
     return "\n".join(lines) + "\n"
 
 
-def _cell(value: Any, width: int) -> str:
+def cell(value: Any, width: int) -> str:
+    """``value`` as a table shows it: text on one line, cleaned, and cut to ``width``
+    characters with "…" where it is longer (0: whole)."""
     if value is None:
         return "-"
     if isinstance(value, bool):

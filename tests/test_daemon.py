@@ -179,6 +179,41 @@ def test_sighup_names_the_keys_that_wait_for_a_restart(
     assert "[monitor] interval" not in said[0] and "settings" not in said[0], said
 
 
+def test_sighup_names_the_changed_keys_of_topics_and_alerts(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The README says SIGHUP names the changed keys that wait for a restart: it named tables
+    ("[[topics]], [alerts.webhook] changed"). It names the keys, a topic by its position."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "1.txt").write_text("Military chiefs meet in Paris on a Ukraine force.")
+    config_path = tmp_path / "config.toml"
+    text = (
+        '[monitor]\ndatabase = "monitor.db"\n'
+        f'[[topics]]\nname = "a"\nseeds = "{seeds}"\n'
+        f'[[topics]]\nname = "b"\nseeds = "{seeds}"\nthreshold = 0.5\n'
+        '[alerts.webhook]\nurl = "http://127.0.0.1:9/hook"\ntimeout = "10s"\n'
+    )
+    config_path.write_text(text)
+    edited = (
+        text.replace("threshold = 0.5", "threshold = 0.6")
+        .replace('timeout = "10s"', 'timeout = "20s"')
+        .replace("[alerts.webhook]", f'[[topics]]\nname = "c"\nseeds = "{seeds}"\n[alerts.webhook]')
+    )
+
+    async def hup() -> None:
+        async with open_runtime(load_config(config_path)) as rt:
+            config_path.write_text(edited)
+            assert reload_feeds(rt)
+
+    caplog.set_level(logging.INFO, logger="monitor")
+    asyncio.run(hup())
+    said = [r.getMessage() for r in caplog.records if "next restart" in r.getMessage()]
+    assert len(said) == 1, said
+    named = said[0].split("SIGHUP: ")[1].split(" changed:")[0]
+    assert named == "[[topics]][2].threshold, [[topics]][3] added, [alerts.webhook] timeout", said
+
+
 def test_ctrl_c_while_the_command_loads_ends_it_without_a_traceback(tmp_path: Path) -> None:
     """A Ctrl-C in the first tenths of a second (the CLI's modules loading) printed a traceback
     of the imports; later it gives a one-line exit. Interrupted at several moments of the

@@ -12,7 +12,15 @@ import pytest
 from monitor._storage import Storage, read_feedback
 from monitor._storage._schema import SCHEMA_VERSION
 from tests.feedserver import FeedServer, rss
-from tests.helpers import DATA, START, cli, load_items, make_v1_database, write_config
+from tests.helpers import (
+    DATA,
+    START,
+    cli,
+    load_items,
+    make_v1_database,
+    serve_items,
+    write_config,
+)
 
 # A near miss a user does not want: a meeting in Paris about European defence, not the force.
 NEAR_MISS = {
@@ -133,6 +141,24 @@ def test_feedback_by_link_replaces_an_earlier_verdict(
     assert _json(capsys, config, "feedback", "--list", "--format", "json") == []
 
 
+def test_feedback_confirmation_cuts_a_long_title_as_the_tables_do(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The confirmation line cut the title at 80 characters with no mark ("…how Trump is
+    affect; a running daemon …"): it is cut as a table cell is, with an ellipsis."""
+    title = (
+        "Canadians boycott American goods and holidays: a reporter asks shoppers in Toronto "
+        "how Trump is affecting what they buy"
+    )
+    feed_server.add("/a.xml", rss([{**NEAR_MISS, "title": title}]))
+    config = write_config(tmp_path, [feed_server.url("/a.xml")])
+    assert cli(config, "once") == 0
+    capsys.readouterr()
+    assert cli(config, "feedback", NEAR_MISS["link"], "--irrelevant") == 0
+    out = capsys.readouterr().out
+    assert f": {title[:79]}…; a running daemon" in out, out
+
+
 def test_feedback_errors_are_one_line(
     tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -224,6 +250,51 @@ def test_eval_prints_model_and_keyword_baseline(
     table = capsys.readouterr().out
     for label in ("configured", "best threshold", "keyword baseline", "Cnorm"):
         assert label in table
+
+
+def test_eval_and_classify_say_the_stored_judgements_they_apply(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Judged items in the evaluated file score as judged: F1 1.000 with three judgements
+    against 0.936 with `--no-feedback`, and nothing said so. The report names how many
+    stored judgements of the topic it applied, and that `--no-feedback` leaves them out."""
+    items = load_items(DATA / "clear_items.jsonl")
+    urls = serve_items(feed_server, items)
+    config = write_config(tmp_path, list(urls.values()))
+    assert cli(config, "once") == 0
+    stored = _json(capsys, config, "feedback", "--list", "--format", "json")
+    assert stored == []
+    on, off = (next(i for i in items if i["label"] == n) for n in (2, 0))
+    for item, verdict in ((on, "--irrelevant"), (off, "--relevant")):
+        link = next(r["link"] for r in _stored_items(tmp_path) if r["title"] == item["title"])
+        assert cli(config, "feedback", link, verdict) == 0
+    path = str(DATA / "clear_items.jsonl")
+
+    report = _json(capsys, config, "eval", path, "--format", "json")
+    assert report["judgements_applied"] == 2
+    assert report["configured"]["f1"] < 1.0  # the judgements decide their items
+    capsys.readouterr()
+    assert cli(config, "eval", path) == 0
+    assert "2 stored judgements of paris-coalition applied" in capsys.readouterr().out
+    assert cli(config, "classify", path) == 0
+    err = capsys.readouterr().err
+    assert "2 stored judgements applied" in err and "--no-feedback" in err, err
+
+    report = _json(capsys, config, "eval", path, "--format", "json", "--no-feedback")
+    assert report["judgements_applied"] == 0 and report["configured"]["f1"] == 1.0
+    assert cli(config, "eval", path, "--no-feedback") == 0
+    out = capsys.readouterr().out
+    assert "stored judgements left out (--no-feedback)" in out and "applied" not in out
+    assert cli(config, "classify", path, "--no-feedback") == 0
+    assert "judgement" not in capsys.readouterr().err
+
+
+def _stored_items(tmp_path: Path) -> list[dict[str, Any]]:
+    with sqlite3.connect(tmp_path / "monitor.db") as db:
+        db.row_factory = sqlite3.Row
+        rows = [dict(r) for r in db.execute("SELECT title, link FROM items")]
+    db.close()
+    return rows
 
 
 def test_eval_plot_writes_a_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

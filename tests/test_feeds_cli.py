@@ -62,6 +62,22 @@ def test_config_lists_one_feed_once(tmp_path: Path) -> None:
         load_config(config)
 
 
+def test_a_feed_listed_twice_is_quoted_as_written_beside_the_entry_it_repeats(
+    tmp_path: Path,
+) -> None:
+    """The error quoted the canonical URL ('http://host/feed' when the file said
+    'HTTP://Host:80/feed') and did not say which entry it repeats."""
+    config = write_config(
+        tmp_path, ["http://other.example/x", "http://host/feed", "HTTP://Host:80/feed"]
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    message = str(caught.value)
+    assert "[[feeds]][3].url: this feed is listed twice" in message, message
+    assert "the same feed as [[feeds]][2]" in message, message
+    assert message.endswith("got 'HTTP://Host:80/feed'"), message
+
+
 def test_canonical_refuses_non_http() -> None:
     for bad in ("ftp://host/x", "file:///etc/passwd", "host/x", "http://"):
         with pytest.raises(ValueError, match="http"):

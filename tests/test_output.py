@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor._output import render
+from monitor._output import render, score_text
 from tests.feedserver import FeedServer
 from tests.helpers import cli, serve_items, write_config
 
@@ -123,3 +123,12 @@ def test_each_field_has_one_type_in_json_and_csv(
     found = json.loads(out("search", "Paris", "--format", "json"))
     by_title = {r["title"][:8]: r for r in found}
     assert by_title["Military"]["hits"] == [hit["id"]] and by_title["Paris fa"]["hits"] == []
+
+
+def test_a_score_reads_on_the_side_of_the_threshold_it_is_on() -> None:
+    """At 3 decimals, 0.549732 read 0.550 beside a threshold of 0.55 and was called below it."""
+    assert score_text(0.549732, 0.55) == "0.5497"
+    assert score_text(0.980566, 0.981) == "0.9806"
+    assert score_text(0.5492, 0.5491) == "0.5492"  # a hit does not read as under it either
+    assert score_text(0.6, 0.55) == "0.600" and score_text(0.55, 0.55) == "0.550"
+    assert score_text(0.5499999999999, 0.55) == "0.5499999999999"

@@ -555,6 +555,73 @@ def test_topic_check_tells_english_headlines_from_short_foreign_seeds(
     assert warned[0].startswith("seeds 1.txt, 2.txt do not read as English"), warned
 
 
+GREENLAND = [
+    "Greenlanders to vote in election after Trump takeover threats",
+    "Greenland holds election in shadow of Trump",
+    "Opposition wins Greenland election, held amid Trump saber-rattling",
+    "Greenland, coveted by Trump, sees surprise victory of center-right opposition in "
+    "parliamentary elections",
+]
+
+
+@pytest.mark.parametrize(
+    "headline",
+    [
+        "Au Groenland, l'opposition remporte les élections législatives sous la pression de Trump",
+        "Le Groenland vote pour son parlement sous la pression de Donald Trump, qui veut acheter "
+        "l'île",
+    ],
+)
+def test_topic_check_tells_a_short_foreign_headline_among_english_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], headline: str
+) -> None:
+    """One French headline beside four English ones on the same story had too few of the
+    plainly French words to be warned of, and was called far in meaning ("probably about
+    another story"): the meaning model reads English, so its closeness says little."""
+    config = _topic_t(tmp_path, [*GREENLAND, headline])
+    report = _json(capsys, config, "topic", "check", "t", "--format", "json")
+    warned = [w for w in report["warnings"] if "English" in w]
+    assert len(warned) == 1 and warned[0].startswith("seed 5.txt does not read as English"), warned
+    assert not [w for w in report["warnings"] if "far in meaning" in w], report["warnings"]
+    assert not [w for w in report["warnings"] if "far apart in meaning" in w], report["warnings"]
+
+
+def test_short_headlines_in_the_other_languages_read_as_foreign() -> None:
+    """Headlines of the six languages the function words cover, each beside the English
+    ones, are told; so are English headlines that name Le Pen or La Liga not."""
+    foreign = [
+        "La oposición gana las elecciones en Groenlandia tras las amenazas de Trump",
+        "Groenlandia vota bajo la presión de Trump, que quiere comprar la isla",
+        "Die Opposition gewinnt die Wahl in Grönland nach den Drohungen von Trump",
+        "L'opposizione vince le elezioni in Groenlandia dopo le minacce di Trump",
+        "Groenlândia vai às urnas sob pressão de Trump, que quer comprar a ilha",
+        "Groenland kiest een nieuw parlement onder druk van Trump",
+    ]
+    for headline in foreign:
+        assert Tracker("t", [*GREENLAND, headline]).describe()["not_english"] == [5], headline
+
+
+def test_english_headlines_with_foreign_names_or_a_foreign_word_read_as_english() -> None:
+    english = [
+        "Le Pen barred from running for office after embezzlement verdict",
+        "De Gaulle's grandson backs Le Pen in the French presidential race",
+        "Real Madrid go top of La Liga as Barcelona lose at Las Palmas",
+        "La Liga leaders Barcelona beat Real Sociedad",
+        "Los Angeles fires: Las Vegas sends crews as Des Moines offers help",
+        "Von der Leyen unveils plan to rearm Europe",
+        "Son of Le Pen ally dies in Le Mans crash",
+        "Macron's 'en même temps' leaves voters cold",
+        "Macron says France is ready 'pour la paix' as allies meet",
+        "El Salvador's Bukele offers to house US deportees",
+        "Die Hard star Bruce Willis: family shares update",
+    ]
+    for n in range(0, len(english), 4):
+        seeds = english[n : n + 4]
+        assert Tracker("t", seeds).describe()["not_english"] == [], seeds
+    for headline in english:
+        assert Tracker("t", [*GREENLAND, headline]).describe()["not_english"] == [], headline
+
+
 def test_topic_check_warns_of_a_seed_in_a_script_it_does_not_read(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -763,3 +830,61 @@ def test_topic_check_warns_of_a_seed_with_no_word_to_read(
     capsys.readouterr()
     assert cli(config, "topic", "check", "t") == 0
     assert "warning: seed empty.txt has no word to read" in capsys.readouterr().out
+
+
+def _between(score: float) -> float:
+    """A threshold between ``score`` and its value at 3 decimals: what a 3-decimal score
+    printed beside it would put on the wrong side."""
+    return (score + float(f"{score:.3f}")) / 2
+
+
+def test_explain_prints_a_score_on_the_side_of_the_threshold_it_is_on(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Threshold 0.55 and a score of 0.549732 read "now scores 0.550, below the threshold":
+    the printed score has the digits it takes to agree with the decision."""
+    feed_server.add("/a.xml", rss(_entries(ON[:1] + OFF[:1], "a")))
+    config = write_config(tmp_path, [feed_server.url("/a.xml")])
+    assert cli(config, "once") == 0
+    for link in ("https://a.example/0", "https://a.example/1"):
+        [topic] = _json(capsys, config, "explain", link, "--format", "json")["topics"]
+        threshold = _between(topic["score_now"])
+        config = write_config(tmp_path, [feed_server.url("/a.xml")], threshold=threshold)
+        [topic] = _json(capsys, config, "explain", link, "--format", "json")["topics"]
+        side = "at or above" if topic["score_now"] >= threshold else "below"
+        printed = topic["why"].split("now scores ")[1].split(",")[0]
+        assert f", {side} the threshold" in topic["why"], topic["why"]
+        assert (float(printed) >= threshold) == (side == "at or above"), (printed, threshold)
+        stored = topic["why"].split("(scored ")[1].split(")")[0]
+        assert (float(stored) >= threshold) == (topic["stored_score"] >= threshold), stored
+
+
+def test_hits_and_the_backtest_print_scores_on_their_side_of_the_threshold(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed_server.add("/a.xml", rss(_entries(ON + OFF, "a")))
+    config = write_config(tmp_path, [feed_server.url("/a.xml")], threshold=TOY_THRESHOLD)
+    assert cli(config, "once") == 0
+    [hit, *_] = _json(capsys, config, "hits", "--format", "json")
+    threshold = _between(hit["score"])
+    config = write_config(tmp_path, [feed_server.url("/a.xml")], threshold=threshold)
+    capsys.readouterr()
+    assert cli(config, "hits") == 0
+    [row] = [line for line in capsys.readouterr().out.splitlines() if hit["id"] in line]
+    printed = float(row.split()[2])
+    assert (printed >= threshold) == (hit["score"] >= threshold), (row, threshold)
+
+    report = _json(capsys, config, "topic", "check", "paris-coalition", "--format", "json")
+    test = report["backtest"]
+    entry = (test["nearest_misses"] or test["top_hits"])[0]
+    threshold = _between(entry["score"])
+    config = write_config(tmp_path, [feed_server.url("/a.xml")], threshold=threshold)
+    report = _json(capsys, config, "topic", "check", "paris-coalition", "--format", "json")
+    entries = report["backtest"]["top_hits"] + report["backtest"]["nearest_misses"]
+    assert entries
+    assert cli(config, "topic", "check", "paris-coalition") == 0
+    table = capsys.readouterr().out
+    for e in entries:
+        [line] = [x for x in table.splitlines() if e["title"][:70] in x]
+        printed = float(line.split()[0])
+        assert (printed >= threshold) == (e["score"] >= threshold), (line, threshold)
