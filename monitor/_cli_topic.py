@@ -369,6 +369,7 @@ def cmd_explain(
                     "arrived",
                     1,
                 )
+        _alert_of(storage, hit, entry)
         topics.append(entry)
     report = {"id": item["id"], "title": item["title"], "link": item["link"], "topics": topics}
     if args.format == "json":
@@ -390,6 +391,23 @@ def cmd_explain(
             )
     sys.stdout.write(clean("\n".join(lines)) + "\n")  # the item's text comes from a feed
     return 0
+
+
+def _alert_of(storage: Store, hit: dict[str, Any] | None, entry: dict[str, Any]) -> None:
+    """Whether a hit was alerted, and the hit that carried its story's alert: a later report
+    of a story (another feed's copy) is a hit with no alert of its own."""
+    entry["alerted"] = None if hit is None else bool(hit["alerted"])
+    first = storage.story_alert(hit["story_id"]) if hit and hit["story_id"] else None
+    entry["alerted_as"] = hit["id"] if hit and hit["alerted"] else first
+    if hit is not None and not hit["alerted"]:
+        why = (
+            f"a later report of the story alerted as hit {first}"
+            if first is not None and first != hit["id"]
+            else "its story had alerted before"
+        )
+        entry["why"] = entry["why"].replace(
+            "a hit when it arrived", f"a hit when it arrived (not alerted: {why})", 1
+        )
 
 
 def _verdict(judgement: dict[str, Any]) -> str:

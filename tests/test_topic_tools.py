@@ -228,6 +228,26 @@ def test_explain_says_why_an_item_was_or_was_not_a_hit(
     assert cli(config, "explain", "https://nowhere.example/x") == 1
 
 
+def test_explain_says_a_later_copy_of_a_story_was_not_alerted(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same story in two feeds is two hits and one alert: explain of the copy says it was
+    not alerted and which hit carried the story's alert (as redeliver does)."""
+    feed_server.add("/a.xml", rss(_entries(ON[:1], "a")))
+    feed_server.add("/b.xml", rss(_entries(ON[:1], "a")))  # the same GUID and text
+    config = write_config(tmp_path, [feed_server.url("/a.xml"), feed_server.url("/b.xml")])
+    assert cli(config, "once") == 0
+    hits = _json(capsys, config, "hits", "--format", "json")
+    [first] = [h for h in hits if h["alerted"]]
+    [copy] = [h for h in hits if not h["alerted"]]
+    [topic] = _json(capsys, config, "explain", copy["id"], "--format", "json")["topics"]
+    assert topic["alerted"] is False and topic["alerted_as"] == first["id"]
+    assert f"not alerted: a later report of the story alerted as hit {first['id']}" in topic["why"]
+    [topic] = _json(capsys, config, "explain", first["id"], "--format", "json")["topics"]
+    assert topic["alerted"] is True and topic["alerted_as"] == first["id"]
+    assert "not alerted" not in topic["why"]
+
+
 def test_explain_names_the_judgement_that_decides_a_score(
     tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
