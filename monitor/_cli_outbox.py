@@ -135,11 +135,16 @@ def _nothing_to_redeliver(storage: Store, ident: str) -> str:
     if hit is None:
         return f"no delivery or hit with id {ident!r}"
     if hit["alerted"]:
-        return f"hit {ident} has no deliveries: no alert channel took its topic when it was stored"
+        return f"hit {ident} has no deliveries: {not_alerted(hit, None)}"
     first = storage.story_alert(hit["story_id"]) if hit["story_id"] else None
-    if first is not None and first != ident:
-        return (
-            f"hit {ident} was not alerted: it is a later report of the story alerted as hit "
-            f"{first}; `monitor redeliver {first}` sends that alert again"
-        )
-    return f"hit {ident} was not alerted: its story had alerted before"
+    again = f"; `monitor redeliver {first}` sends that alert again" if first else ""
+    return f"hit {ident} was not alerted: {not_alerted(hit, first)}{again}"
+
+
+def not_alerted(hit: dict[str, Any], first: str | None) -> str:
+    """Why a hit has no alert of its own (``first``: the hit that carried its story's)."""
+    if hit["alerted"]:
+        return "no alert channel took its topic when it was stored"
+    if first is not None:
+        return f"it is a later report of the story alerted as {first}"
+    return "it is a later report of its story, of which no alert is stored"

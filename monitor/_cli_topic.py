@@ -7,11 +7,13 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from statistics import median
 from typing import Any
 
 from ._classify import batches, classify_batch
 from ._cli_common import check_topic, config_of
+from ._cli_outbox import not_alerted
 from ._cli_types import positive
 from ._config import Config
 from ._errors import MonitorError
@@ -21,7 +23,7 @@ from ._relevance import Tracker, model_available, readable
 from ._runtime import apply_feedback, build_trackers, new_tracker, topic_seed_files
 from ._shared_state import SINCE
 from ._storage import Store, uses_postgres
-from ._times import iso, parse_iso
+from ._times import EPOCH, iso, parse_iso
 
 __all__ = ["register"]
 
@@ -346,6 +348,7 @@ def cmd_explain(
             "judged": None if judgement is None else _verdict(judgement),
             "feedback_id": None if judgement is None else f"fb_{judgement['id']}",
         }
+        alerted_as = _alert_of(storage, hit, entry)
         if feed_topics is not None and name not in feed_topics:  # `feeds add --topic`
             only = ", ".join(feed_topics)
             why = f"not judged: its feed is scored for {only} only"
@@ -355,21 +358,25 @@ def cmd_explain(
             since = iso(parse_iso((states.get(name) or {}).get(SINCE))) or ""
             added = hit is None and item["first_seen"] < since  # "": not known, never
             unrun = hit is None and name not in states and bool(states)  # others have run
+            if hit is not None:
+                edited = _moment(hit["detected_at"]) > _moment(item["first_seen"])
+                verdict = "a hit since the feed edited it" if edited else "a hit when it arrived"
+            elif added or unrun:  # never judged for this topic
+                when = f"({since[:10]})" if added else "(it has not run yet)"
+                verdict = f"stored before this topic was added {when}: never judged for it"
+            else:
+                verdict = "not a hit when it arrived"
+            notes = [] if score is None else [f"scored {score_text(score, tracker.threshold)}"]
+            if hit is not None and alerted_as != hit["id"]:
+                notes.append(f"not alerted: {not_alerted(hit, alerted_as)}")
+            if notes:
+                verdict += f" ({'; '.join(notes)})"
             entry.update(
                 score_now=now.score,
                 hit_now=now.hit,
                 matched_now=matched_json(now.matched),
-                why=_why(now.score, tracker.threshold, now.matched, hit is not None, score, entry),
+                why=_why(verdict, now.score, tracker.threshold, now.matched, entry),
             )
-            if added or unrun:  # never judged for this topic: not "not a hit when it arrived"
-                when = f"({since[:10]})" if added else "(it has not run yet)"
-                entry["why"] = entry["why"].replace(
-                    "not a hit when it arrived",
-                    f"stored before this topic was added {when}: never judged for it when it "
-                    "arrived",
-                    1,
-                )
-        _alert_of(storage, hit, entry)
         topics.append(entry)
     report = {"id": item["id"], "title": item["title"], "link": item["link"], "topics": topics}
     if args.format == "json":
@@ -393,38 +400,26 @@ def cmd_explain(
     return 0
 
 
-def _alert_of(storage: Store, hit: dict[str, Any] | None, entry: dict[str, Any]) -> None:
-    """Whether a hit was alerted, and the hit that carried its story's alert: a later report
-    of a story (another feed's copy) is a hit with no alert of its own."""
-    entry["alerted"] = None if hit is None else bool(hit["alerted"])
+def _alert_of(storage: Store, hit: dict[str, Any] | None, entry: dict[str, Any]) -> str | None:
+    """Whether a hit was alerted (``entry``'s ``alerted``), and the hit that carried its
+    story's alert (``alerted_as``, returned): a later report of a story (another feed's copy)
+    is a hit with no alert of its own; a story whose topic has no alert channel has none."""
     first = storage.story_alert(hit["story_id"]) if hit and hit["story_id"] else None
-    entry["alerted_as"] = hit["id"] if hit and hit["alerted"] else first
-    if hit is not None and not hit["alerted"]:
-        why = (
-            f"a later report of the story alerted as hit {first}"
-            if first is not None and first != hit["id"]
-            else "its story had alerted before"
-        )
-        entry["why"] = entry["why"].replace(
-            "a hit when it arrived", f"a hit when it arrived (not alerted: {why})", 1
-        )
+    entry["alerted"] = None if hit is None else first == hit["id"]
+    entry["alerted_as"] = first
+    return first
+
+
+def _moment(value: Any) -> datetime:
+    """A stored time (text on SQLite, a datetime on PostgreSQL)."""
+    return value if isinstance(value, datetime) else parse_iso(str(value)) or EPOCH
 
 
 def _verdict(judgement: dict[str, Any]) -> str:
     return "relevant" if judgement["relevant"] else "irrelevant"
 
 
-def _why(
-    score: float,
-    threshold: float,
-    matched: Any,
-    was_hit: bool,
-    stored: float | None,
-    entry: dict[str, Any],
-) -> str:
-    verdict = "a hit when it arrived" if was_hit else "not a hit when it arrived"
-    if stored is not None:
-        verdict += f" (scored {score_text(stored, threshold)})"
+def _why(verdict: str, score: float, threshold: float, matched: Any, entry: dict[str, Any]) -> str:
     if entry["judged"] is not None:
         verdict += f"; judged {entry['judged']} ({entry['feedback_id']})"
     vetoed = [f for f, _ in matched if f.startswith("excluded:")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -229,23 +230,79 @@ def test_explain_says_why_an_item_was_or_was_not_a_hit(
 
 
 def test_explain_says_a_later_copy_of_a_story_was_not_alerted(
-    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The same story in two feeds is two hits and one alert: explain of the copy says it was
     not alerted and which hit carried the story's alert (as redeliver does)."""
     feed_server.add("/a.xml", rss(_entries(ON[:1], "a")))
     feed_server.add("/b.xml", rss(_entries(ON[:1], "a")))  # the same GUID and text
-    config = write_config(tmp_path, [feed_server.url("/a.xml"), feed_server.url("/b.xml")])
+    urls = [feed_server.url("/a.xml"), feed_server.url("/b.xml")]
+    config = write_config(tmp_path, urls, webhook=webhook_receiver)
     assert cli(config, "once") == 0
     hits = _json(capsys, config, "hits", "--format", "json")
     [first] = [h for h in hits if h["alerted"]]
     [copy] = [h for h in hits if not h["alerted"]]
     [topic] = _json(capsys, config, "explain", copy["id"], "--format", "json")["topics"]
     assert topic["alerted"] is False and topic["alerted_as"] == first["id"]
-    assert f"not alerted: a later report of the story alerted as hit {first['id']}" in topic["why"]
+    why = f"not alerted: it is a later report of the story alerted as {first['id']}"
+    assert why in topic["why"]
+    capsys.readouterr()
+    assert cli(config, "redeliver", copy["id"]) == 1  # nothing of its own: the story's alert
+    assert f"`monitor redeliver {first['id']}` sends that alert again" in capsys.readouterr().err
     [topic] = _json(capsys, config, "explain", first["id"], "--format", "json")["topics"]
     assert topic["alerted"] is True and topic["alerted_as"] == first["id"]
     assert "not alerted" not in topic["why"]
+
+
+def test_explain_and_redeliver_of_a_copy_when_the_topic_has_no_alert_channel(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`channels = []`: stored, never alerted. No hit of the story is called the one that
+    carried its alert, and redeliver does not send the user to one."""
+    feed_server.add("/a.xml", rss(_entries(ON[:1], "a")))
+    feed_server.add("/b.xml", rss(_entries(ON[:1], "a")))
+    urls = [feed_server.url("/a.xml"), feed_server.url("/b.xml")]
+    config = write_config(tmp_path, urls, webhook=webhook_receiver)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text.replace('name = "paris-coalition"', 'name = "paris-coalition"\nchannels = []')
+    )
+    assert cli(config, "once") == 0
+    assert webhook_receiver.received == []
+    hits = _json(capsys, config, "hits", "--format", "json")
+    for hit in hits:
+        [topic] = _json(capsys, config, "explain", hit["id"], "--format", "json")["topics"]
+        assert topic["alerted"] is False and topic["alerted_as"] is None
+        assert "not alerted" in topic["why"] and "alerted as" not in topic["why"]
+        capsys.readouterr()
+        assert cli(config, "redeliver", hit["id"]) == 1
+        assert "monitor redeliver hit_" not in capsys.readouterr().err
+
+
+def test_explain_says_a_hit_came_from_the_feeds_edit(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    lead = "Follow our live coverage of the day's events as they unfold."
+    live = {"title": "Live: the day's events", "summary": lead, "link": "https://a.example/l",
+            "guid": "live", "published": START}  # fmt: skip
+    feed_server.add("/a.xml", rss([live]))
+    config = write_config(tmp_path, [feed_server.url("/a.xml")], webhook=webhook_receiver)
+    assert cli(config, "once") == 0
+    edited = dict(live, title=ON[0]["title"], summary=f"{lead} {ON[0]['summary']}")
+    feed_server.add("/a.xml", rss([edited]))
+    assert cli(config, "once") == 0
+    [topic] = _json(capsys, config, "explain", "https://a.example/l", "--format", "json")["topics"]
+    assert topic["hit"] is True and topic["why"].startswith("a hit since the feed edited it (")
+    assert topic["alerted"] is True
 
 
 def test_explain_names_the_judgement_that_decides_a_score(
@@ -875,7 +932,7 @@ def test_explain_prints_a_score_on_the_side_of_the_threshold_it_is_on(
         printed = topic["why"].split("now scores ")[1].split(",")[0]
         assert f", {side} the threshold" in topic["why"], topic["why"]
         assert (float(printed) >= threshold) == (side == "at or above"), (printed, threshold)
-        stored = topic["why"].split("(scored ")[1].split(")")[0]
+        stored = re.split(r"[);]", topic["why"].split("(scored ")[1])[0]
         assert (float(stored) >= threshold) == (topic["stored_score"] >= threshold), stored
 
 
