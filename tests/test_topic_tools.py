@@ -956,3 +956,39 @@ def test_english_headlines_naming_foreign_names_and_works_read_as_english() -> N
     ]
     for headline in english:
         assert Tracker("t", [*GREENLAND, headline]).describe()["not_english"] == [], headline
+
+
+def test_topic_check_counts_lists_and_measures_only_the_seeds_with_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Five seeds and seven files with no word to read: the header said "9 seeds (…, 8, 0, 0,
+    0 words)" and gave some of the seven a closeness in meaning, and the JSON's seeds and
+    files held some of them. The seeds counted, listed and measured are the five; the seven
+    are in the warnings, by name, and in the JSON's no_words."""
+    story = [f"{i['title']}\n\n{i['summary']}\n" for i in ON[:5]]
+    files = {f"{n}.txt": text for n, text in enumerate(story, 1)}
+    junk = {
+        "empty.txt": "",
+        "ws.txt": "  \n\t \n",
+        "bom.txt": "\ufeff",
+        "url.txt": "https://www.example.com/\n",
+        "md.md": "# --- * * *\n",
+        "num.txt": "2025 the 10 of AND\n",
+        "ent.html": "<p>&nbsp;</p>",
+    }
+    config = _topic_files(tmp_path, files | junk)
+    report = _json(capsys, config, "topic", "check", "t", "--format", "json")
+    assert report["seeds"] == 5 and report["files"] == sorted(files), report["files"]
+    assert len(report["words"]) == len(report["shared"]) == len(report["lines"]) == 5
+    assert report["meaning"] is None or len(report["meaning"]) == 5, report["meaning"]
+    assert report["no_words"] == sorted(junk), report["no_words"]
+    unread = sorted(w.split()[1] for w in report["warnings"] if "no word to read" in w)
+    assert unread == sorted(junk), report["warnings"]
+    capsys.readouterr()
+    assert cli(config, "topic", "check", "t") == 0
+    out = capsys.readouterr().out
+    header = out.splitlines()[0]
+    words = header.split(" seeds (")[1].split(" words)")[0]
+    assert header.startswith("topic t: 5 seeds (") and words.count(",") == 4, header
+    closeness = [line for line in out.splitlines() if line.startswith("closeness")]
+    assert not [name for name in junk if closeness and name in closeness[0]], closeness
