@@ -354,7 +354,8 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     topic = args.topic or _judged_topic(args.id, item, topics)
     relevant = args.verdict == "relevant"
     ident = storage.add_feedback(topic, item, relevant, utcnow())
-    title = cell(item["title"], 80)  # a feed's text: cleaned, then cut as a table cuts it
+    # a feed's text: cleaned, then cut as a table cuts it; no title: the link, or the id
+    title = cell(item["title"] or "", 80) or cell(item.get("link") or item["id"], 0)
     print(f"feedback fb_{ident}: {args.verdict} to {topic}: {title}; " + _PICKUP)
     return 0
 

@@ -19,7 +19,7 @@ from ._config import Config
 from ._errors import MonitorError
 from ._grouping import build_grouper
 from ._output import clean, json_text, matched_json, score_text
-from ._relevance import Tracker, model_available, readable
+from ._relevance import SeedFile, Tracker, model_available, readable
 from ._runtime import apply_feedback, build_trackers, new_tracker, topic_seed_files
 from ._shared_state import SINCE
 from ._storage import Store, uses_postgres
@@ -166,12 +166,9 @@ def cmd_topic_check(
         storage = open_storage(args)
         apply_feedback([tracker], storage.feedback(args.name))
         backtest = _backtest(tracker, storage, config, args.items)
-    described = tracker.describe()
-    described["files"] = named = [seed.name for seed in files if seed.text]  # seed n: n - 1
-    other_script = {named[n - 1] for n in described["unread_script"]}  # said so apart
-    described["no_words"] = [
-        seed.name for seed in files if not readable(seed.text) and seed.name not in other_script
-    ]
+    described = _with_words(tracker.describe(), [seed for seed in files if seed.text])
+    described["no_words"] += [seed.name for seed in files if not seed.text]
+    described["no_words"].sort()
     report: dict[str, Any] = {"topic": args.name, **described, "warnings": _warnings(described)}
     report["keyword_baseline"] = tracker.keywords()
     report["backtest"] = backtest
@@ -180,6 +177,42 @@ def cmd_topic_check(
     else:
         sys.stdout.write(clean(_check_table(report)))  # backtest titles come from feeds
     return 0
+
+
+_PER_SEED = ("lines", "words", "shared", "english", "meaning")  # one value per seed, in order
+
+
+def _with_words(described: dict[str, Any], seeds: list[SeedFile]) -> dict[str, Any]:
+    """The tracker's description (of every seed file that gives any text, as the daemon
+    reads them) told of the seeds that give the topic words only: counted, listed, measured
+    and numbered among themselves (``files``: seed n is ``files[n - 1]``); the others, which
+    add nothing, named in ``no_words``. A seed in a script the tokeniser does not read is
+    kept (its own warning says so)."""
+    other_script = set(described["unread_script"])
+    kept = [n for n, seed in enumerate(seeds, 1) if readable(seed.text) or n in other_script]
+    number = {old: new for new, old in enumerate(kept, 1)}
+
+    def renumber(numbers: list[int]) -> list[int]:
+        return [number[n] for n in numbers if n in number]
+
+    out = dict(described)
+    out["seeds"] = len(kept)
+    out["files"] = [seeds[n - 1].name for n in kept]
+    out["no_words"] = [seed.name for n, seed in enumerate(seeds, 1) if n not in number]
+    for key in _PER_SEED:  # meaning: None (channel off) or [] (one seed) says so
+        if described.get(key) and len(described[key]) == len(seeds):
+            out[key] = [described[key][n - 1] for n in kept]
+    if out.get("meaning") and len(kept) < 2:  # as of one seed: no other to be close to
+        out["meaning"] = []
+    out["not_english"] = renumber(described["not_english"])
+    out["unread_script"] = renumber(described["unread_script"])
+    out["same_text"] = [g for g in map(renumber, described["same_text"]) if len(g) > 1]
+    out["shared_lines"] = [
+        (line, owners)
+        for line, numbers in described["shared_lines"]
+        if len(owners := renumber(numbers)) > 1
+    ]
+    return out
 
 
 def _backtest(tracker: Tracker, storage: Store, config: Config, limit: int) -> dict[str, Any]:

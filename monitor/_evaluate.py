@@ -272,6 +272,8 @@ def report_table(
     )
     for name, m in rows:
         threshold = "-" if m.threshold is None else f"{m.threshold:.3f}"
+        if m is report.at_threshold and m.threshold is not None:
+            threshold = repr(m.threshold)  # as the config writes it (0.98266, not 0.983)
         lines.append(
             f"{name:<20} {threshold:>9} {m.precision:>9.3f} {m.recall:>7.3f} {m.f1:>6.3f} "
             f"{m.cnorm:>6.3f} {m.tp:>4} {m.fp:>4} {m.fn:>4}"

@@ -131,9 +131,9 @@ def reload_feeds(rt: Runtime) -> bool:
             changed += _changed_keys(_SECTIONS.get(f.name, f.name), before, after)
     if changed:
         log.warning(
-            "SIGHUP: %s changed: takes effect at the next restart (only [[feeds]] and the "
-            "[monitor] polling intervals reload)",
-            ", ".join(changed),
+            "SIGHUP: %s: takes effect at the next restart (only [[feeds]] and the [monitor] "
+            "polling intervals reload)",
+            _restart_note(changed),
         )
     _check_seeds(rt, new)
     rt.storage.sync_feeds(new.feeds)
@@ -144,22 +144,60 @@ def reload_feeds(rt: Runtime) -> bool:
 
 def _changed_keys(where: str, old: Any, new: Any) -> list[str]:
     """What changed between two values of one config table, named as the file names it:
-    ``[alerts.webhook] timeout``; an array of tables by position, ``[[topics]][2].threshold``
-    (``[[topics]][3] added``); a whole table added or removed, or a plain value, ``where``."""
+    ``[alerts.webhook] timeout``; an entry of an array of tables by its name,
+    ``[[topics]] 'paris'.threshold``, ``[[topics]] 'paris' added`` / ``removed`` (by position,
+    ``[[x]][2]``, when its entries have no unique names); a whole table added or removed, or a
+    plain value, ``where``."""
     if old == new:
         return []
-    if isinstance(old, tuple) and where.startswith("[["):
-        out = []
-        for n in range(1, max(len(old), len(new)) + 1):
-            entry = f"{where}[{n}]"
-            if n > len(old) or n > len(new):
-                out.append(f"{entry} {'added' if n > len(old) else 'removed'}")
-            else:
-                out += [f"{entry}.{key}" for key in _fields_changed(old[n - 1], new[n - 1])]
-        return out
+    if isinstance(old, tuple) and isinstance(new, tuple) and where.startswith("[["):
+        return _entries_changed(where, old, new)
     if dataclasses.is_dataclass(old) and dataclasses.is_dataclass(new):
         return [f"{where} {key}" for key in _fields_changed(old, new)]
     return [where]
+
+
+def _entries_changed(where: str, old: tuple[Any, ...], new: tuple[Any, ...]) -> list[str]:
+    """The entries of an array of tables changed, added and removed, each by its name (topics
+    have unique names: removing the first is not a change of every later one), else by
+    position."""
+    old_named, new_named = _by_name(where, old), _by_name(where, new)
+    if old_named is None or new_named is None:
+        old_named = {f"{where}[{n}]": entry for n, entry in enumerate(old, 1)}
+        new_named = {f"{where}[{n}]": entry for n, entry in enumerate(new, 1)}
+    out = []
+    for entry, before in old_named.items():
+        after = new_named.get(entry)
+        if after is None:
+            out.append(f"{entry} removed")
+        else:
+            out += [f"{entry}.{key}" for key in _fields_changed(before, after)]
+    out += [f"{entry} added" for entry in new_named if entry not in old_named]
+    return out
+
+
+def _by_name(where: str, entries: tuple[Any, ...]) -> dict[str, Any] | None:
+    """``entries`` by their names (``[[topics]] 'paris'``); None when some have none, or the
+    same."""
+    names = [getattr(entry, "name", None) for entry in entries]
+    if not all(isinstance(name, str) for name in names) or len(set(names)) < len(names):
+        return None
+    return {f"{where} {name!r}": entry for name, entry in zip(names, entries, strict=True)}
+
+
+def _restart_note(changed: list[str]) -> str:
+    """The changed keys, then the tables added and removed, as one sentence:
+    ``[[topics]] 'b'.threshold, [alerts.webhook] timeout changed; [[topics]] 'c' added``."""
+    parts = []
+    for verb in ("changed", "added", "removed"):
+        suffix = f" {verb}"
+        if verb == "changed":
+            named = [c for c in changed if not c.endswith((" added", " removed"))]
+        else:
+            named = [c.removesuffix(suffix) for c in changed if c.endswith(suffix)]
+        if named:
+            parts.append(f"{', '.join(named)}{suffix}")
+    return "; ".join(parts)
 
 
 def _fields_changed(old: Any, new: Any) -> list[str]:

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import re
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -107,18 +108,48 @@ def table(
     if not rows:
         return "(none)\n"
     cells = [[cell(row.get(c), 0 if c in whole else width) for c in columns] for row in rows]
-    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    widths = [max(columns_of(c), *(columns_of(r[i]) for r in cells)) for i, c in enumerate(columns)]
     lines = [
-        "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(),
+        "  ".join(_pad(c, w) for c, w in zip(columns, widths, strict=True)).rstrip(),
         "  ".join("-" * w for w in widths),
     ]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    lines += ["  ".join(_pad(v, w) for v, w in zip(r, widths, strict=True)).rstrip() for r in cells]
     return "\n".join(lines) + "\n"
+
+
+def columns_of(text: str) -> int:
+    """The terminal columns ``text`` takes: East Asian wide and fullwidth characters two,
+    combining marks none, the rest one."""
+    return sum(_char_columns(c) for c in text)
+
+
+def _char_columns(char: str) -> int:
+    if unicodedata.combining(char):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - columns_of(text))
+
+
+def _cut(text: str, width: int) -> str:
+    """``text`` cut to ``width`` columns with "…" where it is longer (0: whole)."""
+    if not width or columns_of(text) <= width:
+        return text
+    kept: list[str] = []
+    used = 0
+    for char in text:
+        used += _char_columns(char)
+        if used > width - 1:  # room for "…"
+            break
+        kept.append(char)
+    return "".join(kept) + "…"
 
 
 def cell(value: Any, width: int) -> str:
     """``value`` as a table shows it: text on one line, cleaned, and cut to ``width``
-    characters with "…" where it is longer (0: whole)."""
+    terminal columns (see :func:`columns_of`) with "…" where it is longer (0: whole)."""
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -126,4 +157,4 @@ def cell(value: Any, width: int) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
     text = " ".join(clean(str(value)).split())  # clean first, then cut: no half sequence
-    return text if not width or len(text) <= width else text[: width - 1] + "…"
+    return _cut(text, width)

@@ -210,8 +210,49 @@ def test_sighup_names_the_changed_keys_of_topics_and_alerts(
     asyncio.run(hup())
     said = [r.getMessage() for r in caplog.records if "next restart" in r.getMessage()]
     assert len(said) == 1, said
-    named = said[0].split("SIGHUP: ")[1].split(" changed:")[0]
-    assert named == "[[topics]][2].threshold, [[topics]][3] added, [alerts.webhook] timeout", said
+    named = said[0].split("SIGHUP: ")[1].split(": takes effect")[0]
+    assert (
+        named == "[[topics]] 'b'.threshold, [alerts.webhook] timeout changed; [[topics]] 'c' added"
+    )
+
+
+def test_sighup_names_a_removed_topic_by_its_name_not_the_last_position(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Deleting the first of three topics was logged as "[[topics]][1].name, [[topics]][1].seeds,
+    [[topics]][2].name, [[topics]][2].threshold, [[topics]][3] removed changed": the third one
+    said removed, the others changed, and "removed changed". Topics have unique names: they
+    are compared by name, and the sentence says what changed and what was removed apart."""
+    folders = {}
+    for name in ("paris", "second", "third"):
+        folders[name] = tmp_path / name
+        folders[name].mkdir()
+        (folders[name] / "1.txt").write_text(f"Military chiefs meet in Paris: {name} story.")
+    config_path = tmp_path / "config.toml"
+    tables = {
+        name: f'[[topics]]\nname = "{name}"\nseeds = "{folders[name]}"\nthreshold = {t}\n'
+        for name, t in (("paris", 0.5), ("second", 0.6), ("third", 0.7))
+    }
+    text = '[monitor]\ndatabase = "monitor.db"\n' + "".join(tables.values())
+    config_path.write_text(text)
+
+    async def hup(edited: str) -> None:
+        async with open_runtime(load_config(config_path)) as rt:
+            config_path.write_text(edited)
+            assert reload_feeds(rt)
+        config_path.write_text(text)
+
+    caplog.set_level(logging.INFO, logger="monitor")
+    asyncio.run(hup(text.replace(tables["paris"], "")))
+    third = tables["third"].replace("0.7", "0.75")
+    asyncio.run(hup(text.replace(tables["paris"], "").replace(tables["third"], third)))
+    said = [r.getMessage() for r in caplog.records if "next restart" in r.getMessage()]
+    assert len(said) == 2, said
+    named = [line.split("SIGHUP: ")[1].split(": takes effect")[0] for line in said]
+    assert named == [
+        "[[topics]] 'paris' removed",
+        "[[topics]] 'third'.threshold changed; [[topics]] 'paris' removed",
+    ], said
 
 
 def test_ctrl_c_while_the_command_loads_ends_it_without_a_traceback(tmp_path: Path) -> None:

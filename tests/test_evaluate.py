@@ -13,6 +13,7 @@ from monitor._evaluate import (
     metrics,
     metrics_at,
     pr_curve,
+    report_table,
 )
 
 
@@ -135,3 +136,20 @@ def test_evaluate_puts_model_and_baseline_side_by_side() -> None:
     assert not math.isnan(report.best.cnorm)
     with pytest.raises(ValueError, match="length"):
         evaluate(items, texts[:2], 0.5, ())
+
+
+def test_the_configured_threshold_is_printed_as_written() -> None:
+    """``threshold = 0.98266`` read "configured 0.983" in ``monitor eval`` while ``topic
+    check`` printed 0.98266: the configured threshold is printed as the config writes it."""
+    items = [(2, 0.99, True), (0, 0.5, False)]
+    report = evaluate(items, [("a", ""), ("b", "")], 0.98266, ("a",))
+    table = report_table(report, "t", {0: 1, 1: 0, 2: 1}, 0)
+    (row,) = [line for line in table.splitlines() if line.startswith("configured")]
+    assert row.split()[1] == "0.98266", row
+    report = evaluate(items, [("a", ""), ("b", "")], 0.5, ("a",))
+    (row,) = [
+        line
+        for line in report_table(report, "t", {0: 1, 1: 0, 2: 1}, 0).splitlines()
+        if line.startswith("configured")
+    ]
+    assert row.split()[1] == "0.5", row

@@ -159,6 +159,20 @@ def test_feedback_confirmation_cuts_a_long_title_as_the_tables_do(
     assert f": {title[:79]}…; a running daemon" in out, out
 
 
+def test_feedback_confirmation_of_an_item_with_no_title_shows_its_link(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An item with an empty title was confirmed as "relevant to paris: ; a running daemon
+    …": nothing to tell which item was judged. Its link is shown instead."""
+    feed_server.add("/a.xml", rss([{**NEAR_MISS, "title": ""}]))
+    config = write_config(tmp_path, [feed_server.url("/a.xml")])
+    assert cli(config, "once") == 0
+    capsys.readouterr()
+    assert cli(config, "feedback", NEAR_MISS["link"], "--relevant") == 0
+    out = capsys.readouterr().out
+    assert f": {NEAR_MISS['link']}; a running daemon" in out, out
+
+
 def test_feedback_errors_are_one_line(
     tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -7,11 +7,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from pathlib import Path
 
 import pytest
 
-from monitor._output import render, score_text
+from monitor._output import cell, render, score_text, table
 from tests.feedserver import FeedServer
 from tests.helpers import cli, serve_items, write_config
 
@@ -132,3 +133,35 @@ def test_a_score_reads_on_the_side_of_the_threshold_it_is_on() -> None:
     assert score_text(0.5492, 0.5491) == "0.5492"  # a hit does not read as under it either
     assert score_text(0.6, 0.55) == "0.600" and score_text(0.55, 0.55) == "0.550"
     assert score_text(0.5499999999999, 0.55) == "0.5499999999999"
+
+
+def _columns(text: str) -> int:
+    """Terminal columns: East Asian wide and fullwidth characters take two, combining marks
+    none."""
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )
+
+
+def test_cells_are_cut_and_padded_by_display_width() -> None:
+    """A 63-character CJK title (126 columns) was not cut at a width of 60, and CJK cells
+    pushed the next columns out of line: cells are cut and padded by the columns they take."""
+    cjk = "欧洲军事首脑在巴黎会晤讨论乌克兰维和部队部署问题" * 3  # 72 characters
+    cjk = cjk[:63]
+    cut = cell(cjk, 60)
+    assert cut.endswith("…") and _columns(cut) <= 60, (cut, _columns(cut))
+    assert _columns(cut) >= 59
+    accented = "Zelenskyy" + "\u0301" * 3 + " meets Starmer"  # combining marks: no width
+    assert cell(accented, 60) == accented
+    rows = [
+        {"title": cjk, "topic": "paris"},
+        {"title": "Military chiefs meet in Paris", "topic": "paris"},
+        {"title": "東京", "topic": "tokyo"},
+    ]
+    lines = table(rows, ["title", "topic"]).splitlines()
+    starts = {
+        _columns(line[: line.index("paris" if "paris" in line else "tokyo")]) for line in lines[2:]
+    }
+    assert len(starts) == 1, lines
+    assert _columns(lines[1].split("  ")[0]) == max(_columns(cell(r["title"], 60)) for r in rows)

@@ -647,6 +647,7 @@ GREENLAND = [
         "Au Groenland, l'opposition remporte les élections législatives sous la pression de Trump",
         "Le Groenland vote pour son parlement sous la pression de Donald Trump, qui veut acheter "
         "l'île",
+        "Groenlandia, i partiti di opposizione vincono le elezioni",
     ],
 )
 def test_topic_check_tells_a_short_foreign_headline_among_english_ones(
@@ -965,3 +966,86 @@ def test_hits_and_the_backtest_print_scores_on_their_side_of_the_threshold(
         [line] = [x for x in table.splitlines() if e["title"][:70] in x]
         printed = float(line.split()[0])
         assert (printed >= threshold) == (e["score"] >= threshold), (line, threshold)
+
+
+# Headlines of 5-12 words in those languages that had no word plainly of one of them, or one
+SHORT_FOREIGN = [
+    "I leader europei si riuniscono a Parigi per la forza di pace in Ucraina",
+    "Ucraina, i capi militari europei a Parigi per la forza di pace",
+    "Starmer: pronti a inviare truppe in Ucraina",
+    "Los jefes militares europeos se reúnen en París",
+    "Macron ontvangt Europese leiders in Parijs voor top over Oekraïne",
+    "Starmer will Truppen in die Ukraine schicken",
+]
+
+
+@pytest.mark.parametrize("headline", SHORT_FOREIGN)
+def test_short_headlines_with_few_foreign_words_read_as_foreign(headline: str) -> None:
+    """Short Italian, Spanish, Dutch and German headlines were called English, then "far in
+    meaning": no English function word at all, and a foreign one written as a word (not a
+    name's "Le", "De", "von der"), tells them."""
+    assert Tracker("t", [*GREENLAND, headline]).describe()["not_english"] == [5], headline
+
+
+def test_english_headlines_naming_foreign_names_and_works_read_as_english() -> None:
+    """Headline-style English (few function words) naming people, places and works with
+    foreign articles is English."""
+    english = [
+        "Le Pen appeal hearing set for January",
+        "Von der Leyen, Macron meet Xi in Beijing",
+        "Ursula von der Leyen unveils plan to rearm Europe",
+        "De Niro, Scorsese reunite for new film",
+        "La Scala opens season with Verdi opera",
+        "Der Spiegel reporter wins press prize",
+        "El Paso shooting suspect pleads guilty",
+        "Les Misérables returns to West End stage",
+        "Die Hard star Bruce Willis: family shares update",
+        "Los Angeles wildfires: thousands flee as winds rise",
+        "Trump meets Macron in Paris",
+        "Starmer in Kyiv",
+        "Zelensky, Starmer hold talks",
+        "Zelensky, Starmer hold talks in London as allies meet",
+        "Hundreds die in Sudan floods as rains continue",
+        "Petrol prices rise 5 per cent in March",
+        "Charles de Gaulle airport strike grounds flights",
+        "Leonardo da Vinci drawing sells for record sum",
+        "Starmer says Britain ready 'à la française' as summit opens",
+    ]
+    for headline in english:
+        assert Tracker("t", [*GREENLAND, headline]).describe()["not_english"] == [], headline
+
+
+def test_topic_check_counts_lists_and_measures_only_the_seeds_with_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Five seeds and seven files with no word to read: the header said "9 seeds (…, 8, 0, 0,
+    0 words)" and gave some of the seven a closeness in meaning, and the JSON's seeds and
+    files held some of them. The seeds counted, listed and measured are the five; the seven
+    are in the warnings, by name, and in the JSON's no_words."""
+    story = [f"{i['title']}\n\n{i['summary']}\n" for i in ON[:5]]
+    files = {f"{n}.txt": text for n, text in enumerate(story, 1)}
+    junk = {
+        "empty.txt": "",
+        "ws.txt": "  \n\t \n",
+        "bom.txt": "\ufeff",
+        "url.txt": "https://www.example.com/\n",
+        "md.md": "# --- * * *\n",
+        "num.txt": "2025 the 10 of AND\n",
+        "ent.html": "<p>&nbsp;</p>",
+    }
+    config = _topic_files(tmp_path, files | junk)
+    report = _json(capsys, config, "topic", "check", "t", "--format", "json")
+    assert report["seeds"] == 5 and report["files"] == sorted(files), report["files"]
+    assert len(report["words"]) == len(report["shared"]) == len(report["lines"]) == 5
+    assert report["meaning"] is None or len(report["meaning"]) == 5, report["meaning"]
+    assert report["no_words"] == sorted(junk), report["no_words"]
+    unread = sorted(w.split()[1] for w in report["warnings"] if "no word to read" in w)
+    assert unread == sorted(junk), report["warnings"]
+    capsys.readouterr()
+    assert cli(config, "topic", "check", "t") == 0
+    out = capsys.readouterr().out
+    header = out.splitlines()[0]
+    words = header.split(" seeds (")[1].split(" words)")[0]
+    assert header.startswith("topic t: 5 seeds (") and words.count(",") == 4, header
+    closeness = [line for line in out.splitlines() if line.startswith("closeness")]
+    assert not [name for name in junk if closeness and name in closeness[0]], closeness
