@@ -146,3 +146,32 @@ def test_a_database_that_is_a_folder_is_a_config_error(
         err = capsys.readouterr().err
         assert f"{path}: monitor.database: {folder} is a folder; expected a file path" in err, err
     assert sorted(p.name for p in (tmp_path / "seeds").iterdir()) == ["a.txt"]
+
+
+REPORTS = (
+    ["feeds"],
+    ["hits"],
+    ["deliveries"],
+    ["search", "paris"],
+    ["atom"],
+    ["explain", "hit_0"],
+    ["feedback", "--list"],
+    ["topic", "check", "default"],
+)
+
+
+@pytest.mark.parametrize("args", REPORTS, ids=lambda args: " ".join(args))
+def test_a_report_on_a_database_in_a_missing_folder_says_so(
+    tmp_path: Path, args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The reports said "…/nodir/m.db: no database yet; run `monitor once` or `monitor run`
+    first" (`topic check`: "backtest: no database yet"), and `monitor once` then gave the
+    config error. A report gives that config error itself."""
+    path = write(tmp_path, 'database = "nodir/m.db"')
+    (tmp_path / "seeds" / "a.txt").write_text("Military chiefs meet in Paris on a Ukraine force")
+    assert cli(path, *args) == 2
+    out, err = capsys.readouterr()
+    folder = tmp_path.resolve() / "nodir"
+    assert f"{path}: monitor.database: the folder {folder} does not exist" in err, err
+    assert "no database yet" not in out + err
+    assert not folder.exists()
