@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ._cli_common import cannot_write, check_topic, config_of, open_storage
-from ._cli_types import positive, since
+from ._cli_types import output_file, positive, since
 from ._times import utcnow
 
 
@@ -23,7 +23,7 @@ def register(sub: Any) -> None:
         "cron or a systemd timer).",
     )
     atom.add_argument("--topic", help="only this topic's hits (default: every topic)")
-    atom.add_argument("--output", type=Path, help="file to write (default: stdout)")
+    atom.add_argument("--output", type=output_file, help="file to write (default, or -: stdout)")
     atom.add_argument("--limit", type=positive, default=50, help="entries (default 50)")
     atom.add_argument("--since", type=since, help="only hits detected since, e.g. 7d")
     atom.add_argument("--self-url", help="the URL the feed will be served at (rel=self)")

@@ -12,6 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._cli_common import cannot_write, config_of, open_storage
 from ._cli_types import interval
@@ -99,74 +100,130 @@ def _in_config(config: Config, url: str) -> FeedConfig | None:
     return next((f for f in config.feeds if key(f.url) == key(url)), None)
 
 
-def _live(rows: list[FeedRow], url: str) -> FeedRow | None:
-    row = find(rows, url)
-    return None if row is None or row.source == "removed" else row
-
-
 def _named(storage: Store, rows: list[FeedRow], wanted: str) -> FeedRow | None:
     """The live feed ``wanted`` names: its address in any spelling, as ``monitor feeds``
-    lists it (credentials redacted), or the one a permanent redirect moved it to (what its
-    errors name, redacted or not); else its name. Several feeds: an error naming them and
-    saying how to choose one."""
-    row = _live(rows, wanted)
-    if row is not None:
-        return row
-    live = [r for r in rows if r.source != "removed"]
-    moved_to = {
-        r["url"]: r["fetch_url"]
-        for r in storage.feeds_report()
-        if r["fetch_url"] and r["fetch_url"] != r["url"]
-    }
-    target = key(wanted)
-    listed = [r for r in live if key(redact_url(r.url)) == target]
-    moved = [
-        r
-        for r in live
-        if r.url in moved_to and target in (key(moved_to[r.url]), key(redact_url(moved_to[r.url])))
-    ]
-    found = list(dict.fromkeys([*listed, *moved]))
-    by_name = not found
-    if by_name:
-        found = [r for r in live if r.name.strip() == wanted.strip()]
+    lists it (credentials redacted), the one a permanent redirect moved it to (what its
+    errors name, redacted or not), or its name. Every feed it names counts: several are an
+    error naming them and saying what names each alone."""
+    feeds = _Feeds(storage, rows)
+    found = feeds.naming(wanted)
     if len(found) > 1:
-        raise _ambiguous(wanted, found, moved, by_name=by_name)
-    return found[0] if found else None
+        raise _ambiguous(wanted, found, feeds)
+    return next(iter(found), None)
 
 
-def _ambiguous(
-    wanted: str, found: list[FeedRow], moved: list[FeedRow], *, by_name: bool
-) -> MonitorError:
-    """Why ``wanted`` names several feeds, which they are, and what names one of them."""
+class _Feeds:
+    """The live feeds and where permanent redirects moved them: what a FEED argument names."""
+
+    def __init__(self, storage: Store, rows: list[FeedRow]) -> None:
+        self.live = [r for r in rows if r.source != "removed"]
+        self.moved_to = {
+            r["url"]: r["fetch_url"]
+            for r in storage.feeds_report()
+            if r["fetch_url"] and r["fetch_url"] != r["url"]
+        }
+
+    def naming(self, wanted: str) -> dict[FeedRow, list[str]]:
+        """Each live feed ``wanted`` names, with how it names it."""
+        target = key(wanted)
+        found: dict[FeedRow, list[str]] = {}
+        for row in self.live:
+            how = []
+            if target in (key(row.url), key(redact_url(row.url))):
+                how.append("its address")
+            moved = self.moved_to.get(row.url)
+            if moved and target in (key(moved), key(redact_url(moved))):
+                how.append("moved there by a permanent redirect")
+            if row.name.strip() == wanted.strip():
+                how.append("its name")
+            if how:
+                found[row] = how
+        return found
+
+    def choice(self, row: FeedRow) -> str:
+        """What names ``row`` alone: its name, else its address as listed, else the full
+        address (never a hint that names several feeds again)."""
+        if list(self.naming(row.name)) == [row]:
+            return f"by its name, {row.name!r}"
+        listed = redact_url(row.url)
+        if list(self.naming(listed)) == [row]:
+            as_listed = "" if listed == row.url else " as `monitor feeds` lists it"
+            return f"by its address{as_listed}, {listed}"
+        if listed == row.url:  # its address is another feed's name: a name of its own
+            return "after giving it a name of its own"
+        return f"by its full address, {_hidden(row.url)} included"
+
+
+def _hidden(url: str) -> str:
+    """What ``redact_url`` hides in ``url``: its secret, its credentials, or both."""
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:  # "http://[::1/x": an unclosed IPv6 bracket
+        netloc = ""
+    credentials = "@" in netloc
+    rest = url.replace(netloc, netloc.rpartition("@")[2], 1) if credentials else url
+    secret = redact_url(rest) != rest
+    if credentials:
+        return "credentials and secret" if secret else "credentials"
+    return "secret"
+
+
+def _ambiguous(wanted: str, found: dict[FeedRow, list[str]], feeds: _Feeds) -> MonitorError:
+    """Why ``wanted`` names several feeds, which they are, and what names each of them."""
     shown = redact_url(wanted)
-    if by_name:
+    ways = {how for hows in found.values() for how in hows}
+    if ways == {"its name"}:
         lead = f"{wanted!r} is the name of {len(found)} feeds"
-        which = ", ".join(redact_url(r.url) for r in found)
-    elif not moved:
+    elif ways == {"moved there by a permanent redirect"}:
+        lead = f"{shown} is where several feeds moved to by permanent redirects"
+    elif ways == {"its address"}:
         lead = (
             f"{shown} is ambiguous: the addresses of {len(found)} feeds differ only in the "
-            "secret it hides"
+            f"{_hidden(wanted)} it hides"
         )
-        which = ", ".join(repr(r.name) for r in found)
     else:
-        lead = (
-            f"{shown} is where several feeds moved to by permanent redirects"
-            if len(moved) == len(found)
-            else f"{shown} is ambiguous: it names {len(found)} feeds"
+        lead = f"{shown} is ambiguous: it names {len(found)} feeds"
+    which = _choices(found, feeds)
+    return MonitorError(f"{lead}: {which}; nothing was changed{_rename(list(found), feeds)}")
+
+
+def _rename(rows: list[FeedRow], feeds: _Feeds) -> str:
+    """A hint to name feeds that only their full address tells apart."""
+    if any(not feeds.choice(row).startswith("by its name") for row in rows):
+        return " (or give the feeds names of their own)"
+    return ""
+
+
+def _choices(found: dict[FeedRow, list[str]], feeds: _Feeds) -> str:
+    return ", ".join(
+        f"{row.name!r} at {redact_url(row.url)} ({' and '.join(how)}; choose it "
+        f"{feeds.choice(row)})"
+        for row, how in found.items()
+    )
+
+
+def _no_feed(storage: Store, rows: list[FeedRow], wanted: str) -> MonitorError:
+    """No feed is ``wanted``. When it is a listed address but for what the listing hides
+    (a secret, credentials), it says that part matches none, and what names each feed."""
+    shown = redact_url(wanted)
+    feeds = _Feeds(storage, rows)
+    near = [row for row in feeds.live if key(redact_url(row.url)) == key(shown)]
+    if shown == wanted or not near:
+        return MonitorError(f"no feed {wanted!r} (see `monitor feeds`)")
+    hidden = _hidden(wanted)
+    if len(near) == 1:
+        (row,) = near
+        match = "match no feed" if hidden.startswith("credentials") else "matches no feed"
+        return MonitorError(
+            f"no feed {wanted!r}: its {hidden} {match}; the feed at that address is "
+            f"{row.name!r} (choose it {feeds.choice(row)})"
         )
-        which = ", ".join(
-            f"{r.name!r}: " + (f"moved from {redact_url(r.url)}" if r in moved else "listed so")
-            for r in found
-        )
-    ways = []
-    if not by_name and len({r.name for r in found}) == len(found):
-        ways.append("by its name")
-    if len({key(redact_url(r.url)) for r in found}) == len(found):
-        ways.append("by its address as `monitor feeds` lists it")
-    else:
-        ways.append("by its full address, secret included")
-    named = "" if ways[0] == "by its name" else " (or give the feeds names of their own)"
-    return MonitorError(f"{lead} ({which}); choose one {' or '.join(ways)}{named}")
+    match = "match" if hidden.startswith("credentials") else "matches"
+    which = ", ".join(f"{row.name!r} (choose it {feeds.choice(row)})" for row in near)
+    return MonitorError(
+        f"no feed {wanted!r}: its {hidden} {match} none of the {len(near)} feeds at that "
+        f"address: {which}{_rename(near, feeds)}"
+    )
 
 
 def cmd_add(args: argparse.Namespace) -> int:
@@ -229,7 +286,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
                 "(or `monitor feeds pause` it)"
             )
         if row is None:
-            raise MonitorError(f"no feed {args.url!r} (see `monitor feeds`)")
+            raise _no_feed(storage, rows, args.url)
         deleted = storage.remove_feed(row.url)
     finally:
         storage.close()
@@ -243,7 +300,7 @@ def _set_paused(args: argparse.Namespace, paused: bool) -> int:
     try:
         row = _named(storage, rows, args.url)
         if row is None:
-            raise MonitorError(f"no feed {args.url!r} (see `monitor feeds`)")
+            raise _no_feed(storage, rows, args.url)
         storage.set_paused(row.url, paused)
     finally:
         storage.close()

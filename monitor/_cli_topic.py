@@ -22,7 +22,7 @@ from ._output import clean, json_text, matched_json, score_text
 from ._relevance import SeedFile, Tracker, model_available, readable
 from ._runtime import apply_feedback, build_trackers, new_tracker, topic_seed_files
 from ._shared_state import SINCE
-from ._storage import Store, uses_postgres
+from ._storage import Store, check_database_folder, uses_postgres
 from ._times import EPOCH, iso, parse_iso
 
 __all__ = ["register"]
@@ -161,6 +161,7 @@ def cmd_topic_check(
     files = topic_seed_files(topic)
     tracker = new_tracker(topic, [seed.text for seed in files if seed.text])
     backtest = None
+    check_database_folder(config)  # a missing folder is a config error, not "no database yet"
     # first: the replay teaches the stream's statistics
     if uses_postgres(config) or config.settings.database.exists():
         storage = open_storage(args)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from ._durations import TooLong, parse_duration
 from ._times import utcnow
@@ -60,3 +61,12 @@ def since(text: str) -> datetime:
     except OverflowError:
         raise argparse.ArgumentTypeError(f"{text!r}: out of range in UTC") from None
     return moment
+
+
+def output_file(text: str) -> Path | None:
+    """``--output FILE``: a file path; ``-`` is stdout (None, as without the option)."""
+    if text == "-":
+        return None
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a file path (or - for stdout)")
+    return Path(text)

@@ -19,7 +19,16 @@ class FeedsSection(LoaderBase):
         seen: dict[str, int] = {}  # a feed's identity -> its entry's position
         for i, item in enumerate(raw, 1):  # positions as a reader counts them
             with self.table(f"[[feeds]][{i}]", item) as t:
-                url = feed_identity(self.http_url(t, "url"))  # HTTP://Host:80/x = http://host/x
+                written = self.http_url(t, "url")
+                try:  # an impossible port: refused here, not left to fail at every poll
+                    _ = urlsplit(written).port
+                except ValueError:
+                    self.fail(
+                        t.key("url"),
+                        "expected an http(s) URL whose port is a number from 0 to 65535",
+                        written,
+                    )
+                url = feed_identity(written)  # HTTP://Host:80/x = http://host/x
                 if url in seen:  # quoted as written: the identity may read otherwise
                     self.fail(
                         t.key("url"),

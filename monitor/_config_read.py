@@ -161,7 +161,7 @@ class LoaderBase:
 
     def http_url(self, t: Table, name: str) -> str:
         url: str = t.get(name, str, required=True, expected="an http(s) URL")
-        try:  # (an impossible port is the feed's own error when it is polled, not the config's)
+        try:  # (a [[feeds]] url's port is checked by its section)
             parts = urlsplit(url.strip())
             ok = parts.scheme in ("http", "https") and bool(parts.netloc)
         except ValueError:  # "http://[::1/x": an unclosed IPv6 bracket

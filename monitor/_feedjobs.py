@@ -20,6 +20,7 @@ from ._config import Config, FeedConfig, Settings, load_config, settings_bounds
 from ._errors import ConfigError, MonitorError
 from ._feedset import active_feeds
 from ._relevance import read_seeds
+from ._storage import check_database_folder
 from ._times import utcnow
 
 if TYPE_CHECKING:
@@ -113,6 +114,7 @@ def reload_feeds(rt: Runtime) -> bool:
     path = rt.config.path
     try:
         new = load_config(path)
+        check_database_folder(new)  # as at start: else taken now, and the restart fails
     except MonitorError as exc:
         log.error("SIGHUP: config not reloaded, the running one stays: %s", exc)
         return False

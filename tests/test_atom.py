@@ -101,3 +101,26 @@ def test_an_output_in_a_missing_folder_is_refused_as_opml_export_refuses_it(
         err = capsys.readouterr().err
         assert f"cannot write: the folder {missing} does not exist" in err, err
     assert not (tmp_path / "www").exists()
+
+
+def test_output_dash_is_stdout_and_an_empty_output_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`atom --output -` wrote a file named `-` (`opml export -` writes to stdout): it writes
+    to stdout, as `atom` without --output does. `--output ""` said ".: cannot write: Device or
+    resource busy": a usage error (exit 2) saying a file path is expected."""
+    config = write_config(tmp_path, [])
+    assert cli(config, "feeds", "add", "http://127.0.0.1:1/a.xml") == 0  # a database to read
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert cli(config, "atom") == 0
+    plain = capsys.readouterr().out
+    assert cli(config, "atom", "--output", "-") == 0
+    out = capsys.readouterr().out
+    assert out.startswith("<?xml") and "<feed" in out and not (tmp_path / "-").exists()
+    assert out.split("<updated>")[0] == plain.split("<updated>")[0]
+    for empty in ("", " "):
+        with pytest.raises(SystemExit) as exit_:
+            cli(config, "atom", "--output", empty)
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2 and "--output" in err and "expected a file path" in err, err

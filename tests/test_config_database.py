@@ -105,3 +105,73 @@ def test_a_database_in_a_missing_folder_is_a_config_error(
         folder = tmp_path.resolve() / "data"
         assert f"{path}: monitor.database: the folder {folder} does not exist" in err, err
     assert not (tmp_path / "data").exists()
+
+
+WRITERS = (["once"], ["feeds", "add", "http://127.0.0.1:1/b.xml"])
+
+
+def test_a_database_under_a_file_says_it_is_not_a_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`database = "afile/m.db"` with `afile` a regular file said "the folder …/afile does not
+    exist": it exists, as a file. The error says it is not a folder, as deeper down too."""
+    (tmp_path / "afile").write_text("not a folder")
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / "a.txt").write_text("Military chiefs meet in Paris on a Ukraine force")
+    for database in ("afile/m.db", "afile/sub/m.db"):
+        path = write(tmp_path, f'database = "{database}"')
+        for args in (*WRITERS, ["feeds"]):
+            capsys.readouterr()
+            assert cli(path, *args) == 2, args
+            err = capsys.readouterr().err
+            afile = tmp_path.resolve() / "afile"
+            assert f"{path}: monitor.database: {afile} is a file, not a folder" in err, err
+            assert "does not exist" not in err, err
+    assert (tmp_path / "afile").read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("database", ["seeds", "./"])
+def test_a_database_that_is_a_folder_is_a_config_error(
+    tmp_path: Path, database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`database = "seeds"` (a folder) or `"./"`: `once` and `run` exited 1 with "cannot use
+    the database: Is a directory", `monitor feeds` said "disk I/O error". Each command that
+    writes or reads it says, as a config error, that a file path is expected."""
+    path = write(tmp_path, f'database = "{database}"')
+    (tmp_path / "seeds" / "a.txt").write_text("Military chiefs meet in Paris on a Ukraine force")
+    folder = (tmp_path / database).resolve()
+    for args in (*WRITERS, ["feeds"], ["hits"]):
+        capsys.readouterr()
+        assert cli(path, *args) == 2, args
+        err = capsys.readouterr().err
+        assert f"{path}: monitor.database: {folder} is a folder; expected a file path" in err, err
+    assert sorted(p.name for p in (tmp_path / "seeds").iterdir()) == ["a.txt"]
+
+
+REPORTS = (
+    ["feeds"],
+    ["hits"],
+    ["deliveries"],
+    ["search", "paris"],
+    ["atom"],
+    ["explain", "hit_0"],
+    ["feedback", "--list"],
+    ["topic", "check", "default"],
+)
+
+
+@pytest.mark.parametrize("args", REPORTS, ids=lambda args: " ".join(args))
+def test_a_report_on_a_database_in_a_missing_folder_says_so(
+    tmp_path: Path, args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The reports said "…/nodir/m.db: no database yet; run `monitor once` or `monitor run`
+    first" (`topic check`: "backtest: no database yet"), and `monitor once` then gave the
+    config error. A report gives that config error itself."""
+    path = write(tmp_path, 'database = "nodir/m.db"')
+    (tmp_path / "seeds" / "a.txt").write_text("Military chiefs meet in Paris on a Ukraine force")
+    assert cli(path, *args) == 2
+    out, err = capsys.readouterr()
+    folder = tmp_path.resolve() / "nodir"
+    assert f"{path}: monitor.database: the folder {folder} does not exist" in err, err
+    assert "no database yet" not in out + err
+    assert not folder.exists()

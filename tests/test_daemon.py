@@ -255,6 +255,34 @@ def test_sighup_names_a_removed_topic_by_its_name_not_the_last_position(
     ], said
 
 
+def test_sighup_refuses_a_database_in_a_missing_folder(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A reload naming `database = "nodir/m.db"` was taken ("database changed: takes effect at
+    the next restart", "reloaded"), and that restart failed on it. As at start, a missing
+    folder is a config error: logged, the running config stays, nothing is reloaded."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "1.txt").write_text("Military chiefs meet in Paris on a Ukraine force.")
+    config_path = tmp_path / "config.toml"
+    text = f'[monitor]\ndatabase = "monitor.db"\n[[topics]]\nname = "a"\nseeds = "{seeds}"\n'
+    config_path.write_text(text)
+    feed = '[[feeds]]\nurl = "http://127.0.0.1:9/a.xml"\n'
+
+    async def hup() -> None:
+        async with open_runtime(load_config(config_path)) as rt:
+            config_path.write_text(text.replace("monitor.db", "nodir/m.db") + feed)
+            assert not reload_feeds(rt)
+            assert rt.config.feeds == ()  # the running config stays: the feed is not taken
+
+    caplog.set_level(logging.INFO, logger="monitor")
+    asyncio.run(hup())
+    said = [r.getMessage() for r in caplog.records if "SIGHUP" in r.getMessage()]
+    folder = tmp_path.resolve() / "nodir"
+    assert len(said) == 1 and "config not reloaded, the running one stays" in said[0], said
+    assert f"monitor.database: the folder {folder} does not exist" in said[0], said
+
+
 def test_ctrl_c_while_the_command_loads_ends_it_without_a_traceback(tmp_path: Path) -> None:
     """A Ctrl-C in the first tenths of a second (the CLI's modules loading) printed a traceback
     of the imports; later it gives a one-line exit. Interrupted at several moments of the

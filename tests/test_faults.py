@@ -254,7 +254,9 @@ def test_database_path_unusable_is_one_line(tmp_path: Path, feed_server: FeedSer
     (tmp_path / "db-folder").mkdir()
     config = write_config(tmp_path, [feed_server.url("/f.xml")])
     config.write_text(config.read_text().replace('"monitor.db"', '"db-folder"'))
-    _one_line_error(monitor(config, "once"), "db-folder", "cannot use the database")
+    proc = monitor(config, "once")  # a config error (was exit 1, "Is a directory")
+    _one_line_error(proc, "monitor.database: ", "db-folder is a folder; expected a file path")
+    assert proc.returncode == 2
 
 
 # -- secrets and file modes ----------------------------------------------------------------

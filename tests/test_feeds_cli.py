@@ -123,6 +123,8 @@ def test_add_remove_pause_resume(
     assert code == 1 and "config.toml" in err and "remove it there" in err
     code, _, err = run(config, capsys, "feeds", "add", "ftp://x/feed")
     assert code == 1 and "expected an http(s) URL" in err
+    code, _, err = run(config, capsys, "feeds", "add", "http://127.0.0.1:8801:80/d.xml")
+    assert code == 1 and "the port is not a number from 0 to 65535" in err, err
     for bad in ("soon", "5x", "0s", "200y"):  # a malformed command line: a usage error
         with pytest.raises(SystemExit) as exit_:
             run(config, capsys, "feeds", "add", "http://x.example/f", "--interval", bad)
@@ -394,6 +396,74 @@ def test_feeds_told_apart_only_by_a_secret_are_chosen_by_name(
     code, _, err = run(config, capsys, "feeds", "pause", shown)
     assert code == 1 and "ambiguous" in err and "full address" in err, err
     assert "by its name" not in err and err.count("(") == err.count(")"), err
+
+
+def _paused(config: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, bool]:
+    rows = json.loads(run(config, capsys, "feeds", "--format", "json")[1])
+    return {row["url"]: row["paused"] for row in rows}
+
+
+def test_an_address_that_is_another_feeds_name_is_ambiguous(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A feed named with another feed's address: `feeds pause ADDRESS` paused the feed at
+    that address, and the first feed could never be picked by its name. The argument names
+    both: nothing is changed, the error lists them and what names each alone."""
+    s4, s5 = feed_server.url("/s4.xml"), feed_server.url("/s5.xml")
+    tables = (f'[[feeds]]\nname = "{s5}"\nurl = "{s4}"\n'
+              f'[[feeds]]\nname = "Five"\nurl = "{s5}"\n')  # fmt: skip
+    config = write_config(tmp_path, [], extra=tables)
+    code, _, err = run(config, capsys, "feeds", "pause", s5)
+    assert code == 1 and "ambiguous" in err and "2 feeds" in err, err
+    assert f"'Five' at {s5} (its address" in err and f"at {s4} (its name" in err, err
+    assert f"by its address, {s4}" in err and "by its name, 'Five'" in err, err
+    assert err.count("(") == err.count(")"), err
+    assert _paused(config, capsys) == {s4: False, s5: False}
+    assert run(config, capsys, "feeds", "pause", s4)[0] == 0
+    assert run(config, capsys, "feeds", "pause", "Five")[0] == 0
+    assert _paused(config, capsys) == {s4: True, s5: True}
+
+
+def test_no_feed_says_the_secret_or_credentials_match_none(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`feeds pause '…/s1.xml?token=CCC'` beside `?token=AAA` and `?token=BBB` said "no feed
+    '…/s1.xml?token=***' (see monitor feeds)", the very address the listing shows. It says
+    the secret matches none of the feeds there and how to choose one; the hints never lead
+    back to an address or name that is ambiguous too."""
+    alpha, beta = feed_server.url("/s1.xml?token=AAA"), feed_server.url("/s1.xml?token=BBB")
+    shown = feed_server.url("/s1.xml?token=***")
+    tables = (f'[[feeds]]\nurl = "{alpha}"\nname = "Alpha"\n'
+              f'[[feeds]]\nurl = "{beta}"\nname = "Beta"\n')  # fmt: skip
+    config = write_config(tmp_path, [], extra=tables)
+    code, _, err = run(config, capsys, "feeds", "pause", feed_server.url("/s1.xml?token=CCC"))
+    assert code == 1 and f"no feed '{shown}': its secret matches none of the 2 feeds" in err, err
+    assert "by its name, 'Alpha'" in err and "by its name, 'Beta'" in err, err
+    assert "CCC" not in err and "AAA" not in err and err.count("(") == err.count(")"), err
+
+    # one feed there: its address as listed names it
+    write_config(tmp_path, [], extra=f'[[feeds]]\nurl = "{alpha}"\nname = "Alpha"\n')
+    code, _, err = run(config, capsys, "feeds", "pause", feed_server.url("/s1.xml?token=CCC"))
+    assert code == 1 and "its secret matches no feed" in err, err
+    assert "'Alpha'" in err and "by its name, 'Alpha'" in err, err
+
+    # credentials: a config feed and an added one at one address, under one name. Neither
+    # the name nor the address as listed tells them apart: the full address it is
+    url = feed_server.url("/c.xml")
+    one, two, three = (url.replace("http://", f"http://u:{pw}@") for pw in ("p1", "p2", "p3"))
+    write_config(tmp_path, [one])
+    listed = {row["name"]: row for row in json.loads(run(config, capsys, "feeds", "--format",
+                                                          "json")[1])}  # fmt: skip
+    (name,) = listed
+    assert run(config, capsys, "feeds", "add", two, "--name", name)[0] == 0
+    shown = url.replace("http://", "http://***@")
+    code, _, err = run(config, capsys, "feeds", "pause", three)
+    assert code == 1 and f"no feed '{shown}': its credentials match none of the 2" in err, err
+    for wanted in (three, shown, name):
+        code, _, err = run(config, capsys, "feeds", "pause", wanted)
+        assert code == 1 and "by its full address, credentials included" in err, err
+        assert "by its name" not in err and "by its address" not in err, err
+    assert run(config, capsys, "feeds", "pause", two)[0] == 0
 
 
 def test_the_table_shows_the_address_the_commands_take(

@@ -24,30 +24,48 @@ def uses_postgres(config: Config) -> bool:
 
 
 def check_database_folder(config: Config) -> None:
-    """A SQLite database is created (0600) in a folder that must exist: made on the way, a
-    mistyped path would start an empty database where nobody looks. ConfigError naming it."""
-    folder = config.settings.database.parent
-    if config.settings.dsn is None and not folder.is_dir():
+    """The SQLite database path, checked as start, the writing commands, the reports and
+    SIGHUP read it: a file (created 0600) in a folder that must exist (made on the way, a
+    mistyped path would start an empty database where nobody looks); neither a folder itself
+    nor under a file. ConfigError naming the config file, the key and what was expected."""
+    if config.settings.dsn is not None:
+        return
+    path = config.settings.database
+    where = f"{config.path}: monitor.database"
+    if path.is_dir():
         raise ConfigError(
-            f"{config.path}: monitor.database: the folder {folder} does not exist (the "
-            "database file is created, its folder is not); create it or correct the path"
+            f"{where}: {path} is a folder; expected a file path (the database file, e.g. "
+            f"{path / 'monitor.db'})"
         )
+    folder = path.parent
+    if folder.is_dir():
+        return
+    found = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if found is not None and not found.is_dir():
+        raise ConfigError(
+            f"{where}: {found} is a file, not a folder; expected a file path in a folder "
+            "(the database file is created, its folder is not): correct the path"
+        )
+    raise ConfigError(
+        f"{where}: the folder {folder} does not exist (the database file is created, its "
+        "folder is not); create it or correct the path"
+    )
 
 
 def open_store(config: Config, *, readonly: bool = False, must_exist: bool = False) -> Store:
     """The configured database. ``readonly`` (SQLite: opened ``mode=ro``, never created nor
     migrated); ``must_exist``: a missing SQLite file is an error, not a new database; else
-    it is created, in a folder that must exist (:func:`check_database_folder`)."""
+    it is created. Either way the path is checked first (:func:`check_database_folder`)."""
     dsn = config.settings.dsn
     if dsn is None:
         from . import Storage
 
         path = config.settings.database
+        check_database_folder(config)  # a report too: "no database yet" would mislead
         if (readonly or must_exist) and not path.exists():
             raise MonitorError(
                 f"{path}: no database yet; run `monitor once` or `monitor run` first"
             )
-        check_database_folder(config)
         return Storage(path, readonly=readonly)
     try:
         from ._postgres import PostgresStorage
