@@ -103,6 +103,11 @@ class LoaderBase:
         self.base = path.parent
         self.secrets = secrets  # False: secrets are not looked up, and are None
 
+    def file(self, value: str) -> Path:
+        """A path the config gives: ``~`` is the home folder, a relative path is the config
+        file's folder's."""
+        return self.base / Path(value).expanduser()
+
     def fail(self, key: str, message: str, value: Any = ...) -> NoReturn:
         got = "" if value is ... else f", got {_show(value)}"
         raise ConfigError(f"{self.path}: {key}: {message}{got}")

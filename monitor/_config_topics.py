@@ -30,7 +30,7 @@ class TopicsSection(LoaderBase):
                 threshold = t.get("threshold", (int, float), None, expected="a number in 0..1")
                 if threshold is not None and not 0 < threshold < 1:
                     self.fail(t.key("threshold"), "expected a number between 0 and 1", threshold)
-                seeds = self.base / t.get("seeds", str, "seeds", expected="a folder path")
+                seeds = self.file(t.get("seeds", str, "seeds", expected="a folder path"))
                 if not seeds.is_dir():
                     self.fail(
                         t.key("seeds"),

@@ -37,6 +37,22 @@ def test_a_file_is_sqlite(tmp_path: Path) -> None:
     assert settings.dsn is None and settings.database == (tmp_path / "data/m.db").resolve()
 
 
+def test_a_path_under_the_home_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``~`` is the home folder, as in a shell (it was a folder named "~" beside the config)."""
+    home = tmp_path / "home"
+    (home / "news" / "seeds").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[monitor]\ndatabase = "~/news/m.db"\n[[topics]]\nname = "t"\nseeds = "~/news/seeds"\n'
+        + FEED,
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    assert config.settings.database == home / "news" / "m.db"
+    assert config.topics[0].seeds == home / "news" / "seeds"
+
+
 def test_a_postgresql_url_without_password(tmp_path: Path) -> None:
     url = "postgresql://monitor@db.example.org/monitor"
     assert load_config(write(tmp_path, f'database = "{url}"')).settings.dsn == url
