@@ -191,6 +191,9 @@ class PollWritesMixin(SqlMixin):
                 r["topic"]
                 for r in self._rows(conn, f"SELECT topic FROM hits WHERE item_id = {p}", (item_id,))
             }
+        todo = [j for j in item.judgements if j.hit and j.topic not in had]
+        if not todo:  # an edit of a hit: nothing new to store or alert
+            return [], False
         alert = (
             item.alert
             and not (
@@ -212,9 +215,7 @@ class PollWritesMixin(SqlMixin):
         )
         added: list[str] = []
         outbox = False
-        for j in item.judgements:
-            if not j.hit or j.topic in had:
-                continue
+        for j in todo:
             hid = hit_id(feed.url, e.key, j.topic)
             self._run(
                 conn,
