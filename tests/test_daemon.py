@@ -183,7 +183,7 @@ def test_sighup_names_the_changed_keys_of_topics_and_alerts(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The README says SIGHUP names the changed keys that wait for a restart: it named tables
-    ("[[topics]], [alerts.webhook] changed"). It names the keys, a topic by its position."""
+    ("[[topics]], [alerts.webhook] changed"). It names the keys, a topic by its name."""
     seeds = tmp_path / "seeds"
     seeds.mkdir()
     (seeds / "1.txt").write_text("Military chiefs meet in Paris on a Ukraine force.")
