@@ -105,12 +105,26 @@ def digest_message(
     for name, value in msg.items():
         if has_control(str(value)):
             raise ValueError(f"email header {name} would carry a control character")
-    msg.set_content(_text(groups), cte="quoted-printable")
-    msg.add_alternative(_html(groups), subtype="html", cte="quoted-printable")
+    judge = any(alert.kind == "hit" for alert in alerts)
+    msg.set_content(_text(groups, judge), cte="quoted-printable")
+    msg.add_alternative(_html(groups, judge), subtype="html", cte="quoted-printable")
     return msg
 
 
-def _text(groups: dict[str, dict[str, list[Alert]]]) -> str:
+# How a reader judges a hit of the digest (each copy's line gives its id), as a single alert
+# says it with the id filled in (`_alerts._mail_body.judge_commands`).
+_JUDGE = (
+    "Judge a hit (its topic learns from it): monitor feedback HIT_ID --irrelevant (or --relevant)"
+)
+
+
+def _about(alert: Alert) -> str:
+    """A copy's feed and score, and its hit id (what `monitor feedback` takes)."""
+    about = f"{one_line(alert.feed, FIELD_LIMIT)}, {alert.score:.2f}"
+    return f"{about}, {one_line(alert.id, FIELD_LIMIT)}" if alert.kind == "hit" else about
+
+
+def _text(groups: dict[str, dict[str, list[Alert]]], judge: bool) -> str:
     lines: list[str] = []
     for topic, stories in groups.items():
         lines += [f"== {one_line(topic, 60)} ==", ""]
@@ -118,13 +132,14 @@ def _text(groups: dict[str, dict[str, list[Alert]]]) -> str:
             first = copies[0]
             lines.append(f"* {one_line(first.title, TITLE_LIMIT)}")
             for alert in copies:
-                feed = one_line(alert.feed, FIELD_LIMIT)
-                lines.append(f"  {one_line(alert.link, LINK_LIMIT)}  ({feed}, {alert.score:.2f})")
+                lines.append(f"  {one_line(alert.link, LINK_LIMIT)}  ({_about(alert)})")
             lines.append("")
+    if judge:
+        lines += [_JUDGE, ""]
     return "\n".join(lines)
 
 
-def _html(groups: dict[str, dict[str, list[Alert]]]) -> str:
+def _html(groups: dict[str, dict[str, list[Alert]]], judge: bool) -> str:
     parts = ["<html><body>"]
     for topic, stories in groups.items():
         parts.append(f"<h2>{escape(one_line(topic, 60))}</h2><ul>")
@@ -136,8 +151,11 @@ def _html(groups: dict[str, dict[str, list[Alert]]]) -> str:
                 label = escape(one_line(alert.feed, FIELD_LIMIT))
                 href = escape(link, quote=True) if link.startswith(("http://", "https://")) else ""
                 shown = f'<a href="{href}">{label}</a>' if href else label
-                links.append(f"{shown} ({alert.score:.2f})")
+                ident = f", <code>{escape(one_line(alert.id, FIELD_LIMIT))}</code>"
+                links.append(f"{shown} ({alert.score:.2f}{ident if alert.kind == 'hit' else ''})")
             parts.append(" · ".join(links) + "</li>")
         parts.append("</ul>")
+    if judge:
+        parts.append(f"<p>{escape(_JUDGE)}</p>")
     parts.append("</body></html>")
     return "\n".join(parts)

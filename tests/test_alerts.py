@@ -215,6 +215,16 @@ def test_email_message_headers_and_bodies() -> None:
     ):  # fmt: skip
         assert expected in text
     assert '<a href="https://news.example/2nm">' in body_text(parsed, "html")
+    for body in (text, body_text(parsed, "html")):  # how to judge it, with the hit's id
+        assert "monitor feedback hit-0001 --irrelevant" in body
+        assert "monitor feedback hit-0001 --relevant" in body
+
+
+def test_a_feed_health_email_offers_no_judgement() -> None:
+    health = make_alert(kind="feed_health", topic="feed-health", matched=())
+    message = parse(email_message(health, mail_cfg(25)).as_bytes())
+    for subtype in ("plain", "html"):
+        assert "monitor feedback" not in body_text(message, subtype)
 
 
 @pytest.mark.parametrize("title", INJECTIONS, ids=lambda t: repr(t[:30]))

@@ -103,6 +103,11 @@ def test_digest_sends_one_message_per_slot_through_the_outbox(
         assert title in text and title.replace("'", "&#x27;") in html
     assert mail.message["Message-ID"].startswith("<digest_")
     assert statuses(config, capsys) == ["delivered"] * len(ON_TOPIC)
+    capsys.readouterr()  # each hit's id is there for `monitor feedback`, and how to use it
+    assert cli(config, "hits", "--format", "json") == 0
+    for hit in json.loads(capsys.readouterr().out):
+        assert hit["id"] in text and hit["id"] in html
+    assert "monitor feedback HIT_ID --irrelevant" in text
 
     assert cli(config, "once") == 0
     time.sleep(0.3)

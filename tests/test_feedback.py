@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from tests.helpers import (
     serve_items,
     write_config,
 )
+from tests.receivers import SmtpServer
 
 # A near miss a user does not want: a meeting in Paris about European defence, not the force.
 NEAR_MISS = {
@@ -104,6 +106,33 @@ def test_feedback_on_a_near_miss_stops_its_rewrite_hitting_and_removal_undoes_it
     assert cli(config, "feedback", "--remove", str(judged["id"])) == 0
     assert _json(capsys, config, "feedback", "--list", "--format", "json") == []
     assert [r["hit"] for r in _classify(capsys, config, stream)] == [True, True]
+
+
+def test_the_alert_email_gives_the_command_that_judges_its_hit(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    smtp_server: SmtpServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Judging the first alerts is what lifts a topic most (README, "Feedback pays"), so the
+    alert says how: the command with the hit's id, in both bodies, and that command works."""
+    feed_server.add("/a.xml", rss([NEAR_MISS]))
+    config = write_config(tmp_path, [feed_server.url("/a.xml")], smtp=smtp_server)
+    assert cli(config, "once") == 0
+    (mail,) = smtp_server.wait_for(1)
+    text = mail.message.get_body(("plain",)).get_content()
+    html = mail.message.get_body(("html",)).get_content()
+    [hit] = _json(capsys, config, "hits", "--format", "json")
+    command = f"monitor feedback {hit['id']} --irrelevant"
+    assert command in text and command in html
+    assert f"monitor feedback {hit['id']} --relevant" in text
+
+    [judge] = re.findall(r"monitor feedback (\S+) --irrelevant", text)
+    capsys.readouterr()
+    assert cli(config, "feedback", judge, "--irrelevant") == 0
+    assert "irrelevant to paris-coalition" in capsys.readouterr().out
+    [judged] = _json(capsys, config, "feedback", "--list", "--format", "json")
+    assert judged["title"] == NEAR_MISS["title"] and judged["relevant"] is False
 
 
 def test_a_strong_hit_judged_irrelevant_and_its_copies_are_no_longer_hits() -> None:

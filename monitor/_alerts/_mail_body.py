@@ -49,8 +49,18 @@ def _reasons(alert: Alert) -> list[str]:
     ]
 
 
+def judge_commands(hit_id: str) -> list[str]:
+    """How a reader judges the hit: the commands that teach its topic (``monitor feedback``),
+    the way the first few judgements lift a topic most (README, "Feedback pays")."""
+    ident = one_line(hit_id, FIELD_LIMIT)
+    return [f"monitor feedback {ident} --irrelevant", f"monitor feedback {ident} --relevant"]
+
+
+_JUDGE = "Judge it (the topic learns from it):"
+
+
 def text_body(alert: Alert) -> str:
-    """Title, link, the facts, why it matched, then the summary."""
+    """Title, link, the facts, why it matched, the summary, then how to judge the hit."""
     lines = [one_line(alert.title, TITLE_LIMIT), one_line(alert.link, LINK_LIMIT), ""]
     lines += [f"{label + ':':<11}{value}" for label, value in _facts(alert)]
     if alert.kind == "hit":
@@ -59,6 +69,8 @@ def text_body(alert: Alert) -> str:
     summary = text_block(alert.summary, SUMMARY_LIMIT)
     if summary:
         lines += ["", summary]
+    if alert.kind == "hit":
+        lines += ["", _JUDGE] + [f"  {command}" for command in judge_commands(alert.id)]
     return "\n".join(lines) + "\n"
 
 
@@ -88,11 +100,19 @@ def html_body(alert: Alert) -> str:
         else ""
     )
     summary = escape(text_block(alert.summary, SUMMARY_LIMIT)).replace("\n", "<br>\n")
+    judge = (
+        f"<p>{escape(_JUDGE)}<br>\n"
+        + "<br>\n".join(f"<code>{escape(c)}</code>" for c in judge_commands(alert.id))
+        + "</p>\n"
+        if alert.kind == "hit"
+        else ""
+    )
     return (
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body>\n'
         f"<h2>{heading}</h2>\n"
         f"<p>{escape(link)}</p>\n"
         f"<table>{facts}</table>\n"
         f"{why}<p>{summary}</p>\n"
+        f"{judge}"
         "</body></html>\n"
     )
