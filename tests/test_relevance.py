@@ -1151,3 +1151,15 @@ def test_the_first_items_cannot_capture_the_adaptation(seeds: list[str]) -> None
     for item in near_miss:
         eager.observe(*item, eager.judge(*item))
     assert eager.state()["pool"]
+
+
+def test_a_seed_without_words_changes_nothing(seeds: list[str]) -> None:
+    """A seed file of numbers and stopwords only (a saved page's date line, a stray export)
+    has nothing to teach: `topic check` warns of it, and the profile and the meaning are those
+    of the other seeds (it counted as a seed that uses no term, so every term's share fell)."""
+    wordless = "2025-03-11 — 14:05 | 3 / 4 … and the of"
+    plain, padded = Tracker("t", seeds), Tracker("t", [*seeds, wordless])
+    assert padded.seeds_digest == plain.seeds_digest
+    assert padded.same_seeds(seeds, ()) and plain.same_seeds([*seeds, wordless], ())
+    for title, summary in (*ON_TOPIC, *OFF_TOPIC):
+        assert padded.judge(title, summary) == plain.judge(title, summary)

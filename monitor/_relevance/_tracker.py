@@ -56,7 +56,7 @@ from monitor._relevance._persist import seeds_key
 from monitor._relevance._profile import SeedProfile
 from monitor._relevance._semantic import MEANING as _MEANING
 from monitor._relevance._semantic import MEANING_LABEL, Meaning
-from monitor._relevance._text import tokenise
+from monitor._relevance._text import tokenise, with_words
 
 __all__ = ["DEFAULT_THRESHOLD", "Params", "Tracker"]
 
@@ -96,15 +96,16 @@ class Tracker(Learning):
         self.params = p = params or Params()
         if p.title_weight < 1.0:
             raise ValueError("title_weight must be at least 1")
-        self._profile = SeedProfile(seeds, phrases, p)
+        taught = with_words(seeds)  # what teaches: a seed without a word counts nowhere
+        self._profile = SeedProfile(taught, phrases, p)
         self._labels = {
             **self._profile.labels,
             _MEANING: MEANING_LABEL,
             _JUDGED_RELEVANT: _JUDGED_LABEL[True],
         }
-        self._seed_texts = [s for s in seeds if s.strip()]
+        self._seed_texts = [s for s in seeds if s.strip()]  # `topic check` names them all
         self._more_texts = list(self._profile.user_phrases)  # other texts that write words
-        self._seeds_key = seeds_key(self._seed_texts, phrases)
+        self._seeds_key = seeds_key(taught, phrases)
         self._exclude = Exclusions(exclude)
         self._n = 0
         self._clock: float | None = None  # the latest poll time observed (POSIX seconds)
@@ -112,7 +113,7 @@ class Tracker(Learning):
         self._seed = Channel(Norm(p.prior_mean, p.prior_sd, p.norm_prior, p.norm_window))
         self._stream = Channel(Norm(p.prior_mean, p.prior_sd, p.norm_prior, p.norm_window))
         self._meaning = Meaning(
-            self._seed_texts if p.semantic_weight > 0 else [],
+            taught if p.semantic_weight > 0 else [],
             Norm(p.semantic_mean, p.semantic_sd, p.norm_prior, p.norm_window),
         )
         self._stream_stale = False
@@ -333,7 +334,7 @@ class Tracker(Learning):
     def same_seeds(self, seeds: Sequence[str], phrases: Sequence[str]) -> bool:
         """Whether ``seeds`` and ``phrases`` are what this tracker's profile was built from
         (a running daemon's seed files may have been edited since it started)."""
-        return seeds_key([s for s in seeds if s.strip()], phrases) == self._seeds_key
+        return seeds_key(with_words(seeds), phrases) == self._seeds_key
 
     def describe(self, limit: int = 15) -> dict[str, Any]:
         """What the seed profile rests on, for ``monitor topic check`` (see
