@@ -9,7 +9,7 @@ names and never appear in messages or reprs.
 This module is the public face (``load_config`` and the values); the work is split by table:
 ``_config_model`` (the frozen values), ``_config_read`` (reading one table, the shared
 checks), ``_config_monitor`` (``[monitor]``), ``_config_topics``, ``_config_feeds``,
-``_config_alerts``.
+``_config_alerts``, ``_config_feedback``.
 """
 
 from __future__ import annotations
@@ -18,20 +18,20 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from ._config_alerts import AlertsSection
+from ._config_feedback import FeedbackSection
 from ._config_feeds import FeedsSection, _default_name, settings_bounds
 from ._config_model import (
     DEFAULT_RETRY_SCHEDULE,
     AppriseConfig,
     Config,
     EmailConfig,
+    FeedbackConfig,
     FeedConfig,
     Settings,
     TopicConfig,
     WebhookConfig,
     is_postgres_url,
 )
-from ._config_monitor import MonitorSection
 from ._config_topics import TopicsSection
 from ._errors import ConfigError
 
@@ -41,6 +41,7 @@ __all__ = [
     "Config",
     "EmailConfig",
     "FeedConfig",
+    "FeedbackConfig",
     "Settings",
     "TopicConfig",
     "WebhookConfig",
@@ -68,7 +69,7 @@ def load_config(path: Path, *, secrets: bool = True) -> Config:
     return _Loader(path, secrets=secrets).config(raw)
 
 
-class _Loader(MonitorSection, TopicsSection, FeedsSection, AlertsSection):
+class _Loader(FeedbackSection, TopicsSection, FeedsSection):
     """The whole file: one section reader per table (``_config_*``)."""
 
     def config(self, raw: dict[str, Any]) -> Config:
@@ -79,6 +80,8 @@ class _Loader(MonitorSection, TopicsSection, FeedsSection, AlertsSection):
                 top.get("feeds", list, [], expected="an array of [[feeds]] tables"), settings
             )
             alerts = self.alerts(top.get("alerts", dict, {}))
-        config = Config(self.path, settings, topics, feeds, **alerts)
+            feedback_raw = top.get("feedback", dict, None)
+        feedback = None if feedback_raw is None else self.feedback(feedback_raw)
+        config = Config(self.path, settings, topics, feeds, **alerts, feedback=feedback)
         self.check_routes(topics, config.channels)
         return config

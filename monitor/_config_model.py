@@ -102,6 +102,15 @@ class Settings:
     outbox_poll: float = 5.0  # seconds between looks at the outbox for other processes' alerts
 
 
+@dataclass(frozen=True, slots=True)
+class FeedbackConfig:
+    """``[feedback]``: the judge pages ``monitor run`` serves, and the links alerts carry."""
+
+    listen: tuple[str, int]  # where the pages are served
+    url: str  # how a reader's browser reaches them (the links' base)
+    secret: str | None = field(default=None, repr=False)  # signs the links; None: not read
+
+
 CHANNEL_NAMES = ("webhook", "email", "apprise")  # [alerts.<name>]: a topic's channels name them
 
 
@@ -116,6 +125,7 @@ class Config:
     retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
     apprise: AppriseConfig | None = None
     feed_health: bool = False  # [alerts] feed_health: a feed's health changes alert too
+    feedback: FeedbackConfig | None = None  # [feedback]: judge links in alerts; None: off
 
     @property
     def channels(self) -> tuple[str, ...]:

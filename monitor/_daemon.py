@@ -30,6 +30,7 @@ from ._exporter import Exporter
 from ._feedjobs import FEEDS_REFRESH_INTERVAL, FeedJobs, current_feeds, reload_feeds
 from ._fleet import FLEET_INTERVAL, Fleet, config_digest
 from ._healthwatch import HEALTH_DELAY, HEALTH_INTERVAL, check_health
+from ._judge_server import judge_server
 from ._lease import Lease
 from ._outage import Outage
 from ._poll import PollReport
@@ -117,6 +118,7 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
     exporter = (  # /metrics, /healthz; the last success as stored, across restarts
         Exporter(rt.config, rt.storage.last_success()) if rt.config.settings.metrics else None
     )
+    judges = judge_server(rt.config, FEEDBACK_INTERVAL)  # [feedback]: one-click judgements
 
     async def poll_job(feed: FeedConfig) -> None:
         task = asyncio.create_task(_poll_safely(rt, feed))
@@ -227,6 +229,8 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
     scheduler.start()
     if exporter is not None:
         exporter.start()
+    if judges is not None:
+        judges.start()
     if claimer is not None:
         essential.add(asyncio.create_task(claimer.run(), name="claims"))
         log.info(
@@ -258,6 +262,8 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
         loop.remove_signal_handler(signal.SIGHUP)
         if exporter is not None:
             exporter.stop()
+        if judges is not None:
+            judges.stop()
         stopping.set()
         scheduler.shutdown(wait=False)
         background: set[asyncio.Task[Any]] = {*running, *essential}

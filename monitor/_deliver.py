@@ -20,6 +20,8 @@ from datetime import datetime
 from ._alerts import Sender
 from ._decide import next_retry
 from ._errors import DeliveryError, DeliveryTimeout, EndpointGoneError, StorageError
+from ._judge import unlinked
+from ._models import Alert
 from ._outage import Outage
 from ._storage import Delivery, Store
 from ._times import utcnow
@@ -42,8 +44,10 @@ class Deliverer:
         targets: Mapping[str, str],
         clock: Callable[[], datetime] = utcnow,
         outbox_poll: float = OUTBOX_POLL,
+        link: Callable[[Alert], Alert] = unlinked,
     ) -> None:
         self.storage = storage
+        self.link = link  # [feedback]: a hit's alert carries its judge links
         self.senders = senders
         self.schedule = schedule
         self.targets = targets  # channel → where it sends (URL, server): a 410 disables that
@@ -139,7 +143,7 @@ class Deliverer:
             if delivery.channel in self.gone or stalled:
                 return False  # disabled or stalling while this one waited for its turn
             try:
-                await sender.send(delivery.alert, recipients=delivery.recipients)
+                await sender.send(self.link(delivery.alert), recipients=delivery.recipients)
             except EndpointGoneError as exc:
                 # The alert stays pending: it goes out once the config names a new endpoint.
                 now = self.clock()

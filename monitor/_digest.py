@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +21,8 @@ from ._decide import next_retry
 from ._digest_plan import digest_due, digest_id, digest_message, may_send
 from ._digest_quiet import quiet_until
 from ._errors import DeliveryError, StorageError
+from ._judge import linker, unlinked
+from ._models import Alert
 from ._outage import Outage
 from ._storage import Delivery, Store
 from ._times import utcnow
@@ -46,8 +48,10 @@ class DigestDeliverer:
         schedule: tuple[float, ...],
         *,
         hold: float = 0.0,
+        link: Callable[[Alert], Alert] = unlinked,
     ) -> None:
         self.storage = storage
+        self.link = link  # [feedback]: each hit carries its judge links
         self.sender = sender
         self.cfg = cfg
         self.schedule = schedule
@@ -92,7 +96,9 @@ class DigestDeliverer:
         until = now + timedelta(seconds=self.hold) if self.hold else None
         self.storage.mark_digest(ids, ident, until)
         try:
-            message = digest_message([d.alert for d in pending], self.cfg, ident=ident, now=now)
+            message = digest_message(
+                [self.link(d.alert) for d in pending], self.cfg, ident=ident, now=now
+            )
             await self.sender.send_message(message, recipients=_owed(pending))
         except (DeliveryError, ValueError) as exc:
             retryable = not isinstance(exc, DeliveryError) or exc.retryable
@@ -193,4 +199,11 @@ def take_digest(
     sender = senders.pop(CHANNEL)
     assert isinstance(sender, EmailSender)
     hold = config.email.timeout + HOLD_MARGIN if several else 0.0
-    return DigestDeliverer(storage, sender, config.email, config.retry_schedule, hold=hold)
+    return DigestDeliverer(
+        storage,
+        sender,
+        config.email,
+        config.retry_schedule,
+        hold=hold,
+        link=linker(config.feedback),
+    )

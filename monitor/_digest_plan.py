@@ -124,6 +124,12 @@ def _about(alert: Alert) -> str:
     return f"{about}, {one_line(alert.id, FIELD_LIMIT)}" if alert.kind == "hit" else about
 
 
+def _not_about(alert: Alert) -> str:
+    """[feedback]: the copy's one-click "not about the topic" link (the likelier verdict in a
+    digest: a reader skims for what does not belong)."""
+    return alert.judge[0] if alert.judge is not None else ""
+
+
 def _text(groups: dict[str, dict[str, list[Alert]]], judge: bool) -> str:
     lines: list[str] = []
     for topic, stories in groups.items():
@@ -133,6 +139,8 @@ def _text(groups: dict[str, dict[str, list[Alert]]], judge: bool) -> str:
             lines.append(f"* {one_line(first.title, TITLE_LIMIT)}")
             for alert in copies:
                 lines.append(f"  {one_line(alert.link, LINK_LIMIT)}  ({_about(alert)})")
+                if alert.judge is not None:
+                    lines.append(f"    not about the topic: {_not_about(alert)}")
             lines.append("")
     if judge:
         lines += [_JUDGE, ""]
@@ -153,6 +161,9 @@ def _html(groups: dict[str, dict[str, list[Alert]]], judge: bool) -> str:
                 shown = f'<a href="{href}">{label}</a>' if href else label
                 ident = f", <code>{escape(one_line(alert.id, FIELD_LIMIT))}</code>"
                 links.append(f"{shown} ({alert.score:.2f}{ident if alert.kind == 'hit' else ''})")
+                if alert.judge is not None:
+                    href = escape(_not_about(alert), quote=True)
+                    links[-1] += f' <a href="{href}">not about the topic</a>'
             parts.append(" · ".join(links) + "</li>")
         parts.append("</ul>")
     if judge:

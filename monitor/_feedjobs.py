@@ -105,6 +105,7 @@ _SECTIONS = {
     "apprise": "[alerts.apprise]",
     "retry_schedule": "[alerts] retry_schedule",
     "feed_health": "[alerts] feed_health",
+    "feedback": "[feedback]",
 }
 
 

@@ -94,6 +94,8 @@ class Alert:
     matched: tuple[tuple[str, float], ...]
     story_id: str | None = None
     kind: str = "hit"  # "hit", or "feed_health" (a feed turned silent, failing, gone, or back)
+    # [feedback]: the signed links that judge the hit (irrelevant, relevant); None: none
+    judge: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from ._digest import DigestDeliverer, take_digest
 from ._errors import ConfigError
 from ._fetch import Fetcher
 from ._grouping import PrimedGrouper
+from ._judge import linker
 from ._lock import DatabaseLock
 from ._parsepool import ParserPool, embed_in_child
 from ._poll import Poller
@@ -275,7 +276,8 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                 senders.update({s.kind: s for s in extra_senders(config)})  # Apprise
                 digest = take_digest(config, storage, senders, several=shared)  # "digest" mode
                 deliverer = Deliverer(storage, senders, config.retry_schedule, targets=targets,
-                                      outbox_poll=settings.outbox_poll)  # fmt: skip
+                                      outbox_poll=settings.outbox_poll,
+                                      link=linker(config.feedback))  # fmt: skip
                 async with ParserPool(workers=workers, timeout=settings.parse_timeout) as parser:
                     channels = [*senders, *(["email"] if digest else [])]
                     poller = Poller(

@@ -57,6 +57,13 @@ seeds = "seeds"
 #
 # [alerts.apprise]           # ntfy, Slack, Telegram, … (pip install 'monitor[apprise]')
 # urls_env = "MONITOR_APPRISE_URLS"
+
+# One-click judgements: alerts carry "not about the topic" / "about the topic" links to
+# pages `monitor run` serves; the topic learns from them as from `monitor feedback`.
+# [feedback]
+# listen = "127.0.0.1:8787"
+# url = "https://monitor.example.org"     # how your browser reaches it (default: http://listen)
+# secret_env = "MONITOR_FEEDBACK_SECRET"  # signs the links (16+ characters)
 """
 
 SEEDS_README = """\

@@ -76,8 +76,10 @@ def test_every_key_the_scaffold_comments_loads_when_uncommented(
     monkeypatch.setenv("MONITOR_WEBHOOK_SECRET", TEST_SECRET)
     monkeypatch.setenv("MONITOR_SMTP_PASSWORD", "pw")
     monkeypatch.setenv("MONITOR_APPRISE_URLS", "json://127.0.0.1:9/x")
+    monkeypatch.setenv("MONITOR_FEEDBACK_SECRET", "a-secret-of-16-chars-or-more")
     loaded = load_config(config)
     assert loaded.webhook and loaded.email and loaded.apprise and loaded.feed_health
+    assert loaded.feedback and loaded.feedback.url == "https://monitor.example.org"
     assert loaded.settings.keep_hits is not None and loaded.feeds
 
 

@@ -57,6 +57,7 @@ def judge_commands(hit_id: str) -> list[str]:
 
 
 _JUDGE = "Judge it (the topic learns from it):"
+_LINKS = ("Not about the topic", "About the topic")  # the judge links' words (irrelevant first)
 
 
 def text_body(alert: Alert) -> str:
@@ -70,7 +71,12 @@ def text_body(alert: Alert) -> str:
     if summary:
         lines += ["", summary]
     if alert.kind == "hit":
-        lines += ["", _JUDGE] + [f"  {command}" for command in judge_commands(alert.id)]
+        lines += ["", _JUDGE]
+        if alert.judge is not None:  # [feedback]: one click, then a confirming button
+            lines += [
+                f"  {word + ':':<21}{url}" for word, url in zip(_LINKS, alert.judge, strict=True)
+            ]
+        lines += [f"  {command}" for command in judge_commands(alert.id)]
     return "\n".join(lines) + "\n"
 
 
@@ -100,8 +106,17 @@ def html_body(alert: Alert) -> str:
         else ""
     )
     summary = escape(text_block(alert.summary, SUMMARY_LIMIT)).replace("\n", "<br>\n")
+    clicks = (
+        [
+            f'<a href="{escape(url, quote=True)}">{escape(word)}</a>'
+            for word, url in zip(_LINKS, alert.judge, strict=True)
+        ]
+        if alert.judge is not None
+        else []
+    )
     judge = (
         f"<p>{escape(_JUDGE)}<br>\n"
+        + "".join(f"{click}<br>\n" for click in clicks)
         + "<br>\n".join(f"<code>{escape(c)}</code>" for c in judge_commands(alert.id))
         + "</p>\n"
         if alert.kind == "hit"

@@ -77,6 +77,8 @@ def webhook_payload(alert: Alert) -> bytes:
         ],
         "story_id": alert.story_id,
     }
+    if alert.judge is not None:  # [feedback]: the pages that judge the hit
+        data["judge"] = dict(zip(("irrelevant", "relevant"), alert.judge, strict=True))
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 

@@ -1,0 +1,177 @@
+"""The judge pages ``monitor run`` serves with ``[feedback]``: one click from an alert to a
+judgement (``_judge`` makes the links and the pages).
+
+A small threaded HTTP server on ``[feedback] listen``, in a daemon thread beside the event
+loop, as ``/metrics`` is served. ``GET …/judge/HIT/VERDICT?sig=…`` shows the hit and a button;
+the button's ``POST`` records the judgement as ``monitor feedback HIT --VERDICT`` does (a later
+verdict replaces an earlier one), and the daemon takes it up within ``FEEDBACK_INTERVAL``.
+Each request opens the database on its own connection (``open_store`` is given), so a slow
+write waits in this thread, never on the event loop. A link whose signature does not match
+gets 403 and touches nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from contextlib import closing
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from ._config import Config
+from ._errors import MonitorError
+from ._judge import page, parse_path, valid
+from ._storage import Store, open_store
+from ._times import utcnow
+
+log = logging.getLogger(__name__)
+
+_FORM_LIMIT = 2048  # bytes of a POST body: the form has one field
+_TIMEOUT = 10.0  # seconds a connection may take to send its request
+_BUTTON = {"irrelevant": "Not about the topic", "relevant": "About the topic"}
+
+
+def judge_server(config: Config, pickup: float) -> JudgeServer | None:
+    """The judge pages ``[feedback]`` asks for (not started), or None without it."""
+    cfg = config.feedback
+    if cfg is None or cfg.secret is None:
+        return None
+    where = f"{config.path}: feedback.listen"
+    return JudgeServer(
+        cfg.listen,
+        cfg.secret,
+        lambda: open_store(config, must_exist=True),
+        pickup=pickup,
+        where=where,
+    )
+
+
+class JudgeServer:
+    """Serves the judge pages on ``address`` until :meth:`stop`."""
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        secret: str,
+        open_store: Callable[[], Store],
+        *,
+        pickup: float,
+        where: str = "[feedback] listen",
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.secret = secret
+        self.open_store = open_store
+        self.pickup = pickup
+        self.now = now
+        try:
+            self.server = _Server(address, _Handler, self)
+        except OSError as exc:
+            raise MonitorError(
+                f"{where}: cannot listen on {address[0]}:{address[1]}: {exc.strerror or exc}"
+            ) from None
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True
+        )
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host, port = self.server.server_address[:2]
+        return str(host), int(port)
+
+    def start(self) -> None:
+        self._thread.start()
+        log.info("judge pages at http://%s:%d/judge/", *self.address)
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def answer(self, method: str, target: str, form: dict[str, list[str]]) -> tuple[int, str]:
+        """(status, HTML page) for one request: ``GET`` shows, ``POST`` records."""
+        parsed = parse_path(urlsplit(target).path)
+        if parsed is None:
+            return 404, page("Not found", ["This is not a judgement link."])
+        hit_id, verdict = parsed
+        fields = form if method == "POST" else parse_qs(urlsplit(target).query)
+        sig = (fields.get("sig") or [""])[0]
+        if not valid(self.secret, hit_id, verdict, sig):
+            return 403, page(
+                "Not a valid link",
+                ["This link was not made by this monitor, or its secret has changed since."],
+            )
+        try:
+            with closing(self.open_store()) as store:
+                item = store.find_item(hit_id)
+                if item is None:
+                    return 404, page(
+                        "No such hit", [f"{hit_id} is not in the database (deleted since?)."]
+                    )
+                topic, title = str(item["topic"]), str(item["title"] or item["link"] or hit_id)
+                if method != "POST":
+                    question = f"Is this {'not ' if verdict == 'irrelevant' else ''}about {topic}?"
+                    return 200, page(
+                        "Judge this hit", [title, question], form_sig=sig, button=_BUTTON[verdict]
+                    )
+                ident = store.add_feedback(topic, item, verdict == "relevant", self.now())
+        except MonitorError as exc:
+            log.warning("judge page for %s: %s", hit_id, exc)
+            return 503, page("Try again later", ["The database cannot be used just now."])
+        log.info("feedback fb_%d: %s to %s: %s (from a judge link)", ident, verdict, topic, hit_id)
+        return 200, page(
+            "Thank you",
+            [
+                title,
+                f"Recorded: {verdict} to {topic}. A running monitor uses it within "
+                f"{int(self.pickup)} s.",
+                "Changed your mind? The alert's other link replaces this judgement.",
+            ],
+        )
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: Any, owner: JudgeServer) -> None:
+        self.owner = owner
+        super().__init__(address, handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    timeout = _TIMEOUT
+    _body = True
+
+    def do_HEAD(self) -> None:
+        self.do_GET(with_body=False)
+
+    def do_GET(self, *, with_body: bool = True) -> None:
+        self._body = with_body
+        self._send(*self.server.owner.answer("GET", self.path, {}))
+
+    def do_POST(self) -> None:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= _FORM_LIMIT:
+            self._send(413, page("Too large", ["A judgement is one small form."]))
+            return
+        raw = self.rfile.read(length).decode("utf-8", "replace")
+        self._send(*self.server.owner.answer("POST", self.path, parse_qs(raw)))
+
+    def _send(self, status: int, html: str) -> None:
+        body = html.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Referrer-Policy", "no-referrer")
+        self.end_headers()
+        if self._body:
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # judgements are logged above
+        pass
