@@ -16,8 +16,8 @@ Defences, each tested against ``tests/feedserver.py``:
   the cap;
 * redirects followed by hand: a hop limit, loop detection, http/https targets only, and
   ``permanent_url`` when the feed has moved for good (only 301/308 on the way);
-* a global concurrency limit and a per-host limit (queueing does not count against the
-  deadline).
+* a global concurrency limit and a per-host limit (``_fetchslots``; queueing does not count
+  against the deadline).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ import httpx
 
 from ._addresses import check_public, refuse_private
 from ._errors import MAX_MESSAGE, FetchError
+from ._fetchslots import FetchSlots
 from ._inflate import Inflater
 
 __all__ = ["ACCEPT", "USER_AGENT", "FetchResult", "Fetcher", "parse_retry_after"]
@@ -108,8 +109,7 @@ class Fetcher:
         self.allow_private = allow_private  # False: loopback/private/link-local refused
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
-        self._slots = asyncio.Semaphore(concurrency)
-        self._hosts: dict[str, _HostSlot] = {}
+        self._slots = FetchSlots(concurrency, per_host)
 
     async def __aenter__(self) -> Self:
         if self._client is not None:
@@ -164,7 +164,7 @@ class Fetcher:
         permanent = True
         spent = 0.0
         for _hop in range(self.max_redirects + 1):
-            async with self._slot(current.netloc.decode("ascii").lower()):
+            async with self._slots.take(current.netloc.decode("ascii").lower()):
                 started = time.monotonic()
                 try:
                     async with asyncio.timeout(self.deadline - spent):
@@ -184,12 +184,6 @@ class Fetcher:
                 raise FetchError(f"redirect loop at {current}"[:MAX_MESSAGE], status=status)
             seen.add(str(current))
         raise FetchError(f"more than {self.max_redirects} redirects", status=status)
-
-    def _slot(self, host: str) -> _Slot:
-        slot = self._hosts.get(host)
-        if slot is None:
-            slot = self._hosts[host] = _HostSlot(self.per_host)
-        return _Slot(self, host, slot)
 
     async def _hop(
         self, client: httpx.AsyncClient, url: httpx.URL, headers: Mapping[str, str]
@@ -266,49 +260,6 @@ class Fetcher:
         if len(body) > cap:
             raise too_large
         return bytes(body)
-
-
-class _HostSlot:
-    """A per-host semaphore with a user count, dropped when nobody uses it."""
-
-    __slots__ = ("semaphore", "users")
-
-    def __init__(self, limit: int) -> None:
-        self.semaphore = asyncio.Semaphore(limit)
-        self.users = 0
-
-
-class _Slot:
-    """Holds a per-host slot, then a global one (in that order: waiting for a busy host must
-    not hold a global slot)."""
-
-    __slots__ = ("_fetcher", "_host", "_slot")
-
-    def __init__(self, fetcher: Fetcher, host: str, slot: _HostSlot) -> None:
-        self._fetcher, self._host, self._slot = fetcher, host, slot
-
-    async def __aenter__(self) -> None:
-        self._slot.users += 1
-        try:
-            await self._slot.semaphore.acquire()
-            try:
-                await self._fetcher._slots.acquire()
-            except BaseException:
-                self._slot.semaphore.release()
-                raise
-        except BaseException:
-            self._leave()
-            raise
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self._fetcher._slots.release()
-        self._slot.semaphore.release()
-        self._leave()
-
-    def _leave(self) -> None:
-        self._slot.users -= 1
-        if self._slot.users == 0:
-            self._fetcher._hosts.pop(self._host, None)
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

@@ -1,7 +1,8 @@
 """One feed, one poll: fetch → parse → dedup → score → store, then wake the deliverer.
 
 The I/O is here and only here (fetcher, parser pool, storage are passed in); every decision
-is delegated to the pure modules (``_decide``, ``_dedup``, the trackers).
+is delegated to the pure modules (``_decide``, ``_dedup``, the trackers; ``_pollscore`` judges
+and groups a poll's entries).
 """
 
 from __future__ import annotations
@@ -15,10 +16,8 @@ import random
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from ._config import FeedConfig
 from ._decide import WEEK, expired, may_poll, next_poll, retention_cutoff, retry_until
@@ -26,17 +25,17 @@ from ._dedup import REUSES_COMPARED, rekey_reused, sort_entries, split_shared_ke
 from ._errors import FetchError, ParseError
 from ._fetch import Fetcher, FetchResult
 from ._health import FAILING_AFTER
-from ._ids import item_ref, story_id
 from ._lease import Lease, jitter_seconds, next_due
-from ._models import Entry, Judgement, ParsedFeed, Tokens
+from ._models import Entry, ParsedFeed
 from ._parsepool import ParserPool
 from ._pollhints import feed_hint, http_hint
+from ._pollscore import Grouper, group, judge, trackers_for
 from ._redact import redact_text
-from ._relevance import Tracker, tokenise
+from ._relevance import Tracker
 from ._storage import FeedState, NewItem, Store
 from ._times import utcnow
 
-__all__ = ["Grouper", "PollReport", "Poller"]
+__all__ = ["PollReport", "Poller"]
 
 log = logging.getLogger(__name__)
 
@@ -54,24 +53,6 @@ class PollReport:
     seconds: float = 0.0
     error: str | None = None
     next_poll: datetime | None = None  # an adaptively polled feed's next poll (None: fixed)
-
-
-class Grouper(Protocol):
-    """What the poller needs of the story grouper (``StoryGrouper`` or a lazily primed one).
-
-    ``assign_tokens`` learns as it assigns, so a poll takes a ``checkpoint`` first and
-    ``rollback``s to it when its transaction fails: the grouper keeps only what was stored.
-    """
-
-    def assign_tokens(self, key: str, tokens: Tokens, when: datetime) -> tuple[str, bool]: ...
-
-    def checkpoint(self) -> object: ...
-
-    def rollback(self, checkpoint: object) -> None: ...
-
-    def exclusive(self) -> AbstractContextManager[None]:
-        """Held while a poll's hits are grouped and stored (other workers' hits known)."""
-        ...
 
 
 class Poller:
@@ -283,15 +264,15 @@ class Poller:
         # An edited item is judged again (a page retitled as its story breaks: a topic it
         # was no hit for may alert now, once); judged first, for the trackers learn from the
         # new items alone (what they judged last: an edit is not a new item of the stream).
-        trackers = self._trackers_for(feed)
-        _, _, edits = _judge(trackers, sorted_.edited)
-        tokens, per_topic, judged = _judge(trackers, new)
+        trackers = trackers_for(self.trackers, feed)
+        _, _, edits = judge(trackers, sorted_.edited)
+        tokens, per_topic, judged = judge(trackers, new)
         has_hits = any(j.hit for _, _, judgements in (*judged, *edits) for j in judgements)
         with self.grouper.exclusive() if has_hits else contextlib.nullcontext():
             checkpoint = self.grouper.checkpoint() if has_hits else None
             try:
-                items = [self._group(feed, entry, tokens, js, now) for entry, tokens, js in judged]
-                edited = [self._group(feed, entry, tokens, js, now) for entry, tokens, js in edits]
+                items = [group(self.grouper, feed, *judgement, now) for judgement in judged]
+                edited = [group(self.grouper, feed, *judgement, now) for judgement in edits]
                 items += [NewItem(entry, (), duplicate=True) for entry in copies]
                 hits = self.storage.store_poll(
                     state,
@@ -320,34 +301,6 @@ class Poller:
             log.info("feed=%r reads cleanly again", feed.name)
         return PollReport(feed.name, "ok", new=len(new), hits=len(hits))
 
-    def _trackers_for(self, feed: FeedConfig) -> Sequence[Tracker]:
-        """The topics a feed's items are scored for (and teach): its own (``monitor feeds add
-        --topic``) or every one."""
-        if feed.topics is None:
-            return self.trackers
-        return [tracker for tracker in self.trackers if tracker.name in feed.topics]
-
-    def _group(
-        self,
-        feed: FeedConfig,
-        entry: Entry,
-        tokens: Tokens,
-        judgements: tuple[Judgement, ...],
-        now: datetime,
-    ) -> NewItem:
-        """A judged entry ready to store; hits are grouped into stories (first copy alerts).
-        The grouper knows items by feed and key (a key is unique only within its feed)."""
-        if not any(j.hit for j in judgements):
-            return NewItem(entry, judgements)
-        ref = item_ref(feed.url, entry.key)
-        first_ref, first = self.grouper.assign_tokens(ref, tokens, entry.published or now)
-        return NewItem(
-            entry,
-            judgements,
-            story_id=story_id(first_ref),
-            alert=first or first_ref == ref,  # == : this very item, assigned before
-        )
-
     def _failed(
         self,
         feed: FeedConfig,
@@ -372,18 +325,6 @@ class Poller:
         if until is not None and until > now + timedelta(minutes=1):
             message += f" (next try after {until:%Y-%m-%d %H:%M:%S} UTC)"
         return PollReport(feed.name, "gone" if gone else "error", error=message)
-
-
-def _judge(
-    trackers: Sequence[Tracker], entries: Sequence[Entry]
-) -> tuple[list[Tokens], list[list[Judgement]], list[tuple[Entry, Tokens, tuple[Judgement, ...]]]]:
-    """Entries judged by every tracker as one batch: (their tokens, each tracker's
-    judgements, each entry with its tokens and its judgements). The parser workers tokenised
-    the entries; the trackers keep only the stateful part."""
-    tokens = [entry.tokens or tokenise(entry.title, entry.summary) for entry in entries]
-    per_topic = [tracker.judge_batch(tokens) for tracker in trackers]
-    judged = [(e, tokens[k], tuple(js[k] for js in per_topic)) for k, e in enumerate(entries)]
-    return tokens, per_topic, judged
 
 
 def _report_health(feed: FeedConfig, failed_before: int, report: PollReport) -> None:

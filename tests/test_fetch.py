@@ -291,7 +291,7 @@ def test_global_limit_honoured(feed_server: FeedServer) -> None:
     async def main() -> None:
         async with Fetcher(per_host=4, concurrency=1) as fetcher:
             await asyncio.gather(*(fetcher.fetch(feed_server.url(f"/hold{i}")) for i in range(4)))
-            assert not fetcher._hosts  # per-host slots are dropped when idle
+            assert not fetcher._slots.hosts  # per-host slots are dropped when idle
 
     run(main())
     assert feed_server.peak == 1
