@@ -19,7 +19,7 @@ class MonitorSection(LoaderBase):
             return None
         host, sep, port = text.strip().rpartition(":")
         host = host.removeprefix("[").removesuffix("]")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        if not (sep and host and port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
             self.fail(table.key(name), f"expected {expected}", text)
         return host, int(port)
 

@@ -247,7 +247,7 @@ class Fetcher:
         cap = self.max_bytes
         too_large = FetchError(f"body larger than {_size(cap)}", status=response.status_code)
         length = headers.get("content-length", "").strip()
-        if length.isdigit() and int(length) > cap:
+        if length.isascii() and length.isdigit() and int(length) > cap:
             raise too_large
         inflater = Inflater.for_encoding(headers.get("content-encoding", ""))
         body = bytearray()
@@ -268,7 +268,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     if value is None or not value.strip():
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # "²" is a digit to isdigit(), not to float()
         seconds = float(value)
     else:
         try:

@@ -88,7 +88,7 @@ def _cache_control(value: str) -> dict[str, str]:
 
 def _seconds(text: str) -> float | None:
     text = text.strip()
-    return float(text) if text.isdigit() else None
+    return float(text) if text.isascii() and text.isdigit() else None  # not "²"
 
 
 def _http_date(value: str | None) -> datetime | None:

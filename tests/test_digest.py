@@ -138,6 +138,7 @@ def test_digest_config_is_checked(tmp_path: Path) -> None:
         ('digest_at = ["25:00"]', "digest_at: expected times such as"),
         ('digest_at = ["8:5"]', "digest_at: expected times such as"),  # 08:05 or 08:50?
         ('digest_at = ["\u00b2:00"]', "digest_at: expected times such as"),  # was a traceback
+        ('quiet_hours = "\u00b22:00-07:00"', "quiet_hours: expected"),
         ('digest_at = ["\uff11\uff18:00"]', "digest_at: expected times such as"),
         ('digest_at = ["008:00"]', "digest_at: expected times such as"),
         ("digest_at = []", "digest_at: expected at least one time"),  # was 08:00, unsaid

@@ -166,6 +166,21 @@ def test_503_with_retry_after_seconds(feed_server: FeedServer) -> None:
     assert (error.status, error.retry_after) == (503, 120.0)
 
 
+@pytest.mark.parametrize("digit", ["\u00b2", "\u00b3\u00b9"])  # "²", "³¹": digits, not ASCII
+def test_a_non_ascii_digit_in_a_header_keeps_the_status(
+    feed_server: FeedServer, digit: str
+) -> None:
+    """str.isdigit() holds for "²", which float() refuses: a 410 or 503 whose Retry-After was
+    such a byte read as "cannot connect: ValueError", so a gone feed was never marked gone
+    and a busy one lost its status."""
+    feed_server.add_behaviour("/gone", "status", status=410, headers={"Retry-After": digit})
+    assert fetch_error(feed_server.url("/gone")).status == 410
+    feed_server.add_behaviour("/busy", "status", status=503, headers={"Retry-After": digit})
+    error = fetch_error(feed_server.url("/busy"))
+    assert (error.status, error.retry_after) == (503, None)
+    assert parse_retry_after(digit) is None
+
+
 def test_429_with_retry_after_date(feed_server: FeedServer) -> None:
     when = format_datetime(datetime.now(UTC) + timedelta(hours=1), usegmt=True)
     feed_server.add_behaviour("/slow", "status", status=429, headers={"Retry-After": when})

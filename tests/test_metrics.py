@@ -149,7 +149,9 @@ def test_daemon_serves_metrics_and_health(
         get(base + "/healthz")
 
 
-@pytest.mark.parametrize("value", ['"9464"', '"host:"', '"127.0.0.1:99999"', "9464"])
+@pytest.mark.parametrize(
+    "value", ['"9464"', '"host:"', '"127.0.0.1:99999"', "9464", '"127.0.0.1:\u00b2"']
+)
 def test_metrics_address_is_checked(tmp_path: Path, value: str) -> None:
     config = write_config(tmp_path, [], monitor=f"metrics = {value}")
     with pytest.raises(ConfigError, match=r"config\.toml: monitor\.metrics: expected an address"):

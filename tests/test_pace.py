@@ -78,6 +78,9 @@ def test_http_hint_reads_max_age_minus_age_then_expires() -> None:
     assert http_hint({"cache-control": "max-age=300", "age": "400"}, NOW) is None  # stale
     assert http_hint({"cache-control": "no-cache, max-age=300"}, NOW) is None
     assert http_hint({"cache-control": "no-store"}, NOW) is None
+    # "²" is a digit to str.isdigit() and not to float(): the poll's hint raised ValueError
+    assert http_hint({"cache-control": "max-age=\u00b2"}, NOW) is None
+    assert http_hint({"cache-control": "max-age=300", "age": "\u00b2"}, NOW) == 300
     assert http_hint({"cache-control": "max-age=soon"}, NOW) is None
     expires = {"date": "Tue, 11 Mar 2025 11:00:00 GMT", "expires": "Tue, 11 Mar 2025 11:30:00 GMT"}
     assert http_hint(expires, NOW) == 1800  # relative to the server's Date, not our clock

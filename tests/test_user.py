@@ -83,6 +83,13 @@ def test_feedback_remove_takes_the_same_ids_as_judging(
     capsys.readouterr()
     assert cli(stored, "feedback", "--list", "--format", "json") == 0
     assert json.loads(capsys.readouterr().out) == []
+    # "²" and "２" are digits to str.isdigit(), not to int(): `--remove fb_²` was a traceback
+    for ident in ("fb_\u00b2", "\u00b2", "\uff12", "fb_\uff12"):
+        capsys.readouterr()
+        assert cli(stored, "feedback", "--remove", ident) == 1
+        assert f"no feedback for {ident!r}" in capsys.readouterr().err
+        assert cli(stored, "feedback", ident, "--relevant") == 1
+        assert cli(stored, "explain", ident) == 1
 
 
 def test_read_only_commands_need_no_alert_secrets(stored: Path) -> None:

@@ -38,7 +38,7 @@ class ReportsMixin(SqlMixin):
                 f"SELECT {columns}, h.topic FROM hits h JOIN items i ON i.id = h.item_id "
                 f"JOIN feeds f ON f.id = i.feed_id WHERE h.id = {d.p}"
             )
-        elif ident.isdigit():
+        elif ident.isascii() and ident.isdigit():
             sql = (
                 f"SELECT {columns}, i.topic FROM items i JOIN feeds f ON f.id = i.feed_id "
                 f"WHERE i.id = {d.p}{d.integer}"
@@ -49,7 +49,7 @@ class ReportsMixin(SqlMixin):
                 f"WHERE i.link = {d.p} ORDER BY hit_topics DESC, i.first_seen DESC LIMIT 1"
             )
         rows = self._read(sql, (ident,))
-        if rows or ident.startswith("hit_") or ident.isdigit():
+        if rows or ident.startswith("hit_") or (ident.isascii() and ident.isdigit()):
             return rows[0] if rows else None
         return self._item_by_page(ident, columns)
 
@@ -80,7 +80,7 @@ class ReportsMixin(SqlMixin):
         p = self.dialect.p
         number = ident.removeprefix("fb_")
         params: list[Any]
-        if ident.startswith("fb_") and number.isdigit():
+        if ident.startswith("fb_") and number.isascii() and number.isdigit():
             where, params = f"id = {p}", [int(number)]
         else:
             item = self.find_item(ident)
