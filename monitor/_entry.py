@@ -8,6 +8,7 @@ from __future__ import annotations
 def main() -> int:
     try:
         from ._cli import main as cli
+
+        return cli()  # (a Ctrl-C while it reads the arguments, before its own handler)
     except KeyboardInterrupt:
         return 130  # 128 + SIGINT, as the shell reports an interrupted command
-    return cli()
