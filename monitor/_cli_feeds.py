@@ -56,10 +56,13 @@ def register_verbs(feeds: argparse.ArgumentParser) -> None:
         parser.set_defaults(func=func)
 
 
-def add_topics(storage: Store, rows: list[dict[str, Any]], *, joined: bool) -> list[dict[str, Any]]:
+def add_topics(
+    storage: Store | None, rows: list[dict[str, Any]], *, joined: bool
+) -> list[dict[str, Any]]:
     """``topics``: the topics an added feed is scored for (``feeds add --topic``), a list
-    (``joined``: one string, for a table); None for a feed scored for every topic."""
-    topics = {row.url: row.topics for row in storage.feed_rows()}
+    (``joined``: one string, for a table); None for a feed scored for every topic (and for
+    every feed when ``storage`` is None: no database yet, no feed added)."""
+    topics = {} if storage is None else {row.url: row.topics for row in storage.feed_rows()}
     for row in rows:
         names = topics.get(row["url"])
         row["topics"] = None if names is None else (", ".join(names) if joined else list(names))

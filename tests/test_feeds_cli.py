@@ -487,3 +487,38 @@ def test_the_table_shows_the_address_the_commands_take(
     for address in (shown, plain):
         code, out, err = run(config, capsys, "feeds", "pause", address)
         assert code == 0 and "paused" in out, err
+
+
+def test_the_listing_before_any_database_shows_the_configured_feeds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`monitor feeds` before the first `monitor once` failed ("no database yet") instead of
+    listing the feeds config.toml configures. It lists them as never polled, as it lists a
+    feed added to the file since the last write, and creates no database (it only reads)."""
+    named, plain = "https://news.example/a.xml?token=SECRET1", "https://news.example/b.xml"
+    config = write_config(tmp_path, [plain], extra=f'[[feeds]]\nurl = "{named}"\nname = "Alpha"')
+    code, out, err = run(config, capsys, "feeds", "--format", "json")
+    assert code == 0, err
+    rows = {row["name"]: row for row in json.loads(out)}
+    assert set(rows) == {"Alpha", "news.example/b.xml"}, rows
+    alpha = rows["Alpha"]
+    assert alpha["url"] == "https://news.example/a.xml?token=***", alpha
+    for row in rows.values():
+        assert (row["source"], row["health"], row["last_status"], row["items_seen"]) == (
+            "config", "ok", None, 0,
+        ), row  # fmt: skip
+        assert (row["interval"], row["next_poll"], row["paused"], row["topics"]) == (
+            "10m", None, False, None,
+        ), row  # fmt: skip
+    code, table, _ = run(config, capsys, "feeds")
+    assert code == 0 and "Alpha" in table and plain in table and "SECRET1" not in table, table
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]  # no database made
+
+    # the database's folder is still checked: a mistyped path is a config error, not a list
+    write_config(tmp_path, [plain], monitor='database = "nowhere/m.db"')
+    config.write_text(
+        config.read_text(encoding="utf-8").replace('database = "monitor.db"\n', ""),
+        encoding="utf-8",
+    )
+    code, _, err = run(config, capsys, "feeds")
+    assert code == 2 and "monitor.database: the folder" in err, err

@@ -159,3 +159,29 @@ def test_classify_on_a_postgresql_config_reads_and_writes_nothing(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()"
         ).fetchone()
     assert row is not None and row[0] == 0
+
+
+def test_feeds_before_the_tables_lists_the_configured_feeds(
+    tmp_path: Path,
+    pg_schema_dsn: str,
+    monkeypatch: pytest.MonkeyPatch,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """As on SQLite: `monitor feeds` before any `monitor once` said "no monitor tables yet";
+    it lists the configured feeds, never polled, and creates no table."""
+    import psycopg
+
+    monkeypatch.setenv("MONITOR_E2E_DSN", pg_schema_dsn)
+    urls = serve_items(feed_server, ITEMS)
+    config = pg_config(tmp_path, list(urls.values()), webhook_receiver)
+    capsys.readouterr()
+    assert cli(config, "feeds", "--format", "json") == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["url"] for r in rows} == set(urls.values()), rows
+    assert {(r["source"], r["last_status"], r["items_seen"]) for r in rows} == {
+        ("config", None, 0)
+    }, rows
+    with psycopg.connect(pg_schema_dsn) as conn:  # a report: no table made
+        assert conn.execute("SELECT to_regclass('monitor_schema')").fetchone() == (None,)
