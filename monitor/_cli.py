@@ -25,7 +25,7 @@ from ._cli_topic import register as register_topic_commands
 from ._cli_types import positive, since
 from ._config import Config, load_config
 from ._errors import ConfigError, MonitorError
-from ._feedset import as_configured
+from ._feedset import as_configured, named_as_configured
 from ._logjson import JsonFormatter, use_json_logs
 from ._output import cell, deliveries_json, matched_json, render, score_text
 from ._redact import redact_text
@@ -294,7 +294,7 @@ def cmd_hits(args: argparse.Namespace) -> int:
     check_topic(args.topic, [t.name for t in config.topics])
     storage = _storage(args, readonly=True)
     rows = storage.hits(since=args.since, topic=args.topic, limit=args.limit + 1)
-    rows = cut(rows, args.limit, "hits")
+    rows = named_as_configured(config.feeds, cut(rows, args.limit, "hits"))  # never written
     if args.format != "table":  # one shape for matched (the webhook's), lists not text
         for row in rows:
             row["matched"] = matched_json(row["matched"])
