@@ -25,13 +25,13 @@ from ._cli_topic import register as register_topic_commands
 from ._cli_types import positive, since
 from ._config import Config, load_config
 from ._errors import ConfigError, MonitorError
-from ._feedset import as_configured
+from ._feedset import as_configured, named_as_configured
 from ._logjson import JsonFormatter, use_json_logs
 from ._output import cell, deliveries_json, matched_json, render, score_text
 from ._redact import redact_text
 from ._relevance import DEFAULT_THRESHOLD
 from ._runtime import FEEDBACK_INTERVAL
-from ._storage import Store, open_store
+from ._storage import Store, open_existing, open_store
 from ._times import utcnow
 
 log = logging.getLogger("monitor")
@@ -294,7 +294,7 @@ def cmd_hits(args: argparse.Namespace) -> int:
     check_topic(args.topic, [t.name for t in config.topics])
     storage = _storage(args, readonly=True)
     rows = storage.hits(since=args.since, topic=args.topic, limit=args.limit + 1)
-    rows = cut(rows, args.limit, "hits")
+    rows = named_as_configured(config.feeds, cut(rows, args.limit, "hits"))  # never written
     if args.format != "table":  # one shape for matched (the webhook's), lists not text
         for row in rows:
             row["matched"] = matched_json(row["matched"])
@@ -312,9 +312,11 @@ def cmd_hits(args: argparse.Namespace) -> int:
 
 def cmd_feeds(args: argparse.Namespace) -> int:
     config = _config(args)
-    storage = open_store(config, readonly=True, must_exist=True)
-    # the config's [[feeds]] as they are now: a report never writes (sync_feeds) to say so
-    rows = as_configured(config.feeds, storage.feeds_report(removed=True))
+    storage = open_existing(config)  # None: no database yet, and a report makes none
+    stored = [] if storage is None else storage.feeds_report(removed=True)
+    # the config's [[feeds]] as they are now (before any database: never polled); a report
+    # never writes (sync_feeds) to say so
+    rows = as_configured(config.feeds, stored)
     rows = add_health(storage, rows, utcnow())
     rows = add_next_poll(config, storage, rows)
     rows = add_topics(storage, rows, joined=args.format == "table")

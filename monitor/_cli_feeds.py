@@ -1,4 +1,4 @@
-"""``monitor feeds add|remove|pause|resume`` and ``monitor opml import|export``.
+"""``monitor feeds add|remove|pause|resume`` (``monitor opml``: :mod:`monitor._cli_opml`).
 
 Feeds live in two places: ``[[feeds]]`` in config.toml (edited by hand, ``source = 'config'``)
 and the database (added here or by an OPML import, ``source = 'cli'``). Both are polled; a
@@ -9,26 +9,21 @@ but they can be paused. A running daemon picks changes up within ``FEEDS_REFRESH
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ._cli_common import cannot_write, config_of, open_storage
+from ._cli_common import config_of, open_storage
 from ._cli_types import interval
 from ._config import Config, FeedConfig
-from ._durations import format_duration, parse_duration
 from ._errors import MonitorError
 from ._feedjobs import FEEDS_REFRESH_INTERVAL
 from ._feedset import FeedRow, default_name, find, key
-from ._output import clean
-from ._progress import Progress
 from ._redact import redact_text, redact_url
-from ._storage import Store, uses_postgres
+from ._storage import Store
 from ._times import utcnow
 from ._urls import canonical_feed_url
 
-_PICKUP = f"a running daemon picks up the change within {int(FEEDS_REFRESH_INTERVAL)} s"
+PICKUP = f"a running daemon picks up the change within {int(FEEDS_REFRESH_INTERVAL)} s"
 
 
 def register_verbs(feeds: argparse.ArgumentParser) -> None:
@@ -61,28 +56,20 @@ def register_verbs(feeds: argparse.ArgumentParser) -> None:
         parser.set_defaults(func=func)
 
 
-def register(sub: Any) -> None:
-    opml = sub.add_parser("opml", help="import or export the feed list as OPML")
-    verbs = opml.add_subparsers(dest="opml_verb", metavar="VERB", required=True)
-    imp = verbs.add_parser("import", help="add the feeds of an OPML file (Miniflux, FreshRSS…)")
-    imp.add_argument("file", help="OPML file, or - for stdin")
-    imp.set_defaults(func=cmd_opml_import)
-    exp = verbs.add_parser("export", help="write every feed (config and added) as OPML 2.0")
-    exp.add_argument("file", nargs="?", default="-", help="output file (default: stdout)")
-    exp.set_defaults(func=cmd_opml_export)
-
-
-def add_topics(storage: Store, rows: list[dict[str, Any]], *, joined: bool) -> list[dict[str, Any]]:
+def add_topics(
+    storage: Store | None, rows: list[dict[str, Any]], *, joined: bool
+) -> list[dict[str, Any]]:
     """``topics``: the topics an added feed is scored for (``feeds add --topic``), a list
-    (``joined``: one string, for a table); None for a feed scored for every topic."""
-    topics = {row.url: row.topics for row in storage.feed_rows()}
+    (``joined``: one string, for a table); None for a feed scored for every topic (and for
+    every feed when ``storage`` is None: no database yet, no feed added)."""
+    topics = {} if storage is None else {row.url: row.topics for row in storage.feed_rows()}
     for row in rows:
         names = topics.get(row["url"])
         row["topics"] = None if names is None else (", ".join(names) if joined else list(names))
     return rows
 
 
-def _open(args: argparse.Namespace) -> tuple[Config, Store, list[FeedRow]]:
+def open_feeds(args: argparse.Namespace) -> tuple[Config, Store, list[FeedRow]]:
     config = config_of(args)
     storage = open_storage(args, create=True)
     storage.sync_feeds(config.feeds)  # config feeds have rows (to pause them)
@@ -96,7 +83,7 @@ def _canonical(url: str) -> str:
         raise MonitorError(str(exc)) from None
 
 
-def _in_config(config: Config, url: str) -> FeedConfig | None:
+def in_config(config: Config, url: str) -> FeedConfig | None:
     return next((f for f in config.feeds if key(f.url) == key(url)), None)
 
 
@@ -230,9 +217,9 @@ def cmd_add(args: argparse.Namespace) -> int:
     url = _canonical(args.url)
     config = config_of(args)
     topics = _topics(config, args.topic)
-    config, storage, rows = _open(args)
+    config, storage, rows = open_feeds(args)
     try:
-        listed = _in_config(config, url)
+        listed = in_config(config, url)
         if listed is not None:
             raise MonitorError(
                 f"{args.url} is already in {config.path} (url = {listed.url!r}); edit it there"
@@ -247,18 +234,8 @@ def cmd_add(args: argparse.Namespace) -> int:
     finally:
         storage.close()
     scored = "" if topics is None else f", scored for {', '.join(topics)} only"
-    print(redact_text(f"added {stored} ({name}{scored}); {_PICKUP}"))
+    print(redact_text(f"added {stored} ({name}{scored}); {PICKUP}"))
     return 0
-
-
-def _interval(written: str | None) -> float | None:
-    """A feed's own polling interval in seconds (None: the default); ValueError if bad."""
-    if written is None:
-        return None
-    interval = parse_duration(written)
-    if interval < 1:
-        raise ValueError(f"must be at least 1s, got {written!r}")
-    return interval
 
 
 def _topics(config: Config, names: list[str] | None) -> tuple[str, ...] | None:
@@ -275,10 +252,10 @@ def _topics(config: Config, names: list[str] | None) -> tuple[str, ...] | None:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    config, storage, rows = _open(args)
+    config, storage, rows = open_feeds(args)
     try:
         row = _named(storage, rows, args.url)
-        listed = _in_config(config, args.url if row is None else row.url)
+        listed = in_config(config, args.url if row is None else row.url)
         if listed is not None:
             raise MonitorError(
                 f"{args.url} is configured in {config.path} ([[feeds]] url = {listed.url!r}): "
@@ -291,12 +268,12 @@ def cmd_remove(args: argparse.Namespace) -> int:
     finally:
         storage.close()
     kept = "" if deleted else " (its items and hits are kept)"
-    print(redact_text(f"removed {row.url}{kept}; {_PICKUP}"))
+    print(redact_text(f"removed {row.url}{kept}; {PICKUP}"))
     return 0
 
 
 def _set_paused(args: argparse.Namespace, paused: bool) -> int:
-    _, storage, rows = _open(args)
+    _, storage, rows = open_feeds(args)
     try:
         row = _named(storage, rows, args.url)
         if row is None:
@@ -304,7 +281,7 @@ def _set_paused(args: argparse.Namespace, paused: bool) -> int:
         storage.set_paused(row.url, paused)
     finally:
         storage.close()
-    print(redact_text(f"{'paused' if paused else 'resumed'} {row.url}; {_PICKUP}"))
+    print(redact_text(f"{'paused' if paused else 'resumed'} {row.url}; {PICKUP}"))
     return 0
 
 
@@ -314,99 +291,3 @@ def cmd_pause(args: argparse.Namespace) -> int:
 
 def cmd_resume(args: argparse.Namespace) -> int:
     return _set_paused(args, False)
-
-
-def cmd_opml_import(args: argparse.Namespace) -> int:
-    from ._opml import parse_opml
-
-    name = "stdin" if args.file == "-" else args.file
-    try:
-        data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
-    except OSError as exc:
-        raise MonitorError(f"{name}: cannot read: {exc.strerror}") from None
-    try:
-        opml = parse_opml(data)
-    except MonitorError as exc:
-        raise MonitorError(f"{name}: {exc}") from None
-    config, storage, rows = _open(args)
-    new: dict[str, FeedRow] = {}
-    present = 0
-    skipped = list(opml.skipped)
-    progress = Progress("opml import", len(opml.feeds), unit="feeds")  # on a terminal only
-    try:
-        for feed in opml.feeds:
-            progress.advance()
-            try:
-                url = canonical_feed_url(feed.url)
-            except ValueError:
-                skipped.append(f"{feed.url} (not an http(s) URL)")
-                continue
-            row = find(rows, url)
-            if _in_config(config, url) or (row is not None and row.source == "cli"):
-                present += 1
-                continue
-            if url in new:
-                continue
-            try:
-                interval = _interval(feed.interval)
-            except ValueError as exc:
-                skipped.append(f"{feed.url} (monitor:interval: {exc})")
-                continue
-            known = {topic.name for topic in config.topics}
-            unknown = [name for name in feed.topics or () if name not in known]
-            if unknown:
-                names = ", ".join(map(repr, unknown))
-                skipped.append(f"{feed.url} (scored for {names}: not a topic of {config.path})")
-                continue
-            stored = row.url if row is not None else url
-            title = feed.title or default_name(stored)
-            new[url] = FeedRow(
-                stored, title, "cli", False, interval, feed.category, feed.html_url, feed.topics
-            )
-        storage.add_feeds(list(new.values()), utcnow())
-    finally:
-        progress.close()
-        storage.close()
-    report = f"imported {len(new)} feeds from {name}; {present} already present"
-    pickup = f"; {_PICKUP}" if new else ""
-    print(redact_text(f"{report}; {len(skipped)} skipped{pickup}"))
-    for reason in skipped:  # a file's text: no terminal escape gets through
-        print(clean(redact_text(f"  skipped: {reason}")))
-    return 0
-
-
-def cmd_opml_export(args: argparse.Namespace) -> int:
-    from ._opml import OpmlFeed, write_opml
-
-    config = config_of(args)
-    rows: list[FeedRow] = []  # a report: read, never created nor migrated
-    if uses_postgres(config) or config.settings.database.exists():
-        storage = open_storage(args)
-        try:
-            rows = storage.feed_rows()
-        finally:
-            storage.close()
-    by_url = {row.url: row for row in rows}
-    feeds: list[OpmlFeed] = []
-    for feed in config.feeds:  # a config feed's interval is the config's business
-        row = by_url.get(feed.url)
-        extra = (row.html_url, row.category) if row else (None, None)
-        feeds.append(OpmlFeed(feed.url, feed.name, *extra, topics=feed.topics))
-    taken = {key(f.url) for f in config.feeds}
-    for row in sorted(rows, key=lambda r: (r.category or "", r.name.lower())):
-        if row.source == "cli" and key(row.url) not in taken:
-            interval = None if row.interval is None else format_duration(row.interval)
-            feeds.append(
-                OpmlFeed(row.url, row.name, row.html_url, row.category, interval, row.topics)
-            )
-    data = write_opml(feeds, f"monitor: {config.path.name}", utcnow())
-    if args.file == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-        return 0
-    try:
-        Path(args.file).write_bytes(data)
-    except OSError as exc:
-        raise cannot_write(Path(args.file), exc) from None
-    print(f"wrote {len(feeds)} feeds to {args.file}", file=sys.stderr)
-    return 0

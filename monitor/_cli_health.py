@@ -16,8 +16,11 @@ from ._times import iso, parse_iso
 RHYTHM_WINDOW = timedelta(days=90)  # a feed's rhythm: its items this long before its latest
 
 
-def add_health(storage: Store, rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
-    rhythms = storage.feed_rhythms(RHYTHM_WINDOW)
+def add_health(
+    storage: Store | None, rows: list[dict[str, Any]], now: datetime
+) -> list[dict[str, Any]]:
+    """``health`` (``storage`` None: no database yet, so no feed has items)."""
+    rhythms = {} if storage is None else storage.feed_rhythms(RHYTHM_WINDOW)
     for row in rows:
         items, first, last = rhythms.get(row["url"], (0, None, None))
         row["health"] = feed_health(
@@ -33,13 +36,14 @@ def add_health(storage: Store, rows: list[dict[str, Any]], now: datetime) -> lis
 
 
 def add_next_poll(
-    config: Config, storage: Store, rows: list[dict[str, Any]]
+    config: Config, storage: Store | None, rows: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """``interval``: how often a feed is polled ("10m", or "5m–2h" when adaptive; None for a
     removed feed); ``next_poll``: when an adaptively polled feed's pace (``min_interval`` /
-    ``max_interval``) has it polled next, None for a feed at a fixed interval."""
+    ``max_interval``) has it polled next, None for a feed at a fixed interval or not yet
+    polled (``storage`` None: no database yet)."""
     feeds = {feed.url: feed for feed in current_feeds(config, storage)}
-    decided = storage.next_polls()
+    decided = {} if storage is None else storage.next_polls()
     for row in rows:
         feed = feeds.get(row["url"])
         row["interval"] = None if feed is None else _pace(feed)

@@ -8,9 +8,9 @@ from . import (
     _cli_atom,
     _cli_completion,
     _cli_datasette,
-    _cli_feeds,
     _cli_init,
     _cli_migrate,
+    _cli_opml,
     _cli_search,
 )
 
@@ -18,7 +18,7 @@ from . import (
 def register(sub: Any) -> None:
     _cli_search.register(sub)
     _cli_datasette.register(sub)
-    _cli_feeds.register(sub)
+    _cli_opml.register(sub)
     _cli_init.register(sub)
     _cli_atom.register(sub)
     _cli_completion.register(sub)

@@ -35,12 +35,12 @@ AddJob = Callable[[FeedConfig, datetime], None]
 Plan = Callable[["Runtime", datetime], list[tuple[FeedConfig, datetime]]]
 
 
-def current_feeds(config: Config, storage: Store) -> list[FeedConfig]:
-    """The feeds to poll now: the config's and the database's, minus paused ones."""
+def current_feeds(config: Config, storage: Store | None) -> list[FeedConfig]:
+    """The feeds to poll now: the config's and the database's, minus paused ones (``storage``
+    None: no database yet, the config's)."""
     settings = config.settings
-    return active_feeds(
-        config.feeds, storage.feed_rows(), settings.interval, bounds=settings_bounds(settings)
-    )
+    rows = [] if storage is None else storage.feed_rows()
+    return active_feeds(config.feeds, rows, settings.interval, bounds=settings_bounds(settings))
 
 
 class FeedJobs:

@@ -135,6 +135,19 @@ _NEVER_POLLED: dict[str, Any] = {
 }
 
 
+def named_as_configured(
+    config_feeds: Sequence[FeedConfig], rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Report rows naming a feed (``feed``: the name stored with it; ``feed_url``: its
+    address, dropped here) under the name the config gives it now: the config is where a
+    configured feed's name comes from, and its row follows only at the next write
+    (``sync_feeds``). A feed the config does not list keeps its stored name."""
+    names = {key(feed.url): feed.name for feed in config_feeds}
+    for row in rows:
+        row["feed"] = names.get(key(row.pop("feed_url")), row["feed"])
+    return rows
+
+
 def find(rows: Iterable[FeedRow], url: str) -> FeedRow | None:
     """The stored feed that ``url`` names, in any spelling; a live one before a removed one."""
     ident = key(url)

@@ -20,7 +20,7 @@ from monitor._errors import ConfigError
 from monitor._feedjobs import FEEDS_REFRESH_INTERVAL
 from monitor._urls import canonical_feed_url, same_feed
 from tests.feedserver import FeedServer, rss
-from tests.helpers import DATA, cli, load_items, write_config
+from tests.helpers import DATA, TOY_THRESHOLD, cli, load_items, serve_items, write_config
 from tests.test_readonly import _without_write_access
 
 ITEMS = load_items(DATA / "clear_items.jsonl")
@@ -487,3 +487,88 @@ def test_the_table_shows_the_address_the_commands_take(
     for address in (shown, plain):
         code, out, err = run(config, capsys, "feeds", "pause", address)
         assert code == 0 and "paused" in out, err
+
+
+def test_the_listing_before_any_database_shows_the_configured_feeds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`monitor feeds` before the first `monitor once` failed ("no database yet") instead of
+    listing the feeds config.toml configures. It lists them as never polled, as it lists a
+    feed added to the file since the last write, and creates no database (it only reads)."""
+    named, plain = "https://news.example/a.xml?token=SECRET1", "https://news.example/b.xml"
+    config = write_config(tmp_path, [plain], extra=f'[[feeds]]\nurl = "{named}"\nname = "Alpha"')
+    code, out, err = run(config, capsys, "feeds", "--format", "json")
+    assert code == 0, err
+    rows = {row["name"]: row for row in json.loads(out)}
+    assert set(rows) == {"Alpha", "news.example/b.xml"}, rows
+    alpha = rows["Alpha"]
+    assert alpha["url"] == "https://news.example/a.xml?token=***", alpha
+    for row in rows.values():
+        assert (row["source"], row["health"], row["last_status"], row["items_seen"]) == (
+            "config", "ok", None, 0,
+        ), row  # fmt: skip
+        assert (row["interval"], row["next_poll"], row["paused"], row["topics"]) == (
+            "10m", None, False, None,
+        ), row  # fmt: skip
+    code, table, _ = run(config, capsys, "feeds")
+    assert code == 0 and "Alpha" in table and plain in table and "SECRET1" not in table, table
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]  # no database made
+
+    # the database's folder is still checked: a mistyped path is a config error, not a list
+    write_config(tmp_path, [plain], monitor='database = "nowhere/m.db"')
+    config.write_text(
+        config.read_text(encoding="utf-8").replace('database = "monitor.db"\n', ""),
+        encoding="utf-8",
+    )
+    code, _, err = run(config, capsys, "feeds")
+    assert code == 2 and "monitor.database: the folder" in err, err
+
+
+def test_hits_name_a_renamed_feed_as_config_toml_does_now(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A `[[feeds]]` entry renamed in config.toml (same URL, another `name`): `monitor hits`
+    showed the old name until a command that writes synced the feeds table. The config is
+    where names come from; the report follows it without writing."""
+    urls = serve_items(feed_server, ITEMS)
+    tables = "".join(
+        f'[[feeds]]\nurl = "{url}"\nname = "Old {n}"\n' for n, url in enumerate(urls.values())
+    )
+    config = write_config(tmp_path, [], extra=tables, threshold=TOY_THRESHOLD)
+    assert cli(config, "once") == 0
+    code, out, _ = run(config, capsys, "hits", "--format", "json")
+    assert code == 0 and {h["feed"] for h in json.loads(out)} <= {
+        f"Old {n}" for n in range(len(urls))
+    }, out
+    database = tmp_path / "monitor.db"
+    with sqlite3.connect(database) as db:
+        before = sorted(db.execute("SELECT url, name, source FROM feeds"))
+    db.close()
+
+    # renamed, one of them written in another spelling of its URL
+    spelt = [url.replace("http://", "HTTP://") if n == 0 else url
+             for n, url in enumerate(urls.values())]  # fmt: skip
+    write_config(
+        tmp_path,
+        [],
+        extra="".join(f'[[feeds]]\nurl = "{u}"\nname = "New {n}"\n' for n, u in enumerate(spelt)),
+        threshold=TOY_THRESHOLD,
+    )
+    code, out, _ = run(config, capsys, "hits", "--format", "json")
+    hits = json.loads(out)
+    assert code == 0 and hits, out
+    assert {h["feed"] for h in hits} <= {f"New {n}" for n in range(len(urls))}, hits
+    assert "feed_url" not in hits[0], hits[0]  # the output's shape is unchanged
+    code, table, _ = run(config, capsys, "hits")
+    assert code == 0 and "New " in table and "Old " not in table, table
+    code, out, _ = run(config, capsys, "hits", "--format", "csv")
+    assert code == 0 and "New " in out and "Old " not in out, out
+    with sqlite3.connect(database) as db:  # a report: nothing written
+        assert sorted(db.execute("SELECT url, name, source FROM feeds")) == before
+    db.close()
+
+    # a feed no longer in the config keeps the name it was stored under
+    write_config(tmp_path, list(urls.values())[1:], threshold=TOY_THRESHOLD)
+    code, out, _ = run(config, capsys, "hits", "--format", "json")
+    names = {h["feed"] for h in json.loads(out)}
+    assert code == 0 and not any(name.startswith("New ") for name in names), names

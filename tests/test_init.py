@@ -105,11 +105,12 @@ def test_an_empty_monitor_config_variable_means_the_default_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`MONITOR_CONFIG= monitor feeds` read the current directory as the config ("Is a
-    directory: '.'"): set but empty is unset, as in a systemd unit's `Environment=`."""
+    directory: '.'"): set but empty is unset, as in a systemd unit's `Environment=`. (`hits`
+    here: `feeds` lists the configured feeds, none, without a database.)"""
     assert main(["init", str(tmp_path)]) == 0
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MONITOR_CONFIG", "")
     capsys.readouterr()
-    assert main(["feeds"]) == 1  # the config read: it names its database, not made yet
+    assert main(["hits"]) == 1  # the config read: it names its database, not made yet
     err = capsys.readouterr().err
     assert "monitor.db: no database yet" in err and "Is a directory" not in err

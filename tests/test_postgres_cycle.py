@@ -159,3 +159,58 @@ def test_classify_on_a_postgresql_config_reads_and_writes_nothing(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()"
         ).fetchone()
     assert row is not None and row[0] == 0
+
+
+def test_feeds_before_the_tables_lists_the_configured_feeds(
+    tmp_path: Path,
+    pg_schema_dsn: str,
+    monkeypatch: pytest.MonkeyPatch,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """As on SQLite: `monitor feeds` before any `monitor once` said "no monitor tables yet";
+    it lists the configured feeds, never polled, and creates no table."""
+    import psycopg
+
+    monkeypatch.setenv("MONITOR_E2E_DSN", pg_schema_dsn)
+    urls = serve_items(feed_server, ITEMS)
+    config = pg_config(tmp_path, list(urls.values()), webhook_receiver)
+    capsys.readouterr()
+    assert cli(config, "feeds", "--format", "json") == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["url"] for r in rows} == set(urls.values()), rows
+    assert {(r["source"], r["last_status"], r["items_seen"]) for r in rows} == {
+        ("config", None, 0)
+    }, rows
+    with psycopg.connect(pg_schema_dsn) as conn:  # a report: no table made
+        assert conn.execute("SELECT to_regclass('monitor_schema')").fetchone() == (None,)
+
+
+def test_hits_name_a_renamed_feed_as_config_toml_does_now(
+    tmp_path: Path,
+    pg_schema_dsn: str,
+    monkeypatch: pytest.MonkeyPatch,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """As on SQLite: `monitor hits` named a feed renamed in config.toml as the feeds table
+    still had it; it names it as the config does now, and writes nothing to say so."""
+    import psycopg
+
+    monkeypatch.setenv("MONITOR_E2E_DSN", pg_schema_dsn)
+    urls = serve_items(feed_server, ITEMS)
+    config = pg_config(tmp_path, list(urls.values()), webhook_receiver)
+    assert cli(config, "once") == 0
+    text = config.read_text(encoding="utf-8")
+    for n, url in enumerate(urls.values()):
+        text = text.replace(f'url = "{url}"', f'url = "{url}"\nname = "New {n}"')
+    config.write_text(text, encoding="utf-8")
+    capsys.readouterr()
+    assert cli(config, "hits", "--format", "json") == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert hits and {h["feed"] for h in hits} <= {f"New {n}" for n in range(len(urls))}, hits
+    with psycopg.connect(pg_schema_dsn) as conn:  # a report: nothing written
+        names = {name for (name,) in conn.execute("SELECT name FROM feeds")}
+    assert not any(name.startswith("New ") for name in names), names

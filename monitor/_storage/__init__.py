@@ -29,6 +29,7 @@ from ._managed_shared import SharedManagedFeedsMixin
 from ._noclaims import NoClaimsMixin
 from ._open import (
     check_database_folder,
+    open_existing,
     open_store,
     stored_feedback,
     unsupported,
@@ -54,6 +55,7 @@ __all__ = [
     "Store",
     "check_database_folder",
     "hit_id",
+    "open_existing",
     "open_store",
     "read_delivery_latency",
     "read_feedback",

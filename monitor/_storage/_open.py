@@ -79,6 +79,25 @@ def open_store(config: Config, *, readonly: bool = False, must_exist: bool = Fal
     return PostgresStorage(dsn, lease=timedelta(seconds=config.settings.lease), readonly=readonly)
 
 
+def open_existing(config: Config) -> Store | None:
+    """The configured database, read-only (as :func:`open_store` ``readonly``), or None when
+    there is none yet: no SQLite file, no monitor tables in PostgreSQL. For a report that has
+    something to say without one; it neither creates nor writes the database."""
+    if config.settings.dsn is None:
+        check_database_folder(config)  # a mistyped path stays a config error
+        if not config.settings.database.exists():
+            return None
+        return open_store(config, readonly=True)
+    try:
+        return open_store(config, readonly=True)
+    except StorageError as exc:
+        from ._pg_schema import NO_TABLES
+
+        if NO_TABLES in str(exc):
+            return None
+        raise
+
+
 def stored_feedback(config: Config) -> list[dict[str, Any]]:
     """The judgements in the configured database, for ``classify``/``eval`` (which must not
     write): SQLite read-only (no file: none), PostgreSQL through the backend."""
@@ -86,14 +105,9 @@ def stored_feedback(config: Config) -> list[dict[str, Any]]:
         from ._queries import read_feedback
 
         return read_feedback(config.settings.database)
-    try:
-        store = open_store(config, readonly=True)
-    except StorageError as exc:
-        from ._pg_schema import NO_TABLES
-
-        if NO_TABLES in str(exc):  # no database yet: no judgements (as without a SQLite file)
-            return []
-        raise
+    store = open_existing(config)
+    if store is None:  # no database yet: no judgements (as without a SQLite file)
+        return []
     try:
         return store.feedback()
     finally:

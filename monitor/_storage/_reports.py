@@ -107,6 +107,9 @@ class ReportsMixin(SqlMixin):
     def hits(
         self, *, since: datetime | None = None, topic: str | None = None, limit: int | None = None
     ) -> list[dict[str, Any]]:
+        """Hits newest first, with their feed's stored name (``feed``) and address
+        (``feed_url``: a config feed's name is the config's, the row has it from the last
+        write)."""
         d = self.dialect
         where, params = [d.true], list[Any]()
         if since is not None:
@@ -117,7 +120,7 @@ class ReportsMixin(SqlMixin):
             params.append(topic)
         sql = (
             "SELECT h.id, h.topic, h.score, coalesce(h.title, i.title) AS title, "
-            "coalesce(h.link, i.link) AS link, f.name AS feed, i.published, "
+            "coalesce(h.link, i.link) AS link, f.name AS feed, f.url AS feed_url, i.published, "
             f"h.detected_at, h.story_id, h.alerted, h.matched, {d.channels} AS deliveries "
             "FROM hits h JOIN items i ON i.id = h.item_id JOIN feeds f ON f.id = i.feed_id "
             f"WHERE {' AND '.join(where)} ORDER BY h.detected_at DESC, {d.hit_order} DESC"
