@@ -38,7 +38,8 @@ log = logging.getLogger("monitor")
 
 SENDING = ("run", "once")  # the commands that send alerts: only they need the secrets
 
-HIT_COLUMNS = ("id", "detected_at", "score", "topic", "feed", "title", "story_id", "deliveries")
+HIT_COLUMNS = ("id", "detected_at", "published", "score", "topic", "feed", "title", "story_id",
+               "deliveries")  # fmt: skip
 FEED_COLUMNS = (
     "name",
     "health",

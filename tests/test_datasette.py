@@ -99,6 +99,7 @@ def test_datasette_reads_the_view_search_and_canned_queries(datasette: str) -> N
 
     today = get(datasette, "/monitor/todays_hits.json?_shape=array")
     assert {r["title"] for r in today} == ON_TOPIC
+    assert all(r["published"] for r in today)  # the feed's dates: an old item detected late
     broken = get(datasette, "/monitor/broken_feeds.json?_shape=array")
     assert [r["url"].rsplit("/", 1)[1] for r in broken] == ["missing.xml"]
     assert broken[0]["error_count"] == 1 and "404" in broken[0]["last_error"]

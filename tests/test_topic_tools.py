@@ -948,8 +948,9 @@ def test_hits_and_the_backtest_print_scores_on_their_side_of_the_threshold(
     config = write_config(tmp_path, [feed_server.url("/a.xml")], threshold=threshold)
     capsys.readouterr()
     assert cli(config, "hits") == 0
-    [row] = [line for line in capsys.readouterr().out.splitlines() if hit["id"] in line]
-    printed = float(row.split()[2])
+    lines = capsys.readouterr().out.splitlines()
+    [row] = [line for line in lines if hit["id"] in line]
+    printed = float(row[lines[0].index("score") :].split()[0])  # the column, wherever it is
     assert (printed >= threshold) == (hit["score"] >= threshold), (row, threshold)
 
     report = _json(capsys, config, "topic", "check", "paris-coalition", "--format", "json")

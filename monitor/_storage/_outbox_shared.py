@@ -12,7 +12,7 @@ from typing import Any
 from .._decide import clamp_wait
 from .._times import parse_iso
 from ._dialect import SqlMixin
-from ._rows import Delivery, alert_from
+from ._rows import HIT_PUBLISHED, Delivery, alert_from
 
 # The hit and item columns of a delivery, for :func:`delivery_from`.
 DELIVERY_COLUMNS = (
@@ -20,7 +20,7 @@ DELIVERY_COLUMNS = (
     "h.topic, h.score, "
     "h.matched, h.detected_at, h.story_id, coalesce(h.title, i.title) AS title, "
     "coalesce(h.summary, i.summary) AS summary, coalesce(h.link, i.link) AS link, "
-    "i.published, f.name AS feed, f.url AS feed_url FROM deliveries d "
+    f"{HIT_PUBLISHED}, f.name AS feed, f.url AS feed_url FROM deliveries d "
     "JOIN hits h ON h.id = d.hit_id JOIN items i ON i.id = h.item_id "
     "JOIN feeds f ON f.id = i.feed_id"
 )

@@ -11,7 +11,7 @@ import psycopg
 
 from ._versions import refuse_version
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 TEXT_SEARCH = "'english'"  # the text search configuration: English stemming, as FTS5's porter
 
 
@@ -220,8 +220,16 @@ _V8 = f"""
 CREATE INDEX IF NOT EXISTS items_text_search ON items USING gin (({document()}))
 """
 
+# 9: ``hits.published``, the judged item's publication time (SQLite's schema 11); existing
+# hits take their item's
+_V9 = """
+ALTER TABLE hits ADD COLUMN IF NOT EXISTS published timestamptz;
+UPDATE hits h SET published = i.published FROM items i
+    WHERE i.id = h.item_id AND h.published IS NULL AND i.published IS NOT NULL
+"""
+
 _MIGRATIONS: dict[int, str] = {
-    1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6, 7: _V7, 8: _V8
+    1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6, 7: _V7, 8: _V8, 9: _V9
 }  # fmt: skip
 
 

@@ -220,10 +220,11 @@ class PollWritesMixin(SqlMixin):
             self._run(
                 conn,
                 "INSERT INTO hits (id, item_id, topic, score, matched, detected_at, "
-                "story_id, alerted, title, summary, link) "
-                f"VALUES ({', '.join([p] * 11)})",
+                "story_id, alerted, title, summary, link, published) "
+                f"VALUES ({', '.join([p] * 12)})",
                 (hid, item_id, j.topic, j.score, json.dumps(j.matched), stamp,
-                 item.story_id or hid, int(alert), e.title, e.summary, e.link),
+                 item.story_id or hid, int(alert), e.title, e.summary, e.link,
+                 self.dialect.time(e.published)),
             )  # fmt: skip
             added.append(hid)
             targets = channels_for(j.topic, channels, routes)  # [[topics]] channels

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from .._parse import page_key
 from .._times import parse_iso
 from ._dialect import SqlMixin
+from ._rows import HIT_PUBLISHED
 
 
 class ReportsMixin(SqlMixin):
@@ -120,8 +121,9 @@ class ReportsMixin(SqlMixin):
             params.append(topic)
         sql = (
             "SELECT h.id, h.topic, h.score, coalesce(h.title, i.title) AS title, "
-            "coalesce(h.link, i.link) AS link, f.name AS feed, f.url AS feed_url, i.published, "
-            f"h.detected_at, h.story_id, h.alerted, h.matched, {d.channels} AS deliveries "
+            "coalesce(h.link, i.link) AS link, f.name AS feed, f.url AS feed_url, "
+            f"{HIT_PUBLISHED}, h.detected_at, h.story_id, h.alerted, h.matched, "
+            f"{d.channels} AS deliveries "
             "FROM hits h JOIN items i ON i.id = h.item_id JOIN feeds f ON f.id = i.feed_id "
             f"WHERE {' AND '.join(where)} ORDER BY h.detected_at DESC, {d.hit_order} DESC"
         )
@@ -149,7 +151,7 @@ class ReportsMixin(SqlMixin):
             params.append(d.time(since))
         rows = self._read(
             "SELECT h.id, h.topic, h.score, coalesce(h.title, i.title) AS title, "
-            "coalesce(h.link, i.link) AS link, f.name AS feed, i.published, h.detected_at, "
+            f"coalesce(h.link, i.link) AS link, f.name AS feed, {HIT_PUBLISHED}, h.detected_at, "
             "coalesce(h.summary, i.summary) AS summary, h.story_id, h.matched "
             "FROM hits h JOIN items i ON i.id = h.item_id JOIN feeds f ON f.id = i.feed_id "
             f"WHERE {' AND '.join(where)} ORDER BY h.detected_at DESC, {d.hit_order} DESC "

@@ -12,6 +12,11 @@ from .._models import Alert, Entry, FeedState, Judgement
 from .._redact import redact_url
 from .._times import parse_iso
 
+# A hit's publication time in a query of ``hits h JOIN items i``: the hit's own (as the feed
+# gave it when the hit was detected; SQLite schema 11, PostgreSQL 9), else the item's (a hit
+# stored by a PostgreSQL worker still running the release before, which leaves it NULL).
+HIT_PUBLISHED = "coalesce(h.published, i.published) AS published"
+
 # ``update_topic_states``: (topic, the stored state or None) -> the state to write
 TopicUpdate = Callable[[str, dict[str, Any] | None], dict[str, Any]]
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from ._schema_v4 import HIT_DETAILS, apply_v4  # version 4's step in its own module: the SQL is long
+from ._rows import HIT_PUBLISHED
+from ._schema_v4 import HIT_DETAILS, apply_v4, hit_details  # version 4's step: its SQL is long
 from ._versions import refuse_version
 
 # 3: what a hit judged, frozen at detection, and the recipients an email is still owed;
@@ -20,8 +21,9 @@ from ._versions import refuse_version
 # 8: the keys of items retention deleted (``expired_keys``);
 # 9: ``hit_details`` shows what a hit judged (frozen at detection), not the item's edited text;
 #    the digest an email delivery was put in (``deliveries.digest``);
-# 10: delivery numbers never given twice (``deliveries`` rebuilt with AUTOINCREMENT).
-SCHEMA_VERSION = 10
+# 10: delivery numbers never given twice (``deliveries`` rebuilt with AUTOINCREMENT);
+# 11: ``hits.published``, the judged item's publication time (a late old item vs a new story).
+SCHEMA_VERSION = 11
 
 _V1 = """
 CREATE TABLE feeds (
@@ -290,6 +292,23 @@ def _v10(conn: sqlite3.Connection) -> None:
     conn.execute(HIT_DETAILS)
 
 
+def _v11(conn: sqlite3.Connection) -> None:
+    """``hits.published``: the judged item's publication time as the feed gave it (NULL when
+    it gave none), frozen at detection like the hit's title and link, so that an item
+    published days ago and detected now reads as such beside ``detected_at``. Existing hits
+    take their item's (the items kept it from the start); ``hit_details`` shows the hit's.
+    Idempotent, like version 5."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(hits)")}
+    if "published" not in columns:
+        conn.execute("ALTER TABLE hits ADD COLUMN published TEXT")
+        conn.execute(
+            "UPDATE hits SET published = "
+            "(SELECT i.published FROM items i WHERE i.id = hits.item_id)"
+        )
+    conn.execute("DROP VIEW IF EXISTS hit_details")
+    conn.execute(hit_details(HIT_PUBLISHED))
+
+
 _MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
     1: _V1,
     2: _V2,
@@ -301,6 +320,7 @@ _MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
     8: _V8,
     9: _v9,
     10: _v10,
+    11: _v11,
 }
 
 

@@ -45,7 +45,11 @@ BEGIN
 END""",
 ]
 
-HIT_DETAILS = """CREATE VIEW IF NOT EXISTS hit_details AS
+
+def hit_details(published: str = "i.published") -> str:
+    """The ``hit_details`` view. ``published``: the expression of its column of that name
+    (the item's until schema 11 gave hits their own: ``_schema._v11``)."""
+    return f"""CREATE VIEW IF NOT EXISTS hit_details AS
 SELECT
     h.id AS hit_id,
     h.detected_at,
@@ -54,7 +58,7 @@ SELECT
     coalesce(h.title, i.title) AS title,
     coalesce(h.link, i.link) AS link,
     f.name AS feed,
-    i.published,
+    {published},
     h.story_id,
     h.alerted,
     CASE
@@ -73,6 +77,9 @@ SELECT
 FROM hits h
 JOIN items i ON i.id = h.item_id
 JOIN feeds f ON f.id = i.feed_id"""
+
+
+HIT_DETAILS = hit_details()  # as versions 4, 9 and 10 made it
 
 DIGESTS = """CREATE TABLE IF NOT EXISTS digests (  -- email digests sent ([alerts.email] mode)
     id         TEXT PRIMARY KEY,                  -- the Message-ID: digest_<hash of its rows>
