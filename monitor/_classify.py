@@ -15,10 +15,39 @@ from ._plaintext import item_text
 from ._relevance import StoryGrouper, Tracker, tokenise
 from ._times import EPOCH, parse_iso, utcnow
 
-__all__ = ["BadLine", "batch_moment", "batches", "classify_batch", "json_lines", "text_of"]
+__all__ = [
+    "BadLine",
+    "StoryAlerts",
+    "batch_moment",
+    "batches",
+    "classify_batch",
+    "json_lines",
+    "text_of",
+]
 
 
 _TEXT_FIELDS = ("title", "summary", "link", "feed", "published")
+
+
+class StoryAlerts:
+    """The story grouper of a classify run and the topics each story has hit so far: a hit
+    alerts when it opens its story or is the story's first hit for one of its topics (one
+    alert per story and topic, as the daemon stores them)."""
+
+    def __init__(self, grouper: StoryGrouper) -> None:
+        self.grouper = grouper
+        self._topics: dict[str, set[str]] = {}
+
+    def assign(
+        self, key: str, tokens: Tokens, when: datetime, topics: Sequence[str]
+    ) -> tuple[str, bool]:
+        """(story id, whether this hit alerts)."""
+        first_key, _ = self.grouper.assign_tokens(key, tokens, when)
+        story = story_id(first_key)
+        before = self._topics.setdefault(story, set())
+        alert = first_key == key or any(topic not in before for topic in topics)
+        before.update(topics)
+        return story, alert
 
 
 class BadLine(str):
@@ -75,7 +104,7 @@ def text_of(item: dict[str, Any]) -> tuple[str, str]:
 def classify_batch(
     batch: Sequence[tuple[int, dict[str, Any] | BadLine]],
     trackers: Sequence[Tracker],
-    grouper: StoryGrouper,
+    stories: StoryAlerts,
 ) -> list[dict[str, Any]]:
     """Judge one batch as the daemon judges a poll: every item against every topic with the
     same state, then group the hits into stories, then let the trackers learn from the
@@ -90,7 +119,7 @@ def classify_batch(
     results: dict[int, dict[str, Any]] = {}
     for k, (number, item) in enumerate(good):
         judgements = [js[k] for js in per_topic]
-        results[number] = _outcome(number, item, judgements, tokens[k], grouper)
+        results[number] = _outcome(number, item, judgements, tokens[k], stories)
     feed = good[0][1].get("feed") if good else None
     source = None if feed is None else str(feed)
     now = batch_moment(item for _, item in good)
@@ -119,7 +148,7 @@ def _outcome(
     item: dict[str, Any],
     judgements: Sequence[Judgement],
     tokens: Tokens,
-    grouper: StoryGrouper,
+    stories: StoryAlerts,
 ) -> dict[str, Any]:
     link = item.get("link")
     hits = [j for j in judgements if j.hit]
@@ -139,11 +168,8 @@ def _outcome(
         key = f"link:{link}" if link else f"line:{number}"
         feed = item.get("feed")
         key = key if feed is None else item_ref(str(feed), key)  # as the daemon knows items
-        first_key, first = grouper.assign_tokens(
-            key, tokens, _moment(item.get("published")) or utcnow()
-        )
-        out["story_id"] = story_id(first_key)
-        out["alert"] = first or first_key == key
+        when = _moment(item.get("published")) or utcnow()
+        out["story_id"], out["alert"] = stories.assign(key, tokens, when, out["hit_topics"])
     return out
 
 

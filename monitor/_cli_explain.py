@@ -106,9 +106,10 @@ def cmd_explain(
 
 def _alert_of(storage: Store, hit: dict[str, Any] | None, entry: dict[str, Any]) -> str | None:
     """Whether a hit was alerted (``entry``'s ``alerted``), and the hit that carried its
-    story's alert (``alerted_as``, returned): a later report of a story (another feed's copy)
-    is a hit with no alert of its own; a story whose topic has no alert channel has none."""
-    first = storage.story_alert(hit["story_id"]) if hit and hit["story_id"] else None
+    story's alert for its topic (``alerted_as``, returned): a later report of a story
+    (another feed's copy) is a hit with no alert of its own; a story whose topic has no alert
+    channel has none."""
+    first = storage.story_alert(hit["story_id"], hit["topic"]) if hit and hit["story_id"] else None
     entry["alerted"] = None if hit is None else first == hit["id"]
     entry["alerted_as"] = first
     return first

@@ -136,7 +136,7 @@ def _nothing_to_redeliver(storage: Store, ident: str) -> str:
         return f"no delivery or hit with id {ident!r}"
     if hit["alerted"]:
         return f"hit {ident} has no deliveries: {not_alerted(hit, None)}"
-    first = storage.story_alert(hit["story_id"]) if hit["story_id"] else None
+    first = storage.story_alert(hit["story_id"], hit["topic"]) if hit["story_id"] else None
     again = f"; `monitor redeliver {first}` sends that alert again" if first else ""
     return f"hit {ident} was not alerted: {not_alerted(hit, first)}{again}"
 

@@ -11,13 +11,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from ._classify import BadLine, batches, classify_batch, json_lines, text_of
+from ._classify import BadLine, StoryAlerts, batches, classify_batch, json_lines, text_of
 from ._cli_common import check_topic, config_of
 from ._errors import MonitorError
 from ._evaluate import evaluate, report_json, report_table
 from ._grouping import build_grouper
 from ._progress import Progress
-from ._relevance import StoryGrouper, Tracker
+from ._relevance import Tracker
 from ._runtime import apply_feedback, build_trackers
 from ._storage import stored_feedback
 
@@ -57,7 +57,7 @@ def _no_feedback_option(parser: argparse.ArgumentParser) -> None:
 
 def _scoring_parts(
     args: argparse.Namespace,
-) -> tuple[list[Tracker], StoryGrouper, dict[str, int] | None]:
+) -> tuple[list[Tracker], StoryAlerts, dict[str, int] | None]:
     """The daemon's trackers and grouper for ``classify``/``eval``: seeds, plus the database's
     judgements (read-only) unless ``--no-feedback``; never the daemon's learned stream state,
     so that a run depends only on its input. Also how many judgements each topic was given
@@ -68,11 +68,11 @@ def _scoring_parts(
     if not args.no_feedback:
         given = apply_feedback(trackers, stored_feedback(config))
         judged = {name: len(rows) for name, rows in given.items()}
-    return trackers, build_grouper(config.settings.story_window), judged
+    return trackers, StoryAlerts(build_grouper(config.settings.story_window)), judged
 
 
 def _cmd_classify(args: argparse.Namespace) -> int:
-    trackers, grouper, judged = _scoring_parts(args)
+    trackers, stories, judged = _scoring_parts(args)
     applied = sum((judged or {}).values())
     if applied:  # on stderr: stdout is one JSON line per item
         print(
@@ -83,7 +83,7 @@ def _cmd_classify(args: argparse.Namespace) -> int:
     with _open_input(args.file) as lines:
         for batch in batches(json_lines(lines)):
             for (number, item), out in zip(
-                batch, classify_batch(batch, trackers, grouper), strict=True
+                batch, classify_batch(batch, trackers, stories), strict=True
             ):
                 _warn_bad(number, item)
                 sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
@@ -96,7 +96,7 @@ def _warn_bad(number: int, item: dict[str, Any] | BadLine) -> None:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    trackers, grouper, given = _scoring_parts(args)
+    trackers, stories, given = _scoring_parts(args)
     names = [t.name for t in trackers]
     topic = args.topic or names[0]
     check_topic(topic, names)
@@ -108,7 +108,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         judged = (
             pair
             for batch in batches(json_lines(lines))
-            for pair in zip(batch, classify_batch(batch, trackers, grouper), strict=True)
+            for pair in zip(batch, classify_batch(batch, trackers, stories), strict=True)
         )
         for (number, item), out in judged:
             progress.advance()

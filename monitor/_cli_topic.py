@@ -11,7 +11,7 @@ from collections.abc import Callable
 from statistics import median
 from typing import Any
 
-from ._classify import batches, classify_batch
+from ._classify import StoryAlerts, batches, classify_batch
 from ._cli_common import check_topic, config_of
 from ._cli_explain import cmd_explain
 from ._cli_types import positive
@@ -235,11 +235,11 @@ def _backtest(tracker: Tracker, storage: Store, config: Config, limit: int) -> d
         )
         for row in rows
     ]
-    grouper = build_grouper(config.settings.story_window)
+    stories = StoryAlerts(build_grouper(config.settings.story_window))
     by_id = {row["id"]: row for row in rows}
     scored: list[dict[str, Any]] = []
     for batch in batches(numbered):
-        for (number, _), out in zip(batch, classify_batch(batch, [tracker], grouper), strict=True):
+        for (number, _), out in zip(batch, classify_batch(batch, [tracker], stories), strict=True):
             row = by_id[number]
             matched = [m["feature"] for m in out["matched"][:5]]
             scored.append(

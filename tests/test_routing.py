@@ -79,6 +79,7 @@ def test_each_topic_alerts_on_its_own_channels(
     feed_server: FeedServer,
     webhook_receiver: WebhookReceiver,
     smtp_server: SmtpServer,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     urls = serve_items(feed_server, ITEMS)
     config = routed_config(tmp_path, list(urls.values()), webhook_receiver, smtp_server)
@@ -102,6 +103,16 @@ def test_each_topic_alerts_on_its_own_channels(
     assert cli(config, "once") == 0  # nothing queued again, nothing sent twice
     time.sleep(0.3)
     assert len(webhook_receiver.received) == 2 * n and len(smtp_server.messages) == 2 * n
+    # `explain` says each topic's hit was alerted (it named the first topic's hit for all
+    # three, and said "not alerted" for the other two)
+    link = hooks[0].json["link"]
+    capsys.readouterr()
+    assert cli(config, "explain", link, "--format", "json") == 0
+    topics = {t["topic"]: t for t in json.loads(capsys.readouterr().out)["topics"]}
+    assert {name: t["alerted"] for name, t in topics.items()} == {
+        "wire": True, "desk": True, "everywhere": True,
+    }  # fmt: skip
+    assert len({t["alerted_as"] for t in topics.values()}) == 3, topics  # each its own hit
 
 
 def test_the_digest_carries_only_the_topics_routed_to_email(

@@ -95,10 +95,10 @@ def test_an_edited_item_gets_the_hits_it_had_not_and_alerts_once(storage: Store)
     assert {d["hit_id"] for d in storage.deliveries_report()} == {first}
     item = storage.find_item("http://x/a")
     assert item is not None and (item["title"], item["best_score"]) == ("Again", 0.8)
-    # a topic it was no hit for: a hit of its own, not alerted (its story has alerted)
+    # a topic it was no hit for: a hit of its own, and the story's first alert for that topic
     [other] = store(storage, [], edited=[NewItem(again, (hit(), hit("u")), story_id="s1")])
-    assert {h["topic"]: h["alerted"] for h in storage.hits()} == {"t": True, "u": False}
-    assert other != first
+    assert {h["topic"]: h["alerted"] for h in storage.hits()} == {"t": True, "u": True}
+    assert other != first and storage.story_alert("s1", "u") == other
 
 
 def test_schema_is_created_once_and_reopened(
@@ -152,10 +152,35 @@ def test_a_story_alerts_once_and_duplicates_are_stored_quietly(storage: Store) -
     assert rows[first[0]]["alerted"] is True and rows[second[0]]["alerted"] is False
     assert rows[second[0]]["story_id"] == "s1"
     assert len(storage.deliveries_report()) == 2  # the first hit's two channels only
-    assert storage.story_alert("s1") == first[0]  # what `redeliver` points a copy to
-    assert storage.story_alert("s2") is None
+    assert storage.story_alert("s1", "t") == first[0]  # what `redeliver` points a copy to
+    assert storage.story_alert("s2", "t") is None and storage.story_alert("s1", "u") is None
     state = storage.feed_state(FEED.url)  # the story "fp-a" has a re-publication, "fp-b" none
     assert storage.republished(state, ["fp-a", "fp-b"]) == {"fp-a"}
+
+
+def test_a_later_copy_alerts_each_topic_its_story_had_not_hit(storage: Store) -> None:
+    """One alert per story *and topic*: a later copy of a story (the grouper's alert=False)
+    that hits a topic the story's earlier copies did not hit is that topic's first report of
+    the story, and alerts on its channels. It alerted nowhere: grouping ignores topics, so a
+    story first hit by a store-only topic (channels = []) never reached the topic that has
+    channels, and a story routed to one topic's webhook never reached another's email."""
+    routes = {"quiet": [], "wire": ["webhook"], "desk": ["email"]}
+    [first] = store(storage, [NewItem(entry("a"), (hit("quiet"), miss("desk")), story_id="s1")],
+                    routes=routes)  # fmt: skip
+    copy = NewItem(entry("a2"), (hit("quiet"), hit("wire")), story_id="s1", alert=False)
+    quiet_again, wire = store(storage, [copy], feed=OTHER, routes=routes)
+    third = NewItem(entry("a3"), (hit("wire"), hit("desk")), story_id="s1", alert=False)
+    wire_again, desk = store(storage, [third], feed=OTHER, routes=routes)
+    rows = {h["id"]: h for h in storage.hits()}
+    assert rows[first]["alerted"] is True and rows[first]["deliveries"] is None
+    assert rows[quiet_again]["alerted"] is False and rows[wire_again]["alerted"] is False
+    assert rows[wire]["alerted"] is True and rows[wire]["deliveries"] == "webhook:pending"
+    assert rows[desk]["alerted"] is True and rows[desk]["deliveries"] == "email:pending"
+    assert storage.story_alert("s1", "wire") == wire and storage.story_alert("s1", "desk") == desk
+    assert storage.story_alert("s1", "quiet") is None  # it alerted nobody: no channel
+    # a later copy of a story the database has no hit of (the grouper's word alone) stays quiet
+    [lone] = store(storage, [NewItem(entry("z"), (hit("wire"),), story_id="s9", alert=False)])
+    assert {h["id"]: h["alerted"] for h in storage.hits()}[lone] is False
 
 
 def test_an_alerted_item_met_again_in_another_feed_is_not_alerted_again(storage: Store) -> None:

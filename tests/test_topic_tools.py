@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from monitor._classify import batch_moment, classify_batch
+from monitor._classify import StoryAlerts, batch_moment, classify_batch
 from monitor._relevance import StoryGrouper, Tracker, read_seeds, tokenise
 from monitor._relevance._text import analyse, stem
 from tests.feedserver import FeedServer, rss
@@ -113,8 +113,8 @@ def test_classify_learns_a_batch_oldest_first_as_the_daemon_does() -> None:
         for n, item in enumerate(ITEMS)
     ]
     as_listed, oldest_first = Tracker("t", seeds), Tracker("t", seeds)
-    newest_first_out = classify_batch(lines[::-1], [as_listed], StoryGrouper())
-    oldest_first_out = classify_batch(lines, [oldest_first], StoryGrouper())
+    newest_first_out = classify_batch(lines[::-1], [as_listed], StoryAlerts(StoryGrouper()))
+    oldest_first_out = classify_batch(lines, [oldest_first], StoryAlerts(StoryGrouper()))
     assert as_listed.state() == oldest_first.state()
     assert newest_first_out[::-1] == oldest_first_out
     assert any(out["alert"] for out in oldest_first_out)
@@ -154,7 +154,7 @@ def test_a_replayed_batch_stands_for_a_poll_at_its_latest_publication_time() -> 
     assert batch_moment([{"title": "no date"}]) is None
     tracker = Tracker("t", read_seeds(ROOT / "seeds"))
     lines = [(n, {**item, "title": "Weather", "feed": "a"}) for n, item in enumerate(stamped)]
-    classify_batch(lines, [tracker], StoryGrouper())
+    classify_batch(lines, [tracker], StoryAlerts(StoryGrouper()))
     assert tracker.state()["clock"] == datetime(2025, 3, 11, 9, 30, tzinfo=UTC).timestamp()
 
 
@@ -1050,3 +1050,19 @@ def test_topic_check_counts_lists_and_measures_only_the_seeds_with_words(
     assert header.startswith("topic t: 5 seeds (") and words.count(",") == 4, header
     closeness = [line for line in out.splitlines() if line.startswith("closeness")]
     assert not [name for name in junk if closeness and name in closeness[0]], closeness
+
+
+def test_classify_alerts_a_later_copy_for_the_topics_its_story_had_not_hit() -> None:
+    """One alert per story and topic, as the daemon stores them: `classify` said `alert:
+    false` for a later copy that is its story's first hit for another topic."""
+    from monitor._relevance import tokenise
+
+    stories = StoryAlerts(StoryGrouper())
+    tokens = tokenise("Volcano erupts near Grindavik", "Lava flows toward the town again.")
+    when = datetime(2025, 3, 11, 12, 0, tzinfo=UTC)
+    story, first = stories.assign("a", tokens, when, ["iceland"])
+    assert first
+    assert stories.assign("b", tokens, when, ["iceland"]) == (story, False)  # a later copy
+    assert stories.assign("c", tokens, when, ["iceland", "travel"]) == (story, True)
+    assert stories.assign("d", tokens, when, ["travel"]) == (story, False)
+    assert stories.assign("a", tokens, when, ["iceland"]) == (story, True)  # the same item

@@ -173,10 +173,12 @@ class PollWritesMixin(SqlMixin):
     ) -> tuple[list[str], bool]:
         """The hits of a stored item (``item_id``; None: an edited one, found by its key) for
         the topics it has none for yet, and their outbox rows; (new hit ids, outbox written).
-        One alert per story: a copy of a story that already alerted (the same GUID in another
-        feed, a story seen before a restart) is stored, not alerted; so is an item another
-        feed has, the same key and text, that alerted (a feed moved to a new URL brings its
-        old items again, past any story window)."""
+        One alert per story and topic: a copy of a story that topic already hit (the same GUID
+        in another feed, a story seen before a restart) is stored, not alerted; a later copy
+        (``item.alert`` false) alerts only the topics the story's stored copies never hit; an
+        item another feed has, the same key and text, that alerted for the topic is not
+        alerted again (a feed moved to a new URL brings its old items again, past any story
+        window)."""
         p = self.dialect.p
         e = item.entry
         had: set[str] = set()
@@ -194,28 +196,35 @@ class PollWritesMixin(SqlMixin):
         todo = [j for j in item.judgements if j.hit and j.topic not in had]
         if not todo:  # an edit of a hit: nothing new to store or alert
             return [], False
-        alert = (
-            item.alert
-            and not (
-                item.story_id is not None
-                and self._rows(
-                    conn,
-                    f"SELECT 1 AS one FROM hits WHERE story_id = {p} AND alerted = 1 LIMIT 1",
-                    (item.story_id,),
+        hit_before = (
+            {  # the topics the story's stored copies hit
+                r["topic"]
+                for r in self._rows(
+                    conn, f"SELECT DISTINCT topic FROM hits WHERE story_id = {p}", (item.story_id,)
                 )
-            )
-            and not self._rows(
+            }
+            if item.story_id is not None
+            else set()
+        )
+        moved = {  # the topics for which another feed's copy, same key and text, alerted
+            r["topic"]
+            for r in self._rows(
                 conn,
-                "SELECT 1 AS one FROM items i JOIN hits h ON h.item_id = i.id "
+                "SELECT DISTINCT h.topic FROM items i JOIN hits h ON h.item_id = i.id "
                 "WHERE i.feed_id IN (SELECT id FROM feeds) "  # the (feed, print) index
                 f"AND i.fingerprint = {p} AND i.key = {p} AND i.feed_id <> {p} "
-                "AND h.alerted = 1 LIMIT 1",
+                "AND h.alerted = 1",
                 (e.fingerprint, e.key, feed.id),
             )
-        )
+        }
         added: list[str] = []
         outbox = False
         for j in todo:
+            alert = (
+                j.topic not in hit_before
+                and j.topic not in moved
+                and (item.alert or bool(hit_before))  # a later copy: of a story stored
+            )
             hid = hit_id(feed.url, e.key, j.topic)
             self._run(
                 conn,

@@ -183,14 +183,15 @@ class ReportsMixin(SqlMixin):
         )
         return sorted(str(row["topic"]) for row in rows)
 
-    def story_alert(self, story_id: str) -> str | None:
-        """The id of the hit that carried a story's alert (its alerted hit, with deliveries:
-        a topic with no alert channel alerts nobody), if any."""
+    def story_alert(self, story_id: str, topic: str) -> str | None:
+        """The id of the hit that carried a story's alert for ``topic`` (its alerted hit, with
+        deliveries: a topic with no alert channel alerts nobody), if any."""
         d = self.dialect
         rows = self._read(
-            f"SELECT id FROM hits h WHERE story_id = {d.p} AND alerted = 1 AND EXISTS "
-            "(SELECT 1 FROM deliveries d WHERE d.hit_id = h.id) ORDER BY detected_at LIMIT 1",
-            (story_id,),
+            f"SELECT id FROM hits h WHERE story_id = {d.p} AND topic = {d.p} AND alerted = 1 "
+            "AND EXISTS (SELECT 1 FROM deliveries d WHERE d.hit_id = h.id) "
+            "ORDER BY detected_at LIMIT 1",
+            (story_id, topic),
         )
         return str(rows[0]["id"]) if rows else None
 
