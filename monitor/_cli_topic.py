@@ -118,11 +118,12 @@ def _warnings(described: dict[str, Any]) -> list[str]:
     # the meaning model reads English: a foreign seed's closeness says little of its story
     unjudged = {*described["no_words"], *(files[n - 1] for n in foreign)}
     out += _meaning_warnings(meaning, files, unjudged)
-    for n in described["unread_script"]:
+    for name in described["unread_script"]:
+        read = described["words"][files.index(name)] if name in files else 0
         out.append(
-            f"seed {files[n - 1]} is mostly in a script other than Latin, which the word "
-            f"channels do not read ({described['words'][n - 1]} words read): only "
-            "Latin-script text makes words"
+            f"seed {name} is mostly in a script other than Latin, which the word channels "
+            f"do not read ({read} words read{'' if read else ': it adds nothing to the topic'})"
+            ": only Latin-script text makes words"
         )
     if foreign:
         if len(foreign) == described["seeds"]:
@@ -184,10 +185,11 @@ def _with_words(described: dict[str, Any], seeds: list[SeedFile]) -> dict[str, A
     """The tracker's description (of every seed file that gives any text, as the daemon
     reads them) told of the seeds that give the topic words only: counted, listed, measured
     and numbered among themselves (``files``: seed n is ``files[n - 1]``); the others, which
-    add nothing, named in ``no_words``. A seed in a script the tokeniser does not read is
-    kept (its own warning says so)."""
+    add nothing, named in ``no_words``; those mostly in a script the tokeniser does not read,
+    named in ``unread_script`` instead (their own warning says so; a seed with a few Latin
+    words among them is counted too)."""
     other_script = set(described["unread_script"])
-    kept = [n for n, seed in enumerate(seeds, 1) if readable(seed.text) or n in other_script]
+    kept = [n for n, seed in enumerate(seeds, 1) if readable(seed.text)]
     number = {old: new for new, old in enumerate(kept, 1)}
 
     def renumber(numbers: list[int]) -> list[int]:
@@ -196,14 +198,16 @@ def _with_words(described: dict[str, Any], seeds: list[SeedFile]) -> dict[str, A
     out = dict(described)
     out["seeds"] = len(kept)
     out["files"] = [seeds[n - 1].name for n in kept]
-    out["no_words"] = [seed.name for n, seed in enumerate(seeds, 1) if n not in number]
+    out["no_words"] = [
+        seed.name for n, seed in enumerate(seeds, 1) if n not in number and n not in other_script
+    ]
     for key in _PER_SEED:  # meaning: None (channel off) or [] (one seed) says so
         if described.get(key) and len(described[key]) == len(seeds):
             out[key] = [described[key][n - 1] for n in kept]
     if out.get("meaning") and len(kept) < 2:  # as of one seed: no other to be close to
         out["meaning"] = []
     out["not_english"] = renumber(described["not_english"])
-    out["unread_script"] = renumber(described["unread_script"])
+    out["unread_script"] = [seeds[n - 1].name for n in sorted(other_script)]
     out["same_text"] = [g for g in map(renumber, described["same_text"]) if len(g) > 1]
     out["shared_lines"] = [
         (line, owners)

@@ -703,14 +703,15 @@ def test_english_headlines_with_foreign_names_or_a_foreign_word_read_as_english(
 def test_topic_check_warns_of_a_seed_in_a_script_it_does_not_read(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Only Latin-script text makes words: a Ukrainian headline is read as no word at all."""
+    """Only Latin-script text makes words: a Ukrainian headline is read as no word at all,
+    so it is not counted among the seeds (it teaches nothing); its warning names it."""
     texts = [
         "Зіткнення танкера та вантажного судна в Північному морі",
         "Tanker and cargo ship collide in the North Sea off England",
         "North Sea collision: tanker carrying jet fuel on fire after cargo ship strikes it",
     ]
     report = _json(capsys, _topic_t(tmp_path, texts), "topic", "check", "t", "--format", "json")
-    assert report["words"][0] == 0
+    assert report["files"] == ["2.txt", "3.txt"] and report["unread_script"] == ["1.txt"]
     warned = [w for w in report["warnings"] if "script" in w]
     assert len(warned) == 1 and warned[0].startswith("seed 1.txt is mostly in a script"), warned
 
@@ -1066,3 +1067,27 @@ def test_classify_alerts_a_later_copy_for_the_topics_its_story_had_not_hit() -> 
     assert stories.assign("c", tokens, when, ["iceland", "travel"]) == (story, True)
     assert stories.assign("d", tokens, when, ["travel"]) == (story, False)
     assert stories.assign("a", tokens, when, ["iceland"]) == (story, True)  # the same item
+
+
+def test_topic_check_of_a_seed_in_another_script_names_it_and_counts_only_the_others(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Cyrillic headline beside four English seeds makes no word: it teaches the topic
+    nothing (neither its words nor its meaning), so it is not counted, listed or measured
+    ("5 seeds (…, 0 words)", "far in meaning"); its own warning names it. Since the seeds
+    without words stopped counting in the tracker, the table raised instead."""
+    story = [f"{i['title']}\n\n{i['summary']}\n" for i in ON[:4]]
+    files = {f"{n}.txt": text for n, text in enumerate(story, 1)}
+    config = _topic_files(
+        tmp_path, files | {"ru.txt": "Извержение вулкана в Исландии: Гриндавик эвакуирован\n"}
+    )
+    report = _json(capsys, config, "topic", "check", "t", "--format", "json")
+    assert report["seeds"] == 4 and report["files"] == sorted(files), report["files"]
+    assert report["unread_script"] == ["ru.txt"] and report["no_words"] == []
+    assert report["meaning"] is None or len(report["meaning"]) == 4, report["meaning"]
+    about = [w for w in report["warnings"] if "ru.txt" in w]
+    assert len(about) == 1 and "script other than Latin" in about[0], report["warnings"]
+    capsys.readouterr()
+    assert cli(config, "topic", "check", "t") == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header.startswith("topic t: 4 seeds (") and ", 0" not in header, header

@@ -5,13 +5,21 @@ from __future__ import annotations
 import codecs
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from monitor._errors import ConfigError
 from monitor._relevance._text import is_stop, sequence, strip_markup, strip_markup_scripts
 
-__all__ = ["SEED_SUFFIXES", "SeedFile", "read_seed_files", "read_seeds", "readable"]
+__all__ = [
+    "SEED_SUFFIXES",
+    "SeedFile",
+    "read_seed_files",
+    "read_seeds",
+    "readable",
+    "with_words",
+]
 
 SEED_SUFFIXES = (".txt", ".md", ".html", ".htm")
 
@@ -99,6 +107,11 @@ def readable(text: str) -> bool:
     """Whether a seed's text has a word the topic can learn (not only punctuation, numbers,
     common words such as "the", or a script the tokeniser does not read)."""
     return any(not is_stop(token) for token in sequence(text))
+
+
+def with_words(texts: Sequence[str]) -> list[str]:
+    """The seed texts that teach a topic: those with a word to learn (:func:`readable`)."""
+    return [text for text in texts if readable(text)]
 
 
 def _page_text(raw: str) -> str:

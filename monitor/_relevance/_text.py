@@ -10,7 +10,7 @@ import dataclasses
 import html
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from monitor._models import ParsedFeed, Tokens
 from monitor._relevance._semantic import embedder
@@ -29,7 +29,6 @@ __all__ = [
     "surface",
     "tokenise",
     "tokenise_feed",
-    "with_words",
 ]
 
 STOPWORDS: frozenset[str] = frozenset(
@@ -340,8 +339,3 @@ def tokenise_feed(parsed: ParsedFeed) -> ParsedFeed:
         dataclasses.replace(e, tokens=tokenise(e.title, e.summary)) for e in parsed.entries
     )
     return dataclasses.replace(parsed, entries=entries)
-
-
-def with_words(texts: Sequence[str]) -> list[str]:
-    """The texts that have a word to teach (a seed of numbers and stopwords only has none)."""
-    return [text for text in texts if text.strip() and analyse_lines(text).content]

@@ -54,9 +54,10 @@ from monitor._relevance._learn import Learning, Scored
 from monitor._relevance._params import DEFAULT_THRESHOLD, Params
 from monitor._relevance._persist import seeds_key
 from monitor._relevance._profile import SeedProfile
+from monitor._relevance._seeds import with_words
 from monitor._relevance._semantic import MEANING as _MEANING
 from monitor._relevance._semantic import MEANING_LABEL, Meaning
-from monitor._relevance._text import tokenise, with_words
+from monitor._relevance._text import tokenise
 
 __all__ = ["DEFAULT_THRESHOLD", "Params", "Tracker"]
 
@@ -350,8 +351,17 @@ class Tracker(Learning):
             rates=rates,
             more=self._more_texts,
         )
-        described["meaning"] = self._meaning.agreement() if self._meaning.on else None
+        described["meaning"] = self._agreement() if self._meaning.on else None
         return described
+
+    def _agreement(self) -> list[float | None]:
+        """The meaning channel's agreement per seed text, None for a seed with no word to
+        teach (it is not among the seeds the channel embeds); [] for one seed."""
+        taught = iter(self._meaning.agreement())
+        with_word = [bool(with_words([text])) for text in self._seed_texts]
+        if sum(with_word) < 2:
+            return []
+        return [next(taught, None) if has else None for has in with_word]
 
     def keywords(self, limit: int = 2) -> list[str]:
         """The keyword alert a user would write for this topic (``monitor eval``'s baseline):
