@@ -77,10 +77,10 @@ class AlertsSection(LoaderBase):
                         self.fail(t.key(key), f"the environment variable {value} is not set")
                 else:
                     try:
-                        text = (self.file(value)).read_text(encoding="utf-8")
+                        text = self.file(value, t.key(key)).read_text(encoding="utf-8")
                     except OSError as exc:
                         if self.secrets:
-                            path = self.file(value)
+                            path = self.file(value, t.key(key))
                             self.fail(t.key(key), f"cannot read {path}: {exc.strerror}")
                         text = ""
                 urls = [u for u in text.split() if not u.startswith("#")]
@@ -130,7 +130,7 @@ class AlertsSection(LoaderBase):
             if not secret:
                 self.fail(t.key(key), f"the environment variable {value} is not set")
         else:
-            path = self.file(value)
+            path = self.file(value, t.key(key))
             origin = f" (in {path})"
             try:
                 secret = path.read_text(encoding="utf-8").strip()

@@ -68,7 +68,7 @@ class MonitorSection(LoaderBase):
             if workers < 0:
                 self.fail(t.key("parse_workers"), "expected 0 (one per core) or more", workers)
             return Settings(
-                database=self.file(database).resolve(),
+                database=self.file(database, t.key("database")).resolve(),
                 dsn=dsn,
                 interval=self.duration(t, "interval", 600.0, minimum=1),
                 min_interval=self.optional_duration(t, "min_interval"),

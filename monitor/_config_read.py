@@ -103,10 +103,16 @@ class LoaderBase:
         self.base = path.parent
         self.secrets = secrets  # False: secrets are not looked up, and are None
 
-    def file(self, value: str) -> Path:
-        """A path the config gives: ``~`` is the home folder, a relative path is the config
-        file's folder's."""
-        return self.base / Path(value).expanduser()
+    def file(self, value: str, key: str) -> Path:
+        """A path the config gives at ``key``: ``~`` is the home folder (``~name`` name's), a
+        relative path is the config file's folder's."""
+        try:
+            return self.base / Path(value).expanduser()
+        except RuntimeError:  # "Could not determine home directory": no such user (or HOME)
+            user = value[1:].split("/", 1)[0]
+            self.fail(
+                key, f"no user {user!r} for {value}" if user else f"no home folder for {value}"
+            )
 
     def fail(self, key: str, message: str, value: Any = ...) -> NoReturn:
         got = "" if value is ... else f", got {_show(value)}"

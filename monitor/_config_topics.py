@@ -29,8 +29,11 @@ class TopicsSection(LoaderBase):
                     self.fail(t.key("name"), "expected a non-empty topic name", name)
                 threshold = t.get("threshold", (int, float), None, expected="a number in 0..1")
                 if threshold is not None and not 0 < threshold < 1:
-                    self.fail(t.key("threshold"), "expected a number between 0 and 1", threshold)
-                seeds = self.file(t.get("seeds", str, "seeds", expected="a folder path"))
+                    self.fail(
+                        t.key("threshold"), "expected a number above 0 and below 1", threshold
+                    )
+                where = t.get("seeds", str, "seeds", expected="a folder path")
+                seeds = self.file(where, t.key("seeds"))
                 if not seeds.is_dir():
                     self.fail(
                         t.key("seeds"),

@@ -274,9 +274,23 @@ def report_table(
         threshold = "-" if m.threshold is None else f"{m.threshold:.3f}"
         if m is report.at_threshold and m.threshold is not None:
             threshold = repr(m.threshold)  # as the config writes it (0.98266, not 0.983)
+        elif m is report.best and m.threshold is not None:
+            threshold = _at_most(m.threshold)  # a value to set: it keeps the hits it counts
         lines.append(
             f"{name:<20} {threshold:>9} {m.precision:>9.3f} {m.recall:>7.3f} {m.f1:>6.3f} "
             f"{m.cnorm:>6.3f} {m.tp:>4} {m.fp:>4} {m.fn:>4}"
         )
     lines += ["", "keyword baseline: " + keyword_query(report.keywords)]
     return "\n".join(lines) + "\n"
+
+
+def _at_most(threshold: float) -> str:
+    """``threshold`` rounded down, to 3 decimals or as many as keep it above 0: set as a
+    topic's ``threshold``, every item it counts as a hit still is one (0.7346 rounded to
+    0.735 would miss the item that set it, 0.99971 to 1.000 is refused as a threshold)."""
+    for digits in range(3, 10):
+        scale = 10**digits
+        text = f"{math.floor(threshold * scale) / scale:.{digits}f}"
+        if float(text) > 0:
+            return text
+    return repr(threshold)

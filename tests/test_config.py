@@ -136,6 +136,10 @@ password_env = "TEST_SMTP_PASSWORD"
         ("[[feeds]]\nurl = 'http://a/b'\n[[feeds]]\nurl = 'http://a/b'\n", "listed twice"),
         ("[[topics]]\nname = 't'\nseeds = 'nope'\n", "[[topics]][1].seeds: expected a folder"),
         ("[[topics]]\nname = 't'\nthreshold = 2\n", "[[topics]][1].threshold: expected a number"),
+        (
+            "[[topics]]\nname = 't'\nthreshold = 1.0\n",
+            "threshold: expected a number above 0 and below 1",
+        ),
         ("[[topics]]\nname = 't'\nphrases = 'x'\n", "[[topics]][1].phrases: expected a list"),
         ("[alerts]\nretry_schedule = ['5s', 'x']\n", "alerts.retry_schedule: expected a list"),
         (

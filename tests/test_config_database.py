@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -51,6 +52,33 @@ def test_a_path_under_the_home_folder(tmp_path: Path, monkeypatch: pytest.Monkey
     config = load_config(path)
     assert config.settings.database == home / "news" / "m.db"
     assert config.topics[0].seeds == home / "news" / "seeds"
+
+
+def test_a_path_under_another_users_home_that_does_not_exist_is_a_config_error(
+    tmp_path: Path,
+) -> None:
+    """``~name`` is name's home folder; for a user who does not exist it raised "Could not
+    determine home directory" as a traceback, for every command."""
+    user = "~no-such-user-here-4711"
+    message = error_of(tmp_path, f'database = "{user}/m.db"')
+    assert f"monitor.database: no user {user[1:]!r} for {user}/m.db" in message, message
+    path = tmp_path / "config.toml"
+    (tmp_path / "seeds").mkdir(exist_ok=True)
+    for table, key in (
+        (f'[[topics]]\nname = "t"\nseeds = "{user}/seeds"', "[[topics]][1].seeds"),
+        (
+            f'[alerts.webhook]\nurl = "http://127.0.0.1:9/h"\nsecret_file = "{user}/s"',
+            "alerts.webhook.secret_file",
+        ),
+    ):
+        path.write_text(f"{table}\n{FEED}", encoding="utf-8")
+        with pytest.raises(ConfigError, match=re.escape(f"{key}: no user")):
+            load_config(path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(path), "once"],  # reads secrets
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
 
 
 def test_a_postgresql_url_without_password(tmp_path: Path) -> None:

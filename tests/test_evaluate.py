@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
+from monitor._config import load_config
 from monitor._evaluate import (
     best_threshold,
     evaluate,
@@ -15,6 +17,7 @@ from monitor._evaluate import (
     pr_curve,
     report_table,
 )
+from tests.helpers import write_config
 
 
 def test_metrics_count_and_ratios() -> None:
@@ -153,3 +156,21 @@ def test_the_configured_threshold_is_printed_as_written() -> None:
         if line.startswith("configured")
     ]
     assert row.split()[1] == "0.5", row
+
+
+@pytest.mark.parametrize(
+    ("best", "shown"), [(0.99971, "0.999"), (0.7346, "0.734"), (0.5, "0.500"), (0.0002, "0.0002")]
+)
+def test_the_best_threshold_is_printed_as_a_threshold_that_keeps_its_hits(
+    best: float, shown: str, tmp_path: Path
+) -> None:
+    """Printed rounded, 0.99971 read "1.000", which `threshold` refuses, and 0.7346 read
+    0.735, which would miss the item that set it: it is printed rounded down, never to 0."""
+    items = [(2, best, True), (0, best / 2, False)]
+    report = evaluate(items, [("a", ""), ("b", "")], 0.5, ("a",))
+    assert report.best.threshold == best
+    table = report_table(report, "t", {0: 1, 1: 0, 2: 1}, 0)
+    (row,) = [line for line in table.splitlines() if line.startswith("best threshold")]
+    assert row.split()[3] == shown, row
+    config = write_config(tmp_path, [], threshold=float(shown))  # the value loads
+    assert load_config(config).topics[0].threshold == float(shown) <= best
