@@ -13,16 +13,14 @@ gets 403 and touches nothing.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from contextlib import closing
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ._config import Config
 from ._errors import MonitorError
+from ._httpd import Endpoint, Handler
 from ._judge import page, parse_path, valid
 from ._storage import Store, open_store
 from ._times import utcnow
@@ -32,6 +30,7 @@ log = logging.getLogger(__name__)
 _FORM_LIMIT = 2048  # bytes of a POST body: the form has one field
 _TIMEOUT = 10.0  # seconds a connection may take to send its request
 _BUTTON = {"irrelevant": "Not about the topic", "relevant": "About the topic"}
+_PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
 def judge_server(config: Config, pickup: float) -> JudgeServer | None:
@@ -49,7 +48,7 @@ def judge_server(config: Config, pickup: float) -> JudgeServer | None:
     )
 
 
-class JudgeServer:
+class JudgeServer(Endpoint):
     """Serves the judge pages on ``address`` until :meth:`stop`."""
 
     def __init__(
@@ -66,28 +65,14 @@ class JudgeServer:
         self.open_store = open_store
         self.pickup = pickup
         self.now = now
-        try:
-            self.server = _Server(address, _Handler, self)
-        except OSError as exc:
-            raise MonitorError(
-                f"{where}: cannot listen on {address[0]}:{address[1]}: {exc.strerror or exc}"
-            ) from None
-        self._thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True
-        )
-
-    @property
-    def address(self) -> tuple[str, int]:
-        host, port = self.server.server_address[:2]
-        return str(host), int(port)
+        super().__init__(address, _Handler, where)
 
     def start(self) -> None:
-        self._thread.start()
+        self.serve()
         log.info("judge pages at http://%s:%d/judge/", *self.address)
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.close()
 
     def answer(self, method: str, target: str, form: dict[str, list[str]]) -> tuple[int, str]:
         """(status, HTML page) for one request: ``GET`` shows, ``POST`` records."""
@@ -131,25 +116,11 @@ class JudgeServer:
         )
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], handler: Any, owner: JudgeServer) -> None:
-        self.owner = owner
-        super().__init__(address, handler)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+class _Handler(Handler):
     timeout = _TIMEOUT
-    _body = True
 
-    def do_HEAD(self) -> None:
-        self.do_GET(with_body=False)
-
-    def do_GET(self, *, with_body: bool = True) -> None:
-        self._body = with_body
-        self._send(*self.server.owner.answer("GET", self.path, {}))
+    def do_GET(self) -> None:
+        self._page(*self._owner().answer("GET", self.path, {}))
 
     def do_POST(self) -> None:
         try:
@@ -157,21 +128,15 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             length = -1
         if not 0 <= length <= _FORM_LIMIT:
-            self._send(413, page("Too large", ["A judgement is one small form."]))
+            self._page(413, page("Too large", ["A judgement is one small form."]))
             return
         raw = self.rfile.read(length).decode("utf-8", "replace")
-        self._send(*self.server.owner.answer("POST", self.path, parse_qs(raw)))
+        self._page(*self._owner().answer("POST", self.path, parse_qs(raw)))
 
-    def _send(self, status: int, html: str) -> None:
-        body = html.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.send_header("Referrer-Policy", "no-referrer")
-        self.end_headers()
-        if self._body:
-            self.wfile.write(body)
+    def _owner(self) -> JudgeServer:
+        owner = self.server.owner
+        assert isinstance(owner, JudgeServer)
+        return owner
 
-    def log_message(self, format: str, *args: Any) -> None:  # judgements are logged above
-        pass
+    def _page(self, status: int, html: str) -> None:
+        self.send(status, "text/html; charset=utf-8", html.encode(), _PAGE_HEADERS)
