@@ -11,6 +11,7 @@ from typing import Any
 
 from ._cli_common import cannot_write, check_topic, config_of, open_storage
 from ._cli_types import output_file, positive, since
+from ._feedset import named_as_configured
 from ._times import utcnow
 
 
@@ -36,7 +37,10 @@ def cmd_atom(args: argparse.Namespace) -> int:
     check_topic(args.topic, topics)
     storage = open_storage(args)
     try:
-        hits = storage.hit_entries(topic=args.topic, since=args.since, limit=args.limit)
+        hits = named_as_configured(  # a feed renamed in the config: its name now, unwritten
+            config.feeds,
+            storage.hit_entries(topic=args.topic, since=args.since, limit=args.limit),
+        )
     finally:
         storage.close()
     from ._atom_out import hits_feed

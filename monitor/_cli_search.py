@@ -8,6 +8,7 @@ from typing import Any
 
 from ._cli_common import FORMATS, check_topic, config_of, cut, open_storage
 from ._cli_types import positive
+from ._feedset import named_as_configured
 from ._output import render
 
 SEARCH_COLUMNS = ("item_id", "published", "score", "topic", "feed", "title", "hits")
@@ -40,7 +41,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         )
     finally:
         storage.close()
-    rows = cut(rows, args.limit, "items")
+    rows = named_as_configured(config_of(args).feeds, cut(rows, args.limit, "items"))
     if args.format != "table":  # a list of hit ids, as `hits` lists deliveries
         for row in rows:
             row["hits"] = (row["hits"] or "").split()

@@ -563,6 +563,16 @@ def test_hits_name_a_renamed_feed_as_config_toml_does_now(
     assert code == 0 and "New " in table and "Old " not in table, table
     code, out, _ = run(config, capsys, "hits", "--format", "csv")
     assert code == 0 and "New " in out and "Old " not in out, out
+    # so do the other reports that name a hit's or an item's feed
+    word = hits[0]["title"].split()[0]
+    code, out, _ = run(config, capsys, "search", word, "--format", "json")
+    found = json.loads(out)
+    assert (
+        code == 0 and found and {r["feed"] for r in found} <= {f"New {n}" for n in range(len(urls))}
+    )
+    assert "feed_url" not in found[0], found[0]
+    code, atom, _ = run(config, capsys, "atom")
+    assert code == 0 and "<name>New " in atom and "Old " not in atom, atom[:2000]
     with sqlite3.connect(database) as db:  # a report: nothing written
         assert sorted(db.execute("SELECT url, name, source FROM feeds")) == before
     db.close()

@@ -160,7 +160,8 @@ class PgSearchMixin(PostgresBase):
             params += [topic, topic]
         rank = parsed.rank
         sql = (
-            "SELECT i.id AS item_id, i.title, i.link, f.name AS feed, i.published, i.first_seen, "
+            "SELECT i.id AS item_id, i.title, i.link, f.name AS feed, f.url AS feed_url, "
+            "i.published, i.first_seen, "
             "round(i.score::numeric, 3)::float AS score, i.topic, "
             "(SELECT string_agg(h.id, ' ' ORDER BY h.seq) FROM hits h "
             "WHERE h.item_id = i.id) AS hits, "

@@ -151,7 +151,8 @@ class ReportsMixin(SqlMixin):
             params.append(d.time(since))
         rows = self._read(
             "SELECT h.id, h.topic, h.score, coalesce(h.title, i.title) AS title, "
-            f"coalesce(h.link, i.link) AS link, f.name AS feed, {HIT_PUBLISHED}, h.detected_at, "
+            "coalesce(h.link, i.link) AS link, f.name AS feed, f.url AS feed_url, "
+            f"{HIT_PUBLISHED}, h.detected_at, "
             "coalesce(h.summary, i.summary) AS summary, h.story_id, h.matched "
             "FROM hits h JOIN items i ON i.id = h.item_id JOIN feeds f ON f.id = i.feed_id "
             f"WHERE {' AND '.join(where)} ORDER BY h.detected_at DESC, {d.hit_order} DESC "

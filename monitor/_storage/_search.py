@@ -37,7 +37,8 @@ class SearchMixin(StorageBase):
             )
             params += [topic, topic]
         sql = (
-            "SELECT i.id AS item_id, i.title, i.link, f.name AS feed, i.published, i.first_seen, "
+            "SELECT i.id AS item_id, i.title, i.link, f.name AS feed, f.url AS feed_url, "
+            "i.published, i.first_seen, "
             "round(i.score, 3) AS score, i.topic, "
             "(SELECT group_concat(h.id, ' ') FROM hits h WHERE h.item_id = i.id) AS hits, "
             "snippet(items_fts, 1, '[', ']', '…', 12) AS snippet "
