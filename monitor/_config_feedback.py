@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._config_alerts import AlertsSection
 from ._config_model import FeedbackConfig
 from ._config_monitor import MonitorSection
+
+_EVERY_ADDRESS = ("0.0.0.0", "::")  # a wildcard listen: no address a link can name
+
+
+def _short(secret: str) -> str | None:
+    return "expected a secret of at least 16 characters" if len(secret) < 16 else None
 
 
 class FeedbackSection(MonitorSection, AlertsSection):
@@ -18,15 +25,24 @@ class FeedbackSection(MonitorSection, AlertsSection):
             if listen is None:
                 self.fail(t.key("listen"), 'expected an address "host:port" to serve the pages on')
             host, port = listen
-            default = f"http://{f'[{host}]' if ':' in host else host}:{port}"
-            url = self.http_url(t, "url") if "url" in t.data else default
-            secret = self.secret(t, "secret", inline=False)
+            t.used.add("url")  # a known key, listed when another is misspelt
+            if "url" in t.data:
+                url = self.http_url(t, "url")
+                if urlsplit(url).query or urlsplit(url).fragment or "?" in url or "#" in url:
+                    self.fail(t.key("url"), "expected a base URL with no query or fragment", url)
+            elif host in _EVERY_ADDRESS:
+                self.fail(
+                    t.key("url"),
+                    f"listening on every address ({host}), say how browsers reach the pages: "
+                    'url = "https://monitor.example.org"',
+                )
+            else:
+                url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+            secret = self.secret(t, "secret", inline=False, check=_short)
             if secret is None and not any(k in t.data for k in ("secret_env", "secret_file")):
                 self.fail(
                     t.key("secret_env"),
                     "the links must be signed: name an environment variable (secret_env) or "
                     "a file (secret_file) that holds a secret",
                 )
-            if secret is not None and len(secret) < 16:
-                self.fail(t.key("secret"), "expected a secret of at least 16 characters")
         return FeedbackConfig(listen=listen, url=url.rstrip("/"), secret=secret)

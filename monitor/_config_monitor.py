@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
 from ._config_model import Settings, is_postgres_url
 from ._config_read import LoaderBase, Table
+
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")  # a name or an IPv4 address
+
+
+def _host(host: str) -> bool:
+    """A host to listen on: a name, an IPv4 or an IPv6 address (not "http://x", not "a b")."""
+    if ":" in host:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return False
+        return True
+    return _HOST.fullmatch(host) is not None
 
 
 class MonitorSection(LoaderBase):
@@ -19,7 +34,9 @@ class MonitorSection(LoaderBase):
             return None
         host, sep, port = text.strip().rpartition(":")
         host = host.removeprefix("[").removesuffix("]")
-        if not (sep and host and port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
+        if not (sep and _host(host) and port.isascii() and port.isdigit()):
+            self.fail(table.key(name), f"expected {expected}", text)
+        if not 0 < int(port) < 65536:
             self.fail(table.key(name), f"expected {expected}", text)
         return host, int(port)
 

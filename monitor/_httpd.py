@@ -4,6 +4,7 @@ answers ``HEAD`` as ``GET`` without the body and logs no request line of its own
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,9 +43,12 @@ class Endpoint:
 
 class OwnedServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the stdlib's 5 reset connections under a burst of clicks
 
     def __init__(self, address: tuple[str, int], handler: Any, owner: Endpoint) -> None:
         self.owner = owner
+        if ":" in address[0]:  # an IPv6 address ("::1", "::")
+            self.address_family = socket.AF_INET6
         super().__init__(address, handler)
 
 

@@ -34,8 +34,13 @@ def sign(secret: str, hit_id: str, verdict: str) -> str:
 
 
 def valid(secret: str, hit_id: str, verdict: str, sig: str) -> bool:
-    """Whether ``sig`` is this hit's and verdict's signature (compared in constant time)."""
-    return verdict in VERDICTS and hmac.compare_digest(sign(secret, hit_id, verdict), sig)
+    """Whether ``sig`` is this hit's and verdict's signature (compared in constant time; a
+    signature is hex: anything else is not one)."""
+    return (
+        verdict in VERDICTS
+        and sig.isascii()
+        and hmac.compare_digest(sign(secret, hit_id, verdict), sig)
+    )
 
 
 def links(url: str, secret: str, hit_id: str) -> tuple[str, str]:
@@ -74,7 +79,9 @@ def parse_path(path: str) -> tuple[str, str] | None:
     if len(parts) < 3 or parts[-3] != "judge" or parts[-1] not in VERDICTS:
         return None
     hit_id = parts[-2]
-    if not hit_id or len(hit_id) > 100 or not all(c.isalnum() or c in "_-" for c in hit_id):
+    if not (hit_id.isascii() and 0 < len(hit_id) <= 100) or not all(
+        c.isalnum() or c in "_-" for c in hit_id
+    ):
         return None
     return hit_id, parts[-1]
 

@@ -13,7 +13,7 @@ gets 403 and touches nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import closing
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
@@ -44,6 +44,7 @@ def judge_server(config: Config, pickup: float) -> JudgeServer | None:
         cfg.secret,
         lambda: open_store(config, must_exist=True),
         pickup=pickup,
+        topics=[topic.name for topic in config.topics],
         where=where,
     )
 
@@ -58,10 +59,12 @@ class JudgeServer(Endpoint):
         open_store: Callable[[], Store],
         *,
         pickup: float,
+        topics: Collection[str],
         where: str = "[feedback] listen",
         now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.secret = secret
+        self.topics = frozenset(topics)  # the configured ones: a judgement for another is lost
         self.open_store = open_store
         self.pickup = pickup
         self.now = now
@@ -80,8 +83,8 @@ class JudgeServer(Endpoint):
         if parsed is None:
             return 404, page("Not found", ["This is not a judgement link."])
         hit_id, verdict = parsed
-        fields = form if method == "POST" else parse_qs(urlsplit(target).query)
-        sig = (fields.get("sig") or [""])[0]
+        # the page's button posts the form; a chat button posts to the link itself
+        sig = (form.get("sig") or parse_qs(urlsplit(target).query).get("sig") or [""])[0]
         if not valid(self.secret, hit_id, verdict, sig):
             return 403, page(
                 "Not a valid link",
@@ -95,6 +98,11 @@ class JudgeServer(Endpoint):
                         "No such hit", [f"{hit_id} is not in the database (deleted since?)."]
                     )
                 topic, title = str(item["topic"]), str(item["title"] or item["link"] or hit_id)
+                if topic not in self.topics:  # renamed or removed since: nobody would learn
+                    return 410, page(
+                        "Topic no longer configured",
+                        [title, f"Its topic, {topic}, is no longer in the monitor's config."],
+                    )
                 if method != "POST":
                     question = f"Is this {'not ' if verdict == 'irrelevant' else ''}about {topic}?"
                     return 200, page(

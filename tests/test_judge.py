@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,8 +20,9 @@ import pytest
 
 from monitor._config import load_config
 from monitor._digest_plan import digest_message
-from monitor._errors import ConfigError
+from monitor._errors import ConfigError, MonitorError
 from monitor._judge import linker, links, parse_path, sign, valid
+from monitor._judge_server import JudgeServer
 from tests.feedserver import FeedServer
 from tests.helpers import DATA, cli, load_items, serve_items, write_config
 from tests.receivers import SmtpServer, WebhookReceiver
@@ -253,3 +255,143 @@ def test_the_judge_address_in_use_is_a_one_line_error(
     assert proc.returncode == 1, proc.stderr
     assert f"feedback.listen: cannot listen on 127.0.0.1:{port}" in proc.stderr
     assert "Traceback" not in proc.stderr and time.monotonic() - started < 60
+
+
+# ----------------------------------------------------------------------------- the pages alone
+
+
+@pytest.fixture
+def pages(tmp_path: Path) -> Iterator[tuple[JudgeServer, str]]:
+    """Judge pages over a real SQLite file holding one hit of topic "t" (the daemon's
+    writes, not a mock), on a free port; yields (server, that hit's id)."""
+    from monitor._config import FeedConfig
+    from monitor._models import Entry, Judgement
+    from monitor._storage import NewItem, Storage
+
+    feed = FeedConfig("http://127.0.0.1:1/feed.xml", "Feed", 600)
+    storage = Storage(tmp_path / "m.db")
+    storage.sync_feeds([feed])
+    now = datetime(2025, 3, 11, 12, 0, tzinfo=UTC)
+    item = NewItem(
+        Entry("id:a", "Chiefs meet in Paris", "On a force.", "http://x/a", now, "fp-a"),
+        (Judgement("t", 0.9, True, ()),),
+        story_id="s1",
+    )
+    [hit_id] = storage.store_poll(
+        storage.feed_state(feed.url), now, title="T", fetch_url=feed.url, etag=None,
+        last_modified=None, body_hash=None, warning=None, items=[item], edited=[],
+        channels=["webhook"],
+    )  # fmt: skip
+    storage.close()
+    server = JudgeServer(
+        ("127.0.0.1", 0), SECRET, lambda: Storage(tmp_path / "m.db"), pickup=30, topics={"t"}
+    )
+    server.start()
+    try:
+        yield server, hit_id
+    finally:
+        server.stop()
+
+
+def _link(server: JudgeServer, hit_id: str, verdict: str = "irrelevant") -> str:
+    host, port = server.address
+    irrelevant, relevant = links(f"http://{host}:{port}", SECRET, hit_id)
+    return irrelevant if verdict == "irrelevant" else relevant
+
+
+def test_a_button_may_post_to_the_link_itself(pages: tuple[JudgeServer, str]) -> None:
+    """Chat buttons (ntfy's `http` action, Slack's) POST to the URL they are given, with no
+    form: the webhook's `judge` link was refused as "not a valid link"."""
+    server, hit_id = pages
+    with httpx.Client(timeout=10) as client:
+        done = client.post(_link(server, hit_id))
+        assert done.status_code == 200 and "Recorded: irrelevant to t" in done.text
+        assert client.post(_link(server, hit_id), json={}).status_code == 200
+
+
+@pytest.mark.parametrize("sig", ["%E2%82%AC", "%C3%A9" * 16, "é"])
+def test_a_signature_that_is_not_ascii_is_refused_not_a_traceback(
+    pages: tuple[JudgeServer, str], sig: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server, hit_id = pages
+    base = _link(server, hit_id).split("?")[0]
+    with httpx.Client(timeout=10) as client:
+        assert client.get(f"{base}?sig={sig}").status_code == 403
+        assert client.post(base, data={"sig": sig}).status_code == 403
+        non_ascii_id = base.replace(hit_id, "hit_\u00e9")
+        assert client.get(f"{non_ascii_id}?sig=00").status_code == 404
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_link_of_a_topic_no_longer_configured_records_nothing(
+    pages: tuple[JudgeServer, str], tmp_path: Path
+) -> None:
+    server, hit_id = pages
+    server.topics = frozenset({"renamed"})
+    with httpx.Client(timeout=10) as client:
+        shown = client.post(_link(server, hit_id))
+    assert shown.status_code == 410 and "no longer" in shown.text, shown.text
+    from monitor._storage import Storage
+
+    storage = Storage(tmp_path / "m.db")
+    assert storage.feedback() == []
+    storage.close()
+
+
+def test_many_clicks_at_once_are_all_answered(pages: tuple[JudgeServer, str]) -> None:
+    """The stdlib server's accept queue of 5 reset about one connection in nine under 100
+    concurrent clients."""
+    import concurrent.futures
+
+    server, hit_id = pages
+    link = _link(server, hit_id)
+    limits = httpx.Limits(max_connections=100)
+    with (
+        httpx.Client(timeout=30, limits=limits) as client,
+        concurrent.futures.ThreadPoolExecutor(100) as pool,
+    ):
+        codes = list(pool.map(lambda _: client.get(link).status_code, range(200)))
+    assert codes == [200] * 200
+
+
+def test_the_pages_serve_on_ipv6(tmp_path: Path) -> None:
+    from monitor._storage import Storage
+
+    try:
+        server = JudgeServer(
+            ("::1", 0), SECRET, lambda: Storage(tmp_path / "m.db"), pickup=30, topics={"t"}
+        )
+    except MonitorError as exc:  # a machine without IPv6 on loopback says so, clearly
+        pytest.skip(str(exc))
+    server.start()
+    try:
+        host, port = server.address
+        assert httpx.get(f"http://[{host}]:{port}/nothing", timeout=5).status_code == 404
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('listen = "http://127.0.0.1:1"', r"feedback\.listen: expected an address"),
+        ('listen = "a b:8787"', r"feedback\.listen: expected an address"),
+        ('listen = "127.0.0.1:1"\nurl = "https://h/p?x=1"', r"feedback\.url: .*no query"),
+        ('listen = "127.0.0.1:1"\nurl = "https://h/p#f"', r"feedback\.url: .*no query"),
+        ('listen = "0.0.0.0:8787"', r"feedback\.url: .*every address"),
+        ('listen = "[::]:8787"', r"feedback\.url: .*every address"),
+        ('listen = "127.0.0.1:1"\nsecret_env = "SHORT_JUDGE_SECRET"', r"secret_env: .*16 char"),
+        ('listen = "127.0.0.1:1"\nsecret_env = "X"\nurlx = 1', r"known keys here: .*url"),
+    ],
+)
+def test_feedback_addresses_that_make_broken_links_are_config_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, table: str, message: str
+) -> None:
+    monkeypatch.setenv("MONITOR_JUDGE_SECRET", SECRET)
+    monkeypatch.setenv("X", SECRET)
+    monkeypatch.setenv("SHORT_JUDGE_SECRET", "short")
+    if "secret_env" not in table:
+        table += '\nsecret_env = "MONITOR_JUDGE_SECRET"'
+    config = write_config(tmp_path, [], extra=f"[feedback]\n{table}")
+    with pytest.raises(ConfigError, match=message):
+        load_config(config)

@@ -258,6 +258,12 @@ def test_read_seeds_without_seed_files_names_the_folder(tmp_path: Path) -> None:
         read_seeds(tmp_path / "missing")
 
 
+def test_a_seed_folder_in_another_script_says_what_makes_words(tmp_path: Path) -> None:
+    (tmp_path / "ru.txt").write_text("Извержение вулкана в Исландии", encoding="utf-8")
+    with pytest.raises(ConfigError, match="only Latin-script text makes words"):
+        read_seeds(tmp_path)
+
+
 def test_project_seed_folder_is_readable(seeds: list[str]) -> None:
     assert len(seeds) == 5
 

@@ -98,7 +98,11 @@ def read_seed_files(folder: Path) -> list[SeedFile]:
             f"{', '.join(SEED_SUFFIXES)} files)"
         )
     if not any(readable(seed.text) for seed in seeds):
-        why = "only links, with no words in their paths" if links_only else "no word to learn from"
+        why = (
+            "only links, with no words in their paths"
+            if links_only
+            else "no word to learn from; only Latin-script text makes words"
+        )
         raise ConfigError(f"seed folder {folder}: the seed files have no usable text ({why})")
     return seeds
 
