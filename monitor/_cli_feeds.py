@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ._cli_common import config_of, open_storage
-from ._cli_types import interval
+from ._cli_types import feed, feed_name, interval
 from ._config import Config, FeedConfig
 from ._errors import MonitorError
 from ._feedjobs import FEEDS_REFRESH_INTERVAL
@@ -31,7 +31,7 @@ def register_verbs(feeds: argparse.ArgumentParser) -> None:
     verbs = feeds.add_subparsers(dest="feeds_verb", metavar="VERB")
     add = verbs.add_parser("add", help="add a feed (kept in the database)")
     add.add_argument("url")
-    add.add_argument("--name", help="display name (default: host + path)")
+    add.add_argument("--name", type=feed_name, help="display name (default: host + path)")
     add.add_argument(
         "--interval", type=interval, help="poll interval, e.g. 30m (default: [monitor] interval)"
     )
@@ -51,6 +51,7 @@ def register_verbs(feeds: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "url",
             metavar="FEED",
+            type=feed,
             help="the feed's URL (in any spelling, or as `monitor feeds` lists it) or its name",
         )
         parser.set_defaults(func=func)
@@ -121,7 +122,7 @@ class _Feeds:
             moved = self.moved_to.get(row.url)
             if moved and target in (key(moved), key(redact_url(moved))):
                 how.append("moved there by a permanent redirect")
-            if row.name.strip() == wanted.strip():
+            if wanted.strip() and row.name.strip() == wanted.strip():
                 how.append("its name")
             if how:
                 found[row] = how
@@ -130,7 +131,7 @@ class _Feeds:
     def choice(self, row: FeedRow) -> str:
         """What names ``row`` alone: its name, else its address as listed, else the full
         address (never a hint that names several feeds again)."""
-        if list(self.naming(row.name)) == [row]:
+        if row.name.strip() and list(self.naming(row.name)) == [row]:
             return f"by its name, {row.name!r}"
         listed = redact_url(row.url)
         if list(self.naming(listed)) == [row]:
@@ -191,26 +192,59 @@ def _choices(found: dict[FeedRow, list[str]], feeds: _Feeds) -> str:
 
 def _no_feed(storage: Store, rows: list[FeedRow], wanted: str) -> MonitorError:
     """No feed is ``wanted``. When it is a listed address but for what the listing hides
-    (a secret, credentials), it says that part matches none, and what names each feed."""
-    shown = redact_url(wanted)
+    (a secret, credentials — its own, or the feed's where it has none), it says that part
+    matches no feed, and what names each feed at that address."""
     feeds = _Feeds(storage, rows)
-    near = [row for row in feeds.live if key(redact_url(row.url)) == key(shown)]
-    if shown == wanted or not near:
+    near = [row for row in feeds.live if _bare(row.url) == _bare(wanted)]
+    if not near:
         return MonitorError(f"no feed {wanted!r} (see `monitor feeds`)")
-    hidden = _hidden(wanted)
+    part, plural = _differing(wanted, near)
+    one, some = ("match no feed", "match none") if plural else ("matches no feed", "matches none")
     if len(near) == 1:
         (row,) = near
-        match = "match no feed" if hidden.startswith("credentials") else "matches no feed"
         return MonitorError(
-            f"no feed {wanted!r}: its {hidden} {match}; the feed at that address is "
+            f"no feed {wanted!r}: {part} {one}; the feed at that address is "
             f"{row.name!r} (choose it {feeds.choice(row)})"
         )
-    match = "match" if hidden.startswith("credentials") else "matches"
     which = ", ".join(f"{row.name!r} (choose it {feeds.choice(row)})" for row in near)
     return MonitorError(
-        f"no feed {wanted!r}: its {hidden} {match} none of the {len(near)} feeds at that "
+        f"no feed {wanted!r}: {part} {some} of the {len(near)} feeds at that "
         f"address: {which}{_rename(near, feeds)}"
     )
+
+
+def _differing(wanted: str, near: list[FeedRow]) -> tuple[str, bool]:
+    """What sets ``wanted`` apart from every feed at its address, as the subject of "match(es)
+    no feed" (and whether it is plural): its credentials, its secret, or both; credentials
+    it lacks where the feeds have them are "without credentials"."""
+    mine, rest = _credentials(wanted)
+    credentials = all(_credentials(row.url)[0] != mine for row in near)
+    secret = all(_credentials(row.url)[1] != rest for row in near)
+    if not (credentials or secret):  # some differ in one, some in the other
+        hidden = _hidden(wanted)
+        return f"its {hidden}", hidden.startswith("credentials")
+    if credentials and not mine:
+        return ("without credentials, its secret" if secret else "without credentials it"), False
+    if credentials:
+        return ("its credentials and secret" if secret else "its credentials"), True
+    return "its secret", False
+
+
+def _credentials(url: str) -> tuple[str, str]:
+    """``url``'s user info ('' for none) and its identity without it."""
+    ident = key(url)
+    scheme, sep, rest = ident.partition("://")
+    authority, slash, tail = rest.partition("/")
+    info, _, host = authority.rpartition("@")
+    return info, f"{scheme}{sep}{host}{slash}{tail}"
+
+
+def _bare(url: str) -> str:
+    """A feed's address as listed, without its user info: what is left to tell feeds apart
+    once what the listing hides (credentials, a secret) is set aside."""
+    redacted = redact_url(url)
+    scheme, sep, rest = redacted.partition("://")
+    return key(f"{scheme}{sep}{rest.removeprefix('***@')}")
 
 
 def cmd_add(args: argparse.Namespace) -> int:

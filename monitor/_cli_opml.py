@@ -21,7 +21,7 @@ from ._progress import Progress
 from ._redact import redact_text
 from ._storage import uses_postgres
 from ._times import utcnow
-from ._urls import canonical_feed_url
+from ._urls import FeedUrlError, canonical_feed_url
 
 
 def register(sub: Any) -> None:
@@ -67,8 +67,8 @@ def cmd_opml_import(args: argparse.Namespace) -> int:
             progress.advance()
             try:
                 url = canonical_feed_url(feed.url)
-            except ValueError:
-                skipped.append(f"{feed.url} (not an http(s) URL)")
+            except FeedUrlError as exc:  # the reason config.toml would give
+                skipped.append(f"{feed.url} ({exc.expected})")
                 continue
             row = find(rows, url)
             if in_config(config, url) or (row is not None and row.source == "cli"):

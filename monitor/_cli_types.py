@@ -41,6 +41,21 @@ def topic_name(text: str) -> str:
     return text
 
 
+def feed(text: str) -> str:
+    """FEED (``feeds pause|resume|remove``): a feed's address or name, never blank (a blank
+    one named a feed listed with a blank name)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a feed's address or name, not blank")
+    return text
+
+
+def feed_name(text: str) -> str:
+    """``feeds add --name``: a display name, never blank (no command could name it)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a display name, not a blank one")
+    return text
+
+
 def since(text: str) -> datetime:
     """``--since``: a period back from now ("2h", "3d") or a date ("2025-03-11")."""
     try:

@@ -10,7 +10,7 @@ from ._config_read import LoaderBase
 from ._decide import adaptive_bounds
 from ._durations import format_duration
 from ._redact import redact_url
-from ._urls import feed_identity
+from ._urls import FeedUrlError, canonical_feed_url
 
 
 class FeedsSection(LoaderBase):
@@ -20,15 +20,10 @@ class FeedsSection(LoaderBase):
         for i, item in enumerate(raw, 1):  # positions as a reader counts them
             with self.table(f"[[feeds]][{i}]", item) as t:
                 written = self.http_url(t, "url")
-                try:  # an impossible port: refused here, not left to fail at every poll
-                    _ = urlsplit(written).port
-                except ValueError:
-                    self.fail(
-                        t.key("url"),
-                        "expected an http(s) URL whose port is a number from 0 to 65535",
-                        written,
-                    )
-                url = feed_identity(written)  # HTTP://Host:80/x = http://host/x
+                try:  # what could only fail at every poll: refused here (port 0, a space…)
+                    url = canonical_feed_url(written)  # HTTP://Host:80/x = http://host/x
+                except FeedUrlError as exc:
+                    self.fail(t.key("url"), exc.expected, written)
                 if url in seen:  # quoted as written: the identity may read otherwise
                     self.fail(
                         t.key("url"),
@@ -36,7 +31,10 @@ class FeedsSection(LoaderBase):
                         t.data["url"],
                     )
                 seen[url] = i
-                name = t.get("name", str, None, expected="a display name") or _default_name(url)
+                name = t.get("name", str, None, expected="a display name")
+                if name is not None and not name.strip():  # listed blank, `pause ""` took it
+                    self.fail(t.key("name"), "expected a display name, not a blank one", name)
+                name = name or _default_name(url)
                 interval = self.duration(t, "interval", settings.interval, minimum=1)
                 own_min = self.optional_duration(t, "min_interval")
                 own_max = self.max_interval(t, own_min)

@@ -130,7 +130,7 @@ password_env = "TEST_SMTP_PASSWORD"
         ("[[feeds]]\nname = 'x'\n", "[[feeds]][1].url: missing"),
         (  # an impossible port loaded, and failed only when polled ("Invalid port")
             "[[feeds]]\nurl = 'http://127.0.0.1:8801:80/d.xml'\n",
-            "[[feeds]][1].url: expected an http(s) URL whose port is a number from 0 to 65535",
+            "[[feeds]][1].url: expected an http(s) URL whose port is a number from 1 to 65535",
         ),
         ("[[feeds]]\nurl = 'http://127.0.0.1:99999/d.xml'\n", "[[feeds]][1].url: expected an"),
         ("[[feeds]]\nurl = 'http://a/b'\n[[feeds]]\nurl = 'http://a/b'\n", "listed twice"),

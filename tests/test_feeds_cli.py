@@ -124,7 +124,7 @@ def test_add_remove_pause_resume(
     code, _, err = run(config, capsys, "feeds", "add", "ftp://x/feed")
     assert code == 1 and "expected an http(s) URL" in err
     code, _, err = run(config, capsys, "feeds", "add", "http://127.0.0.1:8801:80/d.xml")
-    assert code == 1 and "the port is not a number from 0 to 65535" in err, err
+    assert code == 1 and "whose port is a number from 1 to 65535" in err, err
     for bad in ("soon", "5x", "0s", "200y"):  # a malformed command line: a usage error
         with pytest.raises(SystemExit) as exit_:
             run(config, capsys, "feeds", "add", "http://x.example/f", "--interval", bad)
