@@ -28,7 +28,7 @@ from ._errors import ConfigError, MonitorError
 from ._feedset import as_configured, named_as_configured
 from ._logjson import JsonFormatter, use_json_logs
 from ._output import cell, deliveries_json, matched_json, render, score_text
-from ._redact import redact_text
+from ._redact import RedactingFilter, redact_text
 from ._relevance import DEFAULT_THRESHOLD
 from ._runtime import FEEDBACK_INTERVAL
 from ._storage import Store, open_existing, open_store
@@ -69,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:  # no secret of a URL in any line
+        handler.addFilter(RedactingFilter())
     if args.log_format == "json":
         use_json_logs()
     logging.captureWarnings(True)  # Python's warnings as log lines: JSON ones with JSON logs

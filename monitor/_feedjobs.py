@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ._config import Config, FeedConfig, Settings, load_config, settings_bounds
 from ._errors import ConfigError, MonitorError
 from ._feedset import active_feeds
+from ._redact import redact_url
 from ._relevance import read_seeds
 from ._storage import check_database_folder
 from ._times import utcnow
@@ -65,7 +66,7 @@ class FeedJobs:
         plan = {feed.url: (feed, first) for feed, first in self.plan(self.rt, utcnow())}
         for url in [u for u in self.feeds if u not in plan]:
             self._remove(url)
-            log.info("feed url=%r: no longer polled (removed, paused or gone)", url)
+            log.info("feed url=%r: no longer polled (removed, paused or gone)", redact_url(url))
         for url, (feed, first_run) in plan.items():
             old = self.feeds.get(url)
             if old == feed:
@@ -80,7 +81,7 @@ class FeedJobs:
             log.info(
                 "feed=%r url=%r: %s, first poll at %s",
                 feed.name,
-                url,
+                redact_url(url),
                 "changed" if old else "now polled",
                 first_run.isoformat(timespec="seconds"),
             )

@@ -169,6 +169,9 @@ def wait_for(condition: object, timeout: float) -> bool:
     return False
 
 
+A_PATH = "/a.xml?feed_token=tok-secret-1"
+
+
 def test_running_daemon_follows_the_feed_list_and_sighup(
     tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -177,11 +180,15 @@ def test_running_daemon_follows_the_feed_list_and_sighup(
             f"/{name}.xml", rss([{"title": f"{name} item", "link": f"https://e/{name}"}])
         )
     a, b, c = (feed_server.url(f"/{n}.xml") for n in ("a", "b", "c"))
+    # secrets in the addresses (a private feed's token, a user's password): never logged
+    a += A_PATH.removeprefix("/a.xml")
+    feed_server.add(A_PATH, rss([{"title": "a item", "link": "https://e/a"}]))
+    b = b.replace("http://", "http://reader:pw-secret-2@")
     config = write_config(tmp_path, [], extra=f'[[feeds]]\nurl = "{a}"\ninterval = "1s"')
     proc = start(config)
     settle = FEEDS_REFRESH_INTERVAL + 2
     try:
-        assert wait_for(lambda: feed_server.count("/a.xml") >= 2, 30), "a: not every second"
+        assert wait_for(lambda: feed_server.count(A_PATH) >= 2, 30), "a: not every second"
         assert run(config, capsys, "feeds", "add", b, "--interval", "1s")[0] == 0
         assert wait_for(lambda: feed_server.count("/b.xml") >= 1, settle + 15), "b: not added"
 
@@ -189,9 +196,9 @@ def test_running_daemon_follows_the_feed_list_and_sighup(
         assert run(config, capsys, "feeds", "pause", a)[0] == 0
         assert run(config, capsys, "feeds", "remove", b)[0] == 0
         time.sleep(settle)
-        before = feed_server.count("/a.xml"), feed_server.count("/b.xml")
+        before = feed_server.count(A_PATH), feed_server.count("/b.xml")
         time.sleep(2.5)
-        assert (feed_server.count("/a.xml"), feed_server.count("/b.xml")) == before, "not stopped"
+        assert (feed_server.count(A_PATH), feed_server.count("/b.xml")) == before, "not stopped"
 
         # SIGHUP with a broken config: logged, the running one stays
         config.write_text("[monitor\n", encoding="utf-8")
@@ -210,6 +217,8 @@ def test_running_daemon_follows_the_feed_list_and_sighup(
     assert "Traceback" not in err
     assert "SIGHUP: reloaded" in err and "now polled" in err
     assert "SIGHUP: config not reloaded, the running one stays" in err and "not valid TOML" in err
+    assert "no longer polled" in err  # (the lines that quoted the addresses as configured)
+    assert "tok-secret-1" not in err and "pw-secret-2" not in err, err
 
 
 def test_resume_polls_a_gone_or_moved_feed_afresh_from_its_configured_address(

@@ -114,3 +114,23 @@ def test_the_punctuation_after_a_redacted_secret_stays_in_a_message() -> None:
     assert redact_text("see https://x.example/f?key=a,b,c) now") == (
         "see https://x.example/f?key=***) now"
     )
+
+
+def test_secret_parameters_are_known_by_the_words_in_their_names() -> None:
+    """Only exact names were hidden (`token`, `key`, …): GitLab's private feeds' `feed_token`,
+    a private tracker's `passkey` or `torrent_pass`, `X-Api-Key`, `sessionid` were shown in
+    listings, webhooks and logs. A name made of a secret word (snake, kebab or camel case) is
+    hidden; other words that merely contain one are not."""
+    from monitor._redact import redact_text, redact_url
+
+    for name in (
+        "feed_token", "api_token", "private_token", "api-key", "X-Api-Key", "passkey",
+        "rsskey", "authkey", "torrent_pass", "sessionid", "hash", "key_id", "accessToken",
+        "token", "key", "apikey", "apiKey", "sig", "session", "code", "client_secret",
+    ):  # fmt: skip
+        shown = redact_url(f"https://x.example/feed?a=1&{name}=S3CR3T&b=2")
+        assert shown == f"https://x.example/feed?a=1&{name}=***&b=2", (name, shown)
+        assert "S3CR3T" not in redact_text(f"feed url='https://x.example/f?{name}=S3CR3T': x")
+    for name in ("keyword", "monkey", "page", "format", "lang", "category", "passage"):
+        url = f"https://x.example/feed?{name}=ukraine"
+        assert redact_url(url) == url, name
