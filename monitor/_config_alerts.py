@@ -129,6 +129,8 @@ class AlertsSection(LoaderBase):
             secret, origin = os.environ.get(value, ""), f" (the environment variable {value})"
             if not secret:
                 self.fail(t.key(key), f"the environment variable {value} is not set")
+            if not secret.strip():  # as an empty secret_file is refused
+                self.fail(t.key(key), f"the environment variable {value} holds only blanks")
         else:
             path = self.file(value, t.key(key))
             origin = f" (in {path})"

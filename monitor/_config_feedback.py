@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from ._config_alerts import AlertsSection
 from ._config_model import FeedbackConfig
 from ._config_monitor import MonitorSection
+from ._urls import FeedUrlError, checked_feed_url
 
 _EVERY_ADDRESS = ("0.0.0.0", "::")  # a wildcard listen: no address a link can name
 
 
 def _short(secret: str) -> str | None:
-    return "expected a secret of at least 16 characters" if len(secret) < 16 else None
+    return "expected a secret of at least 16 characters" if len(secret.strip()) < 16 else None
 
 
 class FeedbackSection(MonitorSection, AlertsSection):
@@ -28,8 +28,14 @@ class FeedbackSection(MonitorSection, AlertsSection):
             t.used.add("url")  # a known key, listed when another is misspelt
             if "url" in t.data:
                 url = self.http_url(t, "url")
-                if urlsplit(url).query or urlsplit(url).fragment or "?" in url or "#" in url:
+                try:  # what no browser could open, as a feed's address is checked
+                    parts = checked_feed_url(url)
+                except FeedUrlError as exc:
+                    self.fail(t.key("url"), exc.expected, url)
+                if parts.query or parts.fragment or "?" in url or "#" in url:
                     self.fail(t.key("url"), "expected a base URL with no query or fragment", url)
+                if "@" in parts.netloc:
+                    self.fail(t.key("url"), "expected a URL without credentials (it is mailed)")
             elif host in _EVERY_ADDRESS:
                 self.fail(
                     t.key("url"),

@@ -50,7 +50,7 @@ class Exporter(Endpoint):
     def start(self) -> None:
         self.serve()
         self._heart = asyncio.create_task(self._heartbeat(), name="heartbeat")
-        log.info("metrics at http://%s:%d/metrics, health at /healthz", *self.address)
+        log.info("metrics at %s/metrics, health at /healthz", self.base_url)
 
     def stop(self) -> None:
         if self._heart is not None:

@@ -4,13 +4,17 @@ answers ``HEAD`` as ``GET`` without the body and logs no request line of its own
 
 from __future__ import annotations
 
+import logging
 import socket
+import sys
 import threading
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ._errors import MonitorError
+
+log = logging.getLogger(__name__)
 
 
 class Endpoint:
@@ -33,6 +37,12 @@ class Endpoint:
         host, port = self.server.server_address[:2]
         return str(host), int(port)
 
+    @property
+    def base_url(self) -> str:
+        """``http://host:port`` (an IPv6 host in brackets), for the log."""
+        host, port = self.address
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
     def serve(self) -> None:
         self._thread.start()
 
@@ -50,6 +60,11 @@ class OwnedServer(ThreadingHTTPServer):
         if ":" in address[0]:  # an IPv6 address ("::1", "::")
             self.address_family = socket.AF_INET6
         super().__init__(address, handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A request that failed (mostly a client that hung up: a closed tab, a timed-out
+        probe): one debug line, not the stdlib's traceback on stderr amid the log lines."""
+        log.debug("request from %s failed: %s", client_address[0], sys.exc_info()[1])
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -72,7 +72,7 @@ class JudgeServer(Endpoint):
 
     def start(self) -> None:
         self.serve()
-        log.info("judge pages at http://%s:%d/judge/", *self.address)
+        log.info("judge pages at %s/judge/", self.base_url)
 
     def stop(self) -> None:
         self.close()

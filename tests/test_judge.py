@@ -378,6 +378,10 @@ def test_the_pages_serve_on_ipv6(tmp_path: Path) -> None:
         ('listen = "a b:8787"', r"feedback\.listen: expected an address"),
         ('listen = "127.0.0.1:1"\nurl = "https://h/p?x=1"', r"feedback\.url: .*no query"),
         ('listen = "127.0.0.1:1"\nurl = "https://h/p#f"', r"feedback\.url: .*no query"),
+        ('listen = "127.0.0.1:1"\nurl = "https://exa mple.org/m"', r"feedback\.url: .*host"),
+        ('listen = "127.0.0.1:1"\nurl = "https://h:99999/m"', r"feedback\.url: .*port"),
+        ('listen = "127.0.0.1:1"\nurl = "https://u:pw@h/m"', r"feedback\.url: .*credentials"),
+        ('listen = "127.0.0.1:1"\nsecret_env = "BLANK_SECRET"', r"secret_env: .*only blanks"),
         ('listen = "0.0.0.0:8787"', r"feedback\.url: .*every address"),
         ('listen = "[::]:8787"', r"feedback\.url: .*every address"),
         ('listen = "127.0.0.1:1"\nsecret_env = "SHORT_JUDGE_SECRET"', r"secret_env: .*16 char"),
@@ -390,8 +394,39 @@ def test_feedback_addresses_that_make_broken_links_are_config_errors(
     monkeypatch.setenv("MONITOR_JUDGE_SECRET", SECRET)
     monkeypatch.setenv("X", SECRET)
     monkeypatch.setenv("SHORT_JUDGE_SECRET", "short")
+    monkeypatch.setenv("BLANK_SECRET", " " * 20)
     if "secret_env" not in table:
         table += '\nsecret_env = "MONITOR_JUDGE_SECRET"'
     config = write_config(tmp_path, [], extra=f"[feedback]\n{table}")
     with pytest.raises(ConfigError, match=message):
         load_config(config)
+
+
+def test_a_client_that_hangs_up_early_leaves_no_traceback(
+    pages: tuple[JudgeServer, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A reader closing the tab, a probe timing out: the stdlib server printed ~15 lines of
+    traceback for each, plain text amid JSON logs. (The same server base serves /metrics.)"""
+    import socket
+    import struct
+
+    server, hit_id = pages
+    host, port = server.address
+    path = _link(server, hit_id).split(f"{port}", 1)[1]
+    for _ in range(5):
+        with socket.create_connection((host, port)) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    time.sleep(0.5)
+    assert httpx.get(_link(server, hit_id), timeout=5).status_code == 200  # still serving
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "Exception occurred" not in err, err
+
+
+def test_a_blank_secret_in_the_environment_is_refused_as_an_empty_file_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BLANK_SECRET", " " * 20)
+    table = '[alerts.webhook]\nurl = "http://127.0.0.1:9/h"\nsecret_env = "BLANK_SECRET"'
+    with pytest.raises(ConfigError, match=r"secret_env: the environment variable BLANK_SECRET"):
+        load_config(write_config(tmp_path, [], extra=table))
