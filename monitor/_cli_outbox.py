@@ -147,4 +147,7 @@ def not_alerted(hit: dict[str, Any], first: str | None) -> str:
         return "no alert channel took its topic when it was stored"
     if first is not None:
         return f"it is a later report of the story alerted as {first}"
-    return "it is a later report of its story, of which no alert is stored"
+    return (  # its topic had no alert channel for the story's first report (or lost it since)
+        "it is a later report of its story, of which no alert is stored for its topic "
+        "(a topic with no alert channel alerts nobody)"
+    )

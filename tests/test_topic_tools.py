@@ -280,6 +280,7 @@ def test_explain_and_redeliver_of_a_copy_when_the_topic_has_no_alert_channel(
         [topic] = _json(capsys, config, "explain", hit["id"], "--format", "json")["topics"]
         assert topic["alerted"] is False and topic["alerted_as"] is None
         assert "not alerted" in topic["why"] and "alerted as" not in topic["why"]
+        assert "no alert channel" in topic["why"], topic["why"]  # the copy's reason too
         capsys.readouterr()
         assert cli(config, "redeliver", hit["id"]) == 1
         assert "monitor redeliver hit_" not in capsys.readouterr().err
