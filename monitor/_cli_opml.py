@@ -58,8 +58,8 @@ def cmd_opml_import(args: argparse.Namespace) -> int:
     except MonitorError as exc:
         raise MonitorError(f"{name}: {exc}") from None
     config, storage, rows = open_feeds(args)
-    new: dict[str, FeedRow] = {}
-    present = 0
+    new: dict[str, FeedRow] = {}  # by identity
+    present = repeated = 0
     skipped = list(opml.skipped)
     progress = Progress("opml import", len(opml.feeds), unit="feeds")  # on a terminal only
     try:
@@ -74,7 +74,8 @@ def cmd_opml_import(args: argparse.Namespace) -> int:
             if in_config(config, url) or (row is not None and row.source == "cli"):
                 present += 1
                 continue
-            if url in new:
+            if key(url) in new:  # an outline before this one is the same feed
+                repeated += 1
                 continue
             try:
                 interval = _interval(feed.interval)
@@ -89,14 +90,17 @@ def cmd_opml_import(args: argparse.Namespace) -> int:
                 continue
             stored = row.url if row is not None else url
             title = feed.title or default_name(stored)
-            new[url] = FeedRow(
+            new[key(url)] = FeedRow(
                 stored, title, "cli", False, interval, feed.category, feed.html_url, feed.topics
             )
         storage.add_feeds(list(new.values()), utcnow())
     finally:
         progress.close()
         storage.close()
-    report = f"imported {len(new)} feeds from {name}; {present} already present"
+    report = (
+        f"imported {len(new)} feeds from {name}; {present} already present; "
+        f"{repeated} repeated in the file"
+    )
     pickup = f"; {PICKUP}" if new else ""
     print(redact_text(f"{report}; {len(skipped)} skipped{pickup}"))
     for reason in skipped:  # a file's text: no terminal escape gets through

@@ -10,7 +10,7 @@ from ._config_read import LoaderBase
 from ._decide import adaptive_bounds
 from ._durations import format_duration
 from ._redact import redact_url
-from ._urls import FeedUrlError, canonical_feed_url
+from ._urls import FeedUrlError, canonical_feed_url, feed_identity
 
 
 class FeedsSection(LoaderBase):
@@ -19,18 +19,19 @@ class FeedsSection(LoaderBase):
         seen: dict[str, int] = {}  # a feed's identity -> its entry's position
         for i, item in enumerate(raw, 1):  # positions as a reader counts them
             with self.table(f"[[feeds]][{i}]", item) as t:
-                written = self.http_url(t, "url")
-                try:  # what could only fail at every poll: refused here (port 0, a space…)
+                written = t.get("url", str, required=True, expected="an http(s) URL").strip()
+                try:  # the one check, with its reason (port 0, a space, [1:2:3], 256.1.1.1…)
                     url = canonical_feed_url(written)  # HTTP://Host:80/x = http://host/x
                 except FeedUrlError as exc:
-                    self.fail(t.key("url"), exc.expected, written)
-                if url in seen:  # quoted as written: the identity may read otherwise
+                    self.fail(t.key("url"), exc.expected, t.data["url"])
+                ident = feed_identity(url)  # [0:0::1] = [::1], bücher = xn--bcher-kva
+                if ident in seen:  # quoted as written: the identity may read otherwise
                     self.fail(
                         t.key("url"),
-                        f"this feed is listed twice (the same feed as [[feeds]][{seen[url]}])",
+                        f"this feed is listed twice (the same feed as [[feeds]][{seen[ident]}])",
                         t.data["url"],
                     )
-                seen[url] = i
+                seen[ident] = i
                 name = t.get("name", str, None, expected="a display name")
                 if name is not None and not name.strip():  # listed blank, `pause ""` took it
                     self.fail(t.key("name"), "expected a display name, not a blank one", name)

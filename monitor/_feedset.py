@@ -13,7 +13,7 @@ from typing import Any
 
 from ._config import FeedConfig, _default_name
 from ._durations import LONGEST
-from ._urls import canonical_feed_url
+from ._urls import canonical_feed_url, feed_identity
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +46,9 @@ class FeedRow:
 
 
 def key(url: str) -> str:
-    """The identity of a feed URL; an unparsable one is its own identity."""
-    try:
-        return canonical_feed_url(url)
-    except ValueError:
-        return url.strip()
+    """The identity of a feed URL (:func:`monitor._urls.feed_identity`); an unparsable one is
+    its own identity."""
+    return feed_identity(url)
 
 
 def active_feeds(
@@ -99,15 +97,16 @@ def as_configured(
     state, a new feed is listed never polled), a row the config no longer lists is left out
     (removed), an added one stays. Sorted by name, as stored rows are."""
     rows = list(rows)
+    exact = {row["url"]: row for row in rows}
     stored: dict[str, Mapping[str, Any]] = {}
-    for row in rows:  # a row under the exact URL wins over another spelling of it
+    for row in rows:  # else a row in canonical spelling, else the oldest (as sync_feeds)
         ident = key(row["url"])
-        if ident == row["url"] or ident not in stored:
+        if ident not in stored or (_canonical(row["url"]) and not _canonical(stored[ident]["url"])):
             stored[ident] = row
     out: list[dict[str, Any]] = []
     taken: set[int] = set()
-    for feed in config_feeds:
-        found = stored.get(feed.url)
+    for feed in config_feeds:  # the row under the exact URL wins over another spelling of it
+        found = exact.get(feed.url) or stored.get(key(feed.url))
         if found is None:
             out.append({**_NEVER_POLLED, "name": feed.name, "url": feed.url, "fetch_url": feed.url})
             continue
@@ -149,11 +148,21 @@ def named_as_configured(
 
 
 def find(rows: Iterable[FeedRow], url: str) -> FeedRow | None:
-    """The stored feed that ``url`` names, in any spelling; a live one before a removed one."""
+    """The stored feed that ``url`` names, in any spelling; a live one before a removed one,
+    then one stored as ``url`` is written before another spelling of it."""
     ident = key(url)
     matches = [row for row in rows if key(row.url) == ident]
-    matches.sort(key=lambda row: row.source == "removed")
+    matches.sort(key=lambda row: (row.source == "removed", row.url != url))
     return matches[0] if matches else None
+
+
+def _canonical(url: str) -> bool:
+    """Whether ``url`` is stored in its canonical spelling (rows stored before URLs were
+    canonicalised may not be)."""
+    try:
+        return canonical_feed_url(url) == url
+    except ValueError:
+        return False
 
 
 def default_name(url: str) -> str:

@@ -1,8 +1,11 @@
 """The identity of a feed URL. Pure.
 
 ``HTTP://Example.COM:80`` and ``http://example.com/`` are one feed: :func:`canonical_feed_url`
-gives both the same text. Used when feeds are added from the CLI or imported from OPML, and to
-find a feed that the user names in another spelling.
+gives both the same text, the one stored (and polled, and hashed into hit ids). Two canonical
+texts may still be one address: ``[::1]`` and ``[0:0::1]``, ``bücher.example`` and
+``xn--bcher-kva.example``; :func:`feed_identity` is what feeds are compared by. Used when
+feeds are read from config.toml, added from the CLI or imported from OPML, and to find a feed
+that the user names in another spelling.
 """
 
 from __future__ import annotations
@@ -12,12 +15,19 @@ import re
 import unicodedata
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
+import idna
+
 DEFAULT_PORTS = {"http": 80, "https": 443}
 HTTP_URL = "expected an http(s) URL"
 PORT = f"{HTTP_URL} whose port is a number from 1 to 65535"
 BRACKETS = f"{HTTP_URL} with nothing but a :port after its IPv6 address in brackets"
 HOST = f"{HTTP_URL} whose host is a host name or an IP address"
+IPV6 = f"{HTTP_URL} whose brackets hold an IPv6 address"
 _NAME_CHARS = re.compile(r"[A-Za-z0-9._-]")  # a DNS name's (and intranets' underscore)
+# httpx (the poll, ``_fetch``) takes a host of four dotted numbers for an IPv4 address and
+# refuses it ("Invalid IPv4 address") unless it is one; 127.1, 0x7f.0.0.1 and 2130706433 it
+# leaves to the resolver, which reads them as addresses
+_IPV4_STYLE = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+")
 
 
 class FeedUrlError(ValueError):
@@ -37,8 +47,10 @@ def checked_feed_url(url: str) -> SplitResult:
     ``feeds add`` and ``opml import`` all use it."""
     try:
         parts = urlsplit(url.strip())
-    except ValueError as exc:  # "Invalid IPv6 URL"
-        raise FeedUrlError(url, f"{exc}, {HTTP_URL}") from None
+    except ValueError:  # urlsplit's own bracket checks: a reason of ours, not its text
+        if re.match(r"(?i)https?://", url.strip()):
+            _check_brackets(url, _written_host(url))
+        raise FeedUrlError(url, HTTP_URL) from None
     if parts.scheme.lower() not in DEFAULT_PORTS or not parts.hostname:
         raise FeedUrlError(url, HTTP_URL)
     try:
@@ -49,17 +61,51 @@ def checked_feed_url(url: str) -> SplitResult:
         raise FeedUrlError(url, PORT)
     host = _written_host(url)
     if "[" in host or "]" in host:
-        if not re.fullmatch(r"\[[^\[\]]*\]", host):
-            raise FeedUrlError(url, BRACKETS)
-        try:
-            ipaddress.IPv6Address(host[1:-1])
-        except ValueError:
-            raise FeedUrlError(url, f"{HOST} ({host!r})") from None
+        _check_brackets(url, host)
     else:
         bad = next((c for c in host if not _name_char(c)), None)
         if bad is not None:
             raise FeedUrlError(url, f"{HOST} ({host!r} has {bad!r})")
+        _check_name(url, parts.hostname.rstrip("."))  # as polled: a root dot goes
     return parts
+
+
+def _check_brackets(url: str, host: str) -> None:
+    """An IPv6 address in brackets and nothing else, or :class:`FeedUrlError`."""
+    if host.startswith("[") and "]" not in host:
+        raise FeedUrlError(url, f"{IPV6} (its '[' is never closed)")
+    if not re.fullmatch(r"\[[^\[\]]*\]", host):
+        raise FeedUrlError(url, BRACKETS)
+    try:
+        ipaddress.IPv6Address(host[1:-1])
+    except ValueError:
+        raise FeedUrlError(url, f"{IPV6} ({host[1:-1]!r} is not one)") from None
+
+
+def _check_name(url: str, name: str) -> None:
+    """A host name or IPv4 address that a poll can use (``name`` in lower case, without its
+    root dot), or :class:`FeedUrlError`: what httpx refuses at every poll, and an empty
+    label, which no resolver finds."""
+    if "" in name.split("."):
+        shown = name or "."
+        raise FeedUrlError(url, f"{HOST} ({shown!r} has an empty label: a dot first or twice)")
+    if _IPV4_STYLE.fullmatch(name):
+        try:
+            ipaddress.IPv4Address(name)
+        except ValueError:
+            raise FeedUrlError(
+                url, f"{HOST} ({name!r} is no IPv4 address: four numbers 0-255, no leading 0)"
+            ) from None
+    if not name.isascii():
+        try:
+            _a_label(name)
+        except idna.IDNAError:
+            raise FeedUrlError(url, f"{HOST} ({name!r} is not a name IDNA 2008 allows)") from None
+
+
+def _a_label(name: str) -> str:
+    """An international name as sent (IDNA 2008, as httpx encodes it at every poll)."""
+    return idna.encode(name).decode("ascii")
 
 
 def _written_host(url: str) -> str:
@@ -67,6 +113,8 @@ def _written_host(url: str) -> str:
     address's brackets): the authority's text after any user info, before any port."""
     authority = re.split(r"[/?#]", url.strip().partition("://")[2], maxsplit=1)[0]
     host = authority.rpartition("@")[2]
+    if host.startswith("[") and "]" not in host:  # never closed: all of it
+        return host
     if "]" in host:
         return host[: host.rindex("]") + 1] + host[host.rindex("]") + 1 :].partition(":")[0]
     return host.partition(":")[0]
@@ -86,10 +134,14 @@ def canonical_feed_url(url: str) -> str:
     (a server may treat their case and order as significant). Raises :class:`FeedUrlError` (a
     ValueError) for what :func:`checked_feed_url` refuses."""
     parts = checked_feed_url(url)
-    scheme = parts.scheme.lower()
-    port = parts.port
     assert parts.hostname is not None  # (checked)
     host = parts.hostname.lower().rstrip(".")  # urlsplit lower-cases hostname; a root dot goes
+    return _with_host(parts, host)
+
+
+def _with_host(parts: SplitResult, host: str) -> str:
+    scheme = parts.scheme.lower()
+    port = parts.port
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
     netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
@@ -99,17 +151,26 @@ def canonical_feed_url(url: str) -> str:
 
 
 def feed_identity(url: str) -> str:
-    """:func:`canonical_feed_url`, or ``url`` as written when it has none (a stored row that an
-    earlier release let in: that feed's error when it is polled, not a reason to refuse the
-    rest)."""
+    """What feeds are compared by: :func:`canonical_feed_url` with the host in one form for
+    each address, an IPv6 address compressed (``[0:0::1]`` is ``[::1]``) and an international
+    name in IDNA (``bücher.example`` is ``xn--bcher-kva.example``). IDNA rather than Unicode:
+    it is the name the poll resolves and sends, one text per name, where the Unicode one has
+    several (decomposed accents, full-width letters). Only compared, never stored: a feed's
+    row, its polls and its hits' ids keep the canonical text its config or `feeds add` gave.
+    ``url`` as written (stripped) when it has no canonical form (a stored row that an earlier
+    release let in: that feed's error when it is polled, not a reason to refuse the rest)."""
     try:
-        return canonical_feed_url(url)
+        canonical = canonical_feed_url(url)
     except ValueError:
-        return url
+        return url.strip()
+    parts = urlsplit(canonical)
+    host = parts.hostname or ""
+    if ":" in host:
+        return _with_host(parts, ipaddress.IPv6Address(host).compressed)
+    if not host.isascii():
+        return _with_host(parts, _a_label(host))
+    return canonical
 
 
 def same_feed(a: str, b: str) -> bool:
-    try:
-        return canonical_feed_url(a) == canonical_feed_url(b)
-    except ValueError:
-        return a.strip() == b.strip()
+    return feed_identity(a) == feed_identity(b)

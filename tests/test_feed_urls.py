@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 from monitor._config import load_config
@@ -19,6 +20,7 @@ from tests.helpers import cli, write_config
 PORT = "expected an http(s) URL whose port is a number from 1 to 65535"
 BRACKETS = "expected an http(s) URL with nothing but a :port after its IPv6 address in brackets"
 HOST = "expected an http(s) URL whose host is a host name or an IP address"
+IPV6 = "expected an http(s) URL whose brackets hold an IPv6 address"
 
 # each URL that only ever failed when polled, and the reason it is refused now
 BAD = [
@@ -32,6 +34,14 @@ BAD = [
     ("http://exa\tmple.org/a.xml", HOST),  # (urlsplit drops the tab: example.org)
     ("http://exa%20mple.org/a.xml", HOST),
     ("http://user:pw@exa<mple.org/a.xml", HOST),
+    ("http://256.1.1.1/a.xml", HOST),  # httpx, at every poll: "Invalid IPv4 address"
+    ("http://127.0.0.01/a.xml", HOST),  # (a leading zero: the same)
+    ("http://a..b/", HOST),  # an empty label: a name error at every poll
+    ("http://.a.b/", HOST),
+    ("http://./a.xml", HOST),
+    ("http://\uff21\u0301.example/a.xml", HOST),  # not NFC: "Invalid IDNA hostname" (httpx)
+    ("http://[::1/a.xml", IPV6),  # config said only "expected an http(s) URL", the others
+    ("http://[1:2:3]/a", IPV6),  # gave Python's exception text before ours
 ]
 
 
@@ -54,10 +64,49 @@ def test_the_shared_check_refuses_what_only_fails_when_polled(url: str, reason: 
         ("http://my_host.example/a", "http://my_host.example/a"),  # seen on intranets
         ("https://пример.рф/rss", "https://пример.рф/rss"),  # an international name
         ("http://u:p%40ss@host/a", "http://u:p%40ss@host/a"),  # user info is not the host
+        # polled today (the resolver reads these IPv4 forms), so kept as written
+        ("http://0x7f.0.0.1:8801/a.xml", "http://0x7f.0.0.1:8801/a.xml"),
+        ("http://127.1:8801/a.xml", "http://127.1:8801/a.xml"),
+        ("http://2130706433:8801/a.xml", "http://2130706433:8801/a.xml"),
+        ("http://[::ffff:127.0.0.1]:8801/a", "http://[::ffff:127.0.0.1]:8801/a"),
+        ("http://B\u00fccher.example./a", "http://b\u00fccher.example/a"),
+        ("http://127.0.0.1./a.xml", "http://127.0.0.1/a.xml"),  # a root dot goes, as before
+        ("HTTPS://host/a", "https://host/a"),
+        ("http://u:p@host:8801/a?x=1#top", "http://u:p@host:8801/a?x=1"),
+        ("http://[2001:db8::1]:8443/a", "http://[2001:db8::1]:8443/a"),
     ],
 )
 def test_the_shared_check_keeps_real_addresses(url: str, canonical: str) -> None:
     assert canonical_feed_url(url) == canonical
+
+
+@pytest.mark.parametrize(
+    ("url", "polled"),
+    [
+        ("http://0x7f.0.0.1/a", True),
+        ("http://127.1/a", True),
+        ("http://2130706433/a", True),
+        ("http://b\u00fccher.de/a", True),
+        ("http://256.1.1.1/a.xml", False),
+        ("http://127.0.0.01/a.xml", False),
+        ("http://\uff21\u0301.example/a.xml", False),
+    ],
+)
+def test_the_shared_check_agrees_with_the_polls(url: str, polled: bool) -> None:
+    """Every poll parses the URL with httpx first (``_fetch``): what it refuses the shared
+    check refuses, what it takes the shared check keeps."""
+    try:
+        httpx.URL(url)
+        took = True
+    except httpx.InvalidURL:
+        took = False
+    assert took == polled
+    try:
+        canonical_feed_url(url)
+        kept = True
+    except ValueError:
+        kept = False
+    assert kept == polled
 
 
 def _toml(url: str) -> str:
@@ -102,7 +151,8 @@ def test_opml_import_skips_them_with_the_same_reason(
     capsys.readouterr()
     assert cli(config, "opml", "import", str(opml)) == 0
     out = capsys.readouterr().out
-    assert f"imported 0 feeds from {opml}; 0 already present; {len(BAD)} skipped" in out, out
+    counts = f"0 already present; 0 repeated in the file; {len(BAD)} skipped"
+    assert f"imported 0 feeds from {opml}; {counts}" in out, out
     for url, reason in BAD:
         shown = url.replace("user:pw@", "***@").replace("\t", " ")  # (the file's text, cleaned)
         assert f"  skipped: {shown} ({reason}" in out, (shown, out)

@@ -336,7 +336,7 @@ def test_python_warnings_are_json_lines_with_json_logs(tmp_path: Path) -> None:
         (["hits", "--since", "0001-01-01T00:00+05:00"], 2, "out of range"),
         (["atom", "--since", "9999-12-31T23:59-05:00"], 2, "out of range"),
         (["explain", "http://[::1/x"], 1, "no hit, item or link 'http://[::1/x'"),
-        (["feeds", "add", "http://[::1/x"], 1, "'http://[::1/x': Invalid IPv6 URL, expected"),
+        (["feeds", "add", "http://[::1/x"], 1, "'http://[::1/x': expected an http(s) URL whose"),
         (["feedback", "http://[::1/x", "--irrelevant"], 1, "no hit, item or link 'http://[::1/x'"),
         (["atom", "--since", "999999999999999d"], 2, "at most 36500d (100 years)"),
         (["hits", "--limit", "9223372036854775808"], 2, "expected a whole number from 1"),

@@ -15,7 +15,7 @@ from .._decide import clamp_wait
 from .._errors import StorageError
 from .._models import Entry, FeedState
 from .._times import parse_iso
-from .._urls import feed_identity
+from .._urls import canonical_feed_url, feed_identity
 from ._poll_writes import PollWritesMixin
 from ._rows import FEED_STATE_COLUMNS, feed_state_from, state_json
 
@@ -24,19 +24,26 @@ class SharedFeedsMixin(PollWritesMixin):
     def sync_feeds(self, feeds: Iterable[FeedConfig]) -> None:
         """Make sure every configured feed has a row; names follow the config. A row stored
         under another spelling of the same URL (before URLs were canonicalised: scheme or host
-        case, a default port) is that feed's row: renamed, not replaced. A feed the config no
+        case, a default port; or an address in another form, ``[0:0::1]`` for ``[::1]``,
+        see :func:`monitor._urls.feed_identity`) is that feed's row: renamed, not replaced;
+        a row stored under the config's exact URL is always that feed's. A feed the config no
         longer has is marked removed (``monitor feeds`` stops listing it, no worker claims
         it); its row stays for its items' history, and it comes back if the config does."""
         p = self.dialect.p
         feeds = list(feeds)
         with self._write() as conn:
-            stored: dict[str, tuple[int, str]] = {}
+            exact: dict[str, tuple[int, str]] = {}
+            stored: dict[str, tuple[int, str]] = {}  # by identity: a canonical row, else oldest
             for row in self._rows(conn, "SELECT id, url FROM feeds ORDER BY id"):
-                canonical = feed_identity(row["url"])
-                if canonical == row["url"] or canonical not in stored:  # an exact row wins
-                    stored[canonical] = (row["id"], row["url"])
+                ident = feed_identity(row["url"])
+                exact[row["url"]] = (row["id"], row["url"])
+                if ident not in stored or (
+                    _canonical(row["url"]) and not _canonical(stored[ident][1])
+                ):
+                    stored[ident] = (row["id"], row["url"])
             for feed in feeds:
-                row_id, url = stored.get(feed.url, (None, feed.url))
+                found = exact.get(feed.url) or stored.get(feed_identity(feed.url))
+                row_id, url = found or (None, feed.url)
                 if row_id is not None and url != feed.url:
                     self._run(
                         conn,
@@ -195,6 +202,13 @@ class SharedFeedsMixin(PollWritesMixin):
 
 
 _T = TypeVar("_T")
+
+
+def _canonical(url: str) -> bool:
+    try:
+        return canonical_feed_url(url) == url
+    except ValueError:
+        return False
 
 
 def chunks(seq: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
