@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,15 @@ def serve_items(server: FeedServer, items: list[dict[str, Any]]) -> dict[str, st
         server.add(path, rss(list(reversed(entries)), title=feed))
         urls[feed] = server.url(path)
     return urls
+
+
+def write_opml(tmp_path: Path, urls: Iterable[str]) -> Path:
+    """``feeds.opml`` in ``tmp_path``: one RSS outline per URL, written as given (escape what
+    XML needs escaped first)."""
+    outlines = "".join(f'<outline type="rss" text="t" xmlUrl="{url}"/>' for url in urls)
+    opml = tmp_path / "feeds.opml"
+    opml.write_text(f'<?xml version="1.0"?><opml version="2.0"><body>{outlines}</body></opml>')
+    return opml
 
 
 def write_config(

@@ -15,7 +15,7 @@ import pytest
 from monitor._config import load_config
 from monitor._errors import ConfigError
 from monitor._urls import feed_identity
-from tests.helpers import cli, write_config
+from tests.helpers import cli, write_config, write_opml
 
 SPELLINGS = [
     ("http://[::1]:18802/a.xml", "http://[0:0:0:0:0:0:0:1]:18802/a.xml"),
@@ -139,9 +139,7 @@ def test_opml_import_counts_every_outline(
         "http://xn--bcher-kva.example/a.xml",
         "http://256.1.1.1/a.xml",
     ]
-    outlines = "".join(f'<outline type="rss" text="t" xmlUrl="{url}"/>' for url in urls)
-    opml = tmp_path / "feeds.opml"
-    opml.write_text(f'<?xml version="1.0"?><opml version="2.0"><body>{outlines}</body></opml>')
+    opml = write_opml(tmp_path, urls)
     config = write_config(tmp_path, [])
     capsys.readouterr()
     assert cli(config, "opml", "import", str(opml)) == 0

@@ -15,7 +15,7 @@ from monitor._config import load_config
 from monitor._errors import ConfigError
 from monitor._urls import canonical_feed_url
 from tests.feedserver import FeedServer
-from tests.helpers import cli, write_config
+from tests.helpers import cli, write_config, write_opml
 
 PORT = "expected an http(s) URL whose port is a number from 1 to 65535"
 BRACKETS = "expected an http(s) URL with nothing but a :port after its IPv6 address in brackets"
@@ -144,9 +144,7 @@ def test_opml_import_skips_them_with_the_same_reason(
     """`:99999` was skipped as "not an http(s) URL"; port 0, junk after an IPv6 bracket and
     a space in the host were imported, to fail at every poll."""
     escaped = (url.replace("\t", "&#9;").replace("<", "&lt;") for url, _ in BAD)
-    outlines = "".join(f'<outline type="rss" text="t" xmlUrl="{url}"/>' for url in escaped)
-    opml = tmp_path / "feeds.opml"
-    opml.write_text(f'<?xml version="1.0"?><opml version="2.0"><body>{outlines}</body></opml>')
+    opml = write_opml(tmp_path, escaped)
     config = write_config(tmp_path, [])
     capsys.readouterr()
     assert cli(config, "opml", "import", str(opml)) == 0
