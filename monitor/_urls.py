@@ -10,6 +10,7 @@ that the user names in another spelling.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import unicodedata
@@ -150,6 +151,7 @@ def _with_host(parts: SplitResult, host: str) -> str:
     return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the daemon compares every feed every 5 s
 def feed_identity(url: str) -> str:
     """What feeds are compared by: :func:`canonical_feed_url` with the host in one form for
     each address, an IPv6 address compressed (``[0:0::1]`` is ``[::1]``) and an international
