@@ -27,6 +27,13 @@ class PgQueriesMixin(PostgresBase, ReportsMixin):
 
     def add_feedback(self, topic: str, item: dict[str, Any], relevant: bool, now: datetime) -> int:
         with self._write() as conn:
+            row = conn.execute(  # a replacement takes no sequence number (see SQLite's)
+                "UPDATE feedback SET relevant = %s, judged_at = %s "
+                "WHERE topic = %s AND item_id = %s RETURNING id",
+                (int(relevant), now, topic, item["id"]),
+            ).fetchone()
+            if row is not None:
+                return int(row["id"])
             row = conn.execute(
                 "INSERT INTO feedback (topic, item_id, link, title, summary, relevant, judged_at) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (topic, item_id) DO UPDATE SET "

@@ -17,22 +17,21 @@ class QueriesMixin(StorageBase, ReportsMixin):
     """Judgements (written here); the CLI's reports are :class:`ReportsMixin`'s."""
 
     def add_feedback(self, topic: str, item: dict[str, Any], relevant: bool, now: datetime) -> int:
-        """Record (or replace) the judgement of ``item`` for ``topic``; return its id."""
+        """Record (or replace) the judgement of ``item`` for ``topic``; return its id. A
+        replacement is an UPDATE: an upsert takes a new AUTOINCREMENT number each time (a judge
+        link clicked again used them up)."""
         with self._write() as conn:
-            conn.execute(
-                "INSERT INTO feedback (topic, item_id, link, title, summary, relevant, judged_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (topic, item_id) DO UPDATE SET "
-                "relevant = excluded.relevant, judged_at = excluded.judged_at",
-                (
-                    topic,
-                    item["id"],
-                    item["link"],
-                    item["title"],
-                    item["summary"],
-                    int(relevant),
-                    iso(now),
-                ),
-            )
+            updated = conn.execute(  # (no RETURNING: SQLite before 3.35 has none)
+                "UPDATE feedback SET relevant = ?, judged_at = ? WHERE topic = ? AND item_id = ?",
+                (int(relevant), iso(now), topic, item["id"]),
+            ).rowcount
+            if not updated:  # (the write transaction holds the lock: no one else inserts)
+                conn.execute(
+                    "INSERT INTO feedback (topic, item_id, link, title, summary, relevant, "
+                    "judged_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (topic, item["id"], item["link"], item["title"], item["summary"],
+                     int(relevant), iso(now)),
+                )  # fmt: skip
             row = conn.execute(
                 "SELECT id FROM feedback WHERE topic = ? AND item_id = ?", (topic, item["id"])
             ).fetchone()
