@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,26 +35,23 @@ def interval(text: str) -> float:
     return seconds
 
 
-def topic_name(text: str) -> str:
-    """A topic's name (``init --topic``): anything but blank."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a non-empty topic name")
-    return text
+def _not_blank(expected: str) -> Callable[[str], str]:
+    """An argument taken as written, anything but blank (``expected`` says what it is)."""
+
+    def check(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"{text!r}: expected {expected}")
+        return text
+
+    return check
 
 
-def feed(text: str) -> str:
-    """FEED (``feeds pause|resume|remove``): a feed's address or name, never blank (a blank
-    one named a feed listed with a blank name)."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a feed's address or name, not blank")
-    return text
-
-
-def feed_name(text: str) -> str:
-    """``feeds add --name``: a display name, never blank (no command could name it)."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a display name, not a blank one")
-    return text
+# A topic's name (``init --topic``).
+topic_name = _not_blank("a non-empty topic name")
+# FEED (``feeds pause|resume|remove``): a blank one named a feed listed with a blank name.
+feed = _not_blank("a feed's address or name, not blank")
+# ``feeds add --name``: no command could name a feed with a blank one.
+feed_name = _not_blank("a display name, not a blank one")
 
 
 def since(text: str) -> datetime:
