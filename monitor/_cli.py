@@ -17,7 +17,7 @@ from . import __version__
 from ._cli_common import check_topic, cut, open_storage
 from ._cli_feeds import add_topics
 from ._cli_feeds import register_verbs as register_feed_verbs
-from ._cli_health import add_health, add_next_poll
+from ._cli_health import add_health, add_next_poll, mark_copies
 from ._cli_more import register as register_more
 from ._cli_outbox import cmd_deliveries, cmd_redeliver
 from ._cli_score import register as register_scoring
@@ -27,7 +27,7 @@ from ._config import Config, load_config
 from ._errors import ConfigError, MonitorError
 from ._feedset import as_configured, named_as_configured
 from ._logjson import JsonFormatter, use_json_logs
-from ._output import cell, deliveries_json, matched_json, render, score_text
+from ._output import cell, clean, deliveries_json, matched_json, render, score_text
 from ._redact import RedactingFilter, redact_text
 from ._relevance import DEFAULT_THRESHOLD
 from ._runtime import FEEDBACK_INTERVAL
@@ -321,14 +321,17 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     # never writes (sync_feeds) to say so
     rows = as_configured(config.feeds, stored)
     rows = add_health(storage, rows, utcnow())
+    notes = mark_copies(config, rows)  # a config feed stored twice: the copy is not polled
     rows = add_next_poll(config, storage, rows)
     rows = add_topics(storage, rows, joined=args.format == "table")
     for row in rows:  # the configured URLs may carry credentials: never shown
-        for name in ("name", "url", "fetch_url", "last_error", "warning"):
+        for name in ("name", "url", "fetch_url", "last_error", "warning", "health"):
             if isinstance(row.get(name), str):
                 row[name] = redact_text(row[name])
         row["paused"] = bool(row["paused"])  # true/false, as every other flag
     sys.stdout.write(render(rows, args.format, FEED_COLUMNS, whole=["url"]))
+    for note in notes:  # (stderr: the JSON or CSV on stdout stays the rows alone)
+        print(clean(redact_text(note)), file=sys.stderr)
     return 0
 
 

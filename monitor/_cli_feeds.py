@@ -94,7 +94,7 @@ def _named(storage: Store, rows: list[FeedRow], wanted: str) -> FeedRow | None:
     errors name, redacted or not), or its name. Every feed it names counts: several are an
     error naming them and saying what names each alone."""
     feeds = _Feeds(storage, rows)
-    found = feeds.naming(wanted)
+    found = feeds.named(wanted)
     if len(found) > 1:
         raise _ambiguous(wanted, found, feeds)
     return next(iter(found), None)
@@ -128,18 +128,39 @@ class _Feeds:
                 found[row] = how
         return found
 
+    def named(self, wanted: str) -> dict[FeedRow, list[str]]:
+        """The feeds ``wanted`` names (:meth:`naming`); of several named by their address
+        alone, the one stored (or listed) exactly as ``wanted`` writes it, if only one is: of
+        one feed stored twice in two spellings (by a release that took them for two feeds,
+        ``127.1`` and ``127.0.0.1``), each spelling names its own row."""
+        found = self.naming(wanted)
+        if len(found) > 1 and all(how == ["its address"] for how in found.values()):
+            exact = {row: how for row, how in found.items() if _spelled(row.url, wanted)}
+            if len(exact) == 1:
+                return exact
+        return found
+
     def choice(self, row: FeedRow) -> str:
         """What names ``row`` alone: its name, else its address as listed, else the full
         address (never a hint that names several feeds again)."""
-        if row.name.strip() and list(self.naming(row.name)) == [row]:
+        if row.name.strip() and list(self.named(row.name)) == [row]:
             return f"by its name, {row.name!r}"
         listed = redact_url(row.url)
-        if list(self.naming(listed)) == [row]:
+        if list(self.named(listed)) == [row]:
             as_listed = "" if listed == row.url else " as `monitor feeds` lists it"
             return f"by its address{as_listed}, {listed}"
         if listed == row.url:  # its address is another feed's name: a name of its own
             return "after giving it a name of its own"
         return f"by its full address, {_hidden(row.url)} included"
+
+
+def _spelled(url: str, wanted: str) -> bool:
+    """Whether ``wanted`` is ``url`` as stored or as listed (but for case and a default port)."""
+    try:
+        written = canonical_feed_url(wanted)
+    except ValueError:
+        written = wanted.strip()
+    return written in (url, redact_url(url))
 
 
 def _hidden(url: str) -> str:
@@ -164,6 +185,8 @@ def _ambiguous(wanted: str, found: dict[FeedRow, list[str]], feeds: _Feeds) -> M
         lead = f"{wanted!r} is the name of {len(found)} feeds"
     elif ways == {"moved there by a permanent redirect"}:
         lead = f"{shown} is where several feeds moved to by permanent redirects"
+    elif ways == {"its address"} and len({key(row.url) for row in found}) == 1:
+        lead = f"{shown} is the address of {len(found)} feeds, stored in {len(found)} spellings"
     elif ways == {"its address"}:
         lead = (
             f"{shown} is ambiguous: the addresses of {len(found)} feeds differ only in the "
@@ -289,7 +312,12 @@ def cmd_remove(args: argparse.Namespace) -> int:
     config, storage, rows = open_feeds(args)
     try:
         row = _named(storage, rows, args.url)
-        listed = in_config(config, args.url if row is None else row.url)
+        # an added row is removed even when a config feed is the same feed (an earlier
+        # release stored it twice: the copy is never polled)
+        if row is not None and row.source == "cli":
+            listed = None
+        else:
+            listed = in_config(config, args.url if row is None else row.url)
         if listed is not None:
             raise MonitorError(
                 f"{args.url} is configured in {config.path} ([[feeds]] url = {listed.url!r}): "

@@ -1,5 +1,6 @@
 """The ``health``, ``interval`` and ``next_poll`` columns of ``monitor feeds`` (see
-:mod:`monitor._health` and adaptive polling in :mod:`monitor._decide`)."""
+:mod:`monitor._health` and adaptive polling in :mod:`monitor._decide`), and the added feeds
+that are a config feed stored twice."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from ._config import Config, FeedConfig
 from ._durations import format_duration
 from ._feedjobs import current_feeds
+from ._feedset import config_copies
 from ._health import feed_health
 from ._storage import Store
 from ._times import iso, parse_iso
@@ -33,6 +35,18 @@ def add_health(
             now=now,
         )
     return rows
+
+
+def mark_copies(config: Config, rows: list[dict[str, Any]]) -> list[str]:
+    """An added feed that is a config feed stored twice (an earlier release's doing) is never
+    polled: its ``health`` says so, and the notes returned say what clears it."""
+    added = [(row["url"], row["name"]) for row in rows if row["source"] == "cli"]
+    copies = {copy.url: copy for copy in config_copies(config.feeds, added)}
+    for row in rows:
+        copy = copies.get(row["url"]) if row["source"] == "cli" else None
+        if copy is not None:
+            row["health"] = f"not polled: the same feed as config feed {copy.feed.name!r}"
+    return [copy.note() for copy in copies.values()]
 
 
 def add_next_poll(

@@ -7,6 +7,7 @@ The config wins: a feed in both (in any spelling, see :mod:`monitor._urls`) is t
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -145,6 +146,39 @@ def named_as_configured(
     for row in rows:
         row["feed"] = names.get(key(row.pop("feed_url")), row["feed"])
     return rows
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigCopy:
+    """An added feed that a config feed is, in another spelling: stored by a release that
+    took the two spellings for two feeds (before ``127.1`` was ``127.0.0.1``, ``[0:0::1]``
+    ``[::1]``…). The config's is polled, this one never (see :func:`active_feeds`)."""
+
+    url: str
+    name: str
+    feed: FeedConfig  # the config's
+
+    def note(self) -> str:
+        """What the user is told (``monitor feeds``, the daemon's start)."""
+        return (
+            f"feed {self.name!r} ({self.url}) is the same feed as config feed "
+            f"{self.feed.name!r} ({self.feed.url}), stored twice by an earlier release: it is "
+            f"not polled; `monitor feeds remove {shlex.quote(self.url)}` clears it"
+        )
+
+
+def config_copies(
+    config_feeds: Sequence[FeedConfig], added: Iterable[tuple[str, str]]
+) -> list[ConfigCopy]:
+    """The added feeds (``(url, name)`` of rows ``source = 'cli'``) that are a config feed
+    under another stored URL."""
+    configured = {key(feed.url): feed for feed in config_feeds}
+    copies = []
+    for url, name in added:
+        feed = configured.get(key(url))
+        if feed is not None and feed.url != url:
+            copies.append(ConfigCopy(url, name, feed))
+    return copies
 
 
 def find(rows: Iterable[FeedRow], url: str) -> FeedRow | None:

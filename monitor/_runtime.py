@@ -26,6 +26,7 @@ from ._decide import retention_cutoff, state_save_due
 from ._deliver import Deliverer
 from ._digest import DigestDeliverer, take_digest
 from ._errors import ConfigError
+from ._feedset import config_copies
 from ._fetch import Fetcher
 from ._grouping import PrimedGrouper
 from ._judge import linker
@@ -139,6 +140,15 @@ def _warn_of_unconfigured_topics(storage: Store, config: Config) -> None:
         )
 
 
+def _warn_of_config_copies(storage: Store, config: Config) -> None:
+    """An added feed that is a config feed stored twice (by a release that took the two
+    spellings for two feeds) is never polled: said once at each start, as nothing else says
+    it (``monitor feeds`` marks it too)."""
+    added = [(row.url, row.name) for row in storage.feed_rows() if row.source == "cli"]
+    for copy in config_copies(config.feeds, added):
+        log.warning("%s", copy.note())
+
+
 def build_trackers(
     topics: Sequence[TopicConfig],
     storage: Store | None = None,
@@ -248,6 +258,7 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                         name,
                     )
             _warn_of_unconfigured_topics(storage, config)
+            _warn_of_config_copies(storage, config)
             bases: dict[str, dict[str, Any]] = {}
             restore_trackers(trackers, storage, bases)
             for tracker in trackers:

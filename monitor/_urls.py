@@ -2,10 +2,10 @@
 
 ``HTTP://Example.COM:80`` and ``http://example.com/`` are one feed: :func:`canonical_feed_url`
 gives both the same text, the one stored (and polled, and hashed into hit ids). Two canonical
-texts may still be one address: ``[::1]`` and ``[0:0::1]``, ``bücher.example`` and
-``xn--bcher-kva.example``; :func:`feed_identity` is what feeds are compared by. Used when
-feeds are read from config.toml, added from the CLI or imported from OPML, and to find a feed
-that the user names in another spelling.
+texts may still be one address: ``[::1]`` and ``[0:0::1]``, ``127.1`` and ``127.0.0.1``,
+``bücher.example`` and ``xn--bcher-kva.example``; :func:`feed_identity` is what feeds are
+compared by. Used when feeds are read from config.toml, added from the CLI or imported from
+OPML, and to find a feed that the user names in another spelling.
 """
 
 from __future__ import annotations
@@ -27,8 +27,10 @@ IPV6 = f"{HTTP_URL} whose brackets hold an IPv6 address"
 _NAME_CHARS = re.compile(r"[A-Za-z0-9._-]")  # a DNS name's (and intranets' underscore)
 # httpx (the poll, ``_fetch``) takes a host of four dotted numbers for an IPv4 address and
 # refuses it ("Invalid IPv4 address") unless it is one; 127.1, 0x7f.0.0.1 and 2130706433 it
-# leaves to the resolver, which reads them as addresses
+# leaves to the resolver, which reads them as addresses (:func:`_resolver_ipv4`)
 _IPV4_STYLE = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+")
+# a number as inet_aton reads it (C's strtoul, base 0): hex after 0x, octal after 0, else decimal
+_INET_NUMBER = re.compile(r"0x[0-9a-f]+|0[0-7]*|[1-9][0-9]*")
 
 
 class FeedUrlError(ValueError):
@@ -154,7 +156,9 @@ def _with_host(parts: SplitResult, host: str) -> str:
 @functools.lru_cache(maxsize=1 << 16)  # the daemon compares every feed every 5 s
 def feed_identity(url: str) -> str:
     """What feeds are compared by: :func:`canonical_feed_url` with the host in one form for
-    each address, an IPv6 address compressed (``[0:0::1]`` is ``[::1]``) and an international
+    each address, an IPv6 address compressed (``[0:0::1]`` is ``[::1]``), an IPv4 address in
+    four decimal numbers as the resolver reads it (``127.1``, ``0x7f.0.0.1`` and
+    ``2130706433`` are ``127.0.0.1``: the poll reaches that address) and an international
     name in IDNA (``bücher.example`` is ``xn--bcher-kva.example``). IDNA rather than Unicode:
     it is the name the poll resolves and sends, one text per name, where the Unicode one has
     several (decomposed accents, full-width letters). Only compared, never stored: a feed's
@@ -171,7 +175,34 @@ def feed_identity(url: str) -> str:
         return _with_host(parts, ipaddress.IPv6Address(host).compressed)
     if not host.isascii():
         return _with_host(parts, _a_label(host))
+    address = _resolver_ipv4(host)
+    if address is not None and address != host:
+        return _with_host(parts, address)
     return canonical
+
+
+def _resolver_ipv4(host: str) -> str | None:
+    """The IPv4 address the resolver reads ``host`` as (a lower-case host without a root dot),
+    in four decimal numbers; None for a name. getaddrinfo reads a numeric host as inet_aton
+    does (glibc, musl, the BSDs): one to four dot-separated numbers, each decimal, octal
+    after a ``0`` or hex after ``0x``; all but the last one byte each, the last filling the
+    bytes left (``127.1``: 127.0.0.1, ``10.258``: 10.0.1.2, ``2130706433``: 127.0.0.1)."""
+    numbers = host.split(".")
+    if len(numbers) > 4 or not all(_INET_NUMBER.fullmatch(n) for n in numbers):
+        return None
+    *head, last = (_inet_number(n) for n in numbers)
+    if any(n > 0xFF for n in head) or last >= 256 ** (4 - len(head)):
+        return None
+    value = last
+    for shift, number in enumerate(head):
+        value |= number << (24 - 8 * shift)
+    return str(ipaddress.IPv4Address(value))
+
+
+def _inet_number(text: str) -> int:
+    if text.startswith("0x"):
+        return int(text[2:], 16)
+    return int(text, 8) if text.startswith("0") else int(text)
 
 
 def same_feed(a: str, b: str) -> bool:

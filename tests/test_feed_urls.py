@@ -36,6 +36,7 @@ BAD = [
     ("http://user:pw@exa<mple.org/a.xml", HOST),
     ("http://256.1.1.1/a.xml", HOST),  # httpx, at every poll: "Invalid IPv4 address"
     ("http://127.0.0.01/a.xml", HOST),  # (a leading zero: the same)
+    ("http://0177.0.0.1/a.xml", HOST),  # (octal to the resolver, but httpx refuses it first)
     ("http://a..b/", HOST),  # an empty label: a name error at every poll
     ("http://.a.b/", HOST),
     ("http://./a.xml", HOST),
@@ -89,6 +90,9 @@ def test_the_shared_check_keeps_real_addresses(url: str, canonical: str) -> None
         ("http://b\u00fccher.de/a", True),
         ("http://256.1.1.1/a.xml", False),
         ("http://127.0.0.01/a.xml", False),
+        ("http://0177.0.0.1/a.xml", False),
+        ("http://127.0.1/a", True),
+        ("http://017700000001/a", True),
         ("http://\uff21\u0301.example/a.xml", False),
     ],
 )
