@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
-from pathlib import Path
 from typing import Any
 
-from ._cli_common import cannot_write, check_topic, config_of, open_storage
+from ._cli_common import check_topic, config_of, open_storage
+from ._cli_outfile import write_file
 from ._cli_types import output_file, positive, since
 from ._feedset import named_as_configured
 from ._times import utcnow
@@ -21,7 +19,7 @@ def register(sub: Any) -> None:
         help="write the recent hits (of one topic) as an Atom feed for any feed reader",
         description="Writes an Atom 1.0 feed of the newest hits. With --output the file is "
         "replaced atomically, so a web server can serve it while it is rewritten (run it from "
-        "cron or a systemd timer).",
+        "cron or a systemd timer); a symbolic link there is followed and kept.",
     )
     atom.add_argument("--topic", help="only this topic's hits (default: every topic)")
     atom.add_argument("--output", type=output_file, help="file to write (default, or -: stdout)")
@@ -52,21 +50,6 @@ def cmd_atom(args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return 0
-    _write_atomically(args.output, data)
+    write_file(args.output, data, new_mode=0o644)  # a new feed: for the web server to read
     print(f"wrote {len(hits)} hits to {args.output}", file=sys.stderr)
     return 0
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.chmod(tmp, 0o644)  # a feed is for reading by the web server
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise cannot_write(path, exc) from None

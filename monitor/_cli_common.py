@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from ._config import Config, load_config
@@ -24,14 +23,6 @@ def open_storage(args: argparse.Namespace, *, create: bool = False) -> Store:
     """The configured database; unless ``create``, it must exist already and is only read
     (never created nor migrated)."""
     return open_store(config_of(args), readonly=not create, must_exist=not create)
-
-
-def cannot_write(path: Path, exc: OSError) -> MonitorError:
-    """Why an output file (``--output``, ``opml export FILE``) cannot be written. A missing
-    folder is named, never made: a mistyped path must not publish somewhere nobody looks."""
-    if isinstance(exc, FileNotFoundError) and not path.parent.is_dir():
-        return MonitorError(f"{path}: cannot write: the folder {path.parent} does not exist")
-    return MonitorError(f"{path}: cannot write: {exc.strerror or exc}")
 
 
 def check_topic(name: str | None, names: Sequence[str]) -> None:

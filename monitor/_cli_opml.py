@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._cli_common import cannot_write, config_of, open_storage
+from ._cli_common import config_of, open_storage
 from ._cli_feeds import PICKUP, in_config, open_feeds
+from ._cli_outfile import write_file
 from ._durations import format_duration, parse_duration
 from ._errors import MonitorError
 from ._feedset import FeedRow, default_name, find, key
@@ -137,9 +138,6 @@ def cmd_opml_export(args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return 0
-    try:
-        Path(args.file).write_bytes(data)
-    except OSError as exc:
-        raise cannot_write(Path(args.file), exc) from None
+    write_file(Path(args.file), data)  # a new file: as the umask says (it may hold tokens)
     print(f"wrote {len(feeds)} feeds to {args.file}", file=sys.stderr)
     return 0
