@@ -5,6 +5,7 @@ raw deflate whose first chunk is one byte decodes."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import zlib
@@ -39,6 +40,34 @@ def test_an_impossible_port_is_one_feeds_error(tmp_path: Path, feed_server: Feed
     assert feeds["good"]["last_status"] == "ok"
     assert feeds["moved"]["last_status"] == "error"
     assert "port" in str(feeds["moved"]["last_error"]), feeds["moved"]
+
+
+def test_a_redirect_to_port_0_names_the_target_and_why(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """The feed's recorded error (what `monitor feeds` shows, the daemon logs at 5 failures
+    and a health alert quotes) names where the redirect led, its credentials and token
+    redacted, and why in plain words; no traceback, no httpx internals."""
+    feed_server.add_redirect("/moved", "http://user:pw@127.0.0.1:0/feed.xml?token=SECRET")
+    config = write_config(tmp_path, [feed_server.url("/moved")])
+    proc = subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(config), "once"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 3 and "Traceback" not in proc.stderr, proc.stderr
+    row = _feeds_json(config)["moved"]
+    assert row["last_error"] == (
+        "invalid redirect target 'http://***@127.0.0.1:0/feed.xml?token=***': "
+        "port 0 is out of range"
+    )
+    assert row["health"] == "failing: 1 poll in a row"
+    stored = sqlite3.connect(tmp_path / "monitor.db")
+    try:
+        (error,) = stored.execute("SELECT last_error FROM feeds").fetchone()
+    finally:
+        stored.close()
+    assert error == row["last_error"]  # stored redacted: no secret in the database either
+    assert "pw" not in proc.stderr and "SECRET" not in proc.stderr
 
 
 def test_304_to_an_unconditional_request_is_an_error(
