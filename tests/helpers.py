@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -114,3 +117,32 @@ def make_v1_database(path: Path) -> None:
         db.executescript(_V1)
         db.execute("PRAGMA user_version = 1")
     db.close()
+
+
+_HOLD_WRITE_LOCK = (
+    "import sqlite3, sys\n"
+    "conn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+    "conn.execute('BEGIN IMMEDIATE')\n"
+    "print('locked', flush=True)\n"
+    "sys.stdin.read()\n"
+    "conn.execute('ROLLBACK')\n"
+)
+
+
+@contextmanager
+def sqlite_write_lock(path: Path) -> Iterator[None]:
+    """Another process holds the write lock of the SQLite database at ``path`` (an open
+    ``BEGIN IMMEDIATE``, as a `sqlite3` shell's transaction would) until the block ends."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_WRITE_LOCK, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        yield
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=30)
