@@ -4,10 +4,12 @@ from item files, running the real CLI."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -107,6 +109,36 @@ TOY_THRESHOLD = 0.2
 
 def cli(config: Path, *args: str) -> int:
     return main(["--config", str(config), *args])
+
+
+def start_daemon(
+    config: Path, *options: str, env: Mapping[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """`monitor --config CONFIG [OPTIONS…] run` in a subprocess (OPTIONS: the global ones, such
+    as ``--log-format json``), its stdout and log (stderr) captured for :func:`stop_daemon`;
+    ``env``: variables added to this process's environment for it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), *options, "run"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=None if env is None else {**os.environ, **env},
+    )
+
+
+def stop_daemon(
+    proc: subprocess.Popen[str], *, signum: int = signal.SIGTERM, timeout: float = 15.0
+) -> str:
+    """Stop a daemon of :func:`start_daemon` with ``signum`` (unless it has ended) and return its
+    log. One still running after ``timeout`` seconds is killed: its return code says so."""
+    if proc.poll() is None:
+        proc.send_signal(signum)
+    try:
+        _, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    return err
 
 
 def make_v1_database(path: Path) -> None:

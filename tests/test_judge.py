@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -33,6 +32,8 @@ from tests.helpers import (
     load_items,
     serve_items,
     sqlite_write_lock,
+    start_daemon,
+    stop_daemon,
     write_config,
 )
 from tests.pg import table_lock
@@ -169,26 +170,17 @@ def test_a_running_monitor_takes_a_judgement_from_the_alerts_link(
     button records the judgement, as `monitor feedback` would; a forged link gets 403."""
     monkeypatch.setenv("MONITOR_JUDGE_SECRET", SECRET)
     port = free_port()
-    urls = serve_items(feed_server, ITEMS)
-    config = write_config(
-        tmp_path,
-        list(urls.values()),
-        smtp=smtp_server,
-        webhook=webhook_receiver,
-        extra=feedback_table(port),
-    )
+    feeds, table = list(serve_items(feed_server, ITEMS).values()), feedback_table(port)
     if backend == "postgres":  # the pages write where the daemon's workers read
         monkeypatch.setenv("MONITOR_E2E_DSN", request.getfixturevalue("pg_schema_dsn"))
-        text = config.read_text(encoding="utf-8")
-        config.write_text(
-            text.replace('database = "monitor.db"', 'database_env = "MONITOR_E2E_DSN"')
+        config = pg_config(
+            tmp_path, feeds, webhook_receiver, smtp=smtp_server, extra=table, threshold=None
         )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--config", str(config), "run"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    else:
+        config = write_config(
+            tmp_path, feeds, smtp=smtp_server, webhook=webhook_receiver, extra=table
+        )
+    proc = start_daemon(config)
     try:
         mails = smtp_server.wait_for(len(ON_TOPIC), timeout=30)
         hooks = webhook_receiver.wait_for(len(ON_TOPIC), timeout=30)
@@ -231,12 +223,8 @@ def test_a_running_monitor_takes_a_judgement_from_the_alerts_link(
             gone = links(f"http://127.0.0.1:{port}", SECRET, "hit_000000000000000000000000")[0]
             assert client.get(gone).status_code == 404
             assert client.get(f"http://127.0.0.1:{port}/metrics").status_code == 404
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=15)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        err = stop_daemon(proc)
     assert proc.returncode == 0, err
     assert "from a judge link" in err and SECRET not in err
     with pytest.raises(httpx.ConnectError):  # the pages closed with the daemon
