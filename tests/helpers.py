@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -112,25 +113,36 @@ def cli(config: Path, *args: str) -> int:
 
 
 def start_daemon(
-    config: Path, *options: str, env: Mapping[str, str] | None = None
+    config: Path, *options: str, env: Mapping[str, str] | None = None, log: Path | None = None
 ) -> subprocess.Popen[str]:
     """`monitor --config CONFIG [OPTIONS…] run` in a subprocess (OPTIONS: the global ones, such
     as ``--log-format json``), its stdout and log (stderr) captured for :func:`stop_daemon`;
-    ``env``: variables added to this process's environment for it."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--config", str(config), *options, "run"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=None if env is None else {**os.environ, **env},
-    )
+    ``env``: variables added to this process's environment for it; ``log``: its log goes to
+    that file instead, for a test that reads it while the daemon runs."""
+    err = subprocess.PIPE if log is None else log.open("w", encoding="utf-8")
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--config", str(config), *options, "run"],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            env=None if env is None else {**os.environ, **env},
+        )
+    finally:
+        if not isinstance(err, int):
+            err.close()  # the daemon has its own descriptor
 
 
 def stop_daemon(
-    proc: subprocess.Popen[str], *, signum: int = signal.SIGTERM, timeout: float = 15.0
+    proc: subprocess.Popen[str],
+    *,
+    signum: int = signal.SIGTERM,
+    timeout: float = 15.0,
+    log: Path | None = None,
 ) -> str:
     """Stop a daemon of :func:`start_daemon` with ``signum`` (unless it has ended) and return its
-    log. One still running after ``timeout`` seconds is killed: its return code says so."""
+    log (read from ``log`` if it was started with one). One still running after ``timeout``
+    seconds is killed: its return code says so."""
     if proc.poll() is None:
         proc.send_signal(signum)
     try:
@@ -138,7 +150,17 @@ def stop_daemon(
     except subprocess.TimeoutExpired:
         proc.kill()
         _, err = proc.communicate()
-    return err
+    return err if log is None else log.read_text(encoding="utf-8")
+
+
+def wait_for_log(log: Path, text: str, timeout: float) -> bool:
+    """Whether ``text`` appears in the log file ``log`` within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text(encoding="utf-8"):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def make_v1_database(path: Path) -> None:
