@@ -163,7 +163,7 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
         def reload_config() -> None:  # the claim loop reads the feeds anew within seconds
             reload_feeds(rt)
 
-        hup = _logged(reload_config)
+        hup = _Retried(reload_config)
         plan: list[tuple[FeedConfig, datetime]] = []
         fleet = Fleet(claimer.owner, lambda: config_digest(rt.config, rt.trackers))
 
@@ -187,7 +187,7 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
             id="feeds",
             coalesce=True,
         )
-        hup = _logged(feed_jobs.reload_config)
+        hup = _Retried(feed_jobs.reload_config)
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, hup)
 
@@ -260,6 +260,7 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
         in_flight = len(running) + (len(claimer.running) if claimer is not None else 0)
         log.info("stopping: %d polls in flight", in_flight)
         loop.remove_signal_handler(signal.SIGHUP)
+        hup.cancel()
         if exporter is not None:
             exporter.stop()
         if judges is not None:
@@ -295,16 +296,31 @@ async def _watch_database(rt: Runtime) -> None:
         rt.storage.check_file()
 
 
-def _logged(job: Callable[[], None]) -> Callable[[], None]:
-    """A callback run on the loop's thread (a signal handler): its database error is logged."""
+class _Retried:
+    """SIGHUP's reload, run on the loop's thread. One that meets a database error (locked by
+    another process, away) is tried again with backoff until it is done, logged as one outage
+    (dropped, it left the daemon on the old feed list until the next SIGHUP). :meth:`cancel`
+    at the stop."""
 
-    def run() -> None:
+    def __init__(self, job: Callable[[], None]) -> None:
+        self.job = job
+        self.outage = Outage("SIGHUP reload")
+        self._later: asyncio.TimerHandle | None = None
+
+    def __call__(self) -> None:
+        self.cancel()  # a new SIGHUP meanwhile: now, once
         try:
-            job()
+            self.job()
         except StorageError as exc:
-            log.error("%s: %s", job.__name__, exc)
+            wait = self.outage.failed(exc)
+            self._later = asyncio.get_running_loop().call_later(wait, self)
+        else:
+            self.outage.ok()
 
-    return run
+    def cancel(self) -> None:
+        if self._later is not None:
+            self._later.cancel()
+            self._later = None
 
 
 def _guarded(job: Callable[[], None]) -> Callable[[], Coroutine[Any, Any, None]]:

@@ -5,6 +5,7 @@ Every error that the monitor raises on purpose is a :class:`MonitorError`::
     MonitorError
     ├── ConfigError          a config file that cannot be read or is invalid (names file and key)
     ├── StorageError         the database cannot be opened, is corrupt, locked or full
+    │   ├── BusyError        a lock another session held outlasted this connection's wait
     │   ├── LockedError      another daemon holds the database
     │   ├── DatabaseReplacedError  the database file was deleted or replaced while in use
     │   └── UnsupportedError  a feature the chosen backend (PostgreSQL) does not have yet
@@ -34,6 +35,12 @@ class ConfigError(MonitorError):
 
 class StorageError(MonitorError):
     """The database cannot be used (corrupt, unreadable, locked, disk full)."""
+
+
+class BusyError(StorageError):
+    """Another session or process held a lock for longer than this connection waits (SQLite's
+    busy timeout; PostgreSQL's ``lock_timeout`` or ``statement_timeout`` where one is set): the
+    transaction was rolled back, nothing was written, and trying again later can succeed."""
 
 
 class LockedError(StorageError):

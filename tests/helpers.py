@@ -4,8 +4,14 @@ from item files, running the real CLI."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
-from collections.abc import Iterable
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -106,6 +112,57 @@ def cli(config: Path, *args: str) -> int:
     return main(["--config", str(config), *args])
 
 
+def start_daemon(
+    config: Path, *options: str, env: Mapping[str, str] | None = None, log: Path | None = None
+) -> subprocess.Popen[str]:
+    """`monitor --config CONFIG [OPTIONS…] run` in a subprocess (OPTIONS: the global ones, such
+    as ``--log-format json``), its stdout and log (stderr) captured for :func:`stop_daemon`;
+    ``env``: variables added to this process's environment for it; ``log``: its log goes to
+    that file instead, for a test that reads it while the daemon runs."""
+    err = subprocess.PIPE if log is None else log.open("w", encoding="utf-8")
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--config", str(config), *options, "run"],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            env=None if env is None else {**os.environ, **env},
+        )
+    finally:
+        if not isinstance(err, int):
+            err.close()  # the daemon has its own descriptor
+
+
+def stop_daemon(
+    proc: subprocess.Popen[str],
+    *,
+    signum: int = signal.SIGTERM,
+    timeout: float = 15.0,
+    log: Path | None = None,
+) -> str:
+    """Stop a daemon of :func:`start_daemon` with ``signum`` (unless it has ended) and return its
+    log (read from ``log`` if it was started with one). One still running after ``timeout``
+    seconds is killed: its return code says so."""
+    if proc.poll() is None:
+        proc.send_signal(signum)
+    try:
+        _, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    return err if log is None else log.read_text(encoding="utf-8")
+
+
+def wait_for_log(log: Path, text: str, timeout: float) -> bool:
+    """Whether ``text`` appears in the log file ``log`` within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text(encoding="utf-8"):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def make_v1_database(path: Path) -> None:
     """A database file as the first release of the schema left it."""
     from monitor._storage._schema import _V1
@@ -114,3 +171,32 @@ def make_v1_database(path: Path) -> None:
         db.executescript(_V1)
         db.execute("PRAGMA user_version = 1")
     db.close()
+
+
+_HOLD_WRITE_LOCK = (
+    "import sqlite3, sys\n"
+    "conn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+    "conn.execute('BEGIN IMMEDIATE')\n"
+    "print('locked', flush=True)\n"
+    "sys.stdin.read()\n"
+    "conn.execute('ROLLBACK')\n"
+)
+
+
+@contextmanager
+def sqlite_write_lock(path: Path) -> Iterator[None]:
+    """Another process holds the write lock of the SQLite database at ``path`` (an open
+    ``BEGIN IMMEDIATE``, as a `sqlite3` shell's transaction would) until the block ends."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_WRITE_LOCK, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        yield
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=30)

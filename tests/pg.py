@@ -8,6 +8,7 @@ import os
 import shlex
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import quote
 
 import pytest
@@ -42,6 +43,20 @@ def pg_schema_dsn() -> Iterator[str]:
     finally:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE".encode())
+
+
+@contextmanager
+def table_lock(dsn: str, tables: str) -> Iterator[None]:
+    """Another session holds ``LOCK TABLE tables IN ACCESS EXCLUSIVE MODE`` in an open
+    transaction (an admin's maintenance, a long migration) until the block ends."""
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        conn.execute(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE".encode())
+        try:
+            yield
+        finally:
+            conn.rollback()
 
 
 PG_CTL_VAR = "MONITOR_TEST_PG_CTL"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import signal
 import sqlite3
 import stat
 import subprocess
@@ -33,8 +34,20 @@ from monitor._config import load_config
 from monitor._daemon import _poll_safely
 from monitor._runtime import open_runtime
 from tests.feedserver import FeedServer, rss
-from tests.helpers import DATA, TOY_THRESHOLD, cli, load_items, serve_items, write_config
+from tests.helpers import (
+    DATA,
+    TOY_THRESHOLD,
+    cli,
+    load_items,
+    serve_items,
+    sqlite_write_lock,
+    start_daemon,
+    stop_daemon,
+    wait_for_log,
+    write_config,
+)
 from tests.receivers import SmtpServer, WebhookReceiver
+from tests.test_feeds_cli import wait_for
 
 ITEMS = load_items(DATA / "clear_items.jsonl")
 ON_TOPIC = {i["title"] for i in ITEMS if i["label"] == 2}
@@ -118,6 +131,41 @@ def test_database_locked_by_another_process_mid_cycle(
     titles = [r.json["title"] for r in webhook_receiver.received]
     assert set(titles) == ON_TOPIC and len(titles) == len(ON_TOPIC)
     assert rows(db, "PRAGMA integrity_check") == [("ok",)]
+
+
+def test_a_sighup_that_meets_the_database_locked_is_not_lost(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """SIGHUP while another process held the database's write lock: the reload's write (the
+    config's feed list into the database) failed after the busy timeout, was logged as
+    "reload_config: … locked" and dropped, so the feed the config now listed was never polled
+    (not once in 20 s after the lock went): the daemon ran on the old list until another
+    SIGHUP. Now a reload that meets a database error is tried again until it is done."""
+    for name in ("a", "b"):
+        feed_server.add(
+            f"/{name}.xml", rss([{"title": f"{name} item", "link": f"https://e/{name}"}])
+        )
+    a, b = feed_server.url("/a.xml"), feed_server.url("/b.xml")
+
+    def listing(*urls: str) -> Path:
+        feeds = "".join(f'[[feeds]]\nurl = "{url}"\ninterval = "1s"\n' for url in urls)
+        return write_config(tmp_path, [], extra=feeds)
+
+    log = tmp_path / "daemon.log"
+    proc = start_daemon(listing(a), log=log)
+    try:
+        assert wait_for(lambda: feed_server.count("/a.xml") >= 2, 30), "a: not polled"
+        with sqlite_write_lock(tmp_path / "monitor.db"):
+            listing(a, b)
+            proc.send_signal(signal.SIGHUP)
+            assert wait_for_log(log, "reload", 30), "the reload did not meet the lock"
+        assert wait_for(lambda: feed_server.count("/b.xml") >= 1, 30), "b: the SIGHUP was lost"
+    finally:
+        err = stop_daemon(proc, log=log)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert "SIGHUP reload paused" in err and "SIGHUP reload resumed" in err, err
+    assert "SIGHUP: reloaded" in err, err
 
 
 _HOLD_LOCK = (

@@ -20,7 +20,16 @@ from monitor._errors import ConfigError
 from monitor._feedjobs import FEEDS_REFRESH_INTERVAL
 from monitor._urls import canonical_feed_url, same_feed
 from tests.feedserver import FeedServer, rss
-from tests.helpers import DATA, TOY_THRESHOLD, cli, load_items, serve_items, write_config
+from tests.helpers import (
+    DATA,
+    TOY_THRESHOLD,
+    cli,
+    load_items,
+    serve_items,
+    start_daemon,
+    stop_daemon,
+    write_config,
+)
 from tests.test_readonly import _without_write_access
 
 ITEMS = load_items(DATA / "clear_items.jsonl")
@@ -151,15 +160,6 @@ def test_add_remove_pause_resume(
     assert feeds(config, capsys)[b]["items_seen"] == 1
 
 
-def start(config: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--config", str(config), "run"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def wait_for(condition: object, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -185,7 +185,7 @@ def test_running_daemon_follows_the_feed_list_and_sighup(
     feed_server.add(A_PATH, rss([{"title": "a item", "link": "https://e/a"}]))
     b = b.replace("http://", "http://reader:pw-secret-2@")
     config = write_config(tmp_path, [], extra=f'[[feeds]]\nurl = "{a}"\ninterval = "1s"')
-    proc = start(config)
+    proc = start_daemon(config)
     settle = FEEDS_REFRESH_INTERVAL + 2
     try:
         assert wait_for(lambda: feed_server.count(A_PATH) >= 2, 30), "a: not every second"
@@ -211,8 +211,7 @@ def test_running_daemon_follows_the_feed_list_and_sighup(
         assert wait_for(lambda: feed_server.count("/c.xml") >= 1, 20), "c: SIGHUP not applied"
         assert proc.poll() is None  # SIGHUP does not stop it
     finally:
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=15)
+        err = stop_daemon(proc)
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert "SIGHUP: reloaded" in err and "now polled" in err

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
-import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,15 +19,27 @@ from pathlib import Path
 import httpx
 import pytest
 
-from monitor._config import load_config
+from monitor._config import Config, load_config
 from monitor._digest_plan import digest_message
 from monitor._errors import ConfigError, MonitorError
 from monitor._judge import linker, links, parse_path, sign, valid
-from monitor._judge_server import JudgeServer
+from monitor._judge_server import JudgeServer, judge_server
+from monitor._storage import Store, open_store
 from tests.feedserver import FeedServer
-from tests.helpers import DATA, cli, load_items, serve_items, write_config
+from tests.helpers import (
+    DATA,
+    cli,
+    load_items,
+    serve_items,
+    sqlite_write_lock,
+    start_daemon,
+    stop_daemon,
+    write_config,
+)
+from tests.pg import table_lock
 from tests.receivers import SmtpServer, WebhookReceiver
 from tests.test_alerts import mail_cfg, make_alert
+from tests.test_postgres_cycle import pg_config
 
 ITEMS = load_items(DATA / "clear_items.jsonl")
 ON_TOPIC = {i["title"] for i in ITEMS if i["label"] == 2}
@@ -157,26 +170,17 @@ def test_a_running_monitor_takes_a_judgement_from_the_alerts_link(
     button records the judgement, as `monitor feedback` would; a forged link gets 403."""
     monkeypatch.setenv("MONITOR_JUDGE_SECRET", SECRET)
     port = free_port()
-    urls = serve_items(feed_server, ITEMS)
-    config = write_config(
-        tmp_path,
-        list(urls.values()),
-        smtp=smtp_server,
-        webhook=webhook_receiver,
-        extra=feedback_table(port),
-    )
+    feeds, table = list(serve_items(feed_server, ITEMS).values()), feedback_table(port)
     if backend == "postgres":  # the pages write where the daemon's workers read
         monkeypatch.setenv("MONITOR_E2E_DSN", request.getfixturevalue("pg_schema_dsn"))
-        text = config.read_text(encoding="utf-8")
-        config.write_text(
-            text.replace('database = "monitor.db"', 'database_env = "MONITOR_E2E_DSN"')
+        config = pg_config(
+            tmp_path, feeds, webhook_receiver, smtp=smtp_server, extra=table, threshold=None
         )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--config", str(config), "run"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    else:
+        config = write_config(
+            tmp_path, feeds, smtp=smtp_server, webhook=webhook_receiver, extra=table
+        )
+    proc = start_daemon(config)
     try:
         mails = smtp_server.wait_for(len(ON_TOPIC), timeout=30)
         hooks = webhook_receiver.wait_for(len(ON_TOPIC), timeout=30)
@@ -219,12 +223,8 @@ def test_a_running_monitor_takes_a_judgement_from_the_alerts_link(
             gone = links(f"http://127.0.0.1:{port}", SECRET, "hit_000000000000000000000000")[0]
             assert client.get(gone).status_code == 404
             assert client.get(f"http://127.0.0.1:{port}/metrics").status_code == 404
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=15)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        err = stop_daemon(proc)
     assert proc.returncode == 0, err
     assert "from a judge link" in err and SECRET not in err
     with pytest.raises(httpx.ConnectError):  # the pages closed with the daemon
@@ -260,21 +260,19 @@ def test_the_judge_address_in_use_is_a_one_line_error(
 # ----------------------------------------------------------------------------- the pages alone
 
 
-@pytest.fixture
-def pages(tmp_path: Path) -> Iterator[tuple[JudgeServer, str]]:
-    """Judge pages over a real SQLite file holding one hit of topic "t" (the daemon's
-    writes, not a mock), on a free port; yields (server, that hit's id)."""
+def _store_a_hit(storage: Store, topic: str) -> str:
+    """One hit of ``topic`` stored as a poll stores it (the daemon's write, not a mock); its
+    id."""
     from monitor._config import FeedConfig
     from monitor._models import Entry, Judgement
-    from monitor._storage import NewItem, Storage
+    from monitor._storage import NewItem
 
     feed = FeedConfig("http://127.0.0.1:1/feed.xml", "Feed", 600)
-    storage = Storage(tmp_path / "m.db")
     storage.sync_feeds([feed])
     now = datetime(2025, 3, 11, 12, 0, tzinfo=UTC)
     item = NewItem(
         Entry("id:a", "Chiefs meet in Paris", "On a force.", "http://x/a", now, "fp-a"),
-        (Judgement("t", 0.9, True, ()),),
+        (Judgement(topic, 0.9, True, ()),),
         story_id="s1",
     )
     [hit_id] = storage.store_poll(
@@ -282,6 +280,17 @@ def pages(tmp_path: Path) -> Iterator[tuple[JudgeServer, str]]:
         last_modified=None, body_hash=None, warning=None, items=[item], edited=[],
         channels=["webhook"],
     )  # fmt: skip
+    return hit_id
+
+
+@pytest.fixture
+def pages(tmp_path: Path) -> Iterator[tuple[JudgeServer, str]]:
+    """Judge pages over a real SQLite file holding one hit of topic "t", on a free port;
+    yields (server, that hit's id)."""
+    from monitor._storage import Storage
+
+    storage = Storage(tmp_path / "m.db")
+    hit_id = _store_a_hit(storage, "t")
     storage.close()
     server = JudgeServer(
         ("127.0.0.1", 0), SECRET, lambda: Storage(tmp_path / "m.db"), pickup=30, topics={"t"}
@@ -430,3 +439,116 @@ def test_a_blank_secret_in_the_environment_is_refused_as_an_empty_file_is(
     table = '[alerts.webhook]\nurl = "http://127.0.0.1:9/h"\nsecret_env = "BLANK_SECRET"'
     with pytest.raises(ConfigError, match=r"secret_env: the environment variable BLANK_SECRET"):
         load_config(write_config(tmp_path, [], extra=table))
+
+
+# ----------------------------------------------------------------------------- a locked database
+
+
+@contextmanager
+def _judge_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str, request: pytest.FixtureRequest
+) -> Iterator[tuple[Config, JudgeServer, str]]:
+    """The pages `monitor run` serves for a config of ``backend`` (built as the daemon builds
+    them), over a database holding one hit of the config's topic; yields (config, server,
+    that hit's id)."""
+    monkeypatch.setenv("MONITOR_JUDGE_SECRET", SECRET)
+    table = feedback_table(free_port())
+    if backend == "postgres":
+        monkeypatch.setenv("MONITOR_E2E_DSN", request.getfixturevalue("pg_schema_dsn"))
+        config = load_config(pg_config(tmp_path, [], None, extra=table, threshold=None))
+    else:
+        config = load_config(write_config(tmp_path, [], extra=table))
+    with closing(open_store(config)) as storage:
+        hit_id = _store_a_hit(storage, config.topics[0].name)
+    server = judge_server(config, 30)
+    assert server is not None
+    server.start()
+    try:
+        yield config, server, hit_id
+    finally:
+        server.stop()
+
+
+@contextmanager
+def _foreign_write_lock(config: Config) -> Iterator[None]:
+    """Another session or process holds what a judgement writes: on PostgreSQL an admin's
+    `LOCK TABLE feedback` in an open transaction, on SQLite another process's open write
+    transaction (`BEGIN IMMEDIATE`)."""
+    if config.settings.dsn is not None:
+        with table_lock(config.settings.dsn, "feedback"):
+            yield
+    else:
+        with sqlite_write_lock(config.settings.database):
+            yield
+
+
+def _judgements_in(config: Config) -> list[dict[str, object]]:
+    with closing(open_store(config)) as storage:
+        return storage.feedback()
+
+
+def _busy_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and r.name.startswith("monitor")
+    ]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_judgement_that_meets_a_lock_is_a_busy_page_in_seconds_and_records_nothing(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    backend: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    """A judgement whose write met a lock another session held: on PostgreSQL the POST waited
+    with no bound (59 s, until the other session ended; the browser spun, the thread was held,
+    and the judgement was written after the reader had given up); on SQLite, after the busy
+    timeout, a 503 saying neither that nothing was recorded nor when to come back. Now both
+    wait a few seconds, then answer 503 "busy, nothing was recorded" with Retry-After, in one
+    warning line, and write nothing."""
+    with _judge_pages(tmp_path, monkeypatch, backend, request) as (config, server, hit_id):
+        link = _link(server, hit_id)
+        with httpx.Client(timeout=30) as client:
+            with _foreign_write_lock(config):
+                caplog.clear()
+                with caplog.at_level(logging.INFO, logger="monitor"):
+                    shown = client.get(link)  # reading waits for no writer
+                    busy = client.post(link)
+            assert shown.status_code == 200, shown.text
+            assert busy.status_code == 503, busy.text
+            assert int(busy.headers["Retry-After"]) > 0
+            assert "busy" in busy.text and "nothing was recorded" in busy.text, busy.text
+            [warning] = _busy_warnings(caplog)
+            assert hit_id in warning and "busy" in warning, warning
+            assert "Traceback" not in caplog.text
+            assert _judgements_in(config) == []  # nor later, when the lock went away
+
+            done = client.post(link)  # trying again, as the page says
+            assert done.status_code == 200 and "Recorded: irrelevant" in done.text, done.text
+    [judged] = _judgements_in(config)
+    assert judged["relevant"] is False
+
+
+def test_a_judge_page_that_meets_a_locked_table_on_postgresql_is_busy_too(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    request: pytest.FixtureRequest,
+) -> None:
+    """The page's read of the hit waits for a table another session locked as the POST's
+    write does: the same bounded wait, then the same busy page."""
+    with _judge_pages(tmp_path, monkeypatch, "postgres", request) as (config, server, hit_id):
+        assert config.settings.dsn is not None
+        link = _link(server, hit_id)
+        with (
+            httpx.Client(timeout=30) as client,
+            table_lock(config.settings.dsn, "items"),
+            caplog.at_level(logging.INFO, logger="monitor"),
+        ):
+            shown = client.get(link)
+        assert shown.status_code == 503 and "busy" in shown.text, shown.text
+        assert int(shown.headers["Retry-After"]) > 0
+        assert len(_busy_warnings(caplog)) == 1

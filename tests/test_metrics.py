@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import signal
 import socket
 import subprocess
 import sys
@@ -20,7 +19,15 @@ import pytest
 from monitor._config import load_config
 from monitor._errors import ConfigError
 from tests.feedserver import FeedServer
-from tests.helpers import DATA, cli, load_items, serve_items, write_config
+from tests.helpers import (
+    DATA,
+    cli,
+    load_items,
+    serve_items,
+    start_daemon,
+    stop_daemon,
+    write_config,
+)
 from tests.receivers import WebhookReceiver
 
 ITEMS = load_items(DATA / "clear_items.jsonl")
@@ -81,12 +88,7 @@ def test_daemon_serves_metrics_and_health(
             tmp_path, feeds, webhook_receiver, monitor=f'metrics = "127.0.0.1:{port}"'
         )
     base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--config", str(config), "--log-format", "json", "run"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_daemon(config, "--log-format", "json")
     try:
         webhook_receiver.wait_for(len(ON_TOPIC), timeout=30)
         deadline = time.monotonic() + 20
@@ -137,8 +139,7 @@ def test_daemon_serves_metrics_and_health(
             assert response.status == 200 and response.read() == b""
             assert response.headers["Content-Type"] == "application/json"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=15)
+        err = stop_daemon(proc)
     assert proc.returncode == 0, err
     lines = [json.loads(line) for line in err.splitlines()]  # every line is one JSON object
     assert {"time", "level", "logger", "message"} <= set(lines[0])
@@ -198,10 +199,7 @@ def test_the_last_success_survives_a_restart(tmp_path: Path, feed_server: FeedSe
     config = write_config(tmp_path, list(urls.values()), monitor=f'metrics = "127.0.0.1:{port}"')
     assert cli(config, "once") == 0
     polled = time.time()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--config", str(config), "run"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    proc = start_daemon(config)
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -217,5 +215,4 @@ def test_the_last_success_survives_a_restart(tmp_path: Path, feed_server: FeedSe
         assert health["last_success"] == pytest.approx(polled, abs=30)
         assert feed_server.count(urlsplit(next(iter(urls.values()))).path) == 1  # not polled
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=15)
+        stop_daemon(proc)

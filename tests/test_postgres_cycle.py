@@ -12,17 +12,33 @@ import pytest
 
 from tests.feedserver import FeedServer, rss
 from tests.helpers import DATA, TOY_THRESHOLD, cli, load_items, serve_items, write_config
-from tests.receivers import WebhookReceiver
+from tests.receivers import SmtpServer, WebhookReceiver
 
 ITEMS = load_items(DATA / "clear_items.jsonl")
 ON_TOPIC = {i["title"] for i in ITEMS if i["label"] == 2}
 
 
 def pg_config(
-    tmp_path: Path, urls: list[str], webhook: WebhookReceiver, *, monitor: str = ""
+    tmp_path: Path,
+    urls: list[str],
+    webhook: WebhookReceiver | None,
+    *,
+    monitor: str = "",
+    smtp: SmtpServer | None = None,
+    extra: str = "",
+    threshold: float | None = TOY_THRESHOLD,
 ) -> Path:
-    """A config whose database is the URL in $MONITOR_E2E_DSN (database_env)."""
-    path = write_config(tmp_path, urls, webhook=webhook, threshold=TOY_THRESHOLD, monitor=monitor)
+    """A config whose database is the URL in $MONITOR_E2E_DSN (database_env); otherwise
+    ``write_config``'s."""
+    path = write_config(
+        tmp_path,
+        urls,
+        webhook=webhook,
+        smtp=smtp,
+        extra=extra,
+        threshold=threshold,
+        monitor=monitor,
+    )
     text = path.read_text(encoding="utf-8")
     path.write_text(
         text.replace('database = "monitor.db"', 'database_env = "MONITOR_E2E_DSN"'),

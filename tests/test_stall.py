@@ -5,7 +5,6 @@ each mail attempt ends at its total deadline."""
 from __future__ import annotations
 
 import json
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -16,7 +15,15 @@ from pathlib import Path
 import pytest
 
 from tests.feedserver import FeedServer
-from tests.helpers import DATA, cli, load_items, serve_items, write_config
+from tests.helpers import (
+    DATA,
+    cli,
+    load_items,
+    serve_items,
+    start_daemon,
+    stop_daemon,
+    write_config,
+)
 from tests.receivers import SmtpServer, StallingSmtp, WebhookReceiver
 
 ITEMS = load_items(DATA / "clear_items.jsonl")
@@ -56,24 +63,14 @@ def test_dripping_smtp_delays_neither_webhooks_nor_shutdown(
 ) -> None:
     urls = serve_items(feed_server, ITEMS)
     config = _config(tmp_path, list(urls.values()), webhook_receiver, dripping_smtp, "60s")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--config", str(config), "run"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_daemon(config)
     try:
         received = webhook_receiver.wait_for(len(ON_TOPIC), timeout=15)
         assert {r.json["title"] for r in received} == ON_TOPIC
         assert dripping_smtp.connections >= 1  # mail was being tried meanwhile
     finally:
         began = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            _, err = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            _, err = proc.communicate()
+        err = stop_daemon(proc, timeout=30)
         took = time.monotonic() - began
     assert proc.returncode == 0, err
     assert took < 5, f"SIGTERM took {took:.1f} s"

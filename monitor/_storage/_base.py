@@ -10,7 +10,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from .._errors import DatabaseReplacedError, StorageError
+from .._errors import BusyError, DatabaseReplacedError, StorageError
 from ._dialect import SQLITE
 from ._schema import check_version, migrate
 
@@ -50,7 +50,7 @@ class StorageBase:
                 migrate(conn)
             self._identity = _identity(path)
         except (sqlite3.Error, OSError, ValueError) as exc:
-            raise StorageError(f"{path}: cannot use the database: {reason(exc)}") from None
+            raise storage_error(f"{path}: cannot use the database", exc) from None
         self.conn = conn
 
     @property
@@ -90,13 +90,13 @@ class StorageBase:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise StorageError(f"{self.path}: {reason(exc)}") from None
+            raise storage_error(str(self.path), exc) from None
         try:
             yield self.conn
             self.conn.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
-            raise StorageError(f"{self.path}: {reason(exc)}") from None
+            raise storage_error(str(self.path), exc) from None
         except BaseException:
             self._rollback()
             raise
@@ -137,7 +137,7 @@ class StorageBase:
             names = [column[0] for column in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor]
         except sqlite3.Error as exc:
-            raise StorageError(f"{self.path}: {reason(exc)}") from None
+            raise storage_error(str(self.path), exc) from None
 
 
 def _identity(path: Path) -> tuple[int, int]:
@@ -150,6 +150,14 @@ def create_private(path: Path) -> None:
     a folder that does: see ``check_database_folder``)."""
     with suppress(FileExistsError):
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
+def storage_error(where: str, exc: BaseException) -> StorageError:
+    """``exc`` as the error raised from here: :class:`BusyError` when another connection held
+    the lock past the busy timeout (a caller may say "busy, try again"), else StorageError."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # extended codes keep the primary's
+    busy = code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "database is locked" in str(exc)
+    return (BusyError if busy else StorageError)(f"{where}: {reason(exc)}")
 
 
 def reason(exc: BaseException) -> str:

@@ -52,10 +52,16 @@ def check_database_folder(config: Config) -> None:
     )
 
 
-def open_store(config: Config, *, readonly: bool = False, must_exist: bool = False) -> Store:
+def open_store(
+    config: Config, *, readonly: bool = False, must_exist: bool = False, wait: float | None = None
+) -> Store:
     """The configured database. ``readonly`` (SQLite: opened ``mode=ro``, never created nor
     migrated); ``must_exist``: a missing SQLite file is an error, not a new database; else
-    it is created. Either way the path is checked first (:func:`check_database_folder`)."""
+    it is created. Either way the path is checked first (:func:`check_database_folder`).
+    ``wait``: on PostgreSQL, the seconds a statement may wait for a lock (``lock_timeout``;
+    it may run a second more, ``statement_timeout``) before it fails with
+    :class:`BusyError` (None: no bound);
+    SQLite waits its busy timeout (``BUSY_TIMEOUT_MS``) for a lock in any case."""
     dsn = config.settings.dsn
     if dsn is None:
         from . import Storage
@@ -76,7 +82,8 @@ def open_store(config: Config, *, readonly: bool = False, must_exist: bool = Fal
             f"{config.path}: [monitor] names a PostgreSQL database but psycopg is not "
             f"installed ({exc}); install monitor[postgres]"
         ) from None
-    return PostgresStorage(dsn, lease=timedelta(seconds=config.settings.lease), readonly=readonly)
+    lease = timedelta(seconds=config.settings.lease)
+    return PostgresStorage(dsn, lease=lease, readonly=readonly, wait=wait)
 
 
 def open_existing(config: Config) -> Store | None:

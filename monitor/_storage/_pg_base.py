@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg.rows import dict_row
 
-from .._errors import StorageError
+from .._errors import BusyError, StorageError
 from .._times import iso
 from ._dialect import POSTGRES
 from ._pg_schema import check_version, migrate
@@ -49,9 +49,17 @@ class PostgresBase:
 
     dialect = POSTGRES
 
-    def __init__(self, dsn: str, *, lease: timedelta = LEASE, readonly: bool = False) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        lease: timedelta = LEASE,
+        readonly: bool = False,
+        wait: float | None = None,
+    ) -> None:
         self.dsn = dsn
         self.lease = lease
+        self.wait = wait  # seconds a statement may wait for a lock (None: no bound)
         self.claim_margin = lease  # a claimed delivery is this far ahead (clamping spares it)
         self._where = redact_dsn(dsn)
         self.conn: Conn = self._connect()
@@ -59,13 +67,25 @@ class PostgresBase:
             (check_version if readonly else migrate)(self.conn)
         except (psycopg.Error, ValueError) as exc:
             self.conn.close()
-            raise StorageError(f"{self._where}: cannot use the database: {reason(exc)}") from None
+            raise storage_error(f"{self._where}: cannot use the database", exc) from None
 
     def _connect(self) -> Conn:
+        """A new connection; with ``wait``, its ``lock_timeout`` and ``statement_timeout``."""
         try:
-            return psycopg.connect(conninfo(self.dsn), autocommit=True, row_factory=dict_row)
+            conn = psycopg.connect(conninfo(self.dsn), autocommit=True, row_factory=dict_row)
         except psycopg.Error as exc:
-            raise StorageError(f"{self._where}: cannot use the database: {reason(exc)}") from None
+            raise storage_error(f"{self._where}: cannot use the database", exc) from None
+        if self.wait is not None:
+            # a statement gets a second more: a lock wait that ends it is logged as the lock
+            # timeout it is, not as "statement timeout"
+            ms = max(1, round(self.wait * 1000))
+            try:
+                conn.execute(f"SET lock_timeout = {ms}".encode())
+                conn.execute(f"SET statement_timeout = {ms + 1000}".encode())
+            except psycopg.Error as exc:
+                conn.close()
+                raise storage_error(f"{self._where}: cannot use the database", exc) from None
+        return conn
 
     def _live(self) -> Conn:
         """The connection; a new one if the server dropped the last (a restart, a failover):
@@ -93,7 +113,7 @@ class PostgresBase:
             with conn.transaction():
                 yield conn
         except psycopg.Error as exc:
-            raise StorageError(f"{self._where}: {reason(exc)}") from None
+            raise storage_error(self._where, exc) from None
 
     def _rows(self, conn: Conn, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """``_read``'s rows, inside the transaction ``conn`` is in."""
@@ -126,7 +146,7 @@ class PostgresBase:
         try:
             rows = self._live().execute(sql.encode(), params).fetchall()
         except psycopg.Error as exc:
-            raise StorageError(f"{self._where}: {reason(exc)}") from None
+            raise storage_error(self._where, exc) from None
         return [{k: as_text(v) for k, v in row.items()} for row in rows]
 
 
@@ -143,6 +163,14 @@ def redact_dsn(dsn: str) -> str:
     host = parts.netloc.rpartition("@")[2]
     user = parts.username or ""
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def storage_error(where: str, exc: BaseException) -> StorageError:
+    """``exc`` as the error raised from here: :class:`BusyError` when a statement gave up
+    waiting for a lock (``lock_timeout``) or ran out of time (``statement_timeout``), its
+    transaction rolled back; else StorageError."""
+    busy = isinstance(exc, psycopg.errors.LockNotAvailable | psycopg.errors.QueryCanceled)
+    return (BusyError if busy else StorageError)(f"{where}: {reason(exc)}")
 
 
 def reason(exc: BaseException) -> str:
