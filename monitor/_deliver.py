@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 
 OUTBOX_POLL = 5.0  # seconds: how soon `monitor redeliver` (another process) reaches the daemon
 STALL_PAUSE = 5.0  # seconds a stalled channel rests before its next round
-RECORD_PATIENCE = 30.0  # seconds a made attempt waits for the database to record it
 
 
 class Deliverer:
@@ -177,21 +176,17 @@ class Deliverer:
         retry_at: datetime | None = None,
         remaining: Sequence[str] | None = None,
     ) -> None:
-        """Record an attempt that was made. While the database is away (a restart) the record
-        is tried again with backoff for up to ``RECORD_PATIENCE`` seconds, so that a sent alert
-        is not sent again; after that the error is raised (the row's lease runs out and the
-        alert goes out again, under the same id)."""
-        loop = asyncio.get_running_loop()
-        give_up = loop.time() + RECORD_PATIENCE
+        """Record an attempt that was made. While the database is away (a restart, another
+        process's write lock, a full disk) the record is tried again with backoff until it is
+        written or the daemon stops (the outage is logged): a sent alert whose record gave up
+        was sent again by the next round, under the same id (a lock held for 40 s did it; on
+        PostgreSQL, after the row's lease), and a full disk repeated it every round."""
         outage = Outage(f"record of hit={delivery.alert.id} channel={delivery.channel}")
         while True:
             try:
                 self._record(delivery, now, error=error, retry_at=retry_at, remaining=remaining)
             except StorageError as exc:
-                wait = outage.failed(exc)
-                if loop.time() + wait > give_up:
-                    raise
-                await asyncio.sleep(wait)
+                await asyncio.sleep(outage.failed(exc))
                 continue
             outage.ok()
             return

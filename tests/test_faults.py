@@ -16,6 +16,7 @@ real disk. The rest of the cycle is the real one (`open_runtime`, the poller, th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import signal
@@ -23,6 +24,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +34,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from monitor._config import load_config
 from monitor._daemon import _poll_safely
+from monitor._errors import StorageError
 from monitor._runtime import open_runtime
 from tests.feedserver import FeedServer, rss
 from tests.helpers import (
@@ -166,6 +169,46 @@ def test_a_sighup_that_meets_the_database_locked_is_not_lost(
     assert "Traceback" not in err
     assert "SIGHUP reload paused" in err and "SIGHUP reload resumed" in err, err
     assert "SIGHUP: reloaded" in err, err
+
+
+def test_an_alert_sent_while_the_database_stays_locked_is_recorded_not_sent_again(
+    tmp_path: Path, feed_server: FeedServer, webhook_receiver: WebhookReceiver
+) -> None:
+    """Alerts went out, then another process held the write lock for 40 s (a VACUUM, a
+    backup's long transaction): the record of each send was tried for 30 s, then given up,
+    and the next round sent the same alerts again. A sent alert's record now waits for the
+    database as long as it takes (the outage is logged), and nothing goes out twice."""
+    urls = serve_items(feed_server, [i for i in ITEMS if i["feed"] == "europe"])
+    path = write_config(
+        tmp_path, [*urls.values()], webhook=webhook_receiver, threshold=TOY_THRESHOLD
+    )
+    config = load_config(path)
+    db = tmp_path / "monitor.db"
+
+    def hold_the_lock_once_an_alert_is_sent() -> None:
+        webhook_receiver.wait_for(1, timeout=30)
+        with sqlite_write_lock(db):
+            time.sleep(40)
+
+    async def cycle() -> None:
+        async with open_runtime(config) as rt:
+            for feed in config.feeds:
+                await _poll_safely(rt, feed)
+            webhook_receiver.delay = 1.0  # the lock is taken while the first send waits
+            holder = threading.Thread(target=hold_the_lock_once_an_alert_is_sent)
+            holder.start()
+            try:
+                with contextlib.suppress(StorageError):  # how the give-up showed
+                    await rt.deliverer.deliver_due()
+            finally:
+                holder.join()
+            webhook_receiver.delay = 0.0
+            await rt.deliverer.deliver_due()  # the lock is gone: what is still due goes
+
+    asyncio.run(cycle())
+    titles = [r.json["title"] for r in webhook_receiver.received]
+    assert titles and len(titles) == len(set(titles)), sorted(titles)
+    assert rows(db, "SELECT count(*) FROM deliveries WHERE delivered_at IS NULL") == [(0,)]
 
 
 _HOLD_LOCK = (
