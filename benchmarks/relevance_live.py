@@ -53,7 +53,8 @@ from monitor._models import Tokens
 from monitor._relevance import Params, Tracker, tokenise
 
 # Leave-one-topic-out candidates: the defaults and one step either side of the settings that
-# shape the seed profile, the adaptation's admission and the stream channel's weight.
+# shape the seed profile, the adaptation's admission and the stream channel's weight (and the
+# facets off).
 GRID: list[tuple[str, ...]] = [
     (),
     ("core_power=2",),
@@ -86,6 +87,11 @@ GRID: list[tuple[str, ...]] = [
     ("adapt_ramp=2",),
     ("adapt_half_life=0",),
     ("adapt_half_life=72",),
+    ("facet_power=0",),
+    ("facet_least=5",),
+    ("facet_least=10",),
+    ("facet_merge=0.6",),
+    ("facet_merge=0.8",),
 ]
 
 

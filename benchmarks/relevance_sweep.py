@@ -45,6 +45,7 @@ STEPS: dict[str, tuple[float, ...]] = {
     "semantic_mean": (0.3, 0.4),
     "adapt_z": (3.8, 4.6),
     "adapt_band": (0.5, 1.5),
+    "facet_merge": (0.6, 0.8),  # a similarity is at most 1
 }
 
 

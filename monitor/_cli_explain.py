@@ -56,7 +56,7 @@ def cmd_explain(
         if feed_topics is not None and name not in feed_topics:  # `feeds add --topic`
             only = ", ".join(feed_topics)
             why = f"not judged: its feed is scored for {only} only"
-            entry.update(score_now=None, hit_now=None, matched_now=[], why=why)
+            entry.update(score_now=None, hit_now=None, matched_now=[], facets_now=None, why=why)
         else:
             now = tracker.judge(item["title"], item["summary"])
             since = iso(parse_iso((states.get(name) or {}).get(SINCE))) or ""
@@ -75,11 +75,14 @@ def cmd_explain(
                 notes.append(f"not alerted: {not_alerted(hit, alerted_as)}")
             if notes:
                 verdict += f" ({'; '.join(notes)})"
+            facets = tracker.facets_note(item["title"], item["summary"])
+            why = _why(verdict, now.score, tracker.threshold, now.matched, entry)
             entry.update(
                 score_now=now.score,
                 hit_now=now.hit,
                 matched_now=matched_json(now.matched),
-                why=_why(verdict, now.score, tracker.threshold, now.matched, entry),
+                facets_now=facets,
+                why=f"{why}; it {facets}" if facets else why,
             )
         topics.append(entry)
     report = {"id": item["id"], "title": item["title"], "link": item["link"], "topics": topics}

@@ -25,6 +25,7 @@ from monitor._relevance import (
     read_seeds,
 )
 from monitor._relevance._evidence import Evidence
+from monitor._relevance._facets import HEAD_LIMIT, Cooccurrence, facet_index, required_facets
 from monitor._relevance._profile import build_profile
 from monitor._relevance._stem import stem_english
 from monitor._relevance._text import BREAK, analyse, tokenise
@@ -1169,3 +1170,165 @@ def test_a_seed_without_words_changes_nothing(seeds: list[str]) -> None:
     assert padded.same_seeds(seeds, ()) and plain.same_seeds([*seeds, wordless], ())
     for title, summary in (*ON_TOPIC, *OFF_TOPIC):
         assert padded.judge(title, summary) == plain.judge(title, summary)
+
+
+# -- facets: headline terms the stream uses apart ----------------------------------------------
+
+TRADE_SEEDS = [
+    "Canada answers Trump tariffs with tariffs of its own\nOttawa lists goods worth billions.",
+    "Trump tariffs on Canada take effect\nThe levies hit steel, aluminium and cars.",
+    "Canada and Trump trade blows over tariffs\nProvinces pull American whisky from shelves.",
+    "Trump tariffs: Canada retaliates\nThe prime minister calls the levies unjustified.",
+]
+# Trump's tariffs on others (the pair together, without Canada) and Canada without them
+TARIFF_NEWS = [
+    (f"Trump tariffs hit {who}", f"Exporters in {who} brace for the levies Trump announced.")
+    for who in ("Mexico", "China", "Japan", "Germany", "Brazil", "India", "Korea", "Vietnam")
+]
+CANADA_NEWS = [
+    (f"Canada {what}", f"News from Canada: {what}.")
+    for what in (
+        "wildfire season starts early",
+        "wins the hockey final",
+        "names a new central bank governor",
+        "opens its largest wind farm",
+        "reports record snowfall in the Rockies",
+        "launches a satellite for Arctic weather",
+        "celebrates its national day",
+        "rail strike ends after two weeks",
+    )
+]
+
+
+def _trade_tracker(params: Params | None = None) -> Tracker:
+    tracker = _warm(Tracker("trade", TRADE_SEEDS, params=params or Params()))
+    for title, summary in [*TARIFF_NEWS, *CANADA_NEWS]:
+        tracker.observe(title, summary, tracker.judge(title, summary))
+    tracker._refresh_seed()  # the facets are taken again at each refresh of the seed channel
+    return tracker
+
+
+def test_facets_group_the_headline_terms_the_stream_uses_together() -> None:
+    counts = Cooccurrence(["canada", "tariff", "trump"])
+    for _ in range(8):
+        counts.add({"trump", "tariff", "china"})
+    for _ in range(8):
+        counts.add({"canada", "hockey"})
+    counts.add({"canada", "trump", "tariff"})
+    index = counts.facets(merge=0.7, least=7)
+    assert index["trump"] == index["tariff"] != index["canada"]
+    assert counts.terms == {"canada": 9, "trump": 9, "tariff": 9}
+    assert counts.pairs[("tariff", "trump")] == 9 and counts.pairs[("canada", "tariff")] == 1
+    # below ``least`` items for the rarer term nothing merges: every term is its own facet
+    assert len(set(counts.facets(merge=0.7, least=10).values())) == 3
+    # a facet every headline names is required; one that a headline lacks is not
+    assert required_facets(index, [{"canada", "trump"}, {"canada", "tariff"}]) == sorted(
+        {index["canada"], index["trump"]}
+    )
+    assert required_facets(index, [{"canada"}, {"trump"}]) == []
+
+
+def test_facet_index_is_average_linkage_over_the_rarer_terms_share() -> None:
+    single = {"a": 10, "b": 10, "c": 20}
+    pair = {("a", "b"): 8, ("a", "c"): 10, ("b", "c"): 4}
+    # a-c 1.0 merge first; then b joins them at (0.8 + 0.4) / 2 = 0.6: above 0.5, not 0.7
+    assert facet_index(["a", "b", "c"], single, pair, 0.5, 1) == {"a": 0, "b": 0, "c": 0}
+    assert facet_index(["a", "b", "c"], single, pair, 0.7, 1) == {"a": 0, "b": 1, "c": 0}
+
+
+def test_an_item_covering_one_required_facet_scores_lower_than_one_covering_both() -> None:
+    tracker = _trade_tracker()
+    profile = tracker._profile
+    assert len(profile.facet_req) == 2  # {Trump, tariffs} and {Canada}
+    assert profile.facet_index["trump"] == profile.facet_index["tariff"]
+    off = _trade_tracker(Params(facet_power=0.0))
+    both = ("Trump tariffs hit car makers in Canada", "The levies start on Monday.")
+    one = ("Trump tariffs hit car makers in Japan", "The levies start on Monday.")
+    assert tracker.judge(*both).score > tracker.judge(*one).score
+    assert tracker.judge(*one).score < off.judge(*one).score - 0.1  # the factor, not the words
+    assert tracker.facets_note(*both) is None
+    note = tracker.facets_note(*one)
+    assert note is not None and note.startswith("covers 1 of the topic's 2 facets (not Canada;")
+
+
+def test_a_topic_with_one_facet_is_unchanged() -> None:
+    """Headlines that share one core term (the others vary) require one facet: the factor
+    never fires, from the first item on."""
+    seeds = [
+        "Greenland votes in a snap election\nTurnout was high in Nuuk.",
+        "Greenland rejects Trump's offer to buy the island\nThe premier says it is not for sale.",
+        "Denmark and Greenland talk about independence\nNuuk wants a timetable.",
+        "Greenland's new government takes office\nThe coalition promises a referendum.",
+    ]
+    news = [("Greenland election: Nuuk counts the votes", f"Results, {e}.") for e in _EDITIONS]
+    on = Tracker("greenland", seeds)
+    off = Tracker("greenland", seeds, params=Params(facet_power=0.0))
+    assert len(on._profile.facet_req) == 1
+    for tracker in (on, off):
+        _warm(tracker)
+        for title, summary in news:
+            tracker.observe(title, summary, tracker.judge(title, summary))
+    for title, summary in [*news, *ON_TOPIC, *OFF_TOPIC, ("Trump wants Greenland", "")]:
+        assert on.judge(title, summary) == off.judge(title, summary)
+        assert on.facets_note(title, summary) is None
+
+
+def test_two_headline_terms_the_stream_uses_together_become_one_facet() -> None:
+    seeds = [
+        "Myanmar earthquake kills hundreds\nRescuers dig through rubble in Mandalay.",
+        "Earthquake in Myanmar: death toll rises\nAid arrives in Mandalay.",
+        "Myanmar earthquake survivors wait for help\nThe junta asks for aid.",
+        "Strong earthquake shakes Myanmar and Thailand\nBuildings fell in Bangkok.",
+    ]
+    tracker = Tracker("quake", seeds)
+    assert len(tracker._profile.facet_req) == 2  # no counts yet: each term its own facet
+    for what in (
+        "aid lands",
+        "a school reopens",
+        "rain falls",
+        "the toll climbs",
+        "a bridge falls",
+        "monks help",
+        "roads reopen",
+        "a truce is called",
+    ):
+        title = f"Myanmar earthquake: {what}"
+        tracker.observe(title, "", tracker.judge(title, ""))
+    tracker._refresh_seed()
+    assert len(tracker._profile.facet_req) == 1
+    assert tracker.facets_note("Earthquake strikes Japan", "") is None
+
+
+def test_facet_counts_and_facets_are_saved_and_restored() -> None:
+    tracker = _trade_tracker()
+    state = json.loads(json.dumps(tracker.state()))
+    assert state["facets"]["terms"]["canada"] == 8
+    assert state["facets"]["index"] == tracker._profile.facet_index
+    restored = Tracker("trade", TRADE_SEEDS)
+    restored.restore(state)
+    assert restored._cooccurrence.pairs == tracker._cooccurrence.pairs
+    assert restored._profile.facet_req == tracker._profile.facet_req
+    probe = ("Trump tariffs hit car makers in Japan", "The levies start on Monday.")
+    assert restored.judge(*probe) == tracker.judge(*probe)
+    # a state saved before facets loads: counts start afresh, each term its own facet
+    del state["facets"]
+    old = Tracker("trade", TRADE_SEEDS)
+    old.restore(state)
+    assert old._n == tracker._n and not old._cooccurrence.terms
+    assert len(set(old._profile.facet_index.values())) == len(old._profile.head_terms)
+    assert old.judge(*probe).score > 0.0
+    # ... and one saved under other seeds keeps nothing of them
+    other = Tracker("trade", TRADE_SEEDS[:3])
+    other.restore(json.loads(json.dumps(tracker.state())))
+    assert not other._cooccurrence.terms
+
+
+def test_headline_terms_are_bounded() -> None:
+    words = [f"w{chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(3 * HEAD_LIMIT)]
+    seeds = [" ".join(words) + "\nsummary" for _ in range(3)]
+    tracker = Tracker("many", seeds)
+    assert len(tracker._profile.head_terms) == HEAD_LIMIT
+    tracker.observe(" ".join(words), "", tracker.judge(" ".join(words), ""))
+    saved = tracker.state()["facets"]
+    assert len(saved["terms"]) == HEAD_LIMIT
+    assert len(saved["pairs"]) == HEAD_LIMIT * (HEAD_LIMIT - 1) // 2

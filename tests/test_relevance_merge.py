@@ -218,6 +218,10 @@ def test_two_trackers_merged_count_what_one_tracker_would_have_counted() -> None
     assert merged["n"] == single.state()["n"] > len(texts) // 2
     assert merged["df"] == single.state()["df"]
     assert set(merged["seen"]) == set(single.state()["seen"])
+    counted = single.state()["facets"]
+    assert merged["facets"]["terms"] == counted["terms"] != {}
+    assert sorted(map(tuple, merged["facets"]["pairs"])) == sorted(map(tuple, counted["pairs"]))
+    assert merged["facets"]["index"] == counted["index"]
     # the merged state loads, and both workers now judge alike
     one.restore(merged)
     two.restore(merged)
@@ -248,3 +252,36 @@ def test_pool_times_and_the_later_clock_survive_the_merge() -> None:
     assert [e[3] for e in merged["pool"]] == [1_000.0, 4_000.0]
     assert merged["clock"] == 5_000.0
     assert merge_states(mine, state(15, {}), stored, P)["clock"] == 5_000.0
+
+
+def facets(terms: dict[str, int], pairs: list[list[Any]]) -> dict[str, Any]:
+    return {"terms": terms, "pairs": pairs, "index": {"a": 0, "b": 1, "c": 2}}
+
+
+def test_headline_term_counts_add_their_deltas_and_the_facets_are_taken_again() -> None:
+    """Each worker's counts since the base add to the stored ones (as ``df``'s do), and the
+    facets come from the merged counts: together the workers have seen a and b together in
+    enough items to make them one facet, neither alone had."""
+    base, stored, mine = copy.deepcopy(BASE), copy.deepcopy(TWO), copy.deepcopy(ONE)
+    base["facets"] = facets({"a": 2, "b": 2, "c": 1}, [["a", "b", 2]])
+    stored["facets"] = facets({"a": 6, "b": 5, "c": 1}, [["a", "b", 5]])
+    mine["facets"] = facets({"a": 6, "b": 6, "c": 4}, [["a", "b", 5], ["b", "c", 1]])
+    p = Params(facet_least=7)
+    merged = merge_states(stored, base, mine, p)["facets"]
+    assert merged["terms"] == {"a": 10, "b": 9, "c": 4}
+    assert sorted(map(tuple, merged["pairs"])) == [("a", "b", 8), ("b", "c", 1)]
+    assert merged["index"] == {"a": 0, "b": 0, "c": 1}  # 8 / 9 > 0.7, b and c apart
+    # a worker whose restore dropped a count (another seed set's terms) subtracts nothing
+    mine["facets"] = facets({"a": 1}, [])
+    assert merge_states(stored, base, mine, p)["facets"]["terms"] == {"a": 6, "b": 5, "c": 1}
+
+
+def test_a_stored_state_without_facet_counts_merges() -> None:
+    """Saved before facets: the stored counts are none, the worker's own since the base
+    are kept."""
+    mine = copy.deepcopy(ONE)
+    mine["facets"] = facets({"a": 3, "b": 1}, [["a", "b", 1]])
+    merged = merge_states(copy.deepcopy(TWO), BASE, mine, P)["facets"]
+    assert merged["terms"] == {"a": 3, "b": 1}
+    assert merged["pairs"] == [["a", "b", 1]]
+    assert "facets" not in merge_states(copy.deepcopy(TWO), BASE, copy.deepcopy(ONE), P)

@@ -18,6 +18,7 @@ from monitor._relevance._text import analyse, stem
 from tests.feedserver import FeedServer, rss
 from tests.helpers import DATA, ROOT, START, TOY_THRESHOLD, cli, load_items, write_config
 from tests.receivers import WebhookReceiver
+from tests.test_relevance import TRADE_SEEDS
 
 ITEMS = load_items(DATA / "clear_items.jsonl")
 ON = [i for i in ITEMS if i["label"] == 2]
@@ -1092,3 +1093,28 @@ def test_topic_check_of_a_seed_in_another_script_names_it_and_counts_only_the_ot
     assert cli(config, "topic", "check", "t") == 0
     header = capsys.readouterr().out.splitlines()[0]
     assert header.startswith("topic t: 4 seeds (") and ", 0" not in header, header
+
+
+def test_explain_says_when_the_topics_facets_scaled_an_items_seed_score(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every seed's headline names Canada, Trump and tariffs: an item on Trump's tariffs
+    against Japan covers two of the three facets (no counts yet: each term is its own)."""
+    folder = tmp_path / "trade"
+    folder.mkdir()
+    for n, text in enumerate(TRADE_SEEDS):
+        (folder / f"{n}.txt").write_text(text, encoding="utf-8")
+    item = {"title": "Trump tariffs hit car makers in Japan", "summary": "The levies start."}
+    feed_server.add("/a.xml", rss(_entries([item, *ON[:1]], "a")))
+    config = write_config(tmp_path, [feed_server.url("/a.xml")])
+    config.write_text(config.read_text() + f'[[topics]]\nname = "trade"\nseeds = "{folder}"\n')
+    assert cli(config, "once") == 0
+    report = _json(capsys, config, "explain", "https://a.example/0", "--format", "json")
+    by_topic = {t["topic"]: t for t in report["topics"]}
+    note = by_topic["trade"]["facets_now"]
+    assert note.startswith("covers 2 of the topic's 3 facets (not Canada; ")
+    assert f"; it {note}" in by_topic["trade"]["why"]
+    assert by_topic["paris-coalition"]["facets_now"] is None  # one required facet
+    capsys.readouterr()
+    assert cli(config, "explain", "https://a.example/0") == 0
+    assert "covers 2 of the topic's 3 facets" in capsys.readouterr().out

@@ -150,6 +150,7 @@ class Learning(TrackerState):
             self._meaning.norm.add(raw_e)
         df = self._df
         df.update(x.keys())  # a Counter counts an iterable of keys in C
+        self._cooccurrence.add(x)  # the headline terms' counts (``_facets``)
         self._n += 1
         if len(df) > DF_LIMIT:
             self._df = forget_rare(df, DF_LIMIT)

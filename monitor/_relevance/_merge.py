@@ -16,6 +16,8 @@ what the other workers saved since):
 * the seen texts, the adaptation pool and the near misses are unions, the worker's new
   entries after the stored ones (the newest last), capped as the tracker caps them (a pool
   item that is a near-copy of a stored one adds nothing, no feed holds more than a quarter);
+* the headline terms' counts (``_facets``) add their deltas, as ``df`` does, and the facets
+  are taken again from the merged counts;
 * the seed channel's IDF snapshot is recomputed from the merged counts; the clock (the
   latest poll time) is the later of the two.
 
@@ -33,6 +35,7 @@ from typing import Any
 from monitor._relevance._channels import Vector, saved_norm
 from monitor._relevance._counts import forget_rare
 from monitor._relevance._evidence import Evidence, near_vectors, pool_entries, saved_time
+from monitor._relevance._facets import Cooccurrence, merge_cooccurrence
 from monitor._relevance._params import Params
 from monitor._relevance._persist import DF_LIMIT, SEEN_LIMIT
 
@@ -64,6 +67,10 @@ def merge_states(stored: State, base: State | None, mine: State, params: Params)
     clocks = [c for c in map(saved_time, (stored.get("clock"), mine.get("clock"))) if c is not None]
     out["clock"] = max(clocks) if clocks else None
     out.update(_merge_evidence(stored, old, mine, params))
+    if isinstance(mine.get("facets"), dict):
+        out["facets"] = _merge_facets(
+            stored.get("facets"), old.get("facets"), mine["facets"], params
+        )
     idf = mine.get("seed_idf")
     if isinstance(idf, dict):
         lognum = math.log(n + params.idf_prior)
@@ -190,3 +197,15 @@ def _merge_evidence(stored: State, base: State, mine: State, params: Params) -> 
         if _key(u) not in near_known:
             evidence.add_near(u)
     return evidence.state()
+
+
+def _merge_facets(stored: Any, base: Any, mine: State, params: Params) -> State:
+    """The headline terms' counts: the stored ones plus what ``mine`` counted since ``base``;
+    the facets taken again from them (for ``mine``'s headline terms)."""
+    merged = merge_cooccurrence(stored, base, mine)
+    index = mine.get("index")
+    if isinstance(index, dict):
+        counts = Cooccurrence([str(t) for t in index])
+        counts.restore(merged)
+        merged["index"] = counts.facets(params.facet_merge, params.facet_least)
+    return merged

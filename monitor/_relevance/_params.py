@@ -54,3 +54,6 @@ class Params:
     semantic_mean: float = 0.35  # the semantic channel's prior: a raw cosine's mean ...
     semantic_sd: float = 0.1  # ... and deviation over off-topic news
     adapt_sem_z: float = 1.0  # semantic z needed to enter the pool (when the channel is on)
+    facet_power: float = 2.0  # seed score x (share of 2+ required facets covered) ** this (0: off)
+    facet_merge: float = 0.7  # headline terms join one facet above this co-occurrence (_facets)
+    facet_least: int = 7  # ... once the rarer term of a pair is in this many items

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from monitor._relevance._channels import Channel
 from monitor._relevance._evidence import Evidence, saved_time
+from monitor._relevance._facets import Cooccurrence
+from monitor._relevance._params import Params
 from monitor._relevance._profile import SeedProfile
 from monitor._relevance._semantic import Meaning
 
@@ -56,6 +58,8 @@ class TrackerState:
     _stream_stale: bool
     _judged: list[Scored]  # what the last judge call computed, for observe: stale after a restore
     _seeds_key: str  # what the seed profile is made of (see ``seeds_key``)
+    _cooccurrence: Cooccurrence  # the headline terms' counts, for the facets (``_facets``)
+    params: Params
 
     if TYPE_CHECKING:
 
@@ -80,6 +84,8 @@ class TrackerState:
             "since_refresh": self._since_refresh,
             "seen": list(self._seen),
             "meaning": self._meaning.state(),
+            # the headline terms' counts and the facets taken from them at the last refresh
+            "facets": {**self._cooccurrence.state(), "index": dict(self._profile.facet_index)},
             **self._evidence.state(),  # "pool" and "near"
         }
 
@@ -111,6 +117,7 @@ class TrackerState:
             (str(m), None) for m in (seen if isinstance(seen, list) else [])[-SEEN_LIMIT:]
         )
         self._judged = []
+        self._restore_facets(state.get("facets") if same_seeds else None)
         seed_idf = state.get("seed_idf")
         wanted = self._profile.features()
         if isinstance(seed_idf, dict) and all(f in seed_idf for f in wanted):
@@ -122,3 +129,19 @@ class TrackerState:
         self._since_refresh = since if isinstance(since, int) and same_seeds else 0
         self._stream_stale = True
         self._refresh_stream()
+
+    def _restore_facets(self, saved: Any) -> None:
+        """The headline terms' counts and the facets saved with them (taken again from the
+        counts if the saved ones are not for these terms); a state saved before facets, or
+        under other seeds, starts the counts afresh."""
+        self._cooccurrence.restore(saved)
+        index = saved.get("index") if isinstance(saved, dict) else None
+        profile = self._profile
+        if not (
+            isinstance(index, dict)
+            and set(index) == set(profile.head_terms)
+            and all(isinstance(i, int) and i >= 0 for i in index.values())
+        ):
+            p = self.params
+            index = self._cooccurrence.facets(p.facet_merge, p.facet_least)
+        profile.set_facets(index)

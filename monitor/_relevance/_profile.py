@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from monitor._relevance._channels import Vector
+from monitor._relevance._facets import feature_facets, head_terms, required_facets
 from monitor._relevance._features import phrase_heads
 from monitor._relevance._params import Params
-from monitor._relevance._text import BREAK, Analysis, analyse, analyse_lines, is_stop
+from monitor._relevance._text import BREAK, Analysis, analyse, analyse_lines, is_stop, tokenise
 
 __all__ = [
     "PHRASE_MAX",
@@ -135,7 +136,21 @@ class SeedProfile:
     ``refresh_every`` items, every ten while the stream is young, and saved with the tracker's
     state)."""
 
-    __slots__ = ("heads", "idf", "labels", "phrases", "terms", "user_phrases")
+    __slots__ = (
+        "facet_index",
+        "facet_of",
+        "facet_req",
+        "facet_weights",
+        "head_forms",
+        "head_sets",
+        "head_terms",
+        "heads",
+        "idf",
+        "labels",
+        "phrases",
+        "terms",
+        "user_phrases",
+    )
 
     def __init__(self, seeds: Sequence[str], user_phrases: Sequence[str], p: Params) -> None:
         analysed = [analyse_lines(s) for s in seeds if s.strip()]
@@ -146,6 +161,21 @@ class SeedProfile:
         self.terms = seed_terms(profile, users, p.min_share, p.core_power, p.context_weight)
         self.phrases = {" ".join(g): w for g, w in profile.phrases.items()}
         self.heads = phrase_heads(self.phrases)  # to find phrases of 3+ words in an item
+        # Facets (``_facets``): the core terms each seed's headline (first line) names
+        floor = p.min_share**p.core_power if profile.seeds >= 3 else 0.0
+        core = {t: w for t, w in profile.terms.items() if w >= floor}
+        firsts = [s.strip().split("\n", 1)[0] for s in seeds if s.strip()]
+        named = [{t for t in analyse_lines(line).content if t in core} for line in firsts]
+        self.head_terms = head_terms(named, core)
+        kept = set(self.head_terms)
+        self.head_sets = [head & kept for head in named]
+        self.head_forms: dict[str, str] = {}  # a headline term as a headline writes it
+        for line in firsts:
+            tokens = tokenise(line, "", meaning=False)
+            for tok, word in zip(tokens.title, tokens.words, strict=False):
+                if tok in kept:
+                    self.head_forms.setdefault(tok, word)
+        self.set_facets({t: i for i, t in enumerate(self.head_terms)})
         self.user_phrases = [ph.strip() for ph in user_phrases if ph.strip()]
         self.idf: dict[str, float] = {}
         self.labels: dict[str, str] = {}
@@ -156,6 +186,32 @@ class SeedProfile:
                     key = " ".join(seq[i : i + n])
                     if key in self.phrases and key not in self.labels:
                         self.labels[key] = " ".join(words[i : i + n])
+
+    def set_facets(self, index: dict[str, int]) -> None:
+        """Take the headline terms' facets (term -> facet number, ``_facets.facet_index``);
+        their weights are set by the next :meth:`vector`."""
+        self.facet_index = dict(index)
+        self.facet_of = feature_facets(index, self.features())
+        self.facet_req = required_facets(index, self.head_sets)
+        self.facet_weights = [0.0] * (max(index.values(), default=-1) + 1)
+
+    def covered(self, features: Iterable[str]) -> float:
+        """The share of the required facets that ``features`` (an item's, those the channel
+        scores) name, each facet weighed by the profile's weight on its terms; 1 without
+        required facets."""
+        weights, required = self.facet_weights, self.facet_req
+        total = sum(weights[i] for i in required)
+        if total <= 0.0:
+            return 1.0
+        named: set[int] = set()
+        facets = self.facet_of
+        for f in features:
+            named.update(facets.get(f, ()))
+        return sum(weights[i] for i in required if i in named) / total
+
+    def facet_terms(self, facet: int) -> list[str]:
+        """A facet's headline terms as the headlines write them."""
+        return [self.head_forms.get(t, t) for t, i in self.facet_index.items() if i == facet]
 
     def features(self) -> tuple[str, ...]:
         """Every feature the channel weighs (the keys ``idf`` must have)."""
@@ -175,6 +231,13 @@ class SeedProfile:
         for key, w in self.phrases.items():
             base[key] = phrase_weight * w * idf[key]
         norm = math.sqrt(sum(w * w for w in base.values())) or 1.0
+        weights = [0.0] * len(self.facet_weights)  # a facet's: its terms' summed
+        for t, ids in self.facet_of.items():
+            if " " not in t:
+                for i in ids:
+                    weights[i] += base[t]
+        total = sum(weights) or 1.0
+        self.facet_weights = [w / total for w in weights]
         return {f: w / norm for f, w in base.items()}
 
 

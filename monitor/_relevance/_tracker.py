@@ -8,7 +8,9 @@ are nearly all off topic (score normalisation as in TREC filtering).
 
 * The *seed* channel: terms and phrases learnt from the seeds, weighted by the share of seeds
   that use them times IDF (``_profile``); terms that few seeds use (their context) keep only a
-  small fraction (``context_weight``) of that weight. It never drifts.
+  small fraction (``context_weight``) of that weight. It never drifts. When every seed's
+  headline names two or more *facets* (groups of its core terms that the stream uses
+  together, ``_facets``), its score is scaled by the share of them an item names.
 * The *stream* channel (TDT-style adaptation): the centroid of a bounded pool of stream items
   the tracker was confident about. A feature counts only when several pool items share it, the
   channel's weight ramps up with the pool's size and with how much of it is recent (a topic
@@ -48,6 +50,7 @@ from monitor._relevance._channels import Channel, Norm, Vector
 from monitor._relevance._describe import describe, explain, keywords
 from monitor._relevance._evidence import Evidence
 from monitor._relevance._exclude import Exclusions
+from monitor._relevance._facets import Cooccurrence
 from monitor._relevance._features import features
 from monitor._relevance._feedback import Feedback
 from monitor._relevance._learn import Learning, Scored
@@ -125,6 +128,7 @@ class Tracker(Learning):
         self._feedback = Feedback()
         self._since_refresh = 0
         self._judged: list[Scored] = []  # what the last judge call computed, for observe
+        self._cooccurrence = Cooccurrence(self._profile.head_terms)  # facets' counts
         self._refresh_seed()
 
     # -- analysis ------------------------------------------------------------------------
@@ -151,6 +155,7 @@ class Tracker(Learning):
         if reweigh or not self._profile.idf:
             self._profile.reweigh(self._n, self._df, p.idf_prior)
             self._since_refresh = 0
+            self._profile.set_facets(self._cooccurrence.facets(p.facet_merge, p.facet_least))
         q = self._profile.vector(p.phrase_weight)
         self._feedback.move(q, self._unit, p.feedback_weight)
         self._seed.set(q)
@@ -203,6 +208,9 @@ class Tracker(Learning):
         length = math.sqrt(norm2)
         seed = self._seed
         ks = 1.0 / (length * seed.qnorm)
+        required = self._profile.facet_req
+        if len(required) >= 2 and p.facet_power > 0:  # see ``_facets``
+            ks *= self._profile.covered(f for f, cs, _ in hits if cs > 0) ** p.facet_power
         raw_s = dot_s * ks
         z = (raw_s - seed.norm.mean) / seed.norm.sd
         ks /= seed.norm.sd
@@ -293,6 +301,32 @@ class Tracker(Learning):
                 matched = (("excluded:" + vetoed, 0.0), *matched[: _MATCHED_MAX - 1])
         scored = Scored(key, x, z, raw, self._channel_z(raw))
         return Judgement(self.name, round(score, 6), hit, matched), scored
+
+    def facets_note(self, title: str, summary: str) -> str | None:
+        """How the topic's facets (``_facets``) scale an item's seed score, in words: "covers
+        1 of the topic's 2 facets (not Canada; tariffs, Trump): its seed score x 0.29"; None
+        when the topic has fewer than two required facets, or the item covers them all or
+        shares no word with the seeds (nothing to scale)."""
+        p, profile = self.params, self._profile
+        required = profile.facet_req
+        if len(required) < 2 or p.facet_power <= 0:
+            return None
+        x = self._features(tokenise(title, summary, meaning=False))
+        q = self._seed.q
+        named = [f for f, w in x.items() if w > 0 and q.get(f, 0.0) > 0]
+        covered = profile.covered(named)
+        if covered >= 1.0 or not named:
+            return None
+        facets = {i for f in named for i in profile.facet_of.get(f, ())}
+        got = sum(i in facets for i in required)
+        each = "; ".join(
+            ("" if i in facets else "not ") + ", ".join(profile.facet_terms(i)) for i in required
+        )
+        scale = covered**p.facet_power
+        return (
+            f"covers {got} of the topic's {len(required)} facets ({each}): "
+            f"its seed score x {scale:.2f}"
+        )
 
     def _verdict(self, x: Vector) -> bool | None:
         """An explicit judgement decides its near-duplicates (nearest judged item wins)."""
