@@ -3,7 +3,6 @@ only, in ``monitor once`` and in a running daemon that picks the feed up; real l
 
 from __future__ import annotations
 
-import signal
 import sqlite3
 from pathlib import Path
 
@@ -11,8 +10,18 @@ import pytest
 
 from monitor._feedjobs import FEEDS_REFRESH_INTERVAL
 from tests.feedserver import FeedServer
-from tests.helpers import DATA, SEEDS, TOY_THRESHOLD, cli, load_items, serve_items, write_config
-from tests.test_feeds_cli import feeds, run, start, wait_for
+from tests.helpers import (
+    DATA,
+    SEEDS,
+    TOY_THRESHOLD,
+    cli,
+    load_items,
+    serve_items,
+    start_daemon,
+    stop_daemon,
+    write_config,
+)
+from tests.test_feeds_cli import feeds, run, wait_for
 
 ITEMS = load_items(DATA / "clear_items.jsonl")
 OTHER = f'[[topics]]\nname = "other"\nseeds = "{SEEDS}"\nthreshold = {TOY_THRESHOLD}'
@@ -67,14 +76,13 @@ def test_a_running_daemon_scores_a_feed_added_with_topics_for_them(
 ) -> None:
     urls = serve_items(feed_server, ITEMS)
     config = write_config(tmp_path, [], extra=OTHER, threshold=TOY_THRESHOLD)
-    proc = start(config)
+    proc = start_daemon(config)
     try:
         assert wait_for(lambda: (tmp_path / "monitor.db").exists(), 30)
         code, _, err = run(config, capsys, "feeds", "add", urls["world"], "--topic", "other")
         assert code == 0, err
         assert wait_for(lambda: hit_topics(tmp_path), FEEDS_REFRESH_INTERVAL + 20), "no hits"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=15)
+        err = stop_daemon(proc)
     assert proc.returncode == 0, err
     assert hit_topics(tmp_path) == {urls["world"]: {"other"}}
