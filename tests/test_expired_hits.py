@@ -58,15 +58,21 @@ class Backend:
         self.sql(AGE_HITS[self.name])
 
 
+def make_backend(
+    name: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Backend:
+    if name == "sqlite":
+        return Backend("sqlite", tmp_path, None)
+    dsn: str = request.getfixturevalue("pg_schema_dsn")  # skips without PostgreSQL
+    monkeypatch.setenv("MONITOR_E2E_DSN", dsn)
+    return Backend("postgresql", tmp_path, dsn)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Backend:
-    if request.param == "sqlite":
-        return Backend("sqlite", tmp_path, None)
-    dsn: str = request.getfixturevalue("pg_schema_dsn")
-    monkeypatch.setenv("MONITOR_E2E_DSN", dsn)
-    return Backend("postgresql", tmp_path, dsn)
+    return make_backend(request.param, request, tmp_path, monkeypatch)
 
 
 def feed(title: str) -> bytes:
