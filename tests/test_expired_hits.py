@@ -22,9 +22,15 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 ON = next(i for i in load_items(DATA / "clear_items.jsonl") if i["label"] == 2)
 LINK = "https://e.test/coalition"
 
-AGE_HITS = {  # three days pass: what retention compares is the detection time
-    "sqlite": "UPDATE hits SET detected_at = '2000-01-01T00:00:00Z'",
-    "postgresql": "UPDATE hits SET detected_at = detected_at - interval '3 days'",
+AGE = {  # three days pass: what retention compares is the detection and first-seen time
+    "sqlite": (
+        "UPDATE hits SET detected_at = '2000-01-01T00:00:00Z'",
+        "UPDATE items SET first_seen = '2000-01-01T00:00:00Z'",
+    ),
+    "postgresql": (
+        "UPDATE hits SET detected_at = detected_at - interval '3 days'",
+        "UPDATE items SET first_seen = first_seen - interval '3 days'",
+    ),
 }
 
 
@@ -54,8 +60,9 @@ class Backend:
         with psycopg.connect(self.dsn, autocommit=True) as pg:
             pg.execute(statement.encode())
 
-    def age_hits(self) -> None:
-        self.sql(AGE_HITS[self.name])
+    def age(self) -> None:
+        for statement in AGE[self.name]:
+            self.sql(statement)
 
 
 def make_backend(
@@ -104,7 +111,7 @@ def test_an_edited_item_whose_hit_keep_hits_deleted_does_not_alert_again(
             tmp_path,
             [feed_server.url("/f.xml")],
             webhook=webhook_receiver,
-            monitor='keep_hits = "1d"',
+            monitor='keep_items = "1d"\nkeep_hits = "1d"',
             threshold=TOY_THRESHOLD,
         )
     )
@@ -112,17 +119,31 @@ def test_an_edited_item_whose_hit_keep_hits_deleted_does_not_alert_again(
     [alert] = webhook_receiver.received
     assert alert.json["title"] == ON["title"]
     # three days later: retention (after the next cycle's poll) deletes the hit, sent
-    backend.age_hits()
+    backend.age()
     assert cli(config, "once") == 0
     capsys.readouterr()
     assert cli(config, "hits", "--format", "json") == 0
     assert json.loads(capsys.readouterr().out) == []  # the hit is gone
+    # and the oldest filler (the feed's latest three items stay, the hit's among them)
+    assert cli(config, "search", "tide", "--format", "json") == 0
+    assert {r["title"] for r in json.loads(capsys.readouterr().out)} == {
+        "Tide table 0",
+        "Tide table 1",
+    }
+    # the feed's counts are lifetime totals: what retention deleted still counts
+    assert cli(config, "feeds", "--format", "json") == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert (row["items_seen"], row["hits"]) == (4, 1)
 
     # the feed edits the item (same GUID and link, a new title): judged again, a hit again,
     # but it was alerted before
     feed_server.add("/f.xml", feed(ON["title"] + " (updated)"))
     assert cli(config, "once") == 0
     assert len(webhook_receiver.received) == 1, [r.json["title"] for r in webhook_receiver.received]
+    capsys.readouterr()
+    assert cli(config, "feeds", "--format", "json") == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert (row["items_seen"], row["hits"]) == (4, 1)  # an edit is no new item, nor hit
 
     capsys.readouterr()
     assert cli(config, "explain", LINK) == 0
