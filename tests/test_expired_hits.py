@@ -22,16 +22,10 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 ON = next(i for i in load_items(DATA / "clear_items.jsonl") if i["label"] == 2)
 LINK = "https://e.test/coalition"
 
-AGE = {  # three days pass: what retention compares is the detection and first-seen time
-    "sqlite": (
-        "UPDATE hits SET detected_at = '2000-01-01T00:00:00Z'",
-        "UPDATE items SET first_seen = '2000-01-01T00:00:00Z'",
-    ),
-    "postgresql": (
-        "UPDATE hits SET detected_at = detected_at - interval '3 days'",
-        "UPDATE items SET first_seen = first_seen - interval '3 days'",
-    ),
-}
+AGE = (  # years pass: what retention compares is the detection and first-seen time
+    "UPDATE hits SET detected_at = '2000-01-01T00:00:00Z'",
+    "UPDATE items SET first_seen = '2000-01-01T00:00:00Z'",
+)
 
 
 class Backend:
@@ -61,7 +55,7 @@ class Backend:
             pg.execute(statement.encode())
 
     def age(self) -> None:
-        for statement in AGE[self.name]:
+        for statement in AGE:
             self.sql(statement)
 
 
