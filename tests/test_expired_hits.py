@@ -198,3 +198,33 @@ def test_a_postgres_schema_9_gets_items_expired_hits(
     rows = again._read("SELECT key, expired_hits FROM items")  # type: ignore[attr-defined]
     assert rows == [{"key": "id:a", "expired_hits": None}]
     again.close()
+
+
+def test_migrate_db_carries_the_mark_to_postgresql(
+    tmp_path: Path,
+    pg_schema_dsn: str,
+    monkeypatch: pytest.MonkeyPatch,
+    feed_server: FeedServer,
+    webhook_receiver: WebhookReceiver,
+) -> None:
+    """A SQLite log whose hit keep_hits deleted, copied to PostgreSQL: the edit met there does
+    not alert again either."""
+    feed_server.add("/f.xml", feed(ON["title"]))
+    url = feed_server.url("/f.xml")
+    lite = write_config(
+        tmp_path, [url], webhook=webhook_receiver, monitor='keep_hits = "1d"',
+        threshold=TOY_THRESHOLD,
+    )  # fmt: skip
+    assert cli(lite, "once") == 0
+    Backend("sqlite", tmp_path, None).age()
+    assert cli(lite, "once") == 0  # retention deletes the hit, marks the item
+    monkeypatch.setenv("MONITOR_E2E_DSN", pg_schema_dsn)
+    assert cli(lite, "migrate-db", "--to-env", "MONITOR_E2E_DSN") == 0
+    pg_dir = tmp_path / "pg"
+    pg_dir.mkdir()
+    pg = Backend("postgresql", pg_dir, pg_schema_dsn).point(
+        write_config(pg_dir, [url], webhook=webhook_receiver, threshold=TOY_THRESHOLD)
+    )
+    feed_server.add("/f.xml", feed(ON["title"] + " (updated)"))
+    assert cli(pg, "once") == 0
+    assert len(webhook_receiver.received) == 1, [r.json["title"] for r in webhook_receiver.received]
