@@ -104,8 +104,7 @@ def cmd_explain(
     lines = [f"item {item['id']}: {item['title']}", f"  {item['link']}"]
     for t in topics:
         lines.append("")
-        where = "removed from the config" if t["threshold"] is None else "threshold "
-        where += "" if t["threshold"] is None else str(t["threshold"])
+        where = f"threshold {t['threshold']}" if t["in_config"] else "removed from the config"
         lines.append(f"topic {t['topic']} ({where}): {t['why']}")
         if t["stored_matched"]:
             lines.append(
