@@ -20,6 +20,7 @@ from ._cli_feeds import register_verbs as register_feed_verbs
 from ._cli_health import add_health, add_next_poll, mark_copies
 from ._cli_more import register as register_more
 from ._cli_outbox import cmd_deliveries, cmd_redeliver
+from ._cli_removed import check_history_topic, refuse_removed_topic
 from ._cli_score import register as register_scoring
 from ._cli_topic import register as register_topic_commands
 from ._cli_types import positive, since
@@ -294,8 +295,8 @@ def _log_cycle(reports: Sequence[Any]) -> None:
 
 def cmd_hits(args: argparse.Namespace) -> int:
     config = _config(args, secrets=False)
-    check_topic(args.topic, [t.name for t in config.topics])
     storage = _storage(args, readonly=True)
+    check_history_topic(args.topic, [t.name for t in config.topics], storage)
     rows = storage.hits(since=args.since, topic=args.topic, limit=args.limit + 1)
     rows = named_as_configured(config.feeds, cut(rows, args.limit, "hits"))  # never written
     if args.format != "table":  # one shape for matched (the webhook's), lists not text
@@ -359,6 +360,8 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     item = storage.find_item(args.id)
     if item is None:
         raise MonitorError(f"no hit, item or link {args.id!r} in {storage.where}")
+    if args.topic is None:  # a hit of a topic removed from the config: nobody would learn
+        refuse_removed_topic(args.id, item, topics, storage, config.path)
     topic = args.topic or _judged_topic(args.id, item, topics)
     relevant = args.verdict == "relevant"
     ident = storage.add_feedback(topic, item, relevant, utcnow())

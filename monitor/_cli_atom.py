@@ -6,8 +6,9 @@ import argparse
 import sys
 from typing import Any
 
-from ._cli_common import check_topic, config_of, open_storage
+from ._cli_common import config_of, open_storage
 from ._cli_outfile import write_file
+from ._cli_removed import check_history_topic
 from ._cli_types import output_file, positive, since
 from ._feedset import named_as_configured
 from ._times import utcnow
@@ -32,9 +33,9 @@ def register(sub: Any) -> None:
 def cmd_atom(args: argparse.Namespace) -> int:
     config = config_of(args)
     topics = [t.name for t in config.topics]
-    check_topic(args.topic, topics)
     storage = open_storage(args)
     try:
+        check_history_topic(args.topic, topics, storage)  # a removed topic's: its history
         hits = named_as_configured(  # a feed renamed in the config: its name now, unwritten
             config.feeds,
             storage.hit_entries(topic=args.topic, since=args.since, limit=args.limit),

@@ -17,7 +17,7 @@ from ._errors import MonitorError
 from ._output import clean, json_text, matched_json, score_text
 from ._runtime import apply_feedback, build_trackers
 from ._shared_state import SINCE
-from ._storage import Store
+from ._storage import Store, loads_expired_hits
 from ._times import EPOCH, iso, parse_iso
 
 
@@ -30,6 +30,11 @@ def cmd_explain(
     if item is None:
         raise MonitorError(f"no hit, item or link {args.id!r} in {storage.where}")
     stored = {h["topic"]: h for h in storage.item_hits(item["id"])}
+    expired = {  # hits keep_hits deleted (topic: alerted)
+        topic: alerted
+        for topic, alerted in loads_expired_hits(item.get("expired_hits")).items()
+        if topic not in stored
+    }
     states: dict[str, dict[str, Any]] = {}
     trackers = build_trackers(config.topics, storage, states)  # as the daemon judges now
     judgements = storage.feedback()
@@ -51,6 +56,8 @@ def cmd_explain(
             "stored_matched": matched_json(hit["matched"]) if hit else None,
             "judged": None if judgement is None else _verdict(judgement),
             "feedback_id": None if judgement is None else f"fb_{judgement['id']}",
+            "in_config": True,
+            "hit_deleted": name in expired,
         }
         alerted_as = _alert_of(storage, hit, entry)
         if feed_topics is not None and name not in feed_topics:  # `feeds add --topic`
@@ -65,6 +72,8 @@ def cmd_explain(
             if hit is not None:
                 edited = _moment(hit["detected_at"]) > _moment(item["first_seen"])
                 verdict = "a hit since the feed edited it" if edited else "a hit when it arrived"
+            elif name in expired:
+                verdict = _deleted(name, expired[name])
             elif added or unrun:  # never judged for this topic
                 when = f"({since[:10]})" if added else "(it has not run yet)"
                 verdict = f"stored before this topic was added {when}: never judged for it"
@@ -85,6 +94,9 @@ def cmd_explain(
                 why=f"{why}; it {facets}" if facets else why,
             )
         topics.append(entry)
+    configured = {tracker.name for tracker in trackers}
+    for name in sorted((set(stored) | set(expired)) - configured):  # history of a topic
+        topics.append(_removed(storage, name, stored.get(name), expired.get(name), judged))
     report = {"id": item["id"], "title": item["title"], "link": item["link"], "topics": topics}
     if args.format == "json":
         sys.stdout.write(json_text(report))
@@ -92,7 +104,8 @@ def cmd_explain(
     lines = [f"item {item['id']}: {item['title']}", f"  {item['link']}"]
     for t in topics:
         lines.append("")
-        lines.append(f"topic {t['topic']} (threshold {t['threshold']}): {t['why']}")
+        where = f"threshold {t['threshold']}" if t["in_config"] else "removed from the config"
+        lines.append(f"topic {t['topic']} ({where}): {t['why']}")
         if t["stored_matched"]:
             lines.append(
                 "  matched when stored: "
@@ -116,6 +129,47 @@ def _alert_of(storage: Store, hit: dict[str, Any] | None, entry: dict[str, Any])
     entry["alerted"] = None if hit is None else first == hit["id"]
     entry["alerted_as"] = first
     return first
+
+
+def _deleted(topic: str, alerted: int) -> str:
+    return (
+        f"was a hit for {topic} ({'alerted' if alerted else 'not alerted'}), deleted by keep_hits"
+    )
+
+
+def _removed(
+    storage: Store,
+    name: str,
+    hit: dict[str, Any] | None,
+    alerted: int | None,
+    judged: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    """A topic the item was a hit for that the config no longer has: what was stored (its
+    hit, or that keep_hits deleted it), never judged now (no tracker)."""
+    judgement = judged.get(name)
+    entry: dict[str, Any] = {
+        "topic": name,
+        "threshold": None,
+        "hit": hit is not None,
+        "stored_score": hit["score"] if hit else None,
+        "stored_matched": matched_json(hit["matched"]) if hit else None,
+        "judged": None if judgement is None else _verdict(judgement),
+        "feedback_id": None if judgement is None else f"fb_{judgement['id']}",
+        "in_config": False,
+        "hit_deleted": hit is None,
+    }
+    alerted_as = _alert_of(storage, hit, entry)
+    if hit is None:
+        verdict = _deleted(name, alerted or 0)
+    else:
+        verdict = f"a hit (score {hit['score']:.3f})"
+        if alerted_as != hit["id"]:
+            verdict += f", not alerted: {not_alerted(hit, alerted_as)}"
+    if judgement is not None:
+        verdict += f"; judged {entry['judged']} ({entry['feedback_id']})"
+    why = f"{verdict}; the topic was removed from the config: not judged now"
+    entry.update(score_now=None, hit_now=None, matched_now=[], facets_now=None, why=why)
+    return entry
 
 
 def _moment(value: Any) -> datetime:

@@ -10,6 +10,7 @@ from ._durations import format_duration
 FAILING_AFTER = 5  # failed polls in a row after which the daemon logs a WARNING (once)
 SILENT_FACTOR = 10  # silent when the last item is this many usual gaps old …
 SILENT_MINIMUM = timedelta(days=2)  # … and at least this old
+NOT_POLLED = "not polled yet"
 
 
 def feed_health(
@@ -22,11 +23,13 @@ def feed_health(
     last: datetime | None,
     now: datetime,
 ) -> str:
-    """``ok``, ``paused``, ``gone``, ``failing: 3 polls in a row`` or ``silent 5d (usually
-    every 2h)``; ``items``, ``first`` and ``last`` describe the feed's recent items (their
-    publication times)."""
+    """``ok``, ``paused``, ``not polled yet``, ``gone``, ``failing: 3 polls in a row`` or
+    ``silent 5d (usually every 2h)``; ``items``, ``first`` and ``last`` describe the feed's
+    recent items (their publication times)."""
     if paused:
         return "paused"
+    if status is None:  # no poll has been recorded (a new feed, or before any database)
+        return NOT_POLLED
     if status == "gone":
         return "gone"
     if error_count:
@@ -59,9 +62,9 @@ PROBLEMS = ("failing", "silent", "gone")
 def health_state(*, status: str | None, error_count: int, health: str) -> str | None:
     """The coarse state a change of which is reported: ``ok``, ``failing`` (at least
     ``FAILING_AFTER`` failed polls in a row), ``silent`` or ``gone``; None while it is not
-    settled (a few failures: neither failing yet nor ok) or not judged (paused). ``health``
-    is :func:`feed_health`'s text for the same feed."""
-    if health == "paused":
+    settled (a few failures: neither failing yet nor ok) or not judged (paused, not polled
+    yet). ``health`` is :func:`feed_health`'s text for the same feed."""
+    if health in ("paused", NOT_POLLED):
         return None
     if status == "gone":
         return "gone"

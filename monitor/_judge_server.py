@@ -111,7 +111,11 @@ class JudgeServer(Endpoint):
                     return Reply(404, page("No such hit", lines))
                 topic, title = str(item["topic"]), str(item["title"] or item["link"] or hit_id)
                 if topic not in self.topics:  # renamed or removed since: nobody would learn
-                    lines = [title, f"Its topic, {topic}, is no longer in the monitor's config."]
+                    lines = [
+                        title,
+                        f"Its topic, {topic}, is no longer in the monitor's config: "
+                        "nothing was recorded.",
+                    ]
                     return Reply(410, page("Topic no longer configured", lines))
                 if method != "POST":
                     question = f"Is this {'not ' if verdict == 'irrelevant' else ''}about {topic}?"

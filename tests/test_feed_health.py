@@ -21,6 +21,7 @@ from monitor._storage import Storage, Store
 from tests.feedserver import FeedServer, rss
 from tests.helpers import cli, write_config
 from tests.receivers import WebhookReceiver
+from tests.test_expired_hits import Backend, make_backend
 from tests.test_storage_contract import FEED, NOW, backend, open_backend  # noqa: F401
 
 # -- the pure rule ---------------------------------------------------------------------------
@@ -242,3 +243,64 @@ def test_a_feed_silent_for_longer_than_the_rhythm_window_stays_silent(
         assert row["health"] == "silent 120d (usually every 1h)", row["health"]
     finally:
         storage.close()
+
+
+# -- a feed never polled -------------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Backend:
+    return make_backend(request.param, request, tmp_path, monkeypatch)
+
+
+def test_a_feed_never_polled_reads_not_polled_yet(
+    tmp_path: Path, db: Backend, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It read "ok", as a feed polled and healthy does."""
+    feed_server.add("/f.xml", rss([{"title": "Tide table", "link": "https://e.test/t"}]))
+    feed_server.add("/g.xml", rss([{"title": "Harbour news", "link": "https://e.test/h"}]))
+    config = db.point(write_config(tmp_path, [feed_server.url("/f.xml")]))
+
+    def health() -> dict[str, str]:
+        capsys.readouterr()
+        assert cli(config, "feeds", "--format", "json") == 0
+        return {row["url"]: row["health"] for row in json.loads(capsys.readouterr().out)}
+
+    assert health() == {feed_server.url("/f.xml"): "not polled yet"}  # before any database
+    assert cli(config, "once") == 0
+    assert cli(config, "feeds", "add", feed_server.url("/g.xml")) == 0
+    assert health() == {
+        feed_server.url("/f.xml"): "ok",
+        feed_server.url("/g.xml"): "not polled yet",
+    }
+    # nor is it a state the health watch records (it would read as "healthy again")
+    assert health_state(status=None, error_count=0, health="not polled yet") is None
+
+
+def test_a_dead_feed_stays_silent_after_keep_items_deleted_its_old_items(
+    tmp_path: Path, db: Backend, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its rhythm is read from its latest items: retention keeps each feed's newest three, so
+    it still reads silent (and how long), and what it still lists is not taken in again."""
+    last = datetime.now(UTC).replace(microsecond=0) - timedelta(days=200)
+    items = [
+        {"title": f"Tide table {n}", "link": f"https://e.test/t{n}", "guid": f"t-{n}",
+         "published": last - timedelta(hours=n)}
+        for n in range(6)
+    ]  # fmt: skip
+    feed_server.add("/dead.xml", rss(items))
+    config = db.point(write_config(tmp_path, [feed_server.url("/dead.xml")]))
+    assert cli(config, "once") == 0
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("[[topics]]", 'keep_items = "90d"\n[[topics]]', 1))
+    db.age()  # their first sight long ago too
+    feed_server.add("/dead.xml", rss(items) + b"\n")  # a new body: parsed again, not 'unchanged'
+    assert cli(config, "once") == 0
+    capsys.readouterr()
+    assert cli(config, "search", "tide", "--format", "json") == 0
+    kept = {r["title"] for r in json.loads(capsys.readouterr().out)}
+    assert kept == {"Tide table 0", "Tide table 1", "Tide table 2"}
+    assert cli(config, "feeds", "--format", "json") == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["health"] == "silent 200d (usually every 1h)", row
+    assert row["items_seen"] == 6, row  # the deleted ones, still listed, not taken in again

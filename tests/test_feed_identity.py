@@ -275,7 +275,7 @@ def test_the_copy_that_is_not_polled_is_listed_as_such_and_removed(
     assert cli(config, "feeds", "--format", "json") == 0
     captured = capsys.readouterr()
     rows = {row["name"]: row for row in json.loads(captured.out)}
-    assert rows["Alpha"]["health"] == "ok"
+    assert rows["Alpha"]["health"] == "not polled yet"
     assert rows["Old copy"]["health"] == "not polled: the same feed as config feed 'Alpha'"
     assert rows["Old copy"]["interval"] is None
     note = (

@@ -254,9 +254,9 @@ def test_resume_polls_a_gone_or_moved_feed_afresh_from_its_configured_address(
     assert code == 1 and "remove it there" in err and f"url = {moved!r}" in err
     for url in (new, gone):
         assert cli(config, "feeds", "resume", url) == 0
-    resumed = rows()  # afresh: not "ok" beside the old error and status
+    resumed = rows()  # afresh: not "gone" nor failing beside no error and status
     for url in (moved, gone):
-        assert resumed[url]["health"] == "ok", resumed[url]
+        assert resumed[url]["health"] == "not polled yet", resumed[url]
         assert resumed[url]["last_status"] is None and resumed[url]["last_error"] is None
     cli(config, "once")
     after = rows()
@@ -341,7 +341,7 @@ def test_the_listing_follows_config_toml_without_writing(
     assert rows[c]["source"] == "cli"
     new = rows[d]
     assert (new["source"], new["health"], new["last_status"], new["items_seen"]) == (
-        "config", "ok", None, 0,
+        "config", "not polled yet", None, 0,
     ), new  # fmt: skip
     assert new["interval"] == "10m" and new["paused"] is False
     code, table, _ = run(config, capsys, "feeds")
@@ -513,7 +513,7 @@ def test_the_listing_before_any_database_shows_the_configured_feeds(
     assert alpha["url"] == "https://news.example/a.xml?token=***", alpha
     for row in rows.values():
         assert (row["source"], row["health"], row["last_status"], row["items_seen"]) == (
-            "config", "ok", None, 0,
+            "config", "not polled yet", None, 0,
         ), row  # fmt: skip
         assert (row["interval"], row["next_poll"], row["paused"], row["topics"]) == (
             "10m", None, False, None,

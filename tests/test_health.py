@@ -29,6 +29,8 @@ def test_health_rules() -> None:
     assert health(error_count=4) == "failing: 4 polls in a row"
     assert health(status="gone") == "gone"
     assert health(paused=True, error_count=2) == "paused"
+    assert health(status=None) == "not polled yet"  # it read "ok"
+    assert health(status=None, paused=True) == "paused"
     hourly = dict(items=25, first=NOW - timedelta(days=4), last=NOW - timedelta(days=3))
     assert health(**hourly) == "silent 3d (usually every 1h)"
     # long silences in days, whether or not the count divides by seven ("87w" beside "612d")

@@ -151,7 +151,7 @@ def test_a_version_10_database_gets_its_hits_publication_times_from_their_items(
         Storage(path, readonly=True)
     Storage(path).close()  # the daemon's open migrates
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 11
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 12
         rows = db.execute("SELECT id, published FROM hits ORDER BY id").fetchall()
         view = db.execute("SELECT hit_id, published FROM hit_details ORDER BY hit_id").fetchall()
     db.close()
@@ -178,7 +178,7 @@ def test_a_postgres_schema_8_gets_its_hits_publication_times_from_their_items(
     s.close()
     again = open_backend("postgres", tmp_path, request)
     version = again.conn.execute("SELECT version FROM monitor_schema").fetchone()  # type: ignore[attr-defined]
-    assert version == {"version": SCHEMA_VERSION} and SCHEMA_VERSION == 9
+    assert version == {"version": SCHEMA_VERSION} and SCHEMA_VERSION == 10
     rows = again._read("SELECT link, published FROM hits")  # type: ignore[attr-defined]
     published = {r["link"]: r["published"] for r in rows}
     assert published == {"http://x/dated": "2025-03-11T12:00:00.000Z", "http://x/undated": None}

@@ -340,6 +340,10 @@ def test_a_link_of_a_topic_no_longer_configured_records_nothing(
     with httpx.Client(timeout=10) as client:
         shown = client.post(_link(server, hit_id))
     assert shown.status_code == 410 and "no longer" in shown.text, shown.text
+    assert (
+        "Its topic, t, is no longer in the monitor&#x27;s config: nothing was recorded"
+        in shown.text
+    )
     from monitor._storage import Storage
 
     storage = Storage(tmp_path / "m.db")

@@ -211,7 +211,7 @@ def test_migration_indexes_existing_items_and_is_idempotent(tmp_path: Path) -> N
     assert [r["title"] for r in storage.search("talk")] == ["Ceasefire talks in Paris"]
     storage.close()
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 11
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 12
     columns = {r[1] for r in db.execute("PRAGMA table_info(feeds)")}
     assert {"source", "paused", "interval", "category", "html_url", "added_at"} <= columns
     assert "next_poll" in columns  # version 5: adaptive polling

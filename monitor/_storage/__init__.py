@@ -39,7 +39,7 @@ from ._outbox import OutboxMixin
 from ._pace import PaceMixin
 from ._protocol import Store
 from ._queries import QueriesMixin, read_feedback
-from ._retention import RetentionMixin
+from ._retention import RetentionMixin, loads_expired_hits
 from ._rows import Delivery, NewItem, hit_id
 from ._search import SearchMixin
 from ._stories import StoriesMixin
@@ -55,6 +55,7 @@ __all__ = [
     "Store",
     "check_database_folder",
     "hit_id",
+    "loads_expired_hits",
     "open_existing",
     "open_store",
     "read_delivery_latency",

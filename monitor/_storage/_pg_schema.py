@@ -11,7 +11,7 @@ import psycopg
 
 from ._versions import refuse_version
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 TEXT_SEARCH = "'english'"  # the text search configuration: English stemming, as FTS5's porter
 
 
@@ -228,8 +228,14 @@ UPDATE hits h SET published = i.published FROM items i
     WHERE i.id = h.item_id AND h.published IS NULL AND i.published IS NOT NULL
 """
 
+# 10: ``items.expired_hits``, the topics an item was a hit for whose hits retention deleted
+# (SQLite's schema 12): the feed's later edit of the item does not alert them again
+_V10 = """
+ALTER TABLE items ADD COLUMN IF NOT EXISTS expired_hits text
+"""
+
 _MIGRATIONS: dict[int, str] = {
-    1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6, 7: _V7, 8: _V8, 9: _V9
+    1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6, 7: _V7, 8: _V8, 9: _V9, 10: _V10
 }  # fmt: skip
 
 

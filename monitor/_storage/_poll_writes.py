@@ -13,6 +13,7 @@ from typing import Any
 from .._models import FeedState
 from .._routing import channels_for
 from ._dialect import SqlMixin
+from ._retention import loads_expired_hits
 from ._rows import NewItem, hit_id
 
 
@@ -172,27 +173,29 @@ class PollWritesMixin(SqlMixin):
         routes: Mapping[str, Sequence[str]] | None,
     ) -> tuple[list[str], bool]:
         """The hits of a stored item (``item_id``; None: an edited one, found by its key) for
-        the topics it has none for yet, and their outbox rows; (new hit ids, outbox written).
-        One alert per story and topic: a copy of a story that topic already hit (the same GUID
-        in another feed, a story seen before a restart) is stored, not alerted; a later copy
-        (``item.alert`` false) alerts only the topics the story's stored copies never hit; an
-        item another feed has, the same key and text, that alerted for the topic is not
-        alerted again (a feed moved to a new URL brings its old items again, past any story
-        window)."""
+        the topics it has none for yet (nor had: deleted by ``keep_hits``, ``expired_hits``),
+        and their outbox rows; (new hit ids, outbox written). One alert per story and topic:
+        a copy of a story that topic already hit (the same GUID in another feed, a story seen
+        before a restart) is stored, not alerted; a later copy (``item.alert`` false) alerts
+        only the topics the story's stored copies never hit; an item another feed has, the
+        same key and text, that alerted for the topic is not alerted again (a feed moved to a
+        new URL brings its old items again, past any story window)."""
         p = self.dialect.p
         e = item.entry
         had: set[str] = set()
         if item_id is None:
             found = self._rows(
-                conn, f"SELECT id FROM items WHERE feed_id = {p} AND key = {p}", (feed.id, e.key)
+                conn,
+                f"SELECT id, expired_hits FROM items WHERE feed_id = {p} AND key = {p}",
+                (feed.id, e.key),
             )
             if not found:
                 return [], False
             item_id = found[0]["id"]
-            had = {
+            had = {  # its hits, and those keep_hits deleted (their alerts were sent)
                 r["topic"]
                 for r in self._rows(conn, f"SELECT topic FROM hits WHERE item_id = {p}", (item_id,))
-            }
+            } | set(loads_expired_hits(found[0]["expired_hits"]))
         todo = [j for j in item.judgements if j.hit and j.topic not in had]
         if not todo:  # an edit of a hit: nothing new to store or alert
             return [], False

@@ -25,11 +25,12 @@ class ReportsMixin(SqlMixin):
         (else the topic of its best score), its best score over the topics when it was
         stored (``best_score``, ``best_topic``), the topics its feed is scored for
         (``feed_topics``: a JSON list, None for every topic) and how many topics it hit
-        (``hit_topics``; ``hit_topic`` one of them); ``first_seen``, when it was stored."""
+        (``hit_topics``; ``hit_topic`` one of them); ``first_seen``, when it was stored;
+        ``expired_hits``, the topics of its hits ``keep_hits`` deleted (JSON, or None)."""
         d = self.dialect
         columns = (
             "i.id, i.title, i.summary, i.link, i.first_seen, i.score AS best_score, "
-            "i.topic AS best_topic, "
+            "i.topic AS best_topic, i.expired_hits, "
             "f.topics AS feed_topics, "
             "(SELECT count(*) FROM hits x WHERE x.item_id = i.id) AS hit_topics, "
             "(SELECT min(x.topic) FROM hits x WHERE x.item_id = i.id) AS hit_topic"

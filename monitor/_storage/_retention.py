@@ -4,7 +4,10 @@ advisory lock), and what one deleted the next finds gone."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from .._times import iso
 from ._dialect import SqlMixin
@@ -28,9 +31,11 @@ class RetentionMixin(SqlMixin):
         return ``(items, hits)`` deleted. Call again until it returns ``(0, 0)``.
 
         Hits detected before ``hits_before`` go with their alerts, unless an alert is still
-        pending. Items first seen before ``items_before`` go unless they are hits (kept as long
-        as their hits) or among their feed's ``keep_latest``; the keys their date cannot keep
-        out are kept (``expired_keys``). A re-publication whose original is deleted loses its
+        pending; their items keep the topics they were hits for (``items.expired_hits``: an
+        edit of the item judged again does not alert them again). Items first seen before
+        ``items_before`` go unless they are hits (kept as long as their hits) or among their
+        feed's ``keep_latest``; the keys their date cannot keep out are kept
+        (``expired_keys``). A re-publication whose original is deleted loses its
         ``duplicate_of``.
         """
         d = self.dialect
@@ -42,12 +47,16 @@ class RetentionMixin(SqlMixin):
             if hits_before is not None:
                 rows = self._rows(
                     conn,
-                    f"SELECT id FROM hits h WHERE detected_at < {p} AND NOT EXISTS (SELECT 1 "
-                    "FROM deliveries d WHERE d.hit_id = h.id AND d.status = 'pending') "
-                    f"LIMIT {p}",
+                    "SELECT h.id, h.item_id, h.topic, h.alerted, i.expired_hits FROM hits h "
+                    f"JOIN items i ON i.id = h.item_id WHERE h.detected_at < {p} AND NOT "
+                    "EXISTS (SELECT 1 FROM deliveries d WHERE d.hit_id = h.id AND d.status = "
+                    f"'pending') LIMIT {p}",
                     (d.time(hits_before), limit),
                 )
                 hits = [(row["id"],) for row in rows]
+                self._run_many(  # the item keeps what it was a hit for: not alerted again
+                    conn, f"UPDATE items SET expired_hits = {p} WHERE id = {p}", expired_hits(rows)
+                )
                 self._run_many(conn, f"DELETE FROM deliveries WHERE hit_id = {p}", hits)
                 self._run_many(conn, f"DELETE FROM hits WHERE id = {p}", hits)
             if items_before is not None:
@@ -85,3 +94,19 @@ class RetentionMixin(SqlMixin):
                         (d.time(items_before - EXPIRED_KEYS_KEPT),),
                     )
         return len(items), len(hits)
+
+
+def expired_hits(rows: Sequence[dict[str, Any]]) -> list[tuple[str, int]]:
+    """``(items.expired_hits, item id)`` for the hits about to be deleted (``rows``: their
+    ``item_id``, ``topic``, ``alerted`` and their item's ``expired_hits``): each item's
+    topics, 1 alerted / 0 not, added to those an earlier batch recorded."""
+    marks: dict[int, dict[str, int]] = {}
+    for row in rows:
+        mark = marks.setdefault(row["item_id"], loads_expired_hits(row["expired_hits"]))
+        mark[row["topic"]] = int(row["alerted"])
+    return [(json.dumps(mark, sort_keys=True), item) for item, mark in marks.items()]
+
+
+def loads_expired_hits(text: str | None) -> dict[str, int]:
+    """``items.expired_hits`` read: topic -> 1 alerted / 0 not (empty for NULL)."""
+    return {str(k): int(v) for k, v in json.loads(text).items()} if text else {}

@@ -22,8 +22,9 @@ from ._versions import refuse_version
 # 9: ``hit_details`` shows what a hit judged (frozen at detection), not the item's edited text;
 #    the digest an email delivery was put in (``deliveries.digest``);
 # 10: delivery numbers never given twice (``deliveries`` rebuilt with AUTOINCREMENT);
-# 11: ``hits.published``, the judged item's publication time (a late old item vs a new story).
-SCHEMA_VERSION = 11
+# 11: ``hits.published``, the judged item's publication time (a late old item vs a new story);
+# 12: ``items.expired_hits``, the topics an item was a hit for whose hits retention deleted.
+SCHEMA_VERSION = 12
 
 _V1 = """
 CREATE TABLE feeds (
@@ -309,6 +310,15 @@ def _v11(conn: sqlite3.Connection) -> None:
     conn.execute(hit_details(HIT_PUBLISHED))
 
 
+def _v12(conn: sqlite3.Connection) -> None:
+    """``items.expired_hits``: the topics an item was a hit for whose hit rows ``keep_hits``
+    deleted (a JSON object, topic: 1 alerted / 0 not; NULL: none), so that the feed's later
+    edit of the item, judged again, does not alert them again. Idempotent, like version 5."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(items)")}
+    if "expired_hits" not in columns:
+        conn.execute("ALTER TABLE items ADD COLUMN expired_hits TEXT")
+
+
 _MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
     1: _V1,
     2: _V2,
@@ -321,6 +331,7 @@ _MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
     9: _v9,
     10: _v10,
     11: _v11,
+    12: _v12,
 }
 
 
