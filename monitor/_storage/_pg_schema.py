@@ -11,7 +11,7 @@ import psycopg
 
 from ._versions import refuse_version
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 TEXT_SEARCH = "'english'"  # the text search configuration: English stemming, as FTS5's porter
 
 
@@ -228,8 +228,17 @@ UPDATE hits h SET published = i.published FROM items i
     WHERE i.id = h.item_id AND h.published IS NULL AND i.published IS NOT NULL
 """
 
+# 10: the fleet's records of who did what: ``feeds.removed_by``, the worker whose config
+# dropped the feed (``monitor feeds`` names it); ``claimed_by`` on both outboxes, the worker
+# whose claim holds a pending alert (``monitor deliveries``' waits_for names it)
+_V10 = """
+ALTER TABLE feeds ADD COLUMN IF NOT EXISTS removed_by text;
+ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS claimed_by text;
+ALTER TABLE feed_event_deliveries ADD COLUMN IF NOT EXISTS claimed_by text
+"""
+
 _MIGRATIONS: dict[int, str] = {
-    1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6, 7: _V7, 8: _V8, 9: _V9
+    1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6, 7: _V7, 8: _V8, 9: _V9, 10: _V10
 }  # fmt: skip
 
 
