@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import secrets
-import socket
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,11 +36,6 @@ CLAIM_IDLE = 1.0  # seconds between claims when nothing was due (a feed is at mo
 Poll = Callable[[FeedConfig, Lease], Coroutine[Any, Any, PollReport]]
 
 
-def worker_name() -> str:
-    """This worker's name in the leases: host, pid and a random part (a pid is reused)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-
-
 class FeedClaimer:
     def __init__(
         self,
@@ -57,7 +49,7 @@ class FeedClaimer:
     ) -> None:
         self.rt = rt
         self.poll = poll
-        self.owner = owner or worker_name()
+        self.owner = owner or rt.worker
         self.batch = batch
         self.idle = idle
         self.watch = watch  # the metrics exporter's view of each poll

@@ -18,6 +18,7 @@ from ._config import Config, FeedConfig
 from ._errors import MonitorError
 from ._feedjobs import FEEDS_REFRESH_INTERVAL
 from ._feedset import FeedRow, default_name, find, key
+from ._fleet import WORKER_FRESH
 from ._redact import redact_text, redact_url
 from ._storage import Store
 from ._times import utcnow
@@ -73,7 +74,10 @@ def add_topics(
 def open_feeds(args: argparse.Namespace) -> tuple[Config, Store, list[FeedRow]]:
     config = config_of(args)
     storage = open_storage(args, create=True)
-    storage.sync_feeds(config.feeds)  # config feeds have rows (to pause them)
+    # config feeds have rows (to pause them); a feed the config lacks is left to the running
+    # workers (PostgreSQL), whose configs decide (``sync_config_feeds``)
+    live = storage.live_workers(utcnow(), fresh=WORKER_FRESH)
+    storage.sync_feeds(config.feeds, remove=not live)
     return config, storage, storage.feed_rows()
 
 

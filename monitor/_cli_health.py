@@ -34,6 +34,9 @@ def add_health(
             last=parse_iso(last),
             now=now,
         )
+        removed_by = row.pop("removed_by", None)  # a config feed a worker's config dropped
+        if removed_by:
+            row["health"] = f"not polled: removed by worker {removed_by} (not in its config)"
     return rows
 
 

@@ -16,7 +16,7 @@ from ._digest import digest_times
 from ._errors import MonitorError
 from ._output import render
 from ._storage import Store, open_store
-from ._times import iso, utcnow
+from ._times import iso, parse_iso, utcnow
 
 DELIVERY_COLUMNS = (
     "id",
@@ -41,6 +41,7 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
     when = _digest_when(config, storage)
     for row in rows:
         row["waits_for"] = _waits_for(row, config, disabled, when)
+        row.pop("claimed_by", None)  # said in waits_for while it holds the row
         if row["waits_for"] == "the digest":
             row["next_attempt"] = iso(when(row)) if when is not None else None
         elif row["waits_for"] is not None and row["waits_for"].startswith("the channel"):
@@ -70,13 +71,21 @@ def _waits_for(
     disabled: dict[str, str],
     digest: DigestWhen | None,
 ) -> str | None:
-    """What a pending delivery waits for (None: nothing, it goes out now)."""
+    """What a pending delivery waits for (None: nothing, it goes out now): on PostgreSQL,
+    a worker's claim while its lease runs (the worker sends it, or died; when the lease ends
+    any worker takes it)."""
     if row["status"] != "pending":
         return None
     if row["channel"] in disabled:
         return "the channel, disabled after a 410 Gone"
     if row["channel"] not in config.channels:
         return "the channel, not in the config"
+    lease = parse_iso(row["next_attempt"]) if row.get("claimed_by") else None
+    if lease is not None and lease > utcnow():  # a worker sends it (or died doing so)
+        return (
+            f"claimed by worker {row['claimed_by']}, lease until {lease:%H:%M:%S} UTC "
+            "(then retried)"
+        )
     if row["channel"] == "email" and digest is not None and not row["hit_id"].startswith("health_"):
         return "the digest"
     return "the retry" if row["attempts"] else None

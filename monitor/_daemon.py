@@ -28,9 +28,9 @@ from ._decide import is_due
 from ._errors import StorageError
 from ._exporter import Exporter
 from ._feedjobs import FEEDS_REFRESH_INTERVAL, FeedJobs, current_feeds, reload_feeds
-from ._fleet import FLEET_INTERVAL, Fleet, config_digest
+from ._fleet import FLEET_INTERVAL, Fleet, runtime_fleet
 from ._healthwatch import HEALTH_DELAY, HEALTH_INTERVAL, check_health
-from ._judge_server import judge_server
+from ._judge_fleet import judge_pages
 from ._lease import Lease
 from ._outage import Outage
 from ._poll import PollReport
@@ -118,7 +118,9 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
     exporter = (  # /metrics, /healthz; the last success as stored, across restarts
         Exporter(rt.config, rt.storage.last_success()) if rt.config.settings.metrics else None
     )
-    judges = judge_server(rt.config, FEEDBACK_INTERVAL)  # [feedback]: one-click judgements
+    judges = judge_pages(  # [feedback]: one-click judgements; one worker per host serves them
+        rt.config, FEEDBACK_INTERVAL, shared=uses_postgres(rt.config)
+    )
 
     async def poll_job(feed: FeedConfig) -> None:
         task = asyncio.create_task(_poll_safely(rt, feed))
@@ -165,7 +167,7 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> None:
 
         hup = _Retried(reload_config)
         plan: list[tuple[FeedConfig, datetime]] = []
-        fleet = Fleet(claimer.owner, lambda: config_digest(rt.config, rt.trackers))
+        fleet = runtime_fleet(rt)
 
         def check_fleet() -> None:  # named: a failed check-in is logged as "check_fleet: ..."
             fleet.check(rt.storage, utcnow())

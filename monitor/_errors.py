@@ -33,6 +33,10 @@ class ConfigError(MonitorError):
     """
 
 
+class AddressInUseError(MonitorError):
+    """An address to listen on (``/metrics``, the judge pages) is taken by another process."""
+
+
 class StorageError(MonitorError):
     """The database cannot be used (corrupt, unreadable, locked, disk full)."""
 

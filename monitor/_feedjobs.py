@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ._config import Config, FeedConfig, Settings, load_config, settings_bounds
 from ._errors import ConfigError, MonitorError
 from ._feedset import active_feeds
+from ._fleet import config_digest, sync_config_feeds
 from ._redact import redact_url
 from ._relevance import read_seeds
 from ._storage import check_database_folder
@@ -140,8 +141,9 @@ def reload_feeds(rt: Runtime) -> bool:
             _restart_note(changed),
         )
     _check_seeds(rt, new)
-    rt.storage.sync_feeds(new.feeds)
-    rt.config = dataclasses.replace(old, feeds=new.feeds, settings=settings)
+    running = dataclasses.replace(old, feeds=new.feeds, settings=settings)
+    sync_config_feeds(rt.storage, running, config_digest(running, rt.trackers), rt.worker)
+    rt.config = running
     log.info("SIGHUP: reloaded %s: %d configured feeds", path, len(new.feeds))
     return True
 

@@ -4,6 +4,7 @@ answers ``HEAD`` as ``GET`` without the body and logs no request line of its own
 
 from __future__ import annotations
 
+import errno
 import logging
 import socket
 import sys
@@ -12,20 +13,22 @@ from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from ._errors import MonitorError
+from ._errors import AddressInUseError, MonitorError
 
 log = logging.getLogger(__name__)
 
 
 class Endpoint:
     """Listens on ``address`` from construction (``where`` names the config key in the error
-    when it cannot); serves from :meth:`serve` until :meth:`close`."""
+    when it cannot: :class:`AddressInUseError` when another process listens there); serves
+    from :meth:`serve` until :meth:`close`."""
 
     def __init__(self, address: tuple[str, int], handler: type[Handler], where: str) -> None:
         try:
             self.server = OwnedServer(address, handler, self)
         except OSError as exc:
-            raise MonitorError(
+            kind = AddressInUseError if exc.errno == errno.EADDRINUSE else MonitorError
+            raise kind(
                 f"{where}: cannot listen on {address[0]}:{address[1]}: {exc.strerror or exc}"
             ) from None
         self._thread = threading.Thread(

@@ -53,14 +53,13 @@ def judge_server(config: Config, pickup: float) -> JudgeServer | None:
     cfg = config.feedback
     if cfg is None or cfg.secret is None:
         return None
-    where = f"{config.path}: feedback.listen"
     return JudgeServer(
         cfg.listen,
         cfg.secret,
         lambda: open_store(config, must_exist=True, wait=DB_WAIT),
         pickup=pickup,
         topics=[topic.name for topic in config.topics],
-        where=where,
+        where=f"{config.path}: feedback.listen",
     )
 
 

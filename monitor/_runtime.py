@@ -28,6 +28,7 @@ from ._digest import DigestDeliverer, take_digest
 from ._errors import ConfigError
 from ._feedset import config_copies
 from ._fetch import Fetcher
+from ._fleet import config_digest, sync_config_feeds, worker_name
 from ._grouping import PrimedGrouper
 from ._judge import linker
 from ._lock import DatabaseLock
@@ -60,6 +61,7 @@ class Runtime:
     shared: bool = False  # other workers save states too (PostgreSQL): merge with theirs
     saved: tuple[float, float] | None = None  # the last state save: (monotonic start, seconds)
     started: datetime = field(default_factory=utcnow)  # a topic new to the database: judged since
+    worker: str = field(default_factory=worker_name)  # its name in leases, claims, `workers`
 
     async def expire(self) -> tuple[int, int]:
         """Apply ``keep_items`` / ``keep_hits``: delete expired rows a batch at a time, letting
@@ -238,7 +240,9 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
     with lock:
         storage = open_store(config)
         try:
-            storage.sync_feeds(config.feeds)
+            worker = worker_name()
+            storage.set_worker(worker)
+            sync_config_feeds(storage, config, config_digest(config, trackers), worker)
             clamp_waits(storage)
             targets = channel_targets(config)
             storage.enable_changed_channels(targets)
@@ -305,8 +309,9 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                         jitter=settings.jitter,
                     )
                     runtime = Runtime(
-                        config, storage, trackers, poller, deliverer, bases=bases, shared=shared
-                    )
+                        config, storage, trackers, poller, deliverer, bases=bases, shared=shared,
+                        worker=worker,
+                    )  # fmt: skip
                     runtime.digest = digest
                     runtime.judged = apply_feedback(trackers, storage.feedback(), {})
                     yield runtime

@@ -178,7 +178,7 @@ def test_a_postgres_schema_8_gets_its_hits_publication_times_from_their_items(
     s.close()
     again = open_backend("postgres", tmp_path, request)
     version = again.conn.execute("SELECT version FROM monitor_schema").fetchone()  # type: ignore[attr-defined]
-    assert version == {"version": SCHEMA_VERSION} and SCHEMA_VERSION == 10
+    assert version == {"version": SCHEMA_VERSION} and SCHEMA_VERSION >= 10
     rows = again._read("SELECT link, published FROM hits")  # type: ignore[attr-defined]
     published = {r["link"]: r["published"] for r in rows}
     assert published == {"http://x/dated": "2025-03-11T12:00:00.000Z", "http://x/undated": None}

@@ -29,6 +29,9 @@ class Dialect:
     bytewise: str  # the collation that orders text by its bytes (after a column)
     integer: str  # a cast of a text parameter to the id's type (after a placeholder)
     next_poll_set: str  # a feed's next poll was decided (SQLite: set; PostgreSQL: not epoch)
+    removed_by: str  # the worker that marked a feed removed (PostgreSQL's column; SQLite: none)
+    claimed_by: str  # the worker whose claim holds an outbox row (PostgreSQL's column)
+    unclaim: str  # an outbox row's outcome ends its claim (PostgreSQL; SQLite has none)
 
     def time(self, moment: datetime | None) -> Any:
         return moment if self.native_times else iso(moment)
@@ -52,6 +55,9 @@ SQLITE = Dialect(
     bytewise="",  # BINARY, SQLite's default
     integer="",
     next_poll_set="next_poll IS NOT NULL",
+    removed_by="NULL",
+    claimed_by="NULL",
+    unclaim="",
 )
 POSTGRES = Dialect(
     p="%s",
@@ -64,6 +70,9 @@ POSTGRES = Dialect(
     bytewise=' COLLATE "C"',
     integer="::bigint",
     next_poll_set="next_poll > 'epoch'",  # the NOT NULL column's default (schema 2)
+    removed_by="removed_by",  # schema 10
+    claimed_by="d.claimed_by",  # schema 10
+    unclaim=", claimed_by = NULL",
 )
 
 

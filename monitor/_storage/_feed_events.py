@@ -138,8 +138,8 @@ class FeedEventsMixin(SqlMixin):
         status = "delivered" if error is None else ("pending" if retry_at else "failed")
         self._execute(
             f"UPDATE feed_event_deliveries SET status = {p}, attempts = attempts + 1, "
-            f"last_attempt = {p}, last_error = {p}, next_attempt = {p}, delivered_at = {p} "
-            f"WHERE id = {p}",
+            f"last_attempt = {p}, last_error = {p}, next_attempt = {p}, delivered_at = {p}"
+            f"{d.unclaim} WHERE id = {p}",
             (status, d.time(now), error, d.time(retry_at),
              d.time(now) if error is None else None, delivery_id),
         )  # fmt: skip

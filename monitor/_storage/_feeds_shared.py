@@ -21,15 +21,21 @@ from ._rows import FEED_STATE_COLUMNS, feed_state_from, state_json
 
 
 class SharedFeedsMixin(PollWritesMixin):
-    def sync_feeds(self, feeds: Iterable[FeedConfig]) -> None:
+    def sync_feeds(
+        self, feeds: Iterable[FeedConfig], *, remove: bool = True, by: str | None = None
+    ) -> list[str]:
         """Make sure every configured feed has a row; names follow the config. A row stored
         under another spelling of the same URL (before URLs were canonicalised: scheme or host
         case, a default port; or an address in another form, ``[0:0::1]`` for ``[::1]``,
         see :func:`monitor._urls.feed_identity`) is that feed's row: renamed, not replaced;
         a row stored under the config's exact URL is always that feed's. A feed the config no
         longer has is marked removed (``monitor feeds`` stops listing it, no worker claims
-        it); its row stays for its items' history, and it comes back if the config does."""
-        p = self.dialect.p
+        it; on PostgreSQL ``by``, the worker, is recorded); its row stays for its items'
+        history, and it comes back if the config does. Not ``remove``: such feeds are left
+        as they are (another worker's config may list them). Returns their URLs."""
+        d, p = self.dialect, self.dialect.p
+        by_set = "" if d.removed_by == "NULL" else f", {d.removed_by} = {p}"
+        by_clear = "" if d.removed_by == "NULL" else f", {d.removed_by} = NULL"
         feeds = list(feeds)
         with self._write() as conn:
             exact: dict[str, tuple[int, str]] = {}
@@ -54,17 +60,20 @@ class SharedFeedsMixin(PollWritesMixin):
                 self._run(
                     conn,
                     f"INSERT INTO feeds (url, fetch_url, name) VALUES ({p}, {p}, {p}) "
-                    "ON CONFLICT (url) DO UPDATE SET name = excluded.name, source = 'config'",
+                    "ON CONFLICT (url) DO UPDATE SET name = excluded.name, source = 'config'"
+                    f"{by_clear}",
                     (feed.url, feed.url, feed.name),
                 )
             configured = {feed.url for feed in feeds}
-            for row in self._rows(conn, "SELECT url FROM feeds WHERE source = 'config'"):
-                if row["url"] not in configured:
-                    self._run(
-                        conn,
-                        f"UPDATE feeds SET source = 'removed', paused = 0 WHERE url = {p}",
-                        (row["url"],),
-                    )
+            rows = self._rows(conn, "SELECT url FROM feeds WHERE source = 'config' ORDER BY id")
+            dropped = [str(row["url"]) for row in rows if row["url"] not in configured]
+            for url in dropped if remove else ():
+                self._run(
+                    conn,
+                    f"UPDATE feeds SET source = 'removed', paused = 0{by_set} WHERE url = {p}",
+                    (by, url) if by_set else (url,),
+                )
+        return dropped
 
     def feed_states(self) -> dict[str, FeedState]:
         rows = self._read(f"SELECT {FEED_STATE_COLUMNS} FROM feeds")

@@ -25,6 +25,12 @@ class NoClaimsMixin:
     def release_feed(self, feed: FeedState, owner: str, next_poll: datetime) -> bool:
         raise UnsupportedError(_WHY)
 
+    def set_worker(self, owner: str) -> None:
+        pass  # one process: its claims are nobody else's business
+
+    def live_workers(self, now: datetime, *, fresh: timedelta) -> list[tuple[str, str]]:
+        return []  # one process: no other worker
+
     def check_in(
         self, owner: str, config: str, now: datetime, *, fresh: timedelta
     ) -> list[tuple[str, str]]:

@@ -96,7 +96,7 @@ class SharedOutboxMixin(SqlMixin):
         self._execute(
             f"UPDATE deliveries SET status = {p}, attempts = attempts + 1, last_attempt = {p}, "
             f"last_error = {p}, next_attempt = {p}, delivered_at = {p}, "
-            f"recipients = coalesce({p}, recipients) WHERE id = {p}",
+            f"recipients = coalesce({p}, recipients){d.unclaim} WHERE id = {p}",
             (status, d.time(now), error, d.time(retry_at),
              d.time(now) if error is None else None, owed, delivery_id),
         )  # fmt: skip

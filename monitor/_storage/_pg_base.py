@@ -61,6 +61,7 @@ class PostgresBase:
         self.lease = lease
         self.wait = wait  # seconds a statement may wait for a lock (None: no bound)
         self.claim_margin = lease  # a claimed delivery is this far ahead (clamping spares it)
+        self.worker: str | None = None  # who claims alerts (``set_worker``), for the reports
         self._where = redact_dsn(dsn)
         self.conn: Conn = self._connect()
         try:

@@ -71,6 +71,18 @@ class PgClaimsMixin(PostgresBase):
             ).fetchall()
         return [(str(row["owner"]), str(row["config"])) for row in rows]
 
+    def set_worker(self, owner: str) -> None:
+        """The worker whose claims this connection makes (``monitor deliveries`` names it)."""
+        self.worker = owner
+
+    def live_workers(self, now: datetime, *, fresh: timedelta) -> list[tuple[str, str]]:
+        """The workers seen within ``fresh``: ``[(owner, config digest)]``."""
+        rows = self._read(
+            "SELECT owner, config FROM workers WHERE seen_at >= %s ORDER BY owner",
+            (now - fresh,),
+        )
+        return [(str(row["owner"]), str(row["config"])) for row in rows]
+
     def check_out(self, owner: str) -> None:
         """``owner`` stops: no longer a live worker."""
         with self._write() as conn:

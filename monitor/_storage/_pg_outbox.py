@@ -1,7 +1,8 @@
 """PostgreSQL: taking the outbox's due rows (the rest is ``_outbox_shared``). Several workers
 share it: due rows are
 claimed with ``FOR UPDATE SKIP LOCKED`` and leased (their next attempt moved ahead by
-:data:`CLAIM_LEASE`) in one short transaction, so no two workers send the same row at once;
+:data:`CLAIM_LEASE`, ``claimed_by`` the worker, until the attempt's outcome is recorded) in
+one short transaction, so no two workers send the same row at once;
 a worker that dies mid-send leaves a row that falls due again when its lease runs out (and
 goes out again under the same id: the hit id is the webhook-id). Feed health alerts
 (``feed_event_deliveries``) are claimed the same way."""
@@ -73,7 +74,8 @@ class PgOutboxMixin(PostgresBase, SharedOutboxMixin):
             ids = [int(row["id"]) for row in claimed]
             if ids:
                 conn.execute(
-                    f"UPDATE {table} SET next_attempt = %s WHERE id = ANY(%s)".encode(),
-                    (now + self.lease, ids),
+                    f"UPDATE {table} SET next_attempt = %s, claimed_by = %s "
+                    "WHERE id = ANY(%s)".encode(),
+                    (now + self.lease, self.worker, ids),
                 )
         return ids

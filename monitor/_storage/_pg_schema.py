@@ -11,7 +11,7 @@ import psycopg
 
 from ._versions import refuse_version
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 TEXT_SEARCH = "'english'"  # the text search configuration: English stemming, as FTS5's porter
 
 
@@ -234,8 +234,17 @@ _V10 = """
 ALTER TABLE items ADD COLUMN IF NOT EXISTS expired_hits text
 """
 
+# 11: the fleet's records of who did what: ``feeds.removed_by``, the worker whose config
+# dropped the feed (``monitor feeds`` names it); ``claimed_by`` on both outboxes, the worker
+# whose claim holds a pending alert (``monitor deliveries``' waits_for names it)
+_V11 = """
+ALTER TABLE feeds ADD COLUMN IF NOT EXISTS removed_by text;
+ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS claimed_by text;
+ALTER TABLE feed_event_deliveries ADD COLUMN IF NOT EXISTS claimed_by text
+"""
+
 _MIGRATIONS: dict[int, str] = {
-    1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6, 7: _V7, 8: _V8, 9: _V9, 10: _V10
+    1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6, 7: _V7, 8: _V8, 9: _V9, 10: _V10, 11: _V11
 }  # fmt: skip
 
 

@@ -223,7 +223,8 @@ class ReportsMixin(SqlMixin):
         where = "" if removed else "WHERE source <> 'removed' "
         return self._read(
             "SELECT name, url, fetch_url, last_status, last_polled, last_success, error_count, "
-            "retry_until, items_seen, hits, last_error, warning, source, paused FROM feeds "
+            "retry_until, items_seen, hits, last_error, warning, source, paused, "
+            f"{self.dialect.removed_by} AS removed_by FROM feeds "
             f"{where}ORDER BY name{self.dialect.bytewise}"
         )
 
@@ -235,7 +236,7 @@ class ReportsMixin(SqlMixin):
             where = f" WHERE d.status = {self.dialect.p}"
             params = [status, status]
         columns = "d.channel, d.status, d.attempts, d.next_attempt, d.last_attempt, " + (
-            "d.delivered_at, d.last_error"
+            f"d.delivered_at, d.last_error, {self.dialect.claimed_by} AS claimed_by"
         )
         sql = (
             f"SELECT 0 AS kind, d.id AS id, d.hit_id, {columns}, d.digest, i.title "
