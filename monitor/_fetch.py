@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import re
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -340,11 +342,47 @@ _KINDS: tuple[tuple[type[httpx.HTTPError], str], ...] = (
 
 
 def _describe(exc: httpx.HTTPError) -> str:
-    """A short, single-line message for a network/TLS/protocol error."""
-    kind = next((text for cls, text in _KINDS if isinstance(exc, cls)), "network error")
-    detail = " ".join(str(exc).split())
-    message = f"{kind}: {detail}" if detail else kind
+    """A short, single-line message for a network/TLS/protocol error: a failed TLS handshake
+    and an answer that is not HTTP at all in plain words, not the TLS library's or the HTTP
+    parser's own text."""
+    tls = _tls_failure(exc)
+    if tls is not None:
+        message = f"TLS handshake failed: {tls}"
+    elif isinstance(exc, httpx.RemoteProtocolError) and _NOT_HTTP.match(str(exc)):
+        message = "the answer is not HTTP"
+    elif isinstance(exc, httpx.RemoteProtocolError) and str(exc).startswith(_NO_ANSWER):
+        # no bytes, or a line that is no status line (a banner: SSH, SMTP) and no more
+        message = "the server closed the connection without an HTTP answer"
+    else:
+        kind = next((text for cls, text in _KINDS if isinstance(exc, cls)), "network error")
+        detail = " ".join(str(exc).split())
+        message = f"{kind}: {detail}" if detail else kind
     return message[:MAX_MESSAGE]
+
+
+# what the HTTP parser (h11) says when the first bytes of the answer are no status line
+_NOT_HTTP = re.compile(
+    r"illegal (status|request) line|no response line|receive buffer too long", re.IGNORECASE
+)
+_NO_ANSWER = "Server disconnected without sending a response"  # httpcore's words
+_SSL_NOISE = re.compile(r"^\[SSL(?:: [A-Z0-9_]+)?\]\s*|\s*\(_ssl\.c:\d+\)$")
+
+
+def _tls_failure(exc: BaseException) -> str | None:
+    """Why the TLS handshake failed (``wrong version number``, ``certificate verify failed:
+    self-signed certificate``), if an :class:`ssl.SSLError` caused ``exc``; else None."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, ssl.SSLCertVerificationError) and cause.verify_message:
+            return f"certificate verify failed: {cause.verify_message}"
+        if isinstance(cause, ssl.SSLError):
+            text = str(cause.args[1]) if len(cause.args) > 1 else str(cause)
+            text = " ".join(_SSL_NOISE.sub("", text).split())
+            return text or str(cause.reason or "").replace("_", " ").lower() or "unknown error"
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def _size(n: int) -> str:

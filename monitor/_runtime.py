@@ -73,6 +73,7 @@ class Runtime:
         items_before = retention_cutoff(now, settings.keep_items)
         hits_before = retention_cutoff(now, settings.keep_hits)
         total_items = total_hits = 0
+        log.debug("retention: deleting items before %s, hits before %s", items_before, hits_before)
         while True:
             items, hits = self.storage.expire(items_before=items_before, hits_before=hits_before)
             total_items += items

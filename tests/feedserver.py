@@ -23,6 +23,10 @@ Behaviours (``add_behaviour(path, kind, **kw)``):
 * ``"stream"``: a 200 without Content-Length, ``body`` repeated until ``size`` bytes are sent
   (64 KiB writes), then the connection closes; bytes written are counted in ``server.sent``
 
+:class:`RawServer` is not HTTP at all: it answers every connection with fixed bytes (before
+reading anything) and closes it — a port that speaks something else, for ``http://`` and
+``https://`` URLs alike.
+
 Stopping the server is prompt: sleeping handlers wake up and open connections are shut down.
 """
 
@@ -46,7 +50,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-__all__ = ["FeedServer", "feed_server", "gzip_bomb", "rss"]
+__all__ = ["FeedServer", "RawServer", "feed_server", "gzip_bomb", "rss"]
 
 _AUTO: Any = object()
 FIXED_LAST_MODIFIED = "Mon, 02 Nov 2026 10:00:00 GMT"
@@ -359,6 +363,51 @@ def rss(
         parts.append("</item>")
     parts.append("</channel></rss>")
     return "\n".join(parts).encode("utf-8")
+
+
+class RawServer:
+    """A TCP server on 127.0.0.1 that writes ``answer`` to each connection at once, then closes
+    it; :meth:`stop` (or the ``with`` block's end) closes the listening socket."""
+
+    def __init__(self, answer: bytes) -> None:
+        self.answer = answer
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self._sock.settimeout(0.05)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        return int(self._sock.getsockname()[1])
+
+    def url(self, path: str, scheme: str = "http") -> str:
+        return f"{scheme}://127.0.0.1:{self.port}{path}"
+
+    def _serve(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with conn, contextlib.suppress(OSError):
+                conn.sendall(self.answer)
+                conn.shutdown(socket.SHUT_WR)
+                conn.settimeout(1.0)
+                conn.recv(65536)  # what the client sent, so the close is not a reset
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=2)
+        self._sock.close()
+
+    def __enter__(self) -> RawServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 @pytest.fixture

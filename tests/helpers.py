@@ -113,16 +113,24 @@ def cli(config: Path, *args: str) -> int:
 
 
 def start_daemon(
-    config: Path, *options: str, env: Mapping[str, str] | None = None, log: Path | None = None
+    config: Path,
+    *options: str,
+    env: Mapping[str, str] | None = None,
+    log: Path | None = None,
+    prelude: str = "",
 ) -> subprocess.Popen[str]:
     """`monitor --config CONFIG [OPTIONS…] run` in a subprocess (OPTIONS: the global ones, such
     as ``--log-format json``), its stdout and log (stderr) captured for :func:`stop_daemon`;
     ``env``: variables added to this process's environment for it; ``log``: its log goes to
-    that file instead, for a test that reads it while the daemon runs."""
+    that file instead, for a test that reads it while the daemon runs; ``prelude``: Python
+    run in it before the command (a timing constant made short, as ``RETENTION_DELAY``)."""
     err = subprocess.PIPE if log is None else log.open("w", encoding="utf-8")
+    start = ["-m", "monitor"]
+    if prelude:
+        start = ["-c", f"{prelude}\nfrom monitor._entry import main\nraise SystemExit(main())"]
     try:
         return subprocess.Popen(
-            [sys.executable, "-m", "monitor", "--config", str(config), *options, "run"],
+            [sys.executable, *start, "--config", str(config), *options, "run"],
             stdout=subprocess.PIPE,
             stderr=err,
             text=True,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from monitor._inflate import Inflater
-from tests.feedserver import FeedServer, rss
+from tests.feedserver import FeedServer, RawServer, rss
 from tests.helpers import write_config
 
 
@@ -123,3 +123,36 @@ def test_private_addresses_refused_when_not_allowed(
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     assert {row["last_status"] for row in _feeds_json(allowed).values()} == {"ok"}
+
+
+def test_a_failed_tls_handshake_and_an_answer_not_http_are_said_plainly(tmp_path: Path) -> None:
+    """Ports that do not speak HTTP, asked over ``https://`` (the handshake meets bytes that
+    are not TLS) and over ``http://`` (binary bytes, a line that is no status line, a banner
+    and the connection closed): `monitor feeds` says which in plain words, not the TLS
+    library's or the HTTP parser's raw text (``[SSL: WRONG_VERSION_NUMBER] … (_ssl.c:1006)``,
+    ``illegal status line: bytearray(b'…')``, ``illegal request line``)."""
+    with (
+        RawServer(b"\x15\x03\x01\x00\x02\x02\x50") as binary,  # a TLS alert
+        RawServer(b"hello world\r\n\r\n") as text,
+        RawServer(b"SSH-2.0-OpenSSH_9.6\r\n") as banner,
+    ):
+        urls = [
+            text.url("/tls.xml", "https"),
+            binary.url("/binary.xml"),
+            text.url("/text.xml"),
+            banner.url("/banner.xml"),
+        ]
+        config = write_config(tmp_path, urls)
+        proc = subprocess.run(
+            [sys.executable, "-m", "monitor", "--config", str(config), "once"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert "Traceback" not in proc.stderr, proc.stderr
+    errors = {name: str(row["last_error"]) for name, row in _feeds_json(config).items()}
+    assert errors == {
+        "tls.xml": "TLS handshake failed: wrong version number",
+        "binary.xml": "the answer is not HTTP",
+        "text.xml": "the answer is not HTTP",
+        "banner.xml": "the server closed the connection without an HTTP answer",
+    }
+    assert "bytearray" not in proc.stderr and "_ssl.c" not in proc.stderr, proc.stderr

@@ -172,7 +172,7 @@ EXPECTED: dict[str, tuple[str, str | None]] = {
     "/404": ("error", r"^HTTP 404"),
     "/500": ("error", r"^HTTP 500"),
     "/reset": ("error", r"^(protocol|read) error"),
-    "tls": ("error", r"^cannot connect: .*SSL"),
+    "tls": ("error", r"^TLS handshake failed: "),
     "/html": ("error", r"^not a feed: an HTML page"),
     "/empty": ("error", r"^empty body"),
     "/garbage": ("error", r"^not a feed"),
