@@ -6,13 +6,15 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from .._errors import BusyError, DatabaseReplacedError, StorageError
 from ._dialect import SQLITE
-from ._schema import check_version, migrate
+from ._private import create_private, make_private
+from ._schema import SCHEMA_VERSION, check_version, migrate
+from ._versions import log_upgrade
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -32,6 +34,7 @@ class StorageBase:
         self.path = path
         self.readonly = readonly
         try:
+            make_private(path)
             if readonly:
                 conn = _open_report(path)
             else:
@@ -47,7 +50,7 @@ class StorageBase:
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
                 conn.execute("PRAGMA foreign_keys = ON")
-                migrate(conn)
+                log_upgrade(str(path), migrate(conn), SCHEMA_VERSION)
             self._identity = _identity(path)
         except (sqlite3.Error, OSError, ValueError) as exc:
             raise storage_error(f"{path}: cannot use the database", exc) from None
@@ -143,13 +146,6 @@ class StorageBase:
 def _identity(path: Path) -> tuple[int, int]:
     st = os.stat(path)
     return st.st_dev, st.st_ino
-
-
-def create_private(path: Path) -> None:
-    """Create the database file readable by its owner only (0600), if it does not exist (in
-    a folder that does: see ``check_database_folder``)."""
-    with suppress(FileExistsError):
-        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
 def storage_error(where: str, exc: BaseException) -> StorageError:

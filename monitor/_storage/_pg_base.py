@@ -15,7 +15,8 @@ from psycopg.rows import dict_row
 from .._errors import BusyError, StorageError
 from .._times import iso
 from ._dialect import POSTGRES
-from ._pg_schema import check_version, migrate
+from ._pg_schema import SCHEMA_VERSION, check_version, migrate
+from ._versions import log_upgrade
 
 Conn = psycopg.Connection[dict[str, Any]]
 
@@ -65,7 +66,10 @@ class PostgresBase:
         self._where = redact_dsn(dsn)
         self.conn: Conn = self._connect()
         try:
-            (check_version if readonly else migrate)(self.conn)
+            if readonly:
+                check_version(self.conn)
+            else:
+                log_upgrade(self._where, migrate(self.conn), SCHEMA_VERSION)
         except (psycopg.Error, ValueError) as exc:
             self.conn.close()
             raise storage_error(f"{self._where}: cannot use the database", exc) from None

@@ -260,9 +260,9 @@ def check_version(conn: psycopg.Connection[dict[str, object]]) -> None:
     refuse_version(_version(conn), SCHEMA_VERSION, migrates=False)
 
 
-def migrate(conn: psycopg.Connection[dict[str, object]]) -> None:
-    """Create or upgrade the schema (in the connection's ``search_path``) in one transaction.
-    Refuses a database of a newer version."""
+def migrate(conn: psycopg.Connection[dict[str, object]]) -> int:
+    """Create or upgrade the schema (in the connection's ``search_path``) in one transaction;
+    the version it had (0: none yet). Refuses a database of a newer version."""
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
         conn.execute("CREATE TABLE IF NOT EXISTS monitor_schema (version integer NOT NULL)")
@@ -275,6 +275,7 @@ def migrate(conn: psycopg.Connection[dict[str, object]]) -> None:
         if version < SCHEMA_VERSION:
             conn.execute("DELETE FROM monitor_schema")
             conn.execute("INSERT INTO monitor_schema (version) VALUES (%s)", (SCHEMA_VERSION,))
+    return version
 
 
 def _version(conn: psycopg.Connection[dict[str, object]]) -> int:

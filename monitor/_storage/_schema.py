@@ -265,7 +265,12 @@ def _v10(conn: sqlite3.Connection) -> None:
     """``deliveries.id`` AUTOINCREMENT: the number ``monitor deliveries`` shows and
     ``redeliver`` takes is never given to another hit, also once retention deleted the
     newest rows (a quiet topic's last hits expire). Rebuilt as version 7 rebuilt
-    ``feedback``, rows and numbers kept; the view that reads the table is made again."""
+    ``feedback``, rows and numbers kept; the view that reads the table is made again.
+    ``recipients`` is added first where it is missing: version 3 as first released froze
+    the hits' text but had no ``recipients`` yet (it joined version 3 later, unnumbered)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(deliveries)")}
+    if "recipients" not in columns:
+        conn.execute("ALTER TABLE deliveries ADD COLUMN recipients TEXT")
     conn.execute("DROP VIEW IF EXISTS hit_details")
     conn.execute(
         """CREATE TABLE deliveries_v10 (            -- the outbox
@@ -335,14 +340,16 @@ _MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
 }
 
 
-def migrate(conn: sqlite3.Connection) -> None:
-    """Create or upgrade the schema in one transaction. Refuses files from a newer version.
+def migrate(conn: sqlite3.Connection) -> int:
+    """Create or upgrade the schema in one transaction; the version the file had (0: a new
+    one). Refuses files from a newer version.
 
     The version is read again once the write lock is held: two processes opening a new
     database at once (a daemon starting, `monitor feeds add` beside it) both see version 0,
-    and the second to get the lock must find the first one's schema, not create it again."""
+    and the second to get the lock must find the first one's schema, not create it again
+    (and only the one that upgraded says it did)."""
     if _version(conn) == SCHEMA_VERSION:
-        return
+        return SCHEMA_VERSION
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = _version(conn)
@@ -360,6 +367,7 @@ def migrate(conn: sqlite3.Connection) -> None:
         if conn.in_transaction:  # SQLite may have rolled back already (a full disk: its
             conn.execute("ROLLBACK")  # error, not "cannot rollback", must reach the user)
         raise
+    return version
 
 
 def _version(conn: sqlite3.Connection) -> int:
