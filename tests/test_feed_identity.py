@@ -21,10 +21,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from monitor._config import FeedConfig, load_config
-from monitor._daemon import schedule_plan
 from monitor._errors import ConfigError
 from monitor._feedjobs import FeedJobs
 from monitor._runtime import open_runtime
+from monitor._schedule import schedule_plan
 from monitor._times import utcnow
 from monitor._urls import canonical_feed_url, feed_identity
 from tests.feedserver import FeedServer, rss

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from monitor import _daemon, _decide
+from monitor import _daemon, _decide, _schedule
 from monitor._config import load_config
 from monitor._poll import Poller
 from tests.feedserver import FeedServer, rss
@@ -173,6 +173,6 @@ def test_short_intervals_keep_their_jitter() -> None:
     """The jitter was cut to whole seconds: under a 10 s interval, none at all."""
     from monitor._config import FeedConfig
 
-    assert _daemon.feed_trigger(FeedConfig("http://a/", "a", 5.0), 0.1).jitter == 0.5
-    assert _daemon.feed_trigger(FeedConfig("http://a/", "a", 7200.0), 0.1).jitter == 300.0
-    assert _daemon.feed_trigger(FeedConfig("http://a/", "a", 60.0), 0.0).jitter is None
+    assert _schedule.feed_trigger(FeedConfig("http://a/", "a", 5.0), 0.1).jitter == 0.5
+    assert _schedule.feed_trigger(FeedConfig("http://a/", "a", 7200.0), 0.1).jitter == 300.0
+    assert _schedule.feed_trigger(FeedConfig("http://a/", "a", 60.0), 0.0).jitter is None
