@@ -319,6 +319,7 @@ def test_missing_and_unreadable_config_is_one_line(tmp_path: Path) -> None:
 def test_corrupt_database_is_one_line(tmp_path: Path, valid_config: Path) -> None:
     db = tmp_path / "monitor.db"
     db.write_bytes(b"not a database, just text " * 400)
+    db.chmod(0o600)  # private, as monitor makes it: a readable one is warned of first
     for command in ("once", "hits", "feeds", "deliveries"):
         _one_line_error(monitor(valid_config, command), str(db), "not a SQLite database")
 
