@@ -48,17 +48,7 @@ def cmd_explain(
         # a miss keeps only the item's best score over the topics, with its topic
         score = hit["score"] if hit else item["best_score"] if item["best_topic"] == name else None
         judgement = judged.get(name)
-        entry: dict[str, Any] = {
-            "topic": name,
-            "threshold": tracker.threshold,
-            "hit": hit is not None,
-            "stored_score": score,
-            "stored_matched": matched_json(hit["matched"]) if hit else None,
-            "judged": None if judgement is None else _verdict(judgement),
-            "feedback_id": None if judgement is None else f"fb_{judgement['id']}",
-            "in_config": True,
-            "hit_deleted": name in expired,
-        }
+        entry = _stored(name, tracker.threshold, hit, score, judgement, deleted=name in expired)
         alerted_as = _alert_of(storage, hit, entry)
         if feed_topics is not None and name not in feed_topics:  # `feeds add --topic`
             only = ", ".join(feed_topics)
@@ -137,6 +127,31 @@ def _deleted(topic: str, alerted: int) -> str:
     )
 
 
+def _stored(
+    name: str,
+    threshold: float | None,
+    hit: dict[str, Any] | None,
+    score: float | None,
+    judgement: dict[str, Any] | None,
+    *,
+    deleted: bool,
+    in_config: bool = True,
+) -> dict[str, Any]:
+    """An explanation entry's stored half: the topic's hit (or score), its judgement, whether
+    the config still has the topic and whether keep_hits deleted its hit."""
+    return {
+        "topic": name,
+        "threshold": threshold,
+        "hit": hit is not None,
+        "stored_score": score,
+        "stored_matched": matched_json(hit["matched"]) if hit else None,
+        "judged": None if judgement is None else _verdict(judgement),
+        "feedback_id": None if judgement is None else f"fb_{judgement['id']}",
+        "in_config": in_config,
+        "hit_deleted": deleted,
+    }
+
+
 def _removed(
     storage: Store,
     name: str,
@@ -147,17 +162,8 @@ def _removed(
     """A topic the item was a hit for that the config no longer has: what was stored (its
     hit, or that keep_hits deleted it), never judged now (no tracker)."""
     judgement = judged.get(name)
-    entry: dict[str, Any] = {
-        "topic": name,
-        "threshold": None,
-        "hit": hit is not None,
-        "stored_score": hit["score"] if hit else None,
-        "stored_matched": matched_json(hit["matched"]) if hit else None,
-        "judged": None if judgement is None else _verdict(judgement),
-        "feedback_id": None if judgement is None else f"fb_{judgement['id']}",
-        "in_config": False,
-        "hit_deleted": hit is None,
-    }
+    score = hit["score"] if hit else None
+    entry = _stored(name, None, hit, score, judgement, deleted=hit is None, in_config=False)
     alerted_as = _alert_of(storage, hit, entry)
     if hit is None:
         verdict = _deleted(name, alerted or 0)
